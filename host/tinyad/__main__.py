@@ -1,0 +1,5 @@
+import sys
+
+from tinyad.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""The `tinyad` command line: thin click commands over the typed API in the rest of the package.
+
+Commands are loaded lazily (importing TensorFlow takes seconds; `tinyad info` should not pay for it).
+Each entry of COMMANDS maps a command name to "module:attribute" of a click command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from tinyad import __version__
+from tinyad.errors import TinyadError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module:attribute, one-line help shown in `tinyad --help`)
+    "bench": ("tinyad.bench.cli:bench", "Run a named benchmark and update docs/benchmarks.md."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported only when used."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[name]
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tinyad")
+def cli():
+    """tinyad: train, check and export int8 anomaly detectors for an ESP32, and talk to the board."""
+
+
+def main(argv=None) -> int:
+    """Entry point: runs the CLI and maps TinyadError to its exit code with a hint."""
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except TinyadError as err:
+        click.secho(f"error: {err}", fg="red", err=True)
+        if err.hint:
+            click.echo(f"hint: {err.hint}", err=True)
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Exit as err:
+        return err.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

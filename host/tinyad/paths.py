@@ -1,0 +1,29 @@
+"""Where things live: the repository root, the shared real data sets, the committed default model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# host/tinyad -> repository root (valid for editable installs and source checkouts).
+REPO_ROOT = PACKAGE_DIR.parent.parent
+
+
+def shared_data_dir() -> Path:
+    """Root of the public data sets: $TINYAD_SHARED_DATA, else ../shared/data beside the repository."""
+    env = os.environ.get("TINYAD_SHARED_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def default_model_dir() -> Path:
+    """The committed default model (models/default): the .tflite there is the source of truth."""
+    return REPO_ROOT / "models" / "default"
+
+
+def firmware_dir() -> Path:
+    return REPO_ROOT / "firmware"
+
+
+def docs_dir() -> Path:
+    return REPO_ROOT / "docs"
