@@ -1,0 +1,204 @@
+"""The session format: one Parquet file per recorded session (see docs/session-format.md).
+
+A session is a time column `t` (float64 seconds since the session start) plus up to six float32 channel
+columns in physical units (`ax ay az` in g, `gx gy gz` in deg/s), and JSON metadata stored in the Parquet
+schema under the key `tinyad.session`. Files are written atomically (temporary file + rename), so a reader
+never sees a half-written session.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyad.errors import InputError
+
+FORMAT_VERSION = 1
+METADATA_KEY = b"tinyad.session"
+KNOWN_CHANNELS = ("ax", "ay", "az", "gx", "gy", "gz")
+CANONICAL_UNITS = {"ax": "g", "ay": "g", "az": "g", "gx": "dps", "gy": "dps", "gz": "dps"}
+STANDARD_GRAVITY = 9.80665  # m/s^2 per g
+# Tolerance between the declared sample rate and the median sample interval.
+RATE_TOLERANCE = 0.02
+
+
+@dataclass
+class SessionMeta:
+    """Metadata of one session. `full_scale` holds the sensor ranges, e.g. {"accel_g": 2, "gyro_dps": 250}."""
+
+    sample_rate_hz: float
+    label: str
+    channels: list[str]
+    units: dict[str, str] = field(default_factory=dict)
+    full_scale: dict[str, float] = field(default_factory=dict)
+    device_id: str = "unknown"
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    source: str = ""
+    created_utc: str = field(
+        default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    )
+    # Free-form extras: the recorder's sequence gaps, the importer's original file and row range, ...
+    extra: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self):
+        if not self.units:
+            self.units = {c: CANONICAL_UNITS.get(c, "") for c in self.channels}
+
+
+@dataclass
+class Session:
+    """Timestamps `t` (n,), float64 seconds; `data` (n, channels), float32 physical units; `meta`."""
+
+    t: np.ndarray
+    data: np.ndarray
+    meta: SessionMeta
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t[-1] - self.t[0]) if len(self.t) else 0.0
+
+
+def validate(session: Session, where: str = "<session>") -> None:
+    """Raise InputError naming `where` and the first bad row for: shape mismatch, unknown or repeated
+    channels, NaN/inf values, non-monotonic time, or a median interval that contradicts the sample rate
+    (mixed rates)."""
+    meta = session.meta
+    t = np.asarray(session.t)
+    data = np.asarray(session.data)
+    if data.ndim != 2:
+        raise InputError(f"{where}: data must be 2-D (samples, channels), got shape {data.shape}")
+    if len(meta.channels) != data.shape[1]:
+        raise InputError(
+            f"{where}: {data.shape[1]} data columns but {len(meta.channels)} channel names {meta.channels}",
+            hint="the channel list in the metadata must match the columns",
+        )
+    if len(set(meta.channels)) != len(meta.channels):
+        raise InputError(f"{where}: repeated channel names {meta.channels}")
+    if not 1 <= len(meta.channels) <= 6:
+        raise InputError(f"{where}: sessions hold 1 to 6 channels, got {len(meta.channels)}")
+    if t.shape != (data.shape[0],):
+        raise InputError(f"{where}: {t.shape[0]} timestamps for {data.shape[0]} samples")
+    if data.shape[0] < 2:
+        raise InputError(f"{where}: a session needs at least 2 samples, got {data.shape[0]}")
+    if not np.isfinite(t).all():
+        row = int(np.flatnonzero(~np.isfinite(t))[0])
+        raise InputError(f"{where}: row {row}: timestamp is NaN or infinite")
+    bad = ~np.isfinite(data)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        raise InputError(
+            f"{where}: row {row}, channel {meta.channels[col]!r}: value is NaN or infinite",
+            hint="drop or interpolate the bad rows before importing",
+        )
+    dt = np.diff(t)
+    if (dt <= 0).any():
+        row = int(np.flatnonzero(dt <= 0)[0]) + 1
+        raise InputError(
+            f"{where}: row {row}: time does not increase ({t[row - 1]!r} -> {t[row]!r})",
+            hint="timestamps must be strictly increasing; sort or split the recording",
+        )
+    if not meta.sample_rate_hz or meta.sample_rate_hz <= 0:
+        raise InputError(f"{where}: sample rate must be positive, got {meta.sample_rate_hz}")
+    expected = 1.0 / meta.sample_rate_hz
+    median = float(np.median(dt))
+    if abs(median - expected) > RATE_TOLERANCE * expected:
+        raise InputError(
+            f"{where}: median sample interval {median * 1e3:.3f} ms contradicts the declared rate "
+            f"{meta.sample_rate_hz:g} Hz ({expected * 1e3:.3f} ms)",
+            hint="declare the real rate, or split a file that mixes rates",
+        )
+    # Mixed rates inside one file: a long stretch sampled at another interval.
+    short = dt < 0.75 * expected
+    if short.sum() > max(10, 0.01 * len(dt)):
+        row = int(np.flatnonzero(short)[0]) + 1
+        raise InputError(
+            f"{where}: row {row}: {int(short.sum())} intervals are shorter than 0.75/rate; "
+            "the file seems to mix sample rates",
+            hint="split the file at the rate change",
+        )
+
+
+def gap_count(session: Session, factor: float = 1.5) -> int:
+    """Number of sample intervals longer than `factor` nominal intervals (lost samples)."""
+    dt = np.diff(session.t)
+    return int((dt > factor / session.meta.sample_rate_hz).sum())
+
+
+def write_session(path: str | os.PathLike, session: Session) -> Path:
+    """Validate and write `session` to `path` (Parquet) atomically. Returns the path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    validate(session, str(path))
+    columns = {"t": pa.array(np.asarray(session.t, dtype=np.float64))}
+    data = np.asarray(session.data, dtype=np.float32)
+    for i, name in enumerate(session.meta.channels):
+        columns[name] = pa.array(data[:, i])
+    table = pa.table(columns)
+    meta_json = json.dumps(asdict(session.meta), sort_keys=True, default=_json_default).encode()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: meta_json})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_session(path: str | os.PathLike) -> Session:
+    """Read and validate a session file. Raises InputError naming the file on any problem."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such session file")
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises several types for truncated/corrupt files
+        raise InputError(f"{path}: not a readable Parquet session ({err})",
+                         hint="the file may be truncated or not a tinyad session") from err
+    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise InputError(f"{path}: Parquet file has no '{METADATA_KEY.decode()}' metadata",
+                         hint="import foreign data with `tinyad import`")
+    fields = json.loads(raw)
+    version = fields.get("format_version", 0)
+    if version > FORMAT_VERSION:
+        raise InputError(f"{path}: session format {version} is newer than this tinyad ({FORMAT_VERSION})",
+                         hint="upgrade tinyad")
+    meta = SessionMeta(**fields)
+    missing = [c for c in ["t", *meta.channels] if c not in table.column_names]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing}")
+    t = table.column("t").to_numpy().astype(np.float64)
+    data = np.stack([table.column(c).to_numpy().astype(np.float32) for c in meta.channels], axis=1)
+    session = Session(t=t, data=data, meta=meta)
+    validate(session, str(path))
+    return session
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serializable: {type(value)}")
