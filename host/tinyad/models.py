@@ -35,6 +35,7 @@ class ModelConfig:
     units: int = 16          # recurrent units (GRU/LSTM) or model width (transformer)
     heads: int = 2           # transformer only
     dropout: float = 0.1
+    remove_dc: bool = True   # subtract each window's per-channel mean inside the model (gravity, gyro bias)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -102,6 +103,25 @@ def make_unrolled_gru_class():
 
 
 _UNROLLED_GRU = None
+_REMOVE_MEAN = None
+
+
+def remove_window_mean():
+    """A layer subtracting each window's per-channel mean (two int8 ops: MEAN, SUB). The DC part of a window
+    (gravity, tilt, gyro bias) differs between mountings and sessions and carries no fault information; without
+    this a model happily learns which session a window came from."""
+    global _REMOVE_MEAN
+    if _REMOVE_MEAN is None:
+        keras = _keras()
+        from keras import layers, ops
+
+        @keras.saving.register_keras_serializable(package="tinyad")
+        class RemoveWindowMean(layers.Layer):
+            def call(self, x):
+                return x - ops.mean(x, axis=1, keepdims=True)
+
+        _REMOVE_MEAN = RemoveWindowMean
+    return _REMOVE_MEAN(name="remove_dc")
 
 
 def unrolled_gru(units: int, **kwargs):
@@ -125,8 +145,9 @@ def build_model(config: ModelConfig, window: int, channels: int, n_classes: int,
 
         raise InputError(f"unknown model {config.name!r}", hint=f"choose one of {', '.join(MODEL_NAMES)}")
     inputs = keras.Input((window, channels), batch_size=batch_size, name="window")
+    x = remove_window_mean()(inputs) if config.remove_dc else inputs
     x = layers.Conv1D(config.conv_filters, config.conv1_kernel, strides=config.conv1_stride, padding="same",
-                      activation="relu", name="conv1")(inputs)
+                      activation="relu", name="conv1")(x)
     x = layers.MaxPooling1D(config.pool1, name="pool1")(x)
     x = layers.Conv1D(config.conv_filters, config.conv2_kernel, padding="same", activation="relu",
                       name="conv2")(x)
@@ -163,4 +184,5 @@ def custom_objects() -> dict:
     global _UNROLLED_GRU
     if _UNROLLED_GRU is None:
         _UNROLLED_GRU = make_unrolled_gru_class()
-    return {"UnrolledGRU": _UNROLLED_GRU}
+    remove_window_mean()
+    return {"UnrolledGRU": _UNROLLED_GRU, "RemoveWindowMean": _REMOVE_MEAN}

@@ -1,0 +1,254 @@
+"""From labeled sessions to leakage-safe windowed data sets.
+
+Splits are made on *segments* (a session, or a time block of one) before windowing, so no window can straddle
+a split boundary; time blocks cut from one session are separated by a gap of at least one window
+(../shared/data/README.md: split by run or recording, never by random overlapping window).
+
+- Classes recorded in >= 2 sessions are split by session (the last sessions in id order go to test).
+- Classes recorded in a single session are split by time: first 70 % train, last 30 % test, gap >= one window.
+- The validation set (early stopping) is one whole training run per class where a class has >= 3 runs left
+  after the test split, else the tail of every training segment, again with a gap.
+Normalization (per-channel mean and std) is fitted on the training windows only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinyad.errors import InputError
+from tinyad.session import Session
+
+NORMAL_LABEL = "normal"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Samples [start, stop) of session number `session` assigned to one split."""
+
+    session: int
+    start: int
+    stop: int
+    split: str  # "train" | "val" | "test"
+
+
+@dataclass
+class WindowSet:
+    """Windows (n, window, channels) float32 in physical units, integer labels, and where each came from."""
+
+    x: np.ndarray
+    y: np.ndarray
+    session: np.ndarray  # index into the session list
+    start: np.ndarray    # first sample of each window within its session
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+@dataclass
+class Normalizer:
+    """Per-channel standardization fitted on training data only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray, min_std: float = 1e-6) -> "Normalizer":
+        """Fit on windows (n, window, channels) or samples (n, channels)."""
+        flat = np.asarray(x, np.float64).reshape(-1, x.shape[-1])
+        return cls(flat.mean(axis=0).astype(np.float32), np.maximum(flat.std(axis=0), min_std).astype(np.float32))
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        return ((np.asarray(x, np.float32) - self.mean) / self.std).astype(np.float32)
+
+
+@dataclass
+class DatasetConfig:
+    window: int = 64
+    hop: int = 32
+    task: str = "multiclass"         # "multiclass" or "binary" (normal vs anomaly)
+    test_fraction: float = 0.3       # time-block split for single-session classes
+    val_fraction: float = 0.15       # tail of each training segment
+    max_windows_per_session: int | None = None  # down-sample very long sessions (evenly spaced windows)
+    min_samples: int = 0             # curation: skip a data set with fewer samples (the study used 2000)
+    min_anomaly_fraction: float = 0.0  # curation: skip a data set with fewer anomalous samples (0.05)
+
+
+@dataclass
+class Dataset:
+    """Windowed train/val/test sets with class names, the normalizer and the segments they came from."""
+
+    train: WindowSet
+    val: WindowSet
+    test: WindowSet
+    class_names: list[str]
+    channels: list[str]
+    sample_rate_hz: float
+    normalizer: Normalizer
+    segments: list[Segment]
+    config: DatasetConfig
+    session_ids: list[str] = field(default_factory=list)
+    full_scale: dict = field(default_factory=dict)  # sensor ranges of the sessions (first session's)
+
+    def class_weights(self) -> dict[int, float]:
+        """Inverse-frequency weights over the training labels (mean weight 1): balances rare fault classes."""
+        counts = np.bincount(self.train.y, minlength=len(self.class_names)).astype(np.float64)
+        present = counts > 0
+        weights = np.zeros_like(counts)
+        weights[present] = counts[present].sum() / (present.sum() * counts[present])
+        return {i: float(w) for i, w in enumerate(weights)}
+
+
+def window_starts(n_samples: int, window: int, hop: int) -> np.ndarray:
+    """Start indices of all full windows in a run of n_samples (none if it is shorter than one window)."""
+    if window <= 0 or hop <= 0:
+        raise InputError(f"window and hop must be positive, got window={window} hop={hop}")
+    if n_samples < window:
+        return np.zeros(0, dtype=np.int64)
+    return np.arange(0, n_samples - window + 1, hop, dtype=np.int64)
+
+
+def make_windows(data: np.ndarray, window: int, hop: int) -> np.ndarray:
+    """All full windows (n, window, channels) of `data` (samples, channels), as a copy."""
+    starts = window_starts(len(data), window, hop)
+    if len(starts) == 0:
+        return np.zeros((0, window, data.shape[1]), np.float32)
+    idx = starts[:, None] + np.arange(window)[None, :]
+    return np.asarray(data, np.float32)[idx]
+
+
+def label_names(sessions: list[Session], task: str) -> list[str]:
+    """Class names, "normal" first: binary -> ["normal", "anomaly"]; multiclass -> normal + sorted faults."""
+    labels = sorted({s.meta.label for s in sessions})
+    if NORMAL_LABEL not in labels:
+        raise InputError(f"no session is labeled {NORMAL_LABEL!r} (labels: {labels})",
+                         hint="record or import at least one normal session")
+    if task == "binary":
+        return [NORMAL_LABEL, "anomaly"]
+    if task != "multiclass":
+        raise InputError(f"unknown task {task!r}", hint="use 'binary' or 'multiclass'")
+    return [NORMAL_LABEL] + [label for label in labels if label != NORMAL_LABEL]
+
+
+def class_index(label: str, class_names: list[str], task: str) -> int:
+    if task == "binary":
+        return 0 if label == NORMAL_LABEL else 1
+    return class_names.index(label)
+
+
+def _time_block(n: int, fraction: float, gap: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Split [0, n) into a head [0, a) and a tail [a + gap, n) whose length is about `fraction` of n."""
+    tail_len = int(round(n * fraction))
+    head_stop = max(0, n - tail_len - gap)
+    return (0, head_stop), (head_stop + gap, n)
+
+
+def split_segments(sessions: list[Session], config: DatasetConfig, gap: int | None = None) -> list[Segment]:
+    """Assign sessions (or time blocks of them) to train/val/test; see the module docstring for the rules."""
+    gap = config.window if gap is None else gap
+    by_label: dict[str, list[int]] = {}
+    for i, s in enumerate(sessions):
+        by_label.setdefault(s.meta.label, []).append(i)
+    segments: list[Segment] = []
+    train_parts: list[tuple[int, int, int]] = []
+    for label, idxs in sorted(by_label.items()):
+        idxs = sorted(idxs, key=lambda i: sessions[i].meta.session_id)
+        if len(idxs) >= 2:
+            n_test = max(1, int(math.floor(len(idxs) * config.test_fraction + 0.5)))
+            n_test = min(n_test, len(idxs) - 1)
+            for i in idxs[-n_test:]:
+                segments.append(Segment(i, 0, sessions[i].n_samples, "test"))
+            rest = idxs[:-n_test]
+            if len(rest) >= 3:  # enough runs: validate on a whole held-out run too (early stopping sees
+                # generalization to a new run, not to the next minutes of a training run)
+                segments.append(Segment(rest[-1], 0, sessions[rest[-1]].n_samples, "val"))
+                rest = rest[:-1]
+                segments += [Segment(i, 0, sessions[i].n_samples, "train") for i in rest]
+                continue
+            train_parts += [(i, 0, sessions[i].n_samples) for i in rest]
+        else:
+            i = idxs[0]
+            (a0, a1), (b0, b1) = _time_block(sessions[i].n_samples, config.test_fraction, gap)
+            segments.append(Segment(i, b0, b1, "test"))
+            train_parts.append((i, a0, a1))
+    for i, start, stop in train_parts:
+        (a0, a1), (b0, b1) = _time_block(stop - start, config.val_fraction, gap)
+        segments.append(Segment(i, start + a0, start + a1, "train"))
+        segments.append(Segment(i, start + b0, start + b1, "val"))
+    return segments
+
+
+def _windows_of(sessions, segments, split, config, class_names) -> WindowSet:
+    xs, ys, sess, starts = [], [], [], []
+    for seg in segments:
+        if seg.split != split:
+            continue
+        s = sessions[seg.session]
+        local = window_starts(seg.stop - seg.start, config.window, config.hop)
+        if config.max_windows_per_session and len(local) > config.max_windows_per_session:
+            keep = np.linspace(0, len(local) - 1, config.max_windows_per_session).round().astype(int)
+            local = local[keep]
+        if len(local) == 0:
+            continue
+        idx = (seg.start + local)[:, None] + np.arange(config.window)[None, :]
+        xs.append(s.data[idx])
+        ys.append(np.full(len(local), class_index(s.meta.label, class_names, config.task)))
+        sess.append(np.full(len(local), seg.session))
+        starts.append(seg.start + local)
+    if not xs:
+        c = sessions[0].data.shape[1]
+        return WindowSet(np.zeros((0, config.window, c), np.float32), np.zeros(0, np.int64),
+                         np.zeros(0, np.int64), np.zeros(0, np.int64))
+    return WindowSet(np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int64),
+                     np.concatenate(sess), np.concatenate(starts))
+
+
+def check_compatible(sessions: list[Session]) -> None:
+    """All sessions must share channels and sample rate (a model has one input layout)."""
+    if not sessions:
+        raise InputError("no sessions given")
+    first = sessions[0].meta
+    for s in sessions[1:]:
+        if s.meta.channels != first.channels:
+            raise InputError(
+                f"session {s.meta.session_id}: channels {s.meta.channels} differ from "
+                f"{first.session_id}: {first.channels}", hint="train on sessions with the same channels")
+        if abs(s.meta.sample_rate_hz - first.sample_rate_hz) > 1e-6 * first.sample_rate_hz:
+            raise InputError(
+                f"session {s.meta.session_id}: {s.meta.sample_rate_hz} Hz differs from "
+                f"{first.session_id}: {first.sample_rate_hz} Hz", hint="resample, or train one model per rate")
+
+
+def curation_reason(sessions: list[Session], config: DatasetConfig) -> str | None:
+    """Why the original study's curation rules would skip this data set, or None to keep it."""
+    total = sum(s.n_samples for s in sessions)
+    anomalous = sum(s.n_samples for s in sessions if s.meta.label != NORMAL_LABEL)
+    if total < config.min_samples:
+        return f"{total} samples < {config.min_samples}"
+    if total and anomalous / total < config.min_anomaly_fraction:
+        return f"{100 * anomalous / total:.1f} % anomalous samples < {100 * config.min_anomaly_fraction:.0f} %"
+    return None
+
+
+def build_dataset(sessions: list[Session], config: DatasetConfig | None = None) -> Dataset:
+    """Split, window and normalize labeled sessions (see module docstring)."""
+    config = config or DatasetConfig()
+    check_compatible(sessions)
+    reason = curation_reason(sessions, config)
+    if reason:
+        raise InputError(f"data set skipped by the curation rules: {reason}",
+                         hint="lower --min-samples / --min-anomaly-fraction to keep it")
+    class_names = label_names(sessions, config.task)
+    segments = split_segments(sessions, config)
+    sets = {split: _windows_of(sessions, segments, split, config, class_names)
+            for split in ("train", "val", "test")}
+    if len(sets["train"]) == 0 or len(sets["test"]) == 0:
+        raise InputError(
+            f"not enough data for window={config.window}: {len(sets['train'])} train and "
+            f"{len(sets['test'])} test windows", hint="record longer sessions or use a shorter window")
+    normalizer = Normalizer.fit(sets["train"].x)
+    return Dataset(sets["train"], sets["val"], sets["test"], class_names, list(sessions[0].meta.channels),
+                   float(sessions[0].meta.sample_rate_hz), normalizer, segments, config,
+                   [s.meta.session_id for s in sessions], dict(sessions[0].meta.full_scale or {}))

@@ -1,0 +1,145 @@
+"""Full-integer int8 post-training quantization, and float-vs-int8 evaluation on the test split.
+
+The int8 model takes int8 input and gives int8 logits (no float ops at either end). Representative data are
+normalized windows of the training split. String tables (tensor names, signatures) are stripped: TFLM needs
+none of them, and they cost flash. The int8 model is evaluated under TFLM, the oracle for the board.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyad.metrics import classification_report
+from tinyad.model_settings import ModelSettings, sha256_file
+from tinyad.models import ModelConfig, build_model
+from tinyad.train import Run
+
+DEFAULT_FULL_SCALE = {"accel_g": 4.0, "gyro_dps": 500.0}  # MPU6050 ranges the firmware configures by default
+INT16_COUNTS = 32768.0
+
+
+@dataclass
+class QuantizeResult:
+    tflite_path: Path
+    settings: ModelSettings
+    float_metrics: dict
+    int8_metrics: dict
+
+
+def units_per_count(channels: list[str], full_scale: dict[str, float]) -> list[float]:
+    """Physical units per raw 16-bit count for each channel: accel full scale (g) or gyro full scale (dps)
+    divided by 32768."""
+    out = []
+    for c in channels:
+        key = "accel_g" if c.startswith("a") else "gyro_dps"
+        out.append(float(full_scale.get(key, DEFAULT_FULL_SCALE[key])) / INT16_COUNTS)
+    return out
+
+
+def convert_int8(keras_model, config: ModelConfig, window: int, channels: int, n_classes: int,
+                 representative: np.ndarray) -> bytes:
+    """Full-int8 TFLite flatbuffer (int8 in, int8 out) of `keras_model`, strings stripped."""
+    import tensorflow as tf
+
+    from tinyad.tflm import strip_strings
+
+    fixed = build_model(config, window, channels, n_classes, batch_size=1)
+    fixed.set_weights(keras_model.get_weights())
+
+    def representative_data():
+        for w in representative:
+            yield [w[None].astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative_data
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return strip_strings(converter.convert())
+
+
+def io_quantization(model_bytes: bytes) -> tuple[float, int, float, int]:
+    """(input scale, input zero point, output scale, output zero point) of an int8 model."""
+    from tinyad.tflm import TflmModel
+
+    m = TflmModel(model_bytes)
+    (in_s,), (in_z,) = m.input["quantization_parameters"]["scales"], m.input["quantization_parameters"]["zero_points"]
+    (out_s,), (out_z,) = (m.output["quantization_parameters"]["scales"],
+                          m.output["quantization_parameters"]["zero_points"])
+    return float(in_s), int(in_z), float(out_s), int(out_z)
+
+
+def quantize_normalized(x_norm: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """int8 = clamp(round_half_even(x / scale) + zero_point): TFLite's input quantization."""
+    q = np.rint(np.asarray(x_norm, np.float32) / np.float32(scale)) + zero_point
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return (np.asarray(q, np.float32) - zero_point) * np.float32(scale)
+
+
+def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: int = 400, seed: int = 0,
+                 progress: bool = True) -> QuantizeResult:
+    """Quantize the run's model to int8, evaluate float vs int8 (TFLM) on the test split, and write
+    `model.tflite`, `model_settings.json` and `quantize.json` into out_dir (default: the run directory)."""
+    from tinyad.tflm import TflmModel, op_names
+
+    out_dir = Path(out_dir or run.path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    info = run.info
+    norm = run.normalizer
+    config = ModelConfig(**info["model"])
+    x_train = norm.apply(run.data["train"].x)
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(x_train), size=min(n_representative, len(x_train)), replace=False)
+    keras_model = run.keras_model()
+    n_classes = len(run.class_names)
+    tflite = convert_int8(keras_model, config, run.window, len(info["channels"]), n_classes, x_train[pick])
+    tflite_path = out_dir / "model.tflite"
+    tflite_path.write_bytes(tflite)
+
+    in_s, in_z, out_s, out_z = io_quantization(tflite)
+    x_test = norm.apply(run.data["test"].x)
+    y_test = run.data["test"].y
+    float_logits = keras_model.predict(x_test, verbose=0, batch_size=256)
+    tflm = TflmModel(tflite)
+    q_out = tflm.invoke_batch(quantize_normalized(x_test, in_s, in_z)) if progress is False else _invoke_with_bar(
+        tflm, quantize_normalized(x_test, in_s, in_z))
+    int8_logits = dequantize(q_out, out_s, out_z)
+    float_metrics = classification_report(y_test, float_logits, run.class_names)
+    int8_metrics = classification_report(y_test, int8_logits, run.class_names)
+
+    full_scale = info.get("full_scale") or DEFAULT_FULL_SCALE
+    settings = ModelSettings(
+        model_name=config.name, window=run.window, hop=run.hop, channels=list(info["channels"]),
+        sample_rate_hz=float(info["sample_rate_hz"]),
+        units={c: ("g" if c.startswith("a") else "dps") for c in info["channels"]},
+        units_per_count=units_per_count(info["channels"], full_scale), full_scale=dict(full_scale),
+        norm_mean=[float(v) for v in norm.mean], norm_std=[float(v) for v in norm.std],
+        input_scale=in_s, input_zero_point=in_z, output_scale=out_s, output_zero_point=out_z,
+        class_names=list(run.class_names), tflite_sha256=sha256_file(tflite_path),
+        arena_bytes=tflm.arena_bytes, arena_bytes_with_margin=arena_with_margin(tflm.arena_bytes),
+        ops=sorted(set(op_names(tflite))), flash_bytes=len(tflite))
+    settings.save(out_dir / "model_settings.json")
+    (out_dir / "quantize.json").write_text(json.dumps(
+        {"float_test": float_metrics, "int8_test": int8_metrics, "n_representative": int(len(pick)),
+         "evaluated_with": "TFLM reference kernels (tflite-micro wheel)"}, indent=2))
+    return QuantizeResult(tflite_path, settings, float_metrics, int8_metrics)
+
+
+def arena_with_margin(measured: int, margin: float = 0.25, align: int = 1024) -> int:
+    """What the firmware allocates: the host-measured arena plus a margin, rounded up to `align` bytes.
+    The host figure (64-bit pointers) is already an upper bound for a 32-bit MCU."""
+    return int(-(-int(measured * (1 + margin)) // align) * align)
+
+
+def _invoke_with_bar(tflm, windows):
+    from tqdm.auto import tqdm
+
+    return np.stack([tflm.invoke(w) for w in tqdm(windows, desc="int8 under TFLM", unit="win", leave=False)])

@@ -1,0 +1,159 @@
+"""Training: a Dataset and a ModelConfig in, a run directory out.
+
+A run directory holds `model.keras`, `run.json` (data set, model and training configuration, class names,
+channels, rate, normalization, split segments), `metrics.json`, `data.npz` (the windows of every split, in
+physical units, so that quantization and checks use exactly the same split) and PNG plots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyad.datasets import Dataset, DatasetConfig, Normalizer, WindowSet
+from tinyad.metrics import classification_report
+from tinyad.models import ModelConfig, build_model, custom_objects
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    patience: int = 6          # early stopping on validation loss
+    seed: int = 0
+    class_weighting: bool = True
+    augment_noise: float = 0.0  # std of Gaussian noise added to normalized training windows
+
+
+@dataclass
+class Run:
+    """A loaded run directory."""
+
+    path: Path
+    info: dict
+    data: dict  # split -> WindowSet
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.info["class_names"]
+
+    @property
+    def normalizer(self) -> Normalizer:
+        return Normalizer(np.asarray(self.info["norm_mean"], np.float32), np.asarray(self.info["norm_std"], np.float32))
+
+    @property
+    def window(self) -> int:
+        return int(self.info["dataset"]["window"])
+
+    @property
+    def hop(self) -> int:
+        return int(self.info["dataset"]["hop"])
+
+    def keras_model(self):
+        import keras
+
+        return keras.models.load_model(self.path / "model.keras", custom_objects=custom_objects(), compile=False)
+
+
+class _TqdmCallback:
+    """Keras callback showing one tqdm bar over epochs with the latest losses."""
+
+    def __new__(cls, epochs: int):
+        import keras
+        from tqdm.auto import tqdm
+
+        class Callback(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.bar = tqdm(total=epochs, desc="training", unit="epoch")
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k in
+                                      ("loss", "val_loss", "accuracy", "val_accuracy")})
+                self.bar.update(1)
+
+            def on_train_end(self, logs=None):
+                self.bar.close()
+
+        return Callback()
+
+
+def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig, run_dir: str | Path,
+          progress: bool = True) -> Run:
+    """Train a model on `dataset` and write the run directory. Returns the loaded Run."""
+    import keras
+
+    keras.utils.set_random_seed(train_config.seed)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    norm = dataset.normalizer
+    x_train, x_val, x_test = (norm.apply(s.x) for s in (dataset.train, dataset.val, dataset.test))
+    n_classes = len(dataset.class_names)
+    model = build_model(model_config, dataset.config.window, len(dataset.channels), n_classes)
+    model.compile(optimizer=keras.optimizers.Adam(train_config.learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    has_val = len(dataset.val) > 0
+    monitor = "val_loss" if has_val else "loss"
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=train_config.patience,
+                                               restore_best_weights=True)]
+    if progress:
+        callbacks.append(_TqdmCallback(train_config.epochs))
+    if train_config.augment_noise > 0:
+        rng = np.random.default_rng(train_config.seed)
+        x_train = x_train + rng.normal(0, train_config.augment_noise, x_train.shape).astype(np.float32)
+    t0 = time.time()
+    history = model.fit(
+        x_train, dataset.train.y, validation_data=(x_val, dataset.val.y) if has_val else None,
+        epochs=train_config.epochs, batch_size=train_config.batch_size, verbose=0, callbacks=callbacks,
+        class_weight=dataset.class_weights() if train_config.class_weighting else None, shuffle=True)
+    seconds = time.time() - t0
+    model.save(run_dir / "model.keras")
+    test_logits = model.predict(x_test, verbose=0, batch_size=256)
+    metrics = {"float_test": classification_report(dataset.test.y, test_logits, dataset.class_names),
+               "train_seconds": seconds, "epochs_run": len(history.history["loss"]),
+               "params": int(model.count_params())}
+    info = {
+        "model": model_config.to_dict(), "train": asdict(train_config), "dataset": asdict(dataset.config),
+        "class_names": dataset.class_names, "channels": dataset.channels,
+        "sample_rate_hz": dataset.sample_rate_hz, "norm_mean": norm.mean.tolist(), "norm_std": norm.std.tolist(),
+        "session_ids": dataset.session_ids, "full_scale": dataset.full_scale, "segments": [asdict(s) for s in dataset.segments],
+        "counts": {split: int(len(getattr(dataset, split))) for split in ("train", "val", "test")},
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+    }
+    (run_dir / "run.json").write_text(json.dumps(info, indent=2))
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    np.savez_compressed(run_dir / "data.npz", **{f"{split}_{k}": getattr(getattr(dataset, split), k)
+                                                 for split in ("train", "val", "test")
+                                                 for k in ("x", "y", "session", "start")})
+    from tinyad.plots import plot_confusion_matrix, plot_training_curves
+
+    plot_training_curves(info["history"], run_dir / "training_curves.png")
+    plot_confusion_matrix(np.asarray(metrics["float_test"]["confusion_matrix"]), dataset.class_names,
+                          run_dir / "confusion_matrix.png", title=f"{model_config.name} float, test split")
+    return load_run(run_dir)
+
+
+def load_run(run_dir: str | Path) -> Run:
+    """Load a run directory written by `train`."""
+    from tinyad.errors import InputError
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "run.json").exists():
+        raise InputError(f"{run_dir}: not a training run (no run.json)", hint="create one with `tinyad train`")
+    info = json.loads((run_dir / "run.json").read_text())
+    arrays = np.load(run_dir / "data.npz")
+    data = {split: WindowSet(*(arrays[f"{split}_{k}"] for k in ("x", "y", "session", "start")))
+            for split in ("train", "val", "test")}
+    return Run(run_dir, info, data)
+
+
+def dataset_config_from(info: dict) -> DatasetConfig:
+    return DatasetConfig(**info["dataset"])
