@@ -41,8 +41,13 @@ def units_per_count(channels: list[str], full_scale: dict[str, float]) -> list[f
 
 
 def convert_int8(keras_model, config: ModelConfig, window: int, channels: int, n_classes: int,
-                 representative: np.ndarray) -> bytes:
-    """Full-int8 TFLite flatbuffer (int8 in, int8 out) of `keras_model`, strings stripped."""
+                 representative: np.ndarray, per_channel_dense: bool = False) -> bytes:
+    """Full-int8 TFLite flatbuffer (int8 in, int8 out) of `keras_model`, strings stripped.
+
+    Dense layers are quantized per tensor by default: per-channel scales cost ~6 KB of flash in the unrolled GRU
+    (a scale and a 64-bit zero point per output, per FULLY_CONNECTED), and ESP-NN's per-channel
+    FULLY_CONNECTED has known defects (espressif/esp-nn issue 34, FIELD-NOTES.md). Convolutions stay per channel.
+    """
     import tensorflow as tf
 
     from tinyad.tflm import strip_strings
@@ -60,6 +65,7 @@ def convert_int8(keras_model, config: ModelConfig, window: int, channels: int, n
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel_dense
     return strip_strings(converter.convert())
 
 
@@ -85,7 +91,7 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 
 def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: int = 400, seed: int = 0,
-                 progress: bool = True) -> QuantizeResult:
+                 progress: bool = True, per_channel_dense: bool = False) -> QuantizeResult:
     """Quantize the run's model to int8, evaluate float vs int8 (TFLM) on the test split, and write
     `model.tflite`, `model_settings.json` and `quantize.json` into out_dir (default: the run directory)."""
     from tinyad.tflm import TflmModel, op_names
@@ -100,21 +106,13 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
     pick = rng.choice(len(x_train), size=min(n_representative, len(x_train)), replace=False)
     keras_model = run.keras_model()
     n_classes = len(run.class_names)
-    tflite = convert_int8(keras_model, config, run.window, len(info["channels"]), n_classes, x_train[pick])
+    tflite = convert_int8(keras_model, config, run.window, len(info["channels"]), n_classes, x_train[pick],
+                          per_channel_dense=per_channel_dense)
     tflite_path = out_dir / "model.tflite"
     tflite_path.write_bytes(tflite)
 
     in_s, in_z, out_s, out_z = io_quantization(tflite)
-    x_test = norm.apply(run.data["test"].x)
-    y_test = run.data["test"].y
-    float_logits = keras_model.predict(x_test, verbose=0, batch_size=256)
     tflm = TflmModel(tflite)
-    q_out = tflm.invoke_batch(quantize_normalized(x_test, in_s, in_z)) if progress is False else _invoke_with_bar(
-        tflm, quantize_normalized(x_test, in_s, in_z))
-    int8_logits = dequantize(q_out, out_s, out_z)
-    float_metrics = classification_report(y_test, float_logits, run.class_names)
-    int8_metrics = classification_report(y_test, int8_logits, run.class_names)
-
     full_scale = info.get("full_scale") or DEFAULT_FULL_SCALE
     settings = ModelSettings(
         model_name=config.name, window=run.window, hop=run.hop, channels=list(info["channels"]),
@@ -126,6 +124,20 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
         class_names=list(run.class_names), tflite_sha256=sha256_file(tflite_path),
         arena_bytes=tflm.arena_bytes, arena_bytes_with_margin=arena_with_margin(tflm.arena_bytes),
         ops=sorted(set(op_names(tflite))), flash_bytes=len(tflite))
+
+    y_test = run.data["test"].y
+    float_logits = keras_model.predict(norm.apply(run.data["test"].x), verbose=0, batch_size=256)
+    # The int8 path exactly as on the board: physical units -> sensor counts -> folded affine -> int8 -> TFLM.
+    q_in = board_inputs(run.data["test"].x, settings)
+    windows = q_in
+    if progress:
+        from tqdm.auto import tqdm
+
+        windows = tqdm(q_in, desc="int8 under TFLM", unit="win", leave=False)
+    q_out = np.stack([tflm.invoke(w) for w in windows]) if len(q_in) else np.zeros((0, n_classes), np.int8)
+    int8_logits = dequantize(q_out, out_s, out_z)
+    float_metrics = classification_report(y_test, float_logits, run.class_names)
+    int8_metrics = classification_report(y_test, int8_logits, run.class_names)
     settings.save(out_dir / "model_settings.json")
     (out_dir / "quantize.json").write_text(json.dumps(
         {"float_test": float_metrics, "int8_test": int8_metrics, "n_representative": int(len(pick)),
@@ -139,7 +151,13 @@ def arena_with_margin(measured: int, margin: float = 0.25, align: int = 1024) ->
     return int(-(-int(measured * (1 + margin)) // align) * align)
 
 
-def _invoke_with_bar(tflm, windows):
-    from tqdm.auto import tqdm
+def board_inputs(x_physical: np.ndarray, settings: ModelSettings) -> np.ndarray:
+    """int8 model inputs for windows in physical units, computed the board's way: counts at the sensor's full
+    scale (saturating), then the core's folded float32 affine (tinyad.preprocess, bit-exact with the C++)."""
+    from tinyad.preprocess import physical_to_counts, preprocess_constants, preprocess_raw
 
-    return np.stack([tflm.invoke(w) for w in tqdm(windows, desc="int8 under TFLM", unit="win", leave=False)])
+    a, b, zp = preprocess_constants(settings)
+    out = np.empty(x_physical.shape, np.int8)
+    for i, w in enumerate(x_physical):
+        out[i] = preprocess_raw(physical_to_counts(w, settings.units_per_count), a, b, zp)
+    return out
