@@ -17,6 +17,13 @@ from tinyad.errors import TinyadError
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attribute, one-line help shown in `tinyad --help`)
     "bench": ("tinyad.bench.cli:bench", "Run a named benchmark and update docs/benchmarks.md."),
+    "train": ("tinyad.commands.pipeline:train", "Train a model on labeled sessions (leakage-safe splits)."),
+    "quantize": ("tinyad.commands.pipeline:quantize", "Full-int8 quantization; float vs int8 on the test split."),
+    "check": ("tinyad.commands.pipeline:check", "Arena, ops, flash, MACs under TFLM; TFLite vs TFLM agreement."),
+    "export": ("tinyad.commands.pipeline:export", "Generate model_data.cc/.h and model_settings.h."),
+    "demo": ("tinyad.commands.pipeline:demo", "End to end: synth, train, quantize, check, export, SIL device."),
+    "synth": ("tinyad.commands.data:synth", "Generate labeled synthetic rotating-machine sessions."),
+    "import": ("tinyad.commands.data:import_", "Convert motor/fan/CSV IMU data to session files."),
 }
 
 

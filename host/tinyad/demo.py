@@ -36,7 +36,7 @@ def run_demo(out_dir: Path, sessions_per_class: int = 6, duration_s: float = 60.
 
     stage("synth")
     paths = synth_dataset(out_dir / "sessions", sessions_per_class=sessions_per_class, duration_s=duration_s,
-                          seed=seed, progress=True)
+                          seed=seed, progress=True, machine_seed=seed)
     echo(f"{len(paths)} sessions in {out_dir / 'sessions'}")
     done("synth")
 

@@ -70,13 +70,22 @@ class Session:
         return float(self.t[-1] - self.t[0]) if len(self.t) else 0.0
 
 
-def validate(session: Session, where: str = "<session>") -> None:
+def validate(session: Session, where: str = "<session>", line_numbers=None) -> None:
     """Raise InputError naming `where` and the first bad row for: shape mismatch, unknown or repeated
     channels, NaN/inf values, non-monotonic time, or a median interval that contradicts the sample rate
-    (mixed rates)."""
+    (mixed rates).
+
+    Rows are named "row i" (0-based sample index). Importers pass `line_numbers` (the 1-based line of the
+    source file each sample came from) so that errors name "line N" of the original file instead.
+    """
     meta = session.meta
     t = np.asarray(session.t)
     data = np.asarray(session.data)
+
+    def row_ref(row: int) -> str:
+        if line_numbers is not None and 0 <= row < len(line_numbers):
+            return f"line {int(line_numbers[row])}"
+        return f"row {row}"
     if data.ndim != 2:
         raise InputError(f"{where}: data must be 2-D (samples, channels), got shape {data.shape}")
     if len(meta.channels) != data.shape[1]:
@@ -84,6 +93,9 @@ def validate(session: Session, where: str = "<session>") -> None:
             f"{where}: {data.shape[1]} data columns but {len(meta.channels)} channel names {meta.channels}",
             hint="the channel list in the metadata must match the columns",
         )
+    unknown = [c for c in meta.channels if c not in KNOWN_CHANNELS]
+    if unknown:
+        raise InputError(f"{where}: unknown channel names {unknown}", hint=f"channels are {' '.join(KNOWN_CHANNELS)}")
     if len(set(meta.channels)) != len(meta.channels):
         raise InputError(f"{where}: repeated channel names {meta.channels}")
     if not 1 <= len(meta.channels) <= 6:
@@ -94,19 +106,19 @@ def validate(session: Session, where: str = "<session>") -> None:
         raise InputError(f"{where}: a session needs at least 2 samples, got {data.shape[0]}")
     if not np.isfinite(t).all():
         row = int(np.flatnonzero(~np.isfinite(t))[0])
-        raise InputError(f"{where}: row {row}: timestamp is NaN or infinite")
+        raise InputError(f"{where}: {row_ref(row)}: timestamp is NaN or infinite")
     bad = ~np.isfinite(data)
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
         raise InputError(
-            f"{where}: row {row}, channel {meta.channels[col]!r}: value is NaN or infinite",
+            f"{where}: {row_ref(row)}, channel {meta.channels[col]!r}: value is NaN or infinite",
             hint="drop or interpolate the bad rows before importing",
         )
     dt = np.diff(t)
     if (dt <= 0).any():
         row = int(np.flatnonzero(dt <= 0)[0]) + 1
         raise InputError(
-            f"{where}: row {row}: time does not increase ({t[row - 1]!r} -> {t[row]!r})",
+            f"{where}: {row_ref(row)}: time does not increase ({t[row - 1]!r} -> {t[row]!r})",
             hint="timestamps must be strictly increasing; sort or split the recording",
         )
     if not meta.sample_rate_hz or meta.sample_rate_hz <= 0:
@@ -124,7 +136,7 @@ def validate(session: Session, where: str = "<session>") -> None:
     if short.sum() > max(10, 0.01 * len(dt)):
         row = int(np.flatnonzero(short)[0]) + 1
         raise InputError(
-            f"{where}: row {row}: {int(short.sum())} intervals are shorter than 0.75/rate; "
+            f"{where}: {row_ref(row)}: {int(short.sum())} intervals are shorter than 0.75/rate; "
             "the file seems to mix sample rates",
             hint="split the file at the rate change",
         )
@@ -178,12 +190,20 @@ def read_session(path: str | os.PathLike) -> Session:
     if raw is None:
         raise InputError(f"{path}: Parquet file has no '{METADATA_KEY.decode()}' metadata",
                          hint="import foreign data with `tinyad import`")
-    fields = json.loads(raw)
+    try:
+        fields = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: session metadata is not valid JSON ({err})") from err
+    if not isinstance(fields, dict):
+        raise InputError(f"{path}: session metadata must be a JSON object")
     version = fields.get("format_version", 0)
-    if version > FORMAT_VERSION:
-        raise InputError(f"{path}: session format {version} is newer than this tinyad ({FORMAT_VERSION})",
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise InputError(f"{path}: session format {version!r} is newer than this tinyad ({FORMAT_VERSION})",
                          hint="upgrade tinyad")
-    meta = SessionMeta(**fields)
+    try:
+        meta = SessionMeta(**fields)
+    except TypeError as err:
+        raise InputError(f"{path}: session metadata has missing or unknown fields ({err})") from err
     missing = [c for c in ["t", *meta.channels] if c not in table.column_names]
     if missing:
         raise InputError(f"{path}: missing columns {missing}")

@@ -1,0 +1,97 @@
+"""`tinyad synth` and `tinyad import`: thin click wrappers over tinyad.synth and tinyad.importers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tinyad.errors import InputError
+
+
+@click.command("synth")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the session files (<class>_<i>.parquet).")
+@click.option("--sessions-per-class", type=int, default=6, show_default=True)
+@click.option("--duration", "duration_s", type=float, default=60.0, show_default=True, help="Seconds per session.")
+@click.option("--rate", "rate_hz", type=float, default=100.0, show_default=True, help="Output sample rate (Hz).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--classes", default="normal,imbalance,misalignment,bearing_fault", show_default=True,
+              help="Comma-separated conditions (also: looseness).")
+@click.option("--machine-seed", type=int, default=None,
+              help="One machine on one clamp for all sessions (as when training for the machine you watch); "
+                   "default: a different machine per session.")
+@click.option("--plot/--no-plot", default=False,
+              help="Also write <out>/overview.png: one session per class, time trace and spectra.")
+def synth(out_dir, sessions_per_class, duration_s, rate_hz, seed, classes, machine_seed, plot):
+    """Generate labeled rotating-machine sessions (MPU6050 model, accel g + gyro dps)."""
+    from tinyad.session import read_session
+    from tinyad.synth import plot_sessions, synth_dataset
+
+    class_list = [c.strip() for c in classes.split(",") if c.strip()]
+    paths = synth_dataset(out_dir, sessions_per_class=sessions_per_class, duration_s=duration_s, seed=seed,
+                          sample_rate_hz=rate_hz, classes=class_list, progress=True, machine_seed=machine_seed)
+    click.echo(f"wrote {len(paths)} sessions to {out_dir}")
+    if plot:
+        firsts = [read_session(out_dir / f"{c}_000.parquet") for c in class_list]
+        click.echo(f"plot: {plot_sessions(firsts, out_dir / 'overview.png')}")
+
+
+def _parse_mapping(text: str) -> dict[str, str]:
+    """'ax=AccX,ay=AccY' -> {'ax': 'AccX', 'ay': 'AccY'}."""
+    mapping = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        if "=" not in item:
+            raise InputError(f"bad --map entry {item!r}", hint="use channel=column, e.g. --map ax=AccX,ay=AccY")
+        channel, column = (s.strip() for s in item.split("=", 1))
+        mapping[channel] = column
+    return mapping
+
+
+def _parse_floats(text: str | None, what: str) -> dict[str, float]:
+    if not text:
+        return {}
+    values = {}
+    for key, value in _parse_mapping(text).items():
+        try:
+            values[key] = float(value)
+        except ValueError as err:
+            raise InputError(f"bad {what} value {value!r} for {key!r}", hint="numbers only") from err
+    return values
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["motor", "fan", "csv"]))
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--map", "mapping", default="", help="csv: channel=column pairs, e.g. ax=AccX,ay=AccY,gz=GyroZ.")
+@click.option("--time-column", default=None, help="csv: the time column (else --rate is required).")
+@click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), default="s", show_default=True)
+@click.option("--rate", "rate_hz", type=float, default=None, help="csv: sample rate; inferred from time if absent.")
+@click.option("--units", default="", help="csv: source units per channel, e.g. ax=m/s^2,gx=rad/s "
+                                           "(accel: g, m/s^2, mg; gyro: dps, rad/s, raw needs --scale).")
+@click.option("--scale", default="", help="csv: multiply a channel after reading, e.g. ax=0.000122.")
+@click.option("--label", default="unknown", show_default=True, help="csv: session label.")
+@click.option("--device-id", default="csv", show_default=True)
+@click.option("--session-id", default=None, help="csv: default: the file stem.")
+@click.option("--sep", default=",", show_default=True, help="csv: field separator.")
+def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units, scale, label, device_id,
+            session_id, sep):
+    """Convert foreign data to session files: motor (imu/motor_mpu6050 dir or csv), fan (imu/ceiling_fan dir)
+    or a generic csv with a column mapping. Nothing is written when any input file is bad."""
+    from tinyad import importers
+
+    if kind == "motor":
+        sessions = importers.motor_mpu6050_sessions(src) if src.is_dir() else [importers.import_motor_mpu6050(src)]
+    elif kind == "fan":
+        sessions = importers.ceiling_fan_sessions(src)
+    else:
+        if not mapping:
+            raise InputError("csv import needs --map", hint="e.g. --map ax=AccX,ay=AccY,az=AccZ")
+        sessions = [importers.import_csv(
+            src, _parse_mapping(mapping), sample_rate_hz=rate_hz, time_column=time_column, time_unit=time_unit,
+            units=_parse_mapping(units) or None, scale=_parse_floats(scale, "--scale"), label=label,
+            device_id=device_id, session_id=session_id, sep=sep,
+        )]
+    paths = importers.write_sessions(sessions, out_dir, progress=len(sessions) > 20)
+    click.echo(f"wrote {len(paths)} sessions to {out_dir}")

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from tinyad.datasets import (DatasetConfig, Normalizer, build_dataset, make_windows, split_segments,
+                             window_starts)
+from tinyad.errors import InputError
+from tinyad.session import Session, SessionMeta
+
+
+def make_session(label, n, sid, channels=("ax", "ay"), rate=100.0, value=None):
+    t = np.arange(n) / rate
+    data = np.zeros((n, len(channels)), np.float32)
+    data[:, 0] = np.arange(n) if value is None else value  # sample index: tells where a window came from
+    data[:, 1] = {"normal": 0.0}.get(label, 1.0)
+    return Session(t, data, SessionMeta(rate, label, list(channels), session_id=sid))
+
+
+def test_window_starts_hand_computed():
+    assert window_starts(10, 4, 3).tolist() == [0, 3, 6]
+    assert window_starts(3, 4, 1).tolist() == []
+    with pytest.raises(InputError):
+        window_starts(10, 0, 1)
+
+
+def test_make_windows_copies_the_right_samples():
+    data = np.arange(12, dtype=np.float32).reshape(6, 2)
+    w = make_windows(data, 3, 2)
+    assert w.shape == (2, 3, 2)
+    assert w[1, :, 0].tolist() == [4.0, 6.0, 8.0]
+
+
+def test_split_by_session_and_by_time_block_with_gap():
+    sessions = [make_session("normal", 1000, "n1"), make_session("normal", 1000, "n2"),
+                make_session("imbalance", 1000, "i1")]
+    cfg = DatasetConfig(window=50, hop=25, test_fraction=0.3, val_fraction=0.2)
+    segs = split_segments(sessions, cfg)
+    by = {(s.session, s.split): (s.start, s.stop) for s in segs}
+    assert by[(1, "test")] == (0, 1000)          # normal: the later session is the test run
+    assert (0, "test") not in by
+    # imbalance has one run: first part train, last 30 % test, gap of one window between them
+    assert by[(2, "test")] == (700, 1000)
+    train_start, train_stop = by[(2, "train")]
+    val_start, val_stop = by[(2, "val")]
+    assert train_start == 0 and val_start - train_stop == 50 and 700 - val_stop == 50
+
+
+def test_no_window_crosses_a_split_boundary():
+    sessions = [make_session("normal", 900, "n1"), make_session("imbalance", 777, "i1"),
+                make_session("misalignment", 1234, "m1"), make_session("misalignment", 500, "m2")]
+    ds = build_dataset(sessions, DatasetConfig(window=64, hop=16))
+    segs = ds.segments
+    for split in ("train", "val", "test"):
+        ws = getattr(ds, split)
+        for sess, start, first_value in zip(ws.session, ws.start, ws.x[:, 0, 0]):
+            assert first_value == start  # the window really holds samples start..start+63
+            inside = [s for s in segs if s.session == sess and s.split == split
+                      and s.start <= start and start + 64 <= s.stop]
+            assert inside, (split, sess, start)
+    # segments of one session never overlap, and time blocks are a window apart
+    for sess in range(len(sessions)):
+        spans = sorted((s.start, s.stop) for s in segs if s.session == sess)
+        for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
+            assert b0 - a1 >= 64
+
+
+def test_normalizer_is_fitted_on_training_windows_only():
+    sessions = [make_session("normal", 600, "n1", value=1.0), make_session("normal", 600, "n2", value=100.0),
+                make_session("imbalance", 600, "i1", value=1.0)]
+    ds = build_dataset(sessions, DatasetConfig(window=20, hop=20))
+    assert ds.normalizer.mean[0] == pytest.approx(1.0)  # the test run (value 100) did not leak in
+    n = Normalizer(np.array([1.0, 2.0], np.float32), np.array([2.0, 4.0], np.float32))
+    assert n.apply(np.array([[3.0, 2.0]])).tolist() == [[1.0, 0.0]]
+
+
+def test_binary_labels_and_class_weights():
+    sessions = [make_session("normal", 3000, "n1"), make_session("normal", 3000, "n2"),
+                make_session("imbalance", 600, "i1"), make_session("bearing_fault", 600, "b1")]
+    ds = build_dataset(sessions, DatasetConfig(window=50, hop=50, task="binary"))
+    assert ds.class_names == ["normal", "anomaly"]
+    assert set(np.unique(ds.train.y)) == {0, 1}
+    counts = np.bincount(ds.train.y)
+    w = ds.class_weights()
+    assert w[0] * counts[0] == pytest.approx(w[1] * counts[1])  # each class carries the same total weight
+
+
+def test_curation_rules_and_incompatible_sessions():
+    small = [make_session("normal", 500, "n1"), make_session("imbalance", 500, "i1")]
+    with pytest.raises(InputError, match="curation"):
+        build_dataset(small, DatasetConfig(window=50, hop=50, min_samples=2000))
+    with pytest.raises(InputError, match="anomalous"):
+        build_dataset([make_session("normal", 5000, "n1"), make_session("imbalance", 100, "i1")],
+                      DatasetConfig(window=50, hop=50, min_anomaly_fraction=0.05))
+    mixed = [make_session("normal", 500, "n1"), make_session("imbalance", 500, "i1", channels=("ax", "gz"))]
+    with pytest.raises(InputError, match="channels"):
+        build_dataset(mixed, DatasetConfig(window=50, hop=50))
+
+
+def test_long_sessions_are_down_sampled_evenly():
+    sessions = [make_session("normal", 10000, "n1"), make_session("imbalance", 10000, "i1")]
+    ds = build_dataset(sessions, DatasetConfig(window=10, hop=10, max_windows_per_session=5))
+    assert np.bincount(ds.test.session).max() == 5

@@ -1,0 +1,247 @@
+"""Importers: tiny hand-written CSVs (good and bad), all-or-nothing writes, and the real data sets."""
+
+from __future__ import annotations
+
+import collections
+import math
+
+import numpy as np
+import pytest
+
+from tinyad import importers
+from tinyad.cli import main
+from tinyad.errors import InputError
+from tinyad.session import read_session
+
+MOTOR_HEADER = ("Time,Ax_Raw,Ay_Raw,Az_Raw,Gx_Raw,Gy_Raw,Gz_Raw,"
+                "Ax_Smooth,Ay_Smooth,Az_Smooth,Gx_Smooth,Gy_Smooth,Gz_Smooth,Temp")
+G = 9.80665
+RAD = math.pi / 180  # 1 deg/s in rad/s
+
+
+def motor_csv(path, times, rows=None):
+    """A motor_mpu6050-style file; by default row i has ax = i g, az = 1 g and gz = i deg/s."""
+    lines = [MOTOR_HEADER]
+    for i, time in enumerate(times):
+        raw = rows[i] if rows else [i * G, 0.0, G, 0.0, 0.0, i * RAD]
+        lines.append(",".join(str(v) for v in [time, *raw, *(7.0 for _ in range(6)), 23.5]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_motor_good_file(tmp_path):
+    path = motor_csv(tmp_path / "motor_healthy_trial2.csv", [5000, 5010, 5020, 5030, 5040])
+    s = importers.import_motor_mpu6050(path)
+    assert (s.meta.label, s.meta.session_id, s.meta.device_id) == ("normal", "motor_healthy_trial2", "motor_mpu6050")
+    assert s.meta.sample_rate_hz == 100.0 and s.meta.channels == ["ax", "ay", "az", "gx", "gy", "gz"]
+    np.testing.assert_allclose(s.t, [0.0, 0.01, 0.02, 0.03, 0.04])
+    np.testing.assert_allclose(s.data[:, 0], [0, 1, 2, 3, 4], atol=1e-6)  # m/s^2 -> g
+    np.testing.assert_allclose(s.data[:, 2], 1.0, atol=1e-6)
+    np.testing.assert_allclose(s.data[:, 5], [0, 1, 2, 3, 4], atol=1e-5)  # rad/s -> dps; *_Smooth (7.0) ignored
+    assert s.meta.extra["trial"] == 2 and s.meta.extra["gap_count"] == 0
+    assert s.meta.extra["duplicate_timestamps_dropped"] == 0
+
+
+def test_motor_duplicates_dropped_and_gaps_recorded(tmp_path):
+    path = motor_csv(tmp_path / "motor_bearing_fault_trial1.csv", [0, 10, 10, 20, 50, 60])
+    s = importers.import_motor_mpu6050(path)
+    assert s.meta.label == "bearing_fault" and s.n_samples == 5
+    np.testing.assert_allclose(s.t, [0.0, 0.01, 0.02, 0.05, 0.06])
+    np.testing.assert_allclose(s.data[:, 0], [0, 1, 3, 4, 5], atol=1e-6)  # the repeated row (i = 2) is gone
+    extra = s.meta.extra
+    assert extra["duplicate_timestamps_dropped"] == 1 and extra["duplicate_lines"] == [4]
+    assert extra["gap_count"] == 1 and extra["gaps"] == [[6, 0.03]]  # line 6: 20 -> 50 ms
+    assert extra["missing_samples_estimate"] == 2
+
+
+@pytest.mark.parametrize(
+    "times, rows, message",
+    [
+        ([0, 10, 5, 20], None, r"motor_imbalance_trial1.csv: line 4: Time goes backwards"),
+        ([0, 10, 20, 30], [[0, 0, 1, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, "nan", 1, 0, 0, 0], [0, 0, 1, 0, 0, 0]],
+         r"motor_imbalance_trial1.csv: line 4, column 'Ay_Raw'"),
+        ([0, 10, 20, 30], [[0, 0, 1, 0, 0, 0], [0, 0, 1, 0, "x", 0], [0, 0, 1, 0, 0, 0], [0, 0, 1, 0, 0, 0]],
+         r"line 3, column 'Gy_Raw': value 'x'"),
+    ],
+)
+def test_motor_bad_rows_are_named(tmp_path, times, rows, message):
+    path = motor_csv(tmp_path / "motor_imbalance_trial1.csv", times, rows)
+    with pytest.raises(InputError, match=message):
+        importers.import_motor_mpu6050(path)
+
+
+def test_motor_missing_column_and_bad_name(tmp_path):
+    path = tmp_path / "motor_misalignment_trial1.csv"
+    path.write_text("Time,Ax_Raw,Ay_Raw,Az_Raw,Gx_Raw,Gy_Raw\n0,1,2,3,4,5\n10,1,2,3,4,5\n")
+    with pytest.raises(InputError, match=r"motor_misalignment_trial1.csv: line 1: missing columns \['Gz_Raw'\]"):
+        importers.import_motor_mpu6050(path)
+    other = motor_csv(tmp_path / "pump_trial1.csv", [0, 10])
+    with pytest.raises(InputError, match="not a motor_mpu6050 file name"):
+        importers.import_motor_mpu6050(other)
+
+
+def fan_file(root, folder, name="0000.csv", rows=200, row_text=None):
+    directory = root / "ceiling-fan" / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = [row_text(i) if row_text else f"{i / 1000:.6f}, 0.2, 0.97" for i in range(rows)]
+    path = directory / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_ceiling_fan_windows(tmp_path):
+    fan_file(tmp_path, "fan_0_low_1_weight", "0000.csv")
+    fan_file(tmp_path, "fan_0_low_1_weight", "0001.csv")
+    fan_file(tmp_path, "fan_0_high_0_weight-moving")
+    fan_file(tmp_path, "fan_0_low-deploy")
+    sessions = importers.ceiling_fan_sessions(tmp_path)
+    by_id = {s.meta.session_id: s for s in sessions}
+    assert sorted(by_id) == ["fan_0_high_0_weight-moving_0000", "fan_0_low-deploy_0000",
+                             "fan_0_low_1_weight_0000", "fan_0_low_1_weight_0001"]
+    weighted = by_id["fan_0_low_1_weight_0001"]
+    assert weighted.meta.label == "imbalance" and weighted.meta.extra["speed"] == "low"
+    assert weighted.meta.extra["folder"] == "ceiling-fan/fan_0_low_1_weight"
+    assert weighted.meta.sample_rate_hz == 200.0 and weighted.t[1] == pytest.approx(0.005)
+    assert weighted.data.shape == (200, 3) and weighted.data[7, 0] == pytest.approx(0.007)
+    moving = by_id["fan_0_high_0_weight-moving_0000"]
+    assert moving.meta.label == "normal" and moving.meta.extra["moving"] and moving.meta.extra["speed"] == "high"
+    assert by_id["fan_0_low-deploy_0000"].meta.extra["deploy"]
+
+
+@pytest.mark.parametrize(
+    "rows, row_text, message",
+    [
+        (150, None, r"0000.csv: 150 rows, expected 200"),
+        (200, lambda i: "0.1, 0.2" if i == 6 else "0.1, 0.2, 0.9", r"0000.csv: line 7: 2 fields, expected 3"),
+        (200, lambda i: "0.1, nan, 0.9" if i == 12 else "0.1, 0.2, 0.9", r"0000.csv: line 13: NaN"),
+        (200, lambda i: "0.1, abc, 0.9" if i == 0 else "0.1, 0.2, 0.9", r"0000.csv: line 1: not a number"),
+    ],
+)
+def test_ceiling_fan_bad_files(tmp_path, rows, row_text, message):
+    fan_file(tmp_path, "fan_0_med_0_weight", rows=rows, row_text=row_text)
+    with pytest.raises(InputError, match=message):
+        importers.import_ceiling_fan(tmp_path)
+
+
+def test_generic_csv_with_mapping_units_and_scale(tmp_path):
+    path = tmp_path / "rig.csv"
+    # 4 samples 20 ms apart (50 Hz). AccX in m/s^2, GyroZ in rad/s, AccZ in counts of a +-4 g sensor.
+    path.write_text("stamp_ms,AccX,AccZ,GyroZ,Other\n"
+                    "1000,9.80665,8192,0,x\n1020,0,16384,0.0174533,x\n1040,-9.80665,0,0,x\n1060,0,-8192,0,x\n")
+    s = importers.import_csv(path, {"gz": "GyroZ", "ax": "AccX", "az": "AccZ"}, time_column="stamp_ms",
+                             time_unit="ms", units={"ax": "m/s^2", "az": "counts", "gz": "rad/s"},
+                             scale={"az": 4 / 32768}, label="normal")
+    assert s.meta.channels == ["ax", "az", "gz"]  # canonical order, whatever the mapping order
+    assert s.meta.sample_rate_hz == pytest.approx(50.0) and s.meta.extra["rate_inferred"]
+    np.testing.assert_allclose(s.t, [0, 0.02, 0.04, 0.06])
+    np.testing.assert_allclose(s.data[:, 0], [1, 0, -1, 0], atol=1e-6)
+    np.testing.assert_allclose(s.data[:, 1], [1, 2, 0, -1], atol=1e-6)
+    np.testing.assert_allclose(s.data[:, 2], [0, 1, 0, 0], atol=1e-5)
+    assert s.meta.session_id == "rig" and s.meta.units == {"ax": "g", "az": "g", "gz": "dps"}
+
+
+def test_generic_csv_without_time_column_and_with_datetimes(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("a;b\n1;2\n3;4\n5;6\n")
+    s = importers.import_csv(path, {"ax": "a", "ay": "b"}, sample_rate_hz=10.0, sep=";")
+    np.testing.assert_allclose(s.t, [0, 0.1, 0.2])
+    assert s.data[2, 1] == 6
+    dated = tmp_path / "dated.csv"
+    dated.write_text("when,a\n2024-01-01 00:00:00.000,1\n2024-01-01 00:00:00.500,2\n2024-01-01 00:00:01.000,3\n")
+    s = importers.import_csv(dated, {"ax": "a"}, time_column="when")
+    np.testing.assert_allclose(s.t, [0, 0.5, 1.0])
+    assert s.meta.sample_rate_hz == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    "text, kwargs, message",
+    [
+        ("t,x\n0,1\n1,2\n", {"mapping": {"ax": "x", "ay": "y"}}, r"line 1: missing columns \['y'\]"),
+        ("t,x\n0,1\n1,\n2,3\n", {}, r"data.csv: line 3, column 'x': value 'nan'"),
+        ("t,x\n0,1\n1,2\n1,3\n", {}, r"data.csv: line 4: time does not increase"),
+        ("t,x\n0,1\n1,2\n0.5,3\n", {}, r"data.csv: line 4: time does not increase"),
+        ("t,x\n0,1\n1,2\n", {"mapping": {"temp": "x"}}, r"unknown channels \['temp'\]"),
+        ("t,x\n0,1\n1,2\n", {"units": {"ax": "furlong"}}, r"unknown unit 'furlong'"),
+        ("t,x\n0,1\n1,2\n", {"units": {"ax": "counts"}}, r"in counts but has no scale"),
+        ("t,x\n0,1\n1,2\n", {"sample_rate_hz": 5.0}, r"contradicts the declared rate 5 Hz"),
+        ("t,x\n", {}, r"header but no data rows"),
+        ("", {}, r"the file is empty"),
+    ],
+)
+def test_generic_csv_errors_name_file_and_line(tmp_path, text, kwargs, message):
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    arguments = {"mapping": {"ax": "x"}, "time_column": "t", **kwargs}
+    with pytest.raises(InputError, match=message):
+        importers.import_csv(path, **arguments)
+
+
+def test_generic_csv_mixed_rates_names_the_line(tmp_path):
+    times = [i * 0.01 for i in range(60)] + [0.59 + i * 0.005 for i in range(1, 21)]
+    path = tmp_path / "mixed.csv"
+    path.write_text("t,x\n" + "".join(f"{t:.3f},1\n" for t in times))
+    # Row 60 is the first 5 ms step; its line is 62 (header + 1-based).
+    with pytest.raises(InputError, match=r"mixed.csv: line 62: 20 intervals are shorter"):
+        importers.import_csv(path, {"ax": "x"}, time_column="t")
+
+
+def test_write_sessions_is_all_or_nothing(tmp_path):
+    good = importers.import_csv(_write(tmp_path / "a.csv", "t,x\n0,1\n1,2\n"), {"ax": "x"}, time_column="t")
+    bad = importers.import_csv(_write(tmp_path / "b.csv", "t,x\n0,1\n1,2\n"), {"ax": "x"}, time_column="t")
+    bad.data[1, 0] = np.nan  # corrupted after import
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"b.csv: row 1, channel 'ax'"):
+        importers.write_sessions([good, bad], out)
+    assert not out.exists() or list(out.iterdir()) == []
+    with pytest.raises(InputError, match="repeated session ids"):
+        importers.write_sessions([good, good], out)
+    paths = importers.write_sessions([good], out)
+    assert [p.name for p in paths] == ["a.parquet"] and [p.name for p in out.iterdir()] == ["a.parquet"]
+    assert read_session(paths[0]).data[1, 0] == 2
+
+
+def test_cli_import_csv(tmp_path):
+    good = _write(tmp_path / "g.csv", "ms,AccX,GyrZ\n0,9.80665,1\n10,0,2\n20,0,3\n")
+    out = tmp_path / "out"
+    args = ["import", "csv", str(good), "--out", str(out), "--map", "ax=AccX,gz=GyrZ", "--time-column", "ms",
+            "--time-unit", "ms", "--units", "ax=m/s^2", "--label", "normal"]
+    assert main(args) == 0
+    s = read_session(out / "g.parquet")
+    assert s.meta.sample_rate_hz == pytest.approx(100.0) and s.data[0, 0] == pytest.approx(1.0)
+    bad = _write(tmp_path / "bad.csv", "ms,AccX,GyrZ\n0,1,1\n10,1,nan\n")
+    args[2], args[4] = str(bad), str(tmp_path / "out2")
+    assert main(args) == 2
+    assert not (tmp_path / "out2").exists()
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+# Row counts from ../shared/data/README.md.
+MOTOR_ROWS = {"motor_healthy_trial1": 34592, "motor_healthy_trial2": 34736, "motor_imbalance_trial1": 37922,
+              "motor_imbalance_trial2": 30927, "motor_misalignment_trial1": 33092,
+              "motor_bearing_fault_trial1": 19347}
+
+
+def test_real_motor_mpu6050(shared_data):
+    sessions = importers.motor_mpu6050_sessions(shared_data / "imu" / "motor_mpu6050")
+    assert {s.meta.session_id: s.n_samples for s in sessions} == MOTOR_ROWS
+    labels = collections.Counter(s.meta.label for s in sessions)
+    assert labels == {"normal": 2, "imbalance": 2, "misalignment": 1, "bearing_fault": 1}
+    for s in sessions:
+        assert s.meta.extra["duplicate_timestamps_dropped"] == 0
+        assert 0.95 < np.median(s.data[:, 2]) < 1.2  # gravity on z, in g
+        assert s.meta.extra["gap_count"] <= 5
+    total_minutes = sum(s.n_samples for s in sessions) / 100 / 60
+    assert 31 < total_minutes < 33  # "~32 min in all"
+
+
+def test_real_ceiling_fan(shared_data):
+    sessions = importers.ceiling_fan_sessions(shared_data / "imu" / "ceiling_fan")
+    labels = collections.Counter(s.meta.label for s in sessions)
+    assert labels == {"normal": 2925, "imbalance": 1749}
+    speeds = collections.Counter(s.meta.extra["speed"] for s in sessions if s.meta.label == "imbalance")
+    assert set(speeds) == {"low", "med", "high"}
+    assert all(s.data.shape == (200, 3) for s in sessions)

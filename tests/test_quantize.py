@@ -1,0 +1,23 @@
+import numpy as np
+
+from tinyad.quantize import arena_with_margin, dequantize, quantize_normalized, units_per_count
+
+
+def test_input_quantization_rounds_half_to_even_and_saturates():
+    q = quantize_normalized(np.array([0.5, 0.125, 0.375, 100.0, -100.0]), scale=0.25, zero_point=-3)
+    # 0.5/0.25 = 2 -> -1; 0.5 -> 0 (half to even) -> -3; 1.5 -> 2 -> -1; saturation at both ends
+    assert q.tolist() == [-1, -3, -1, 127, -128]
+
+
+def test_dequantize_inverts_the_affine():
+    assert dequantize(np.array([-3, 5], np.int8), 0.5, -3).tolist() == [0.0, 4.0]
+
+
+def test_units_per_count_from_full_scale():
+    upc = units_per_count(["ax", "gz"], {"accel_g": 2.0, "gyro_dps": 250.0})
+    assert upc == [2.0 / 32768, 250.0 / 32768]
+
+
+def test_arena_margin_rounds_up_to_a_kilobyte():
+    assert arena_with_margin(20000) == 25600  # 25000 -> next multiple of 1024
+    assert arena_with_margin(1024, margin=0.0) == 1024

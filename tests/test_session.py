@@ -1,0 +1,158 @@
+"""The session format: round trip, atomic writes, and errors that name the file and the row."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tinyad.errors import InputError
+from tinyad.session import METADATA_KEY, Session, SessionMeta, gap_count, read_session, validate, write_session
+
+
+def make_session(n=5, rate=100.0, channels=("ax", "ay", "az", "gx", "gy", "gz"), **meta):
+    t = np.arange(n, dtype=np.float64) / rate
+    # Row i, channel j holds i + j / 10: every value is distinct and easy to check by hand.
+    data = (np.arange(n)[:, None] + np.arange(len(channels))[None, :] / 10).astype(np.float32)
+    return Session(t=t, data=data, meta=SessionMeta(sample_rate_hz=rate, label="normal", channels=list(channels),
+                                                     **meta))
+
+
+def test_round_trip_keeps_data_and_metadata(tmp_path):
+    session = make_session(full_scale={"accel_g": 4, "gyro_dps": 500}, device_id="dev1", session_id="s1",
+                           extra={"gaps": [[11, 0.95]], "note": "x"})
+    path = write_session(tmp_path / "s1.parquet", session)
+    back = read_session(path)
+    np.testing.assert_array_equal(back.t, [0.0, 0.01, 0.02, 0.03, 0.04])
+    assert back.data.dtype == np.float32
+    assert back.data[3, 4] == np.float32(3.4)
+    np.testing.assert_array_equal(back.data, session.data)
+    assert back.meta.channels == ["ax", "ay", "az", "gx", "gy", "gz"]
+    assert back.meta.units == {"ax": "g", "ay": "g", "az": "g", "gx": "dps", "gy": "dps", "gz": "dps"}
+    assert back.meta.full_scale == {"accel_g": 4, "gyro_dps": 500}
+    assert (back.meta.device_id, back.meta.session_id, back.meta.label) == ("dev1", "s1", "normal")
+    assert back.meta.extra == {"gaps": [[11, 0.95]], "note": "x"}
+    assert back.n_samples == 5 and back.duration_s == pytest.approx(0.04)
+
+
+def test_subset_of_channels_round_trips(tmp_path):
+    session = make_session(channels=("ax", "ay", "az"), rate=200.0)
+    back = read_session(write_session(tmp_path / "a.parquet", session))
+    assert back.meta.channels == ["ax", "ay", "az"] and back.data.shape == (5, 3)
+
+
+def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "s.parquet"
+    write_session(path, make_session(n=5))
+    before = path.read_bytes()
+
+    bad = make_session(n=5)
+    bad.data[2, 1] = np.nan
+    with pytest.raises(InputError, match="row 2, channel 'ay'"):
+        write_session(path, bad)
+
+    def broken_writer(table, where, **kwargs):
+        with open(where, "wb") as handle:  # a partial file, then the disk "fails"
+            handle.write(b"PAR1 partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", broken_writer)
+    with pytest.raises(OSError):
+        write_session(path, make_session(n=7))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.parquet"]  # no temporary file left
+    with pytest.raises(InputError):
+        write_session(tmp_path / "new" / "x.parquet", bad)
+    assert not (tmp_path / "new").exists()
+
+
+def test_truncated_file_names_the_file(tmp_path):
+    path = write_session(tmp_path / "cut.parquet", make_session(n=50))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="cut.parquet") as err:
+        read_session(path)
+    assert err.value.hint and "truncated" in err.value.hint
+
+
+def test_missing_file_and_foreign_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with pytest.raises(InputError, match="no such session file"):
+        read_session(tmp_path / "none.parquet")
+    pq.write_table(pa.table({"t": [0.0, 0.01]}), tmp_path / "foreign.parquet")
+    with pytest.raises(InputError, match="foreign.parquet.*no 'tinyad.session' metadata"):
+        read_session(tmp_path / "foreign.parquet")
+
+
+def test_corrupt_metadata_is_an_input_error(tmp_path):
+    import pyarrow.parquet as pq
+
+    path = write_session(tmp_path / "m.parquet", make_session())
+    table = pq.read_table(path)
+    for raw, message in ((b"{not json", "not valid JSON"), (json.dumps({"label": "x"}).encode(), "fields"),
+                         (json.dumps({"format_version": 99}).encode(), "newer")):
+        pq.write_table(table.replace_schema_metadata({METADATA_KEY: raw}), path)
+        with pytest.raises(InputError, match=message):
+            read_session(path)
+
+
+def test_nan_row_is_named():
+    session = make_session(n=6)
+    session.data[4, 5] = np.inf
+    with pytest.raises(InputError, match=r"<x>: row 4, channel 'gz'"):
+        validate(session, "<x>")
+    # Importers map rows to source lines.
+    with pytest.raises(InputError, match=r"f.csv: line 9, channel 'gz'"):
+        validate(session, "f.csv", line_numbers=np.arange(6) + 5)
+
+
+def test_non_monotonic_row_is_named():
+    session = make_session(n=5)
+    session.t = np.array([0.0, 0.01, 0.02, 0.015, 0.04])
+    with pytest.raises(InputError, match=r"row 3: time does not increase"):
+        validate(session)
+    session.t = np.array([0.0, 0.01, 0.01, 0.03, 0.04])  # a repeated timestamp is not increasing either
+    with pytest.raises(InputError, match=r"row 2: time does not increase"):
+        validate(session)
+
+
+def test_mixed_rates_are_rejected_with_the_row():
+    # 151 samples at 100 Hz, then 50 at 200 Hz: the median still says 100 Hz, but 50 intervals are 5 ms.
+    t = np.r_[np.arange(151) * 0.01, 1.5 + np.arange(1, 51) * 0.005]
+    session = Session(t=t, data=np.zeros((201, 3), np.float32),
+                      meta=SessionMeta(sample_rate_hz=100.0, label="normal", channels=["ax", "ay", "az"]))
+    with pytest.raises(InputError, match=r"row 151: 50 intervals .*mix sample rates"):
+        validate(session)
+    # A declared rate that contradicts the timestamps.
+    session = make_session(n=20, rate=100.0)
+    session.meta.sample_rate_hz = 50.0
+    with pytest.raises(InputError, match=r"median sample interval 10.000 ms contradicts the declared rate 50 Hz"):
+        validate(session)
+
+
+def test_wrong_channel_counts_and_names():
+    session = make_session(n=4)
+    session.meta.channels = ["ax", "ay", "az"]
+    with pytest.raises(InputError, match="6 data columns but 3 channel names"):
+        validate(session)
+    wide = Session(t=np.arange(4) / 100.0, data=np.zeros((4, 7), np.float32),
+                   meta=SessionMeta(sample_rate_hz=100.0, label="x",
+                                    channels=["ax", "ay", "az", "gx", "gy", "gz", "gz"]))
+    with pytest.raises(InputError, match="repeated channel names|1 to 6 channels"):
+        validate(wide)
+    odd = make_session(n=4, channels=("ax", "temp"))
+    with pytest.raises(InputError, match=r"unknown channel names \['temp'\]"):
+        validate(odd)
+    with pytest.raises(InputError, match="at least 2 samples"):
+        validate(make_session(n=1))
+
+
+def test_gap_count_counts_lost_samples():
+    session = make_session(n=6)
+    session.t = np.array([0.0, 0.01, 0.03, 0.04, 0.08, 0.09])  # two gaps: 20 ms and 40 ms
+    assert gap_count(session) == 2
