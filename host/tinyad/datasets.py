@@ -6,7 +6,7 @@ a split boundary; time blocks cut from one session are separated by a gap of at 
 
 - Classes recorded in >= 2 sessions are split by session (the last sessions in id order go to test).
 - Classes recorded in a single session are split by time: first 70 % train, last 30 % test, gap >= one window.
-- The validation set (early stopping) is one whole training run per class where a class has >= 3 runs left
+- The validation set (early stopping) is whole training runs (val_fraction of them) where a class has >= 3 runs left
   after the test split, else the tail of every training segment, again with a gap.
 Normalization (per-channel mean and std) is fitted on the training windows only.
 """
@@ -161,11 +161,11 @@ def split_segments(sessions: list[Session], config: DatasetConfig, gap: int | No
             for i in idxs[-n_test:]:
                 segments.append(Segment(i, 0, sessions[i].n_samples, "test"))
             rest = idxs[:-n_test]
-            if len(rest) >= 3:  # enough runs: validate on a whole held-out run too (early stopping sees
+            if len(rest) >= 3:  # enough runs: validate on whole held-out runs too (early stopping sees
                 # generalization to a new run, not to the next minutes of a training run)
-                segments.append(Segment(rest[-1], 0, sessions[rest[-1]].n_samples, "val"))
-                rest = rest[:-1]
-                segments += [Segment(i, 0, sessions[i].n_samples, "train") for i in rest]
+                n_val = min(len(rest) - 1, max(1, int(math.floor(len(rest) * config.val_fraction + 0.5))))
+                segments += [Segment(i, 0, sessions[i].n_samples, "val") for i in rest[-n_val:]]
+                segments += [Segment(i, 0, sessions[i].n_samples, "train") for i in rest[:-n_val]]
                 continue
             train_parts += [(i, 0, sessions[i].n_samples) for i in rest]
         else:
