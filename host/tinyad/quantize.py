@@ -66,7 +66,36 @@ def convert_int8(keras_model, config: ModelConfig, window: int, channels: int, n
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     converter._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel_dense
-    return strip_strings(converter.convert())
+    return strip_strings(_quietly(converter.convert))
+
+
+def _quietly(fn):
+    """Run fn() without TensorFlow's export chatter (signature listings on stdout, absl logs on fd 2); on
+    failure, the captured text is part of the error."""
+    import contextlib
+    import io
+    import warnings
+
+    from tinyad.tflm import _capture_fd2
+
+    result, error = {}, {}
+    out = io.StringIO()
+
+    def call():
+        try:
+            with contextlib.redirect_stdout(out), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result["value"] = fn()
+        except Exception as err:  # re-raised below with the log attached
+            error["err"] = err
+
+    log = _capture_fd2(call)
+    if "err" in error:
+        from tinyad.errors import TinyadError
+
+        raise TinyadError(f"int8 conversion failed: {error['err']}\n{(out.getvalue() + log)[-2000:]}",
+                          hint="see FIELD-NOTES: recurrent layers must be unrolled") from error["err"]
+    return result["value"]
 
 
 def io_quantization(model_bytes: bytes) -> tuple[float, int, float, int]:

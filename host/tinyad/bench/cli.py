@@ -23,8 +23,9 @@ def bench(name, list_only, no_docs, quick):
         return
     if name not in BENCHMARKS:
         raise click.UsageError(f"unknown benchmark {name!r}; known: {', '.join(sorted(BENCHMARKS))}")
-    module = importlib.import_module(BENCHMARKS[name][0])
-    result = module.run(quick=quick)
+    target = BENCHMARKS[name][0]  # "package.module" (its run()) or "package.module:function"
+    module_name, _, function = target.partition(":")
+    result = getattr(importlib.import_module(module_name), function or "run")(quick=quick)
     click.echo(f"\n## {result.title}\n")
     click.echo(result.markdown)
     if not no_docs and not quick:
