@@ -17,11 +17,19 @@ from tinyad.errors import TinyadError
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attribute, one-line help shown in `tinyad --help`)
     "bench": ("tinyad.bench.cli:bench", "Run a named benchmark and update docs/benchmarks.md."),
+    "bert": ("tinyad.commands.bert:bert", "Battery telemetry: load BMS data, train/evaluate the outlier transformer."),
     "train": ("tinyad.commands.pipeline:train", "Train a model on labeled sessions (leakage-safe splits)."),
     "quantize": ("tinyad.commands.pipeline:quantize", "Full-int8 quantization; float vs int8 on the test split."),
     "check": ("tinyad.commands.pipeline:check", "Arena, ops, flash, MACs under TFLM; TFLite vs TFLM agreement."),
     "export": ("tinyad.commands.pipeline:export", "Generate model_data.cc/.h and model_settings.h."),
     "demo": ("tinyad.commands.pipeline:demo", "End to end: synth, train, quantize, check, export, SIL device."),
+    "sim": ("tinyad.commands.device:sim", "Run the software-in-the-loop device on a pseudo-terminal."),
+    "info": ("tinyad.commands.device:info", "Show the device's firmware, sensor, model hash and status."),
+    "record": ("tinyad.commands.device:record", "Record a labeled session from the device over serial."),
+    "monitor": ("tinyad.commands.device:monitor", "Show the device's live scores and alert state."),
+    "parity": ("tinyad.commands.device:parity", "Check the device is bit-exact with the host TFLM."),
+    "detect": ("tinyad.commands.detect:detect", "Label-free detectors: fit on normal data, score and plot alarms."),
+    "alerts": ("tinyad.commands.alerts:alerts", "Receive BTHome BLE alerts from boards (or the SIL with --sim)."),
     "synth": ("tinyad.commands.data:synth", "Generate labeled synthetic rotating-machine sessions."),
     "import": ("tinyad.commands.data:import_", "Convert motor/fan/CSV IMU data to session files."),
 }

@@ -74,6 +74,8 @@ class DatasetConfig:
     max_windows_per_session: int | None = None  # down-sample very long sessions (evenly spaced windows)
     min_samples: int = 0             # curation: skip a data set with fewer samples (the study used 2000)
     min_anomaly_fraction: float = 0.0  # curation: skip a data set with fewer anomalous samples (0.05)
+    split_group: str | None = None   # also split within groups of this meta.extra key (e.g. "folder"), so that
+    # every condition (a fan speed, say) is represented in train and test
 
 
 @dataclass
@@ -148,9 +150,10 @@ def _time_block(n: int, fraction: float, gap: int) -> tuple[tuple[int, int], tup
 def split_segments(sessions: list[Session], config: DatasetConfig, gap: int | None = None) -> list[Segment]:
     """Assign sessions (or time blocks of them) to train/val/test; see the module docstring for the rules."""
     gap = config.window if gap is None else gap
-    by_label: dict[str, list[int]] = {}
+    by_label: dict[tuple, list[int]] = {}
     for i, s in enumerate(sessions):
-        by_label.setdefault(s.meta.label, []).append(i)
+        group = str(s.meta.extra.get(config.split_group, "")) if config.split_group else ""
+        by_label.setdefault((s.meta.label, group), []).append(i)
     segments: list[Segment] = []
     train_parts: list[tuple[int, int, int]] = []
     for label, idxs in sorted(by_label.items()):

@@ -97,8 +97,10 @@ constexpr int kHop = {settings.hop};
 constexpr int kChannels = {settings.n_channels};
 constexpr float kSampleRateHz = {_float_literal(settings.sample_rate_hz)};
 constexpr const char* kChannelNames[kChannels] = {{{channel_names}}};
-// Sensor full scale the model was trained with: accel {settings.full_scale.get("accel_g", "-")} g, gyro \
-{settings.full_scale.get("gyro_dps", "-")} dps.
+// Sensor full scale the model was trained with (0: the model has no such channel). The firmware checks its
+// configured MPU6050 ranges against these at compile time.
+constexpr float kAccelFullScaleG = {_float_literal(settings.full_scale.get("accel_g", 0.0))};
+constexpr float kGyroFullScaleDps = {_float_literal(settings.full_scale.get("gyro_dps", 0.0))};
 {_array("kUnitsPerCount", "float", settings.units_per_count, _float_literal)}
 {_array("kNormMean", "float", settings.norm_mean, _float_literal)}
 {_array("kNormStd", "float", settings.norm_std, _float_literal)}

@@ -3,3 +3,17 @@
 from tinyad.bench import register
 
 register("selftest", "tinyad.bench.selftest", "Checks the benchmark machinery itself (seconds).")
+register("bert_transfer", "tinyad.bench.bert_transfer", "Battery transformer: rack 1 -> 2 fine-tune vs scratch.")
+register("core_size", "tinyad.bench.core_size", "Firmware core code/static RAM on a Cortex-M4 (seconds).")
+register("sil_parity", "tinyad.bench.sil_parity", "SIL device vs host TFLM, bit for bit, on 10k real IMU windows.")
+register("sil_stream", "tinyad.bench.sil_stream", "SIL streaming 6 ch at 1 kHz for 10 simulated min: loss, RTT, throughput.")
+register("skab", "tinyad.bench.skab", "SKAB protocol: LSTM-AE, forecaster, IF, PCA with label-free thresholds (~10 min).")
+register("ble_latency", "tinyad.bench.ble_latency", "Alert latency in the SIL: threshold window -> BTHome ADV with the flag (hops).")
+register("bert_skab", "tinyad.bench.bert_skab", "SKAB: battery transformer method beside the LSTM-AE (~5 min).")
+register("nab", "tinyad.bench.nab", "NAB per category: LSTM-AE and IF, event F1 and VUS-PR, label-free thresholds.")
+register("motor_mpu6050", "tinyad.bench.imu_supervised:run_motor",
+         "CNN-GRU on motor_mpu6050 split by run: binary + 4-class, float vs int8, flash/arena (~2 min).")
+register("ceiling_fan", "tinyad.bench.imu_supervised:run_fan", "CNN-GRU on ceiling_fan: F1 per fan speed (~3 min).")
+register("model_zoo", "tinyad.bench.imu_supervised:run_zoo",
+         "Four architectures on motor_mpu6050 4-class: F1, flash, arena, ops, MACs, latency (~5 min).")
+register("imu_labelfree", "tinyad.bench.imu_labelfree", "motor_mpu6050: detectors fit on healthy runs only, ROC-AUC on faulty runs.")

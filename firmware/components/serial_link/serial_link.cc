@@ -1,0 +1,92 @@
+#include "serial_link.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "esp_log.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/semphr.h"
+#include "sdkconfig.h"
+
+#if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
+#include "driver/usb_serial_jtag.h"
+#else
+#include "driver/uart.h"
+#endif
+
+namespace {
+
+constexpr const char* kTag = "serial_link";
+constexpr size_t kRxBufferBytes = 4096;  // holds a whole INFER_REQ (1040 bytes on the wire) several times
+constexpr size_t kTxBufferBytes = 8192;  // SAMPLES/SCORE bursts while streaming
+
+char g_last_log[160] = "";
+StaticSemaphore_t g_log_lock_storage;
+SemaphoreHandle_t g_log_lock = nullptr;
+
+// esp_log_set_vprintf() hook: keep the line, print nothing (never blocks: a busy lock drops the line).
+int capture_log(const char* format, va_list args) {
+  if (g_log_lock == nullptr || xSemaphoreTake(g_log_lock, 0) != pdTRUE) return 0;
+  const int n = vsnprintf(g_last_log, sizeof(g_last_log), format, args);
+  xSemaphoreGive(g_log_lock);
+  return n;
+}
+
+TickType_t ticks(uint32_t ms) { return ms == 0 ? 0 : (pdMS_TO_TICKS(ms) == 0 ? 1 : pdMS_TO_TICKS(ms)); }
+
+}  // namespace
+
+extern "C" esp_err_t serial_link_start(void) {
+#if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
+  usb_serial_jtag_driver_config_t config = USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT();
+  config.rx_buffer_size = kRxBufferBytes;
+  config.tx_buffer_size = kTxBufferBytes;
+  const esp_err_t err = usb_serial_jtag_driver_install(&config);
+  if (err == ESP_OK) ESP_LOGI(kTag, "protocol on USB-Serial-JTAG");
+  return err;
+#else
+  uart_config_t config;
+  memset(&config, 0, sizeof(config));
+  config.baud_rate = CONFIG_TINYAD_UART_BAUD;
+  config.data_bits = UART_DATA_8_BITS;
+  config.parity = UART_PARITY_DISABLE;
+  config.stop_bits = UART_STOP_BITS_1;
+  config.flow_ctrl = UART_HW_FLOWCTRL_DISABLE;
+  config.source_clk = UART_SCLK_DEFAULT;
+  esp_err_t err = uart_driver_install(UART_NUM_0, kRxBufferBytes, kTxBufferBytes, 0, nullptr, 0);
+  if (err == ESP_OK) err = uart_param_config(UART_NUM_0, &config);
+  if (err == ESP_OK) ESP_LOGI(kTag, "protocol on UART0 at %d baud", CONFIG_TINYAD_UART_BAUD);
+  return err;
+#endif
+}
+
+extern "C" size_t serial_link_read(uint8_t* buffer, size_t capacity, uint32_t timeout_ms) {
+#if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
+  const int n = usb_serial_jtag_read_bytes(buffer, capacity, ticks(timeout_ms));
+#else
+  const int n = uart_read_bytes(UART_NUM_0, buffer, capacity, ticks(timeout_ms));
+#endif
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+extern "C" esp_err_t serial_link_write(const uint8_t* data, size_t n, uint32_t timeout_ms) {
+#if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
+  const int written = usb_serial_jtag_write_bytes(data, n, ticks(timeout_ms));
+  return written == static_cast<int>(n) ? ESP_OK : ESP_ERR_TIMEOUT;
+#else
+  (void)timeout_ms;  // uart_write_bytes waits for ring-buffer room; at 921600 baud 8 KB drain in < 90 ms
+  const int written = uart_write_bytes(UART_NUM_0, data, n);
+  return written == static_cast<int>(n) ? ESP_OK : ESP_FAIL;
+#endif
+}
+
+extern "C" void serial_link_silence_console(void) {
+#if !CONFIG_TINYAD_LINK_USB_SERIAL_JTAG && CONFIG_ESP_CONSOLE_UART_DEFAULT
+  if (g_log_lock == nullptr) g_log_lock = xSemaphoreCreateMutexStatic(&g_log_lock_storage);
+  ESP_LOGI(kTag, "console logging stops now: UART0 carries protocol frames");
+  esp_log_set_vprintf(capture_log);
+#endif
+}
+
+extern "C" const char* serial_link_last_log(void) { return g_last_log; }

@@ -1,0 +1,1 @@
+"""Battery telemetry: loaders that turn BMS logs into a tidy, fixed-rate Parquet table (see bms.py)."""

@@ -1,0 +1,436 @@
+"""Battery-management telemetry -> a tidy, fixed-rate table (and Parquet file).
+
+The tidy table has a `time` column (datetime64[ns], naive UTC/local as in the source), one float32 column per
+channel in physical units, and a `segment` column (int32): rows of one segment are contiguous on the fixed grid,
+a new segment starts after a gap too long to fill. Windows for a model must never cross segments.
+
+Sources:
+- ess_lfp "total state" files (`bms/ess_lfp/{Test_data,explore}/clusterN/stateN_*.csv`, 5-s rate), integer
+  scaled: rack voltage and current in 0.1 V / 0.1 A, SOC and temperature in 0.1 % / 0.1 deg C, cell voltage in mV.
+  The same hour can appear in both folders (rack 2): identical timestamps are merged and counted.
+- the BESS controller log (`bms/bess_bmu/bess_task1.csv`, 10-s rate): current, SOC and max/min cell voltage, no
+  rack voltage and no temperature, so it has 3 channels instead of 5.
+- any Parquet/CSV file with a time column and numeric columns (`load_table`).
+
+Gap handling (`resample`): rows are averaged into bins of `period_s`; runs of empty or non-numeric bins up to
+`max_fill_s` long are linearly interpolated, longer runs are dropped and start a new segment; every gap is
+listed in the report. Input files are only read, never modified; output files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tinyad.errors import InputError
+
+# The main columns of the issue, in this order, with their units.
+TIDY_CHANNELS = ("voltage_v", "current_a", "soc_pct", "temperature_c", "voltage_diff_mv")
+UNITS = {"voltage_v": "V", "current_a": "A", "soc_pct": "%", "temperature_c": "degC", "voltage_diff_mv": "mV"}
+METADATA_KEY = b"tinyad.telemetry"
+TIME_COLUMN = "time"
+SEGMENT_COLUMN = "segment"
+
+
+@dataclass
+class Gap:
+    """A run of missing grid steps: where it starts and ends (ISO time), how many steps, what was done."""
+
+    start: str
+    end: str
+    missing_steps: int
+    action: str  # "interpolated" | "split" | "trimmed" (at the start or end of the data)
+
+
+@dataclass
+class GapReport:
+    """What the loader did to reach a fixed rate without losing track of anything."""
+
+    raw_rows: int = 0
+    duplicate_rows: int = 0  # identical timestamps merged (first kept)
+    conflicting_duplicates: int = 0  # identical timestamps with different values (first kept)
+    unparseable_rows: int = 0  # rows whose time could not be parsed (a truncated line, ...)
+    non_numeric_cells: int = 0  # cells that were not numbers (treated as missing)
+    grid_rows: int = 0
+    interpolated_steps: int = 0
+    dropped_steps: int = 0
+    segments: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (
+            f"{self.raw_rows} raw rows -> {self.grid_rows} rows on the grid in {self.segments} segment(s); "
+            f"{len(self.gaps)} gap(s): {self.interpolated_steps} step(s) interpolated, {self.dropped_steps} "
+            f"dropped; {self.duplicate_rows} duplicate(s) merged ({self.conflicting_duplicates} conflicting), "
+            f"{self.unparseable_rows} unparseable row(s), {self.non_numeric_cells} non-numeric cell(s)"
+        )
+
+
+@dataclass
+class Telemetry:
+    """A tidy fixed-rate table plus what it is: channel names, units, the grid period and the gap report."""
+
+    frame: pd.DataFrame
+    channels: list[str]
+    period_s: float
+    source: str
+    units: dict[str, str] = field(default_factory=dict)
+    gaps: GapReport = field(default_factory=GapReport)
+
+    def values(self) -> np.ndarray:
+        """All rows as a float32 array (n, channels)."""
+        return self.frame[self.channels].to_numpy(np.float32)
+
+    def segments(self) -> list[np.ndarray]:
+        """The contiguous runs as float32 arrays (n_i, channels), in time order."""
+        values = self.values()
+        seg = self.frame[SEGMENT_COLUMN].to_numpy()
+        cuts = np.flatnonzero(np.diff(seg)) + 1
+        return [part for part in np.split(values, cuts) if len(part)]
+
+    def time_slice(self, start_fraction: float, end_fraction: float) -> "Telemetry":
+        """The rows between two fractions of the time span (e.g. 0.75-1.0 = the last quarter), for time splits."""
+        t = self.frame[TIME_COLUMN]
+        t0, t1 = t.iloc[0], t.iloc[-1]
+        lo = t0 + (t1 - t0) * start_fraction
+        hi = t0 + (t1 - t0) * end_fraction
+        keep = (t >= lo) & ((t < hi) if end_fraction < 1.0 else (t <= hi))
+        return Telemetry(self.frame.loc[keep].reset_index(drop=True), list(self.channels), self.period_s,
+                         f"{self.source}[{start_fraction:g}:{end_fraction:g}]", dict(self.units), self.gaps)
+
+    def time_at(self, fraction: float) -> pd.Timestamp:
+        """The time at a fraction of the time span (0 = first row, 1 = last row)."""
+        t = self.frame[TIME_COLUMN]
+        return t.iloc[0] + (t.iloc[-1] - t.iloc[0]) * fraction
+
+    def between(self, start=None, end=None) -> "Telemetry":
+        """Rows with start <= time < end (either bound may be None), e.g. the same cut time for every rack."""
+        t = self.frame[TIME_COLUMN]
+        keep = pd.Series(True, index=t.index)
+        if start is not None:
+            keep &= t >= pd.Timestamp(start)
+        if end is not None:
+            keep &= t < pd.Timestamp(end)
+        if not keep.any():
+            raise InputError(f"{self.source}: no rows between {start} and {end}")
+        return Telemetry(self.frame.loc[keep].reset_index(drop=True), list(self.channels), self.period_s,
+                         f"{self.source}[{start or ''}..{end or ''})", dict(self.units), self.gaps)
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, **kwargs)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", hint="check the path (ls it)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
+        raise InputError(f"{path}: cannot be read as CSV ({err})",
+                         hint="is the file truncated or not a CSV? open it and look at the line named") from None
+    if frame.empty:
+        raise InputError(f"{path}: no data rows", hint="the file is empty or only has a header")
+    return frame
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], where: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{where}: missing column(s) {', '.join(missing)}",
+            hint=f"columns found: {', '.join(map(str, frame.columns[:40]))}",
+        )
+
+
+def _numeric(frame: pd.DataFrame, columns: Iterable[str]) -> tuple[pd.DataFrame, int]:
+    """Columns coerced to float64; returns the frame and how many cells were not numbers (now NaN)."""
+    out = pd.DataFrame(index=frame.index)
+    bad = 0
+    for name in columns:
+        raw = frame[name]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad += int((values.isna() & raw.notna()).sum())
+        out[name] = values.astype("float64")
+    return out, bad
+
+
+def ess_lfp_files(root: Path, rack: int) -> list[Path]:
+    """The "total state" CSV files of one rack, from both Test_data and explore, sorted by name (= hour)."""
+    root = Path(root)
+    files = sorted(root.glob(f"*/cluster{rack}/state{rack}_*.csv"), key=lambda p: (p.name, str(p)))
+    if not files:
+        raise InputError(f"no state{rack}_*.csv files under {root}/*/cluster{rack}",
+                         hint="the ess_lfp layout is <root>/{Test_data,explore}/clusterN/stateN_YYYYMMDD_HH.csv")
+    return files
+
+
+def ess_lfp_racks(root: Path) -> list[int]:
+    """Rack numbers present under an ess_lfp root."""
+    racks = {int(m.group(1)) for p in Path(root).glob("*/cluster*") if (m := re.fullmatch(r"cluster(\d+)", p.name))}
+    return sorted(racks)
+
+
+def read_ess_lfp(files: Iterable[Path], rack: int) -> tuple[pd.DataFrame, GapReport]:
+    """Raw (not yet resampled) rows of one rack: `time` + the tidy channels in physical units, sorted by time,
+    duplicates merged. The report counts raw rows, duplicates, unparseable rows and non-numeric cells."""
+    prefix = f"Cluster{rack}"
+    scaled = {  # tidy name: (source column, scale)
+        "voltage_v": (f"{prefix}_Voltage", 0.1),
+        "current_a": (f"{prefix}_Current", 0.1),
+        "soc_pct": (f"{prefix}_SOC", 0.1),
+        "temperature_c": (f"{prefix}AveTemp", 0.1),
+    }
+    cell_max, cell_min = f"{prefix}_Max_Cell_Vol", f"{prefix}_Min_Cell_Vol"
+    needed = ["MCGS_TIME"] + [src for src, _ in scaled.values()] + [cell_max, cell_min]
+    report = GapReport()
+    parts = []
+    for path in files:
+        raw = _read_csv(Path(path), dtype=str)
+        _require(raw, needed, str(path))
+        numbers, bad = _numeric(raw, needed[1:] + (["MCGS_TIMEMS"] if "MCGS_TIMEMS" in raw else []))
+        report.non_numeric_cells += bad
+        time = pd.to_datetime(raw["MCGS_TIME"], format="%Y/%m/%d %H:%M:%S", errors="coerce")
+        if "MCGS_TIMEMS" in numbers:
+            time = time + pd.to_timedelta(numbers["MCGS_TIMEMS"].fillna(0), unit="ms")
+        part = pd.DataFrame({TIME_COLUMN: time})
+        for name, (src, scale) in scaled.items():
+            part[name] = numbers[src] * scale
+        part["voltage_diff_mv"] = numbers[cell_max] - numbers[cell_min]
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    return _tidy_rows(frame, list(TIDY_CHANNELS), report)
+
+
+def _tidy_rows(frame: pd.DataFrame, channels: list[str], report: GapReport) -> tuple[pd.DataFrame, GapReport]:
+    """Drop rows without a time (counted), sort, merge duplicate timestamps (counted)."""
+    report.raw_rows += len(frame)
+    no_time = frame[TIME_COLUMN].isna()
+    report.unparseable_rows += int(no_time.sum())
+    frame = frame.loc[~no_time].sort_values(TIME_COLUMN, kind="stable")
+    dup = frame[TIME_COLUMN].duplicated(keep="first")
+    if dup.any():
+        firsts = frame.drop_duplicates(TIME_COLUMN, keep="first").set_index(TIME_COLUMN)[channels]
+        dups = frame.loc[dup].set_index(TIME_COLUMN)[channels]
+        differs = ~np.isclose(dups.to_numpy(), firsts.loc[dups.index].to_numpy(), equal_nan=True).all(axis=1)
+        report.duplicate_rows += int(dup.sum())
+        report.conflicting_duplicates += int(differs.sum())
+        frame = frame.loc[~dup]
+    return frame.reset_index(drop=True), report
+
+
+# ------------------------------------------------------------------------------------------- resampling
+
+
+def resample(frame: pd.DataFrame, channels: list[str], period_s: float, max_fill_s: float,
+             report: GapReport | None = None) -> tuple[pd.DataFrame, GapReport]:
+    """Put raw rows (`time` + channels) on a fixed grid of `period_s`.
+
+    Rows falling in one bin are averaged. Runs of bins where any channel is missing, up to `max_fill_s` long,
+    are linearly interpolated; longer runs are dropped and the next rows start a new `segment`; runs at the
+    very start or end are trimmed. Every run is recorded in the report's `gaps`.
+    """
+    report = report or GapReport()
+    if period_s <= 0:
+        raise InputError(f"period must be > 0 s, got {period_s}", hint="e.g. --period 5")
+    if frame.empty:
+        raise InputError("no rows with a valid time", hint="check the time column and its format")
+    period = pd.Timedelta(seconds=period_s)
+    binned = frame.set_index(TIME_COLUMN)[channels].resample(period).mean()
+    missing = binned.isna().any(axis=1).to_numpy()
+    max_fill_steps = int(np.floor(max_fill_s / period_s + 1e-9))
+    filled = binned.interpolate(method="linear", limit_area="inside")
+    drop = np.zeros(len(binned), bool)
+    times = binned.index
+    # Runs of missing bins: [start, stop)
+    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    for start, stop in zip(starts, stops):
+        steps = int(stop - start)
+        if start == 0 or stop == len(binned):
+            action = "trimmed"
+        elif steps <= max_fill_steps:
+            action = "interpolated"
+        else:
+            action = "split"
+        if action == "interpolated":
+            report.interpolated_steps += steps
+        else:
+            drop[start:stop] = True
+            report.dropped_steps += steps
+        report.gaps.append(Gap(times[start].isoformat(), times[stop - 1].isoformat(), steps, action))
+    kept = filled.loc[~drop]
+    # A segment id changes after every dropped run.
+    new_segment = np.concatenate([[False], np.diff(np.flatnonzero(~drop)) > 1])
+    out = kept.reset_index()
+    for name in channels:
+        out[name] = out[name].astype(np.float32)
+    out[SEGMENT_COLUMN] = np.cumsum(new_segment).astype(np.int32)
+    report.grid_rows = len(out)
+    report.segments = int(out[SEGMENT_COLUMN].iloc[-1]) + 1 if len(out) else 0
+    if not len(out):
+        raise InputError("no complete rows left after resampling", hint="every channel needs some values")
+    return out, report
+
+
+# -------------------------------------------------------------------------------------------- loaders
+
+
+def load_ess_lfp(root: Path, rack: int, period_s: float = 5.0, max_fill_s: float = 30.0) -> Telemetry:
+    """One rack of the ess_lfp data set as tidy telemetry: 5 channels (TIDY_CHANNELS) on a `period_s` grid."""
+    files = ess_lfp_files(root, rack)
+    raw, report = read_ess_lfp(files, rack)
+    frame, report = resample(raw, list(TIDY_CHANNELS), period_s, max_fill_s, report)
+    return Telemetry(frame, list(TIDY_CHANNELS), period_s, f"ess_lfp rack {rack} ({len(files)} files)",
+                     {c: UNITS[c] for c in TIDY_CHANNELS}, report)
+
+
+BESS_CHANNELS = ("current_a", "soc_pct", "voltage_diff_mv")
+
+
+def load_bess_log(path: Path, period_s: float = 10.0, max_fill_s: float = 60.0) -> Telemetry:
+    """The BESS controller log: current, SOC and cell voltage difference (3 channels; it has no rack voltage
+    and no temperature) on a `period_s` grid."""
+    path = Path(path)
+    needed = ["timestamp", "BMU1_total_current [A]", "BMU1_SOC [%]", "BMU1_max_cell_volt", "BMU1_min_cell_volt"]
+    raw = _read_csv(path, dtype=str)
+    _require(raw, needed, str(path))
+    numbers, bad = _numeric(raw, needed[1:])
+    report = GapReport(non_numeric_cells=bad)
+    time = pd.to_datetime(raw["timestamp"], errors="coerce", utc=True, format="ISO8601").dt.tz_localize(None)
+    frame = pd.DataFrame({
+        TIME_COLUMN: time,
+        "current_a": numbers["BMU1_total_current [A]"],
+        "soc_pct": numbers["BMU1_SOC [%]"],
+        "voltage_diff_mv": (numbers["BMU1_max_cell_volt"] - numbers["BMU1_min_cell_volt"]) * 1000.0,
+    })
+    frame, report = _tidy_rows(frame, list(BESS_CHANNELS), report)
+    frame, report = resample(frame, list(BESS_CHANNELS), period_s, max_fill_s, report)
+    return Telemetry(frame, list(BESS_CHANNELS), period_s, f"bess log {path.name}",
+                     {c: UNITS[c] for c in BESS_CHANNELS}, report)
+
+
+def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str] | Iterable[str] | None = None,
+               period_s: float | None = None, max_fill_s: float | None = None) -> Telemetry:
+    """Any Parquet or CSV telemetry: `time_column` (datetime text, or numbers = seconds) plus numeric columns.
+
+    `columns` selects channels: a list of names, or a mapping {source name: tidy name}; default = every other
+    numeric column. `period_s` default = the median interval. Also reads a tidy file written by write_tidy.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        try:
+            raw = pq.read_table(path).to_pandas()
+        except (OSError, pa.ArrowInvalid) as err:
+            raise InputError(f"{path}: cannot be read as Parquet ({err})",
+                             hint="is the file truncated or still being written?") from None
+    else:
+        sep = ";" if path.suffix.lower() == ".csv" and ";" in path.open(errors="replace").readline() else ","
+        raw = _read_csv(path, sep=sep)
+    _require(raw, [time_column], str(path))
+    if columns is None:
+        names = [c for c in raw.columns if c not in (time_column, SEGMENT_COLUMN)
+                 and pd.api.types.is_numeric_dtype(raw[c])]
+        mapping = {c: c for c in names}
+    elif isinstance(columns, Mapping):
+        mapping = dict(columns)
+    else:
+        mapping = {c: c for c in columns}
+    if not mapping:
+        raise InputError(f"{path}: no numeric channel columns", hint="name them with --column")
+    _require(raw, mapping, str(path))
+    numbers, bad = _numeric(raw, list(mapping))
+    t = raw[time_column]
+    if pd.api.types.is_numeric_dtype(t):
+        time = pd.Timestamp(0) + pd.to_timedelta(pd.to_numeric(t, errors="coerce"), unit="s")
+    else:
+        time = pd.to_datetime(t, errors="coerce", format="mixed")
+        if getattr(time.dt, "tz", None) is not None:
+            time = time.dt.tz_convert("UTC").dt.tz_localize(None)
+    frame = pd.DataFrame({TIME_COLUMN: time})
+    for src, name in mapping.items():
+        frame[name] = numbers[src].to_numpy()
+    channels = list(mapping.values())
+    frame, report = _tidy_rows(frame, channels, GapReport(non_numeric_cells=bad))
+    if period_s is None:
+        intervals = frame[TIME_COLUMN].diff().dt.total_seconds().dropna()
+        if intervals.empty:
+            raise InputError(f"{path}: fewer than two timed rows", hint="cannot infer a sample period")
+        period_s = float(intervals.median())
+    max_fill_s = 6 * period_s if max_fill_s is None else max_fill_s
+    frame, report = resample(frame, channels, period_s, max_fill_s, report)
+    return Telemetry(frame, channels, period_s, str(path), {c: UNITS.get(c, "") for c in channels}, report)
+
+
+# ------------------------------------------------------------------------------------------- Parquet io
+
+
+def write_tidy(telemetry: Telemetry, path: Path) -> Path:
+    """Write the tidy table as Parquet with its metadata (channels, units, period, gap report), atomically."""
+    path = Path(path)
+    meta = {"source": telemetry.source, "period_s": telemetry.period_s, "channels": telemetry.channels,
+            "units": telemetry.units, "gaps": asdict(telemetry.gaps)}
+    table = pa.Table.from_pandas(telemetry.frame[[TIME_COLUMN, *telemetry.channels, SEGMENT_COLUMN]],
+                                 preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_tidy(path: Path) -> Telemetry:
+    """Read a file written by write_tidy (a Parquet file without our metadata goes through load_table)."""
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as err:
+        raise InputError(f"{path}: cannot be read as Parquet ({err})",
+                         hint="is the file truncated or still being written?") from None
+    raw_meta = (table.schema.metadata or {}).get(METADATA_KEY)
+    if raw_meta is None:
+        return load_table(path)
+    meta = json.loads(raw_meta)
+    gaps = meta.get("gaps", {})
+    report = GapReport(**{k: v for k, v in gaps.items() if k != "gaps"},
+                       gaps=[Gap(**g) for g in gaps.get("gaps", [])])
+    frame = table.to_pandas()
+    _require(frame, [TIME_COLUMN, SEGMENT_COLUMN, *meta["channels"]], str(path))
+    return Telemetry(frame, list(meta["channels"]), float(meta["period_s"]), meta["source"],
+                     dict(meta.get("units", {})), report)
+
+
+def load_any(spec: str, period_s: float | None = None) -> Telemetry:
+    """Resolve a data set name used on the command line:
+    `ess_lfp:N` (rack N of ../shared/data/bms/ess_lfp), `bess` (the BESS log), or a path to Parquet/CSV."""
+    from tinyad.paths import shared_data_dir
+
+    if spec.startswith("ess_lfp:"):
+        try:
+            rack = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise InputError(f"bad data set {spec!r}", hint="use ess_lfp:1 ... ess_lfp:5") from None
+        return load_ess_lfp(shared_data_dir() / "bms" / "ess_lfp", rack, period_s or 5.0)
+    if spec == "bess":
+        return load_bess_log(shared_data_dir() / "bms" / "bess_bmu" / "bess_task1.csv", period_s or 10.0)
+    path = Path(spec)
+    if not path.exists():
+        raise InputError(f"data set {spec!r} not found",
+                         hint="give ess_lfp:N, bess, or the path of a Parquet/CSV file")
+    return read_tidy(path) if path.suffix.lower() == ".parquet" else load_table(path, period_s=period_s)

@@ -1,0 +1,220 @@
+"""Scoring a checkpoint: per-step anomaly scores over long series, the method's own score and the common suite.
+
+The method's score (AnomalyBERT's evaluation): cut the scores at the quantile that flags a given anomaly rate,
+optionally point-adjust, and report score = (precision + recall) / 2; over a run, the first checkpoint whose
+score reaches 0.90. Beside it, the project's common suite (tinyad.evaluation): unadjusted and point-adjusted
+F1, AUC-PR, VUS-PR. Test sets are held-out time ranges with injected anomalies (`make_test_set`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinyad import evaluation
+from tinyad.bert.outliers import TRAIN_TYPES, UNSEEN_TYPES, inject_series
+from tinyad.errors import InputError
+
+TARGET_SCORE = 0.90
+
+
+def score_series(model, series: np.ndarray, window: int, stride: int, batch_size: int = 64) -> np.ndarray:
+    """Per-step anomaly scores (sigmoid of the logits) of a standardized series (n, channels): windows every
+    `stride` steps (the last one aligned to the end), overlapping scores averaged. A series shorter than the
+    window is padded by repeating its last row (the padding's scores are dropped)."""
+    series = np.asarray(series, np.float32)
+    if series.ndim != 2 or not len(series):
+        raise InputError(f"series must be (steps, channels), got shape {series.shape}")
+    if not np.isfinite(series).all():
+        raise InputError("series contains NaN or inf", hint="load it through tinyad.battery (gap filling)")
+    if stride < 1:
+        raise InputError(f"--window_sliding must be >= 1, got {stride}")
+    n = len(series)
+    padded = series if n >= window else np.concatenate([series, np.repeat(series[-1:], window - n, axis=0)])
+    starts = list(range(0, len(padded) - window + 1, stride))
+    if starts[-1] != len(padded) - window:
+        starts.append(len(padded) - window)
+    windows = np.stack([padded[s:s + window] for s in starts])
+    logits = np.concatenate([np.asarray(model(windows[i:i + batch_size], training=False))
+                             for i in range(0, len(windows), batch_size)])
+    probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    total = np.zeros(len(padded))
+    count = np.zeros(len(padded))
+    for s, p in zip(starts, probs):
+        total[s:s + window] += p
+        count[s:s + window] += 1
+    return (total / count)[:n]
+
+
+def quantile_threshold(scores: np.ndarray, anomaly_rate: float) -> float:
+    """The threshold that flags the top `anomaly_rate` fraction of the scores."""
+    if not 0.0 < anomaly_rate < 1.0:
+        raise InputError(f"anomaly rate must be in (0, 1), got {anomaly_rate}")
+    return float(np.quantile(np.asarray(scores, float), 1.0 - anomaly_rate))
+
+
+def method_score(scores: np.ndarray, labels: np.ndarray, anomaly_rate: float, adjust: bool = False) -> dict:
+    """AnomalyBERT's score: flag scores above the (1 - anomaly_rate) quantile, point-adjust if `adjust`,
+    and return precision, recall, score = (precision + recall) / 2 and the threshold."""
+    threshold = quantile_threshold(scores, anomaly_rate)
+    predicted = (np.asarray(scores) > threshold).astype(np.int8)
+    if adjust:
+        predicted = evaluation.point_adjust(labels, predicted).astype(np.int8)
+    point = evaluation.pointwise(labels, predicted)
+    return {"precision": point["precision"], "recall": point["recall"],
+            "score": (point["precision"] + point["recall"]) / 2.0, "f1": point["f1"], "threshold": threshold}
+
+
+def best_f1_threshold(scores: np.ndarray, labels: np.ndarray, n_thresholds: int = 200) -> float:
+    """The threshold with the best unadjusted F1 on a labeled VALIDATION set (never call it on test)."""
+    scores = np.asarray(scores, float)
+    candidates = np.unique(np.quantile(scores, np.linspace(0.5, 0.999, n_thresholds)))
+    f1s = [evaluation.pointwise(labels, (scores > t).astype(np.int8))["f1"] for t in candidates]
+    return float(candidates[int(np.argmax(f1s))])
+
+
+def first_reaching(history: list[dict], key: str = "score", target: float = TARGET_SCORE) -> int | None:
+    """The step of the first checkpoint whose `key` reaches `target` (None if none does)."""
+    for row in history:
+        if row.get(key, float("-inf")) >= target:
+            return int(row["step"])
+    return None
+
+
+@dataclass
+class TestSet:
+    """A standardized series with injected anomalies: labels per step, the events, what it was made from."""
+
+    series: np.ndarray
+    labels: np.ndarray
+    events: list = field(default_factory=list)
+    description: str = ""
+
+    @property
+    def anomaly_rate(self) -> float:
+        return float(self.labels.mean())
+
+
+def make_test_set(standardized: np.ndarray, seed: int, kinds=TRAIN_TYPES + UNSEEN_TYPES,
+                  anomaly_rate: float = 0.08, donor: np.ndarray | None = None, description: str = "") -> TestSet:
+    """Inject anomalies of `kinds` (default: the training types and the unseen ones) into a standardized
+    held-out series; `donor` (standardized, another data set) feeds soft replacing."""
+    rng = np.random.default_rng(seed)
+    series, labels, events = inject_series(standardized, kinds, rng, anomaly_rate, donor=donor)
+    return TestSet(series, labels, events, description)
+
+
+def evaluate_scores(scores: np.ndarray, test: TestSet, anomaly_rate: float, threshold: float | None = None,
+                    name: str = "bert") -> dict:
+    """Every number for one checkpoint on one test set:
+    - method score without and with point adjustment, cut at `anomaly_rate` (a prior, not the test labels);
+    - the common suite (F1, PA-F1, AUC-PR, VUS-PR, ...) at `threshold` (chosen on validation) if given,
+      else at the same quantile cut."""
+    raw = method_score(scores, test.labels, anomaly_rate, adjust=False)
+    adjusted = method_score(scores, test.labels, anomaly_rate, adjust=True)
+    cut = raw["threshold"] if threshold is None else threshold
+    rep = evaluation.report(test.labels, (scores > cut).astype(np.int8), scores, name=name,
+                            threshold_saw_test_labels=False)
+    return {
+        "score": raw["score"], "precision": raw["precision"], "recall": raw["recall"],
+        "score_pa": adjusted["score"], "f1": rep.f1, "pa_f1": rep.pa_f1, "auc_pr": rep.auc_pr,
+        "vus_pr": rep.vus_pr, "event_f1": rep.event_f1, "threshold": float(cut), "report": rep,
+    }
+
+
+def make_test_sets(standardized: np.ndarray, seeds, anomaly_rate: float = 0.08, kinds=TRAIN_TYPES + UNSEEN_TYPES,
+                   donor: np.ndarray | None = None) -> list[TestSet]:
+    """One injected copy of the held-out series per seed (more events than one copy has, so the numbers are
+    stable); they are scored separately and concatenated."""
+    return [make_test_set(standardized, seed, kinds, anomaly_rate, donor, f"seed {seed}") for seed in seeds]
+
+
+def score_test_sets(model, tests: list[TestSet], stride: int) -> tuple[np.ndarray, TestSet]:
+    """Scores of every test set, concatenated, with the concatenated labels and events (global positions)."""
+    window = int(model.input_shape[1])
+    scores = np.concatenate([score_series(model, t.series, window, stride) for t in tests])
+    offsets = np.concatenate([[0], np.cumsum([len(t.labels) for t in tests])[:-1]])
+    events = [(kind, int(a + off), int(b + off)) for t, off in zip(tests, offsets) for kind, a, b in t.events]
+    merged = TestSet(np.concatenate([t.series for t in tests]), np.concatenate([t.labels for t in tests]),
+                     events, f"{len(tests)} injected copies")
+    return scores, merged
+
+
+def per_kind_recall(scores: np.ndarray, labels: np.ndarray, events: list, threshold: float) -> dict:
+    """Per injected anomaly type: the fraction of its labeled steps scored above `threshold`."""
+    hits: dict[str, list] = {}
+    for kind, start, stop in events:
+        labeled = np.asarray(labels[start:stop]).astype(bool)
+        hits.setdefault(kind, []).append(np.asarray(scores[start:stop])[labeled] > threshold)
+    return {kind: float(np.concatenate(parts).mean()) for kind, parts in sorted(hits.items())}
+
+
+class CheckpointEvaluator:
+    """Scores every checkpoint on a held-out raw series with injected anomalies (seeded, so every checkpoint
+    and every run sees the same test set once standardized with its model's standardizer)."""
+
+    def __init__(self, held_out_raw: np.ndarray, stride: int, seeds=(0, 1, 2, 3), anomaly_rate: float = 0.08,
+                 donor_raw: np.ndarray | None = None):
+        if not np.isfinite(held_out_raw).all():
+            raise InputError("held-out data contains NaN or inf")
+        self.held_out_raw, self.stride, self.seeds = held_out_raw, stride, tuple(seeds)
+        self.anomaly_rate, self.donor_raw = anomaly_rate, donor_raw
+
+    def test_sets(self, standardizer) -> list[TestSet]:
+        donor = None if self.donor_raw is None else standardizer.apply(self.donor_raw)
+        return make_test_sets(standardizer.apply(self.held_out_raw), self.seeds, self.anomaly_rate, donor=donor)
+
+    def __call__(self, model, standardizer, threshold: float | None = None, with_report: bool = False) -> dict:
+        scores, merged = score_test_sets(model, self.test_sets(standardizer), self.stride)
+        result = evaluate_scores(scores, merged, self.anomaly_rate, threshold)
+        report = result.pop("report")
+        result["recall_by_type"] = per_kind_recall(scores, merged.labels, merged.events, result["threshold"])
+        if with_report:
+            result["report"] = report
+            result["scores"], result["labels"], result["events"] = scores, merged.labels, merged.events
+        return result
+
+
+def evaluate_checkpoint(model, standardizer, test_raw: np.ndarray, seed: int, window: int, stride: int,
+                        anomaly_rate: float = 0.08) -> dict:
+    """Score a model on a raw held-out series: standardize with the model's standardizer, inject anomalies
+    (seeded), score, and return `evaluate_scores` (without the Report object)."""
+    test = make_test_set(standardizer.apply(test_raw), seed, anomaly_rate=anomaly_rate)
+    scores = score_series(model, test.series, window, stride)
+    result = evaluate_scores(scores, test, anomaly_rate)
+    result.pop("report")
+    return result
+
+
+def plot_history(histories: dict[str, list[dict]], path, key: str = "score", title: str = "",
+                 target: float | None = TARGET_SCORE, extra_keys=("f1",)) -> "Path":
+    """PNG: `key` (and `extra_keys`, dashed) versus training steps, one line per run."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (name, history) in enumerate(histories.items()):
+        color = f"C{i}"
+        steps = [row["step"] for row in history]
+        ax.plot(steps, [row.get(key, np.nan) for row in history], "o-", color=color, label=f"{name} {key}")
+        for extra in extra_keys:
+            ax.plot(steps, [row.get(extra, np.nan) for row in history], "--", color=color, alpha=0.6,
+                    label=f"{name} {extra}")
+    if target is not None:
+        ax.axhline(target, color="grey", lw=0.8, ls=":", label=f"target {target:.2f}")
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("score")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title or f"{key} vs steps")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

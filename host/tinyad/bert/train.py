@@ -1,0 +1,325 @@
+"""Training loop of the AnomalyBERT-style detector: synthetic outliers, checkpoints, transfer learning.
+
+A checkpoint is a directory with `config.json` (architecture, channel names, standardization, step, the scores
+of its evaluation, how it was trained) and `model.weights.h5`. A run directory holds `step_NNNNNN/` checkpoints
+and `history.json` (one row per checkpoint).
+
+Transfer: `TrainOptions.checkpoint` loads a checkpoint; the architecture (preset, window, patch size) is kept,
+the standardization is refitted on the new data, and when the channel count differs the input embedding is
+re-initialized (and the run says so in its `notes`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from tinyad.bert.model import BertConfig, build_model, preset_config, transfer_weights
+from tinyad.bert.outliers import OutlierProbabilities, synthesize_batch
+from tinyad.errors import InputError
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.weights.h5"
+HISTORY_FILE = "history.json"
+
+
+@dataclass
+class Standardizer:
+    """Per-channel z-score fitted on training rows; constant channels get std 1 (they stay at 0)."""
+
+    mean: list[float]
+    std: list[float]
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> "Standardizer":
+        values = np.asarray(values, np.float64)
+        std = values.std(axis=0)
+        return cls(values.mean(axis=0).tolist(), np.where(std > 1e-9, std, 1.0).tolist())
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, np.float32)
+        if values.shape[-1] != len(self.mean):
+            raise InputError(f"data has {values.shape[-1]} channels, the standardizer {len(self.mean)}")
+        return ((values - np.float32(self.mean)) / np.float32(self.std)).astype(np.float32)
+
+
+@dataclass
+class TrainOptions:
+    """Options of `tinyad bert train` (names mirror AnomalyBERT's train.py where it has them)."""
+
+    preset: str = "small"
+    patch_size: int | None = None
+    window: int | None = None
+    window_sliding: int = 16  # stride of the evaluation windows
+    soft_replacing: float = 0.5
+    uniform_replacing: float = 0.15
+    peak_noising: float = 0.15
+    length_adjusting: float = 0.0
+    checkpoint: str | None = None  # initialize from this checkpoint (transfer / resume)
+    lr: float = 1e-3
+    max_steps: int = 2000
+    batch_size: int = 32
+    checkpoint_every: int = 200
+    seed: int = 0
+
+    def probabilities(self) -> OutlierProbabilities:
+        return OutlierProbabilities(self.soft_replacing, self.uniform_replacing, self.peak_noising,
+                                    self.length_adjusting)
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the model, its architecture, channels and standardization, and its metadata."""
+
+    model: object
+    config: BertConfig
+    channels: list[str]
+    standardizer: Standardizer
+    step: int
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: its directory, the final checkpoint, the per-checkpoint history, notes, time."""
+
+    run_dir: Path
+    final_checkpoint: Path
+    history: list[dict]
+    notes: list[str]
+    seconds: float
+    model: object = None
+
+
+def _atomic_json(path: Path, data) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1, default=float)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(directory: Path, model, config: BertConfig, channels: list[str], standardizer: Standardizer,
+                    step: int, meta: dict | None = None) -> Path:
+    """Write a checkpoint directory (weights first, config last: a config.json means a complete checkpoint)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp_weights = directory / ("tmp." + WEIGHTS_FILE)
+    model.save_weights(tmp_weights)
+    os.replace(tmp_weights, directory / WEIGHTS_FILE)
+    _atomic_json(directory / CONFIG_FILE, {
+        "format": "tinyad.bert.checkpoint/1", "model": config.to_dict(), "channels": list(channels),
+        "standardizer": asdict(standardizer), "step": int(step), **(meta or {}),
+    })
+    return directory
+
+
+def resolve_checkpoint(path: Path) -> Path:
+    """A checkpoint directory, or a run directory (-> its last checkpoint)."""
+    path = Path(path)
+    if (path / CONFIG_FILE).is_file():
+        return path
+    steps = sorted(p for p in path.glob("step_*") if (p / CONFIG_FILE).is_file())
+    if not steps:
+        raise InputError(f"{path}: not a checkpoint (no {CONFIG_FILE}) nor a run directory with step_*/",
+                         hint="pass a directory written by `tinyad bert train`")
+    return steps[-1]
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Load a checkpoint directory (or the last checkpoint of a run directory)."""
+    path = resolve_checkpoint(path)
+    try:
+        meta = json.loads((path / CONFIG_FILE).read_text())
+        config = BertConfig.from_dict(meta["model"])
+        standardizer = Standardizer(**meta["standardizer"])
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise InputError(f"{path / CONFIG_FILE}: not a valid checkpoint config ({err})",
+                         hint="the file is damaged; use another checkpoint of the run") from None
+    model = build_model(config)
+    try:
+        model.load_weights(path / WEIGHTS_FILE)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path / WEIGHTS_FILE}: cannot load weights ({err})",
+                         hint="the weights file is missing or truncated") from None
+    return Checkpoint(model, config, list(meta["channels"]), standardizer, int(meta["step"]), meta)
+
+
+class WindowSampler:
+    """Random training contexts (window + margin for length adjusting) from standardized segments."""
+
+    def __init__(self, segments: list[np.ndarray], window: int, margin: int, rng: np.random.Generator):
+        self.window, self.rng = window, rng
+        self.context = window + margin
+        usable = [s for s in segments if len(s) >= window]
+        if not usable:
+            longest = max((len(s) for s in segments), default=0)
+            raise InputError(f"no contiguous run of {window} steps to train on (longest: {longest})",
+                             hint="use a smaller --window or a preset with a shorter window")
+        # Segments too short for the margin are padded by repeating their last row (length adjusting then
+        # only sees a flat continuation, which is rare and harmless).
+        self.segments = [s if len(s) >= self.context else
+                         np.concatenate([s, np.repeat(s[-1:], self.context - len(s), axis=0)]) for s in usable]
+        sizes = np.array([len(s) - self.context + 1 for s in self.segments], float)
+        self.weights = sizes / sizes.sum()
+
+    def sample(self, batch: int) -> np.ndarray:
+        picks = self.rng.choice(len(self.segments), size=batch, p=self.weights)
+        out = np.empty((batch, self.context, self.segments[0].shape[1]), np.float32)
+        for i, k in enumerate(picks):
+            seg = self.segments[k]
+            start = int(self.rng.integers(0, len(seg) - self.context + 1))
+            out[i] = seg[start:start + self.context]
+        return out
+
+
+def prepare_model(n_channels: int, channels: list[str], options: TrainOptions) -> tuple:
+    """The model to train: fresh from the preset, or from `options.checkpoint` (transfer).
+
+    Returns (model, config, notes). With a checkpoint the architecture is the checkpoint's;
+    a different channel count re-initializes the input embedding, and the notes say so.
+    """
+    notes: list[str] = []
+    if not options.checkpoint:
+        config = preset_config(options.preset, n_channels, patch_size=options.patch_size, window=options.window)
+        return build_model(config), config, notes
+    source = load_checkpoint(Path(options.checkpoint))
+    if options.patch_size is not None and options.patch_size != source.config.patch_size:
+        raise InputError(f"--patch_size {options.patch_size} differs from the checkpoint's "
+                         f"{source.config.patch_size}", hint="leave --patch_size out when fine-tuning")
+    config = BertConfig.from_dict({**source.config.to_dict(), "n_channels": n_channels})
+    model = build_model(config)
+    reinitialized = transfer_weights(source.model, model)
+    notes.append(f"loaded checkpoint {resolve_checkpoint(Path(options.checkpoint))} (step {source.step})")
+    if reinitialized:
+        notes.append(f"channel count differs (checkpoint {source.config.n_channels}: {source.channels}; "
+                     f"data {n_channels}: {channels}): re-initialized {', '.join(reinitialized)}")
+    elif source.channels != list(channels):
+        notes.append(f"channel names differ ({source.channels} -> {channels}); same count, weights kept")
+    return model, config, notes
+
+
+Evaluator = Callable[[object, "Standardizer"], dict]
+
+
+def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions, run_dir: Path,
+          evaluator: Evaluator | None = None, donor: np.ndarray | None = None, source: str = "",
+          progress: bool = True, log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train on normal telemetry `segments` (raw units, list of (n_i, channels)) with synthetic outliers.
+
+    Every `checkpoint_every` steps (and at the end) a checkpoint is written to `run_dir/step_NNNNNN` and, if
+    given, `evaluator(model, standardizer)` scores it; its dict goes into the checkpoint and `history.json`.
+    `donor` (raw units) is another data set to take soft-replacing segments from (default: the training data).
+    """
+    import tensorflow as tf
+    import keras
+    from tqdm import tqdm
+
+    log = log or (lambda message: None)
+    if not segments or any(s.ndim != 2 or s.shape[1] != len(channels) for s in segments):
+        raise InputError(f"training data must be (steps, {len(channels)}) arrays for channels {channels}")
+    stacked = np.concatenate(segments)
+    if not np.isfinite(stacked).all():
+        raise InputError("training data contains NaN or inf", hint="load it through tinyad.battery (gap filling)")
+    if options.max_steps < 1 or options.checkpoint_every < 1:
+        raise InputError("--max_steps and --checkpoint_every must be >= 1")
+    probabilities = options.probabilities()
+    keras.utils.set_random_seed(options.seed)
+    rng = np.random.default_rng(options.seed)
+    standardizer = Standardizer.fit(stacked)
+    standardized = [standardizer.apply(s) for s in segments]
+    if donor is not None:
+        donor_std = Standardizer.fit(donor).apply(donor)  # its own scale: only its shapes are borrowed
+    else:  # as in AnomalyBERT, soft replacing borrows from anywhere in the training data, not just the window
+        donor_std = np.concatenate(standardized)
+
+    model, config, notes = prepare_model(len(channels), channels, options)
+    for note in notes:
+        log(note)
+    sampler = WindowSampler(standardized, config.window, config.window // 2, rng)
+    optimizer = keras.optimizers.AdamW(learning_rate=options.lr, weight_decay=1e-4, clipnorm=1.0)
+
+    @tf.function(reduce_retracing=True)
+    def train_step(windows, labels):
+        with tf.GradientTape() as tape:
+            logits = model(windows, training=True)
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    history: list[dict] = []
+    meta = {"train": {**asdict(options), "source": source, "notes": notes}}
+    losses: list[float] = []
+    started = time.perf_counter()
+    if evaluator is not None and options.checkpoint:
+        # Step 0 of a fine-tuning run: the loaded weights with the new data's standardization, before any
+        # update (with a re-initialized input embedding this is near chance).
+        history.append({"step": 0, "loss": float("nan"), "seconds": 0.0, **evaluator(model, standardizer)})
+    last_dir = run_dir
+    bar = tqdm(range(1, options.max_steps + 1), desc="bert train", unit="step", disable=not progress,
+               mininterval=1.0)
+    for step in bar:
+        windows, labels = synthesize_batch(sampler.sample(options.batch_size), config.window, probabilities,
+                                           rng, donor_std)
+        losses.append(float(train_step(tf.constant(windows), tf.constant(labels))))
+        if step % options.checkpoint_every == 0 or step == options.max_steps:
+            row = {"step": step, "loss": float(np.mean(losses[-options.checkpoint_every:])),
+                   "seconds": time.perf_counter() - started}
+            if evaluator is not None:
+                row.update(evaluator(model, standardizer))
+            history.append(row)
+            last_dir = save_checkpoint(run_dir / f"step_{step:06d}", model, config, channels, standardizer,
+                                       step, {**meta, "scores": row})
+            _atomic_json(run_dir / HISTORY_FILE, history)
+            bar.set_postfix({k: round(v, 3) for k, v in row.items() if k in ("loss", "score", "f1")})
+    return TrainResult(run_dir, last_dir, history, notes, time.perf_counter() - started, model)
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """'0:0.75' -> (0.0, 0.75): a fraction of the time span."""
+    try:
+        lo, hi = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise InputError(f"bad time range {text!r}", hint="use START:END fractions of the time span, e.g. 0:0.75")
+    if not 0.0 <= lo < hi <= 1.0:
+        raise InputError(f"bad time range {text!r}", hint="need 0 <= START < END <= 1")
+    return lo, hi
+
+
+def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_range=(0.0, 0.75),
+                     eval_dataset: str | None = None, eval_range=(0.75, 1.0), donor_dataset: str | None = None,
+                     anomaly_rate: float = 0.08, progress: bool = True, log=None) -> TrainResult:
+    """`tinyad bert train`: train on the `train_range` of `dataset` (ess_lfp:N, bess, or a file) and evaluate
+    every checkpoint on the `eval_range` of `eval_dataset` (default: the same data) with injected anomalies,
+    including types never used in training. Writes the run directory and `history.png`."""
+    from tinyad.battery.bms import load_any
+    from tinyad.bert.evaluate import CheckpointEvaluator, plot_history
+
+    data = load_any(dataset)
+    training = data.time_slice(*train_range)
+    evaluator = None
+    if eval_range is not None:
+        held_out_source = load_any(eval_dataset) if eval_dataset else data
+        if held_out_source.channels != data.channels:
+            raise InputError(f"evaluation data channels {held_out_source.channels} differ from {data.channels}")
+        if not eval_dataset and eval_range[0] < train_range[1] and eval_range[1] > train_range[0]:
+            raise InputError(f"evaluation range {eval_range} overlaps the training range {train_range}",
+                             hint="hold out a later time range, e.g. --train-range 0:0.75 --eval-range 0.75:1")
+        evaluator = CheckpointEvaluator(held_out_source.time_slice(*eval_range).values(), options.window_sliding,
+                                        anomaly_rate=anomaly_rate)
+    donor = load_any(donor_dataset).values() if donor_dataset else None
+    result = train(training.segments(), data.channels, options, run_dir, evaluator, donor,
+                   source=f"{data.source} range {train_range}", progress=progress, log=log)
+    if evaluator is not None and result.history:
+        plot_history({Path(run_dir).name: result.history}, Path(run_dir) / "history.png",
+                     title=f"{dataset}: score vs steps")
+    return result

@@ -1,0 +1,159 @@
+"""`tinyad bert ...`: the AnomalyBERT-style detector for battery telemetry (thin wrappers over tinyad.bert and
+tinyad.battery)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from tinyad.errors import InputError
+
+DATASET_HELP = "ess_lfp:N (rack N of ../shared/data/bms/ess_lfp), bess (the BESS log), or a Parquet/CSV file."
+
+
+@click.group("bert")
+def bert():
+    """Synthetic-outlier transformer (AnomalyBERT method) for multichannel telemetry."""
+
+
+@bert.command("load-bms")
+@click.option("--rack", type=int, help="An ess_lfp rack number (cluster N).")
+@click.option("--bess", is_flag=True, help="The BESS controller log instead of an ess_lfp rack.")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Any Parquet/CSV telemetry file instead.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+              help="ess_lfp root (default ../shared/data/bms/ess_lfp); BESS: the CSV path.")
+@click.option("--time-column", default="time", show_default=True, help="Time column of --input.")
+@click.option("--column", "columns", multiple=True, help="Channel column of --input (repeat; default: all numeric).")
+@click.option("--period", "period_s", type=float, help="Grid period in seconds (default: 5 ess_lfp, 10 BESS, "
+              "the median interval for --input).")
+@click.option("--max-fill", "max_fill_s", type=float, help="Longest gap (s) to interpolate; longer gaps split "
+              "the data into segments (default: 30 ess_lfp, 60 BESS, 6 periods --input).")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The tidy Parquet file to write.")
+def load_bms(rack, bess, input_path, root, time_column, columns, period_s, max_fill_s, out_path):
+    """Turn BMS telemetry into a tidy fixed-rate Parquet table (voltage, current, SOC, temperature, cell
+    voltage difference) and report the gaps."""
+    from tinyad.battery import bms
+    from tinyad.paths import shared_data_dir
+
+    if sum(bool(x) for x in (rack is not None, bess, input_path)) != 1:
+        raise InputError("give exactly one of --rack, --bess, --input", hint="e.g. --rack 1 -o rack1.parquet")
+    defaults = {}
+    if period_s is not None:
+        defaults["period_s"] = period_s
+    if max_fill_s is not None:
+        defaults["max_fill_s"] = max_fill_s
+    if rack is not None:
+        tidy = bms.load_ess_lfp(root or shared_data_dir() / "bms" / "ess_lfp", rack, **defaults)
+    elif bess:
+        tidy = bms.load_bess_log(root or shared_data_dir() / "bms" / "bess_bmu" / "bess_task1.csv", **defaults)
+    else:
+        tidy = bms.load_table(input_path, time_column, list(columns) or None, **defaults)
+    bms.write_tidy(tidy, out_path)
+    click.echo(f"{tidy.source}: {tidy.gaps.summary()}")
+    for gap in tidy.gaps.gaps[:20]:
+        click.echo(f"  gap {gap.start} .. {gap.end}: {gap.missing_steps} step(s) {gap.action}")
+    if len(tidy.gaps.gaps) > 20:
+        click.echo(f"  ... {len(tidy.gaps.gaps) - 20} more in the file's metadata")
+    click.echo(f"wrote {out_path} ({len(tidy.frame)} rows x {len(tidy.channels)} channels: "
+               f"{', '.join(tidy.channels)}; {tidy.period_s:g} s)")
+
+
+def _range(ctx, param, value):
+    from tinyad.bert.train import parse_range
+
+    return None if value in (None, "none") else parse_range(value)
+
+
+@bert.command("train")
+@click.option("--dataset", required=True, help=DATASET_HELP)
+@click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run directory: step_NNNNNN/ checkpoints, history.json, history.png.")
+@click.option("--preset", type=click.Choice(["tiny", "small", "method"]), default="small", show_default=True,
+              help="Architecture: method = AnomalyBERT's 6-layer, width-512, 512-step body (slow on CPU).")
+@click.option("--patch_size", type=int, help="Steps per patch (default: the preset's).")
+@click.option("--window", type=int, help="Window length in steps (default: the preset's).")
+@click.option("--window_sliding", type=int, default=16, show_default=True, help="Stride of evaluation windows.")
+@click.option("--soft_replacing", type=float, default=0.5, show_default=True)
+@click.option("--uniform_replacing", type=float, default=0.15, show_default=True)
+@click.option("--peak_noising", type=float, default=0.15, show_default=True)
+@click.option("--length_adjusting", type=float, default=0.0, show_default=True)
+@click.option("--donor", help="Another data set to take soft-replacing segments from. " + DATASET_HELP)
+@click.option("--checkpoint", help="Start from this checkpoint (transfer learning / fine-tuning).")
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--max_steps", type=int, default=2000, show_default=True)
+@click.option("--batch_size", type=int, default=32, show_default=True)
+@click.option("--checkpoint_every", type=int, default=200, show_default=True)
+@click.option("--train-range", default="0:0.75", show_default=True, callback=_range,
+              help="Fraction of the data set's time span to train on.")
+@click.option("--eval-dataset", help="Evaluate checkpoints on this data set instead (e.g. another rack).")
+@click.option("--eval-range", default="0.75:1", show_default=True, callback=_range,
+              help="Held-out time range evaluated at each checkpoint ('none': no evaluation).")
+@click.option("--anomaly-rate", type=float, default=0.08, show_default=True,
+              help="Injected anomaly rate of the evaluation sets, also the quantile cut of the method's score.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def train_command(dataset, run_dir, preset, patch_size, window, window_sliding, soft_replacing, uniform_replacing,
+                  peak_noising, length_adjusting, donor, checkpoint, lr, max_steps, batch_size, checkpoint_every,
+                  train_range, eval_dataset, eval_range, anomaly_rate, seed):
+    """Train (or fine-tune with --checkpoint) on normal telemetry with synthetic outliers; every
+    --checkpoint_every steps a checkpoint is written and evaluated."""
+    from tinyad.bert.evaluate import first_reaching
+    from tinyad.bert.train import TrainOptions, train_on_dataset
+
+    options = TrainOptions(preset=preset, patch_size=patch_size, window=window, window_sliding=window_sliding,
+                           soft_replacing=soft_replacing, uniform_replacing=uniform_replacing,
+                           peak_noising=peak_noising, length_adjusting=length_adjusting, checkpoint=checkpoint,
+                           lr=lr, max_steps=max_steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
+                           seed=seed)
+    result = train_on_dataset(dataset, options, run_dir, train_range, eval_dataset, eval_range, donor,
+                              anomaly_rate, progress=True, log=lambda m: click.echo(f"note: {m}"))
+    for row in result.history:
+        scores = "  ".join(f"{k} {row[k]:.3f}" for k in ("loss", "score", "score_pa", "f1", "pa_f1", "auc_pr",
+                                                            "vus_pr") if k in row)
+        click.echo(f"step {row['step']:6d}  {scores}")
+    if eval_range is not None:
+        first = first_reaching(result.history)
+        click.echo(f"first checkpoint with score >= 0.90: {first if first is not None else 'none'}")
+        click.echo(f"plot: {result.run_dir / 'history.png'}")
+    click.echo(f"final checkpoint: {result.final_checkpoint} ({result.seconds:.0f} s)")
+
+
+@bert.command("evaluate")
+@click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dataset", required=True, help=DATASET_HELP)
+@click.option("--range", "eval_range", default="0.75:1", show_default=True, callback=_range,
+              help="Held-out time range to inject anomalies into and score.")
+@click.option("--window_sliding", type=int, default=16, show_default=True)
+@click.option("--anomaly-rate", type=float, default=0.08, show_default=True)
+@click.option("--seeds", type=int, default=4, show_default=True, help="Injected copies of the held-out range.")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+def evaluate_command(checkpoint, dataset, eval_range, window_sliding, anomaly_rate, seeds, as_json):
+    """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
+    score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
+    from tinyad.battery.bms import load_any
+    from tinyad.bert.evaluate import CheckpointEvaluator
+    from tinyad.bert.train import load_checkpoint
+
+    loaded = load_checkpoint(checkpoint)
+    data = load_any(dataset)
+    if data.channels != loaded.channels:
+        raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
+                         hint="fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)")
+    evaluator = CheckpointEvaluator(data.time_slice(*eval_range).values(), window_sliding, range(seeds),
+                                    anomaly_rate)
+    # The checkpoint's standardizer was fitted on its training data; evaluate in its units.
+    result = evaluator(loaded.model, loaded.standardizer, with_report=True)
+    report = result.pop("report")
+    for key in ("scores", "labels", "events"):
+        result.pop(key)
+    if as_json:
+        click.echo(json.dumps(result, default=float, sort_keys=True))
+        return
+    click.echo(f"checkpoint step {loaded.step}, {dataset} range {eval_range}, {seeds} injected copies")
+    click.echo(f"method score (P+R)/2: {result['score']:.3f} (point-adjusted {result['score_pa']:.3f}); "
+               f"precision {result['precision']:.3f}, recall {result['recall']:.3f}")
+    click.echo(str(report))
+    click.echo("recall by type: " + ", ".join(f"{k} {v:.2f}" for k, v in result["recall_by_type"].items()))

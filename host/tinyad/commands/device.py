@@ -1,0 +1,173 @@
+"""Device commands: `tinyad sim`, `info`, `record`, `monitor`, `parity`. Thin click wrappers over
+tinyad.sil and tinyad.device; they work identically against a board and the SIL device."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from tinyad.errors import InputError, ParityError
+
+port_option = click.option("--port", "-p", required=True, envvar="TINYAD_PORT", show_envvar=True,
+                           help="Serial port of the board, or the pty printed by `tinyad sim` "
+                                "(baud rate: 921600, or $TINYAD_BAUD).")
+
+
+def _default_model() -> Path:
+    from tinyad.paths import default_model_dir
+
+    return default_model_dir() / "model.tflite"
+
+
+@click.command()
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The .tflite to run (model_settings.json beside it). Default: models/default/model.tflite.")
+@click.option("--session", "session_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Replay this session file (in a loop).")
+@click.option("--synth", "condition", default=None,
+              help="Replay a synthetic motor in this condition (normal, imbalance, misalignment, bearing_fault, "
+                   "looseness). Default: normal.")
+@click.option("--speed", default=1.0, show_default=True,
+              help="Replay speed: 1 = real time, 10 = ten times faster, 0 = as fast as the reader takes samples.")
+@click.option("--rate", "rate_hz", type=float, default=None,
+              help="Sample rate in Hz (default: the model's). Synthetic data is generated at this rate.")
+@click.option("--seconds", default=60.0, show_default=True, help="Length of the synthetic recording (looped).")
+def sim(model_path, session_path, condition, speed, rate_hz, seconds):
+    """Run the software-in-the-loop device on a pseudo-terminal until Ctrl-C.
+
+    The firmware core (framing, dispatcher, preprocessing, scoring, alerts) answers the protocol; the host TFLM
+    runs the model. Connect any tinyad command to the printed port."""
+    from tinyad.device.reference import load_settings_for
+    from tinyad.sil.device import SilDevice
+    from tinyad.sil.sources import session_source, synth_source
+
+    if session_path and condition:
+        raise click.UsageError("give --session or --synth, not both")
+    model_path = model_path or _default_model()
+    if not model_path.exists():
+        raise InputError(f"{model_path}: no such model file", hint="export one with `tinyad export`, or pass --model")
+    settings = load_settings_for(model_path)
+    rate = rate_hz or settings.sample_rate_hz
+    if session_path:
+        source = session_source(session_path, settings.channels, settings.units_per_count)
+        rate = rate_hz or source.sample_rate_hz
+        if abs(rate - settings.sample_rate_hz) > 0.02 * settings.sample_rate_hz:
+            click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
+                        fg="yellow", err=True)
+    else:
+        source = synth_source(condition or "normal", settings.channels, settings.units_per_count, rate,
+                              seconds=seconds)
+    device = SilDevice(model_path, settings=settings, source=source, speed=speed, sample_rate_hz=rate)
+    click.echo(f"port: {device.port}", nl=True)
+    click.echo(f"tinyad SIL device: model {model_path} ({device.model_sha256[:12]}), {source.description}, "
+               f"{rate:g} Hz x {speed:g}; Ctrl-C stops", err=True)
+    device.serve_forever()
+    click.echo(f"stopped: {json.dumps(device.stats(), sort_keys=True)}", err=True)
+
+
+@click.command()
+@port_option
+@click.option("--json", "as_json", is_flag=True, help="Print INFO and STATUS as JSON.")
+def info(port, as_json):
+    """Show what the device is: firmware, sensor, full scale, model hash and quantization, and its status."""
+    from tinyad.device.client import DeviceClient
+
+    with DeviceClient(port) as client:
+        device_info = client.info()
+        status = client.status()
+    if as_json:
+        click.echo(json.dumps({"info": asdict(device_info), "status": asdict(status)}, indent=2))
+        return
+    d = device_info
+    click.echo(f"port          {port}")
+    click.echo(f"board         {d.board} ({'software-in-the-loop' if d.is_sil else 'hardware'}), firmware "
+               f"{d.firmware_version}, protocol {d.protocol_version}")
+    click.echo(f"sensor        {d.sensor}: +-{d.accel_full_scale_g:g} g, +-{d.gyro_full_scale_dps:g} dps at "
+               f"{d.sample_rate_hz:g} Hz")
+    click.echo(f"model         sha256 {d.model_sha256}")
+    click.echo(f"              window {d.window}, hop {d.hop}, {d.channels} channels, {d.n_classes} classes, "
+               f"arena {d.arena_bytes} B")
+    click.echo(f"quantization  input scale {d.input_scale:.6g} zp {d.input_zero_point}, output scale "
+               f"{d.output_scale:.6g} zp {d.output_zero_point}")
+    click.echo(f"alert         on >= {d.threshold_on:g}, off < {d.threshold_off:g}; BLE "
+               f"{'yes' if d.ble_available else 'no'}")
+    click.echo(f"status        {status.alert_name}, {'streaming' if status.streaming else 'idle'}, "
+               f"{status.windows_scored} windows scored, {status.alerts_raised} alerts, uptime "
+               f"{status.uptime_us / 1e6:.1f} s")
+    click.echo(f"link          frames ok {status.frames_ok}, bad crc {status.frames_bad_crc}, bad cobs "
+               f"{status.frames_bad_cobs}, bad length {status.frames_bad_length}, oversize "
+               f"{status.frames_oversize}, rejected {status.requests_rejected}; dropped samples "
+               f"{status.dropped_samples}, sensor errors 0x{status.sensor_error_flags:02x}")
+
+
+@click.command()
+@port_option
+@click.option("--label", "-l", required=True, help="Session label, e.g. normal or imbalance.")
+@click.option("--duration", "-d", type=float, required=True, help="Seconds to record (Ctrl-C stops early).")
+@click.option("--out", "-o", "out", type=click.Path(path_type=Path), default=Path("sessions"), show_default=True,
+              help="Output .parquet file, or a folder for <label>-<UTC time>.parquet.")
+@click.option("--decimation", type=int, default=1, show_default=True, help="Keep every n-th sample.")
+def record(port, label, duration, out, decimation):
+    """Record a labeled session from the device's sample stream (Parquet, written atomically)."""
+    from tinyad.device.recorder import default_session_path, record as record_session
+
+    path = out if out.suffix == ".parquet" else default_session_path(out, label)
+    result = record_session(port, label, duration, path, decimation=decimation, progress=True)
+    click.echo(f"wrote {result.path}: {result.n_samples} samples ({result.duration_s:.1f} s), "
+               f"{result.frames} frames, {result.samples_per_s:.0f} samples/s")
+    if result.gaps or result.lost_frames:
+        click.secho(f"{len(result.gaps)} sequence gap(s), {result.lost_samples} samples and {result.lost_frames} "
+                    f"frames lost (recorded in the session's meta.extra.sequence_gaps)", fg="yellow")
+    if result.bad_frames:
+        click.secho(f"{result.bad_frames} corrupt frame(s) dropped", fg="yellow")
+    if result.interrupted:
+        click.secho(f"recording {result.interrupted}; everything received until then was written", fg="yellow")
+
+
+@click.command()
+@port_option
+@click.option("--seconds", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
+def monitor(port, seconds):
+    """Show live scores and the alert state, one line per scored window."""
+    from tinyad.device.monitor import monitor as run_monitor
+
+    run_monitor(port, seconds=seconds, echo=click.echo)
+
+
+@click.command()
+@port_option
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The .tflite the device should be running (model_settings.json beside it).")
+@click.option("--windows", "n_windows", type=int, default=1000, show_default=True,
+              help="Windows of real IMU data to send.")
+@click.option("--data", "data_root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder with imu/motor_mpu6050 (default: ../shared/data or $TINYAD_SHARED_DATA).")
+@click.option("--session", "session_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Take the windows from this session file instead.")
+@click.option("--no-tflite", is_flag=True, help="Skip the TFLite-vs-TFLM comparison.")
+def parity(port, model_path, n_windows, data_root, session_path, no_tflite):
+    """Prove the device's int8 input and output tensors equal the host TFLM's, bit for bit.
+
+    Exits non-zero (5) on any device-vs-TFLM mismatch, naming the windows; refuses (4) a device whose model
+    hash differs from --model. TFLite-vs-TFLM differences are reported separately with the first divergent op."""
+    from tinyad.device.parity import real_windows, run_parity, session_windows
+    from tinyad.device.reference import load_settings_for
+
+    if n_windows < 1:
+        raise click.UsageError("--windows must be >= 1")
+    settings = load_settings_for(model_path)
+    if session_path:
+        windows, description = session_windows(session_path, settings, n_windows)
+    else:
+        windows, description = real_windows(settings, n_windows, data_root)
+    click.echo(f"data: {description}")
+    report = run_parity(port, model_path, windows, compare_tflite=not no_tflite, progress=True, settings=settings)
+    click.echo(report.summary())
+    if not report.device_ok:
+        raise ParityError(f"{len(report.mismatching_windows)} of {report.n_windows} windows differ between the "
+                          f"device and the host TFLM",
+                          hint="run again with ESP-NN off (CONFIG_NN_ANSI_C) to tell an ESP-NN kernel defect "
+                               "from a preprocessing or model mismatch")

@@ -1,0 +1,76 @@
+"""Shared pieces of the label-free detectors: input checks, standardisation, sliding windows, and the
+per-time-step average of window errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyad.errors import InputError
+
+
+def check_series(values, n_features: int | None = None, min_length: int = 2, where: str = "data") -> np.ndarray:
+    """Return `values` as a (time, features) float64 array, or raise InputError for wrong shape, wrong
+    channel count, too few rows, or NaN/inf (naming the first bad row)."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise InputError(f"{where}: expected (time, features), got shape {array.shape}")
+    if n_features is not None and array.shape[1] != n_features:
+        raise InputError(f"{where}: {array.shape[1]} channels, but the model was fitted on {n_features}",
+                         hint="score data with the same columns the model was fitted on")
+    if array.shape[0] < min_length:
+        raise InputError(f"{where}: {array.shape[0]} rows, need at least {min_length}",
+                         hint="the detector needs at least one full window")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        raise InputError(f"{where}: row {row}, column {col}: NaN or infinite value",
+                         hint="drop or interpolate the bad rows first")
+    return array
+
+
+@dataclass
+class Standardizer:
+    """Per-channel z-scoring with statistics of the training data (a constant channel keeps std 1)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> "Standardizer":
+        std = values.std(axis=0)
+        return cls(values.mean(axis=0), np.where(std > 1e-12, std, 1.0))
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        return (values - self.mean) / self.std
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Standardizer":
+        return cls(np.asarray(d["mean"], float), np.asarray(d["std"], float))
+
+
+def sliding_windows(values: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
+    """(time, features) -> (n_windows, length, features) views, windows starting every `stride` steps."""
+    if len(values) < length:
+        raise InputError(f"{len(values)} rows are fewer than one window of {length}")
+    view = np.lib.stride_tricks.sliding_window_view(values, length, axis=0)  # (n, f, length)
+    return np.ascontiguousarray(view[::stride].transpose(0, 2, 1))
+
+
+def window_errors_to_steps(window_errors: np.ndarray, n_steps: int, stride: int = 1) -> np.ndarray:
+    """Average per-window, per-position errors (n_windows, length) into one error per time step: step t gets
+    the mean over every window that covers it."""
+    n_windows, length = window_errors.shape
+    total = np.zeros(n_steps)
+    count = np.zeros(n_steps)
+    for offset in range(length):
+        idx = np.arange(n_windows) * stride + offset
+        np.add.at(total, idx, window_errors[:, offset])
+        np.add.at(count, idx, 1)
+    return total / np.maximum(count, 1)

@@ -1,0 +1,126 @@
+"""Telemanom-style LSTM forecaster (Hundman et al., KDD 2018): from the last `history` steps predict the next
+`horizon` steps of every channel; the anomaly score of step t is the absolute error (mean over channels) of
+its one-step-ahead prediction (telemanom's "first" aggregation). Trained on normal data only.
+
+The first `history` steps of a series have no prediction; their error is set to the first available error
+so that smoothing does not start from an artificial zero.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyad.detectors.common import Standardizer, check_series, sliding_windows
+from tinyad.detectors.lstm_ae import _fit_keras
+from tinyad.errors import InputError
+
+
+@dataclass
+class ForecasterConfig:
+    """Telemanom defaults are history 250, horizon 10, LSTM [80, 80], dropout 0.3; ours are smaller for
+    short training sets (SKAB has 400 training rows per file)."""
+
+    history: int = 30
+    horizon: int = 5
+    lstm_units: list[int] = field(default_factory=lambda: [32, 32])
+    dropout: float = 0.3
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    validation_fraction: float = 0.2
+    patience: int = 5
+    train_stride: int = 1
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.history < 1 or self.horizon < 1 or not self.lstm_units:
+            raise InputError(f"history and horizon must be >= 1 with at least one LSTM layer, got "
+                             f"{self.history}, {self.horizon}, {self.lstm_units}")
+
+
+class LSTMForecaster:
+    """fit(normal data) then errors(data) -> one prediction error per time step."""
+
+    kind = "forecaster"
+
+    def __init__(self, config: ForecasterConfig | None = None):
+        self.config = config or ForecasterConfig()
+        self.model = None
+        self.scaler: Standardizer | None = None
+        self.n_features: int | None = None
+        self.history: dict = {}
+
+    def build(self, n_features: int):
+        import keras
+        from keras import layers
+
+        c = self.config
+        inputs = keras.Input((c.history, n_features))
+        x = inputs
+        for i, units in enumerate(c.lstm_units):
+            x = layers.LSTM(units, return_sequences=i < len(c.lstm_units) - 1)(x)
+            x = layers.Dropout(c.dropout)(x)
+        x = layers.Dense(c.horizon * n_features)(x)
+        outputs = layers.Reshape((c.horizon, n_features))(x)
+        model = keras.Model(inputs, outputs, name="lstm_forecaster")
+        model.compile(optimizer=keras.optimizers.Adam(c.learning_rate), loss="mse")
+        return model
+
+    def _pairs(self, data: np.ndarray):
+        c = self.config
+        windows = sliding_windows(data, c.history + c.horizon, c.train_stride)
+        return windows[:, :c.history], windows[:, c.history:]
+
+    def fit(self, normal, verbose: int = 0) -> "LSTMForecaster":
+        """Train on normal data (time, channels) or a list of segments."""
+        import keras
+
+        c = self.config
+        segments = [check_series(s, min_length=c.history + c.horizon, where="training data")
+                    for s in (normal if isinstance(normal, (list, tuple)) else [normal])]
+        n_features = segments[0].shape[1]
+        if any(s.shape[1] != n_features for s in segments):
+            raise InputError("training segments differ in channel count")
+        keras.utils.set_random_seed(c.seed)
+        self.n_features = n_features
+        self.scaler = Standardizer.fit(np.concatenate(segments))
+        pairs = [self._pairs(self.scaler(s)) for s in segments]
+        inputs = np.concatenate([p[0] for p in pairs]).astype(np.float32)
+        targets = np.concatenate([p[1] for p in pairs]).astype(np.float32)
+        self.model = self.build(n_features)
+        self.history = _fit_keras(self.model, inputs, targets, c, verbose)
+        return self
+
+    def errors(self, values, batch_size: int = 512) -> np.ndarray:
+        """Absolute one-step-ahead prediction error per time step (mean over channels)."""
+        if self.model is None:
+            raise InputError("the forecaster is not fitted", hint="call fit() or load a fitted model")
+        c = self.config
+        data = self.scaler(check_series(values, self.n_features, c.history + 1, where="scoring data"))
+        inputs = sliding_windows(data[:-1], c.history).astype(np.float32)  # inputs ending at t-1
+        predicted = self.model.predict(inputs, batch_size=batch_size, verbose=0)[:, 0, :]
+        errors = np.abs(predicted - data[c.history:]).mean(axis=1)
+        return np.concatenate([np.full(c.history, errors[0]), errors])
+
+    def save(self, directory) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save(directory / "model.keras")
+        meta = {"kind": self.kind, "config": asdict(self.config), "scaler": self.scaler.to_dict(),
+                "n_features": self.n_features}
+        (directory / "detector.json").write_text(json.dumps(meta, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory, meta: dict) -> "LSTMForecaster":
+        import keras
+
+        detector = cls(ForecasterConfig(**meta["config"]))
+        detector.scaler = Standardizer.from_dict(meta["scaler"])
+        detector.n_features = int(meta["n_features"])
+        detector.model = keras.models.load_model(Path(directory) / "model.keras")
+        return detector

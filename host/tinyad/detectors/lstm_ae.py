@@ -1,0 +1,145 @@
+"""LSTM autoencoder trained on normal data only; its anomaly score is the per-time-step reconstruction error.
+
+Architecture (all widths configurable): per-step Dense encoder layers -> stacked LSTM encoder (the last
+LSTM returns one vector, the bottleneck) -> RepeatVector(window) -> LSTM decoder mirroring the encoder ->
+per-step Dense layers -> linear Dense back to the input channels. Windows overlap with stride 1 at scoring
+time, and the error of a time step is the mean squared error (over channels) averaged over every window
+covering it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyad.detectors.common import Standardizer, check_series, sliding_windows, window_errors_to_steps
+from tinyad.errors import InputError
+
+
+@dataclass
+class LSTMAEConfig:
+    """Hyper-parameters. `dense_units` and `lstm_units` give encoder depth and width (decoder mirrors)."""
+
+    window: int = 30
+    dense_units: list[int] = field(default_factory=lambda: [16])
+    lstm_units: list[int] = field(default_factory=lambda: [32, 8])
+    dropout: float = 0.0
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    validation_fraction: float = 0.2  # tail of the training windows, for early stopping
+    patience: int = 5
+    train_stride: int = 1
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.window < 2:
+            raise InputError(f"window must be >= 2, got {self.window}")
+        if not self.lstm_units or any(u < 1 for u in self.lstm_units + self.dense_units):
+            raise InputError(f"need at least one LSTM layer and positive widths, got {self.lstm_units}, "
+                             f"{self.dense_units}")
+
+
+def _fit_keras(model, inputs, targets, config, verbose: int):
+    """Train with early stopping on the chronological tail of the windows (no shuffling across it)."""
+    import keras
+
+    n_val = int(len(inputs) * config.validation_fraction)
+    callbacks = []
+    fit_kwargs = {}
+    if n_val >= 1 and len(inputs) - n_val >= 1:
+        fit_kwargs["validation_data"] = (inputs[-n_val:], targets[-n_val:])
+        inputs, targets = inputs[:-n_val], targets[:-n_val]
+        callbacks.append(keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True))
+    history = model.fit(inputs, targets, epochs=config.epochs, batch_size=config.batch_size, shuffle=True,
+                        callbacks=callbacks, verbose=verbose, **fit_kwargs)
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+class LSTMAutoencoder:
+    """fit(normal data) then errors(data) -> one reconstruction error per time step."""
+
+    kind = "lstm-ae"
+
+    def __init__(self, config: LSTMAEConfig | None = None):
+        self.config = config or LSTMAEConfig()
+        self.model = None
+        self.scaler: Standardizer | None = None
+        self.n_features: int | None = None
+        self.history: dict = {}
+
+    def build(self, n_features: int):
+        """The Keras model for `n_features` channels (not yet trained)."""
+        import keras
+        from keras import layers
+
+        c = self.config
+        inputs = keras.Input((c.window, n_features))
+        x = inputs
+        for units in c.dense_units:
+            x = layers.Dense(units, activation="relu")(x)
+        for i, units in enumerate(c.lstm_units):
+            last = i == len(c.lstm_units) - 1
+            x = layers.LSTM(units, return_sequences=not last, dropout=c.dropout)(x)
+        x = layers.RepeatVector(c.window)(x)
+        for units in reversed(c.lstm_units):
+            x = layers.LSTM(units, return_sequences=True, dropout=c.dropout)(x)
+        for units in reversed(c.dense_units):
+            x = layers.Dense(units, activation="relu")(x)
+        outputs = layers.Dense(n_features)(x)
+        model = keras.Model(inputs, outputs, name="lstm_autoencoder")
+        model.compile(optimizer=keras.optimizers.Adam(c.learning_rate), loss="mse")
+        return model
+
+    def fit(self, normal, verbose: int = 0) -> "LSTMAutoencoder":
+        """Train on normal data only, (time, channels) or a list of such segments (windows never straddle
+        two segments). Channels are standardised with the training statistics."""
+        import keras
+
+        segments = [check_series(s, min_length=self.config.window, where="training data")
+                    for s in (normal if isinstance(normal, (list, tuple)) else [normal])]
+        n_features = segments[0].shape[1]
+        if any(s.shape[1] != n_features for s in segments):
+            raise InputError("training segments differ in channel count")
+        keras.utils.set_random_seed(self.config.seed)
+        self.n_features = n_features
+        self.scaler = Standardizer.fit(np.concatenate(segments))
+        windows = np.concatenate([sliding_windows(self.scaler(s), self.config.window, self.config.train_stride)
+                                  for s in segments]).astype(np.float32)
+        self.model = self.build(n_features)
+        self.history = _fit_keras(self.model, windows, windows, self.config, verbose)
+        return self
+
+    def errors(self, values, batch_size: int = 512) -> np.ndarray:
+        """Per-time-step reconstruction error (mean over channels of the squared error, averaged over the
+        overlapping windows) for (time, channels) data with at least `window` rows."""
+        if self.model is None:
+            raise InputError("the autoencoder is not fitted", hint="call fit() or load a fitted model")
+        data = self.scaler(check_series(values, self.n_features, self.config.window, where="scoring data"))
+        windows = sliding_windows(data, self.config.window).astype(np.float32)
+        reconstructed = self.model.predict(windows, batch_size=batch_size, verbose=0)
+        per_window = ((reconstructed - windows) ** 2).mean(axis=2)  # (n_windows, window)
+        return window_errors_to_steps(per_window, len(data))
+
+    def save(self, directory) -> Path:
+        """Write model.keras + detector.json into `directory`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save(directory / "model.keras")
+        meta = {"kind": self.kind, "config": asdict(self.config), "scaler": self.scaler.to_dict(),
+                "n_features": self.n_features}
+        (directory / "detector.json").write_text(json.dumps(meta, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory, meta: dict) -> "LSTMAutoencoder":
+        import keras
+
+        detector = cls(LSTMAEConfig(**meta["config"]))
+        detector.scaler = Standardizer.from_dict(meta["scaler"])
+        detector.n_features = int(meta["n_features"])
+        detector.model = keras.models.load_model(Path(directory) / "model.keras")
+        return detector

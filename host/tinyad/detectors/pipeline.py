@@ -1,0 +1,169 @@
+"""A label-free detector end to end: a scoring model (LSTM-AE, forecaster, Isolation Forest, PCA) fitted on
+normal data, EWMA smoothing of its per-step error, and a threshold that never sees labels (Telemanom's
+dynamic threshold, or a static one calibrated on the training errors)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyad.detectors import thresholds as th
+from tinyad.errors import InputError
+
+THRESHOLD_METHODS = ("dynamic", "quantile", "sigma")
+
+
+def detector_kinds() -> dict:
+    """kind -> (detector class, config class). Imports the modules lazily (they pull TensorFlow)."""
+    from tinyad.detectors.baselines import IsolationForestConfig, IsolationForestDetector, PCAConfig, PCADetector
+    from tinyad.detectors.forecaster import ForecasterConfig, LSTMForecaster
+    from tinyad.detectors.lstm_ae import LSTMAEConfig, LSTMAutoencoder
+
+    return {
+        "lstm-ae": (LSTMAutoencoder, LSTMAEConfig),
+        "forecaster": (LSTMForecaster, ForecasterConfig),
+        "isolation-forest": (IsolationForestDetector, IsolationForestConfig),
+        "pca-t2q": (PCADetector, PCAConfig),
+    }
+
+
+KIND_NAMES = ("lstm-ae", "forecaster", "isolation-forest", "pca-t2q")
+
+
+def make_detector(kind: str, **config):
+    """A new, unfitted detector of `kind` with config overrides, e.g. make_detector("lstm-ae", window=20)."""
+    kinds = detector_kinds()
+    if kind not in kinds:
+        raise InputError(f"unknown detector {kind!r}", hint=f"choose one of {', '.join(kinds)}")
+    detector_cls, config_cls = kinds[kind]
+    try:
+        return detector_cls(config_cls(**config))
+    except TypeError as err:
+        raise InputError(f"bad option for {kind}: {err}") from err
+
+
+@dataclass
+class ThresholdConfig:
+    """How errors become alarms. `smoothing_span` is the EWMA span in steps (1 = no smoothing).
+    dynamic: Telemanom over error windows of `window` steps (None = the whole scored series) moving by
+    `step`, pruning fraction `p`, `buffer` steps around flagged points. quantile / sigma: a constant
+    from the smoothed training errors (`quantile` q, or mean + `k` sigma) times `margin`."""
+
+    method: str = "dynamic"
+    smoothing_span: float = 10.0
+    window: int | None = None
+    step: int | None = None
+    p: float = 0.13
+    buffer: int = 5  # telemanom: 100 for its 70-step batches; keeps the EWMA ramp out of pruning
+    max_sequences: int = 5
+    max_flagged_fraction: float = 0.5
+    quantile: float = 0.99
+    k: float = 3.0
+    margin: float = 1.0
+
+    def __post_init__(self):
+        if self.method not in THRESHOLD_METHODS:
+            raise InputError(f"unknown threshold method {self.method!r}",
+                             hint=f"choose one of {', '.join(THRESHOLD_METHODS)}")
+
+
+@dataclass
+class ScoreResult:
+    """Per-step raw error, smoothed error, threshold (NaN where a dynamic window found none) and alarms."""
+
+    errors: np.ndarray
+    smoothed: np.ndarray
+    threshold: np.ndarray
+    flags: np.ndarray
+    method: str
+    pruned: list = field(default_factory=list)
+
+
+@dataclass
+class LabelFreeDetector:
+    """Scoring model + smoothing + threshold. `fit` uses normal data only; `score` never sees labels."""
+
+    kind: str
+    threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
+    model_config: dict = field(default_factory=dict)
+    detector: object = None
+    train_smoothed: np.ndarray | None = None
+
+    def fit(self, normal, **fit_kwargs) -> "LabelFreeDetector":
+        """Fit the scoring model on normal data (array or list of segments) and keep the smoothed training
+        errors for the static thresholds."""
+        self.detector = make_detector(self.kind, **self.model_config)
+        self.detector.fit(normal, **fit_kwargs)
+        segments = normal if isinstance(normal, (list, tuple)) else [normal]
+        self.train_smoothed = np.concatenate([self.smooth(self.detector.errors(s)) for s in segments])
+        return self
+
+    def smooth(self, errors: np.ndarray) -> np.ndarray:
+        span = self.threshold.smoothing_span
+        return th.ewma(errors, span) if span > 1 else np.asarray(errors, float)
+
+    def static_threshold(self, method: str | None = None) -> float:
+        """The constant threshold from the smoothed training errors: their `quantile` if the method is
+        "quantile", else mean + k sigma; times `margin`. Never uses labels."""
+        if self.train_smoothed is None:
+            raise InputError("the detector is not fitted")
+        c = self.threshold
+        base = (th.quantile_threshold(self.train_smoothed, c.quantile) if (method or c.method) == "quantile"
+                else th.sigma_threshold(self.train_smoothed, c.k))
+        return base * c.margin
+
+    def threshold_errors(self, smoothed: np.ndarray, method: str | None = None) -> tuple:
+        """(threshold per step, flags, pruned runs) for already smoothed errors."""
+        c = self.threshold
+        method = method or c.method
+        if method == "dynamic":
+            result = th.dynamic_threshold(smoothed, c.window, c.step, c.buffer, c.p,
+                                          max_sequences=c.max_sequences,
+                                          max_flagged_fraction=c.max_flagged_fraction)
+            level = np.full(len(smoothed), np.nan)
+            for start, stop, epsilon in result.epsilons:  # later windows overwrite: the latest epsilon
+                level[start:stop] = epsilon if np.isfinite(epsilon) else np.nan
+            return level, result.flags, result.pruned
+        constant = self.static_threshold(method)
+        return np.full(len(smoothed), constant), smoothed > constant, []
+
+    def score(self, values, method: str | None = None) -> ScoreResult:
+        """Errors, smoothed errors, threshold and alarms for (time, channels) data."""
+        if self.detector is None:
+            raise InputError("the detector is not fitted", hint="run `tinyad detect fit` first")
+        errors = self.detector.errors(values)
+        smoothed = self.smooth(errors)
+        level, flags, pruned = self.threshold_errors(smoothed, method)
+        return ScoreResult(errors, smoothed, level, flags, method or self.threshold.method, pruned)
+
+    def save(self, directory) -> Path:
+        """Write the model files and pipeline.json (threshold settings, training error statistics)."""
+        directory = Path(directory)
+        self.detector.save(directory)
+        meta = {"kind": self.kind, "threshold": asdict(self.threshold), "model_config": self.model_config,
+                "train_smoothed": self.train_smoothed.tolist()}
+        tmp = directory / "pipeline.json.tmp"
+        tmp.write_text(json.dumps(meta))
+        tmp.replace(directory / "pipeline.json")
+        return directory
+
+    @classmethod
+    def load(cls, directory) -> "LabelFreeDetector":
+        """Load a detector written by `save`."""
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / "pipeline.json").read_text())
+            detector_meta = json.loads((directory / "detector.json").read_text())
+        except FileNotFoundError as err:
+            raise InputError(f"{directory}: not a fitted detector ({err.filename} missing)",
+                             hint="create one with `tinyad detect fit`") from err
+        except json.JSONDecodeError as err:
+            raise InputError(f"{directory}: corrupt detector metadata ({err})") from err
+        detector_cls, _ = detector_kinds()[meta["kind"]]
+        pipeline = cls(meta["kind"], ThresholdConfig(**meta["threshold"]), meta["model_config"])
+        pipeline.detector = detector_cls.load(directory, detector_meta)
+        pipeline.train_smoothed = np.asarray(meta["train_smoothed"], float)
+        return pipeline

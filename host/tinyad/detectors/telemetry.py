@@ -1,0 +1,146 @@
+"""Reading multivariate telemetry for the label-free detectors (CSV, Parquet, tinyad IMU sessions) and
+plotting scored series (signal, smoothed error, threshold, flagged regions) as PNG."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyad.errors import InputError
+
+
+@dataclass
+class Telemetry:
+    """`values` (time, channels) float64, `columns` their names, `time` (time,) or None, `labels` 0/1 or
+    None (only for evaluation; never used by fit or thresholds)."""
+
+    source: str
+    columns: list[str]
+    values: np.ndarray
+    time: np.ndarray | None = None
+    labels: np.ndarray | None = None
+
+
+def _is_tinyad_session(path: Path) -> bool:
+    import pyarrow.parquet as pq
+
+    from tinyad.session import METADATA_KEY
+
+    try:
+        return METADATA_KEY in (pq.read_schema(path).metadata or {})
+    except Exception as err:
+        raise InputError(f"{path}: not a readable Parquet file, truncated or corrupt ({err})",
+                         hint="the file may be truncated") from err
+
+
+def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, time_column: str | None = None,
+                   label_column: str | None = None, sep: str | None = None,
+                   drop: list[str] | None = None) -> Telemetry:
+    """Load one file. A tinyad session (.parquet with session metadata) gives its channels and `t`;
+    any other CSV/Parquet gives the `columns` (default: every column except the time and label columns and
+    those in `drop`; all must be numeric). CSV separators are sniffed unless `sep` is given (SKAB uses ';').
+
+    Raises InputError for a missing/truncated file, unknown columns, non-numeric values or NaN (naming the
+    first bad row); nothing is dropped silently.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet" and _is_tinyad_session(path):
+        from tinyad.session import read_session
+
+        session = read_session(path)
+        chosen = columns or list(session.meta.channels)
+        unknown = [c for c in chosen if c not in session.meta.channels]
+        if unknown:
+            raise InputError(f"{path}: session has no channels {unknown}; it has {session.meta.channels}")
+        idx = [session.meta.channels.index(c) for c in chosen]
+        return Telemetry(str(path), chosen, session.data[:, idx].astype(float), session.t.copy())
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix in (".csv", ".txt", ".tsv"):
+            frame = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+        else:
+            raise InputError(f"{path}: unsupported file type {suffix!r}", hint="use .csv or .parquet")
+    except InputError:
+        raise
+    except Exception as err:
+        raise InputError(f"{path}: cannot read ({err})", hint="the file may be truncated or corrupt") from err
+    if frame.empty:
+        raise InputError(f"{path}: no rows")
+    for name, column in (("time", time_column), ("label", label_column)):
+        if column and column not in frame.columns:
+            raise InputError(f"{path}: no {name} column {column!r}; columns are {list(frame.columns)}")
+    if columns:
+        unknown = [c for c in columns if c not in frame.columns]
+        if unknown:
+            raise InputError(f"{path}: unknown columns {unknown}; columns are {list(frame.columns)}")
+        chosen = list(columns)
+    else:
+        skip = {time_column, label_column, *(drop or [])}
+        # Every other column is a signal: a text column is an error below, never silently skipped.
+        chosen = [c for c in frame.columns if c not in skip]
+        if not chosen:
+            raise InputError(f"{path}: no signal columns", hint="name them with --columns")
+    numeric = frame[chosen].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(numeric)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN",
+                         hint="clean or interpolate the file, or leave the column out with --drop")
+    time = None
+    if time_column:
+        time = frame[time_column].to_numpy()
+    labels = None
+    if label_column:
+        raw = pd.to_numeric(frame[label_column], errors="coerce").to_numpy(dtype=float)
+        if not np.isin(raw, (0, 1)).all():
+            raise InputError(f"{path}: label column {label_column!r} must hold only 0 and 1")
+        labels = raw.astype(np.int8)
+    return Telemetry(str(path), chosen, numeric, time, labels)
+
+
+def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarray, flags: np.ndarray,
+                path: str | os.PathLike, title: str = "", max_channels: int = 8) -> Path:
+    """PNG: the (standardised) signals on top, the smoothed error with its threshold below; flagged
+    regions shaded red in both, true anomalies (if labelled) shaded grey in the top panel."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tinyad.evaluation import events
+
+    path = Path(path)
+    x = np.arange(len(smoothed))
+    values = telemetry.values[:, :max_channels]
+    scaled = (values - values.mean(0)) / np.where(values.std(0) > 0, values.std(0), 1)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
+    for i in range(scaled.shape[1]):
+        top.plot(x, scaled[:, i], lw=0.6, label=telemetry.columns[i])
+    top.set_ylabel("signal (z-score)")
+    top.legend(loc="upper right", fontsize=7, ncol=4)
+    bottom.plot(x, smoothed, lw=0.8, color="k", label="smoothed error")
+    bottom.plot(x, threshold, lw=1.0, color="tab:orange", ls="--", label="threshold")
+    bottom.set_ylabel("error")
+    bottom.set_xlabel("sample")
+    bottom.legend(loc="upper right", fontsize=7)
+    if telemetry.labels is not None:
+        for a, b in events(telemetry.labels):
+            top.axvspan(a, b, color="0.7", alpha=0.4, lw=0)
+    for a, b in events(flags):
+        for axis in (top, bottom):
+            axis.axvspan(a, b, color="tab:red", alpha=0.2, lw=0)
+    fig.suptitle(title or Path(telemetry.source).name)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,1 @@
+"""Talking to a board or the SIL device over serial: transport, client, recorder, monitor, parity."""

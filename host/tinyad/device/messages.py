@@ -1,0 +1,183 @@
+"""Typed replies for the client, decoded by the reference codec (tinyad.protocol) and presented the way the host
+code uses them: numpy arrays for samples and tensors, a hex model hash, a firmware version string.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinyad import protocol
+
+ALERT_STATES = protocol.ALERT_STATE_NAMES
+
+
+def _state_name(state: int) -> str:
+    return ALERT_STATES[state] if state < len(ALERT_STATES) else f"?{state}"
+
+
+@dataclass
+class DeviceInfo:
+    """The INFO reply: who the device is, which model it runs, how it preprocesses."""
+
+    protocol_version: int
+    firmware_version: str
+    board: str
+    sensor: str
+    accel_full_scale_g: float
+    gyro_full_scale_dps: float
+    sample_rate_hz: float
+    model_sha256: str
+    window: int
+    hop: int
+    channels: int
+    n_classes: int
+    input_zero_point: int
+    output_zero_point: int
+    input_scale: float
+    output_scale: float
+    arena_bytes: int
+    max_payload: int
+    flags: int
+    threshold_on: float
+    threshold_off: float
+    affine_scale: list[float] = field(default_factory=list)
+    affine_offset: list[float] = field(default_factory=list)
+
+    @property
+    def is_sil(self) -> bool:
+        return bool(self.flags & 4)
+
+    @property
+    def ble_available(self) -> bool:
+        return bool(self.flags & 2)
+
+    @property
+    def streaming(self) -> bool:
+        return bool(self.flags & 1)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "DeviceInfo":
+        info = protocol.parse_info(payload)
+        fields = dict(vars(info))
+        fields["firmware_version"] = ".".join(str(v) for v in info.firmware_version)
+        return cls(**fields)
+
+
+@dataclass
+class SamplesFrame:
+    """A SAMPLES frame: n consecutive streamed samples (raw counts)."""
+
+    seq: int
+    first_sample_seq: int
+    timestamp_us: int
+    decimation: int
+    raw: np.ndarray  # (n, channels) int16
+
+    @classmethod
+    def decode(cls, seq: int, payload: bytes) -> "SamplesFrame":
+        s = protocol.parse_samples(payload)
+        raw = np.asarray(s.values, dtype=np.int16).reshape(s.n, s.channels)
+        return cls(seq, s.first_sample_seq, s.timestamp_us, s.decimation, raw)
+
+
+@dataclass
+class ScoreFrame:
+    """A SCORE frame: one inference window scored on the device."""
+
+    seq: int
+    window_index: int
+    last_sample_seq: int
+    invoke_us: int
+    score: float
+    smoothed: float
+    probability: float
+    alert_state: int
+    output: np.ndarray
+
+    @property
+    def alert_name(self) -> str:
+        return _state_name(self.alert_state)
+
+    @classmethod
+    def decode(cls, seq: int, payload: bytes) -> "ScoreFrame":
+        s = protocol.parse_score(payload)
+        return cls(seq, s.window_index, s.last_sample_seq, s.invoke_us, s.score, s.smoothed, s.probability,
+                   s.alert_state, np.asarray(s.output, dtype=np.int8))
+
+
+@dataclass
+class InferResult:
+    """The INFER_RESP reply: the device's int8 input and output tensors for the host's window."""
+
+    invoke_us: int
+    score: float
+    probability: float
+    input: np.ndarray   # (n_samples, channels) int8
+    output: np.ndarray  # (n_classes,) int8
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "InferResult":
+        r = protocol.parse_infer_resp(payload)
+        tensor = np.frombuffer(r.input, dtype=np.int8).reshape(r.n_samples, r.channels).copy()
+        return cls(r.invoke_us, r.score, r.probability, tensor, np.frombuffer(r.output, dtype=np.int8).copy())
+
+
+@dataclass
+class DeviceStatus:
+    """The STATUS reply: alert state, counters of the link and the sensor."""
+
+    alert_state: int
+    streaming: bool
+    sensor_error_flags: int
+    last_score: float
+    last_smoothed: float
+    uptime_us: int
+    windows_scored: int
+    alerts_raised: int
+    frames_ok: int
+    frames_bad_crc: int
+    frames_bad_cobs: int
+    frames_bad_length: int
+    frames_oversize: int
+    requests_rejected: int
+    dropped_samples: int
+    fifo_overflows: int
+
+    @property
+    def alert_name(self) -> str:
+        return _state_name(self.alert_state)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "DeviceStatus":
+        return cls(*vars(protocol.parse_status(payload)).values())
+
+
+def encode_infer_request(raw) -> bytes:
+    """INFER_REQ payload for one window of integer raw counts (n_samples, channels); InputError otherwise."""
+    return protocol.pack_infer_req(raw)
+
+
+def encode_config_get(key: int) -> bytes:
+    return struct.pack("<H", key)
+
+
+def encode_config_set(key: int, value) -> bytes:
+    return protocol.pack_config_set(key, value)
+
+
+def decode_config_value(payload: bytes) -> tuple[int, float | int]:
+    value = protocol.parse_config_value(payload)
+    return value.key, value.value
+
+
+def decode_adv(payload: bytes) -> bytes:
+    return protocol.parse_adv(payload)
+
+
+def decode_error(payload: bytes) -> tuple[int, int, str]:
+    """(code, offending_type, text) of an ERROR reply."""
+    e = protocol.parse_error(payload)
+    return e.code, e.offending_type, e.text

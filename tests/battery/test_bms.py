@@ -1,0 +1,115 @@
+"""BMS loader: tiny ess_lfp-style CSVs written to tmp_path (exact values, gaps, duplicates, bad input), the
+generic table loader, the Parquet round trip, and one test of the real files (shared data)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinyad.battery import bms
+from tinyad.errors import InputError
+
+HEADER = ("MCGS_TIME,MCGS_TIMEMS,Cluster7_Voltage,Cluster7_Current,Cluster7_Max_Cell_Vol,Cluster7_Min_Cell_Vol,"
+          "Cluster7_SOC,Cluster7AveTemp")
+
+
+def row(second, voltage=8000, current=-100, vmax=3400, vmin=3380, soc=500, temp=250, ms=0):
+    return f"2021/06/10 20:00:{second:02d},{ms},{voltage},{current},{vmax},{vmin},{soc},{temp}"
+
+
+def write_rack(root, name, rows, folder="Test_data"):
+    path = root / folder / "cluster7" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_units_and_voltage_difference(tmp_path):
+    write_rack(tmp_path, "state7_20210610_20.csv", [row(0), row(5, voltage=8010, vmax=3410, soc=505, temp=251)])
+    tidy = bms.load_ess_lfp(tmp_path, 7)
+    assert tidy.channels == list(bms.TIDY_CHANNELS)
+    values = tidy.values()
+    np.testing.assert_allclose(values[0], [800.0, -10.0, 50.0, 25.0, 20.0], rtol=1e-6)
+    np.testing.assert_allclose(values[1], [801.0, -10.0, 50.5, 25.1, 30.0], rtol=1e-6)
+    assert tidy.frame["segment"].tolist() == [0, 0]
+
+
+def test_short_gap_interpolated_long_gap_splits(tmp_path):
+    # 5-s grid: 0, 5, [10 missing], 15, [20..45 missing = 6 steps], 50, 55
+    rows = [row(0, voltage=8000), row(5, voltage=8010), row(15, voltage=8030), row(50), row(55)]
+    write_rack(tmp_path, "state7_20210610_20.csv", rows)
+    tidy = bms.load_ess_lfp(tmp_path, 7, period_s=5.0, max_fill_s=10.0)
+    np.testing.assert_allclose(tidy.frame["voltage_v"].to_numpy()[:4], [800.0, 801.0, 802.0, 803.0])
+    assert tidy.frame["segment"].tolist() == [0, 0, 0, 0, 1, 1]
+    report = tidy.gaps
+    assert [(g.missing_steps, g.action) for g in report.gaps] == [(1, "interpolated"), (6, "split")]
+    assert report.interpolated_steps == 1 and report.dropped_steps == 6 and report.segments == 2
+    assert [len(s) for s in tidy.segments()] == [4, 2]
+
+
+def test_duplicate_hours_across_folders_are_merged_and_counted(tmp_path):
+    write_rack(tmp_path, "state7_20210610_20.csv", [row(0), row(5)])
+    write_rack(tmp_path, "state7_20210610_20.csv", [row(5), row(10, current=-200)], folder="explore")
+    tidy = bms.load_ess_lfp(tmp_path, 7)
+    assert len(tidy.frame) == 3
+    assert tidy.gaps.duplicate_rows == 1 and tidy.gaps.conflicting_duplicates == 0
+    assert tidy.frame["current_a"].tolist() == [-10.0, -10.0, -20.0]
+
+
+def test_truncated_and_non_numeric_rows_are_reported_not_silently_used(tmp_path):
+    rows = [row(0), row(5).replace(",-100,", ",abc,"), row(10), "2021/06/10 20:0"]  # last line cut off
+    write_rack(tmp_path, "state7_20210610_20.csv", rows)
+    tidy = bms.load_ess_lfp(tmp_path, 7, max_fill_s=5.0)
+    assert tidy.gaps.unparseable_rows == 1 and tidy.gaps.non_numeric_cells == 1
+    # the non-numeric current at 5 s is a one-step gap, interpolated between -10 and -10
+    assert tidy.frame["current_a"].tolist() == [-10.0, -10.0, -10.0]
+    assert tidy.gaps.interpolated_steps == 1
+
+
+def test_missing_column_and_missing_rack_are_clear_errors(tmp_path):
+    path = write_rack(tmp_path, "state7_20210610_20.csv", [row(0)])
+    path.write_text(path.read_text().replace("Cluster7_SOC", "Cluster7_XYZ"))
+    with pytest.raises(InputError, match="Cluster7_SOC"):
+        bms.load_ess_lfp(tmp_path, 7)
+    with pytest.raises(InputError, match="cluster3"):
+        bms.load_ess_lfp(tmp_path, 3)
+
+
+def test_generic_table_and_parquet_round_trip(tmp_path):
+    csv = tmp_path / "other.csv"
+    pd.DataFrame({"t": [0.0, 10.0, 20.0, 40.0], "a": [1.0, 2.0, 3.0, 5.0], "b": [0.0, 0.0, 1.0, 1.0]}).to_csv(
+        csv, index=False)
+    tidy = bms.load_table(csv, time_column="t")  # period inferred: median 10 s; the 30-s hole is 1 step
+    assert tidy.channels == ["a", "b"] and tidy.period_s == 10.0
+    np.testing.assert_allclose(tidy.frame["a"], [1, 2, 3, 4, 5])
+    out = bms.write_tidy(tidy, tmp_path / "tidy.parquet")
+    back = bms.read_tidy(out)
+    assert back.channels == ["a", "b"] and back.period_s == 10.0
+    np.testing.assert_array_equal(back.values(), tidy.values())
+    assert back.gaps.interpolated_steps == 1 and back.gaps.gaps[0].action == "interpolated"
+    with pytest.raises(InputError, match="missing column"):
+        bms.load_table(csv, time_column="t", columns=["a", "c"])
+
+
+def test_truncated_parquet_is_a_clear_error(tmp_path):
+    csv = tmp_path / "x.csv"
+    pd.DataFrame({"t": [0.0, 1.0], "a": [1.0, 2.0]}).to_csv(csv, index=False)
+    path = bms.write_tidy(bms.load_table(csv, "t"), tmp_path / "x.parquet")
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(InputError, match="Parquet"):
+        bms.read_tidy(path)
+
+
+def test_real_ess_lfp_and_bess(shared_data):
+    rack1 = bms.load_ess_lfp(shared_data / "bms" / "ess_lfp", 1)
+    # 12 hourly files at 5 s; one ~25-minute hole between the explore and Test_data hours splits the rack
+    assert rack1.gaps.raw_rows == 8344 and rack1.gaps.segments == 2
+    assert [g.action for g in rack1.gaps.gaps] == ["split"]
+    rack2 = bms.load_ess_lfp(shared_data / "bms" / "ess_lfp", 2)
+    assert rack2.gaps.duplicate_rows == 4320 and len(rack2.frame) == 6480  # explore repeats 6 hours
+    values = rack2.values()
+    assert np.isfinite(values).all()
+    assert 600 < np.median(values[:, 0]) < 900  # rack voltage in V
+    assert 0 <= values[:, 2].min() and values[:, 2].max() <= 100  # SOC in %
+    assert (values[:, 4] >= 0).all()  # max - min cell voltage
+    bess = bms.load_bess_log(shared_data / "bms" / "bess_bmu" / "bess_task1.csv")
+    assert bess.channels == list(bms.BESS_CHANNELS) and bess.period_s == 10.0 and len(bess.frame) > 4000

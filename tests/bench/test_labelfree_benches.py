@@ -1,0 +1,49 @@
+"""Pieces of the issue-5 benchmarks (skab, nab, imu_labelfree) on tiny hand-made arrays."""
+
+import numpy as np
+import pytest
+
+from tinyad.bench.imu_labelfree import FRAME, HOP, frame_features
+from tinyad.bench.nab import _category_rows
+from tinyad.bench.skab import _all_ones_f1, _oracle_threshold
+
+
+def test_frame_features_mean_and_std_per_channel():
+    data = np.zeros((FRAME + HOP, 6))
+    data[:, 0] = np.arange(FRAME + HOP)
+    data[::2, 3] = 1.0  # alternating 1, 0: mean 0.5, std 0.5
+    features = frame_features(data)
+    assert features.shape == (2, 12)
+    assert features[0, 0] == pytest.approx((FRAME - 1) / 2) and features[1, 0] == pytest.approx(HOP + (FRAME - 1) / 2)
+    assert features[0, 3] == pytest.approx(0.5) and features[0, 6 + 3] == pytest.approx(0.5)
+
+
+def test_oracle_threshold_includes_its_cut_point():
+    y = np.array([0, 0, 1, 1])
+    score = np.array([0.1, 0.2, 0.3, 0.4])
+    cut = _oracle_threshold(y, score)
+    assert ((score > cut) == y.astype(bool)).all()
+
+
+def test_all_ones_f1_matches_the_base_rate():
+    class F:
+        test_labels = np.array([1, 0, 0, 0])
+
+    assert _all_ones_f1([F()]) == pytest.approx(2 * 0.25 / 1.25)
+
+
+def test_nab_category_rows_sum_counts_over_series():
+    labels = np.array([0, 1, 1, 0, 0, 0])
+    a = {"category": "c", "score": np.array([0, 5, 4, 0, 0, 1.0]), "labels": labels,
+         "flags": {"telemanom": np.array([0, 1, 0, 0, 0, 0], bool), "3 sigma": np.array([0, 1, 1, 0, 0, 1], bool)}}
+    b = {"category": "c", "score": np.zeros(6) + np.arange(6), "labels": np.zeros(6, int),
+         "flags": {"telemanom": np.zeros(6, bool), "3 sigma": np.array([0, 0, 0, 0, 1, 0], bool)}}
+    rows = {r["threshold"]: r for r in _category_rows("X", [a, b])}
+    sigma = rows["3 sigma"]
+    # series a: TP 2, FP 1 (index 5); series b: FP 1 -> F1 = 4 / (4 + 2)
+    assert sigma["f1"] == pytest.approx(4 / 6)
+    # events: 1 true (detected); predicted events {1,2} (correct), {5}, {4 in b} -> precision 1/3
+    assert (sigma["true_events"], sigma["pred_events"]) == (1, 3)
+    assert sigma["event_precision"] == pytest.approx(1 / 3) and sigma["event_recall"] == 1.0
+    telemanom = rows["telemanom"]
+    assert telemanom["f1"] == pytest.approx(2 / 3) and telemanom["pa_f1"] == pytest.approx(1.0)

@@ -1,0 +1,112 @@
+"""A 20-step training smoke test with checkpoints and evaluation, transfer to another channel count, the
+method's score on hand-computed arrays, and scoring bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tinyad.bert import evaluate
+from tinyad.bert.train import TrainOptions, load_checkpoint, train
+from tinyad.errors import InputError
+
+
+def normal_telemetry(steps=400, channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(steps)[:, None]
+    return (np.sin(t / 15.0 + np.arange(channels)) + 0.05 * rng.normal(size=(steps, channels))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def source_run(tmp_path_factory):
+    data = normal_telemetry()
+    evaluator = evaluate.CheckpointEvaluator(normal_telemetry(200, seed=1), stride=8, seeds=(0,))
+    run_dir = tmp_path_factory.mktemp("run")
+    options = TrainOptions(preset="tiny", max_steps=20, checkpoint_every=10, batch_size=8, lr=3e-3,
+                           length_adjusting=0.1)
+    return train([data[:250], data[250:]], ["a", "b", "c"], options, run_dir, evaluator, progress=False)
+
+
+def test_training_writes_evaluated_checkpoints(source_run):
+    assert [row["step"] for row in source_run.history] == [10, 20]
+    assert all(0.0 <= row["score"] <= 1.0 and np.isfinite(row["loss"]) for row in source_run.history)
+    assert json.loads((source_run.run_dir / "history.json").read_text())[1]["step"] == 20
+    checkpoint = load_checkpoint(source_run.run_dir)  # a run directory resolves to its last checkpoint
+    assert checkpoint.step == 20 and checkpoint.channels == ["a", "b", "c"] and checkpoint.config.n_channels == 3
+    assert checkpoint.meta["scores"]["score"] == source_run.history[-1]["score"]
+    x = np.zeros((1, checkpoint.config.window, 3), np.float32)
+    np.testing.assert_allclose(np.asarray(checkpoint.model(x)), np.asarray(source_run.model(x)), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_transfer_to_other_channel_count_reinitializes_embedding_and_says_so(source_run, tmp_path):
+    messages = []
+    options = TrainOptions(preset="tiny", max_steps=4, checkpoint_every=4, batch_size=8,
+                           checkpoint=str(source_run.final_checkpoint))
+    two_channels = normal_telemetry(200, channels=2)
+    result = train([two_channels], ["x", "y"], options, tmp_path / "ft", progress=False, log=messages.append)
+    assert any("re-initialized input_embedding" in m and "checkpoint 3" in m and "data 2" in m for m in messages)
+    assert result.notes == messages
+    tuned = load_checkpoint(result.final_checkpoint)
+    assert tuned.config.n_channels == 2 and tuned.config.window == load_checkpoint(source_run.run_dir).config.window
+    assert "re-initialized" in " ".join(tuned.meta["train"]["notes"])
+
+
+def test_fine_tuning_with_other_patch_size_is_refused(source_run, tmp_path):
+    options = TrainOptions(preset="tiny", max_steps=2, patch_size=8, checkpoint=str(source_run.final_checkpoint))
+    with pytest.raises(InputError, match="patch_size"):
+        train([normal_telemetry()], ["a", "b", "c"], options, tmp_path / "x", progress=False)
+
+
+def test_bad_training_input_is_rejected(tmp_path):
+    data = normal_telemetry()
+    data[5, 1] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        train([data], ["a", "b", "c"], TrainOptions(preset="tiny", max_steps=1), tmp_path, progress=False)
+    with pytest.raises(InputError, match="channels"):
+        train([normal_telemetry()], ["a", "b"], TrainOptions(preset="tiny", max_steps=1), tmp_path, progress=False)
+    with pytest.raises(InputError, match="contiguous run"):
+        train([normal_telemetry(20)], ["a", "b", "c"], TrainOptions(preset="tiny", max_steps=1), tmp_path,
+              progress=False)
+
+
+def test_damaged_checkpoint_is_a_clear_error(source_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "ckpt"
+    shutil.copytree(source_run.final_checkpoint, copy)
+    weights = copy / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(InputError, match="weights"):
+        load_checkpoint(copy)
+    with pytest.raises(InputError, match="not a checkpoint"):
+        load_checkpoint(tmp_path)
+
+
+def test_method_score_by_hand():
+    scores = np.array([0.1, 0.2, 0.9, 0.8, 0.3, 0.7, 0.1, 0.0, 0.2, 0.1])
+    labels = np.array([0, 0, 1, 1, 1, 0, 0, 0, 0, 0])
+    # rate 0.3 -> the top 3 scores (0.9, 0.8, 0.7) are flagged: TP 2, FP 1, FN 1 -> P = R = 2/3
+    result = evaluate.method_score(scores, labels, 0.3)
+    assert result["precision"] == pytest.approx(2 / 3) and result["recall"] == pytest.approx(2 / 3)
+    assert result["score"] == pytest.approx(2 / 3)
+    # point adjustment: the event 2..4 was hit, so step 4 counts too -> TP 3, FP 1: P 0.75, R 1
+    adjusted = evaluate.method_score(scores, labels, 0.3, adjust=True)
+    assert adjusted["score"] == pytest.approx((0.75 + 1.0) / 2)
+    history = [{"step": 10, "score": 0.5}, {"step": 20, "score": 0.91}, {"step": 30, "score": 0.95}]
+    assert evaluate.first_reaching(history) == 20 and evaluate.first_reaching(history[:1]) is None
+
+
+def test_score_series_averages_overlapping_windows():
+    class Constant:  # a "model" whose logit is the window's first value at every step
+        input_shape = (None, 4, 1)
+
+        def __call__(self, windows, training=False):
+            return np.repeat(windows[:, :1, 0], windows.shape[1], axis=1)
+
+    series = np.zeros((6, 1), np.float32)
+    series[0, 0] = 100.0  # window 0..3 -> sigmoid(100) ~ 1; windows 2..5 -> sigmoid(0) = 0.5
+    scores = evaluate.score_series(Constant(), series, window=4, stride=2)
+    np.testing.assert_allclose(scores, [1.0, 1.0, 0.75, 0.75, 0.5, 0.5], atol=1e-6)
+    with pytest.raises(InputError, match="NaN"):
+        evaluate.score_series(Constant(), np.full((6, 1), np.nan, np.float32), 4, 2)

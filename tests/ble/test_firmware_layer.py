@@ -1,0 +1,148 @@
+"""Checks of the ESP-IDF firmware layer that need no ESP-IDF: project files, Kconfig consistency, a
+compile of every firmware source against API stubs (tools/idf_stubs), the portable core parts for a
+Cortex-M4, and the MPU6050 FIFO arithmetic run on the host."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tinyad.paths import REPO_ROOT
+
+FIRMWARE = REPO_ROOT / "firmware"
+STUBS = REPO_ROOT / "tools" / "idf_stubs"
+COMPONENTS = FIRMWARE / "components"
+INCLUDES = [STUBS, FIRMWARE / "core" / "include"] + sorted(
+    p / "include" for p in COMPONENTS.iterdir() if (p / "include").is_dir())
+FIRMWARE_SOURCES = [FIRMWARE / "main" / "main.cc"] + sorted(COMPONENTS.glob("*/*.cc"))
+
+needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not installed")
+
+
+def test_platformio_ini_pins_an_esp_idf_5_platform_with_both_chips():
+    ini = configparser.ConfigParser()
+    ini.read(REPO_ROOT / "platformio.ini")
+    assert ini["platformio"]["src_dir"] == "firmware/main"
+    assert ini["env"]["framework"] == "espidf"
+    platform = ini["env"]["platform"]
+    assert re.fullmatch(r"espressif32@6\.(\d+)\.\d+", platform) and int(platform.split(".")[1]) >= 8  # IDF >= 5.3
+    boards = {ini[s]["board"] for s in ini.sections() if s.startswith("env:")}
+    assert {"esp32dev", "esp32-s3-devkitc-1"} <= boards
+    assert int(ini["env"]["monitor_speed"]) > 0
+
+
+def test_no_generated_sdkconfig_is_committed_and_defaults_exist():
+    assert not (REPO_ROOT / "sdkconfig").exists()
+    for name in ("sdkconfig.defaults", "sdkconfig.defaults.esp32", "sdkconfig.defaults.esp32s3"):
+        assert (REPO_ROOT / name).is_file(), name
+    defaults = (REPO_ROOT / "sdkconfig.defaults").read_text()
+    assert "CONFIG_BT_NIMBLE_ENABLED=y" in defaults and "CONFIG_ESP_TASK_WDT_EN=y" in defaults
+
+
+def test_tflite_micro_comes_from_the_component_manager():
+    for manifest in (FIRMWARE / "main" / "idf_component.yml", COMPONENTS / "inference" / "idf_component.yml"):
+        assert "espressif/esp-tflite-micro" in manifest.read_text()
+
+
+def test_every_kconfig_symbol_used_in_firmware_is_defined():
+    kconfig = (FIRMWARE / "main" / "Kconfig.projbuild").read_text()
+    defined = set(re.findall(r"^\s*config (TINYAD_\w+)", kconfig, re.M))
+    used = set()
+    for path in FIRMWARE_SOURCES + [REPO_ROOT / "sdkconfig.defaults.esp32", REPO_ROOT / "sdkconfig.defaults.esp32s3"]:
+        used |= set(re.findall(r"CONFIG_(TINYAD_\w+)", path.read_text()))
+    assert used, "no CONFIG_TINYAD_ symbol found: the regex is broken"
+    assert used <= defined, f"used but not in Kconfig.projbuild: {sorted(used - defined)}"
+
+
+def test_bool_kconfig_options_are_only_tested_with_preprocessor_conditionals():
+    # A disabled bool is *undefined* in sdkconfig.h, so `x = CONFIG_FOO;` breaks the build when FOO=n.
+    kconfig = (FIRMWARE / "main" / "Kconfig.projbuild").read_text()
+    bools = set(re.findall(r"^\s*config (TINYAD_\w+)\n\s*bool", kconfig, re.M))
+    assert "TINYAD_BLE_ENABLED" in bools and "TINYAD_ACCEL_4G" in bools
+    for path in FIRMWARE_SOURCES:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for name in re.findall(r"CONFIG_(TINYAD_\w+)", line):
+                if name in bools:
+                    assert re.match(r"\s*#\s*(el)?if", line), f"{path.name}:{number}: {line.strip()}"
+
+
+def render_model_sources(out_dir):
+    """model_data.h and model_settings.h as `tinyad export` writes them, for a small 6-channel model."""
+    from tinyad.export import render_model_data, render_model_settings
+    from tinyad.model_settings import ModelSettings
+
+    channels = ["ax", "ay", "az", "gx", "gy", "gz"]
+    settings = ModelSettings(
+        model_name="compile-check", window=64, hop=32, channels=channels, sample_rate_hz=100.0,
+        units={c: "g" if c.startswith("a") else "dps" for c in channels},
+        units_per_count=[4 / 32768] * 3 + [500 / 32768] * 3, full_scale={"accel_g": 4, "gyro_dps": 500},
+        norm_mean=[0.0] * 6, norm_std=[1.0] * 6, input_scale=0.05, input_zero_point=-3, output_scale=0.1,
+        output_zero_point=0, class_names=["normal", "anomaly"], tflite_sha256="ab" * 32, arena_bytes=30000,
+        arena_bytes_with_margin=36000)
+    header, _source = render_model_data(b"\x1c\x00\x00\x00TFL3", "model.tflite", settings.tflite_sha256)
+    (out_dir / "model_data.h").write_text(header)
+    (out_dir / "model_settings.h").write_text(
+        render_model_settings(settings, ["CONV_2D", "RESHAPE", "FULLY_CONNECTED", "CONV_2D"], "model.tflite"))
+
+
+@needs_gxx
+@pytest.mark.parametrize("link", ["uart", "usb"])
+def test_firmware_sources_compile_against_the_esp_idf_api_stubs(link, tmp_path):
+    render_model_sources(tmp_path)
+    flags = ["-std=gnu++17", "-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-fno-exceptions", "-fno-rtti"]
+    flags += [f"-I{p}" for p in INCLUDES + [tmp_path]] + (["-DTINYAD_STUB_USB"] if link == "usb" else [])
+    for source in FIRMWARE_SOURCES:
+        result = subprocess.run(["g++", *flags, str(source)], capture_output=True, text=True)
+        assert result.returncode == 0, f"{source.relative_to(REPO_ROOT)}:\n{result.stderr[-3000:]}"
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None, reason="arm-none-eabi-g++ not installed")
+def test_bthome_and_aes_ccm_build_small_for_a_microcontroller(tmp_path):
+    total = 0
+    for name in ("aes_ccm", "bthome"):
+        obj = tmp_path / f"{name}.o"
+        subprocess.run(["arm-none-eabi-g++", "-std=c++17", "-Os", "-mcpu=cortex-m4", "-mthumb", "-fno-exceptions",
+                        "-fno-rtti", "-Wall", "-Wextra", "-Werror", f"-I{FIRMWARE / 'core' / 'include'}", "-c",
+                        str(FIRMWARE / "core" / "src" / f"{name}.cc"), "-o", str(obj)], check=True)
+        size = subprocess.run(["arm-none-eabi-size", "-A", str(obj)], capture_output=True, text=True, check=True)
+        sections = dict(re.findall(r"^\.(\S+)\s+(\d+)", size.stdout, re.M))
+        assert int(sections.get("data", 0)) == 0 and int(sections.get("bss", 0)) == 0  # no hidden state
+        total += int(sections["text"]) + int(sections.get("rodata", 0))
+    assert total < 4096, f"BTHome + AES-CCM take {total} bytes of flash"
+
+
+MPU_PROGRAM = r"""
+#include <cstdio>
+#include "mpu6050_regs.h"
+int main() {
+  const unsigned char fifo[12] = {0x01, 0x02, 0xFF, 0xFE, 0x80, 0x00, 0x7F, 0xFF, 0x00, 0x00, 0x12, 0x34};
+  int16_t out[6];
+  mpu6050::decode_sample(fifo, out);
+  std::printf("%d %d %d %d %d %d\n", out[0], out[1], out[2], out[3], out[4], out[5]);
+  std::printf("%d %d %d\n", mpu6050::sample_rate_divider(100), mpu6050::sample_rate_divider(1000),
+              mpu6050::sample_rate_divider(3));
+  std::printf("%d %d\n", mpu6050::accel_range_bits(4), mpu6050::gyro_range_bits(2000));
+  std::printf("%u %u %u\n", (unsigned)mpu6050::lost_samples(1000000, 100, 0),
+              (unsigned)mpu6050::lost_samples(850000, 100, 10), (unsigned)mpu6050::lost_samples(5000, 100, 3));
+  std::printf("%u\n", (unsigned)mpu6050::whole_samples(1023));
+}
+"""
+
+
+@needs_gxx
+def test_mpu6050_fifo_arithmetic(tmp_path):
+    source = tmp_path / "mpu.cc"
+    source.write_text(MPU_PROGRAM)
+    binary = tmp_path / "mpu"
+    subprocess.run(["g++", "-std=c++17", "-Wall", "-Werror", f"-I{COMPONENTS / 'imu_mpu6050' / 'include'}",
+                    str(source), "-o", str(binary)], check=True)
+    lines = subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[0] == "258 -2 -32768 32767 0 4660"  # big-endian int16: 0x0102, 0xFFFE, 0x8000, 0x7FFF, 0, 0x1234
+    assert lines[1] == "9 0 -1"                       # 1 kHz / (1 + div); 1000 / 3 is not an integer
+    assert lines[2] == "8 24"                         # AFS_SEL=1 (4 g), FS_SEL=3 (2000 dps) in bits 4:3
+    assert lines[3] == "100 75 0"                     # 1 s at 100 Hz; 0.85 s minus 10 kept; never negative
+    assert lines[4] == "85"                           # 1023 bytes hold 85 whole 12-byte samples

@@ -1,0 +1,97 @@
+"""Scoring models: windowing helpers, PCA T^2/Q by hand, Isolation Forest, tiny LSTM-AE and forecaster."""
+
+import numpy as np
+import pytest
+
+from tinyad.detectors.baselines import IsolationForestDetector, PCADetector
+from tinyad.detectors.common import check_series, sliding_windows, window_errors_to_steps
+from tinyad.errors import InputError
+
+
+def test_sliding_windows_and_step_average():
+    data = np.arange(10.0).reshape(5, 2)
+    windows = sliding_windows(data, 3, stride=2)
+    assert windows.shape == (2, 3, 2)
+    assert windows[1, :, 0].tolist() == [4.0, 6.0, 8.0]
+    # windows [0..2] and [1..3]: step 1 averages 2 and 4, step 2 averages 3 and 5
+    steps = window_errors_to_steps(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), 4)
+    assert steps.tolist() == [1.0, 3.0, 4.0, 6.0]
+
+
+def test_check_series_names_the_bad_row():
+    with pytest.raises(InputError, match="row 2, column 1"):
+        check_series([[0.0, 1.0], [1.0, 2.0], [2.0, np.nan]])
+    with pytest.raises(InputError, match="3 channels, but the model was fitted on 2"):
+        check_series(np.zeros((5, 3)), n_features=2)
+
+
+def test_pca_t2_and_q_by_hand():
+    t = np.arange(-2.0, 3.0)
+    detector = PCADetector().fit(np.stack([t, t], axis=1))  # a perfect line: one component
+    assert detector.fitted["components"].shape == (1, 2)
+    # std of t is sqrt(2): raw (a, -a) -> z = (a, -a)/sqrt(2), off the line by |z|^2 = a^2
+    t2, q = detector._statistics(detector.fitted["scaler"](np.array([[1.5, -1.5]])))
+    assert t2[0] == pytest.approx(0.0, abs=1e-12) and q[0] == pytest.approx(1.5 ** 2)
+    # raw (b, b) lies on the line with score b; the score variance of t (ddof 1) is 2.5
+    t2, q = detector._statistics(detector.fitted["scaler"](np.array([[2.0, 2.0]])))
+    assert t2[0] == pytest.approx(2.0 ** 2 / 2.5) and q[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_isolation_forest_ranks_outliers_higher():
+    rng = np.random.default_rng(0)
+    detector = IsolationForestDetector().fit(rng.normal(size=(300, 3)))
+    errors = detector.errors(np.array([[0.0, 0.0, 0.0], [6.0, -6.0, 6.0]]))
+    assert errors[1] > errors[0]
+    with pytest.raises(InputError):
+        detector.errors(np.zeros((4, 2)))
+
+
+def _sine(n=240, channels=2, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return np.stack([np.sin(2 * np.pi * t / 20 + k) for k in range(channels)], axis=1) + 0.05 * rng.normal(
+        size=(n, channels))
+
+
+@pytest.mark.slow
+def test_lstm_autoencoder_scores_a_spike_and_round_trips(tmp_path):
+    from tinyad.detectors.lstm_ae import LSTMAEConfig, LSTMAutoencoder
+
+    config = LSTMAEConfig(window=8, dense_units=[], lstm_units=[6], epochs=4, batch_size=32)
+    detector = LSTMAutoencoder(config).fit(_sine())
+    test = _sine(seed=1)
+    test[100:104] += 8.0
+    errors = detector.errors(test)
+    assert errors.shape == (240,) and np.isfinite(errors).all()
+    assert errors[100:104].mean() > 5 * np.median(errors)
+    detector.save(tmp_path)
+    import json
+    loaded = LSTMAutoencoder.load(tmp_path, json.loads((tmp_path / "detector.json").read_text()))
+    np.testing.assert_allclose(loaded.errors(test), errors, rtol=1e-5)
+    with pytest.raises(InputError, match="channels"):
+        detector.errors(np.zeros((50, 3)))
+    with pytest.raises(InputError, match="at least 8"):
+        detector.errors(np.zeros((5, 2)))
+
+
+@pytest.mark.slow
+def test_forecaster_scores_a_spike():
+    from tinyad.detectors.forecaster import ForecasterConfig, LSTMForecaster
+
+    config = ForecasterConfig(history=10, horizon=2, lstm_units=[8], epochs=4)
+    detector = LSTMForecaster(config).fit(_sine())
+    test = _sine(seed=2)
+    test[150] += 8.0
+    errors = detector.errors(test)
+    assert errors.shape == (240,)
+    assert (errors[:10] == errors[10]).all()  # no prediction for the first `history` steps
+    assert errors[150] > 5 * np.median(errors)
+
+
+def test_lstm_config_rejects_bad_shapes():
+    from tinyad.detectors.lstm_ae import LSTMAEConfig
+
+    with pytest.raises(InputError):
+        LSTMAEConfig(window=1)
+    with pytest.raises(InputError):
+        LSTMAEConfig(lstm_units=[])

@@ -1,0 +1,105 @@
+"""The fit/score pipeline, the telemetry reader and `tinyad detect` (PCA model: no training time)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinyad.cli import main
+from tinyad.detectors.pipeline import LabelFreeDetector, ThresholdConfig
+from tinyad.detectors.telemetry import load_telemetry
+from tinyad.errors import InputError
+
+
+def _shifted(n=300, shift_at=(200, 240), seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    x[:, 1] = x[:, 0] + 0.1 * rng.normal(size=n)  # correlated channels
+    labels = np.zeros(n, int)
+    a, b = shift_at
+    x[a:b, 1] -= 4.0  # breaks the correlation
+    labels[a:b] = 1
+    return x, labels
+
+
+def test_pipeline_quantile_flags_the_broken_correlation(tmp_path):
+    data, labels = _shifted()
+    detector = LabelFreeDetector("pca-t2q", ThresholdConfig(method="quantile", smoothing_span=3)).fit(data[:150])
+    result = detector.score(data)
+    assert result.flags[205:240].all()  # EWMA needs a few steps to rise
+    assert result.flags[:150].mean() < 0.05
+    assert np.all(result.threshold == detector.static_threshold())
+    detector.save(tmp_path / "det")
+    again = LabelFreeDetector.load(tmp_path / "det").score(data)
+    np.testing.assert_allclose(again.smoothed, result.smoothed)
+    assert (again.flags == result.flags).all()
+
+
+def test_pipeline_dynamic_threshold_needs_no_training_errors():
+    data, _ = _shifted()
+    detector = LabelFreeDetector("pca-t2q", ThresholdConfig(method="dynamic", smoothing_span=3)).fit(data[:150])
+    result = detector.score(data)
+    flagged = np.flatnonzero(result.flags)
+    assert len(flagged) and flagged.min() >= 195 and flagged.max() <= 250
+
+
+def test_load_rejects_missing_and_corrupt_models(tmp_path):
+    with pytest.raises(InputError, match="not a fitted detector"):
+        LabelFreeDetector.load(tmp_path)
+    (tmp_path / "pipeline.json").write_text("{truncated")
+    (tmp_path / "detector.json").write_text("{}")
+    with pytest.raises(InputError, match="corrupt"):
+        LabelFreeDetector.load(tmp_path)
+
+
+def test_telemetry_reader_errors_name_the_row(tmp_path):
+    good = tmp_path / "good.csv"
+    pd.DataFrame({"time": [0, 1, 2], "a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0], "y": [0, 1, 0]}).to_csv(
+        good, index=False)
+    data = load_telemetry(good, time_column="time", label_column="y")
+    assert data.columns == ["a", "b"] and data.labels.tolist() == [0, 1, 0]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3,oops\n")
+    with pytest.raises(InputError, match="data row 2, column 'b'"):
+        load_telemetry(bad)
+    truncated = tmp_path / "cut.parquet"
+    pd.DataFrame({"a": np.arange(100.0)}).to_parquet(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:50])
+    with pytest.raises(InputError, match="truncated"):
+        load_telemetry(truncated)
+    with pytest.raises(InputError, match="unknown columns"):
+        load_telemetry(good, columns=["zz"])
+
+
+def test_telemetry_reads_tinyad_sessions(tmp_path):
+    from tinyad.session import Session, SessionMeta, write_session
+
+    t = np.arange(50) / 100.0
+    values = np.stack([np.sin(t), np.cos(t)], axis=1).astype(np.float32)
+    path = write_session(tmp_path / "s.parquet",
+                         Session(t, values, SessionMeta(sample_rate_hz=100.0, label="normal", channels=["ax", "gz"])))
+    data = load_telemetry(path)
+    assert data.columns == ["ax", "gz"]
+    np.testing.assert_allclose(data.values, values)
+    assert load_telemetry(path, columns=["gz"]).values.shape == (50, 1)
+
+
+def test_cli_fit_and_score_write_csv_and_png(tmp_path, capsys):
+    data, labels = _shifted()
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame["anomaly"] = labels
+    csv = tmp_path / "run.csv"
+    frame.to_csv(csv, index=False)
+    model = tmp_path / "model"
+    assert main(["detect", "fit", str(csv), "--out", str(model), "--model", "pca-t2q", "--label-column",
+                 "anomaly", "--train-rows", "150", "--threshold", "quantile", "--span", "3"]) == 0
+    assert (model / "columns.txt").read_text().split() == ["a", "b", "c"]
+    out = tmp_path / "out"
+    assert main(["detect", "score", str(model), str(csv), "--label-column", "anomaly", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "point-adjusted" in printed and "threshold saw test labels: no" in printed
+    scores = pd.read_csv(out / "run.scores.csv")
+    assert len(scores) == 300 and scores["alarm"].iloc[205:240].all()
+    assert (out / "run.png").read_bytes()[:4] == b"\x89PNG"
+    # a file with a missing channel is refused with exit code 2 (InputError)
+    frame.drop(columns=["c"]).to_csv(tmp_path / "short.csv", index=False)
+    assert main(["detect", "score", str(model), str(tmp_path / "short.csv")]) == 2

@@ -1,0 +1,108 @@
+"""The client's deadlines and failure modes: silence, a vanished port, a port that never existed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tinyad.device import codec
+from tinyad.device.client import DeviceClient
+from tinyad.errors import DeviceError
+from tinyad.sil.pty import PtyPort
+
+
+def test_a_silent_device_times_out_after_the_retries():
+    pty = PtyPort()  # nobody answers on the other side
+    try:
+        with DeviceClient(pty.path, timeout_s=0.2, tries=2) as client:
+            start = time.monotonic()
+            with pytest.raises(DeviceError, match="no reply to HELLO after 2 tries"):
+                client.info()
+            elapsed = time.monotonic() - start
+        assert 0.35 < elapsed < 1.5
+        # Both tries reached the line, each with its own sequence number.
+        decoder = codec.new_decoder()
+        frames = decoder.feed(pty.read(0.2))
+        assert [(f.type, f.seq) for f in frames] == [(codec.MSG["HELLO"], 1), (codec.MSG["HELLO"], 2)]
+    finally:
+        pty.close()
+
+
+def test_a_late_reply_to_an_earlier_try_is_not_taken_for_the_current_one():
+    pty = PtyPort()
+    try:
+        def device():
+            # Answers only the second HELLO, first with a stale reply carrying the first try's seq.
+            decoder = codec.new_decoder()
+            seen = []
+            deadline = time.monotonic() + 3
+            while len(seen) < 2 and time.monotonic() < deadline:
+                seen += decoder.feed(pty.read(0.05))
+            pty.write(codec.encode_frame(codec.MSG["ACK"], seen[0].seq, b"\x01"))
+            pty.write(codec.encode_frame(codec.MSG["ACK"], seen[1].seq, b"\x03"))
+
+        thread = threading.Thread(target=device)
+        thread.start()
+        with DeviceClient(pty.path, timeout_s=0.3, tries=3) as client:
+            reply = client.request(codec.MSG["STREAM_START"], expect=codec.MSG["ACK"])
+            assert reply == b"\x03"
+            assert client.stale_replies == 1
+        thread.join()
+    finally:
+        pty.close()
+
+
+def test_a_port_that_does_not_exist_gives_a_clear_error():
+    with pytest.raises(DeviceError, match="cannot open /dev/tinyad-no-such-port") as err:
+        DeviceClient("/dev/tinyad-no-such-port")
+    assert "port" in err.value.hint
+
+
+def test_a_device_that_vanishes_mid_command_raises_device_error(start_sil):
+    sil = start_sil()
+    with DeviceClient(sil.port, timeout_s=0.3, tries=1) as client:
+        client.info()
+        sil.stop()
+        with pytest.raises(DeviceError) as err:
+            client.infer(np.zeros((32, 6), np.int16))
+    assert sil.port in str(err.value)
+    assert "vanished" in str(err.value)
+
+
+def test_a_device_that_vanishes_while_streaming_raises_device_error(start_sil):
+    sil = start_sil(speed=0)
+    frames = 0
+    with DeviceClient(sil.port) as client:
+        with pytest.raises(DeviceError, match="vanished"):
+            for _ in client.stream(seconds=5, idle_timeout_s=1.0):
+                frames += 1
+                if frames == 20:
+                    sil.stop()
+    assert frames >= 20
+
+
+def test_a_reply_in_another_protocol_version_is_refused():
+    from tinyad import protocol
+
+    pty = PtyPort()
+    try:
+        def device():
+            decoder = codec.new_decoder()
+            deadline = time.monotonic() + 3
+            seen = []
+            while not seen and time.monotonic() < deadline:
+                seen += decoder.feed(pty.read(0.05))
+            body = protocol.encode_body(codec.MSG["ACK"], seen[0].seq, b"\x03", version=2)
+            pty.write(protocol.cobs_encode(body) + b"\x00")
+
+        thread = threading.Thread(target=device)
+        thread.start()
+        with DeviceClient(pty.path, timeout_s=0.5, tries=1) as client:
+            with pytest.raises(DeviceError, match="protocol version 2"):
+                client.request(codec.MSG["STREAM_START"], expect=codec.MSG["ACK"])
+        thread.join()
+    finally:
+        pty.close()

@@ -1,0 +1,159 @@
+"""`tinyad record`: sessions in the pipeline's format, sequence gaps, and nothing lost on Ctrl-C or a vanished port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tinyad.device.messages import DeviceInfo, SamplesFrame, ScoreFrame
+from tinyad.device.recorder import SequenceTracker, record
+from tinyad.errors import DeviceError
+from tinyad.session import read_session
+
+UPC = np.array([4.0 / 32768] * 3 + [500.0 / 32768] * 3)
+
+
+def _info(rate=100.0) -> DeviceInfo:
+    return DeviceInfo(1, "0.1.0", "fake", "MPU6050", 4.0, 500.0, rate, "ab" * 32, 32, 16, 6, 2, 0, 0, 0.1, 0.1,
+                      0, 1024, 0, 1.0, 0.5)
+
+
+def _samples(seq: int, first: int, n: int = 8) -> SamplesFrame:
+    raw = (np.arange(first, first + n)[:, None] * np.array([1, 2, 3, -1, -2, -3])).astype(np.int16)
+    return SamplesFrame(seq, first, first * 10_000, 1, raw)
+
+
+class FakeClient:
+    """Yields the given frames, then raises `end` (KeyboardInterrupt, DeviceError) or stops."""
+
+    def __init__(self, frames, end=None):
+        self.frames, self.end = frames, end
+        self.transport = SimpleNamespace(decoder=SimpleNamespace(bad_frames=2))
+        self.closed = False
+
+    def info(self):
+        return _info()
+
+    def stream(self, seconds=None, decimation=None, idle_timeout_s=2.0):
+        yield from self.frames
+        if self.end is not None:
+            raise self.end
+
+    def close(self):
+        self.closed = True
+
+
+def test_sequence_tracker_records_a_gap_with_its_size():
+    tracker = SequenceTracker()
+    tracker.check(_samples(10, 0), 0)
+    tracker.note_frame(11)  # a SCORE frame shares the counter: not a loss
+    tracker.check(_samples(12, 8), 8)
+    tracker.check(_samples(15, 32), 16)  # samples 16..31 lost with frames 13 and 14
+    assert tracker.gaps == [{"at_sample": 16, "expected_sample_seq": 16, "got_sample_seq": 32,
+                             "missing_samples": 16, "frames_missed": 2}]
+    assert (tracker.lost_samples, tracker.lost_frames) == (16, 2)
+    tracker.note_frame(17)  # a lost SCORE frame: counted, but no samples are missing
+    tracker.check(_samples(18, 40), 24)
+    assert (len(tracker.gaps), tracker.lost_frames) == (1, 3)
+
+
+def test_ctrl_c_keeps_every_sample_received_and_the_gap(tmp_path):
+    frames = [_samples(1, 0), ScoreFrame(2, 0, 7, 5, 0.1, 0.1, 0.5, 0, np.zeros(2, np.int8)),
+              _samples(3, 8), _samples(5, 24)]
+    client = FakeClient(frames, end=KeyboardInterrupt())
+    result = record("fake", "imbalance", 60, tmp_path / "s.parquet", client=client)
+    assert result.interrupted == "interrupted (Ctrl-C)"
+    session = read_session(tmp_path / "s.parquet")
+    assert session.n_samples == 24 and session.meta.label == "imbalance"
+    # Time comes from the sample numbers: the 8 lost samples leave a gap of 9 periods.
+    assert session.t[16] - session.t[15] == pytest.approx(9 / 100.0)
+    np.testing.assert_allclose(session.t[:3], [0.0, 0.01, 0.02])
+    # Physical units from INFO's full scale: sample 9 of channel ay is 18 counts * 4 g / 32768.
+    assert session.data[9, 1] == np.float32(18 * 4.0 / 32768)
+    assert session.data[9, 5] == np.float32(-27 * 500.0 / 32768)
+    extra = session.meta.extra
+    assert extra["sequence_gaps"][0]["missing_samples"] == 8 and extra["lost_samples"] == 8
+    assert extra["lost_frames"] == 1  # frame 4 (seq 2 was the SCORE frame)
+    assert extra["interrupted"] == "interrupted (Ctrl-C)" and extra["bad_frames"] == 2
+    assert session.meta.full_scale == {"accel_g": 4.0, "gyro_dps": 500.0}
+
+
+def test_a_vanished_port_still_writes_what_arrived_and_then_raises(tmp_path):
+    client = FakeClient([_samples(1, 0), _samples(2, 8)], end=DeviceError("/dev/x: the port vanished (EIO)"))
+    with pytest.raises(DeviceError, match=r"16 samples received before it were written to .*s\.parquet"):
+        record("fake", "normal", 60, tmp_path / "s.parquet", client=client)
+    assert read_session(tmp_path / "s.parquet").n_samples == 16
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]  # atomic: no temporary left behind
+
+
+def test_recording_nothing_writes_nothing(tmp_path):
+    with pytest.raises(DeviceError, match="too few"):
+        record("fake", "normal", 1, tmp_path / "s.parquet", client=FakeClient([]))
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_record_from_the_sil_reproduces_the_source_in_physical_units(sil, normal_source, tmp_path):
+    result = record(sil.port, "normal", 0.5, tmp_path / "s.parquet")
+    session = read_session(result.path)
+    assert result.gaps == [] and result.n_samples == session.n_samples > 50
+    first = session.meta.extra["first_sample_seq"]
+    expected = (normal_source.take(first, session.n_samples).astype(np.float64) * UPC).astype(np.float32)
+    np.testing.assert_array_equal(session.data, expected)
+    np.testing.assert_allclose(np.diff(session.t), 0.01)
+    assert session.meta.extra["sil"] is True and session.meta.sample_rate_hz == 100.0
+
+
+def test_ctrl_c_on_the_record_command_keeps_the_data(start_sil, tmp_path):
+    sil = start_sil(speed=1.0)  # real time: 100 samples per second
+    out = tmp_path / "ctrl-c.parquet"
+    proc = subprocess.Popen([sys.executable, "-m", "tinyad", "record", "--port", sil.port, "--label", "normal",
+                             "--duration", "60", "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sil.core is not None and not sil.core.streaming:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "interrupted (Ctrl-C)" in stdout
+    session = read_session(out)
+    assert 50 <= session.n_samples <= 400
+    assert session.meta.extra["interrupted"] == "interrupted (Ctrl-C)"
+
+
+def test_frames_dropped_by_a_stalled_reader_become_recorded_gaps(start_sil, normal_source, tmp_path):
+    from tinyad.device.client import DeviceClient
+
+    sil = start_sil(speed=100)  # 10,000 samples/s at 100 Hz
+    sil.pty.MAX_PENDING = 1024  # a small TX ring, like the board's: overflows within milliseconds
+    client = DeviceClient(sil.port)
+    real_next_frame = client.transport.next_frame
+    calls = [0]
+
+    def stalling_next_frame(deadline):
+        calls[0] += 1
+        if calls[0] == 20:
+            time.sleep(1.0)  # the host stops reading for a second; the device must drop, not block
+            deadline += 1.0
+        return real_next_frame(deadline)
+
+    client.transport.next_frame = stalling_next_frame
+    result = record(sil.port, "normal", 2.0, tmp_path / "gaps.parquet", client=client)
+    client.close()
+    assert sil.pty.dropped_bytes > 0
+    assert result.gaps and result.lost_samples > 0 and result.lost_frames > 0
+    session = read_session(result.path)
+    assert session.meta.extra["sequence_gaps"] == result.gaps
+    # Samples after a gap still sit at their true sample numbers, with their true values.
+    numbers = np.rint(session.t * 100.0).astype(int) + session.meta.extra["first_sample_seq"]
+    expected = (normal_source.counts[numbers % len(normal_source.counts)] * UPC).astype(np.float32)
+    np.testing.assert_array_equal(session.data, expected)
+    assert int(np.sum(np.diff(numbers) - 1)) == result.lost_samples

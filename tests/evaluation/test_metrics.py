@@ -1,0 +1,133 @@
+"""Evaluation metrics on tiny hand-worked arrays."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tinyad.errors import InputError
+from tinyad.evaluation import (
+    auc_pr, event_prf, events, point_adjust, point_adjusted_f1, pointwise, report, report_table, roc_auc, vus,
+    vus_pr,
+)
+
+#            0  1  2  3  4  5  6  7  8  9
+Y_TRUE = [0, 1, 1, 1, 0, 0, 1, 1, 0, 0]
+Y_PRED = [1, 0, 1, 0, 0, 0, 0, 0, 0, 1]
+
+
+def test_events_are_half_open_runs():
+    assert events(Y_TRUE) == [(1, 4), (6, 8)]
+    assert events([1, 1, 0, 1]) == [(0, 2), (3, 4)]
+    assert events([0, 0]) == []
+
+
+def test_pointwise_counts_and_rates():
+    m = pointwise(Y_TRUE, Y_PRED)
+    # TP = {2}; FP = {0, 9}; FN = {1, 3, 6, 7}; TN = {4, 5, 8}
+    assert (m["tp"], m["fp"], m["fn"], m["tn"]) == (1, 2, 4, 3)
+    assert m["precision"] == pytest.approx(1 / 3)
+    assert m["recall"] == pytest.approx(1 / 5)
+    assert m["f1"] == pytest.approx(2 * (1 / 3) * (1 / 5) / (1 / 3 + 1 / 5))
+    assert m["far"] == pytest.approx(2 / 5)
+    assert m["mar"] == pytest.approx(4 / 5)
+
+
+def test_point_adjust_fills_only_detected_segments():
+    adjusted = point_adjust(Y_TRUE, Y_PRED)
+    # Segment 1..3 has a hit at 2 -> fully flagged; segment 6..7 has none -> untouched; FPs stay.
+    assert adjusted.astype(int).tolist() == [1, 1, 1, 1, 0, 0, 0, 0, 0, 1]
+    # TP 3, FP 2, FN 2 -> P = 3/5, R = 3/5
+    assert point_adjusted_f1(Y_TRUE, Y_PRED) == pytest.approx(0.6)
+    assert point_adjusted_f1(Y_TRUE, Y_PRED) > pointwise(Y_TRUE, Y_PRED)["f1"]
+
+
+def test_event_prf_overlap():
+    m = event_prf(Y_TRUE, Y_PRED)
+    # true events: (1,4) detected, (6,8) missed; predicted events: {0}, {2}, {9}; only {2} overlaps.
+    assert (m["true_events"], m["pred_events"], m["detected_events"], m["correct_pred_events"]) == (2, 3, 1, 1)
+    assert m["recall"] == pytest.approx(0.5)
+    assert m["precision"] == pytest.approx(1 / 3)
+    assert m["f1"] == pytest.approx(0.4)
+
+
+def test_empty_denominators_are_zero_not_nan():
+    m = pointwise([0, 0, 0], [0, 0, 0])
+    assert m["precision"] == 0.0 and m["recall"] == 0.0 and m["f1"] == 0.0 and m["far"] == 0.0
+
+
+def test_auc_pr_and_roc_on_hand_ranking():
+    y = [0, 1, 0, 1]
+    s = [0.1, 0.9, 0.8, 0.3]
+    # ranking 1(+), 2(-), 3(+), 0(-): AP = 1/2 * 1 + 1/2 * 2/3
+    assert auc_pr(y, s) == pytest.approx(0.5 + 1 / 3)
+    # positive-negative pairs ranked right: (1>2), (1>0), (3>0), not (3>2) -> 3/4
+    assert roc_auc(y, s) == pytest.approx(0.75)
+    assert math.isnan(auc_pr([0, 0], [0.1, 0.2]))
+
+
+def test_vus_pr_window_zero_is_range_ap():
+    y = [0, 1, 1, 0]
+    # perfect ranking
+    assert vus_pr(y, [0.1, 0.9, 0.8, 0.2], sliding_window=0, n_thresholds=4) == pytest.approx(1.0)
+    # thresholds .9 .8 .2 .1 -> (TPR, precision) = (0, 0), (.5, .5), (.5, 1/3), (1, .5): AP = .5*.5 + .5*.5
+    assert vus_pr(y, [0.9, 0.8, 0.1, 0.2], sliding_window=0, n_thresholds=4) == pytest.approx(0.5)
+
+
+def test_vus_pr_with_buffer_hand_worked():
+    y = [0, 1, 1, 0]
+    s = [0.9, 0.8, 0.1, 0.2]
+    r = math.sqrt(0.5)  # ramp value one step from the segment for window 2
+    # window 2: soft labels [r, 1, 1, r], one range [0, 3]
+    tp = [r, 1 + r, 1 + 2 * r, 2 + 2 * r]
+    n_labels = [2 + r, 2 + r, 2 + 2 * r, 2 + 2 * r]
+    n_pred = [1, 2, 3, 4]
+    tpr = [min(t / ((2 + n) / 2), 1) for t, n in zip(tp, n_labels)]
+    precision = [t / k for t, k in zip(tp, n_pred)]
+    ap2 = sum((b - a) * p for a, b, p in zip([0] + tpr[:-1], tpr, precision))
+    # windows 0 and 1 both have no buffer (1 // 2 == 0) and give 0.5 (see the test above)
+    assert vus_pr(y, s, sliding_window=2, n_thresholds=4) == pytest.approx((0.5 + 0.5 + ap2) / 3)
+
+
+def test_vus_matches_tsb_ad_reference():
+    basic = pytest.importorskip("TSB_AD.evaluation.basic_metrics",
+                                reason="tsb-ad not installed (pip install --no-deps tsb-ad)")
+    rng = np.random.default_rng(3)
+    y = np.zeros(400, int)
+    y[40:70] = 1
+    y[200:203] = 1
+    y[380:] = 1
+    s = rng.random(400) + 0.6 * y
+    ref_roc, ref_pr = basic.generate_curve(y, s, 24)[-2:]
+    mine = vus(y, s, sliding_window=24)
+    assert mine["vus_pr"] == pytest.approx(ref_pr, rel=1e-9)
+    assert mine["vus_roc"] == pytest.approx(ref_roc, rel=1e-9)
+
+
+@pytest.mark.parametrize("bad", [[0, 2, 1], [0, float("nan"), 1], [[0, 1], [1, 0]]])
+def test_bad_labels_raise_input_error(bad):
+    with pytest.raises(InputError):
+        pointwise(bad, [0, 0, 0])
+
+
+def test_bad_scores_and_lengths_raise():
+    with pytest.raises(InputError, match="NaN"):
+        auc_pr([0, 1], [0.1, float("nan")])
+    with pytest.raises(InputError, match="length"):
+        pointwise([0, 1, 0], [0, 1])
+
+
+def test_report_prints_f1_beside_pa_f1_and_label_use():
+    r = report(Y_TRUE, Y_PRED, score=np.asarray(Y_PRED, float), name="toy", threshold_saw_test_labels=False)
+    assert r.f1 == pytest.approx(pointwise(Y_TRUE, Y_PRED)["f1"])
+    assert r.pa_f1 == pytest.approx(0.6)
+    text = str(r)
+    assert text.index("F1 0.250") < text.index("point-adjusted 0.600")
+    assert "threshold saw test labels: no" in text
+    table = report_table([r])
+    header = table.splitlines()[0]
+    assert header.index("| F1 |") < header.index("PA-F1") < header.index("threshold saw test labels")
+    oracle = report(Y_TRUE, Y_PRED, name="oracle", threshold_saw_test_labels=True)
+    assert "YES" in str(oracle) and "| YES |" in report_table([oracle])
+    with pytest.raises(TypeError):
+        report(Y_TRUE, Y_PRED)  # the label-use flag is mandatory
