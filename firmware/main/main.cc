@@ -275,7 +275,9 @@ void serial_task(void*) {
   }
 }
 
+// An empty menuconfig string means "the model's default" (model_settings.h).
 float kconfig_float(const char* text, float fallback) {
+  if (text[0] == '\0') return fallback;
   char* end = nullptr;
   const float value = strtof(text, &end);
   if (end == text || value != value) {
@@ -306,15 +308,17 @@ tinyad::DeviceIdentity make_identity(const inference_info_t& info) {
     id.affine_scale[c] = model::kInputAffineScale[c];
     id.affine_offset[c] = model::kInputAffineOffset[c];
   }
-  id.alert.threshold_on = kconfig_float(CONFIG_TINYAD_THRESHOLD_ON, 1.0f);
-  id.alert.threshold_off = kconfig_float(CONFIG_TINYAD_THRESHOLD_OFF, 0.5f);
+  id.alert.threshold_on = kconfig_float(CONFIG_TINYAD_THRESHOLD_ON, model::kAlertThresholdOn);
+  id.alert.threshold_off = kconfig_float(CONFIG_TINYAD_THRESHOLD_OFF, model::kAlertThresholdOff);
   if (id.alert.threshold_off > id.alert.threshold_on) {
     ESP_LOGE(kTag, "THRESHOLD_OFF > THRESHOLD_ON in menuconfig: using OFF = ON");
     id.alert.threshold_off = id.alert.threshold_on;
   }
-  id.alert.min_windows = CONFIG_TINYAD_MIN_WINDOWS;
-  id.alert.cooldown_windows = CONFIG_TINYAD_COOLDOWN_WINDOWS;
-  id.ewma_alpha = kconfig_float(CONFIG_TINYAD_EWMA_ALPHA, 0.5f);
+  // 0 / -1 in menuconfig: the model's defaults.
+  id.alert.min_windows = CONFIG_TINYAD_MIN_WINDOWS > 0 ? CONFIG_TINYAD_MIN_WINDOWS : model::kAlertMinWindows;
+  id.alert.cooldown_windows =
+      CONFIG_TINYAD_COOLDOWN_WINDOWS >= 0 ? CONFIG_TINYAD_COOLDOWN_WINDOWS : model::kAlertCooldownWindows;
+  id.ewma_alpha = kconfig_float(CONFIG_TINYAD_EWMA_ALPHA, model::kEwmaAlpha);
   id.flags = g_ble_on ? tinyad::kInfoFlagBle : 0;
   return id;
 }

@@ -118,6 +118,13 @@ constexpr int32_t kOutputZeroPoint = {settings.output_zero_point};
 constexpr int kNumClasses = {settings.n_classes};
 constexpr const char* kClassNames[kNumClasses] = {{{class_names}}};
 
+// Alert defaults (score = EWMA of the logit margin max_k>0 q_k - q_0, in nats); CONFIG changes them at run time.
+constexpr float kAlertThresholdOn = {_float_literal(settings.threshold_on)};
+constexpr float kAlertThresholdOff = {_float_literal(settings.threshold_off)};
+constexpr int kAlertMinWindows = {settings.min_windows};
+constexpr int kAlertCooldownWindows = {settings.cooldown_windows};
+constexpr float kEwmaAlpha = {_float_literal(settings.ewma_alpha)};
+
 // Arena: {settings.arena_bytes} bytes measured by TFLM on the host (64-bit pointers: an upper bound for the
 // 32-bit MCU), plus a margin.
 constexpr size_t kArenaBytesMeasured = {settings.arena_bytes};

@@ -43,6 +43,13 @@ class ModelSettings:
     arena_bytes_with_margin: int = 0  # what the firmware allocates
     ops: list[str] = field(default_factory=list)  # builtin op names the model uses, sorted
     flash_bytes: int = 0
+    # Alert defaults (docs/protocol.md, "Scoring and alerts"): the score is the logit margin
+    # max_k>0 logit_k - logit_0 in nats, EWMA-smoothed; CONFIG can change them on the device.
+    threshold_on: float = 1.0        # smoothed margin that starts an alert
+    threshold_off: float = 0.5       # ... and ends it (hysteresis)
+    min_windows: int = 3             # consecutive windows above threshold_on before ALERT
+    cooldown_windows: int = 10       # windows after an alert ends before a new one may start
+    ewma_alpha: float = 0.5          # weight of the newest window in the smoothed score
     version: int = SETTINGS_VERSION
 
     @property
