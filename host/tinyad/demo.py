@@ -78,7 +78,7 @@ def run_demo(out_dir: Path, sessions_per_class: int = 6, duration_s: float = 60.
         stage("SIL device")
         from tinyad.demo_sil import sil_demo
 
-        sil_lines = sil_demo(q.tflite_path, out_dir, run, echo=echo)
+        sil_lines = sil_demo(q.tflite_path, run, machine_seed=seed, echo=echo)
         done("SIL device")
 
     f, i = q.float_metrics, q.int8_metrics
