@@ -11,6 +11,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinyad.device.messages import DeviceInfo, SamplesFrame, ScoreFrame
 from tinyad.device.recorder import SequenceTracker, record
@@ -157,3 +159,68 @@ def test_frames_dropped_by_a_stalled_reader_become_recorded_gaps(start_sil, norm
     expected = (normal_source.counts[numbers % len(normal_source.counts)] * UPC).astype(np.float32)
     np.testing.assert_array_equal(session.data, expected)
     assert int(np.sum(np.diff(numbers) - 1)) == result.lost_samples
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=2, max_size=60))
+def test_tracker_counts_exactly_the_frames_and_samples_a_lossy_link_dropped(plan):
+    """plan[i] = (is_score_frame, dropped) for unsolicited frame i (8 samples per SAMPLES frame). Frame losses are
+    visible between two received frames of any kind, sample losses between two received SAMPLES frames."""
+    tracker = SequenceTracker()
+    next_sample = received_samples = 0
+    for i, (is_score, dropped) in enumerate(plan):
+        frame = None if is_score else _samples(i, next_sample)
+        next_sample += 0 if is_score else 8
+        if dropped:
+            continue
+        if is_score:
+            tracker.note_frame(i)
+        else:
+            tracker.check(frame, received_samples)
+            received_samples += 8
+
+    def dropped_between(indices, kinds):
+        if len(indices) < 2:
+            return 0
+        return sum(1 for i, (is_score, dropped) in enumerate(plan)
+                   if dropped and is_score in kinds and indices[0] < i < indices[-1])
+
+    received = [i for i, (_, dropped) in enumerate(plan) if not dropped]
+    received_samples_frames = [i for i, (is_score, dropped) in enumerate(plan) if not dropped and not is_score]
+    assert tracker.lost_frames == dropped_between(received, {True, False})
+    assert tracker.lost_samples == 8 * dropped_between(received_samples_frames, {False})
+    assert sum(g["missing_samples"] for g in tracker.gaps) == tracker.lost_samples
+
+
+def test_a_recorded_session_replayed_by_the_sil_records_back_identically(start_sil, tiny_model, tmp_path):
+    from tinyad.sil.sources import session_source
+
+    _, settings = tiny_model
+    first = record(start_sil().port, "normal", 0.3, tmp_path / "a.parquet")
+    replayed = start_sil(source=session_source(first.path, settings.channels, settings.units_per_count))
+    second = record(replayed.port, "normal", 0.3, tmp_path / "b.parquet")
+    a, b = read_session(first.path), read_session(second.path)
+    index = (b.meta.extra["first_sample_seq"] + np.arange(b.n_samples)) % a.n_samples
+    np.testing.assert_array_equal(b.data, a.data[index])  # physical -> counts -> physical is exact
+
+
+def test_decimated_recording_keeps_every_nth_sample_at_the_lower_rate(sil, normal_source, tmp_path):
+    result = record(sil.port, "normal", 0.3, tmp_path / "d.parquet", decimation=4)
+    session = read_session(result.path)
+    assert session.meta.sample_rate_hz == 25.0 and result.gaps == []
+    np.testing.assert_allclose(np.diff(session.t), 0.04)
+    first = session.meta.extra["first_sample_seq"]
+    expected = (normal_source.take(first, 4 * session.n_samples)[::4].astype(np.float64) * UPC).astype(np.float32)
+    np.testing.assert_array_equal(session.data, expected)
+
+
+def test_a_recording_never_overwrites_an_existing_session(tmp_path):
+    from tinyad.errors import InputError
+
+    existing = tmp_path / "s.parquet"
+    existing.write_bytes(b"precious")
+    with pytest.raises(InputError, match="already exists"):
+        record("fake", "normal", 1, existing, client=FakeClient([_samples(1, 0)]))
+    assert existing.read_bytes() == b"precious"
+    with pytest.raises(InputError, match="path separators"):
+        record("fake", "../x", 1, tmp_path / "t.parquet", client=FakeClient([]))

@@ -158,3 +158,15 @@ def test_running_sil_yields_a_port_and_the_port_vanishes_on_exit(tiny_model, nor
     with pytest.raises(DeviceError, match="vanished"):
         client.status()
     client.close()
+
+
+def test_the_models_alert_defaults_reach_the_core(start_sil, tiny_model):
+    import dataclasses
+
+    _, settings = tiny_model
+    custom = dataclasses.replace(settings, threshold_on=2.5, threshold_off=0.25, min_windows=7, ewma_alpha=0.125)
+    sil = start_sil(settings=custom)
+    with DeviceClient(sil.port) as client:
+        info = client.info()
+        assert (info.threshold_on, info.threshold_off) == (2.5, 0.25)
+        assert client.config_get("MIN_WINDOWS") == 7 and client.config_get("EWMA_ALPHA") == 0.125

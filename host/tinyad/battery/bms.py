@@ -335,8 +335,12 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
             raise InputError(f"{path}: cannot be read as Parquet ({err})",
                              hint="is the file truncated or still being written?") from None
     else:
-        sep = ";" if path.suffix.lower() == ".csv" and ";" in path.open(errors="replace").readline() else ","
-        raw = _read_csv(path, sep=sep)
+        try:
+            with path.open(errors="replace") as handle:
+                header = handle.readline()
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file", hint="check the path (ls it)") from None
+        raw = _read_csv(path, sep=";" if ";" in header else ",")  # SKAB-style files use ";"
     _require(raw, [time_column], str(path))
     if columns is None:
         names = [c for c in raw.columns if c not in (time_column, SEGMENT_COLUMN)

@@ -11,6 +11,8 @@ What each detector sees
 - Thresholds, none of which sees a label:
   * `normal-calibrated`: the ratio above which 10 % of the held-out normal rows (rows 400-999 of each
     anomaly-free piece, never trained on) would alarm - a Neyman-Pearson rule fixed before the run;
+  * `per-file UCL`: a control limit of 1.5 x the 99th percentile of the file's own (in-sample) smoothed
+    training errors, i.e. ratio > 1.5;
   * `telemanom`: Hundman et al.'s dynamic threshold with pruning (p 0.13, buffer 5) over each file's smoothed
     error, once with the whole file as one error window and once with 400-row windows every 50 rows;
   * `oracle`: the best-F1 threshold on the test labels, for reference only (flagged as such).
@@ -33,10 +35,13 @@ from tinyad.evaluation import report, report_table
 PIECE_ROWS = 1000  # anomaly-free run cut into pieces the size of a benchmark file
 SMOOTHING_SPAN = 10.0
 TARGET_NORMAL_FAR = 0.10
+PER_FILE_UCL_FACTOR = 1.5  # control limit: 3/2 of the 99th percentile of the file's own training errors
 DYNAMIC_STEP = 50  # windowed Telemanom: error windows as long as the normal training part, every 50 rows
-# Published outlier-detection leaderboard (waico/SKAB README): F1, FAR %, MAR %.
-LEADERBOARD = [("Conv-AE", 0.78, 13.55, 28.02), ("MSET", 0.78, 39.73, 14.13), ("T-squared+Q (PCA)", 0.76, 26.62, 24.72),
-               ("LSTM-AE", 0.74, 21.51, 34.47), ("Isolation forest", 0.29, 2.56, 82.89)]
+# Published outlier-detection leaderboard of the waico/SKAB README (F1, FAR %, MAR %), as quoted verbatim by
+# two independent public repositories; data/README.md gives the same F1s and Conv-AE's FAR/MAR.
+LEADERBOARD = [("Conv-AE", 0.78, 13.55, 28.02), ("MSET", 0.78, 39.73, 14.13),
+               ("T-squared+Q (PCA)", 0.76, 26.62, 24.92), ("LSTM-AE", 0.74, 29.96, 25.92),
+               ("T-squared", 0.66, 19.21, 42.60), ("Isolation forest", 0.29, 2.56, 82.89)]
 
 
 def detectors(quick: bool) -> list[tuple[str, str, dict]]:
@@ -99,6 +104,9 @@ def evaluate_detector(label, kind, config, files, scaled, pieces, train):
     reports = [
         report(y, score > level, score, name=f"{label} + EWMA + normal-calibrated threshold",
                threshold_saw_test_labels=False),
+        report(y, score > PER_FILE_UCL_FACTOR, score,
+               name=f"{label} + EWMA + per-file UCL ({PER_FILE_UCL_FACTOR:g} x training p99)",
+               threshold_saw_test_labels=False),
         report(y, np.concatenate(whole_file_flags), score,
                name=f"{label} + EWMA + Telemanom dynamic threshold (whole file)", threshold_saw_test_labels=False),
         report(y, np.concatenate(windowed_flags), score,
@@ -134,7 +142,9 @@ def run(quick: bool = False) -> BenchResult:
     cpu_s = time.process_time() - cpu0  # all threads; wall time depends on what else shares the 2 cores
     label_free = [r for r in all_reports if not r.threshold_saw_test_labels]
     meeting = [r for r in label_free if r.f1 >= 0.80 and r.far <= 0.15]
-    best = max(label_free, key=lambda r: r.f1 if r.far <= 0.15 else -1 + r.f1)
+    best_f1 = max(label_free, key=lambda r: r.f1)
+    within_far = [r for r in label_free if r.far <= 0.15]
+    best_within = max(within_far, key=lambda r: r.f1) if within_far else None
     lines = [
         f"Split: SKAB protocol, {len(files)} files, first {SKAB_TRAIN_ROWS} rows train, "
         f"{len(np.concatenate([f.test_labels for f in files]))} test rows concatenated "
@@ -155,7 +165,9 @@ def run(quick: bool = False) -> BenchResult:
         "",
         f"Target F1 >= 0.80 with FAR <= 15 % without test labels: "
         + ("met by " + ", ".join(r.name for r in meeting) if meeting else
-           f"NOT met; best label-free row: {best.name}: F1 {best.f1:.3f}, FAR {best.far:.1%}, MAR {best.mar:.1%}"),
+           f"NOT met. Best label-free F1: {best_f1.name}: F1 {best_f1.f1:.3f} at FAR {best_f1.far:.1%} "
+           f"(MAR {best_f1.mar:.1%}); best with FAR <= 15 %: "
+           + (f"{best_within.name}: F1 {best_within.f1:.3f}, FAR {best_within.far:.1%}" if best_within else "none")),
         "",
         "Time (s): " + ", ".join(f"{k} fit {v['fit_s']:.0f} / total {v['total_s']:.0f}" for k, v in timings.items())
         + f"; whole benchmark {total_s:.0f} s wall, {cpu_s:.0f} s CPU (target <= 600 s on 2 cores).",

@@ -176,17 +176,6 @@ class CheckpointEvaluator:
         return result
 
 
-def evaluate_checkpoint(model, standardizer, test_raw: np.ndarray, seed: int, window: int, stride: int,
-                        anomaly_rate: float = 0.08) -> dict:
-    """Score a model on a raw held-out series: standardize with the model's standardizer, inject anomalies
-    (seeded), score, and return `evaluate_scores` (without the Report object)."""
-    test = make_test_set(standardizer.apply(test_raw), seed, anomaly_rate=anomaly_rate)
-    scores = score_series(model, test.series, window, stride)
-    result = evaluate_scores(scores, test, anomaly_rate)
-    result.pop("report")
-    return result
-
-
 def plot_history(histories: dict[str, list[dict]], path, key: str = "score", title: str = "",
                  target: float | None = TARGET_SCORE, extra_keys=("f1",)) -> "Path":
     """PNG: `key` (and `extra_keys`, dashed) versus training steps, one line per run."""

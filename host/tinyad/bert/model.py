@@ -1,7 +1,8 @@
 """The AnomalyBERT-style model: patch embedding -> transformer body -> a logit per time step.
 
-A window (steps, channels) is centered per channel (optional, on by default) and cut into patches of `patch_size` steps; each patch (patch_size * channels values)
-goes through a linear `input_embedding` to `width` features, plus a learned position embedding. The body is a
+A window (steps, channels) is centered per channel (optional, on by default) and cut into patches of
+`patch_size` steps; each patch (patch_size * channels values) goes through a linear `input_embedding` to `width`
+features, plus a learned position embedding. The body is a
 pre-norm transformer (`layers` blocks of multi-head self-attention and an MLP). A small MLP head maps each patch
 token back to `patch_size` logits, one per time step; sigmoid(logit) is the anomaly score of that step.
 

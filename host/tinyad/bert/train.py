@@ -68,6 +68,7 @@ class TrainOptions:
     batch_size: int = 32
     checkpoint_every: int = 200
     seed: int = 0
+    center_windows: bool = True  # subtract each window's per-channel mean inside the model
 
     def probabilities(self) -> OutlierProbabilities:
         return OutlierProbabilities(self.soft_replacing, self.uniform_replacing, self.peak_noising,
@@ -187,7 +188,8 @@ def prepare_model(n_channels: int, channels: list[str], options: TrainOptions) -
     """
     notes: list[str] = []
     if not options.checkpoint:
-        config = preset_config(options.preset, n_channels, patch_size=options.patch_size, window=options.window)
+        config = preset_config(options.preset, n_channels, patch_size=options.patch_size, window=options.window,
+                               center_windows=options.center_windows)
         return build_model(config), config, notes
     source = load_checkpoint(Path(options.checkpoint))
     if options.patch_size is not None and options.patch_size != source.config.patch_size:

@@ -46,6 +46,8 @@ def sim(model_path, session_path, condition, speed, rate_hz, seconds):
 
     if session_path and condition:
         raise click.UsageError("give --session or --synth, not both")
+    if speed < 0 or (rate_hz is not None and rate_hz <= 0):
+        raise click.UsageError("--speed must be >= 0 and --rate > 0")
     model_path = model_path or _default_model()
     if not model_path.exists():
         raise InputError(f"{model_path}: no such model file", hint="export one with `tinyad export`, or pass --model")

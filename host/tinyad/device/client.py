@@ -79,12 +79,16 @@ class DeviceClient:
             seq = self._next_seq()
             self.transport.send(codec.encode_frame(msg_type, seq, payload))
             deadline = time.monotonic() + timeout_s
+            # While streamed frames keep coming the link is alive and the reply may be queued behind them:
+            # wait longer, but never more than this.
+            hard_deadline = time.monotonic() + max(4 * timeout_s, 2.0)
             while True:
                 frame = self.transport.next_frame(deadline)
                 if frame is None:
                     break  # silence: retry with a new seq
                 if frame.type in codec.UNSOLICITED:
                     self.stashed.append(frame)
+                    deadline = min(hard_deadline, max(deadline, time.monotonic() + timeout_s))
                     continue
                 if frame.seq != seq:
                     self.stale_replies += 1  # a late reply to an earlier, retried request
@@ -155,13 +159,13 @@ class DeviceClient:
         """Decoded unsolicited frames, forever; DeviceError when the device stays silent for idle_timeout_s."""
         while True:
             while self.stashed:
-                yield self._decode_unsolicited(self.stashed.pop(0))
+                yield self.decode_unsolicited(self.stashed.pop(0))
             frame = self.transport.next_frame(time.monotonic() + idle_timeout_s)
             if frame is None:
                 raise DeviceError(f"{self.port}: no data for {idle_timeout_s:g} s while streaming",
                                   hint="the device stopped streaming or the link is broken")
             if frame.type in codec.UNSOLICITED:
-                yield self._decode_unsolicited(frame)
+                yield self.decode_unsolicited(frame)
             # replies to nothing (late retries, ACKs) are skipped
 
     def stream(self, seconds: float | None = None, decimation: int | None = None,
@@ -181,10 +185,13 @@ class DeviceClient:
                 pass  # the port may be gone; the caller already has (or will get) that error
 
     @staticmethod
-    def _decode_unsolicited(frame):
+    def decode_unsolicited(frame) -> SamplesFrame | ScoreFrame:
+        """A stashed SAMPLES or SCORE frame (see `stashed`) as its typed payload."""
         if frame.type == codec.MSG["SAMPLES"]:
             return SamplesFrame.decode(frame.seq, frame.payload)
         return ScoreFrame.decode(frame.seq, frame.payload)
+
+    _decode_unsolicited = decode_unsolicited  # older name, used by tinyad.ble.latency
 
 
 def _error_hint(code_name: str) -> str | None:

@@ -116,6 +116,11 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
         raise InputError(f"duration must be positive, got {duration_s}")
     if decimation < 1:
         raise InputError(f"decimation must be >= 1, got {decimation}")
+    if any(c in label for c in "/\\") or label.startswith("."):
+        raise InputError(f"label {label!r} must not contain path separators or start with a dot")
+    if Path(out_path).exists():
+        raise InputError(f"{out_path} already exists; a recording never overwrites a session",
+                         hint="choose another --out, or move the old file away")
     own_client = client is None
     client = client or DeviceClient(port)
     chunks: list[np.ndarray] = []
@@ -124,9 +129,14 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
     frames = 0
     interrupted: str | None = None
     pending_error: DeviceError | None = None
-    info = client.info()
-    channels = channel_names(info.channels)
-    scale = units_per_count(info, channels)
+    try:
+        info = client.info()
+        channels = channel_names(info.channels)
+        scale = units_per_count(info, channels)
+    except BaseException:
+        if own_client:
+            client.close()
+        raise
     first_sample_seq = None
     bar = None
     if progress:
