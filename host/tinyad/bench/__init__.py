@@ -8,6 +8,7 @@ in BENCHMARKS below. Sections in docs/benchmarks.md are delimited by HTML commen
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import json
 import platform
 import re
@@ -48,6 +49,14 @@ def write_section(name: str, result: BenchResult, path: Path | None = None) -> P
         f"Python {platform.python_version()}); do not edit by hand._\n\n"
         f"{result.markdown.rstrip()}\n{end}"
     )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Benchmarks may run in parallel: read-modify-write under a lock so no section is lost.
+    with open(path.with_suffix(".md.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _replace_section(path, begin, end, body)
+
+
+def _replace_section(path: Path, begin: str, end: str, body: str) -> Path:
     text = path.read_text() if path.exists() else (
         "# Benchmarks\n\nEvery section below is written by `tinyad bench NAME`; rerun it to refresh.\n"
     )
@@ -56,7 +65,6 @@ def write_section(name: str, result: BenchResult, path: Path | None = None) -> P
         text = pattern.sub(lambda _: body, text)
     else:
         text = text.rstrip() + "\n\n" + body + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(path)
