@@ -128,6 +128,24 @@ void hook_window_scored(void*, tinyad::AlertState state, float smoothed, uint32_
   if (g_ble_on) ble_alerts_publish(state == tinyad::AlertState::kAlert, true, smoothed);
 }
 
+// BIND_KEY_SET: the ble_alerts component stores the key in NVS and re-keys the beacon. Only the check value is
+// logged and returned; the key stays in the component.
+bool hook_set_bind_key(void*, const uint8_t* key, size_t n, uint8_t check[tinyad::kBindKeyCheckSize]) {
+  const esp_err_t err = ble_alerts_set_bind_key(n == tinyad::kBindKeySize ? key : nullptr);
+  if (err != ESP_OK) {
+    ESP_LOGE(kTag, "bind key not stored: %s", esp_err_to_name(err));
+    return false;
+  }
+  uint32_t kcv = 0;
+  if (ble_alerts_key_check_value(&kcv)) {
+    ESP_LOGI(kTag, "BTHome bind key set over serial, key check value %08x", static_cast<unsigned>(kcv));
+  } else {
+    ESP_LOGI(kTag, "BTHome encryption switched off over serial");
+  }
+  for (size_t i = 0; i < tinyad::kBindKeyCheckSize; ++i) check[i] = static_cast<uint8_t>(kcv >> (24 - 8 * i));
+  return true;
+}
+
 // -------------------------------------------------------------------------------------------- helpers
 // kModelSha256 may be generated as a hex string or as 32 bytes: one overload each.
 [[maybe_unused]] void copy_sha256(const char* hex, uint8_t out[32]) {
@@ -364,11 +382,18 @@ extern "C" void app_main(void) {
   hooks.advertisement = g_ble_on ? hook_advertisement : nullptr;
   hooks.stream_control = hook_stream_control;
   hooks.window_scored = hook_window_scored;
+  hooks.set_bind_key = g_ble_on ? hook_set_bind_key : nullptr;
   if (!g_device.begin(make_identity(info), hooks)) {
     // Only possible with a model the core cannot hold (checked at compile time above) or bad thresholds.
     ESP_LOGE(kTag, "tinyad::Device::begin() rejected the model identity: not starting");
     if (g_ble_on) ble_alerts_publish(false, false, 0.0f);
     return;
+  }
+  uint32_t boot_kcv = 0;
+  if (g_ble_on && ble_alerts_key_check_value(&boot_kcv)) {  // a key from NVS or Kconfig: INFO and BIND_KEY_CHECK
+    uint8_t check[tinyad::kBindKeyCheckSize];
+    for (size_t i = 0; i < sizeof(check); ++i) check[i] = static_cast<uint8_t>(boot_kcv >> (24 - 8 * i));
+    g_device.set_bind_key_state(true, check);
   }
 
   imu_mpu6050_config_t imu{};

@@ -26,7 +26,7 @@ namespace {
 struct PyDevice {
   std::unique_ptr<tinyad::Device> device = std::make_unique<tinyad::Device>();
   std::string board, sensor;  // DeviceIdentity keeps pointers to these
-  nb::object write, invoke, now_us, advertisement, stream_control, window_scored;
+  nb::object write, invoke, now_us, advertisement, stream_control, window_scored, set_bind_key;
   std::optional<nb::python_error> pending_error;
 
   template <typename F>
@@ -115,6 +115,27 @@ void hook_window_scored(void* ctx, tinyad::AlertState state, float smoothed, uin
   });
 }
 
+// set_bind_key(key: bytes) -> the 4-byte check value (ignored when key is b"": encryption off), or None/False
+// when the key could not be stored. The key reaches Python only here, never through a reply.
+bool hook_set_bind_key(void* ctx, const uint8_t* key, size_t n, uint8_t check[tinyad::kBindKeyCheckSize]) {
+  auto* self = static_cast<PyDevice*>(ctx);
+  bool ok = false;
+  self->guarded([&] {
+    if (self->set_bind_key.is_none()) return;
+    nb::object result = self->set_bind_key(nb::bytes(reinterpret_cast<const char*>(key), n));
+    if (result.is_none() || (nb::isinstance<nb::bool_>(result) && !nb::cast<bool>(result))) return;
+    if (n == 0) {
+      ok = true;
+      return;
+    }
+    nb::bytes value = nb::cast<nb::bytes>(result);
+    if (value.size() != tinyad::kBindKeyCheckSize) throw std::runtime_error("set_bind_key must return 4 bytes");
+    std::memcpy(check, value.c_str(), tinyad::kBindKeyCheckSize);
+    ok = true;
+  });
+  return ok;
+}
+
 // The Device holds Python callables that usually refer back to the object owning the Device (a reference
 // cycle): expose them to Python's garbage collector, or such cycles would never be freed.
 int pydevice_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -124,7 +145,7 @@ int pydevice_traverse(PyObject* self, visitproc visit, void* arg) {
   if (!nb::inst_ready(self)) return 0;
   PyDevice* device = nb::inst_ptr<PyDevice>(self);
   for (nb::object* hook : {&device->write, &device->invoke, &device->now_us, &device->advertisement,
-                           &device->stream_control, &device->window_scored}) {
+                           &device->stream_control, &device->window_scored, &device->set_bind_key}) {
     Py_VISIT(hook->ptr());
   }
   return 0;
@@ -133,7 +154,7 @@ int pydevice_traverse(PyObject* self, visitproc visit, void* arg) {
 int pydevice_clear(PyObject* self) {
   PyDevice* device = nb::inst_ptr<PyDevice>(self);
   for (nb::object* hook : {&device->write, &device->invoke, &device->now_us, &device->advertisement,
-                           &device->stream_control, &device->window_scored}) {
+                           &device->stream_control, &device->window_scored, &device->set_bind_key}) {
     *hook = nb::none();
   }
   return 0;
@@ -150,7 +171,8 @@ void bind_device(nb::module_& m) {
                        "The firmware's request handler (tinyad::Device) with Python hooks.\n\n"
                        "write(frame: bytes); invoke(input: bytes) -> (output: bytes, invoke_us: int) or None;\n"
                        "optional: now_us() -> int, advertisement() -> bytes, stream_control(start: bool) -> bool,\n"
-                       "window_scored(state: int, smoothed: float, alerts_raised: int).\n"
+                       "window_scored(state: int, smoothed: float, alerts_raised: int),\n"
+                       "set_bind_key(key: bytes) -> 4-byte check value, or None if it could not be stored.\n"
                        "Hooks must not call back into the Device.")
       .def(
           "__init__",
@@ -161,7 +183,7 @@ void bind_device(nb::module_& m) {
              float ewma_alpha, std::string board, std::string sensor, float accel_full_scale_g,
              float gyro_full_scale_dps, float sample_rate_hz, nb::bytes model_sha256, uint32_t arena_bytes,
              uint16_t flags, nb::object now_us, nb::object advertisement, nb::object stream_control,
-             nb::object window_scored) {
+             nb::object window_scored, nb::object set_bind_key) {
             new (self) PyDevice();
             self->board = std::move(board);
             self->sensor = std::move(sensor);
@@ -171,6 +193,7 @@ void bind_device(nb::module_& m) {
             self->advertisement = advertisement;
             self->stream_control = stream_control;
             self->window_scored = window_scored;
+            self->set_bind_key = set_bind_key;
             tinyad::DeviceIdentity id;
             id.board = self->board.c_str();
             id.sensor = self->sensor.c_str();
@@ -211,6 +234,7 @@ void bind_device(nb::module_& m) {
             if (!advertisement.is_none()) hooks.advertisement = hook_advertisement;
             if (!stream_control.is_none()) hooks.stream_control = hook_stream_control;
             if (!window_scored.is_none()) hooks.window_scored = hook_window_scored;
+            if (!set_bind_key.is_none()) hooks.set_bind_key = hook_set_bind_key;
             if (!self->device->begin(id, hooks)) {
               throw nb::value_error(
                   "device identity does not fit the core's limits (channels <= MAX_CHANNELS, 2 <= n_classes <= 16, "
@@ -226,7 +250,8 @@ void bind_device(nb::module_& m) {
           nb::arg("gyro_full_scale_dps") = 500.0f, nb::arg("sample_rate_hz") = 100.0f,
           nb::arg("model_sha256") = nb::bytes("", 0), nb::arg("arena_bytes") = 0u, nb::arg("flags") = 0,
           nb::arg("now_us") = nb::none(), nb::arg("advertisement") = nb::none(),
-          nb::arg("stream_control") = nb::none(), nb::arg("window_scored") = nb::none())
+          nb::arg("stream_control") = nb::none(), nb::arg("window_scored") = nb::none(),
+          nb::arg("set_bind_key") = nb::none())
       .def(
           "on_rx",
           [](PyDevice& self, nb::bytes data) {
@@ -279,6 +304,23 @@ void bind_device(nb::module_& m) {
             return static_cast<int>(self.device->config_set(key, bits));
           },
           nb::arg("key"), nb::arg("value"), "Sets a config key; returns the error code (0 = OK).")
+      .def(
+          "set_bind_key_state",
+          [](PyDevice& self, bool encrypted, const nb::bytes& check) {
+            if (encrypted && check.size() != tinyad::kBindKeyCheckSize) {
+              throw nb::value_error("check must be 4 bytes when encrypted");
+            }
+            self.device->set_bind_key_state(encrypted, encrypted ? reinterpret_cast<const uint8_t*>(check.c_str())
+                                                                 : nullptr);
+          },
+          nb::arg("encrypted"), nb::arg("check") = nb::bytes("", 0),
+          "The bind key state at boot (a key the platform loaded itself), as the firmware reports it.")
+      .def_prop_ro("encrypted", [](PyDevice& self) { return self.device->encrypted(); })
+      .def_prop_ro("bind_key_check",
+                   [](PyDevice& self) {
+                     return nb::bytes(reinterpret_cast<const char*>(self.device->bind_key_check()),
+                                      tinyad::kBindKeyCheckSize);
+                   })
       .def_prop_ro("streaming", [](PyDevice& self) { return self.device->streaming(); })
       .def_prop_ro("alert_state", [](PyDevice& self) { return static_cast<int>(self.device->alert_state()); })
       .def_prop_ro("alerts_raised", [](PyDevice& self) { return self.device->alerts_raised(); })

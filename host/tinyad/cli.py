@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "parity": ("tinyad.commands.device:parity", "Check the device is bit-exact with the host TFLM."),
     "detect": ("tinyad.commands.detect:detect", "Label-free detectors: fit on normal data, score and plot alarms."),
     "alerts": ("tinyad.commands.alerts:alerts", "Receive BTHome BLE alerts from boards (or the SIL with --sim)."),
+    "config": ("tinyad.commands.config:config", "Set the BLE bind key and read/write the device's config keys."),
     "synth": ("tinyad.commands.data:synth", "Generate labeled synthetic rotating-machine sessions."),
     "import": ("tinyad.commands.data:import_", "Convert motor/fan/CSV IMU data to session files."),
 }

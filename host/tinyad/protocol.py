@@ -32,6 +32,9 @@ MsgType = enum.IntEnum("MsgType", {name: ident for name, (ident, _) in _core.MES
 ErrorCode = enum.IntEnum("ErrorCode", {"OK": 0, **_core.ERROR_CODES})
 REQUEST_TYPES = frozenset(ident for ident, is_request in _core.MESSAGES.values() if is_request)
 ALERT_STATE_NAMES = ("OK", "PENDING", "ALERT", "COOLDOWN")
+INFO_FLAG_STREAMING, INFO_FLAG_BLE, INFO_FLAG_SIL, INFO_FLAG_ENCRYPTED = 1, 2, 4, 8
+BIND_KEY_BYTES = 16
+BIND_KEY_CHECK_BYTES = 4
 
 
 @dataclass(frozen=True)
@@ -500,9 +503,49 @@ def parse_error(payload: bytes) -> ErrorReply:
 
 
 def parse_ack(payload: bytes) -> int:
-    """ACK payload: the type of the acknowledged request."""
+    """ACK payload: the type of the acknowledged request (an ACK of BIND_KEY_SET may carry a check value)."""
+    _need(payload, 1, "ACK")
+    if payload[0] == MsgType.BIND_KEY_SET and len(payload) == 1 + BIND_KEY_CHECK_BYTES:
+        return payload[0]
     _need(payload, 1, "ACK", exact=True)
     return payload[0]
+
+
+def pack_ack(acked_type: int, check: bytes = b"") -> bytes:
+    """ACK payload (device side): the acked type, plus the 4-byte check value for a BIND_KEY_SET with a key."""
+    if check and (acked_type != MsgType.BIND_KEY_SET or len(check) != BIND_KEY_CHECK_BYTES):
+        raise InputError("only an ACK of BIND_KEY_SET carries a check value, of 4 bytes")
+    return bytes([acked_type]) + bytes(check)
+
+
+def pack_bind_key_set(key: bytes | None) -> bytes:
+    """BIND_KEY_SET payload: the 16-byte bind key, or empty (None or b"") to switch encryption off."""
+    key = bytes(key or b"")
+    if len(key) not in (0, BIND_KEY_BYTES):
+        raise InputError(f"a bind key has {BIND_KEY_BYTES} bytes (32 hex characters), got {len(key)}")
+    return key
+
+
+def parse_bind_key_ack(payload: bytes) -> bytes:
+    """The check value an ACK of BIND_KEY_SET carries (AES-128(key, 0^16)[0..3]); b"" when encryption is off."""
+    _need(payload, 1, "ACK")
+    if payload[0] != MsgType.BIND_KEY_SET:
+        raise ProtocolError(f"ACK of message 0x{payload[0]:02x}, expected an ACK of BIND_KEY_SET")
+    if len(payload) not in (1, 1 + BIND_KEY_CHECK_BYTES):
+        raise ProtocolError(f"ACK of BIND_KEY_SET of {len(payload)} bytes, expected 1 or 5")
+    return bytes(payload[1:])
+
+
+def bind_key_check_value(key: bytes) -> bytes:
+    """The check value that identifies a bind key without revealing it: AES-128(key, 0^16)[0..3] (the usual KCV).
+
+    Computed with the `cryptography` package, independently of the core's AES."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    if len(key) != BIND_KEY_BYTES:
+        raise InputError(f"a bind key has {BIND_KEY_BYTES} bytes, got {len(key)}")
+    encryptor = Cipher(algorithms.AES(bytes(key)), modes.ECB()).encryptor()
+    return (encryptor.update(bytes(16)) + encryptor.finalize())[:BIND_KEY_CHECK_BYTES]
 
 
 _PARSERS = {

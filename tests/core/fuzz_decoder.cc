@@ -59,6 +59,11 @@ size_t fake_adv(void*, uint8_t* out, size_t cap) {
   return n;
 }
 bool fake_stream(void*, bool) { return rnd_below(10) != 0; }
+bool fake_bind_key(void*, const uint8_t* key, size_t n, uint8_t check[4]) {
+  if ((key == nullptr) != (n == 0) || (n != 0 && n != 16)) std::abort();  // the core's contract with the hook
+  for (size_t i = 0; i < 4; ++i) check[i] = static_cast<uint8_t>(n ? key[i] ^ 0xA5 : 0);
+  return rnd_below(10) != 0;  // fails now and then: exercises STORAGE_ERROR
+}
 
 const uint8_t kTypes[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A,
                           0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x7F, 0x11, 0x00, 0xFF};
@@ -101,6 +106,11 @@ size_t make_payload(uint8_t type, uint8_t* p) {
       std::memcpy(p + 2, &v, 4);
       return type == 0x09 ? 2 : 6;
     }
+    case 0x11: {  // BIND_KEY_SET: mostly a key or empty, sometimes a wrong length
+      const size_t len = rnd_below(4) == 0 ? rnd_below(40) : (rnd_below(3) ? 16 : 0);
+      for (size_t i = 0; i < len; ++i) p[i] = static_cast<uint8_t>(rnd());
+      return len;
+    }
     case 0x03:
       if (rnd_below(2)) {
         const uint16_t d = static_cast<uint16_t>(rnd_below(1200));
@@ -141,6 +151,7 @@ int main(int argc, char** argv) {
   hooks.now_us = fake_now;
   hooks.advertisement = fake_adv;
   hooks.stream_control = fake_stream;
+  hooks.set_bind_key = fake_bind_key;
   static tinyad::Device device;  // static: as on the MCU (and keeps the stack small)
   if (!device.begin(id, hooks)) {
     std::puts("begin failed");

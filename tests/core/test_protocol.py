@@ -43,7 +43,7 @@ def _doc_examples():
 
 def test_doc_examples_match_both_codecs():
     examples = _doc_examples()
-    assert len(examples) == 5
+    assert len(examples) == 7
     for frame_hex, wire_hex in examples:
         body, wire = bytes.fromhex(frame_hex), bytes.fromhex(wire_hex)
         decoded = p.decode_body(body)

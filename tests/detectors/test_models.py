@@ -95,3 +95,33 @@ def test_lstm_config_rejects_bad_shapes():
         LSTMAEConfig(window=1)
     with pytest.raises(InputError):
         LSTMAEConfig(lstm_units=[])
+
+
+@pytest.mark.slow
+def test_conv_autoencoder_scores_a_spike_and_round_trips(tmp_path):
+    from tinyad.detectors.conv_ae import ConvAEConfig, ConvAutoencoder
+
+    config = ConvAEConfig(window=8, filters=[8, 4], kernel_size=3, dropout=0.0, epochs=6)
+    detector = ConvAutoencoder(config).fit(_sine())
+    test = _sine(seed=1)
+    test[100:104] += 8.0
+    errors = detector.errors(test)
+    assert errors.shape == (240,) and np.isfinite(errors).all()
+    assert errors[100:104].mean() > 5 * np.median(errors)
+    detector.save(tmp_path)
+    import json
+    loaded = ConvAutoencoder.load(tmp_path, json.loads((tmp_path / "detector.json").read_text()))
+    assert loaded.config == config
+    np.testing.assert_allclose(loaded.errors(test), errors, rtol=1e-5)
+
+
+def test_conv_config_rejects_windows_the_strides_cannot_rebuild():
+    from tinyad.detectors.conv_ae import ConvAEConfig
+
+    ConvAEConfig(window=60, filters=[32, 16])  # 60 = 15 * 2^2
+    with pytest.raises(InputError, match="multiple of 4"):
+        ConvAEConfig(window=30, filters=[32, 16])
+    with pytest.raises(InputError, match="multiple of 8"):
+        ConvAEConfig(window=60, filters=[8, 8, 8])
+    with pytest.raises(InputError, match="positive filters"):
+        ConvAEConfig(filters=[])

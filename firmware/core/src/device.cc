@@ -56,8 +56,14 @@ bool Device::begin(const DeviceIdentity& identity, const DeviceHooks& hooks) {
   lost_samples_ = 0;
   stream_batch_n_ = 0;
   streaming_ = false;
+  set_bind_key_state(false, nullptr);
   ready_ = true;
   return true;
+}
+
+void Device::set_bind_key_state(bool encrypted, const uint8_t* check) {
+  encrypted_ = encrypted;
+  for (size_t i = 0; i < kBindKeyCheckSize; ++i) bind_key_check_[i] = encrypted && check ? check[i] : 0;
 }
 
 uint64_t Device::now_us() const { return hooks_.now_us ? hooks_.now_us(hooks_.ctx) : 0; }
@@ -154,10 +160,34 @@ void Device::handle_frame(const FrameView& frame) {
       send(w.finish());
       return;
     }
+    case MsgType::BIND_KEY_SET:
+      if (len != 0 && len != kBindKeySize) break;
+      handle_bind_key_set(frame);
+      return;
     default:
       break;
   }
   reply_error(frame.seq, frame.type, ErrorCode::BAD_LENGTH, "wrong payload length");
+}
+
+void Device::handle_bind_key_set(const FrameView& frame) {
+  if (hooks_.set_bind_key == nullptr) {
+    reply_error(frame.seq, frame.type, ErrorCode::UNSUPPORTED, "no BLE bind key in this build");
+    return;
+  }
+  const bool encrypt = frame.payload_len == kBindKeySize;
+  uint8_t check[kBindKeyCheckSize] = {};
+  if (!hooks_.set_bind_key(hooks_.ctx, encrypt ? frame.payload : nullptr, encrypt ? kBindKeySize : 0, check)) {
+    reply_error(frame.seq, frame.type, ErrorCode::STORAGE_ERROR, "the bind key could not be stored");
+    return;
+  }
+  set_bind_key_state(encrypt, check);
+  // The reply identifies the key by its check value only; the key itself is never sent back.
+  FrameWriter w(tx_, sizeof tx_);
+  w.begin(static_cast<uint8_t>(MsgType::ACK), frame.seq, static_cast<uint16_t>(encrypt ? 1 + kBindKeyCheckSize : 1));
+  w.put_u8(frame.type);
+  if (encrypt) w.put_bytes(bind_key_check_, kBindKeyCheckSize);
+  send(w.finish());
 }
 
 void Device::reply_error(uint16_t seq, uint8_t offending_type, ErrorCode code, const char* text) {
@@ -204,7 +234,8 @@ void Device::reply_info(uint16_t seq) {
   w.put_f32(identity_.output_scale);
   w.put_u32(identity_.arena_bytes);
   w.put_u16(static_cast<uint16_t>(kMaxPayload));
-  w.put_u16(static_cast<uint16_t>(identity_.flags | (streaming_ ? kInfoFlagStreaming : 0)));
+  w.put_u16(static_cast<uint16_t>((identity_.flags & ~kInfoFlagEncrypted) | (streaming_ ? kInfoFlagStreaming : 0) |
+                                   (encrypted_ ? kInfoFlagEncrypted : 0)));
   w.put_f32(alert_.config().threshold_on);
   w.put_f32(alert_.config().threshold_off);
   for (size_t c = 0; c < channels; ++c) w.put_f32(preprocess_.scale[c]);
@@ -351,6 +382,11 @@ ErrorCode Device::config_get(uint16_t key, uint8_t* kind, uint32_t* value_bits) 
     case ConfigKey::WINDOW: i = identity_.window; break;
     case ConfigKey::CHANNELS: i = identity_.channels; break;
     case ConfigKey::N_CLASSES: i = identity_.n_classes; break;
+    case ConfigKey::BIND_KEY_CHECK:  // the check value's 4 bytes read as a big-endian number; 0 unencrypted
+      i = static_cast<int32_t>((static_cast<uint32_t>(bind_key_check_[0]) << 24) |
+                               (static_cast<uint32_t>(bind_key_check_[1]) << 16) |
+                               (static_cast<uint32_t>(bind_key_check_[2]) << 8) | bind_key_check_[3]);
+      break;
   }
   *value_bits = info.kind == 1 ? float_bits(f) : static_cast<uint32_t>(i);
   return ErrorCode::OK;
@@ -401,6 +437,7 @@ ErrorCode Device::config_set(uint16_t key, uint32_t value_bits) {
     case ConfigKey::WINDOW:
     case ConfigKey::CHANNELS:
     case ConfigKey::N_CLASSES:
+    case ConfigKey::BIND_KEY_CHECK:
       return ErrorCode::READ_ONLY;
   }
   alert_.set_config(alert);

@@ -4,6 +4,10 @@ Split (SKAB's protocol): the first 400 rows of each of the 34 files with anomali
 the test predictions of all files are concatenated and scored as binary classification.
 
 What each detector sees
+- Drift-robust preprocessing: channels whose level moves within the training rows (mean of rows 200-399 vs
+  rows 0-199, more than 0.5 standard deviations, median over files; on SKAB the two temperatures, which warm
+  up over each experiment and otherwise raise alarms on every normal row after an anomaly) are replaced by
+  their first differences (tinyad.detectors.drift). The cheap baselines are also run on the raw channels.
 - Training: the first 400 rows of every file, each file standardised with the statistics of its own first
   400 rows (the operating point differs from file to file), plus the first 400 rows of 1000-row pieces of
   the anomaly-free run. One model per detector for all files (windows never straddle two files).
@@ -15,7 +19,9 @@ What each detector sees
     training errors, i.e. ratio > 1.5;
   * `telemanom`: Hundman et al.'s dynamic threshold with pruning (p 0.13, buffer 5) over each file's smoothed
     error, once with the whole file as one error window and once with 400-row windows every 50 rows;
-  * `oracle`: the best-F1 threshold on the test labels, for reference only (flagged as such).
+  * `oracle`: the best-F1 threshold on the test labels, for reference only (flagged as such);
+  * rows marked with a dagger: per-file UCL at 1.0 x training p99, a factor added after the test metrics of
+    the other rows had been seen - label-free, but not counted towards the target.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from tqdm import tqdm
 from tinyad.bench import BenchResult, markdown_table
 from tinyad.detectors import thresholds as th
 from tinyad.detectors.common import Standardizer
-from tinyad.detectors.datasets import SKAB_TRAIN_ROWS, skab_anomaly_free, skab_files
+from tinyad.detectors.datasets import SKAB_SIGNALS, SKAB_TRAIN_ROWS, skab_anomaly_free, skab_files
+from tinyad.detectors.drift import difference_channels, drifting_channels
 from tinyad.detectors.pipeline import make_detector
 from tinyad.evaluation import report, report_table
 
@@ -36,7 +43,14 @@ PIECE_ROWS = 1000  # anomaly-free run cut into pieces the size of a benchmark fi
 SMOOTHING_SPAN = 10.0
 TARGET_NORMAL_FAR = 0.10
 PER_FILE_UCL_FACTOR = 1.5  # control limit: 3/2 of the 99th percentile of the file's own training errors
+# A channel drifts when the mean of rows 200-399 differs from that of rows 0-199 by more than half a standard
+# deviation (median over the files' training parts). SKAB's training rows give ~0.9 for both temperatures and
+# <= 0.33 for the other six channels; the 0.5 cut sits in that gap.
+DRIFT_MIN_SHIFT = 0.5
 DYNAMIC_STEP = 50  # windowed Telemanom: error windows as long as the normal training part, every 50 rows
+# Rows marked with this were added after the test metrics of other rows had been seen (see the notes).
+AFTER_PEEK_MARK = "\u2020"
+AFTER_PEEK_UCL_FACTORS = (1.0,)
 # Published outlier-detection leaderboard of the waico/SKAB README (F1, FAR %, MAR %), as quoted verbatim by
 # two independent public repositories; data/README.md gives the same F1s and Conv-AE's FAR/MAR.
 LEADERBOARD = [("Conv-AE", 0.78, 13.55, 28.02), ("MSET", 0.78, 39.73, 14.13),
@@ -50,6 +64,10 @@ def detectors(quick: bool) -> list[tuple[str, str, dict]]:
     return [
         ("LSTM-AE", "lstm-ae", {"window": 30, "dense_units": [16], "lstm_units": [32, 8], "epochs": epochs,
                                 "train_stride": 2}),
+        # SKAB's Conv-AE architecture, here one model for all files like the LSTM-AE (the leaderboard fits one
+        # per file); scored and thresholded exactly like the other detectors.
+        ("Conv-AE", "conv-ae", {"window": 60, "filters": [32, 16], "kernel_size": 7, "dropout": 0.2,
+                                "epochs": epochs, "train_stride": 2}),
         ("LSTM forecaster", "forecaster", {"history": 30, "horizon": 5, "lstm_units": [32, 32], "epochs": epochs,
                                            "train_stride": 2}),
         ("Isolation Forest", "isolation-forest", {"n_estimators": 50 if quick else 200}),
@@ -61,16 +79,33 @@ def _smooth(errors: np.ndarray) -> np.ndarray:
     return th.ewma(errors, SMOOTHING_SPAN)
 
 
-def prepare(quick: bool = False):
-    """Standardised files, training segments and normal calibration pieces."""
+def drift_channels(files) -> np.ndarray:
+    """Channels that drift within the files' normal training rows (label-free; see detectors.drift)."""
+    return drifting_channels([f.train for f in files], min_shift=DRIFT_MIN_SHIFT)
+
+
+def prepare(quick: bool = False, drift_robust: bool = False):
+    """Standardised files, training segments and normal calibration pieces.
+
+    With `drift_robust`, the channels that drift within the training rows (`drift_channels`, on SKAB the two
+    temperatures) are replaced by their first differences before each file is standardised by its own
+    first 400 rows; the anomaly-free pieces get the same channels differenced."""
     files = skab_files()
     if quick:
         files = files[::6]
     free = skab_anomaly_free()
-    scaled = {f.name: Standardizer.fit(f.train)(f.values) for f in files}
+    channels = drift_channels(files) if drift_robust else np.array([], dtype=int)
+
+    def transform(values: np.ndarray) -> np.ndarray:
+        return difference_channels(values, channels) if channels.size else values
+
+    scaled = {}
+    for f in files:
+        values = transform(f.values)
+        scaled[f.name] = Standardizer.fit(values[:SKAB_TRAIN_ROWS])(values)
     pieces = []
     for start in range(0, len(free) - PIECE_ROWS + 1, PIECE_ROWS):
-        piece = free[start:start + PIECE_ROWS]
+        piece = transform(free[start:start + PIECE_ROWS])
         pieces.append(Standardizer.fit(piece[:SKAB_TRAIN_ROWS])(piece))
     if quick:
         pieces = pieces[:3]
@@ -84,8 +119,11 @@ def _ratio(smoothed: np.ndarray) -> np.ndarray:
     return smoothed / (scale if scale > 0 else 1.0)
 
 
-def evaluate_detector(label, kind, config, files, scaled, pieces, train):
-    """Fit once, score every file; returns (reports, figures)."""
+def evaluate_detector(label, kind, config, files, scaled, pieces, train, *, after_peek_ucl_factors=()):
+    """Fit once, score every file; returns (reports, figures).
+
+    `after_peek_ucl_factors` adds per-file UCL rows whose factor was picked after test metrics had been seen
+    (their names carry a dagger; they are shown, never counted towards the target)."""
     t0 = time.perf_counter()
     detector = make_detector(kind, **config)
     detector.fit(train)
@@ -107,6 +145,9 @@ def evaluate_detector(label, kind, config, files, scaled, pieces, train):
         report(y, score > PER_FILE_UCL_FACTOR, score,
                name=f"{label} + EWMA + per-file UCL ({PER_FILE_UCL_FACTOR:g} x training p99)",
                threshold_saw_test_labels=False),
+        *[report(y, score > factor, score,
+                 name=f"{label} + EWMA + per-file UCL ({factor:g} x training p99) {AFTER_PEEK_MARK}",
+                 threshold_saw_test_labels=False) for factor in after_peek_ucl_factors],
         report(y, np.concatenate(whole_file_flags), score,
                name=f"{label} + EWMA + Telemanom dynamic threshold (whole file)", threshold_saw_test_labels=False),
         report(y, np.concatenate(windowed_flags), score,
@@ -132,15 +173,27 @@ def _oracle_threshold(y: np.ndarray, score: np.ndarray) -> float:
 def run(quick: bool = False) -> BenchResult:
     """Every detector on SKAB; the table, the leaderboard, and the target check."""
     t0, cpu0 = time.perf_counter(), time.process_time()
-    files, scaled, pieces, train = prepare(quick)
+    files, scaled, pieces, train = prepare(quick, drift_robust=True)
+    differenced = [SKAB_SIGNALS[c] for c in drift_channels(files)]
     all_reports, timings = [], {}
     for label, kind, config in tqdm(detectors(quick), desc="SKAB detectors", unit="detector"):
-        reports, figures = evaluate_detector(label, kind, config, files, scaled, pieces, train)
+        reports, figures = evaluate_detector(label, kind, config, files, scaled, pieces, train,
+                                             after_peek_ucl_factors=AFTER_PEEK_UCL_FACTORS)
         all_reports += reports
         timings[label] = figures
+    # Ablation: the cheap baselines on the raw channels (no differencing), as the benchmark ran before.
+    raw = prepare(quick, drift_robust=False)
+    for label, kind, config in detectors(quick):
+        if kind in ("pca-t2q", "isolation-forest"):
+            reports, figures = evaluate_detector(f"{label} (raw channels)", kind, config, *raw,
+                                                 after_peek_ucl_factors=AFTER_PEEK_UCL_FACTORS)
+            all_reports += reports
+            timings[f"{label} (raw channels)"] = figures
     total_s = time.perf_counter() - t0
     cpu_s = time.process_time() - cpu0  # all threads; wall time depends on what else shares the 2 cores
-    label_free = [r for r in all_reports if not r.threshold_saw_test_labels]
+    # Only rows fixed before any test metric was seen count: no oracle, no dagger row.
+    label_free = [r for r in all_reports if not r.threshold_saw_test_labels and AFTER_PEEK_MARK not in r.name]
+    after_peek = [r for r in all_reports if AFTER_PEEK_MARK in r.name and r.f1 >= 0.80 and r.far <= 0.15]
     meeting = [r for r in label_free if r.f1 >= 0.80 and r.far <= 0.15]
     best_f1 = max(label_free, key=lambda r: r.f1)
     within_far = [r for r in label_free if r.far <= 0.15]
@@ -154,8 +207,15 @@ def run(quick: bool = False) -> BenchResult:
         f"calibrate the `normal-calibrated` threshold (target FAR {TARGET_NORMAL_FAR:.0%} on normal data). "
         f"EWMA span {SMOOTHING_SPAN:g}. Scores for AUC-PR/VUS-PR: smoothed error / file's training p99.",
         "",
+        f"Drift-robust preprocessing (all rows not marked `raw channels`): channels whose level moves by more "
+        f"than {DRIFT_MIN_SHIFT:g} standard deviations between the two halves of the training rows (median over "
+        f"files, no label involved) are replaced by their first differences before the per-file "
+        f"standardization: here {', '.join(differenced) or 'none'}.",
+        "",
         "Point-adjusted F1 is printed only beside the unadjusted F1. Rows marked YES chose their threshold "
-        "with the test labels and are not results.",
+        f"with the test labels and are not results. Rows marked {AFTER_PEEK_MARK} use no label either, but "
+        "their threshold factor was added after the test metrics of the other rows had been seen; they are "
+        "shown for transparency and are not counted towards the target.",
         "",
         report_table(all_reports),
         "",
@@ -163,19 +223,23 @@ def run(quick: bool = False) -> BenchResult:
         "",
         markdown_table(["detector", "F1", "FAR %", "MAR %"], [list(r) for r in LEADERBOARD]),
         "",
-        f"Target F1 >= 0.80 with FAR <= 15 % without test labels: "
+        f"Target F1 >= 0.80 with FAR <= 15 % without test labels (rows fixed before seeing test metrics): "
         + ("met by " + ", ".join(r.name for r in meeting) if meeting else
            f"NOT met. Best label-free F1: {best_f1.name}: F1 {best_f1.f1:.3f} at FAR {best_f1.far:.1%} "
            f"(MAR {best_f1.mar:.1%}); best with FAR <= 15 %: "
-           + (f"{best_within.name}: F1 {best_within.f1:.3f}, FAR {best_within.far:.1%}" if best_within else "none")),
+           + (f"{best_within.name}: F1 {best_within.f1:.3f}, FAR {best_within.far:.1%}" if best_within else "none"))
+        + (f". Rows chosen after peeking that would meet it (not claimed): "
+           + ", ".join(f"{r.name} (F1 {r.f1:.3f}, FAR {r.far:.1%})" for r in after_peek) if after_peek else ""),
         "",
         "Time (s): " + ", ".join(f"{k} fit {v['fit_s']:.0f} / total {v['total_s']:.0f}" for k, v in timings.items())
         + f"; whole benchmark {total_s:.0f} s wall, {cpu_s:.0f} s CPU (target <= 600 s on 2 cores).",
     ]
     figures = {"total_s": total_s, "cpu_s": cpu_s, "target_met": bool(meeting), "quick": quick,
+               "drift_differenced_channels": differenced,
                "rows": {r.name: {"f1": r.f1, "pa_f1": r.pa_f1, "far": r.far, "mar": r.mar, "event_f1": r.event_f1,
                                  "auc_pr": r.auc_pr, "vus_pr": r.vus_pr,
-                                 "threshold_saw_test_labels": r.threshold_saw_test_labels}
+                                 "threshold_saw_test_labels": r.threshold_saw_test_labels,
+                                 "chosen_after_seeing_test_metrics": AFTER_PEEK_MARK in r.name}
                         for r in all_reports}}
     return BenchResult("SKAB: label-free detectors (issue 5)", "\n".join(lines), figures)
 

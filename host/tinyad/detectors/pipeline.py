@@ -19,18 +19,20 @@ THRESHOLD_METHODS = ("dynamic", "quantile", "sigma")
 def detector_kinds() -> dict:
     """kind -> (detector class, config class). Imports the modules lazily (they pull TensorFlow)."""
     from tinyad.detectors.baselines import IsolationForestConfig, IsolationForestDetector, PCAConfig, PCADetector
+    from tinyad.detectors.conv_ae import ConvAEConfig, ConvAutoencoder
     from tinyad.detectors.forecaster import ForecasterConfig, LSTMForecaster
     from tinyad.detectors.lstm_ae import LSTMAEConfig, LSTMAutoencoder
 
     return {
         "lstm-ae": (LSTMAutoencoder, LSTMAEConfig),
+        "conv-ae": (ConvAutoencoder, ConvAEConfig),
         "forecaster": (LSTMForecaster, ForecasterConfig),
         "isolation-forest": (IsolationForestDetector, IsolationForestConfig),
         "pca-t2q": (PCADetector, PCAConfig),
     }
 
 
-KIND_NAMES = ("lstm-ae", "forecaster", "isolation-forest", "pca-t2q")
+KIND_NAMES = ("lstm-ae", "conv-ae", "forecaster", "isolation-forest", "pca-t2q")
 
 
 def make_detector(kind: str, **config):

@@ -144,6 +144,21 @@ class DeviceClient:
         """The legacy BLE advertisement (AD structures) the device broadcasts now; b"" when not advertising."""
         return messages.decode_adv(self.request(codec.MSG["ADV_GET"], expect=codec.MSG["ADV"]))
 
+    def set_bind_key(self, key: bytes | None) -> bytes:
+        """BIND_KEY_SET: encrypt the BLE advertisements with this 16-byte BTHome bind key (None: switch encryption
+        off). Returns the key's 4-byte check value as the device computed it (b"" when switched off); the device
+        never sends the key back. InputError for a key that is not 16 bytes."""
+        from tinyad import protocol
+
+        payload = protocol.pack_bind_key_set(key)
+        reply = self.request(codec.MSG["BIND_KEY_SET"], payload, expect=codec.MSG["ACK"])
+        check = protocol.parse_bind_key_ack(reply)
+        if payload and check != protocol.bind_key_check_value(payload):
+            raise DeviceError(f"{self.port}: the device acknowledged the bind key with check value {check.hex()}, "
+                              f"expected {protocol.bind_key_check_value(payload).hex()}",
+                              hint="the key was corrupted on the way or the firmware computes another check value")
+        return check
+
     def start_stream(self, decimation: int | None = None) -> None:
         payload = b"" if decimation is None else int(decimation).to_bytes(2, "little")
         self.request(codec.MSG["STREAM_START"], payload, expect=codec.MSG["ACK"])
@@ -203,4 +218,5 @@ def _error_hint(code_name: str) -> str | None:
         "UNSUPPORTED": "this firmware build lacks the feature",
         "OUT_OF_RANGE": "see docs/protocol.md for the valid range of each config key",
         "CONFLICT": "THRESHOLD_OFF must stay <= THRESHOLD_ON: lower OFF first, raise ON first",
+        "STORAGE_ERROR": "the device could not store the setting (NVS flash); the previous one stays in force",
     }.get(code_name)

@@ -27,6 +27,7 @@ FLAG_STREAMING, FLAG_BLE, FLAG_SIL = 1, 2, 4
 BACKPRESSURE_BYTES = 32 * 1024
 # Samples produced per loop turn at most (keeps request latency low while streaming fast).
 MAX_SAMPLES_PER_TURN = 256
+SIL_MAC = bytes.fromhex("02000000AD01")  # as printed: tinyad.ble.sources.SIL_ADDRESS, 02:00:00:00:AD:01
 DEFAULT_THRESHOLDS = {"threshold_on": 1.0, "threshold_off": 0.5, "min_windows": 3, "cooldown_windows": 10,
                       "ewma_alpha": 0.5}
 
@@ -82,8 +83,10 @@ class SilDevice:
         self._thread: threading.Thread | None = None
         self._t0 = time.monotonic()
         self._adv = b""
-        self._adv_packet_id = 0
         self._bthome = getattr(_core, "bthome", None)
+        # The board's beacon: packet id, encryption counter (one per advertisement) and the bind key set over
+        # serial (BIND_KEY_SET), with the address receivers use in the nonce (tinyad.ble.sources.SIL_ADDRESS).
+        self._beacon = self._bthome.Beacon(mac=SIL_MAC, name="tinyad-sil") if self._bthome is not None else None
         self._sample_msg_types = (0x05, 0x06)  # SAMPLES, SCORE: droppable like the board's TX ring
         # Without pacing (speed <= 0) a device that nobody streams from would only burn CPU: idle instead.
         self.stream_when_idle = (self.speed > 0) if stream_when_idle is None else stream_when_idle
@@ -109,7 +112,8 @@ class SilDevice:
                 model_sha256=bytes.fromhex(self.model_sha256), arena_bytes=int(self.settings.arena_bytes),
                 flags=FLAG_SIL | (FLAG_BLE if self._bthome is not None else 0), now_us=self._now_us,
                 advertisement=self._advertisement if self._bthome is not None else None,
-                window_scored=self._window_scored if self._bthome is not None else None)
+                window_scored=self._window_scored if self._bthome is not None else None,
+                set_bind_key=self._set_bind_key if self._bthome is not None else None)
         except (ValueError, TypeError) as err:
             self.pty.close()
             raise InputError(f"the firmware core rejects this model for the SIL: {err}",
@@ -142,11 +146,12 @@ class SilDevice:
         return self._adv
 
     def _window_scored(self, state: int, smoothed: float, alerts_raised: int) -> None:
-        self._adv_packet_id = (self._adv_packet_id + 1) & 0xFF
-        self._adv = self._bthome.encode_advertisement(
-            self._adv_packet_id, alert=(state == 2), running=True,
-            score_centi=int(self._bthome.score_to_centi(float(smoothed))), counter=int(alerts_raised),
-            name="tinyad-sil")
+        self._adv = self._beacon.publish(alert=(state == 2), running=True, score=float(smoothed))
+
+    def _set_bind_key(self, key: bytes) -> bytes:
+        # Like the board: the key stays in the beacon (RAM only here, NVS there); only its check value goes back.
+        self._beacon.set_bind_key(key or None)
+        return self._bthome.bind_key_check_value(key).to_bytes(4, "big") if key else b""
 
     # -- serving ----------------------------------------------------------------------------------------
     def serve_forever(self) -> None:

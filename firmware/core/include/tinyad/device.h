@@ -30,6 +30,8 @@ constexpr size_t kSamplesPerFrame = 8;  // samples per SAMPLES frame while strea
 constexpr size_t kMaxAdvertisement = 31;
 constexpr size_t kBoardNameSize = 16;
 constexpr size_t kErrorTextMax = 48;
+constexpr size_t kBindKeySize = 16;       // BIND_KEY_SET: an AES-128 BTHome bind key
+constexpr size_t kBindKeyCheckSize = 4;   // its check value: AES-128(key, 0^16)[0..3]
 static_assert(4 + 2 * kMaxWindowValues <= kMaxPayload, "INFER_REQ of the largest window must fit a frame");
 static_assert(16 + kMaxWindowValues + kMaxClasses <= kMaxPayload, "INFER_RESP must fit a frame");
 static_assert(kRingSamples * kMaxChannels >= kMaxWindowValues || kRingSamples >= 64, "ring too small");
@@ -38,6 +40,7 @@ static_assert(kRingSamples * kMaxChannels >= kMaxWindowValues || kRingSamples >=
 constexpr uint16_t kInfoFlagStreaming = 1u << 0;
 constexpr uint16_t kInfoFlagBle = 1u << 1;
 constexpr uint16_t kInfoFlagSil = 1u << 2;
+constexpr uint16_t kInfoFlagEncrypted = 1u << 3;  // BLE advertisements are encrypted with a bind key
 
 // Sensor error flags (STATUS).
 constexpr uint8_t kSensorNotResponding = 1u << 0;
@@ -86,6 +89,11 @@ struct DeviceHooks {
   bool (*stream_control)(void* ctx, bool start) = nullptr;
   // Called after each scored window (the BLE encoder updates its advertisement here). Optional.
   void (*window_scored)(void* ctx, AlertState state, float smoothed_score, uint32_t alerts_raised) = nullptr;
+  // BIND_KEY_SET: stores the BTHome bind key (n = 16) or clears it and switches encryption off (key = nullptr,
+  // n = 0), and writes that key's check value (AES-128(key, 0^16)[0..3]) to check. False if the key could
+  // not be stored (-> ERROR STORAGE_ERROR). Optional: without it BIND_KEY_SET answers ERROR UNSUPPORTED.
+  // The key must never be logged or sent anywhere.
+  bool (*set_bind_key)(void* ctx, const uint8_t* key, size_t n, uint8_t check[kBindKeyCheckSize]) = nullptr;
 };
 
 struct DeviceCounters {
@@ -118,6 +126,11 @@ class Device {
   // The sensor driver lost n samples (FIFO overflow): counted, and the pending window restarts after the gap.
   void note_fifo_overflow(uint32_t lost_samples);
   void set_sensor_error(uint8_t flags) { counters_.sensor_error_flags = flags; }
+  // The bind key state at boot (the platform loaded a key from NVS or Kconfig): INFO flag kInfoFlagEncrypted and
+  // config key BIND_KEY_CHECK report it; BIND_KEY_SET updates it. check may be null when not encrypted.
+  void set_bind_key_state(bool encrypted, const uint8_t* check);
+  bool encrypted() const { return encrypted_; }
+  const uint8_t* bind_key_check() const { return bind_key_check_; }
 
   // Runs preprocessing + model + scoring on a host window (raw little-endian int16, window x channels) without
   // touching EWMA or alert state. Returns the error code (OK on success). input_out may be null.
@@ -145,6 +158,7 @@ class Device {
   void reply_ack(uint16_t seq, uint8_t type);
   void handle_infer(const FrameView& frame);
   void handle_stream_start(const FrameView& frame);
+  void handle_bind_key_set(const FrameView& frame);
   void send(size_t n);
   void score_window();
   void flush_samples();
@@ -174,6 +188,8 @@ class Device {
   uint16_t unsolicited_seq_ = 0;
   uint16_t stream_phase_ = 0;       // samples until the next streamed one (decimation)
   uint32_t lost_samples_ = 0;       // samples the sensor lost: sample seq = ring seq + lost
+  uint8_t bind_key_check_[kBindKeyCheckSize] = {};  // never the key itself: the core does not keep it
+  bool encrypted_ = false;
   bool streaming_ = false;
   bool ready_ = false;
 };

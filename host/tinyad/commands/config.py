@@ -1,0 +1,59 @@
+"""`tinyad config`: set the BTHome bind key and read/write the alert CONFIG keys of a board or the SIL device."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from tinyad.errors import InputError
+
+
+@click.command("config")
+@click.option("--port", "-p", required=True, envvar="TINYAD_PORT", show_envvar=True,
+              help="Serial port of the board, or the pty printed by `tinyad sim`.")
+@click.option("--bind-key", default=None, metavar="HEX32",
+              help="Encrypt the BLE advertisements with this BTHome bind key (32 hex characters; '-' reads it "
+                   "from stdin, which keeps it out of the shell history). The device stores it and answers with "
+                   "its check value only.")
+@click.option("--clear-bind-key", is_flag=True, help="Switch BLE encryption off (forget the bind key).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Set a config key, e.g. THRESHOLD_ON=2.5 or AFFINE_SCALE+1=0.5 (repeatable, applied in order).")
+@click.option("--get", "keys", multiple=True, metavar="KEY", help="Read a config key (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
+    """Set the bind key and config keys; without --set/--get/--bind-key, list every config key."""
+    from tinyad.ble.bthome import parse_bind_key
+    from tinyad.device.client import DeviceClient
+    from tinyad.device.configure import all_key_names, configure, format_value, parse_assignment
+
+    if bind_key is not None and clear_bind_key:
+        raise click.UsageError("give --bind-key or --clear-bind-key, not both")
+    key = None
+    if bind_key is not None:
+        if bind_key == "-":
+            bind_key = sys.stdin.readline()
+        try:
+            key = parse_bind_key(bind_key)
+        except ValueError as err:
+            raise InputError(str(err), hint="generate one with: python -c 'import os; print(os.urandom(16).hex())'") \
+                from err
+    sets = [parse_assignment(text) for text in assignments]
+    with DeviceClient(port) as client:
+        gets = list(keys)
+        if not (sets or gets or key is not None or clear_bind_key):
+            gets = all_key_names(client.info().channels)
+        report = configure(client, bind_key=key, clear_bind_key=clear_bind_key, sets=sets, gets=gets)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), sort_keys=True))
+        return
+    if report.bind_key_check is not None:
+        if report.bind_key_check:
+            click.echo(f"bind key set: check value {report.bind_key_check.hex()} "
+                       f"(advertisements {'encrypted' if report.encrypted else 'NOT encrypted'})")
+        else:
+            click.echo("bind key cleared: advertisements are not encrypted")
+    for name, value in report.values.items():
+        shown = format_value(name, value)
+        click.echo(f"{name} = {shown:.6g}" if isinstance(shown, float) else f"{name} = {shown}")
