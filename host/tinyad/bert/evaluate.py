@@ -47,6 +47,46 @@ def score_series(model, series: np.ndarray, window: int, stride: int, batch_size
     return (total / count)[:n]
 
 
+def smooth_scores(scores: np.ndarray, width: int) -> np.ndarray:
+    """Centered moving average of per-step scores over `width` steps (odd; 1 = unchanged). At the ends the
+    average runs over the steps that exist, so a series keeps its length and no value is invented."""
+    scores = np.asarray(scores, float)
+    if width < 1 or width % 2 == 0:
+        raise InputError(f"smoothing width must be an odd number >= 1, got {width}")
+    if width == 1 or not len(scores):
+        return scores.copy()
+    half = width // 2
+    cumulative = np.concatenate([[0.0], np.cumsum(scores)])
+    index = np.arange(len(scores))
+    lo, hi = np.maximum(index - half, 0), np.minimum(index + half + 1, len(scores))
+    return (cumulative[hi] - cumulative[lo]) / (hi - lo)
+
+
+def ensemble_series_scores(models, series: np.ndarray, stride: int, smoothing: int = 1) -> np.ndarray:
+    """The mean of several models' per-step scores on one standardized series (one model is an ensemble of
+    one), then smoothed over `smoothing` steps. Models must share the window length."""
+    models = list(models) if isinstance(models, (list, tuple)) else [models]
+    windows = {int(m.input_shape[1]) for m in models}
+    if len(windows) != 1:
+        raise InputError(f"ensemble members have different windows {sorted(windows)}")
+    window = windows.pop()
+    mean = np.mean([score_series(m, series, window, stride) for m in models], axis=0)
+    return smooth_scores(mean, smoothing)
+
+
+def choose_on_validation(candidates: dict, key: str = "score") -> object:
+    """The candidate whose validation result has the highest `key` (ties: the first, i.e. the earliest/simplest
+    when candidates are listed in that order). `candidates` maps a choice to its VALIDATION result dict."""
+    if not candidates:
+        raise InputError("nothing to choose from")
+    best, best_value = None, float("-inf")
+    for choice, result in candidates.items():
+        value = float(result[key])
+        if value > best_value:
+            best, best_value = choice, value
+    return best
+
+
 def quantile_threshold(scores: np.ndarray, anomaly_rate: float) -> float:
     """The threshold that flags the top `anomaly_rate` fraction of the scores."""
     if not 0.0 < anomaly_rate < 1.0:
@@ -130,10 +170,10 @@ def make_test_sets(standardized: np.ndarray, seeds, anomaly_rate: float = 0.08, 
     return [make_test_set(standardized, seed, kinds, anomaly_rate, donor, f"seed {seed}") for seed in seeds]
 
 
-def score_test_sets(model, tests: list[TestSet], stride: int) -> tuple[np.ndarray, TestSet]:
-    """Scores of every test set, concatenated, with the concatenated labels and events (global positions)."""
-    window = int(model.input_shape[1])
-    scores = np.concatenate([score_series(model, t.series, window, stride) for t in tests])
+def score_test_sets(model, tests: list[TestSet], stride: int, smoothing: int = 1) -> tuple[np.ndarray, TestSet]:
+    """Scores of every test set (`model` may be a list: an ensemble, scores averaged; smoothed per test set,
+    never across two sets), concatenated, with the concatenated labels and events (global positions)."""
+    scores = np.concatenate([ensemble_series_scores(model, t.series, stride, smoothing) for t in tests])
     offsets = np.concatenate([[0], np.cumsum([len(t.labels) for t in tests])[:-1]])
     events = [(kind, int(a + off), int(b + off)) for t, off in zip(tests, offsets) for kind, a, b in t.events]
     merged = TestSet(np.concatenate([t.series for t in tests]), np.concatenate([t.labels for t in tests]),
@@ -152,21 +192,24 @@ def per_kind_recall(scores: np.ndarray, labels: np.ndarray, events: list, thresh
 
 class CheckpointEvaluator:
     """Scores every checkpoint on a held-out raw series with injected anomalies (seeded, so every checkpoint
-    and every run sees the same test set once standardized with its model's standardizer)."""
+    and every run sees the same test set once standardized with its model's standardizer). `model` may be a
+    list of models (an ensemble: scores averaged); `smoothing` is a moving-average width over the scores."""
 
     def __init__(self, held_out_raw: np.ndarray, stride: int, seeds=(0, 1, 2, 3), anomaly_rate: float = 0.08,
-                 donor_raw: np.ndarray | None = None):
+                 donor_raw: np.ndarray | None = None, smoothing: int = 1):
         if not np.isfinite(held_out_raw).all():
             raise InputError("held-out data contains NaN or inf")
         self.held_out_raw, self.stride, self.seeds = held_out_raw, stride, tuple(seeds)
-        self.anomaly_rate, self.donor_raw = anomaly_rate, donor_raw
+        self.anomaly_rate, self.donor_raw, self.smoothing = anomaly_rate, donor_raw, smoothing
 
     def test_sets(self, standardizer) -> list[TestSet]:
         donor = None if self.donor_raw is None else standardizer.apply(self.donor_raw)
         return make_test_sets(standardizer.apply(self.held_out_raw), self.seeds, self.anomaly_rate, donor=donor)
 
-    def __call__(self, model, standardizer, threshold: float | None = None, with_report: bool = False) -> dict:
-        scores, merged = score_test_sets(model, self.test_sets(standardizer), self.stride)
+    def __call__(self, model, standardizer, threshold: float | None = None, with_report: bool = False,
+                 smoothing: int | None = None) -> dict:
+        smoothing = self.smoothing if smoothing is None else smoothing
+        scores, merged = score_test_sets(model, self.test_sets(standardizer), self.stride, smoothing)
         result = evaluate_scores(scores, merged, self.anomaly_rate, threshold)
         report = result.pop("report")
         result["recall_by_type"] = per_kind_recall(scores, merged.labels, merged.events, result["threshold"])
