@@ -64,16 +64,10 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
     click.echo(f"classes {data.class_names}; windows train {len(data.train)}, val {len(data.val)}, "
                f"test {len(data.test)} (split by session / time block, no window crosses a boundary)")
     out_dir = Path(out_dir or f"runs/{model_name}")
-    run = train_model(data, ModelConfig(name=model_name), _train_config(epochs, seed), out_dir)
+    run = train_model(data, ModelConfig(name=model_name), TrainConfig(epochs=epochs, seed=seed), out_dir)
     metrics = json.loads((run.path / "metrics.json").read_text())
     click.echo(_metrics_table([("float", metrics["float_test"])]))
     click.echo(f"run directory: {run.path} (model.keras, metrics.json, training_curves.png, confusion_matrix.png)")
-
-
-def _train_config(epochs: int, seed: int):
-    from tinyad.train import TrainConfig
-
-    return TrainConfig(epochs=epochs, seed=seed)
 
 
 @click.command()
