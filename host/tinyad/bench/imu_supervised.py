@@ -107,7 +107,7 @@ def run_fan(quick: bool = False) -> BenchResult:
     with tempfile.TemporaryDirectory() as tmp:
         run, q, report = _fit(sessions, "binary", "cnn_gru", Path(tmp), 3 if quick else 30, window=64, hop=32,
                               split_group="folder")
-        from tinyad.quantize import board_inputs, dequantize
+        from tinyad.quantize import board_inputs
         from tinyad.tflm import TflmModel
 
         test = run.data["test"]

@@ -5,7 +5,7 @@ code uses them: numpy arrays for samples and tensors, a hex model hash, a firmwa
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,32 +19,11 @@ def _state_name(state: int) -> str:
 
 
 @dataclass
-class DeviceInfo:
-    """The INFO reply: who the device is, which model it runs, how it preprocesses."""
+class DeviceInfo(protocol.Info):
+    """The INFO reply (protocol.Info: who the device is, which model it runs, how it preprocesses), with the
+    firmware version as a string ("0.1.0")."""
 
-    protocol_version: int
     firmware_version: str
-    board: str
-    sensor: str
-    accel_full_scale_g: float
-    gyro_full_scale_dps: float
-    sample_rate_hz: float
-    model_sha256: str
-    window: int
-    hop: int
-    channels: int
-    n_classes: int
-    input_zero_point: int
-    output_zero_point: int
-    input_scale: float
-    output_scale: float
-    arena_bytes: int
-    max_payload: int
-    flags: int
-    threshold_on: float
-    threshold_off: float
-    affine_scale: list[float] = field(default_factory=list)
-    affine_offset: list[float] = field(default_factory=list)
 
     @property
     def is_sil(self) -> bool:
