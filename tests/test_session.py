@@ -156,3 +156,15 @@ def test_gap_count_counts_lost_samples():
     session = make_session(n=6)
     session.t = np.array([0.0, 0.01, 0.03, 0.04, 0.08, 0.09])  # two gaps: 20 ms and 40 ms
     assert gap_count(session) == 2
+
+
+def test_atomic_path_leaves_the_old_file_when_the_write_fails(tmp_path):
+    from tinyad.atomic import atomic_path, write_text_atomic
+
+    target = write_text_atomic(tmp_path / "a.txt", "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left behind

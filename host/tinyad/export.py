@@ -15,6 +15,7 @@ import re
 import struct
 from pathlib import Path
 
+from tinyad.atomic import write_text_atomic
 from tinyad.errors import InputError
 from tinyad.model_settings import ModelSettings, sha256_file
 
@@ -173,10 +174,6 @@ def export_model(tflite_path: str | Path, settings_path: str | Path | None = Non
     }
     written = []
     for name, text in files.items():
-        path = out_dir / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-        written.append(path)
+        written.append(write_text_atomic(out_dir / name, text))
     written.append(settings.save(out_dir / "model_settings.json"))
     return written

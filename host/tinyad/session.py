@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from tinyad.atomic import atomic_path
 from tinyad.errors import InputError
 
 FORMAT_VERSION = 1
@@ -162,15 +162,8 @@ def write_session(path: str | os.PathLike, session: Session) -> Path:
     table = pa.table(columns)
     meta_json = json.dumps(asdict(session.meta), sort_keys=True, default=_json_default).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: meta_json})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinyad.atomic import write_text_atomic
 from tinyad.paths import docs_dir
 
 # name -> (module, one-line description)
@@ -65,10 +66,7 @@ def _replace_section(path: Path, begin: str, end: str, body: str) -> Path:
         text = pattern.sub(lambda _: body, text)
     else:
         text = text.rstrip() + "\n\n" + body + "\n"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, text)
 
 
 def result_line(figures: dict) -> str:
