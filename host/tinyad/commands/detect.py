@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from tinyad.detectors.pipeline import KIND_NAMES
 from tinyad.errors import InputError
 
 
@@ -47,11 +48,11 @@ def detect():
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the fitted detector.")
 @click.option("--model", "kind", default="lstm-ae", show_default=True,
-              type=click.Choice(["lstm-ae", "forecaster", "isolation-forest", "pca-t2q"]))
+              type=click.Choice(list(KIND_NAMES)))
 @_with_read_options
 @click.option("--label-column", help="Label column to exclude from the signals (labels are never used to fit).")
 @click.option("--train-rows", type=int, help="Use only the first N rows of each file (the rest may hold faults).")
-@click.option("--window", type=int, help="LSTM-AE window / forecaster history (steps).")
+@click.option("--window", type=int, help="LSTM-AE / Conv-AE window, forecaster history (steps).")
 @click.option("--horizon", type=int, help="Forecaster: steps predicted ahead.")
 @click.option("--dense-units", help="LSTM-AE: comma-separated Dense encoder widths, e.g. 16 (empty: none).")
 @click.option("--lstm-units", help="Comma-separated LSTM widths, e.g. 32,8 (the last is the AE bottleneck).")
