@@ -156,7 +156,7 @@ def split_segments(sessions: list[Session], config: DatasetConfig, gap: int | No
         by_label.setdefault((s.meta.label, group), []).append(i)
     segments: list[Segment] = []
     train_parts: list[tuple[int, int, int]] = []
-    for label, idxs in sorted(by_label.items()):
+    for _label_and_group, idxs in sorted(by_label.items()):
         idxs = sorted(idxs, key=lambda i: sessions[i].meta.session_id)
         if len(idxs) >= 2:
             n_test = max(1, int(math.floor(len(idxs) * config.test_fraction + 0.5)))
