@@ -5,7 +5,8 @@ standardization by the first 400 rows, the same training rows (first 400 rows of
 400 rows of 1000-row pieces of the anomaly-free run), the same score scaling (smoothed score over the p99 of
 the file's own training part) and the same label-free `normal-calibrated` threshold (10 % FAR on rows 400-999
 of the anomaly-free pieces). The transformer is trained only on those normal rows with synthetic outliers;
-its per-step score replaces the reconstruction error.
+its per-step score replaces the reconstruction error. Both detectors here see the raw channels (`prepare` without
+the drift-robust differencing that `tinyad bench skab`'s headline rows use), so the comparison is like for like.
 """
 
 from __future__ import annotations
