@@ -99,3 +99,19 @@ def test_long_sessions_are_down_sampled_evenly():
     sessions = [make_session("normal", 10000, "n1"), make_session("imbalance", 10000, "i1")]
     ds = build_dataset(sessions, DatasetConfig(window=10, hop=10, max_windows_per_session=5))
     assert np.bincount(ds.test.session).max() == 5
+
+
+def test_windows_that_contain_a_sampling_gap_are_left_out():
+    from tinyad.datasets import spans_gap
+
+    s = make_session("normal", 20, "n1")
+    s.t[10:] += 0.5  # 500 ms of lost samples between samples 9 and 10
+    starts = np.array([0, 2, 5, 6, 10, 12])
+    # a window of 5 samples [s, s+5) spans the gap iff s <= 9 < s + 4, i.e. s in 6..9
+    assert spans_gap(s, starts, 5).tolist() == [False, False, False, True, False, False]
+    sessions = [s, make_session("imbalance", 40, "i1")]
+    ds = build_dataset(sessions, DatasetConfig(window=5, hop=1, test_fraction=0.3, val_fraction=0.2))
+    for split in (ds.train, ds.val, ds.test):
+        for sess, start in zip(split.session, split.start):
+            if sess == 0:
+                assert not (start <= 9 < start + 4)

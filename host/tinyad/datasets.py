@@ -8,7 +8,8 @@ a split boundary; time blocks cut from one session are separated by a gap of at 
 - Classes recorded in a single session are split by time: first 70 % train, last 30 % test, gap >= one window.
 - The validation set (early stopping) is whole training runs (val_fraction of them) where a class has >= 3 runs left
   after the test split, else the tail of every training segment, again with a gap.
-Normalization (per-channel mean and std) is fitted on the training windows only.
+Normalization (per-channel mean and std) is fitted on the training windows only. Windows that contain a
+sampling gap (lost samples, a reboot) are left out.
 """
 
 from __future__ import annotations
@@ -183,6 +184,17 @@ def split_segments(sessions: list[Session], config: DatasetConfig, gap: int | No
     return segments
 
 
+def spans_gap(session: Session, starts: np.ndarray, window: int, factor: float = 1.5) -> np.ndarray:
+    """For each window start, whether the window contains a sampling gap (an interval longer than `factor`
+    nominal intervals: lost samples, a reboot). Such a window is not what the sensor delivers in one piece."""
+    gaps = np.diff(session.t) > factor / session.meta.sample_rate_hz
+    if not gaps.any() or len(starts) == 0:
+        return np.zeros(len(starts), bool)
+    # gap_count[i] = number of gaps among intervals 0..i-1; a window [s, s+window) holds intervals s..s+window-2
+    gap_count = np.concatenate([[0], np.cumsum(gaps)])
+    return gap_count[starts + window - 1] - gap_count[starts] > 0
+
+
 def _windows_of(sessions, segments, split, config, class_names) -> WindowSet:
     xs, ys, sess, starts = [], [], [], []
     for seg in segments:
@@ -190,6 +202,7 @@ def _windows_of(sessions, segments, split, config, class_names) -> WindowSet:
             continue
         s = sessions[seg.session]
         local = window_starts(seg.stop - seg.start, config.window, config.hop)
+        local = local[~spans_gap(s, seg.start + local, config.window)]
         if config.max_windows_per_session and len(local) > config.max_windows_per_session:
             keep = np.linspace(0, len(local) - 1, config.max_windows_per_session).round().astype(int)
             local = local[keep]
