@@ -69,6 +69,9 @@ class TrainOptions:
     checkpoint_every: int = 200
     seed: int = 0
     center_windows: bool = True  # subtract each window's per-channel mean inside the model
+    # Exponential moving average of the weights (0 = off). When on, checkpoints, their evaluation and the
+    # returned model hold the averaged weights: checkpoint-to-checkpoint jitter of the raw weights averages out.
+    ema_decay: float = 0.0
 
     def probabilities(self) -> OutlierProbabilities:
         return OutlierProbabilities(self.soft_replacing, self.uniform_replacing, self.peak_noising,
@@ -231,6 +234,8 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
         raise InputError("training data contains NaN or inf", hint="load it through tinyad.battery (gap filling)")
     if options.max_steps < 1 or options.checkpoint_every < 1:
         raise InputError("--max_steps and --checkpoint_every must be >= 1")
+    if not 0.0 <= options.ema_decay < 1.0:
+        raise InputError(f"--ema_decay must be in [0, 1), got {options.ema_decay}")
     probabilities = options.probabilities()
     keras.utils.set_random_seed(options.seed)
     rng = np.random.default_rng(options.seed)
@@ -246,6 +251,9 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
         log(note)
     sampler = WindowSampler(standardized, config.window, config.window // 2, rng)
     optimizer = keras.optimizers.AdamW(learning_rate=options.lr, weight_decay=1e-4, clipnorm=1.0)
+    # The average starts at the initial weights (for fine-tuning: the checkpoint's).
+    averaged = ([tf.Variable(v, trainable=False) for v in model.trainable_variables]
+                if options.ema_decay > 0 else None)
 
     @tf.function(reduce_retracing=True)
     def train_step(windows, labels):
@@ -254,7 +262,23 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
             loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        if averaged is not None:
+            for average, variable in zip(averaged, model.trainable_variables):
+                average.assign(options.ema_decay * average + (1.0 - options.ema_decay) * variable)
         return loss
+
+    def with_averaged_weights(action):
+        """Run `action()` with the averaged weights in the model, then put the raw weights back."""
+        if averaged is None:
+            return action()
+        raw = [v.numpy() for v in model.trainable_variables]
+        for variable, average in zip(model.trainable_variables, averaged):
+            variable.assign(average)
+        try:
+            return action()
+        finally:
+            for variable, value in zip(model.trainable_variables, raw):
+                variable.assign(value)
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -277,12 +301,15 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
             row = {"step": step, "loss": float(np.mean(losses[-options.checkpoint_every:])),
                    "seconds": time.perf_counter() - started}
             if evaluator is not None:
-                row.update(evaluator(model, standardizer))
+                row.update(with_averaged_weights(lambda: evaluator(model, standardizer)))
             history.append(row)
-            last_dir = save_checkpoint(run_dir / f"step_{step:06d}", model, config, channels, standardizer,
-                                       step, {**meta, "scores": row})
+            last_dir = with_averaged_weights(lambda: save_checkpoint(
+                run_dir / f"step_{step:06d}", model, config, channels, standardizer, step, {**meta, "scores": row}))
             _atomic_json(run_dir / HISTORY_FILE, history)
             bar.set_postfix({k: round(v, 3) for k, v in row.items() if k in ("loss", "score", "f1")})
+    if averaged is not None:  # the returned model is the final checkpoint's (averaged) model
+        for variable, average in zip(model.trainable_variables, averaged):
+            variable.assign(average)
     return TrainResult(run_dir, last_dir, history, notes, time.perf_counter() - started, model)
 
 

@@ -1,0 +1,106 @@
+"""Score smoothing, seed ensembles, choices on validation and the weight average (EMA) of training."""
+
+import numpy as np
+import pytest
+
+from tinyad.bert import evaluate
+from tinyad.errors import InputError
+
+
+def test_smooth_scores_is_a_centered_mean_that_keeps_the_ends():
+    scores = np.array([0.0, 3.0, 0.0, 0.0, 6.0])
+    # width 3: [mean(0,3), mean(0,3,0), mean(3,0,0), mean(0,0,6), mean(0,6)]
+    np.testing.assert_allclose(evaluate.smooth_scores(scores, 3), [1.5, 1.0, 1.0, 2.0, 3.0])
+    np.testing.assert_allclose(evaluate.smooth_scores(scores, 1), scores)
+    # wider than the series: every step is the mean of what exists within reach
+    np.testing.assert_allclose(evaluate.smooth_scores(scores, 9), np.full(5, 1.8))
+    for bad in (0, 2, -1):
+        with pytest.raises(InputError, match="odd"):
+            evaluate.smooth_scores(scores, bad)
+
+
+class FirstValue:
+    """A "model" whose logit at every step is `scale` times the window's first value."""
+
+    def __init__(self, scale, window=4):
+        self.scale, self.input_shape = scale, (None, window, 1)
+
+    def __call__(self, windows, training=False):
+        return self.scale * np.repeat(windows[:, :1, 0], windows.shape[1], axis=1)
+
+
+def test_ensemble_averages_member_scores_then_smooths():
+    series = np.zeros((4, 1), np.float32)
+    series[0, 0] = 100.0  # one window: member 1 -> sigmoid(100) = 1 everywhere, member 2 -> sigmoid(0) = 0.5
+    mean = evaluate.ensemble_series_scores([FirstValue(1.0), FirstValue(0.0)], series, stride=1)
+    np.testing.assert_allclose(mean, np.full(4, 0.75), atol=1e-6)
+    single = evaluate.ensemble_series_scores(FirstValue(0.0), series, stride=1)
+    np.testing.assert_allclose(single, np.full(4, 0.5))
+    with pytest.raises(InputError, match="windows"):
+        evaluate.ensemble_series_scores([FirstValue(1.0, 4), FirstValue(1.0, 8)], series, stride=1)
+
+
+def test_score_test_sets_smooths_each_copy_alone():
+    first = evaluate.TestSet(np.array([[100.0], [0.0], [0.0], [0.0]], np.float32), np.zeros(4, np.int8))
+    second = evaluate.TestSet(np.zeros((4, 1), np.float32), np.zeros(4, np.int8))
+    scores, merged = evaluate.score_test_sets(FirstValue(1.0), [first, second], stride=4, smoothing=3)
+    # copy 1 scores 1.0 everywhere, copy 2 0.5: smoothing across the seam would give 0.833 at steps 3 and 4
+    np.testing.assert_allclose(scores, [1.0] * 4 + [0.5] * 4, atol=1e-6)
+    assert len(merged.labels) == 8
+
+
+def test_choose_on_validation_takes_the_best_and_the_first_of_ties():
+    assert evaluate.choose_on_validation({1: {"score": 0.7}, 5: {"score": 0.8}, 9: {"score": 0.8}}) == 5
+    assert evaluate.choose_on_validation({"a": {"f1": 0.2}, "b": {"f1": 0.1}}, key="f1") == "a"
+    with pytest.raises(InputError):
+        evaluate.choose_on_validation({})
+
+
+def test_choose_steps_uses_the_mean_over_seeds_of_common_steps():
+    from tinyad.bench.bert_transfer import choose_steps
+
+    seed0 = [{"step": 0, "val_auc_pr": 0.5}, {"step": 30, "val_auc_pr": 0.9}, {"step": 60, "val_auc_pr": 0.6}]
+    seed1 = [{"step": 0, "val_auc_pr": 0.5}, {"step": 30, "val_auc_pr": 0.5}, {"step": 60, "val_auc_pr": 0.9}]
+    step, means = choose_steps([seed0, seed1])
+    # means: 0 -> 0.5, 30 -> 0.7, 60 -> 0.75
+    assert step == 60 and means == pytest.approx({0: 0.5, 30: 0.7, 60: 0.75})
+    step, means = choose_steps([seed0, seed1[:2]])  # step 60 is missing in one seed: not a candidate
+    assert step == 30 and set(means) == {0, 30}
+    flat = [{"step": s, "val_auc_pr": 0.8} for s in (0, 30, 60)]
+    assert choose_steps([flat, flat])[0] == 0  # ties: the earliest step (the fewest updates)
+
+
+def test_ema_weights_are_the_average_of_start_and_update(tmp_path):
+    from tinyad.bert.train import TrainOptions, load_checkpoint, train
+
+    rng = np.random.default_rng(0)
+    data = (np.sin(np.arange(200)[:, None] / 9.0) + 0.05 * rng.normal(size=(200, 2))).astype(np.float32)
+    base = dict(preset="tiny", batch_size=4, lr=1e-2, seed=3)
+    start = train([data], ["a", "b"], TrainOptions(max_steps=1, checkpoint_every=1, **base), tmp_path / "start",
+                  progress=False)
+    fine = dict(max_steps=1, checkpoint_every=1, checkpoint=str(start.final_checkpoint), **base)
+    raw = train([data], ["a", "b"], TrainOptions(**fine), tmp_path / "raw", progress=False)
+    averaged = train([data], ["a", "b"], TrainOptions(ema_decay=0.25, **fine), tmp_path / "ema", progress=False)
+    w0 = load_checkpoint(start.final_checkpoint).model.get_weights()
+    w1 = raw.model.get_weights()
+    saved = load_checkpoint(averaged.final_checkpoint).model.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(w0, w1))  # the step did move the weights
+    for a, b, got, returned in zip(w0, w1, saved, averaged.model.get_weights()):
+        np.testing.assert_allclose(got, 0.25 * a + 0.75 * b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(returned, got, rtol=1e-6, atol=1e-7)
+    with pytest.raises(InputError, match="ema_decay"):
+        train([data], ["a", "b"], TrainOptions(ema_decay=1.0, **base), tmp_path / "bad", progress=False)
+
+
+def test_score_where_counts_only_the_kept_steps():
+    scores = np.array([0.9, 0.8, 0.1, 0.9, 0.2, 0.7])
+    labels = np.array([0, 0, 0, 1, 1, 0])
+    keep = np.array([False, False, True, True, True, True])
+    # kept: flagged (> 0.5) at steps 3 and 5 -> TP 1 (step 3), FP 1 (step 5), FN 1 (step 4): P = R = F1 = 0.5
+    result = evaluate.score_where(scores, labels, 0.5, keep)
+    assert result["precision"] == pytest.approx(0.5) and result["recall"] == pytest.approx(0.5)
+    assert result["score"] == pytest.approx(0.5) and result["f1"] == pytest.approx(0.5)
+    everything = evaluate.score_where(scores, labels, 0.5, np.ones(6, bool))  # + 2 false alarms: P = 1/4
+    assert everything["precision"] == pytest.approx(0.25) and everything["recall"] == pytest.approx(0.5)
+    with pytest.raises(InputError, match="shape"):
+        evaluate.score_where(scores, labels, 0.5, keep[:3])
