@@ -235,7 +235,7 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
     if options.max_steps < 1 or options.checkpoint_every < 1:
         raise InputError("--max_steps and --checkpoint_every must be >= 1")
     if not 0.0 <= options.ema_decay < 1.0:
-        raise InputError(f"--ema_decay must be in [0, 1), got {options.ema_decay}")
+        raise InputError(f"--ema-decay must be in [0, 1), got {options.ema_decay}")
     probabilities = options.probabilities()
     keras.utils.set_random_seed(options.seed)
     rng = np.random.default_rng(options.seed)

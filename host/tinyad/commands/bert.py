@@ -97,9 +97,11 @@ def _range(ctx, param, value):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--center/--no-center", default=True, show_default=True,
               help="Center each window per channel inside the model (judge shapes, not the operating point).")
+@click.option("--ema-decay", type=float, default=0.0, show_default=True,
+              help="Exponential moving average of the weights (e.g. 0.98; 0 = off); checkpoints hold the average.")
 def train_command(dataset, run_dir, preset, patch_size, window, window_sliding, soft_replacing, uniform_replacing,
                   peak_noising, length_adjusting, donor, checkpoint, lr, max_steps, batch_size, checkpoint_every,
-                  train_range, eval_dataset, eval_range, anomaly_rate, seed, center):
+                  train_range, eval_dataset, eval_range, anomaly_rate, seed, center, ema_decay):
     """Train (or fine-tune with --checkpoint) on normal telemetry with synthetic outliers; every
     --checkpoint_every steps a checkpoint is written and evaluated."""
     from tinyad.bert.evaluate import first_reaching
@@ -109,7 +111,7 @@ def train_command(dataset, run_dir, preset, patch_size, window, window_sliding, 
                            soft_replacing=soft_replacing, uniform_replacing=uniform_replacing,
                            peak_noising=peak_noising, length_adjusting=length_adjusting, checkpoint=checkpoint,
                            lr=lr, max_steps=max_steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
-                           seed=seed, center_windows=center)
+                           seed=seed, center_windows=center, ema_decay=ema_decay)
     result = train_on_dataset(dataset, options, run_dir, train_range, eval_dataset, eval_range, donor,
                               anomaly_rate, progress=True, log=lambda m: click.echo(f"note: {m}"))
     for row in result.history:
