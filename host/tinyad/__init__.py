@@ -1,3 +1,8 @@
 """tinyad: on-device anomaly detection for machines (ESP32 + IMU + int8 TFLM) and its host toolkit."""
 
+import os as _os
+
+# TensorFlow's C++ start-up chatter (oneDNN notices, CPU feature hints) is noise for users; errors still show.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "0.1.0"
