@@ -88,7 +88,7 @@ def test_ema_weights_are_the_average_of_start_and_update(tmp_path):
     for a, b, got, returned in zip(w0, w1, saved, averaged.model.get_weights()):
         np.testing.assert_allclose(got, 0.25 * a + 0.75 * b, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(returned, got, rtol=1e-6, atol=1e-7)
-    with pytest.raises(InputError, match="ema_decay"):
+    with pytest.raises(InputError, match="ema.decay"):
         train([data], ["a", "b"], TrainOptions(ema_decay=1.0, **base), tmp_path / "bad", progress=False)
 
 
