@@ -20,9 +20,7 @@ listed in the report. Input files are only read, never modified; output files ar
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -32,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tinyad.atomic import atomic_path
 from tinyad.errors import InputError
 
 # The main columns of the issue, in this order, with their units.
@@ -387,15 +386,8 @@ def write_tidy(telemetry: Telemetry, path: Path) -> Path:
     table = pa.Table.from_pandas(telemetry.frame[[TIME_COLUMN, *telemetry.channels, SEGMENT_COLUMN]],
                                  preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

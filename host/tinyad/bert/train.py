@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 
 from tinyad.bert.model import BertConfig, build_model, preset_config, transfer_weights
 from tinyad.bert.outliers import OutlierProbabilities, synthesize_batch
+from tinyad.atomic import write_text_atomic
 from tinyad.errors import InputError
 
 CONFIG_FILE = "config.json"
@@ -103,10 +103,7 @@ class TrainResult:
 
 
 def _atomic_json(path: Path, data) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1, default=float)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=1, default=float))
 
 
 def save_checkpoint(directory: Path, model, config: BertConfig, channels: list[str], standardizer: Standardizer,
