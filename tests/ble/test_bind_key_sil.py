@@ -188,3 +188,20 @@ def test_client_refuses_a_wrong_check_value_and_a_wrong_key_length():
         thread.join()
     finally:
         pty.close()
+
+
+def test_info_says_whether_advertisements_are_encrypted_never_the_key(sil, capsys):
+    from tinyad.cli import main
+    from tinyad.device.client import DeviceClient
+
+    with DeviceClient(sil.port) as client:
+        client.set_bind_key(KEY)
+        assert client.info(refresh=True).encrypted
+    assert main(["info", "--port", sil.port]) == 0
+    out = capsys.readouterr().out
+    assert "BLE BTHome, encrypted" in out and KEY.hex() not in out
+    with DeviceClient(sil.port) as client:
+        client.set_bind_key(None)
+        assert not client.info(refresh=True).encrypted
+    assert main(["info", "--port", sil.port]) == 0
+    assert "BLE BTHome, plain" in capsys.readouterr().out

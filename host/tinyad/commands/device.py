@@ -94,8 +94,9 @@ def info(port, as_json):
                f"arena {d.arena_bytes} B")
     click.echo(f"quantization  input scale {d.input_scale:.6g} zp {d.input_zero_point}, output scale "
                f"{d.output_scale:.6g} zp {d.output_zero_point}")
-    click.echo(f"alert         on >= {d.threshold_on:g}, off < {d.threshold_off:g}; BLE "
-               f"{'yes' if d.ble_available else 'no'}")
+    ble = ("no" if not d.ble_available else "BTHome, encrypted (tinyad config --get BIND_KEY_CHECK)"
+           if d.encrypted else "BTHome, plain")
+    click.echo(f"alert         on >= {d.threshold_on:g}, off < {d.threshold_off:g}; BLE {ble}")
     click.echo(f"status        {status.alert_name}, {'streaming' if status.streaming else 'idle'}, "
                f"{status.windows_scored} windows scored, {status.alerts_raised} alerts, uptime "
                f"{status.uptime_us / 1e6:.1f} s")

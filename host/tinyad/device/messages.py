@@ -27,7 +27,13 @@ class DeviceInfo(protocol.Info):
 
     @property
     def is_sil(self) -> bool:
-        return bool(self.flags & 4)
+        return bool(self.flags & protocol.INFO_FLAG_SIL)
+
+    @property
+    def encrypted(self) -> bool:
+        """BTHome advertisements are AES-CCM encrypted with a bind key (its check value: config key
+        BIND_KEY_CHECK; the key itself is never sent back)."""
+        return bool(self.flags & protocol.INFO_FLAG_ENCRYPTED)
 
     @property
     def ble_available(self) -> bool:
