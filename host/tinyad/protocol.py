@@ -429,10 +429,10 @@ class Status:
     alert_state: int
     streaming: bool
     sensor_error_flags: int
-    score: float
-    smoothed: float
+    last_score: float
+    last_smoothed: float
     uptime_us: int
-    windows: int
+    windows_scored: int
     alerts_raised: int
     frames_ok: int
     frames_bad_crc: int
@@ -457,8 +457,8 @@ assert _STATUS.size == 60
 
 
 def pack_status(s: Status) -> bytes:
-    return _STATUS.pack(s.alert_state, int(s.streaming), s.sensor_error_flags, s.score, s.smoothed, s.uptime_us,
-                        s.windows, s.alerts_raised, s.frames_ok, s.frames_bad_crc, s.frames_bad_cobs,
+    return _STATUS.pack(s.alert_state, int(s.streaming), s.sensor_error_flags, s.last_score, s.last_smoothed,
+                        s.uptime_us, s.windows_scored, s.alerts_raised, s.frames_ok, s.frames_bad_crc, s.frames_bad_cobs,
                         s.frames_bad_length, s.frames_oversize, s.requests_rejected, s.dropped_samples,
                         s.fifo_overflows)
 

@@ -111,29 +111,8 @@ class InferResult:
 
 
 @dataclass
-class DeviceStatus:
-    """The STATUS reply: alert state, counters of the link and the sensor."""
-
-    alert_state: int
-    streaming: bool
-    sensor_error_flags: int
-    last_score: float
-    last_smoothed: float
-    uptime_us: int
-    windows_scored: int
-    alerts_raised: int
-    frames_ok: int
-    frames_bad_crc: int
-    frames_bad_cobs: int
-    frames_bad_length: int
-    frames_oversize: int
-    requests_rejected: int
-    dropped_samples: int
-    fifo_overflows: int
-
-    @property
-    def alert_name(self) -> str:
-        return _state_name(self.alert_state)
+class DeviceStatus(protocol.Status):
+    """The STATUS reply: alert state, counters of the link and the sensor (protocol.Status, decoded)."""
 
     @classmethod
     def decode(cls, payload: bytes) -> "DeviceStatus":
