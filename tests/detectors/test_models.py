@@ -88,6 +88,23 @@ def test_forecaster_scores_a_spike():
     assert errors[150] > 5 * np.median(errors)
 
 
+@pytest.mark.slow
+def test_forecaster_round_trips_through_save_and_load(tmp_path):
+    import json
+
+    from tinyad.detectors.forecaster import ForecasterConfig, LSTMForecaster
+
+    config = ForecasterConfig(history=10, horizon=2, lstm_units=[8], epochs=2)
+    detector = LSTMForecaster(config).fit(_sine())
+    test = _sine(seed=3)
+    detector.save(tmp_path)
+    meta = json.loads((tmp_path / "detector.json").read_text())
+    assert meta["kind"] == "forecaster" and meta["n_features"] == test.shape[1]
+    loaded = LSTMForecaster.load(tmp_path, meta)
+    assert loaded.config == config
+    np.testing.assert_allclose(loaded.errors(test), detector.errors(test), rtol=1e-5)
+
+
 def test_lstm_config_rejects_bad_shapes():
     from tinyad.detectors.lstm_ae import LSTMAEConfig
 

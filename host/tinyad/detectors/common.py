@@ -3,7 +3,9 @@ per-time-step average of window errors."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -74,3 +76,39 @@ def window_errors_to_steps(window_errors: np.ndarray, n_steps: int, stride: int 
         np.add.at(total, idx, window_errors[:, offset])
         np.add.at(count, idx, 1)
     return total / np.maximum(count, 1)
+
+
+class KerasDetector:
+    """What the Keras-based detectors share: their state, and saving/loading as model.keras + detector.json.
+    Subclasses set `kind` and `config_class` and implement build(), fit() and errors()."""
+
+    kind = ""
+    config_class: type = type(None)
+
+    def __init__(self, config=None):
+        self.config = config or self.config_class()
+        self.model = None
+        self.scaler: Standardizer | None = None
+        self.n_features: int | None = None
+        self.history: dict = {}
+
+    def save(self, directory) -> Path:
+        """Write model.keras + detector.json into `directory`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save(directory / "model.keras")
+        meta = {"kind": self.kind, "config": asdict(self.config), "scaler": self.scaler.to_dict(),
+                "n_features": self.n_features}
+        (directory / "detector.json").write_text(json.dumps(meta, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory, meta: dict):
+        """A fitted detector from `directory` and its detector.json contents `meta`."""
+        import keras
+
+        detector = cls(cls.config_class(**meta["config"]))
+        detector.scaler = Standardizer.from_dict(meta["scaler"])
+        detector.n_features = int(meta["n_features"])
+        detector.model = keras.models.load_model(Path(directory) / "model.keras")
+        return detector

@@ -11,9 +11,7 @@ covering a step), save and load are those of the LSTM autoencoder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from tinyad.detectors.common import Standardizer
 from tinyad.detectors.lstm_ae import LSTMAutoencoder
 from tinyad.errors import InputError
 
@@ -49,10 +47,7 @@ class ConvAutoencoder(LSTMAutoencoder):
     """fit(normal data) then errors(data) -> one reconstruction error per time step."""
 
     kind = "conv-ae"
-
-    def __init__(self, config: ConvAEConfig | None = None):
-        super().__init__(None)
-        self.config = config or ConvAEConfig()
+    config_class = ConvAEConfig
 
     def build(self, n_features: int):
         """The Keras model for `n_features` channels (not yet trained)."""
@@ -74,14 +69,4 @@ class ConvAutoencoder(LSTMAutoencoder):
         model = keras.Model(inputs, outputs, name="conv_autoencoder")
         model.compile(optimizer=keras.optimizers.Adam(c.learning_rate), loss="mse")
         return model
-
-    @classmethod
-    def load(cls, directory, meta: dict) -> "ConvAutoencoder":
-        import keras
-
-        detector = cls(ConvAEConfig(**meta["config"]))
-        detector.scaler = Standardizer.from_dict(meta["scaler"])
-        detector.n_features = int(meta["n_features"])
-        detector.model = keras.models.load_model(Path(directory) / "model.keras")
-        return detector
 

@@ -8,13 +8,11 @@ so that smoothing does not start from an artificial zero.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinyad.detectors.common import Standardizer, check_series, sliding_windows
+from tinyad.detectors.common import KerasDetector, Standardizer, check_series, sliding_windows
 from tinyad.detectors.lstm_ae import _fit_keras
 from tinyad.errors import InputError
 
@@ -42,17 +40,11 @@ class ForecasterConfig:
                              f"{self.history}, {self.horizon}, {self.lstm_units}")
 
 
-class LSTMForecaster:
+class LSTMForecaster(KerasDetector):
     """fit(normal data) then errors(data) -> one prediction error per time step."""
 
     kind = "forecaster"
-
-    def __init__(self, config: ForecasterConfig | None = None):
-        self.config = config or ForecasterConfig()
-        self.model = None
-        self.scaler: Standardizer | None = None
-        self.n_features: int | None = None
-        self.history: dict = {}
+    config_class = ForecasterConfig
 
     def build(self, n_features: int):
         import keras
@@ -105,22 +97,3 @@ class LSTMForecaster:
         predicted = self.model.predict(inputs, batch_size=batch_size, verbose=0)[:, 0, :]
         errors = np.abs(predicted - data[c.history:]).mean(axis=1)
         return np.concatenate([np.full(c.history, errors[0]), errors])
-
-    def save(self, directory) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.model.save(directory / "model.keras")
-        meta = {"kind": self.kind, "config": asdict(self.config), "scaler": self.scaler.to_dict(),
-                "n_features": self.n_features}
-        (directory / "detector.json").write_text(json.dumps(meta, indent=2))
-        return directory
-
-    @classmethod
-    def load(cls, directory, meta: dict) -> "LSTMForecaster":
-        import keras
-
-        detector = cls(ForecasterConfig(**meta["config"]))
-        detector.scaler = Standardizer.from_dict(meta["scaler"])
-        detector.n_features = int(meta["n_features"])
-        detector.model = keras.models.load_model(Path(directory) / "model.keras")
-        return detector

@@ -9,13 +9,12 @@ covering it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinyad.detectors.common import Standardizer, check_series, sliding_windows, window_errors_to_steps
+from tinyad.detectors.common import (KerasDetector, Standardizer, check_series, sliding_windows,
+                                     window_errors_to_steps)
 from tinyad.errors import InputError
 
 
@@ -59,17 +58,11 @@ def _fit_keras(model, inputs, targets, config, verbose: int):
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
-class LSTMAutoencoder:
+class LSTMAutoencoder(KerasDetector):
     """fit(normal data) then errors(data) -> one reconstruction error per time step."""
 
     kind = "lstm-ae"
-
-    def __init__(self, config: LSTMAEConfig | None = None):
-        self.config = config or LSTMAEConfig()
-        self.model = None
-        self.scaler: Standardizer | None = None
-        self.n_features: int | None = None
-        self.history: dict = {}
+    config_class = LSTMAEConfig
 
     def build(self, n_features: int):
         """The Keras model for `n_features` channels (not yet trained)."""
@@ -123,23 +116,3 @@ class LSTMAutoencoder:
         reconstructed = self.model.predict(windows, batch_size=batch_size, verbose=0)
         per_window = ((reconstructed - windows) ** 2).mean(axis=2)  # (n_windows, window)
         return window_errors_to_steps(per_window, len(data))
-
-    def save(self, directory) -> Path:
-        """Write model.keras + detector.json into `directory`."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.model.save(directory / "model.keras")
-        meta = {"kind": self.kind, "config": asdict(self.config), "scaler": self.scaler.to_dict(),
-                "n_features": self.n_features}
-        (directory / "detector.json").write_text(json.dumps(meta, indent=2))
-        return directory
-
-    @classmethod
-    def load(cls, directory, meta: dict) -> "LSTMAutoencoder":
-        import keras
-
-        detector = cls(LSTMAEConfig(**meta["config"]))
-        detector.scaler = Standardizer.from_dict(meta["scaler"])
-        detector.n_features = int(meta["n_features"])
-        detector.model = keras.models.load_model(Path(directory) / "model.keras")
-        return detector
