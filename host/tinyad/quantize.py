@@ -48,18 +48,23 @@ def convert_int8(keras_model, config: ModelConfig, window: int, channels: int, n
     (a scale and a 64-bit zero point per output, per FULLY_CONNECTED), and ESP-NN's per-channel
     FULLY_CONNECTED has known defects (espressif/esp-nn issue 34, FIELD-NOTES.md). Convolutions stay per channel.
     """
+    fixed = build_model(config, window, channels, n_classes, batch_size=1)
+    fixed.set_weights(keras_model.get_weights())
+    return full_int8(fixed, representative, per_channel_dense)
+
+
+def full_int8(keras_model, representative: np.ndarray, per_channel_dense: bool = False) -> bytes:
+    """Full-integer PTQ of any Keras model with a fixed batch of 1: int8 input and output, `representative`
+    windows (n, ...) as calibration data, strings stripped."""
     import tensorflow as tf
 
     from tinyad.tflm import strip_strings
 
-    fixed = build_model(config, window, channels, n_classes, batch_size=1)
-    fixed.set_weights(keras_model.get_weights())
-
     def representative_data():
         for w in representative:
-            yield [w[None].astype(np.float32)]
+            yield [np.asarray(w, np.float32)[None]]
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative_data
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -27,6 +27,7 @@ def build_tiny_model() -> tuple[Path, Path]:
     import tensorflow as tf
 
     from tinyad.model_settings import ModelSettings, sha256_file
+    from tinyad.quantize import full_int8, io_quantization
 
     tf.keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
@@ -36,27 +37,13 @@ def build_tiny_model() -> tuple[Path, Path]:
     outputs = tf.keras.layers.Dense(2)(x)
     model = tf.keras.Model(inputs, outputs)
 
-    def representative():
-        for _ in range(32):
-            yield [rng.standard_normal((1, WINDOW, len(CHANNELS))).astype(np.float32)]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    tflite_bytes = converter.convert()
+    tflite_bytes = full_int8(model, rng.standard_normal((32, WINDOW, len(CHANNELS))))
 
     out_dir = Path(tempfile.mkdtemp(prefix="tinyad-tiny-model-"))
     model_path = out_dir / "model.tflite"
     model_path.write_bytes(tflite_bytes)
 
-    from tflite_micro.python.tflite_micro import runtime
-
-    interpreter = runtime.Interpreter.from_bytes(tflite_bytes, arena_size=64 * 1024)
-    in_q = interpreter.get_input_details(0)["quantization_parameters"]
-    out_q = interpreter.get_output_details(0)["quantization_parameters"]
+    in_scale, in_zero_point, out_scale, out_zero_point = io_quantization(tflite_bytes)
     settings = ModelSettings(
         model_name="tiny-test",
         window=WINDOW,
@@ -69,10 +56,10 @@ def build_tiny_model() -> tuple[Path, Path]:
         # Roughly what the synthetic motor produces: gravity on z, small vibration.
         norm_mean=[0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
         norm_std=[0.1, 0.1, 0.1, 5.0, 5.0, 5.0],
-        input_scale=float(in_q["scales"][0]),
-        input_zero_point=int(in_q["zero_points"][0]),
-        output_scale=float(out_q["scales"][0]),
-        output_zero_point=int(out_q["zero_points"][0]),
+        input_scale=in_scale,
+        input_zero_point=in_zero_point,
+        output_scale=out_scale,
+        output_zero_point=out_zero_point,
         class_names=["normal", "anomaly"],
         tflite_sha256=sha256_file(model_path),
         arena_bytes=16 * 1024,
