@@ -5,7 +5,9 @@ import pytest
 
 from tinyad.bench.imu_labelfree import FRAME, HOP, frame_features
 from tinyad.bench.nab import _category_rows
-from tinyad.bench.skab import _all_ones_f1, _oracle_threshold
+from tinyad.bench.skab import (ROUND_2_MARK, FileScores, _all_ones_f1, _oracle_threshold, ensemble_scores,
+                              target_line)
+from tinyad.detectors.datasets import SKAB_TRAIN_ROWS
 
 
 def test_frame_features_mean_and_std_per_channel():
@@ -47,3 +49,28 @@ def test_nab_category_rows_sum_counts_over_series():
     assert sigma["event_precision"] == pytest.approx(1 / 3) and sigma["event_recall"] == 1.0
     telemanom = rows["telemanom"]
     assert telemanom["f1"] == pytest.approx(2 / 3) and telemanom["pa_f1"] == pytest.approx(1.0)
+
+
+def test_ensemble_is_the_mean_of_the_members_per_file_ratios():
+    # Member a: training p99 2 (constant 2 over the training rows), then 6 -> ratio 1 then 3.
+    # Member b: training p99 1, then 1 -> ratio 1 then 1. Mean: 1 then 2.
+    rows = SKAB_TRAIN_ROWS + 3
+    a = np.r_[np.full(SKAB_TRAIN_ROWS, 2.0), np.full(3, 6.0)]
+    b = np.ones(rows)
+    merged = ensemble_scores([FileScores([a], [a]), FileScores([b], [b])])
+    assert merged.files[0][:SKAB_TRAIN_ROWS] == pytest.approx(np.ones(SKAB_TRAIN_ROWS))
+    assert merged.files[0][SKAB_TRAIN_ROWS:] == pytest.approx([2.0, 2.0, 2.0])
+    assert merged.pieces[0][-1] == pytest.approx(2.0)
+
+
+def test_target_line_never_claims_round_2_or_dagger_rows_as_round_1():
+    class R:
+        def __init__(self, name, f1, far, mar=0.2):
+            self.name, self.f1, self.far, self.mar = name, f1, far, mar
+
+    round_1, round_2 = R("PCA", 0.77, 0.06), R(f"Ensemble {ROUND_2_MARK}", 0.81, 0.12)
+    assert "NOT met" in target_line([], [], [], round_1, round_1)
+    line = target_line([], [round_2], [], round_2, round_2)
+    assert "met only by round-2 rows" in line and "F1 0.810" in line and "NOT met" not in line
+    assert target_line([R("X", 0.85, 0.1)], [round_2], [], round_2, round_2).startswith(
+        "Target F1 >= 0.80 with FAR <= 15 % without test labels: met by round-1 rows X")

@@ -22,11 +22,23 @@ What each detector sees
   * `oracle`: the best-F1 threshold on the test labels, for reference only (flagged as such);
   * rows marked with a dagger: per-file UCL at 1.0 x training p99, a factor added after the test metrics of
     the other rows had been seen - label-free, but not counted towards the target.
+
+Round 2 (rows marked with a double dagger). Added in a later session, after every round-1 number above was
+known, and committed before its first run; run once, reported whatever it gives. Two detectors, scored with
+the round-1 threshold rules unchanged (normal-calibrated 10 %, per-file UCL 1.5 x p99, Telemanom):
+  * `PCA T2+Q per file`: one PCA per file, fitted on that file's own first 400 rows (and one per anomaly-free
+    piece on its first 400 rows for the calibration), like the leaderboard's per-file models;
+  * `Ensemble`: the mean of the five drift-robust detectors' per-file ratios (each smoothed error over its
+    file's training p99), treated as one detector's error (so its per-file UCL is again 1.5 x the p99 of
+    its own training rows).
+No factor, smoothing or member was chosen for round 2 with test metrics; the round itself exists because
+round 1 missed the target, which is disclosed beside its rows.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
@@ -51,6 +63,7 @@ DYNAMIC_STEP = 50  # windowed Telemanom: error windows as long as the normal tra
 # Rows marked with this were added after the test metrics of other rows had been seen (see the notes).
 AFTER_PEEK_MARK = "\u2020"
 AFTER_PEEK_UCL_FACTORS = (1.0,)
+ROUND_2_MARK = "\u2021"  # rows added in round 2 (see the module docstring)
 # Published outlier-detection leaderboard of the waico/SKAB README (F1, FAR %, MAR %), as quoted verbatim by
 # two independent public repositories; data/README.md gives the same F1s and Conv-AE's FAR/MAR.
 LEADERBOARD = [("Conv-AE", 0.78, 13.55, 28.02), ("MSET", 0.78, 39.73, 14.13),
@@ -119,23 +132,51 @@ def _ratio(smoothed: np.ndarray) -> np.ndarray:
     return smoothed / (scale if scale > 0 else 1.0)
 
 
-def evaluate_detector(label, kind, config, files, scaled, pieces, train, *, after_peek_ucl_factors=()):
-    """Fit once, score every file; returns (reports, figures).
+@dataclass
+class FileScores:
+    """Smoothed errors of one detector over every file (whole file, training rows included) and over the
+    anomaly-free calibration pieces."""
 
-    `after_peek_ucl_factors` adds per-file UCL rows whose factor was picked after test metrics had been seen
-    (their names carry a dagger; they are shown, never counted towards the target)."""
+    files: list
+    pieces: list
+
+
+def score_detector(kind, config, files, scaled, pieces, train) -> tuple[FileScores, float]:
+    """Fit one detector on all training segments, smooth its errors per file and per piece; (scores, fit s)."""
     t0 = time.perf_counter()
     detector = make_detector(kind, **config)
     detector.fit(train)
     fit_s = time.perf_counter() - t0
-    ratios, whole_file_flags, windowed_flags = [], [], []
-    for f in files:
-        smoothed = _smooth(detector.errors(scaled[f.name]))
-        ratios.append(_ratio(smoothed)[SKAB_TRAIN_ROWS:])
-        whole_file_flags.append(th.dynamic_threshold(smoothed, buffer=5).flags[SKAB_TRAIN_ROWS:])
-        windowed_flags.append(th.dynamic_threshold(smoothed, window=SKAB_TRAIN_ROWS, step=DYNAMIC_STEP,
-                                                   buffer=5).flags[SKAB_TRAIN_ROWS:])
-    calibration = np.concatenate([_ratio(_smooth(detector.errors(p)))[SKAB_TRAIN_ROWS:] for p in pieces])
+    return FileScores([_smooth(detector.errors(scaled[f.name])) for f in files],
+                      [_smooth(detector.errors(p)) for p in pieces]), fit_s
+
+
+def score_per_file(kind, config, files, scaled, pieces) -> FileScores:
+    """One detector per file (and per piece), each fitted on that series' own first 400 rows."""
+    def own(series):
+        return _smooth(make_detector(kind, **config).fit([series[:SKAB_TRAIN_ROWS]]).errors(series))
+
+    return FileScores([own(scaled[f.name]) for f in files], [own(p) for p in pieces])
+
+
+def ensemble_scores(members: list[FileScores]) -> FileScores:
+    """The members' per-file ratios (smoothed error over the file's training p99), averaged: one error."""
+    def mean_ratio(series_lists):
+        return [np.mean([_ratio(s) for s in per_member], axis=0) for per_member in zip(*series_lists)]
+
+    return FileScores(mean_ratio([m.files for m in members]), mean_ratio([m.pieces for m in members]))
+
+
+def threshold_reports(label, scores: FileScores, files, *, after_peek_ucl_factors=()):
+    """The reports of every threshold rule for one detector's smoothed errors; (reports, calibrated level).
+
+    `after_peek_ucl_factors` adds per-file UCL rows whose factor was picked after test metrics had been seen
+    (their names carry a dagger; they are shown, never counted towards the target)."""
+    ratios = [_ratio(s)[SKAB_TRAIN_ROWS:] for s in scores.files]
+    whole_file_flags = [th.dynamic_threshold(s, buffer=5).flags[SKAB_TRAIN_ROWS:] for s in scores.files]
+    windowed_flags = [th.dynamic_threshold(s, window=SKAB_TRAIN_ROWS, step=DYNAMIC_STEP, buffer=5)
+                      .flags[SKAB_TRAIN_ROWS:] for s in scores.files]
+    calibration = np.concatenate([_ratio(s)[SKAB_TRAIN_ROWS:] for s in scores.pieces])
     level = float(np.quantile(calibration, 1 - TARGET_NORMAL_FAR))
     y = np.concatenate([f.test_labels for f in files])
     score = np.concatenate(ratios)
@@ -157,8 +198,15 @@ def evaluate_detector(label, kind, config, files, scaled, pieces, train, *, afte
     oracle = _oracle_threshold(y, score)
     reports.append(report(y, score > oracle, score, name=f"{label} + EWMA, oracle threshold (reference)",
                           threshold_saw_test_labels=True))
-    seconds = time.perf_counter() - t0
-    return reports, {"fit_s": fit_s, "total_s": seconds, "calibrated_level": level}
+    return reports, level
+
+
+def evaluate_detector(label, kind, config, files, scaled, pieces, train, *, after_peek_ucl_factors=()):
+    """Fit once, score every file; returns (reports, figures, scores)."""
+    t0 = time.perf_counter()
+    scores, fit_s = score_detector(kind, config, files, scaled, pieces, train)
+    reports, level = threshold_reports(label, scores, files, after_peek_ucl_factors=after_peek_ucl_factors)
+    return reports, {"fit_s": fit_s, "total_s": time.perf_counter() - t0, "calibrated_level": level}, scores
 
 
 def _oracle_threshold(y: np.ndarray, score: np.ndarray) -> float:
@@ -176,17 +224,27 @@ def run(quick: bool = False) -> BenchResult:
     files, scaled, pieces, train = prepare(quick, drift_robust=True)
     differenced = [SKAB_SIGNALS[c] for c in drift_channels(files)]
     all_reports, timings = [], {}
+    members = []
     for label, kind, config in tqdm(detectors(quick), desc="SKAB detectors", unit="detector"):
-        reports, figures = evaluate_detector(label, kind, config, files, scaled, pieces, train,
-                                             after_peek_ucl_factors=AFTER_PEEK_UCL_FACTORS)
+        reports, figures, scores = evaluate_detector(label, kind, config, files, scaled, pieces, train,
+                                                     after_peek_ucl_factors=AFTER_PEEK_UCL_FACTORS)
         all_reports += reports
         timings[label] = figures
+        members.append(scores)
+    # Round 2 (module docstring): per-file PCA and the ensemble, round-1 threshold rules, no dagger factors.
+    t1 = time.perf_counter()
+    per_file = score_per_file("pca-t2q", {}, files, scaled, pieces)
+    all_reports += threshold_reports(f"PCA T2+Q per file {ROUND_2_MARK}", per_file, files)[0]
+    timings[f"PCA T2+Q per file {ROUND_2_MARK}"] = {"fit_s": 0.0, "total_s": time.perf_counter() - t1}
+    t1 = time.perf_counter()
+    all_reports += threshold_reports(f"Ensemble of the five {ROUND_2_MARK}", ensemble_scores(members), files)[0]
+    timings[f"Ensemble of the five {ROUND_2_MARK}"] = {"fit_s": 0.0, "total_s": time.perf_counter() - t1}
     # Ablation: the cheap baselines on the raw channels (no differencing), as the benchmark ran before.
     raw = prepare(quick, drift_robust=False)
     for label, kind, config in detectors(quick):
         if kind in ("pca-t2q", "isolation-forest"):
-            reports, figures = evaluate_detector(f"{label} (raw channels)", kind, config, *raw,
-                                                 after_peek_ucl_factors=AFTER_PEEK_UCL_FACTORS)
+            reports, figures, _ = evaluate_detector(f"{label} (raw channels)", kind, config, *raw,
+                                                    after_peek_ucl_factors=AFTER_PEEK_UCL_FACTORS)
             all_reports += reports
             timings[f"{label} (raw channels)"] = figures
     total_s = time.perf_counter() - t0
@@ -194,7 +252,8 @@ def run(quick: bool = False) -> BenchResult:
     # Only rows fixed before any test metric was seen count: no oracle, no dagger row.
     label_free = [r for r in all_reports if not r.threshold_saw_test_labels and AFTER_PEEK_MARK not in r.name]
     after_peek = [r for r in all_reports if AFTER_PEEK_MARK in r.name and r.f1 >= 0.80 and r.far <= 0.15]
-    meeting = [r for r in label_free if r.f1 >= 0.80 and r.far <= 0.15]
+    meeting = [r for r in label_free if r.f1 >= 0.80 and r.far <= 0.15 and ROUND_2_MARK not in r.name]
+    meeting_round_2 = [r for r in label_free if r.f1 >= 0.80 and r.far <= 0.15 and ROUND_2_MARK in r.name]
     best_f1 = max(label_free, key=lambda r: r.f1)
     within_far = [r for r in label_free if r.far <= 0.15]
     best_within = max(within_far, key=lambda r: r.f1) if within_far else None
@@ -219,7 +278,10 @@ def run(quick: bool = False) -> BenchResult:
         "Point-adjusted F1 is printed only beside the unadjusted F1. Rows marked YES chose their threshold "
         f"with the test labels and are not results. Rows marked {AFTER_PEEK_MARK} use no label either, but "
         "their threshold factor was added after the test metrics of the other rows had been seen; they are "
-        "shown for transparency and are not counted towards the target.",
+        "shown for transparency and are not counted towards the target. Rows marked "
+        f"{ROUND_2_MARK} (round 2: PCA fitted per file, and the mean of the five drift-robust detectors' "
+        "per-file ratios) use the round-1 threshold rules unchanged; they were added after all round-1 numbers "
+        "were known and committed before their first run, and are reported from that single run.",
         "",
         report_table(all_reports),
         "",
@@ -227,25 +289,42 @@ def run(quick: bool = False) -> BenchResult:
         "",
         markdown_table(["detector", "F1", "FAR %", "MAR %"], [list(r) for r in LEADERBOARD]),
         "",
-        f"Target F1 >= 0.80 with FAR <= 15 % without test labels (rows fixed before seeing test metrics): "
-        + ("met by " + ", ".join(r.name for r in meeting) if meeting else
-           f"NOT met. Best label-free F1: {best_f1.name}: F1 {best_f1.f1:.3f} at FAR {best_f1.far:.1%} "
-           f"(MAR {best_f1.mar:.1%}); best with FAR <= 15 %: "
-           + (f"{best_within.name}: F1 {best_within.f1:.3f}, FAR {best_within.far:.1%}" if best_within else "none"))
-        + (f". Rows chosen after peeking that would meet it (not claimed): "
-           + ", ".join(f"{r.name} (F1 {r.f1:.3f}, FAR {r.far:.1%})" for r in after_peek) if after_peek else ""),
+        target_line(meeting, meeting_round_2, after_peek, best_f1, best_within),
         "",
         "Time (s): " + ", ".join(f"{k} fit {v['fit_s']:.0f} / total {v['total_s']:.0f}" for k, v in timings.items())
         + f"; whole benchmark {total_s:.0f} s wall, {cpu_s:.0f} s CPU (target <= 600 s on 2 cores).",
     ]
-    figures = {"total_s": total_s, "cpu_s": cpu_s, "target_met": bool(meeting), "quick": quick,
+    figures = {"total_s": total_s, "cpu_s": cpu_s, "target_met": bool(meeting),
+               "target_met_by_round_2_only": bool(meeting_round_2) and not meeting, "quick": quick,
                "drift_differenced_channels": differenced,
                "rows": {r.name: {"f1": r.f1, "pa_f1": r.pa_f1, "far": r.far, "mar": r.mar, "event_f1": r.event_f1,
                                  "auc_pr": r.auc_pr, "vus_pr": r.vus_pr,
                                  "threshold_saw_test_labels": r.threshold_saw_test_labels,
-                                 "chosen_after_seeing_test_metrics": AFTER_PEEK_MARK in r.name}
+                                 "chosen_after_seeing_test_metrics": AFTER_PEEK_MARK in r.name,
+                                 "round_2": ROUND_2_MARK in r.name}
                         for r in all_reports}}
     return BenchResult("SKAB: label-free detectors (issue 5)", "\n".join(lines), figures)
+
+
+def target_line(meeting, meeting_round_2, after_peek, best_f1, best_within) -> str:
+    """The target verdict: round-1 rows count; round-2 rows are named apart; dagger rows are never claimed."""
+    def named(rows):
+        return ", ".join(f"{r.name} (F1 {r.f1:.3f}, FAR {r.far:.1%})" for r in rows)
+
+    text = "Target F1 >= 0.80 with FAR <= 15 % without test labels: "
+    if meeting:
+        text += "met by round-1 rows " + named(meeting)
+    elif meeting_round_2:
+        text += (f"met only by round-2 rows ({ROUND_2_MARK}: pre-registered and run once, but added after round 1 "
+                 "had missed) " + named(meeting_round_2))
+    else:
+        text += (f"NOT met. Best label-free F1: {best_f1.name}: F1 {best_f1.f1:.3f} at FAR {best_f1.far:.1%} "
+                 f"(MAR {best_f1.mar:.1%}); best with FAR <= 15 %: "
+                 + (f"{best_within.name}: F1 {best_within.f1:.3f}, FAR {best_within.far:.1%}" if best_within
+                    else "none"))
+    if after_peek:
+        text += ". Rows chosen after peeking that would meet it (not claimed): " + named(after_peek)
+    return text
 
 
 def _all_ones_f1(files) -> float:
