@@ -121,3 +121,16 @@ def test_per_kind_recall_counts_only_labeled_steps():
     labels = np.array([1, 0, 1, 1, 1, 0])
     events = [("peak_noising", 0, 2), ("drift", 2, 6)]  # the peak event labels only its spike (step 0)
     assert per_kind_recall(scores, labels, events, 0.5) == {"drift": 2 / 3, "peak_noising": 1.0}
+
+
+def test_inject_series_fits_a_short_series():
+    # 240 steps (20 min at 5 s) cannot hold the longest length-adjusting draw (3 x 96 steps + margins): such
+    # draws are redrawn shorter instead of failing, and the rate is still reached without overlap.
+    rng = np.random.default_rng(3)
+    series = np.cumsum(rng.normal(size=(240, 2)), axis=0).astype(np.float32)
+    for seed in range(20):
+        _, labels, events = outliers.inject_series(series, outliers.TRAIN_TYPES + outliers.UNSEEN_TYPES,
+                                                   np.random.default_rng(seed), anomaly_rate=0.08)
+        assert labels.sum() >= int(0.08 * 240) and all(16 <= a and b <= 240 - 16 for _, a, b in events)
+        spans = sorted((a, b) for _, a, b in events)
+        assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))

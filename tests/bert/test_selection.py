@@ -104,3 +104,51 @@ def test_score_where_counts_only_the_kept_steps():
     assert everything["precision"] == pytest.approx(0.25) and everything["recall"] == pytest.approx(0.5)
     with pytest.raises(InputError, match="shape"):
         evaluate.score_where(scores, labels, 0.5, keep[:3])
+
+
+def test_checkpoint_evaluator_takes_a_list_of_blocks():
+    from tinyad.bert.train import Standardizer
+
+    rng = np.random.default_rng(7)
+    a = np.cumsum(rng.normal(size=(300, 2)), axis=0).astype(np.float32)
+    b = np.cumsum(rng.normal(size=(260, 2)), axis=0).astype(np.float32)
+    identity = Standardizer([0.0, 0.0], [1.0, 1.0])
+    seeds = (0, 1)
+    single = evaluate.CheckpointEvaluator(a, stride=4, seeds=seeds)
+    blocks = evaluate.CheckpointEvaluator([a, b], stride=4, seeds=seeds)
+    one_sets, two_sets = single.test_sets(identity), blocks.test_sets(identity)
+    # a single array: exactly the copies it always had (seeds as given)
+    reference = evaluate.make_test_sets(a, seeds)
+    assert len(one_sets) == len(reference) == 2
+    for got, want in zip(one_sets, reference):
+        np.testing.assert_array_equal(got.series, want.series)
+        np.testing.assert_array_equal(got.labels, want.labels)
+        assert got.events == want.events and got.description == want.description
+    # two blocks: one copy per seed of each, block by block; block 1 has its own seeds (+1000)
+    assert len(two_sets) == 4 and blocks.block_seeds(1) == (1000, 1001)
+    for got, want in zip(two_sets[:2], reference):
+        np.testing.assert_array_equal(got.labels, want.labels)
+    for got, seed in zip(two_sets[2:], (1000, 1001)):
+        np.testing.assert_array_equal(got.labels, evaluate.make_test_set(b, seed).labels)
+    assert two_sets[2].events != two_sets[0].events
+    assert blocks.copy_lengths() == [300, 300, 260, 260]
+    # scored end to end: the lengths and the labels add up over the copies
+    one, two = single(FirstValue(0.1), identity, with_report=True), blocks(FirstValue(0.1), identity,
+                                                                         with_report=True)
+    assert len(one["labels"]) == 600 and len(two["labels"]) == 2 * 300 + 2 * 260
+    assert two["labels"].sum() == sum(int(t.labels.sum()) for t in two_sets)
+    np.testing.assert_array_equal(two["labels"][:600], one["labels"])
+    assert evaluate.CheckpointEvaluator([a], stride=4, seeds=seeds)(FirstValue(0.1), identity)["score"] == \
+        pytest.approx(one["score"])
+    with pytest.raises(InputError, match="empty"):
+        evaluate.CheckpointEvaluator([], stride=4)
+    with pytest.raises(InputError, match="NaN"):
+        evaluate.CheckpointEvaluator([a, np.full((10, 2), np.nan)], stride=4)
+
+
+def test_best_possible_score_caps_recall_when_more_steps_are_labeled_than_cut():
+    from tinyad.bench.bert_transfer import best_possible_score
+
+    assert best_possible_score(0.08, 0.08) == pytest.approx(1.0)
+    assert best_possible_score(0.08, 0.10) == pytest.approx((1 + 0.8) / 2)
+    assert best_possible_score(0.10, 0.08) == pytest.approx((0.8 + 1) / 2)

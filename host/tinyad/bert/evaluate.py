@@ -204,18 +204,45 @@ def per_kind_recall(scores: np.ndarray, labels: np.ndarray, events: list, thresh
 class CheckpointEvaluator:
     """Scores every checkpoint on a held-out raw series with injected anomalies (seeded, so every checkpoint
     and every run sees the same test set once standardized with its model's standardizer). `model` may be a
-    list of models (an ensemble: scores averaged); `smoothing` is a moving-average width over the scores."""
+    list of models (an ensemble: scores averaged); `smoothing` is a moving-average width over the scores.
 
-    def __init__(self, held_out_raw: np.ndarray, stride: int, seeds=(0, 1, 2, 3), anomaly_rate: float = 0.08,
+    `held_out_raw` is one array (n, channels) or a list of arrays (separate time blocks, never joined): block i
+    gets one injected copy per seed with seed + BLOCK_SEED_STRIDE * i, so blocks do not share injection layouts
+    (block 0, and a single array, use the seeds as given). Test sets are ordered block by block, seeds within a
+    block; each is scored and smoothed alone, then all are concatenated."""
+
+    BLOCK_SEED_STRIDE = 1000
+
+    def __init__(self, held_out_raw, stride: int, seeds=(0, 1, 2, 3), anomaly_rate: float = 0.08,
                  donor_raw: np.ndarray | None = None, smoothing: int = 1):
-        if not np.isfinite(held_out_raw).all():
+        blocks = list(held_out_raw) if isinstance(held_out_raw, (list, tuple)) else [held_out_raw]
+        if not blocks:
+            raise InputError("no held-out data: the list of blocks is empty")
+        if not all(np.isfinite(block).all() for block in blocks):
             raise InputError("held-out data contains NaN or inf")
-        self.held_out_raw, self.stride, self.seeds = held_out_raw, stride, tuple(seeds)
+        self.held_out_raw, self.blocks = held_out_raw, blocks
+        self.stride, self.seeds = stride, tuple(seeds)
         self.anomaly_rate, self.donor_raw, self.smoothing = anomaly_rate, donor_raw, smoothing
+
+    def block_seeds(self, index: int) -> tuple[int, ...]:
+        """The injection seeds of block `index` (block 0: the seeds as given)."""
+        return tuple(seed + self.BLOCK_SEED_STRIDE * index for seed in self.seeds)
+
+    def copy_lengths(self) -> list[int]:
+        """The length of every test set, in the order they are concatenated."""
+        return [len(block) for block in self.blocks for _ in self.seeds]
 
     def test_sets(self, standardizer) -> list[TestSet]:
         donor = None if self.donor_raw is None else standardizer.apply(self.donor_raw)
-        return make_test_sets(standardizer.apply(self.held_out_raw), self.seeds, self.anomaly_rate, donor=donor)
+        sets = []
+        for index, block in enumerate(self.blocks):
+            copies = make_test_sets(standardizer.apply(block), self.block_seeds(index), self.anomaly_rate,
+                                    donor=donor)
+            if len(self.blocks) > 1:
+                for copy in copies:
+                    copy.description = f"block {index}, {copy.description}"
+            sets += copies
+        return sets
 
     def __call__(self, model, standardizer, threshold: float | None = None, with_report: bool = False,
                  smoothing: int | None = None) -> dict:

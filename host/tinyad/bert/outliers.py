@@ -236,9 +236,11 @@ def inject_series(series: np.ndarray, kinds, rng: np.random.Generator, anomaly_r
                   margin: int = 16, min_effect: float = 1.0):
     """Test set: inject separate anomaly segments into a long standardized series (n, channels) until about
     `anomaly_rate` of the steps are labeled, cycling through `kinds`. Segments do not overlap and keep
-    `margin` clean steps between them. An injection that changes no value by at least `min_effect` (in the
-    series' standardized units) is redrawn: freezing a channel that barely moves changes nothing, and a label
-    on unchanged data would measure luck. Returns (series, labels (n,) int8, list of (kind, start, stop))."""
+    `margin` clean steps between them; a draw longer than a short series can hold (with its margins) is redrawn
+    (never the case above 3 * 2 * max_length + 2 * margin steps). An injection that changes no value by at least
+    `min_effect` (in the series' standardized units) is redrawn: freezing a channel that barely moves changes
+    nothing, and a label on unchanged data would measure luck. Returns (series, labels (n,) int8, list of
+    (kind, start, stop))."""
     out = np.asarray(series, np.float32).copy()
     labels = np.zeros(len(out), np.int8)
     events = []
@@ -254,6 +256,8 @@ def inject_series(series: np.ndarray, kinds, rng: np.random.Generator, anomaly_r
         scale = 2 if kind in SLOW_TYPES else 1
         length = int(rng.integers(min_length * scale, max_length * scale + 1))
         span = length * 3 if kind == "length_adjusting" else length
+        if len(out) - span - margin <= margin:  # no room for this draw in a short series (a 20-min block): redraw
+            continue
         start = int(rng.integers(margin, len(out) - span - margin))
         if labels[max(0, start - margin):start + span + margin].any():
             continue
