@@ -399,6 +399,24 @@ def summarize(recipe: RecipeRun, steps: int) -> dict:
                 zero_shot=zero_shot, final_seed0=final_seed0, chosen_validation=chosen_validation)
 
 
+def _detail_tables(s: dict, plot: Path, validation_where: str) -> str:
+    """The tables every split ends with: validation by step and by smoothing, recall per type, test curve."""
+    return f"""Validation (rack 2, {validation_where}) by fine-tune step:
+
+{s['validation_table']}
+
+{s['smoothing_table']}
+
+Recall per injected type (same cut):
+
+{s['by_type']}
+
+Score vs steps, test (reporting only; plot: `{_rel(plot)}`):
+
+{s['curve']}
+"""
+
+
 def _met(flag: bool) -> str:
     return "met" if flag else "NOT met"
 
@@ -597,20 +615,7 @@ range); they choose nothing. The headline stays the validation-chosen ensemble e
   {core_s:.0f} s (target <= 15 min: {_met(core_s <= TARGET_MAIN_S)}); with the first-recipe variant
   {total_s:.0f} s.
 
-Validation (rack 2, last {VALIDATION_MINUTES} min before the cut) by fine-tune step:
-
-{s['validation_table']}
-
-{s['smoothing_table']}
-
-Recall per injected type (same cut):
-
-{s['by_type']}
-
-Score vs steps, test (reporting only; plot: `{_rel(plot)}`):
-
-{s['curve']}
-"""
+{_detail_tables(s, plot, f"last {VALIDATION_MINUTES} min before the cut")}"""
     interleaved_markdown, figures["interleaved"] = _run_interleaved(out_dir, steps, preset, quick, window)
     markdown += "\n" + interleaved_markdown
     all_times_markdown, figures["interleaved_source_all_times"] = _run_interleaved(
@@ -737,20 +742,7 @@ AUC-PR; quantile cut at the nominal {ANOMALY_RATE:.0%} rate). The first-recipe v
   {' + '.join(f'{f.seconds:.0f}' for f in recipe.fines)} s, scratch {recipe.scratch.seconds:.0f} s; main
   comparison {core_s:.0f} s (target <= 15 min: {_met(met['preset<=15min'])}).
 
-Validation (rack 2, last {INTERLEAVED_VALIDATION_MINUTES} min of each training block) by fine-tune step:
-
-{s['validation_table']}
-
-{s['smoothing_table']}
-
-Recall per injected type (same cut):
-
-{s['by_type']}
-
-Score vs steps, test (reporting only; plot: `{_rel(plot)}`):
-
-{s['curve']}
-"""
+{_detail_tables(s, plot, f"last {INTERLEAVED_VALIDATION_MINUTES} min of each training block")}"""
     return markdown, figures
 
 
