@@ -15,11 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "bindings.h"
 #include "tinyad/device.h"
 
 namespace nb = nanobind;
-
-nb::dict decoder_counters_to_dict(const tinyad::DecoderCounters& c);  // bind_protocol.cc
 
 namespace {
 

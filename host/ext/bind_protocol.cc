@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings.h"
 #include "tinyad/protocol.h"
 
 namespace nb = nanobind;
@@ -17,7 +18,9 @@ namespace {
 nb::bytes to_bytes(const uint8_t* data, size_t n) { return nb::bytes(reinterpret_cast<const char*>(data), n); }
 const uint8_t* data_of(const nb::bytes& b) { return reinterpret_cast<const uint8_t*>(b.c_str()); }
 
-nb::dict decoder_counters_dict(const tinyad::DecoderCounters& c) {
+}  // namespace
+
+nb::dict decoder_counters_to_dict(const tinyad::DecoderCounters& c) {
   nb::dict d;
   d["frames_ok"] = c.frames_ok;
   d["bad_crc"] = c.bad_crc;
@@ -26,10 +29,6 @@ nb::dict decoder_counters_dict(const tinyad::DecoderCounters& c) {
   d["oversize"] = c.oversize;
   return d;
 }
-
-}  // namespace
-
-nb::dict decoder_counters_to_dict(const tinyad::DecoderCounters& c) { return decoder_counters_dict(c); }
 
 void bind_protocol(nb::module_& m) {
   m.attr("PROTOCOL_VERSION") = tinyad::kProtocolVersion;
@@ -104,6 +103,6 @@ void bind_protocol(nb::module_& m) {
             return frames;
           },
           nb::arg("data"), "Feeds bytes; returns the complete valid frames as (version, type, seq, payload).")
-      .def_prop_ro("counters", [](const tinyad::FrameDecoder& d) { return decoder_counters_dict(d.counters()); })
+      .def_prop_ro("counters", [](const tinyad::FrameDecoder& d) { return decoder_counters_to_dict(d.counters()); })
       .def_prop_ro("bad_frames", &tinyad::FrameDecoder::bad_frames);
 }

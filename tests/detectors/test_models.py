@@ -53,21 +53,29 @@ def _sine(n=240, channels=2, seed=0):
         size=(n, channels))
 
 
-@pytest.mark.slow
-def test_lstm_autoencoder_scores_a_spike_and_round_trips(tmp_path):
-    from tinyad.detectors.lstm_ae import LSTMAEConfig, LSTMAutoencoder
+def _scores_a_spike_and_round_trips(detector_class, config, tmp_path):
+    """Fit on a clean sine, score one with a 4-step spike (it must stand out 5x over the median error), then
+    save, load and score again (same errors). Returns (detector, loaded)."""
+    import json
 
-    config = LSTMAEConfig(window=8, dense_units=[], lstm_units=[6], epochs=4, batch_size=32)
-    detector = LSTMAutoencoder(config).fit(_sine())
+    detector = detector_class(config).fit(_sine())
     test = _sine(seed=1)
     test[100:104] += 8.0
     errors = detector.errors(test)
     assert errors.shape == (240,) and np.isfinite(errors).all()
     assert errors[100:104].mean() > 5 * np.median(errors)
     detector.save(tmp_path)
-    import json
-    loaded = LSTMAutoencoder.load(tmp_path, json.loads((tmp_path / "detector.json").read_text()))
+    loaded = detector_class.load(tmp_path, json.loads((tmp_path / "detector.json").read_text()))
     np.testing.assert_allclose(loaded.errors(test), errors, rtol=1e-5)
+    return detector, loaded
+
+
+@pytest.mark.slow
+def test_lstm_autoencoder_scores_a_spike_and_round_trips(tmp_path):
+    from tinyad.detectors.lstm_ae import LSTMAEConfig, LSTMAutoencoder
+
+    config = LSTMAEConfig(window=8, dense_units=[], lstm_units=[6], epochs=4, batch_size=32)
+    detector, _ = _scores_a_spike_and_round_trips(LSTMAutoencoder, config, tmp_path)
     with pytest.raises(InputError, match="channels"):
         detector.errors(np.zeros((50, 3)))
     with pytest.raises(InputError, match="at least 8"):
@@ -119,17 +127,8 @@ def test_conv_autoencoder_scores_a_spike_and_round_trips(tmp_path):
     from tinyad.detectors.conv_ae import ConvAEConfig, ConvAutoencoder
 
     config = ConvAEConfig(window=8, filters=[8, 4], kernel_size=3, dropout=0.0, epochs=6)
-    detector = ConvAutoencoder(config).fit(_sine())
-    test = _sine(seed=1)
-    test[100:104] += 8.0
-    errors = detector.errors(test)
-    assert errors.shape == (240,) and np.isfinite(errors).all()
-    assert errors[100:104].mean() > 5 * np.median(errors)
-    detector.save(tmp_path)
-    import json
-    loaded = ConvAutoencoder.load(tmp_path, json.loads((tmp_path / "detector.json").read_text()))
+    _, loaded = _scores_a_spike_and_round_trips(ConvAutoencoder, config, tmp_path)
     assert loaded.config == config
-    np.testing.assert_allclose(loaded.errors(test), errors, rtol=1e-5)
 
 
 def test_conv_config_rejects_windows_the_strides_cannot_rebuild():

@@ -62,7 +62,8 @@ def test_monitor_prints_a_line_per_window_and_announces_alerts(start_sil):
 
 
 def test_score_line_draws_the_smoothed_score_against_the_threshold():
-    frame = ScoreFrame(1, 42, 700, 120, 1.5, 0.5, 0.8, 1, np.zeros(2, np.int8))
+    frame = ScoreFrame(seq=1, window_index=42, last_sample_seq=700, invoke_us=120, score=1.5, smoothed=0.5,
+                       probability=0.8, alert_state=1, output=np.zeros(2, np.int8))
     line = score_line(frame, threshold_on=1.0, threshold_off=0.5)
     # Bar spans 0 .. 2 * threshold_on over 30 cells: 0.5 fills 8 cells, the threshold mark sits at cell 15.
     assert "[########.......|..............]" in line

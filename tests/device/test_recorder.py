@@ -67,7 +67,9 @@ def test_sequence_tracker_records_a_gap_with_its_size():
 
 
 def test_ctrl_c_keeps_every_sample_received_and_the_gap(tmp_path):
-    frames = [_samples(1, 0), ScoreFrame(2, 0, 7, 5, 0.1, 0.1, 0.5, 0, np.zeros(2, np.int8)),
+    frames = [_samples(1, 0), ScoreFrame(seq=2, window_index=0, last_sample_seq=7, invoke_us=5, score=0.1,
+                                            smoothed=0.1, probability=0.5, alert_state=0,
+                                            output=np.zeros(2, np.int8)),
               _samples(3, 8), _samples(5, 24)]
     client = FakeClient(frames, end=KeyboardInterrupt())
     result = record("fake", "imbalance", 60, tmp_path / "s.parquet", client=client)

@@ -304,7 +304,7 @@ def _result_row(name, n, r):
 RESULT_HEADERS = ["model", "steps", "(P+R)/2", "(P+R)/2 PA", "F1", "PA-F1", "AUC-PR", "VUS-PR"]
 
 
-def summarize(recipe: RecipeRun, steps: int) -> dict:
+def summarize(recipe: RecipeRun, steps: int, preset: str) -> dict:
     """The numbers and tables every split reports, from one recipe run (test numbers: reporting only)."""
     from tinyad.bert.evaluate import first_reaching
 
@@ -358,6 +358,8 @@ def summarize(recipe: RecipeRun, steps: int) -> dict:
     first_ft = first_reaching(fine.history)
     chosen_validation = recipe.validation_by_smoothing[chosen_smoothing]
     figures = {
+        "preset": preset, "pretrain_steps": steps, "finetune_steps": finetune_steps,
+        "pretrain_racks": list(PRETRAIN_RACKS), "finetune_seeds": len(FINETUNE_SEEDS), "ema_decay": EMA_DECAY,
         "chosen_finetune_step": chosen_step, "chosen_smoothing": chosen_smoothing,
         "validation_score_chosen": chosen_validation["score"],
         "validation_auc_pr_chosen": chosen_validation["auc_pr"],
@@ -520,7 +522,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
     plot = plot_history({"fine-tune seed 0 (racks -> rack 2)": fine.history, "rack 2 from scratch": scratch.history},
                         out_dir / "score_vs_steps.png", title="rack 2 held-out, injected anomalies")
 
-    s = summarize(recipe, steps)
+    s = summarize(recipe, steps, preset)
     final_old, zero_old = fine_old.history[-1], fine_old.history[0]
     # Where the false alarms are: the first 50 min of the held-out range hold the end of the charge (current
     # to 0, relaxation), a transition no model saw before the cut.
@@ -539,8 +541,6 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
     table = markdown_table(RESULT_HEADERS, rows)
     recipe_figures = s["figures"]
     figures = {
-        "preset": preset, "pretrain_steps": steps, "finetune_steps": finetune_steps,
-        "pretrain_racks": list(PRETRAIN_RACKS), "finetune_seeds": len(FINETUNE_SEEDS), "ema_decay": EMA_DECAY,
         **recipe_figures,
         "first_recipe_finetuned_score": final_old["score"], "first_recipe_finetuned_f1": final_old["f1"],
         "first_recipe_zero_shot_score": zero_old["score"],
@@ -634,7 +634,7 @@ def _run_interleaved(out_dir: Path, steps: int, preset: str, quick: bool, window
     started = time.perf_counter()
     split, info = interleaved_split(out_dir, window, source_all_times)
     recipe = run_recipe(split, steps, preset, quick, started)
-    s = summarize(recipe, steps)
+    s = summarize(recipe, steps, preset)
     target, blocks, train, test = info["target"], info["blocks"], info["train"], info["test"]
     final_ft, fine = recipe.final_ft, recipe.fines[0]
     plot = plot_history({"fine-tune seed 0 (racks -> rack 2)": fine.history,
@@ -678,8 +678,6 @@ def _run_interleaved(out_dir: Path, steps: int, preset: str, quick: bool, window
         f"B{b.index}: {recipe.evaluator.block_seeds(i)[0]}-{recipe.evaluator.block_seeds(i)[-1]}"
         for i, b in enumerate(test))
     figures = {
-        "preset": preset, "pretrain_steps": steps, "finetune_steps": finetune_steps,
-        "pretrain_racks": list(PRETRAIN_RACKS), "finetune_seeds": n_seeds, "ema_decay": EMA_DECAY,
         **s["figures"],
         "n_blocks": N_BLOCKS, "train_blocks": list(TRAIN_BLOCKS), "test_blocks": list(TEST_BLOCKS),
         "block_starts": [str(b.start) for b in blocks], "guard_rows": window,

@@ -69,18 +69,11 @@ class SamplesFrame:
 
 
 @dataclass
-class ScoreFrame:
-    """A SCORE frame: one inference window scored on the device."""
+class ScoreFrame(protocol.Score):
+    """A SCORE frame (protocol.Score: one inference window scored on the device) with its frame sequence
+    number and the int8 output tensor as a numpy array."""
 
     seq: int
-    window_index: int
-    last_sample_seq: int
-    invoke_us: int
-    score: float
-    smoothed: float
-    probability: float
-    alert_state: int
-    output: np.ndarray
 
     @property
     def alert_name(self) -> str:
@@ -88,9 +81,9 @@ class ScoreFrame:
 
     @classmethod
     def decode(cls, seq: int, payload: bytes) -> "ScoreFrame":
-        s = protocol.parse_score(payload)
-        return cls(seq, s.window_index, s.last_sample_seq, s.invoke_us, s.score, s.smoothed, s.probability,
-                   s.alert_state, np.asarray(s.output, dtype=np.int8))
+        fields = dict(vars(protocol.parse_score(payload)))
+        fields["output"] = np.asarray(fields["output"], dtype=np.int8)
+        return cls(**fields, seq=seq)
 
 
 @dataclass
