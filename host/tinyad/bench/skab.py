@@ -33,6 +33,10 @@ the round-1 threshold rules unchanged (normal-calibrated 10 %, per-file UCL 1.5 
     its own training rows).
 No factor, smoothing or member was chosen for round 2 with test metrics; the round itself exists because
 round 1 missed the target, which is disclosed beside its rows.
+
+Round 3 (rows marked with a section sign; tinyad.bench.skab_conv_ae): SKAB's own Conv-AE recipe, one model per
+file on the raw channels with SKAB's decision rule, reproduced as published. Added after rounds 1 and 2 had
+missed and committed before its first run; run once.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import numpy as np
 from tqdm import tqdm
 
 from tinyad.bench import BenchResult, markdown_table
+from tinyad.bench.skab_conv_ae import LABEL, ROUND_3_MARK, round_3_reports
 from tinyad.detectors import thresholds as th
 from tinyad.detectors.common import Standardizer
 from tinyad.detectors.datasets import SKAB_SIGNALS, SKAB_TRAIN_ROWS, skab_anomaly_free, skab_files
@@ -239,8 +244,13 @@ def run(quick: bool = False) -> BenchResult:
     t1 = time.perf_counter()
     all_reports += threshold_reports(f"Ensemble of the five {ROUND_2_MARK}", ensemble_scores(members), files)[0]
     timings[f"Ensemble of the five {ROUND_2_MARK}"] = {"fit_s": 0.0, "total_s": time.perf_counter() - t1}
-    # Ablation: the cheap baselines on the raw channels (no differencing), as the benchmark ran before.
     raw = prepare(quick, drift_robust=False)
+    # Round 3 (module docstring): SKAB's own Conv-AE recipe, per file, on the raw channels.
+    t1 = time.perf_counter()
+    round_3, round_3_figures = round_3_reports(raw[0], raw[1], raw[2], quick=quick)
+    all_reports += round_3
+    timings[LABEL] = {"fit_s": 0.0, "total_s": time.perf_counter() - t1}
+    # Ablation: the cheap baselines on the raw channels (no differencing), as the benchmark ran before.
     for label, kind, config in detectors(quick):
         if kind in ("pca-t2q", "isolation-forest"):
             reports, figures, _ = evaluate_detector(f"{label} (raw channels)", kind, config, *raw,
@@ -252,8 +262,10 @@ def run(quick: bool = False) -> BenchResult:
     # Only rows fixed before any test metric was seen count: no oracle, no dagger row.
     label_free = [r for r in all_reports if not r.threshold_saw_test_labels and AFTER_PEEK_MARK not in r.name]
     after_peek = [r for r in all_reports if AFTER_PEEK_MARK in r.name and r.f1 >= 0.80 and r.far <= 0.15]
-    meeting = [r for r in label_free if r.f1 >= 0.80 and r.far <= 0.15 and ROUND_2_MARK not in r.name]
-    meeting_round_2 = [r for r in label_free if r.f1 >= 0.80 and r.far <= 0.15 and ROUND_2_MARK in r.name]
+    meets = [r for r in label_free if r.f1 >= 0.80 and r.far <= 0.15]
+    meeting = [r for r in meets if ROUND_2_MARK not in r.name and ROUND_3_MARK not in r.name]
+    meeting_round_2 = [r for r in meets if ROUND_2_MARK in r.name]
+    meeting_round_3 = [r for r in meets if ROUND_3_MARK in r.name]
     best_f1 = max(label_free, key=lambda r: r.f1)
     within_far = [r for r in label_free if r.far <= 0.15]
     best_within = max(within_far, key=lambda r: r.f1) if within_far else None
@@ -281,7 +293,11 @@ def run(quick: bool = False) -> BenchResult:
         "shown for transparency and are not counted towards the target. Rows marked "
         f"{ROUND_2_MARK} (round 2: PCA fitted per file, and the mean of the five drift-robust detectors' "
         "per-file ratios) use the round-1 threshold rules unchanged; they were added after all round-1 numbers "
-        "were known and committed before their first run, and are reported from that single run.",
+        "were known and committed before their first run, and are reported from that single run. Rows marked "
+        f"{ROUND_3_MARK} (round 3: SKAB's own Conv-AE recipe, one model per file on the raw channels, with "
+        "SKAB's decision rule and with the round-1 rules) were added after rounds 1 and 2 had missed, copy a "
+        "published recipe without change, were committed before their first run and are reported from that "
+        "single run.",
         "",
         report_table(all_reports),
         "",
@@ -289,34 +305,48 @@ def run(quick: bool = False) -> BenchResult:
         "",
         markdown_table(["detector", "F1", "FAR %", "MAR %"], [list(r) for r in LEADERBOARD]),
         "",
-        target_line(meeting, meeting_round_2, after_peek, best_f1, best_within),
+        f"SKAB's notebook predicts the 400 training rows of each file too, and its leaderboard scores them. "
+        f"Scored that way (for comparison with the leaderboard only, not a result), round 3's SKAB rule gives "
+        f"F1 {round_3_figures['skab_rule_all_rows']['f1']:.3f}, FAR {round_3_figures['skab_rule_all_rows']['far']:.1%}, "
+        f"MAR {round_3_figures['skab_rule_all_rows']['mar']:.1%}.",
+        "",
+        target_line(meeting, meeting_round_2, after_peek, best_f1, best_within, meeting_round_3),
         "",
         "Time (s): " + ", ".join(f"{k} fit {v['fit_s']:.0f} / total {v['total_s']:.0f}" for k, v in timings.items())
-        + f"; whole benchmark {total_s:.0f} s wall, {cpu_s:.0f} s CPU (target <= 600 s on 2 cores).",
+        + f"; whole benchmark {total_s:.0f} s wall, {cpu_s:.0f} s CPU (target <= 600 s on 2 cores). Round 3 "
+        f"fits its {len(files) + len(raw[2])} models two at a time in two processes (median "
+        f"{round_3_figures['epochs_median']:.0f} epochs, at most {round_3_figures['epochs_max']}); CPU time counts "
+        "this process only.",
     ]
     figures = {"total_s": total_s, "cpu_s": cpu_s, "target_met": bool(meeting),
-               "target_met_by_round_2_only": bool(meeting_round_2) and not meeting, "quick": quick,
+               "target_met_by_round_2_only": bool(meeting_round_2) and not meeting,
+               "target_met_by_round_3_only": bool(meeting_round_3) and not meeting and not meeting_round_2,
+               "round_3": round_3_figures, "quick": quick,
                "drift_differenced_channels": differenced,
                "rows": {r.name: {"f1": r.f1, "pa_f1": r.pa_f1, "far": r.far, "mar": r.mar, "event_f1": r.event_f1,
                                  "auc_pr": r.auc_pr, "vus_pr": r.vus_pr,
                                  "threshold_saw_test_labels": r.threshold_saw_test_labels,
                                  "chosen_after_seeing_test_metrics": AFTER_PEEK_MARK in r.name,
-                                 "round_2": ROUND_2_MARK in r.name}
+                                 "round_2": ROUND_2_MARK in r.name, "round_3": ROUND_3_MARK in r.name}
                         for r in all_reports}}
     return BenchResult("SKAB: label-free detectors (issue 5)", "\n".join(lines), figures)
 
 
-def target_line(meeting, meeting_round_2, after_peek, best_f1, best_within) -> str:
-    """The target verdict: round-1 rows count; round-2 rows are named apart; dagger rows are never claimed."""
+def target_line(meeting, meeting_round_2, after_peek, best_f1, best_within, meeting_round_3=()) -> str:
+    """The target verdict: round-1 rows count; rows of later rounds are named apart with their round; dagger
+    rows are never claimed."""
     def named(rows):
         return ", ".join(f"{r.name} (F1 {r.f1:.3f}, FAR {r.far:.1%})" for r in rows)
 
     text = "Target F1 >= 0.80 with FAR <= 15 % without test labels: "
     if meeting:
         text += "met by round-1 rows " + named(meeting)
-    elif meeting_round_2:
-        text += (f"met only by round-2 rows ({ROUND_2_MARK}: pre-registered and run once, but added after round 1 "
-                 "had missed) " + named(meeting_round_2))
+    elif meeting_round_2 or meeting_round_3:
+        later = [f"round {n} ({mark}) " + named(rows)
+                 for n, mark, rows in ((2, ROUND_2_MARK, meeting_round_2), (3, ROUND_3_MARK, meeting_round_3))
+                 if rows]
+        text += ("met only by rows of later rounds (pre-registered and run once, but added after round 1 had "
+                 "missed): " + "; ".join(later))
     else:
         text += (f"NOT met. Best label-free F1: {best_f1.name}: F1 {best_f1.f1:.3f} at FAR {best_f1.far:.1%} "
                  f"(MAR {best_f1.mar:.1%}); best with FAR <= 15 %: "

@@ -258,7 +258,7 @@ class CheckpointEvaluator:
 
 
 def plot_history(histories: dict[str, list[dict]], path, key: str = "score", title: str = "",
-                 target: float | None = TARGET_SCORE, extra_keys=("f1",)) -> "Path":
+                 target: float | None = TARGET_SCORE, extra_keys=("f1",)):
     """PNG: `key` (and `extra_keys`, dashed) versus training steps, one line per run."""
     from pathlib import Path
 

@@ -106,13 +106,18 @@ class LSTMAutoencoder(KerasDetector):
         self.history = _fit_keras(self.model, windows, windows, self.config, verbose)
         return self
 
-    def errors(self, values, batch_size: int = 512) -> np.ndarray:
-        """Per-time-step reconstruction error (mean over channels of the squared error, averaged over the
-        overlapping windows) for (time, channels) data with at least `window` rows."""
+    def reconstruct(self, values, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """(windows, reconstructions), both (n_windows, window, channels) in standardised units: every
+        stride-1 window of (time, channels) data with at least `window` rows, and the model's output for it."""
         if self.model is None:
             raise InputError("the autoencoder is not fitted", hint="call fit() or load a fitted model")
         data = self.scaler(check_series(values, self.n_features, self.config.window, where="scoring data"))
         windows = sliding_windows(data, self.config.window).astype(np.float32)
-        reconstructed = self.model.predict(windows, batch_size=batch_size, verbose=0)
+        return windows, self.model.predict(windows, batch_size=batch_size, verbose=0)
+
+    def errors(self, values, batch_size: int = 512) -> np.ndarray:
+        """Per-time-step reconstruction error (mean over channels of the squared error, averaged over the
+        overlapping windows) for (time, channels) data with at least `window` rows."""
+        windows, reconstructed = self.reconstruct(values, batch_size)
         per_window = ((reconstructed - windows) ** 2).mean(axis=2)  # (n_windows, window)
-        return window_errors_to_steps(per_window, len(data))
+        return window_errors_to_steps(per_window, len(windows) + self.config.window - 1)
