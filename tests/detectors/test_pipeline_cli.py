@@ -103,3 +103,30 @@ def test_cli_fit_and_score_write_csv_and_png(tmp_path, capsys):
     # a file with a missing channel is refused with exit code 2 (InputError)
     frame.drop(columns=["c"]).to_csv(tmp_path / "short.csv", index=False)
     assert main(["detect", "score", str(model), str(tmp_path / "short.csv")]) == 2
+
+
+def test_covering_threshold_flags_a_spike_and_survives_save_and_load(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(400)
+    data = np.c_[np.sin(t / 6.0), np.cos(t / 6.0)] + 0.05 * rng.normal(size=(400, 2))
+    data[330:360, 0] += 3.0  # 30 shifted rows, after the 250 normal training rows
+    config = {"window": 8, "filters": [8, 4], "kernel_size": 3, "epochs": 40, "dropout": 0.0}
+    detector = LabelFreeDetector("conv-ae", ThresholdConfig(method="covering"), config).fit(data[:250])
+    assert detector.train_residuals.shape == (250 - 8 + 1,)
+    result = detector.score(data)
+    assert result.method == "covering" and np.isnan(result.threshold).all()
+    assert result.flags[337:353].all()  # every window covering these rows overlaps the shift
+    assert result.flags[:250].mean() < 0.02 and not result.flags[370:].any()
+    detector.save(tmp_path / "det")
+    again = LabelFreeDetector.load(tmp_path / "det")
+    np.testing.assert_allclose(again.train_residuals, detector.train_residuals)
+    assert (again.score(data).flags == result.flags).all()
+
+
+def test_covering_threshold_is_refused_for_models_without_windows():
+    data, _ = _shifted()
+    with pytest.raises(InputError, match="window autoencoder"):
+        LabelFreeDetector("pca-t2q", ThresholdConfig(method="covering")).fit(data[:150])
+    detector = LabelFreeDetector("pca-t2q", ThresholdConfig(method="quantile")).fit(data[:150])
+    with pytest.raises(InputError, match="window autoencoder"):
+        detector.score(data, method="covering")

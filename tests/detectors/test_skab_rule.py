@@ -37,3 +37,10 @@ def test_covering_window_flags_needs_every_earlier_covering_window():
 def test_covering_window_flags_rejects_a_one_row_window():
     with pytest.raises(InputError, match="window"):
         covering_window_flags(np.ones(4, bool), window=1)
+
+
+def test_covering_window_flags_for_any_series_uses_every_window_covering_a_row():
+    # window 3, windows 0..7 over rows 0..9. Row 3 is covered by windows 1..3 (3 is not flagged) -> no;
+    # rows 4, 5 also include window 3; rows 8, 9 at the end are covered by windows 6-7 and 7 only -> yes.
+    flags = covering_window_flags(np.array([1, 1, 1, 0, 1, 1, 1, 1], bool), window=3, skab_bounds=False)
+    assert flags.tolist() == [1, 1, 1, 0, 0, 0, 1, 1, 1, 1]

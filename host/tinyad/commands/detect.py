@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tinyad.detectors.pipeline import KIND_NAMES
+from tinyad.detectors.pipeline import KIND_NAMES, THRESHOLD_METHODS
 from tinyad.errors import InputError
 
 
@@ -57,15 +57,19 @@ def detect():
 @click.option("--dense-units", help="LSTM-AE: comma-separated Dense encoder widths, e.g. 16 (empty: none).")
 @click.option("--lstm-units", help="Comma-separated LSTM widths, e.g. 32,8 (the last is the AE bottleneck).")
 @click.option("--epochs", type=int, help="Maximum training epochs (early stopping on the last 20 %).")
-@click.option("--threshold", "method", default="dynamic", show_default=True,
-              type=click.Choice(["dynamic", "quantile", "sigma"]))
+@click.option("--threshold", "method", default="dynamic", show_default=True, type=click.Choice(THRESHOLD_METHODS),
+              help="covering (lstm-ae, conv-ae): SKAB's Conv-AE rule on per-window residuals.")
 @click.option("--span", "smoothing_span", type=float, default=10.0, show_default=True, help="EWMA span (steps).")
 @click.option("--p", "prune_p", type=float, default=0.13, show_default=True, help="Dynamic: pruning fraction.")
 @click.option("--error-window", type=int, help="Dynamic: error window length (default: whole series).")
 @click.option("--quantile", type=float, default=0.99, show_default=True)
 @click.option("--k", "k_sigma", type=float, default=3.0, show_default=True)
+@click.option("--ucl-quantile", type=float, default=0.999, show_default=True,
+              help="Covering: quantile of the training windows' residuals.")
+@click.option("--ucl-factor", type=float, default=4 / 3, show_default=True, help="Covering: factor on that quantile.")
 def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_column, train_rows, window, horizon,
-        dense_units, lstm_units, epochs, method, smoothing_span, prune_p, error_window, quantile, k_sigma):
+        dense_units, lstm_units, epochs, method, smoothing_span, prune_p, error_window, quantile, k_sigma,
+        ucl_quantile, ucl_factor):
     """Fit a detector on NORMAL_FILES (CSV, Parquet or tinyad sessions holding normal data only)."""
     import numpy as np
 
@@ -92,7 +96,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     if epochs is not None:
         model_config["epochs"] = epochs
     threshold = ThresholdConfig(method=method, smoothing_span=smoothing_span, p=prune_p, window=error_window,
-                                quantile=quantile, k=k_sigma)
+                                quantile=quantile, k=k_sigma, ucl_quantile=ucl_quantile, ucl_factor=ucl_factor)
     detector = LabelFreeDetector(kind, threshold, model_config)
     click.echo(f"fitting {kind} on {sum(len(s) for s in segments)} rows x {len(names)} channels "
                f"({', '.join(names)})")
@@ -108,7 +112,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @_with_read_options
 @click.option("--label-column", help="0/1 label column: only for the printed evaluation, never for thresholds.")
-@click.option("--threshold", "method", type=click.Choice(["dynamic", "quantile", "sigma"]),
+@click.option("--threshold", "method", type=click.Choice(THRESHOLD_METHODS),
               help="Override the threshold method saved with the detector.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write <name>.scores.csv and <name>.png per input here.")

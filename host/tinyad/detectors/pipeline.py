@@ -1,6 +1,7 @@
-"""A label-free detector end to end: a scoring model (LSTM-AE, forecaster, Isolation Forest, PCA) fitted on
-normal data, EWMA smoothing of its per-step error, and a threshold that never sees labels (Telemanom's
-dynamic threshold, or a static one calibrated on the training errors)."""
+"""A label-free detector end to end: a scoring model (LSTM-AE, Conv-AE, forecaster, Isolation Forest, PCA)
+fitted on normal data, EWMA smoothing of its per-step error, and a threshold that never sees labels
+(Telemanom's dynamic threshold, a static one calibrated on the training errors, or - for the window
+autoencoders - SKAB's covering-window rule on per-window residuals)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from tinyad.detectors import thresholds as th
+from tinyad.detectors.skab_rule import control_limit, covering_window_flags, window_residuals
 from tinyad.errors import InputError
 
-THRESHOLD_METHODS = ("dynamic", "quantile", "sigma")
+THRESHOLD_METHODS = ("dynamic", "quantile", "sigma", "covering")
+WINDOW_AUTOENCODERS = ("lstm-ae", "conv-ae")  # the kinds with per-window reconstructions (`covering`)
 
 
 def detector_kinds() -> dict:
@@ -52,7 +55,10 @@ class ThresholdConfig:
     """How errors become alarms. `smoothing_span` is the EWMA span in steps (1 = no smoothing).
     dynamic: Telemanom over error windows of `window` steps (None = the whole scored series) moving by
     `step`, pruning fraction `p`, `buffer` steps around flagged points. quantile / sigma: a constant
-    from the smoothed training errors (`quantile` q, or mean + `k` sigma) times `margin`."""
+    from the smoothed training errors (`quantile` q, or mean + `k` sigma) times `margin`. covering (window
+    autoencoders only; SKAB's Conv-AE rule, no smoothing): a window alarms when its residual (mean absolute
+    error summed over channels) exceeds `ucl_factor` x the `ucl_quantile` of the training windows' residuals,
+    and a row alarms when every window covering it does."""
 
     method: str = "dynamic"
     smoothing_span: float = 10.0
@@ -65,6 +71,8 @@ class ThresholdConfig:
     quantile: float = 0.99
     k: float = 3.0
     margin: float = 1.0
+    ucl_quantile: float = 0.999
+    ucl_factor: float = 4 / 3
 
     def __post_init__(self):
         if self.method not in THRESHOLD_METHODS:
@@ -93,15 +101,26 @@ class LabelFreeDetector:
     model_config: dict = field(default_factory=dict)
     detector: object = None
     train_smoothed: np.ndarray | None = None
+    train_residuals: np.ndarray | None = None  # per training window (window autoencoders only)
 
     def fit(self, normal, **fit_kwargs) -> "LabelFreeDetector":
         """Fit the scoring model on normal data (array or list of segments) and keep the smoothed training
-        errors for the static thresholds."""
+        errors for the static thresholds (and, for window autoencoders, the training windows' residuals)."""
+        if self.threshold.method == "covering":
+            self._require_windows()
         self.detector = make_detector(self.kind, **self.model_config)
         self.detector.fit(normal, **fit_kwargs)
         segments = normal if isinstance(normal, (list, tuple)) else [normal]
         self.train_smoothed = np.concatenate([self.smooth(self.detector.errors(s)) for s in segments])
+        if self.kind in WINDOW_AUTOENCODERS:
+            self.train_residuals = np.concatenate([window_residuals(*self.detector.reconstruct(s))
+                                                   for s in segments])
         return self
+
+    def _require_windows(self) -> None:
+        if self.kind not in WINDOW_AUTOENCODERS:
+            raise InputError(f"the covering threshold needs a window autoencoder, not {self.kind}",
+                             hint=f"use --model {' or '.join(WINDOW_AUTOENCODERS)}, or another threshold")
 
     def smooth(self, errors: np.ndarray) -> np.ndarray:
         span = self.threshold.smoothing_span
@@ -121,6 +140,9 @@ class LabelFreeDetector:
         """(threshold per step, flags, pruned runs) for already smoothed errors."""
         c = self.threshold
         method = method or c.method
+        if method == "covering":
+            raise InputError("the covering threshold works on window residuals, not on smoothed errors",
+                             hint="use score(values)")
         if method == "dynamic":
             result = th.dynamic_threshold(smoothed, c.window, c.step, c.buffer, c.p,
                                           max_sequences=c.max_sequences,
@@ -138,15 +160,31 @@ class LabelFreeDetector:
             raise InputError("the detector is not fitted", hint="run `tinyad detect fit` first")
         errors = self.detector.errors(values)
         smoothed = self.smooth(errors)
+        if (method or self.threshold.method) == "covering":
+            return ScoreResult(errors, smoothed, np.full(len(smoothed), np.nan), self.covering_flags(values),
+                               "covering")
         level, flags, pruned = self.threshold_errors(smoothed, method)
         return ScoreResult(errors, smoothed, level, flags, method or self.threshold.method, pruned)
+
+    def covering_flags(self, values) -> np.ndarray:
+        """Row alarms by the covering-window rule (ThresholdConfig). Its limit applies to window residuals,
+        not to the per-row error, so ScoreResult.threshold stays NaN."""
+        self._require_windows()
+        if self.train_residuals is None:
+            raise InputError("this detector was saved without training residuals",
+                             hint="refit it with `tinyad detect fit` to use the covering threshold")
+        c = self.threshold
+        limit = control_limit(self.train_residuals, c.ucl_quantile, c.ucl_factor)
+        residuals = window_residuals(*self.detector.reconstruct(values))
+        return covering_window_flags(residuals > limit, self.detector.config.window, skab_bounds=False)
 
     def save(self, directory) -> Path:
         """Write the model files and pipeline.json (threshold settings, training error statistics)."""
         directory = Path(directory)
         self.detector.save(directory)
         meta = {"kind": self.kind, "threshold": asdict(self.threshold), "model_config": self.model_config,
-                "train_smoothed": self.train_smoothed.tolist()}
+                "train_smoothed": self.train_smoothed.tolist(),
+                "train_residuals": None if self.train_residuals is None else self.train_residuals.tolist()}
         tmp = directory / "pipeline.json.tmp"
         tmp.write_text(json.dumps(meta))
         tmp.replace(directory / "pipeline.json")
@@ -168,4 +206,6 @@ class LabelFreeDetector:
         pipeline = cls(meta["kind"], ThresholdConfig(**meta["threshold"]), meta["model_config"])
         pipeline.detector = detector_cls.load(directory, detector_meta)
         pipeline.train_smoothed = np.asarray(meta["train_smoothed"], float)
+        if meta.get("train_residuals") is not None:  # absent in detectors saved before the covering rule
+            pipeline.train_residuals = np.asarray(meta["train_residuals"], float)
         return pipeline

@@ -33,17 +33,25 @@ def control_limit(train_residuals: np.ndarray, quantile: float = UCL_QUANTILE, f
     return float(np.quantile(train_residuals, quantile) * factor)
 
 
-def covering_window_flags(window_flags: np.ndarray, window: int) -> np.ndarray:
-    """Row flags from window flags, SKAB's way. Window j covers rows j .. j + window - 1, so there are
-    n_windows + window - 1 rows. Row i is flagged when the `window - 1` windows starting at i - window + 1 ..
-    i - 1 are all flagged; as in SKAB's loop, only rows window - 1 .. n_windows - window can be flagged
-    (the rest stay 0)."""
+def covering_window_flags(window_flags: np.ndarray, window: int, *, skab_bounds: bool = True) -> np.ndarray:
+    """Row flags from window flags. Window j covers rows j .. j + window - 1, so there are
+    n_windows + window - 1 rows.
+
+    skab_bounds=True is SKAB's notebook exactly: row i is flagged when the `window - 1` windows starting at
+    i - window + 1 .. i - 1 are all flagged, and only rows window - 1 .. n_windows - window can be flagged
+    (the rest stay 0). skab_bounds=False, for scoring any series: row i is flagged when every window
+    covering it is flagged (at the edges, the windows that exist)."""
     window_flags = np.asarray(window_flags, bool)
     if window < 2:
         raise InputError(f"window must be >= 2 for the covering-window rule, got {window}")
     n_windows = len(window_flags)
     rows = np.zeros(n_windows + window - 1, bool)
     count_before = np.r_[0, np.cumsum(window_flags)]  # count_before[k] = flagged windows among 0 .. k-1
-    idx = np.arange(window - 1, n_windows - window + 1)
-    rows[idx] = count_before[idx] - count_before[idx - window + 1] == window - 1
-    return rows
+    if skab_bounds:
+        idx = np.arange(window - 1, n_windows - window + 1)
+        rows[idx] = count_before[idx] - count_before[idx - window + 1] == window - 1
+        return rows
+    idx = np.arange(len(rows))
+    first = np.maximum(idx - window + 1, 0)
+    last = np.minimum(idx, n_windows - 1)
+    return count_before[last + 1] - count_before[first] == last - first + 1
