@@ -128,7 +128,8 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     top.set_ylabel("signal (z-score)")
     top.legend(loc="upper right", fontsize=7, ncol=4)
     bottom.plot(x, smoothed, lw=0.8, color="k", label="smoothed error")
-    bottom.plot(x, threshold, lw=1.0, color="tab:orange", ls="--", label="threshold")
+    if not np.isnan(threshold).all():  # the covering rule thresholds window residuals: no line to draw
+        bottom.plot(x, threshold, lw=1.0, color="tab:orange", ls="--", label="threshold")
     bottom.set_ylabel("error")
     bottom.set_xlabel("sample")
     bottom.legend(loc="upper right", fontsize=7)
