@@ -2,7 +2,8 @@
 `notebooks/Conv_AE.ipynb`): one residual per window, a control limit from the training windows' residuals,
 and a row flagged only when every earlier window covering it is flagged.
 
-Pure functions on arrays; the benchmark that uses them is `tinyad.bench.skab_conv_ae`.
+Pure functions on arrays, used by `tinyad.bench.skab_conv_ae` (SKAB's exact loop bounds) and by the `covering`
+threshold of `tinyad.detectors.pipeline` (every row can alarm).
 """
 
 from __future__ import annotations
