@@ -1,5 +1,6 @@
 """Round 3 of the SKAB benchmark (rows marked with a section sign): SKAB's own Conv-AE recipe, the best row
-of the published leaderboard, reproduced in the same script and on the same split as every other row.
+of the published leaderboard, reproduced in the same script and on the same split as every other row. This
+module fits and scores the per-file models; `tinyad.bench.skab.round_3_reports` turns them into rows.
 
 Pre-registration. Written in a later session, after every round-1 and round-2 number of `tinyad bench skab`
 was known, and committed before its first run; run once, reported whatever it gives. Nothing in it was
@@ -32,13 +33,10 @@ from itertools import repeat
 import numpy as np
 from tqdm import tqdm
 
-from tinyad.detectors.common import window_errors_to_steps
 from tinyad.detectors.datasets import SKAB_TRAIN_ROWS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE, control_limit, covering_window_flags, window_residuals
-from tinyad.evaluation import report
 
 ROUND_3_MARK = "\u00a7"
-LABEL = f"Conv-AE per file, SKAB recipe {ROUND_3_MARK}"
 # SKAB's Conv_AE: build and fit exactly as core/Conv_AE.py (see the module docstring for the one difference).
 SKAB_CONV_AE = {"window": 60, "filters": [32, 16], "kernel_size": 7, "dropout": 0.2, "epochs": 100,
                 "batch_size": 32, "learning_rate": 1e-3, "validation_fraction": 0.1, "patience": 5,
@@ -60,8 +58,7 @@ def fit_and_score(series: np.ndarray, config: dict) -> SeriesFit:
 
     detector = ConvAutoencoder(ConvAEConfig(**config)).fit([series[:SKAB_TRAIN_ROWS]])
     windows, reconstructed = detector.reconstruct(series)
-    per_window = ((reconstructed - windows) ** 2).mean(axis=2)
-    return SeriesFit(window_errors_to_steps(per_window, len(series)), window_residuals(windows, reconstructed),
+    return SeriesFit(detector.step_errors(windows, reconstructed), window_residuals(windows, reconstructed),
                      len(detector.history["loss"]))
 
 
@@ -81,29 +78,3 @@ def skab_rule_rows(fit: SeriesFit, window: int) -> np.ndarray:
     rows (the windows SKAB's notebook trains and calibrates on)."""
     limit = control_limit(fit.residuals[:SKAB_TRAIN_ROWS - window + 1], UCL_QUANTILE, UCL_FACTOR)
     return covering_window_flags(fit.residuals > limit, window)
-
-
-def round_3_reports(files, scaled, pieces, *, quick: bool = False, workers: int = 2):
-    """Every round-3 row on raw-channel files (`scaled`: file name -> standardised values; `pieces`: the
-    standardised anomaly-free pieces); (reports, figures)."""
-    from tinyad.bench.skab import FileScores, _ratio, _smooth, threshold_reports
-
-    config = dict(SKAB_CONV_AE, epochs=3) if quick else SKAB_CONV_AE
-    window = config["window"]
-    fits = fit_all([scaled[f.name] for f in files] + list(pieces), config, workers=workers)
-    file_fits, piece_fits = fits[:len(files)], fits[len(files):]
-    scores = FileScores([_smooth(f.step_errors) for f in file_fits], [_smooth(p.step_errors) for p in piece_fits])
-    reports, _ = threshold_reports(LABEL, scores, files)
-    flags = [skab_rule_rows(fit, window) for fit in file_fits]
-    y = np.concatenate([f.test_labels for f in files])
-    score = np.concatenate([_ratio(s)[SKAB_TRAIN_ROWS:] for s in scores.files])
-    rule = (f"{LABEL}: SKAB's rule (UCL {UCL_FACTOR * 3:g}/3 x training q{UCL_QUANTILE:g} of window residuals, "
-            "every covering window above it)")
-    skab_rule = report(y, np.concatenate([f[SKAB_TRAIN_ROWS:] for f in flags]), score, name=rule,
-                       threshold_saw_test_labels=False)
-    all_rows = report(np.concatenate([f.labels for f in files]), np.concatenate(flags), name=f"{rule}, all rows",
-                      threshold_saw_test_labels=False)
-    epochs = [f.epochs for f in file_fits]
-    figures = {"epochs_median": float(np.median(epochs)), "epochs_max": int(max(epochs)),
-               "skab_rule_all_rows": {"f1": all_rows.f1, "far": all_rows.far, "mar": all_rows.mar}}
-    return [skab_rule, *reports], figures

@@ -115,9 +115,14 @@ class LSTMAutoencoder(KerasDetector):
         windows = sliding_windows(data, self.config.window).astype(np.float32)
         return windows, self.model.predict(windows, batch_size=batch_size, verbose=0)
 
-    def errors(self, values, batch_size: int = 512) -> np.ndarray:
-        """Per-time-step reconstruction error (mean over channels of the squared error, averaged over the
-        overlapping windows) for (time, channels) data with at least `window` rows."""
-        windows, reconstructed = self.reconstruct(values, batch_size)
+    @staticmethod
+    def step_errors(windows: np.ndarray, reconstructed: np.ndarray) -> np.ndarray:
+        """Per-time-step reconstruction error from `reconstruct`'s stride-1 windows: the mean over channels of
+        the squared error, averaged over every window covering the step."""
         per_window = ((reconstructed - windows) ** 2).mean(axis=2)  # (n_windows, window)
-        return window_errors_to_steps(per_window, len(windows) + self.config.window - 1)
+        return window_errors_to_steps(per_window, len(windows) + windows.shape[1] - 1)
+
+    def errors(self, values, batch_size: int = 512) -> np.ndarray:
+        """Per-time-step reconstruction error (`step_errors`) for (time, channels) data with at least
+        `window` rows."""
+        return self.step_errors(*self.reconstruct(values, batch_size))
