@@ -5,8 +5,8 @@ import pytest
 
 from tinyad.bench.imu_labelfree import FRAME, HOP, frame_features
 from tinyad.bench.nab import _category_rows
-from tinyad.bench.skab import (ROUND_2_MARK, ROUND_3_MARK, FileScores, _all_ones_f1, _oracle_threshold, ensemble_scores,
-                              target_line)
+from tinyad.bench.skab import (ROUND_2_MARK, ROUND_3_MARK, ROUND_4_MARK, FileScores, _all_ones_f1, _oracle_threshold,
+                              ensemble_scores, target_line)
 from tinyad.detectors.datasets import SKAB_TRAIN_ROWS
 
 
@@ -69,11 +69,11 @@ def test_target_line_never_claims_round_2_or_dagger_rows_as_round_1():
             self.name, self.f1, self.far, self.mar = name, f1, far, mar
 
     round_1, round_2 = R("PCA", 0.77, 0.06), R(f"Ensemble {ROUND_2_MARK}", 0.81, 0.12)
-    assert "NOT met" in target_line([], [], [], round_1, round_1)
-    line = target_line([], [round_2], [], round_2, round_2)
+    assert "NOT met" in target_line([], [], round_1, round_1)
+    line = target_line([], [], round_2, round_2, {2: [round_2]})
     assert "met only by rows of later rounds" in line and "round 2" in line and "F1 0.810" in line
-    assert "NOT met" not in line
-    assert target_line([R("X", 0.85, 0.1)], [round_2], [], round_2, round_2).startswith(
+    assert "NOT met" not in line and "diagnosis" not in line
+    assert target_line([R("X", 0.85, 0.1)], [], round_2, round_2, {2: [round_2]}).startswith(
         "Target F1 >= 0.80 with FAR <= 15 % without test labels: met by round-1 rows X")
 
 
@@ -83,6 +83,17 @@ def test_target_line_names_round_3_rows_with_their_round():
             self.name, self.f1, self.far, self.mar = name, f1, far, mar
 
     round_1, round_3 = R("PCA", 0.77, 0.06), R(f"Conv-AE per file {ROUND_3_MARK}", 0.80, 0.14)
-    line = target_line([], [], [], round_3, round_3, [round_3])
+    line = target_line([], [], round_3, round_3, {2: [], 3: [round_3], 4: []})
     assert "round 3" in line and "round 2" not in line and "F1 0.800, FAR 14.0%" in line
-    assert "NOT met" in target_line([], [], [], round_1, round_1, [])
+    assert "NOT met" in target_line([], [], round_1, round_1, {3: []})
+
+
+def test_target_line_says_round_4_was_chosen_after_a_diagnosis_with_test_labels():
+    class R:
+        def __init__(self, name, f1, far, mar=0.2):
+            self.name, self.f1, self.far, self.mar = name, f1, far, mar
+
+    round_4 = R(f"Conv-AE per file, drift-robust {ROUND_4_MARK}", 0.82, 0.149)
+    line = target_line([], [], round_4, round_4, {3: [], 4: [round_4]})
+    assert f"round 4 ({ROUND_4_MARK})" in line and "F1 0.820, FAR 14.9%" in line
+    assert "not a clean held-out one" in line and "round 3" not in line

@@ -1,6 +1,7 @@
-"""Round 3 of the SKAB benchmark: per-series Conv-AE fits (in-process and in spawned workers) and SKAB's rule."""
+"""Rounds 3 and 4 of the SKAB benchmark: per-series Conv-AE fits (in-process and in spawned workers) and SKAB's rule."""
 
 import numpy as np
+import pytest
 
 from tinyad.bench.skab_conv_ae import SeriesFit, fit_all, skab_rule_rows
 from tinyad.detectors.datasets import SKAB_TRAIN_ROWS
@@ -40,3 +41,24 @@ def test_skab_rule_calibrates_on_the_windows_inside_the_training_rows():
     first = SKAB_TRAIN_ROWS + 5 + window - 1
     assert rows[first] and not rows[first - 1]
     assert rows[:SKAB_TRAIN_ROWS + 5].sum() == 0
+
+
+def test_skab_rule_reports_score_the_test_rows_and_give_the_all_rows_figures_apart():
+    from tinyad.bench.skab import skab_rule_reports
+    from tinyad.detectors.datasets import SkabFile
+
+    window, rows = 4, SKAB_TRAIN_ROWS + 40
+    residuals = np.ones(rows - window + 1)
+    residuals[SKAB_TRAIN_ROWS + 10:] = 10.0
+    # SKAB's bounds: rows SKAB_TRAIN_ROWS + 13 .. n_windows - window (= rows - 7) are flagged: 21 rows.
+    labels = np.zeros(rows, np.int8)
+    labels[SKAB_TRAIN_ROWS + 20:] = 1  # 20 anomalous rows at the end
+    file = SkabFile("valve1/0", np.zeros((rows, 8)), labels)
+    fit = SeriesFit(np.r_[np.ones(SKAB_TRAIN_ROWS), np.full(40, 5.0)], residuals, epochs=7)
+    test_rows, figures = skab_rule_reports("X", [fit], [file], window)
+    # TP rows +20..+33 (14), FP +13..+19 (7), FN +34..+39 (6); 20 normal test rows, 420 normal rows in all.
+    assert test_rows.f1 == pytest.approx(28 / 41) and test_rows.far == pytest.approx(7 / 20)
+    assert test_rows.mar == pytest.approx(6 / 20) and not test_rows.threshold_saw_test_labels
+    assert figures["skab_rule_all_rows"]["far"] == pytest.approx(7 / 420)
+    assert figures["skab_rule_all_rows"]["f1"] == pytest.approx(28 / 41)
+    assert figures["epochs_median"] == 7 and figures["epochs_max"] == 7

