@@ -62,3 +62,18 @@ def test_skab_rule_reports_score_the_test_rows_and_give_the_all_rows_figures_apa
     assert figures["skab_rule_all_rows"]["far"] == pytest.approx(7 / 420)
     assert figures["skab_rule_all_rows"]["f1"] == pytest.approx(28 / 41)
     assert figures["epochs_median"] == 7 and figures["epochs_max"] == 7
+
+
+def test_round_4_quick_run_reports_one_label_free_row_and_its_target_verdict(shared_data):
+    # Quick mode: a sixth of the files, 3 epochs - checks the wiring, not the figures.
+    from tinyad.bench import skab_round_4
+
+    result = skab_round_4.run(quick=True)
+    figures = result.figures
+    assert figures["quick"] and figures["drift_differenced_channels"] == ["Temperature", "Thermocouple"]
+    assert figures["threshold_saw_test_labels"] is False
+    assert 0.0 <= figures["far"] <= 1.0 and 0.0 <= figures["f1"] <= 1.0
+    assert figures["target_met_by_round_4"] == (figures["f1"] >= 0.80 and figures["far"] <= 0.15)
+    assert figures["mar"] == pytest.approx(1 - figures["recall"])
+    assert ("NOT met" in result.markdown) != figures["target_met_by_round_4"]
+    assert "not a clean held-out number" in result.markdown and skab_round_4.ROUND_4_MARK in result.markdown

@@ -30,6 +30,16 @@ def test_method_preset_is_the_papers_body():
     assert PRESETS["method"] == dict(window=512, patch_size=4, width=512, layers=6, heads=8)
 
 
+def test_method_preset_builds_six_blocks_and_scores_every_step():
+    # The 6-layer body is never trained here (too slow on 2 cores); this proves it builds and runs.
+    model = build_model(preset_config("method", 5))
+    names = {layer.name for layer in model.layers}
+    assert {f"block{i}_attention" for i in range(6)} <= names and "block6_attention" not in names
+    assert model.get_layer(INPUT_EMBEDDING).kernel.shape == (4 * 5, 512)
+    out = np.asarray(model(np.random.default_rng(0).normal(size=(1, 512, 5)).astype(np.float32)))
+    assert out.shape == (1, 512) and np.isfinite(out).all()
+
+
 def test_bad_configs_are_rejected():
     with pytest.raises(InputError, match="multiple of patch"):
         BertConfig(n_channels=2, window=30, patch_size=4).validate()

@@ -8,6 +8,7 @@ register("core_size", "tinyad.bench.core_size", "Firmware core code/static RAM o
 register("sil_parity", "tinyad.bench.sil_parity", "SIL device vs host TFLM, bit for bit, on 10k real IMU windows.")
 register("sil_stream", "tinyad.bench.sil_stream", "SIL streaming 6 ch at 1 kHz for 10 simulated min: loss, RTT, throughput.")
 register("skab", "tinyad.bench.skab", "SKAB protocol: LSTM-AE, Conv-AE (also SKAB's per-file recipe), forecaster, IF, PCA; label-free thresholds (~7 min).")
+register("skab_round_4", "tinyad.bench.skab_round_4", "SKAB round 4: SKAB's per-file Conv-AE recipe on drift-robust channels (~4 min).")
 register("ble_latency", "tinyad.bench.ble_latency", "Alert latency in the SIL: threshold window -> BTHome ADV with the flag (hops).")
 register("bert_skab", "tinyad.bench.bert_skab", "SKAB: battery transformer method beside the LSTM-AE (~5 min).")
 register("nab", "tinyad.bench.nab", "NAB per category: LSTM-AE and IF, event F1 and VUS-PR, label-free thresholds.")
