@@ -111,11 +111,19 @@ class LabelFreeDetector:
         self.detector = make_detector(self.kind, **self.model_config)
         self.detector.fit(normal, **fit_kwargs)
         segments = normal if isinstance(normal, (list, tuple)) else [normal]
-        self.train_smoothed = np.concatenate([self.smooth(self.detector.errors(s)) for s in segments])
+        passes = [self._errors_and_residuals(s) for s in segments]
+        self.train_smoothed = np.concatenate([self.smooth(errors) for errors, _ in passes])
         if self.kind in WINDOW_AUTOENCODERS:
-            self.train_residuals = np.concatenate([window_residuals(*self.detector.reconstruct(s))
-                                                   for s in segments])
+            self.train_residuals = np.concatenate([residuals for _, residuals in passes])
         return self
+
+    def _errors_and_residuals(self, values) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-row errors and, for window autoencoders, per-window residuals (SKAB's rule), from one pass of
+        the model over the data."""
+        if self.kind not in WINDOW_AUTOENCODERS:
+            return self.detector.errors(values), None
+        windows, reconstructed = self.detector.reconstruct(values)
+        return self.detector.step_errors(windows, reconstructed), window_residuals(windows, reconstructed)
 
     def _require_windows(self) -> None:
         if self.kind not in WINDOW_AUTOENCODERS:
@@ -158,24 +166,24 @@ class LabelFreeDetector:
         """Errors, smoothed errors, threshold and alarms for (time, channels) data."""
         if self.detector is None:
             raise InputError("the detector is not fitted", hint="run `tinyad detect fit` first")
-        errors = self.detector.errors(values)
+        errors, residuals = self._errors_and_residuals(values)
         smoothed = self.smooth(errors)
         if (method or self.threshold.method) == "covering":
-            return ScoreResult(errors, smoothed, np.full(len(smoothed), np.nan), self.covering_flags(values),
+            return ScoreResult(errors, smoothed, np.full(len(smoothed), np.nan), self.covering_flags(residuals),
                                "covering")
         level, flags, pruned = self.threshold_errors(smoothed, method)
         return ScoreResult(errors, smoothed, level, flags, method or self.threshold.method, pruned)
 
-    def covering_flags(self, values) -> np.ndarray:
-        """Row alarms by the covering-window rule (ThresholdConfig). Its limit applies to window residuals,
-        not to the per-row error, so ScoreResult.threshold stays NaN."""
+    def covering_flags(self, residuals: np.ndarray | None) -> np.ndarray:
+        """Row alarms by the covering-window rule (ThresholdConfig) from the data's per-window residuals
+        (`window_residuals`; None for models without windows). Its limit applies to window residuals, not to
+        the per-row error, so ScoreResult.threshold stays NaN."""
         self._require_windows()
         if self.train_residuals is None:
             raise InputError("this detector was saved without training residuals",
                              hint="refit it with `tinyad detect fit` to use the covering threshold")
         c = self.threshold
         limit = control_limit(self.train_residuals, c.ucl_quantile, c.ucl_factor)
-        residuals = window_residuals(*self.detector.reconstruct(values))
         return covering_window_flags(residuals > limit, self.detector.config.window, skab_bounds=False)
 
     def save(self, directory) -> Path:
