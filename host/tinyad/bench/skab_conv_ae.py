@@ -1,8 +1,8 @@
 """Rounds 3 and 4 of the SKAB benchmark. Round 3 (rows marked with a section sign): SKAB's own Conv-AE recipe,
 the best row of the published leaderboard, reproduced in the same script and on the same split as every other
 row. Round 4 (rows marked with a pilcrow): the same recipe on the drift-robust channels of rounds 1 and 2. This
-module fits and scores the per-file models; `tinyad.bench.skab.round_3_reports` and `round_4_reports` turn
-them into rows.
+module fits and scores the per-file models; `tinyad.bench.skab.round_3_reports` and
+`tinyad.bench.skab_round_4.round_4_reports` turn them into rows.
 
 Pre-registration. Written in a later session, after every round-1 and round-2 number of `tinyad bench skab`
 was known, and committed before its first run; run once, reported whatever it gives. Nothing in it was
