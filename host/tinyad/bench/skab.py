@@ -51,7 +51,7 @@ import numpy as np
 from tqdm import tqdm
 
 from tinyad.bench import BenchResult, markdown_table
-from tinyad.bench.skab_conv_ae import ROUND_3_MARK, ROUND_4_MARK, SKAB_CONV_AE, fit_all, skab_rule_rows
+from tinyad.bench.skab_conv_ae import ROUND_3_MARK, ROUND_4_MARK, fit_all, skab_conv_ae_config, skab_rule_rows
 from tinyad.detectors import thresholds as th
 from tinyad.detectors.common import Standardizer
 from tinyad.detectors.datasets import SKAB_SIGNALS, SKAB_TRAIN_ROWS, skab_anomaly_free, skab_files
@@ -219,11 +219,6 @@ def evaluate_detector(label, kind, config, files, scaled, pieces, train, *, afte
     scores, fit_s = score_detector(kind, config, files, scaled, pieces, train)
     reports, level = threshold_reports(label, scores, files, after_peek_ucl_factors=after_peek_ucl_factors)
     return reports, {"fit_s": fit_s, "total_s": time.perf_counter() - t0, "calibrated_level": level}, scores
-
-
-def skab_conv_ae_config(quick: bool) -> dict:
-    """SKAB's Conv-AE settings (rounds 3 and 4); `quick` trains 3 epochs, for smoke runs only."""
-    return dict(SKAB_CONV_AE, epochs=3) if quick else SKAB_CONV_AE
 
 
 def skab_rule_reports(label, file_fits, files, window: int):

@@ -65,6 +65,11 @@ SKAB_CONV_AE = {"window": 60, "filters": [32, 16], "kernel_size": 7, "dropout": 
                 "train_stride": 1, "seed": 0}
 
 
+def skab_conv_ae_config(quick: bool) -> dict:
+    """SKAB's Conv-AE settings (rounds 3 and 4); `quick` trains 3 epochs, for smoke runs only."""
+    return dict(SKAB_CONV_AE, epochs=3) if quick else SKAB_CONV_AE
+
+
 @dataclass
 class SeriesFit:
     """One series' own Conv-AE, scored over the whole series (its training rows included)."""

@@ -18,9 +18,8 @@ import time
 import numpy as np
 
 from tinyad.bench import BenchResult
-from tinyad.bench.skab import (DRIFT_MIN_SHIFT, SKAB_RULE, drift_channels, prepare, skab_conv_ae_config,
-                               skab_rule_reports, target_line)
-from tinyad.bench.skab_conv_ae import ROUND_4_MARK, fit_all
+from tinyad.bench.skab import DRIFT_MIN_SHIFT, SKAB_RULE, drift_channels, prepare, skab_rule_reports, target_line
+from tinyad.bench.skab_conv_ae import ROUND_4_MARK, fit_all, skab_conv_ae_config
 from tinyad.detectors.datasets import SKAB_SIGNALS, SKAB_TRAIN_ROWS
 from tinyad.evaluation import report_table
 
