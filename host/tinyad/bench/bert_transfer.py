@@ -189,6 +189,7 @@ class Split:
     finetune_source: str
     scratch_source: str
     details: dict = field(default_factory=dict)
+    target_tag: str = "rack2"  # names the target's run directories
 
 
 @dataclass
@@ -261,7 +262,7 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     fines = [train(split.finetune_segments, split.channels,
                    TrainOptions(max_steps=finetune_steps, checkpoint_every=every, seed=seed, ema_decay=EMA_DECAY,
                                 checkpoint=str(pre.final_checkpoint), **common),
-                   out / f"rack2_finetune_seed{seed}",
+                   out / f"{split.target_tag}_finetune_seed{seed}",
                    evaluator=_TestAndValidation(evaluator, validator, with_test=seed == FINETUNE_SEEDS[0]),
                    progress=not quick, source=split.finetune_source)
              for seed in FINETUNE_SEEDS]
@@ -281,7 +282,7 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     scratch = train(split.scratch_segments, split.channels,
                     TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 20), seed=0,
                                  ema_decay=EMA_DECAY, **common),
-                    out / "rack2_scratch", evaluator=evaluator, progress=not quick, source=split.scratch_source)
+                    out / f"{split.target_tag}_scratch", evaluator=evaluator, progress=not quick, source=split.scratch_source)
     final_sc = evaluator(scratch.model, _standardizer(scratch), with_report=True)
     final_sc_smoothed = evaluator(scratch.model, _standardizer(scratch), smoothing=chosen_smoothing)
     core_s = time.perf_counter() - started
@@ -304,8 +305,10 @@ def _result_row(name, n, r):
 RESULT_HEADERS = ["model", "steps", "(P+R)/2", "(P+R)/2 PA", "F1", "PA-F1", "AUC-PR", "VUS-PR"]
 
 
-def summarize(recipe: RecipeRun, steps: int, preset: str) -> dict:
-    """The numbers and tables every split reports, from one recipe run (test numbers: reporting only)."""
+def summarize(recipe: RecipeRun, steps: int, preset: str, source_label: str = "racks 1, 3, 4, 5",
+              target_label: str = "rack 2", source_racks=PRETRAIN_RACKS) -> dict:
+    """The numbers and tables every split reports, from one recipe run (test numbers: reporting only).
+    `source_label` / `target_label` name the pretraining data and the target in the table rows."""
     from tinyad.bert.evaluate import first_reaching
 
     finetune_steps = steps // 10
@@ -322,8 +325,8 @@ def summarize(recipe: RecipeRun, steps: int, preset: str) -> dict:
     n_seeds = len(FINETUNE_SEEDS)
     chosen_step, chosen_smoothing = recipe.chosen_step, recipe.chosen_smoothing
     rows = [
-        _result_row("pretrained model (racks 1, 3, 4, 5) on rack 2, no update (step 0)", 0, zero_shot),
-        _result_row(f"rack 2 from scratch, {final_sc_same_budget['step']} steps (same budget as fine-tuning)",
+        _result_row(f"pretrained model ({source_label}) on {target_label}, no update (step 0)", 0, zero_shot),
+        _result_row(f"{target_label} from scratch, {final_sc_same_budget['step']} steps (same budget as fine-tuning)",
                     final_sc_same_budget["step"], final_sc_same_budget),
         _result_row(f"**fine-tuned: {n_seeds}-seed ensemble, step {chosen_step} and smoothing {chosen_smoothing} "
                     "chosen on validation**", chosen_step, final_ft),
@@ -331,8 +334,8 @@ def summarize(recipe: RecipeRun, steps: int, preset: str) -> dict:
                     "(reporting only)", finetune_steps, recipe.final_ensemble_last),
         _result_row(f"fine-tuned, seed 0 alone, last checkpoint ({finetune_steps} steps), no smoothing",
                     finetune_steps, final_seed0),
-        _result_row(f"rack 2 from scratch, {steps} steps", steps, final_sc),
-        _result_row(f"rack 2 from scratch, {steps} steps, smoothing {chosen_smoothing}", steps,
+        _result_row(f"{target_label} from scratch, {steps} steps", steps, final_sc),
+        _result_row(f"{target_label} from scratch, {steps} steps, smoothing {chosen_smoothing}", steps,
                     recipe.final_sc_smoothed),
     ]
     val_score_by_step = {step: float(np.mean([next(r["val_score"] for r in f.history if r["step"] == step)
@@ -359,7 +362,7 @@ def summarize(recipe: RecipeRun, steps: int, preset: str) -> dict:
     chosen_validation = recipe.validation_by_smoothing[chosen_smoothing]
     figures = {
         "preset": preset, "pretrain_steps": steps, "finetune_steps": finetune_steps,
-        "pretrain_racks": list(PRETRAIN_RACKS), "finetune_seeds": len(FINETUNE_SEEDS), "ema_decay": EMA_DECAY,
+        "pretrain_racks": list(source_racks), "finetune_seeds": len(FINETUNE_SEEDS), "ema_decay": EMA_DECAY,
         "chosen_finetune_step": chosen_step, "chosen_smoothing": chosen_smoothing,
         "validation_score_chosen": chosen_validation["score"],
         "validation_auc_pr_chosen": chosen_validation["auc_pr"],
@@ -390,8 +393,8 @@ def summarize(recipe: RecipeRun, steps: int, preset: str) -> dict:
     }
     reach_text = (f"step {reach} = {fraction:.1%} of the scratch run's {steps} steps" if reach is not None
                   else f"never within {finetune_steps} steps")
-    zero_shot_note = (" The pretrained model with rack 2's standardization and no weight update (step 0) scores "
-                      f"{zero_shot['score']:.3f}" + (", at or above the scratch reference: most of the "
+    zero_shot_note = (f" The pretrained model with {target_label}'s standardization and no weight update (step 0) "
+                      f"scores {zero_shot['score']:.3f}" + (", at or above the scratch reference: most of the "
                       "transfer gain is there before any fine-tuning step." if zero_shot["score"] >= scratch_reference
                       else "."))
     return dict(rows=rows, validation_table=validation_table, smoothing_table=smoothing_table, curve=curve,
@@ -401,9 +404,9 @@ def summarize(recipe: RecipeRun, steps: int, preset: str) -> dict:
                 zero_shot=zero_shot, final_seed0=final_seed0, chosen_validation=chosen_validation)
 
 
-def _detail_tables(s: dict, plot: Path, validation_where: str) -> str:
+def _detail_tables(s: dict, plot: Path, validation_where: str, target_label: str = "rack 2") -> str:
     """The tables every split ends with: validation by step and by smoothing, recall per type, test curve."""
-    return f"""Validation (rack 2, {validation_where}) by fine-tune step:
+    return f"""Validation ({target_label}, {validation_where}) by fine-tune step:
 
 {s['validation_table']}
 

@@ -10,6 +10,8 @@ register("sil_stream", "tinyad.bench.sil_stream", "SIL streaming 6 ch at 1 kHz f
 register("skab", "tinyad.bench.skab", "SKAB protocol: LSTM-AE, Conv-AE (also SKAB's per-file recipe), forecaster, IF, PCA; label-free thresholds (~7 min).")
 register("skab_round_4", "tinyad.bench.skab_round_4", "SKAB round 4: SKAB's per-file Conv-AE recipe on drift-robust channels (~4 min).")
 register("ble_latency", "tinyad.bench.ble_latency", "Alert latency in the SIL: threshold window -> BTHome ADV with the flag (hops).")
+register("bert_transfer_bess", "tinyad.bench.bert_transfer_bess",
+         "Battery transformer, another site: ess_lfp racks -> BESS log, fine-tune vs scratch (~6 min).")
 register("bert_skab", "tinyad.bench.bert_skab", "SKAB: battery transformer method beside the LSTM-AE (~5 min).")
 register("nab", "tinyad.bench.nab", "NAB per category: LSTM-AE and IF, event F1 and VUS-PR, label-free thresholds.")
 register("motor_mpu6050", "tinyad.bench.imu_supervised:run_motor",
