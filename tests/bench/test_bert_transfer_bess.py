@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tinyad.bench.bert_transfer import false_alarm_share_by_block
 from tinyad.bench.bert_transfer_bess import (OTHER_ASSIGNMENT, TRAIN_BLOCKS, VALIDATION_ROWS, assignment_coverage,
-                                             bess_split, false_alarm_share_by_block, range_coverage, run)
+                                             bess_split, range_coverage, run)
 
 
 def test_range_coverage_counts_rows_inside_the_training_range_per_channel_and_jointly():

@@ -291,6 +291,16 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
                      final_ensemble_last, scratch, final_sc, final_sc_smoothed, core_s)
 
 
+def false_alarm_share_by_block(result: dict, lengths: list[int], test_blocks, copies_per_block: int) -> dict:
+    """The share of the false alarms (flagged, not injected) that falls in each test block (reporting only)."""
+    copy_block = np.repeat(np.arange(len(test_blocks)), copies_per_block)
+    step_block = np.repeat(copy_block, lengths)
+    false_alarm = (result["scores"] > result["threshold"]) & (result["labels"] == 0)
+    n_false = int(false_alarm.sum())
+    return {f"B{b.index}": (float(false_alarm[step_block == i].sum() / n_false) if n_false else 0.0)
+            for i, b in enumerate(test_blocks)}
+
+
 def best_possible_score(cut_rate: float, label_rate: float) -> float:
     """(P+R)/2 of a perfect ranking cut at `cut_rate` when `label_rate` of the steps are labeled."""
     precision = min(1.0, label_rate / cut_rate) if cut_rate > 0 else 0.0
@@ -645,13 +655,7 @@ def _run_interleaved(out_dir: Path, steps: int, preset: str, quick: bool, window
                         split.run_dir / f"score_vs_steps_{split.name}.png",
                         title="rack 2 interleaved test blocks, injected anomalies")
     # Reporting only: how the fine-tuned ensemble's false alarms spread over the test blocks.
-    lengths = recipe.evaluator.copy_lengths()
-    copy_block = np.repeat(np.arange(len(test)), len(TEST_SEEDS))
-    step_block = np.repeat(copy_block, lengths)
-    false_alarm = (final_ft["scores"] > final_ft["threshold"]) & (final_ft["labels"] == 0)
-    n_false = int(false_alarm.sum())
-    false_by_block = {f"B{b.index}": (float(false_alarm[step_block == i].sum() / n_false) if n_false else 0.0)
-                      for i, b in enumerate(test)}
+    false_by_block = false_alarm_share_by_block(final_ft, recipe.evaluator.copy_lengths(), test, len(TEST_SEEDS))
     n_seeds = len(FINETUNE_SEEDS)
     period = target.period_s
     guard_min = window * period / 60

@@ -42,9 +42,9 @@ from pathlib import Path
 import numpy as np
 
 from tinyad.bench import BenchResult, markdown_table
-from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, RESULT_HEADERS,
-                                        Split, _detail_tables, _met, _result_row, block_bounds, prepare_interleaved,
-                                        run_recipe, summarize)
+from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, RESULT_HEADERS, Split,
+                                        _detail_tables, _met, _result_row, block_bounds, false_alarm_share_by_block,
+                                        prepare_interleaved, run_recipe, summarize)
 from tinyad.paths import REPO_ROOT, shared_data_dir
 
 SOURCE_RACKS = (1, 2, 3, 4, 5)
@@ -121,16 +121,6 @@ def block_regimes(blocks) -> list[list]:
                      f"{frame['voltage_diff_mv'].max():.0f}",
                      f"{frame['current_a'].min():.0f} to {frame['current_a'].max():.0f}"])
     return rows
-
-
-def false_alarm_share_by_block(result: dict, lengths: list[int], test_blocks, copies_per_block: int) -> dict:
-    """The share of the false alarms (flagged, not injected) that falls in each test block (reporting only)."""
-    copy_block = np.repeat(np.arange(len(test_blocks)), copies_per_block)
-    step_block = np.repeat(copy_block, lengths)
-    false_alarm = (result["scores"] > result["threshold"]) & (result["labels"] == 0)
-    n_false = int(false_alarm.sum())
-    return {f"B{b.index}": (float(false_alarm[step_block == i].sum() / n_false) if n_false else 0.0)
-            for i, b in enumerate(test_blocks)}
 
 
 def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
