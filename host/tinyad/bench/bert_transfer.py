@@ -282,7 +282,8 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     scratch = train(split.scratch_segments, split.channels,
                     TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 20), seed=0,
                                  ema_decay=EMA_DECAY, **common),
-                    out / f"{split.target_tag}_scratch", evaluator=evaluator, progress=not quick, source=split.scratch_source)
+                    out / f"{split.target_tag}_scratch", evaluator=evaluator, progress=not quick,
+                    source=split.scratch_source)
     final_sc = evaluator(scratch.model, _standardizer(scratch), with_report=True)
     final_sc_smoothed = evaluator(scratch.model, _standardizer(scratch), smoothing=chosen_smoothing)
     core_s = time.perf_counter() - started
