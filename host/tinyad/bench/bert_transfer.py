@@ -40,7 +40,7 @@ variant repeats the first recipe (rack-1 pretraining, one seed, no EMA, last che
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -93,14 +93,22 @@ def prepare_split(window: int):
     return source, target, source.between(None, cut), target.between(None, cut), held_out, cut
 
 
-def rack_segments(ranges, racks=PRETRAIN_RACKS) -> tuple[list[np.ndarray], dict[int, int]]:
+def rack_segments(ranges, racks=PRETRAIN_RACKS, channels=None,
+                  period_s: float = 5.0) -> tuple[list[np.ndarray], dict[int, int]]:
     """The contiguous runs of every rack in `racks` inside the time ranges `ranges` ((start, end) pairs,
-    start <= time < end, None = open; separate ranges are separate segments), and the row count per rack."""
+    start <= time < end, None = open; separate ranges are separate segments), and the row count per rack.
+    `channels` (default: all) picks and orders the columns; `period_s` is the grid the racks are loaded on."""
     from tinyad.battery.bms import load_ess_lfp
+    from tinyad.errors import InputError
 
     segments, rows = [], {}
     for rack in racks:
-        telemetry = load_ess_lfp(_ess_root(), rack)
+        telemetry = load_ess_lfp(_ess_root(), rack, period_s=period_s)
+        if channels is not None:
+            missing = [c for c in channels if c not in telemetry.channels]
+            if missing:
+                raise InputError(f"ess_lfp rack {rack} has no channel(s) {missing}")
+            telemetry = replace(telemetry, channels=list(channels))
         rows[rack] = 0
         for start, end in ranges:
             part = telemetry.between(start, end)

@@ -35,7 +35,6 @@ The design, fixed before the run (nothing in it is tuned on its test numbers):
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -44,7 +43,7 @@ import numpy as np
 from tinyad.bench import BenchResult, markdown_table
 from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, RESULT_HEADERS, Split,
                                         _detail_tables, _met, _result_row, block_bounds, false_alarm_share_by_block,
-                                        prepare_interleaved, run_recipe, summarize)
+                                        prepare_interleaved, rack_segments, run_recipe, summarize)
 from tinyad.paths import REPO_ROOT, shared_data_dir
 
 SOURCE_RACKS = (1, 2, 3, 4, 5)
@@ -79,19 +78,7 @@ def assignment_coverage(target, train_blocks, n_blocks: int = N_BLOCKS) -> tuple
 def source_segments(channels, period_s: float, racks=SOURCE_RACKS) -> tuple[list[np.ndarray], dict[int, int]]:
     """The contiguous runs of every ess_lfp rack in `racks` over its whole span, on a `period_s` grid, with
     only `channels` (in that order); and the row count per rack."""
-    from tinyad.battery.bms import load_ess_lfp
-
-    segments, rows = [], {}
-    for rack in racks:
-        telemetry = load_ess_lfp(shared_data_dir() / "bms" / "ess_lfp", rack, period_s=period_s)
-        missing = [c for c in channels if c not in telemetry.channels]
-        if missing:
-            from tinyad.errors import InputError
-
-            raise InputError(f"ess_lfp rack {rack} has no channel(s) {missing}")
-        segments += dataclasses.replace(telemetry, channels=list(channels)).segments()
-        rows[rack] = len(telemetry.frame)
-    return segments, rows
+    return rack_segments([(None, None)], racks, channels=channels, period_s=period_s)
 
 
 def bess_split(out_dir: Path, window: int) -> tuple[Split, dict]:
