@@ -70,3 +70,10 @@ def test_window_centering_ignores_the_operating_point():
     raw = build_model(BertConfig(n_channels=2, window=32, patch_size=4, width=16, layers=1, heads=2,
                                  center_windows=False))
     assert not np.allclose(np.asarray(raw(x)), np.asarray(raw(shifted)), atol=1e-3)
+
+
+def test_medium_preset_keeps_the_small_window_so_splits_and_guards_stay_the_same():
+    assert PRESETS["medium"]["window"] == PRESETS["small"]["window"]
+    assert PRESETS["medium"]["patch_size"] == PRESETS["small"]["patch_size"]
+    small, medium = (build_model(preset_config(name, 5)) for name in ("small", "medium"))
+    assert medium.count_params() > 3 * small.count_params()

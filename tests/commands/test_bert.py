@@ -54,3 +54,11 @@ def test_train_rejects_overlapping_ranges(tmp_path, capsys):
     code = main(["bert", "train", "--dataset", str(csv), "--out", str(tmp_path / "r"), "--preset", "tiny",
                  "--train-range", "0:0.8", "--eval-range", "0.7:1"])
     assert code == 2 and "overlaps" in capsys.readouterr().err
+
+
+def test_train_offers_every_model_preset_and_nothing_else():
+    from tinyad.bert.model import PRESETS
+    from tinyad.commands.bert import bert
+
+    preset_option = next(p for p in bert.commands["train"].params if p.name == "preset")
+    assert sorted(preset_option.type.choices) == sorted(PRESETS)

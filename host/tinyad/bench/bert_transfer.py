@@ -248,10 +248,12 @@ class _TestAndValidation:
         return row
 
 
-def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: float | None = None) -> RecipeRun:
+def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: float | None = None,
+               options: dict | None = None) -> RecipeRun:
     """Pretrain on the split's other-rack rows, fine-tune on rack 2 with 10 % of the steps (seed ensemble, EMA,
     steps and smoothing chosen on the split's validation rows), train rack 2 from scratch, score all on test.
-    `started` (perf_counter) is where the main comparison's wall time starts (default: now)."""
+    `started` (perf_counter) is where the main comparison's wall time starts (default: now); `options` are
+    further TrainOptions fields for every run (e.g. the synthetic-outlier probabilities)."""
     from tinyad.bert.evaluate import CheckpointEvaluator, choose_on_validation
     from tinyad.bert.train import TrainOptions, load_checkpoint, train
 
@@ -262,7 +264,7 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     evaluator = CheckpointEvaluator(split.test_raw, stride=16, seeds=TEST_SEEDS, anomaly_rate=ANOMALY_RATE)
     validator = CheckpointEvaluator(split.validation_raw, stride=16, seeds=VALIDATION_SEEDS,
                                     anomaly_rate=ANOMALY_RATE)
-    common = dict(preset=preset, lr=1e-3, batch_size=32)
+    common = dict(preset=preset, lr=1e-3, batch_size=32, **(options or {}))
     pre = train(split.pretrain_segments, split.channels,
                 TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 10), seed=0, ema_decay=EMA_DECAY,
                              **common),

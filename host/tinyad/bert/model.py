@@ -62,9 +62,11 @@ class BertConfig:
 
 
 # The method's body (Jhryu30/AnomalyBERT train.py defaults) and smaller CPU presets. The ess_lfp racks have
-# ~6,500 rows at 5 s, so the CPU presets use 128-step windows (10.7 min).
+# ~6,500 rows at 5 s, so the CPU presets use 128-step windows (10.7 min). On 2 cores a training step (batch 32)
+# takes about 0.03 s with `small`, 0.09 s with `medium` and 4.1 s with `method`.
 PRESETS: dict[str, dict] = {
     "method": dict(window=512, patch_size=4, width=512, layers=6, heads=8),
+    "medium": dict(window=128, patch_size=4, width=128, layers=3, heads=4),
     "small": dict(window=128, patch_size=4, width=64, layers=2, heads=4),
     "tiny": dict(window=32, patch_size=4, width=16, layers=1, heads=2, mlp_ratio=2),
 }
