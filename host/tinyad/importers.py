@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyad.csvfile import read_csv
 from tinyad.errors import InputError
 from tinyad.session import (
     CANONICAL_UNITS,
@@ -66,7 +67,7 @@ def import_motor_mpu6050(csv_path: str | os.PathLike) -> Session:
     if not match:
         raise InputError(f"{path}: not a motor_mpu6050 file name",
                          hint="expected motor_{healthy,imbalance,misalignment,bearing_fault}_trialN.csv")
-    frame = _read_csv(path)
+    frame = read_csv(path, skipinitialspace=True)
     columns = {"t": "Time", **MOTOR_COLUMNS}
     values = _numeric_columns(path, frame, columns)
     lines = np.arange(len(frame)) + 2  # line 1 is the header
@@ -234,7 +235,7 @@ def import_csv(
     channels = [c for c in KNOWN_CHANNELS if c in mapping]  # canonical order
     factors = _unit_factors(path, channels, units or {}, scale or {})
 
-    frame = _read_csv(path, sep=sep)
+    frame = read_csv(path, sep=sep, skipinitialspace=True)
     lines = np.arange(len(frame)) + 2
     values = _numeric_columns(path, frame, {c: mapping[c] for c in channels})
     data = np.stack([values[c] * factors[c] for c in channels], axis=1)
@@ -314,26 +315,6 @@ def write_sessions(sessions: list[Session], out_dir: str | os.PathLike, progress
 
 
 # ------------------------------------------------------------------------------------------- helpers
-
-
-def _read_csv(path: Path, sep: str = ","):
-    import pandas as pd
-
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        frame = pd.read_csv(path, sep=sep, skipinitialspace=True)
-    except pd.errors.EmptyDataError as err:
-        raise InputError(f"{path}: the file is empty") from err
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
-        line = re.search(r"line (\d+)", str(err))
-        where = f"line {line.group(1)}: " if line else ""
-        raise InputError(f"{path}: {where}cannot parse CSV ({err})",
-                         hint="check the separator and that every row has the header's number of fields") from err
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if len(frame) == 0:
-        raise InputError(f"{path}: header but no data rows")
-    return frame
 
 
 def _numeric_columns(path: Path, frame, columns: dict[str, str]) -> dict[str, np.ndarray]:

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tinyad.atomic import atomic_path
+from tinyad.csvfile import read_csv
 from tinyad.errors import InputError
 
 # The main columns of the issue, in this order, with their units.
@@ -130,19 +131,6 @@ class Telemetry:
 # --------------------------------------------------------------------------------------------- reading
 
 
-def _read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, **kwargs)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file", hint="check the path (ls it)") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
-        raise InputError(f"{path}: cannot be read as CSV ({err})",
-                         hint="is the file truncated or not a CSV? open it and look at the line named") from None
-    if frame.empty:
-        raise InputError(f"{path}: no data rows", hint="the file is empty or only has a header")
-    return frame
-
-
 def _require(frame: pd.DataFrame, columns: Iterable[str], where: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -195,7 +183,7 @@ def read_ess_lfp(files: Iterable[Path], rack: int) -> tuple[pd.DataFrame, GapRep
     report = GapReport()
     parts = []
     for path in files:
-        raw = _read_csv(Path(path), dtype=str)
+        raw = read_csv(Path(path), dtype=str)
         _require(raw, needed, str(path))
         numbers, bad = _numeric(raw, needed[1:] + (["MCGS_TIMEMS"] if "MCGS_TIMEMS" in raw else []))
         report.non_numeric_cells += bad
@@ -302,7 +290,7 @@ def load_bess_log(path: Path, period_s: float = 10.0, max_fill_s: float = 60.0) 
     and no temperature) on a `period_s` grid."""
     path = Path(path)
     needed = ["timestamp", "BMU1_total_current [A]", "BMU1_SOC [%]", "BMU1_max_cell_volt", "BMU1_min_cell_volt"]
-    raw = _read_csv(path, dtype=str)
+    raw = read_csv(path, dtype=str)
     _require(raw, needed, str(path))
     numbers, bad = _numeric(raw, needed[1:])
     report = GapReport(non_numeric_cells=bad)
@@ -339,7 +327,7 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                 header = handle.readline()
         except FileNotFoundError:
             raise InputError(f"{path}: no such file", hint="check the path (ls it)") from None
-        raw = _read_csv(path, sep=";" if ";" in header else ",")  # SKAB-style files use ";"
+        raw = read_csv(path, sep=";" if ";" in header else ",")  # SKAB-style files use ";"
     _require(raw, [time_column], str(path))
     if columns is None:
         names = [c for c in raw.columns if c not in (time_column, SEGMENT_COLUMN)

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyad.csvfile import read_csv
 from tinyad.errors import InputError
 from tinyad.paths import shared_data_dir
 
 SKAB_SIGNALS = ["Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure", "Temperature",
                 "Thermocouple", "Voltage", "Volume Flow RateRMS"]
 SKAB_TRAIN_ROWS = 400  # the benchmark's own protocol: the first 400 rows of each file train
+DATA_HINT = "the public data sets live in ../shared/data"
 
 
 @dataclass
@@ -38,19 +40,8 @@ class SkabFile:
         return self.labels[SKAB_TRAIN_ROWS:]
 
 
-def _read_csv(path: Path, **kwargs):
-    import pandas as pd
-
-    if not path.exists():
-        raise InputError(f"{path}: no such file", hint="the public data sets live in ../shared/data")
-    try:
-        return pd.read_csv(path, **kwargs)
-    except Exception as err:  # pandas raises several parser errors for truncated files
-        raise InputError(f"{path}: not a readable CSV ({err})") from err
-
-
 def _skab_frame(path: Path):
-    frame = _read_csv(path, sep=";")
+    frame = read_csv(path, DATA_HINT, sep=";")
     missing = [c for c in SKAB_SIGNALS if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing SKAB columns {missing}")
@@ -110,7 +101,7 @@ def nab_series(root: Path | None = None, categories: list[str] | None = None) ->
         category = key.split("/")[0]
         if categories and category not in categories:
             continue
-        frame = _read_csv(base / "data" / key)
+        frame = read_csv(base / "data" / key, DATA_HINT)
         if not {"timestamp", "value"} <= set(frame.columns):
             raise InputError(f"{base / 'data' / key}: expected columns timestamp,value")
         stamps = pd.to_datetime(frame["timestamp"]).to_numpy()

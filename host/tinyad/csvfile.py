@@ -1,0 +1,36 @@
+"""One CSV reader for every importer: the same error for the same fault, whichever data set is read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tinyad.errors import InputError
+
+
+def read_csv(path: Path, missing_hint: str = "check the path (ls it)", **read_csv_kwargs):
+    """`pandas.read_csv(path, **read_csv_kwargs)` with column names stripped of surrounding blanks.
+
+    Raises InputError naming the file (and the line, when pandas gives one) for a missing file, an empty file,
+    a file pandas cannot parse (truncated row, wrong separator, not text) and a header without data rows.
+    `missing_hint` tells the user where such a file should come from.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file", hint=missing_hint)
+    try:
+        frame = pd.read_csv(path, **read_csv_kwargs)
+    except pd.errors.EmptyDataError as err:
+        raise InputError(f"{path}: the file is empty") from err
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        line = re.search(r"line (\d+)", str(err))
+        where = f"line {line.group(1)}: " if line else ""
+        raise InputError(f"{path}: {where}cannot parse CSV ({err})",
+                         hint="check the separator and that every row has the header's number of fields; "
+                              "a truncated file ends in a short row") from err
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame) == 0:
+        raise InputError(f"{path}: header but no data rows", hint="the file holds only its header line")
+    return frame

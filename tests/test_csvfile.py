@@ -1,0 +1,41 @@
+"""The one CSV reader: every fault names the file (and the line where pandas knows it)."""
+
+import pytest
+
+from tinyad.csvfile import read_csv
+from tinyad.errors import InputError
+
+
+def test_reads_and_strips_column_names(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(" t , x\n0,1\n1,2\n")
+    frame = read_csv(path)
+    assert list(frame.columns) == ["t", "x"] and frame["x"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", r"a.csv: the file is empty"),
+        ("t,x\n", r"a.csv: header but no data rows"),
+        ("t,x\n0,1\n1,2,3\n", r"a.csv: line 3: cannot parse CSV"),  # an extra field: a row pasted in twice
+    ],
+)
+def test_bad_files_name_file_and_line(tmp_path, text, message):
+    path = tmp_path / "a.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_csv(path)
+
+
+def test_missing_file_carries_the_callers_hint(tmp_path):
+    with pytest.raises(InputError, match="no such file") as caught:
+        read_csv(tmp_path / "gone.csv", missing_hint="the public data sets live in ../shared/data")
+    assert caught.value.hint == "the public data sets live in ../shared/data"
+
+
+def test_binary_file_is_a_parse_error_not_a_crash(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"t,x\n\xff\xfe\x00\x01,\x80\n")
+    with pytest.raises(InputError, match="cannot parse CSV"):
+        read_csv(path)
