@@ -4,8 +4,9 @@ its split on the real racks, and a quick run of the whole benchmark."""
 import pandas as pd
 import pytest
 
+from tinyad.bench.bert_transfer import block_rows
 from tinyad.bench.bert_transfer_rack3 import (CANDIDATES, OTHER_ASSIGNMENT, TRAIN_BLOCKS, assignment_coverage,
-                                              choose_candidate, rack3_split, run)
+                                              choose_candidate, run, target_rack_split)
 
 
 def test_choose_candidate_takes_the_best_validation_auc_pr_and_the_first_on_a_tie():
@@ -30,7 +31,7 @@ def test_candidates_differ_in_one_lever_each_and_keep_valid_outlier_probabilitie
 
 def test_rack3_split_keeps_rack3_out_of_pretraining_and_test_windows_off_training_rows(shared_data, tmp_path):
     window = 32
-    split, info = rack3_split(tmp_path, window)
+    split, info = target_rack_split(tmp_path, window)
     target, train, test = info["target"], info["train"], info["test"]
     assert [b.index for b in train] == list(TRAIN_BLOCKS) and [b.index for b in test] == [0, 2, 4]
     assert sorted(info["pretrain_rows"]) == [1, 2, 4, 5]  # never rack 3
@@ -48,6 +49,12 @@ def test_rack3_split_keeps_rack3_out_of_pretraining_and_test_windows_off_trainin
         b.used.frame["voltage_diff_mv"].max() for b in test)
     assert min(b.used.frame["soc_pct"].min() for b in train) == 0.0
     assert assignment_coverage(target, TRAIN_BLOCKS)[0] > assignment_coverage(target, OTHER_ASSIGNMENT)[0]
+    # The reported row counts: each training block is its fine-tuning rows plus its validation tail.
+    counts = block_rows(info["blocks"])
+    assert counts.finetune_rows + counts.validation_rows == counts.scratch_rows == 3 * 1080
+    assert counts.validation_rows == 3 * 240  # 20 min at 5 s per training block
+    # Guard rows: B0 loses a window at its end, B2 and B4 at both ends.
+    assert counts.test_rows == sum(len(b.used.frame) for b in test) == 3 * 1080 - 5 * window
 
 
 def test_quick_run_scores_every_candidate_and_headlines_the_one_validation_chose(shared_data, tmp_path):

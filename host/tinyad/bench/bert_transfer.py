@@ -42,6 +42,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -156,6 +157,23 @@ class InterleavedBlock:
     used: object = None  # test: the guarded telemetry; train: the whole block
     finetune: object = None  # train: the rows before the validation part
     validation: object = None  # train: the last INTERLEAVED_VALIDATION_MINUTES
+
+
+class BlockRows(NamedTuple):
+    """Row counts of an interleaved split: fine-tuning, validation and scratch (training blocks), test (guarded)."""
+
+    finetune_rows: int
+    validation_rows: int
+    scratch_rows: int
+    test_rows: int
+
+
+def block_rows(blocks: list[InterleavedBlock]) -> BlockRows:
+    """The row counts of an interleaved split's blocks (see BlockRows)."""
+    train = [b for b in blocks if b.role == "train"]
+    return BlockRows(sum(len(b.finetune.frame) for b in train), sum(len(b.validation.frame) for b in train),
+                     sum(len(b.used.frame) for b in train),
+                     sum(len(b.used.frame) for b in blocks if b.role == "test"))
 
 
 def prepare_interleaved(target, window: int, n_blocks: int = N_BLOCKS, train_blocks=TRAIN_BLOCKS,
@@ -670,10 +688,8 @@ def _run_interleaved(out_dir: Path, steps: int, preset: str, quick: bool, window
     n_seeds = len(FINETUNE_SEEDS)
     period = target.period_s
     guard_min = window * period / 60
-    finetune_rows = sum(len(b.finetune.frame) for b in train)
-    validation_rows = sum(len(b.validation.frame) for b in train)
-    scratch_rows = sum(len(b.used.frame) for b in train)
-    test_rows = sum(len(b.used.frame) for b in test)
+    counts = block_rows(blocks)
+    finetune_rows, validation_rows, scratch_rows, test_rows = counts
     pretrain_rows = info["pretrain_rows"]
     pretrain_text = ", ".join(f"rack {k} {v}" for k, v in pretrain_rows.items())
 
@@ -700,8 +716,7 @@ def _run_interleaved(out_dir: Path, steps: int, preset: str, quick: bool, window
         "n_blocks": N_BLOCKS, "train_blocks": list(TRAIN_BLOCKS), "test_blocks": list(TEST_BLOCKS),
         "block_starts": [str(b.start) for b in blocks], "guard_rows": window,
         "validation_minutes_per_block": INTERLEAVED_VALIDATION_MINUTES,
-        "finetune_rows": finetune_rows, "validation_rows": validation_rows, "scratch_rows": scratch_rows,
-        "test_rows": test_rows, "pretrain_rows": {str(k): v for k, v in pretrain_rows.items()},
+        **counts._asdict(), "pretrain_rows": {str(k): v for k, v in pretrain_rows.items()},
         "test_copies": len(test) * len(TEST_SEEDS),
         "false_alarm_share_by_test_block": false_by_block,
         "pre_registered": True, "added_after_single_cut_results": True,

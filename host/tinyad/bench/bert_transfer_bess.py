@@ -42,8 +42,9 @@ import numpy as np
 
 from tinyad.bench import BenchResult, markdown_table
 from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, RESULT_HEADERS, Split,
-                                        _detail_tables, _met, _result_row, block_bounds, false_alarm_share_by_block,
-                                        prepare_interleaved, rack_segments, run_recipe, summarize)
+                                        _detail_tables, _met, _result_row, block_bounds, block_rows,
+                                        false_alarm_share_by_block, prepare_interleaved, rack_segments, run_recipe,
+                                        summarize)
 from tinyad.paths import REPO_ROOT, shared_data_dir
 
 SOURCE_RACKS = (1, 2, 3, 4, 5)
@@ -126,7 +127,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
                                                                  else "bert_transfer_bess"))
     started = time.perf_counter()
     split, info = bess_split(out_dir, window)
-    target, blocks, train_blocks, test_blocks = info["target"], info["blocks"], info["train"], info["test"]
+    target, blocks, test_blocks = info["target"], info["blocks"], info["test"]
     recipe = run_recipe(split, steps, preset, quick, started)
     s = summarize(recipe, steps, preset, source_label=SOURCE_LABEL, target_label=TARGET_LABEL,
                   source_racks=SOURCE_RACKS)
@@ -166,18 +167,15 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
     met = s["figures"]["targets_met"]
     core_s = recipe.core_s
     guard_min = window * target.period_s / 60
-    finetune_rows = sum(len(b.finetune.frame) for b in train_blocks)
-    validation_rows = sum(len(b.validation.frame) for b in train_blocks)
-    scratch_rows = sum(len(b.used.frame) for b in train_blocks)
-    test_rows = sum(len(b.used.frame) for b in test_blocks)
+    counts = block_rows(blocks)
+    finetune_rows, validation_rows, scratch_rows, test_rows = counts
     pretrain_text = ", ".join(f"rack {k} {v}" for k, v in info["pretrain_rows"].items())
     channels = ", ".join(target.channels)
     figures = {
         **s["figures"],
         "target": "bess_bmu/bess_task1.csv", "source": SOURCE_LABEL, "channels": list(target.channels),
         "period_s": target.period_s, "n_blocks": N_BLOCKS, "train_blocks": list(TRAIN_BLOCKS),
-        "test_blocks": [b.index for b in test_blocks], "guard_rows": window, "validation_rows": validation_rows,
-        "finetune_rows": finetune_rows, "scratch_rows": scratch_rows, "test_rows": test_rows,
+        "test_blocks": [b.index for b in test_blocks], "guard_rows": window, **counts._asdict(),
         "pretrain_rows": {str(k): v for k, v in info["pretrain_rows"].items()},
         "range_coverage": coverage, "range_coverage_other_assignment": other_coverage,
         "false_alarm_share_by_test_block": false_by_block,

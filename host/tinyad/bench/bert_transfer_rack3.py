@@ -49,9 +49,8 @@ from pathlib import Path
 from tinyad.bench import BenchResult, markdown_table
 from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, INTERLEAVED_VALIDATION_MINUTES,
                                         RESULT_HEADERS, TARGET_F1, TARGET_MAIN_S, TARGET_SCORE, VALIDATION_KEY,
-                                        Split, _detail_tables, _ess_root, _met,
-                                        false_alarm_share_by_block, prepare_interleaved, rack_segments, run_recipe,
-                                        summarize)
+                                        Split, _detail_tables, _ess_root, _met, block_rows, false_alarm_share_by_block,
+                                        prepare_interleaved, rack_segments, run_recipe, summarize)
 from tinyad.bench.bert_transfer_bess import assignment_coverage, block_regimes
 from tinyad.paths import REPO_ROOT
 
@@ -89,19 +88,37 @@ CANDIDATES = (
 )
 
 
-def rack3_split(out_dir: Path, window: int) -> tuple[Split, dict]:
-    """Split 5 (see the module docstring): the source racks' segments, rack 3's blocks and their roles."""
+def deepest_discharge_blocks(target, n_blocks: int = N_BLOCKS) -> tuple[int, ...]:
+    """Of the two alternating block assignments, the training blocks of the one that holds the target's largest
+    cell voltage difference (its deepest discharge). Label-free: split 5's rule for choosing training blocks."""
+    from tinyad.bench.bert_transfer import block_bounds
+
+    peaks = [target.between(start, end).frame["voltage_diff_mv"].max() for start, end in block_bounds(target, n_blocks)]
+    deepest = max(range(n_blocks), key=lambda k: peaks[k])
+    return tuple(range(deepest % 2, n_blocks, 2))
+
+
+def target_rack_split(out_dir: Path, window: int, target_rack: int = TARGET_RACK, source_racks=SOURCE_RACKS,
+                      train_blocks=TRAIN_BLOCKS) -> tuple[Split, dict]:
+    """An ess_lfp rack as the target (split 5: rack 3; see the module docstring): the source racks' segments over
+    their whole span, the target's blocks (`train_blocks` train, the others test) and their roles."""
     from tinyad.battery.bms import load_ess_lfp
 
-    target = load_ess_lfp(_ess_root(), TARGET_RACK)
-    blocks = prepare_interleaved(target, window, N_BLOCKS, TRAIN_BLOCKS, INTERLEAVED_VALIDATION_MINUTES)
+    if target_rack in source_racks:
+        from tinyad.errors import InputError
+
+        raise InputError(f"rack {target_rack} cannot be both the target and a source")
+    target = load_ess_lfp(_ess_root(), target_rack)
+    blocks = prepare_interleaved(target, window, N_BLOCKS, train_blocks, INTERLEAVED_VALIDATION_MINUTES)
     train, test = [b for b in blocks if b.role == "train"], [b for b in blocks if b.role == "test"]
-    pretrain_segments, pretrain_rows = rack_segments([(None, None)], SOURCE_RACKS, channels=target.channels)
-    split = Split("rack3", out_dir / "rack3", target.channels, pretrain_segments,
+    pretrain_segments, pretrain_rows = rack_segments([(None, None)], source_racks, channels=target.channels)
+    tag = f"rack{target_rack}"
+    split = Split(tag, out_dir / tag, target.channels, pretrain_segments,
                   [s for b in train for s in b.finetune.segments()], [b.validation.values() for b in train],
                   [s for b in train for s in b.used.segments()], [b.used.values() for b in test],
-                  f"{SOURCE_LABEL} over their whole span", "rack 3 training blocks without their validation tails",
-                  "rack 3 training blocks", target_tag="rack3")
+                  f"racks {', '.join(map(str, source_racks))} over their whole span",
+                  f"rack {target_rack} training blocks without their validation tails",
+                  f"rack {target_rack} training blocks", target_tag=tag)
     return split, dict(target=target, blocks=blocks, train=train, test=test, pretrain_rows=pretrain_rows)
 
 
@@ -125,8 +142,8 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
     out_dir = Path(out_dir or REPO_ROOT / "build" / "bench" / ("bert_transfer_rack3_quick" if quick
                                                                  else "bert_transfer_rack3"))
     started = time.perf_counter()
-    split, info = rack3_split(out_dir, window)
-    target, blocks, train_blocks, test_blocks = info["target"], info["blocks"], info["train"], info["test"]
+    split, info = target_rack_split(out_dir, window)
+    target, blocks, test_blocks = info["target"], info["blocks"], info["test"]
     runs = {}
     for candidate in CANDIDATES:
         preset = "tiny" if quick else candidate.preset
@@ -189,10 +206,8 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
         "pre_registered": True, "added_after_split_4_results": True, "total_s": total_s, "quick": quick,
     }
     guard_min = window * target.period_s / 60
-    validation_rows = sum(len(b.validation.frame) for b in train_blocks)
-    finetune_rows = sum(len(b.finetune.frame) for b in train_blocks)
-    scratch_rows = sum(len(b.used.frame) for b in train_blocks)
-    test_rows = sum(len(b.used.frame) for b in test_blocks)
+    counts = block_rows(blocks)
+    finetune_rows, validation_rows, scratch_rows, test_rows = counts
     pretrain_text = ", ".join(f"rack {k} {v}" for k, v in info["pretrain_rows"].items())
     markdown = f"""Split 5: a fresh target rack, with two levers chosen on validation. Split 4's diagnosis (by test
 labels) named the injected types the small body misses: soft replacing, noise and length adjusting. Length
