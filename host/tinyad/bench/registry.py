@@ -14,6 +14,8 @@ register("bert_transfer_bess", "tinyad.bench.bert_transfer_bess",
          "Battery transformer, another site: ess_lfp racks -> BESS log, fine-tune vs scratch (~6 min).")
 register("bert_transfer_rack3", "tinyad.bench.bert_transfer_rack3",
          "Battery transformer, a fresh target: racks 1, 2, 4, 5 -> rack 3, 3 recipes chosen on validation (~20 min).")
+register("bert_transfer_replicate", "tinyad.bench.bert_transfer_replicate",
+         "Battery transformer: split 5's recipe on racks 1, 4, 5 as targets, one run each (~14 min).")
 register("bert_skab", "tinyad.bench.bert_skab", "SKAB: battery transformer method beside the LSTM-AE (~5 min).")
 register("nab", "tinyad.bench.nab", "NAB per category: LSTM-AE and IF, event F1 and VUS-PR, label-free thresholds.")
 register("motor_mpu6050", "tinyad.bench.imu_supervised:run_motor",

@@ -1,0 +1,46 @@
+"""Split 6 of the battery transfer benchmark (split 5's recipe on racks 1, 4, 5): the block rule on the real
+racks, the source racks, the refusal of a target that is also a source, and a quick run."""
+
+import pytest
+
+from tinyad.bench.bert_transfer_rack3 import deepest_discharge_blocks, target_rack_split
+from tinyad.bench.bert_transfer_replicate import TARGET_RACKS, run, source_racks_for
+from tinyad.errors import InputError
+
+
+def test_source_racks_are_every_other_rack():
+    assert source_racks_for(1) == (2, 3, 4, 5) and source_racks_for(4) == (1, 2, 3, 5)
+
+
+@pytest.mark.parametrize("rack, expected", [(1, (0, 2, 4)), (3, (1, 3, 5)), (4, (1, 3, 5)), (5, (1, 3, 5))])
+def test_deepest_discharge_rule_puts_the_largest_cell_voltage_difference_in_training(shared_data, rack, expected):
+    from tinyad.battery.bms import load_ess_lfp
+    from tinyad.bench.bert_transfer import _ess_root, block_bounds
+
+    target = load_ess_lfp(_ess_root(), rack)
+    assert deepest_discharge_blocks(target) == expected
+    peaks = [target.between(a, b).frame["voltage_diff_mv"].max() for a, b in block_bounds(target)]
+    assert max(peaks[k] for k in expected) == max(peaks)
+
+
+def test_a_target_that_is_also_a_source_is_refused(shared_data, tmp_path):
+    with pytest.raises(InputError, match="both the target and a source"):
+        target_rack_split(tmp_path, 32, target_rack=4, source_racks=(1, 4))
+
+
+def test_quick_run_scores_each_fresh_rack_with_its_own_blocks(shared_data, tmp_path):
+    result = run(quick=True, out_dir=tmp_path)
+    figures = result.figures
+    assert figures["quick"] and figures["test_labels_used_for_any_choice"] is False
+    assert figures["target_racks"] == list(TARGET_RACKS) == [1, 4, 5]
+    per_rack = figures["per_rack"]
+    assert per_rack["1"]["train_blocks"] == [0, 2, 4] and per_rack["4"]["train_blocks"] == [1, 3, 5]
+    for rack in TARGET_RACKS:
+        figs = per_rack[str(rack)]
+        assert figs["pretrain_racks"] == list(source_racks_for(rack))
+        assert figs["finetune_rows"] + figs["validation_rows"] == figs["scratch_rows"]
+        assert 0.0 <= figs["finetuned_score"] <= 1.0
+        assert (tmp_path / f"rack{rack}" / f"score_vs_steps_rack{rack}.png").stat().st_size > 0
+    assert figures["median_finetuned_score"] == pytest.approx(
+        sorted(per_rack[str(r)]["finetuned_score"] for r in TARGET_RACKS)[1])
+    assert "Split 6" in result.markdown and "#### Target rack 5" in result.markdown
