@@ -29,18 +29,21 @@ def test_a_target_that_is_also_a_source_is_refused(shared_data, tmp_path):
 
 
 def test_quick_run_scores_each_fresh_rack_with_its_own_blocks(shared_data, tmp_path):
-    result = run(quick=True, out_dir=tmp_path)
+    assert TARGET_RACKS == (1, 4, 5)
+    racks = (1, 4)  # the two block assignments; rack 5 runs only in the benchmark (time)
+    result = run(quick=True, out_dir=tmp_path, target_racks=racks)
     figures = result.figures
     assert figures["quick"] and figures["test_labels_used_for_any_choice"] is False
-    assert figures["target_racks"] == list(TARGET_RACKS) == [1, 4, 5]
+    assert figures["target_racks"] == [1, 4]
     per_rack = figures["per_rack"]
     assert per_rack["1"]["train_blocks"] == [0, 2, 4] and per_rack["4"]["train_blocks"] == [1, 3, 5]
-    for rack in TARGET_RACKS:
+    for rack in racks:
         figs = per_rack[str(rack)]
         assert figs["pretrain_racks"] == list(source_racks_for(rack))
         assert figs["finetune_rows"] + figs["validation_rows"] == figs["scratch_rows"]
         assert 0.0 <= figs["finetuned_score"] <= 1.0
         assert (tmp_path / f"rack{rack}" / f"score_vs_steps_rack{rack}.png").stat().st_size > 0
     assert figures["median_finetuned_score"] == pytest.approx(
-        sorted(per_rack[str(r)]["finetuned_score"] for r in TARGET_RACKS)[1])
-    assert "Split 6" in result.markdown and "#### Target rack 5" in result.markdown
+        (per_rack["1"]["finetuned_score"] + per_rack["4"]["finetuned_score"]) / 2)
+    assert "Split 6" in result.markdown and "#### Target rack 4" in result.markdown
+    assert "Median over racks 1, 4:" in result.markdown
