@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from tinyad.bench.bert_transfer import block_rows
-from tinyad.bench.bert_transfer_rack3 import (CANDIDATES, OTHER_ASSIGNMENT, TRAIN_BLOCKS, assignment_coverage,
-                                              choose_candidate, run, target_rack_split)
+from tinyad.bench.bert_transfer_bess import assignment_coverage
+from tinyad.bench.bert_transfer_rack3 import (CANDIDATES, OTHER_ASSIGNMENT, TRAIN_BLOCKS, choose_candidate, run,
+                                              target_rack_split)
 
 
 def test_choose_candidate_takes_the_best_validation_auc_pr_and_the_first_on_a_tie():

@@ -100,15 +100,29 @@ def bess_split(out_dir: Path, window: int) -> tuple[Split, dict]:
     return split, dict(target=target, blocks=blocks, train=train, test=test, pretrain_rows=pretrain_rows)
 
 
-def block_regimes(blocks) -> list[list]:
-    """Per block (label-free): role, rows, SOC range, cell voltage difference max, current range."""
+def block_regimes_table(blocks) -> str:
+    """Markdown: per block (label-free) its role, rows used, SOC range, cell voltage difference max and current
+    range."""
     rows = []
     for b in blocks:
         frame = b.used.frame
         rows.append([f"B{b.index}", b.role, len(frame), f"{frame['soc_pct'].min():.0f}-{frame['soc_pct'].max():.0f}",
                      f"{frame['voltage_diff_mv'].max():.0f}",
                      f"{frame['current_a'].min():.0f} to {frame['current_a'].max():.0f}"])
-    return rows
+    return markdown_table(["block", "role", "rows used", "SOC %", "max cell V diff (mV)", "current (A)"], rows)
+
+
+def coverage_comparison(target, used_blocks, other_blocks) -> tuple[float, float, str]:
+    """`assignment_coverage` of the used training blocks and of the other assignment, and a Markdown table of
+    both (jointly and per channel)."""
+    coverage, by_channel = assignment_coverage(target, used_blocks)
+    other_coverage, other_by_channel = assignment_coverage(target, other_blocks)
+    table = markdown_table(
+        ["training blocks", "test rows with every channel in the training range",
+         *[f"{c} in range" for c in target.channels]],
+        [[", ".join(f"B{k}" for k in used_blocks) + " (used)", coverage, *by_channel],
+         [", ".join(f"B{k}" for k in other_blocks), other_coverage, *other_by_channel]])
+    return coverage, other_coverage, table
 
 
 def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
@@ -156,8 +170,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
                          "BESS from scratch": recipe.scratch.history,
                          "fine-tune from the 5-channel model (embedding re-initialized)": fine5.history},
                         split.run_dir / "score_vs_steps_bess.png", title="BESS test blocks, injected anomalies")
-    coverage, coverage_by_channel = assignment_coverage(target, TRAIN_BLOCKS)
-    other_coverage, other_by_channel = assignment_coverage(target, OTHER_ASSIGNMENT)
+    coverage, other_coverage, coverage_table = coverage_comparison(target, TRAIN_BLOCKS, OTHER_ASSIGNMENT)
     rows = s["rows"] + [
         _result_row("reporting only: 5-channel ess_lfp model, input embedding re-initialized, no update (step 0)",
                     0, five_zero),
@@ -183,13 +196,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
         "five_channel_reinit_f1": five_last["f1"], "five_channel_reinit_notes": reinit_notes,
         "pre_registered": True, "added_after_rack_2_results": True, "total_s": total_s, "quick": quick,
     }
-    block_table = markdown_table(["block", "role", "rows used", "SOC %", "max cell V diff (mV)", "current (A)"],
-                                 block_regimes(blocks))
-    coverage_table = markdown_table(
-        ["training blocks", "test rows with every channel in the training range",
-         *[f"{c} in range" for c in target.channels]],
-        [[", ".join(f"B{k}" for k in TRAIN_BLOCKS) + " (used)", coverage, *coverage_by_channel],
-         [", ".join(f"B{k}" for k in OTHER_ASSIGNMENT), other_coverage, *other_by_channel]])
+    block_table = block_regimes_table(blocks)
     n_seeds = len(FINETUNE_SEEDS)
     markdown = f"""Split 4: another site. Splits 1-3 (rack 2, `tinyad bench bert_transfer`) missed the targets, and
 their diagnoses named one cause: rack 2's 9 h hold a single cycle, so some regime is always in test and never in

@@ -51,7 +51,7 @@ from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS,
                                         RESULT_HEADERS, TARGET_F1, TARGET_MAIN_S, TARGET_SCORE, VALIDATION_KEY,
                                         Split, _detail_tables, _ess_root, _met, block_rows, false_alarm_share_by_block,
                                         prepare_interleaved, rack_segments, run_recipe, summarize)
-from tinyad.bench.bert_transfer_bess import assignment_coverage, block_regimes
+from tinyad.bench.bert_transfer_bess import block_regimes_table, coverage_comparison
 from tinyad.paths import REPO_ROOT
 
 TARGET_RACK = 3
@@ -179,15 +179,8 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
         ["anomaly type", *[f"recall {key} (fine-tuned)" for key in runs]],
         [[kind, *[r.final_ft["recall_by_type"].get(kind, 0.0) for _, _, r, _ in runs.values()]]
          for kind in final_ft["recall_by_type"]])
-    coverage, coverage_by_channel = assignment_coverage(target, TRAIN_BLOCKS)
-    other_coverage, other_by_channel = assignment_coverage(target, OTHER_ASSIGNMENT)
-    coverage_table = markdown_table(
-        ["training blocks", "test rows with every channel in the training range",
-         *[f"{c} in range" for c in target.channels]],
-        [[", ".join(f"B{k}" for k in TRAIN_BLOCKS) + " (used)", coverage, *coverage_by_channel],
-         [", ".join(f"B{k}" for k in OTHER_ASSIGNMENT), other_coverage, *other_by_channel]])
-    block_table = markdown_table(["block", "role", "rows used", "SOC %", "max cell V diff (mV)", "current (A)"],
-                                 block_regimes(blocks))
+    coverage, other_coverage, coverage_table = coverage_comparison(target, TRAIN_BLOCKS, OTHER_ASSIGNMENT)
+    block_table = block_regimes_table(blocks)
     met = s["figures"]["targets_met"]
     figures = {
         **s["figures"],

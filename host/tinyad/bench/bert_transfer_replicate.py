@@ -38,7 +38,7 @@ from tinyad.bench import BenchResult, markdown_table
 from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, RESULT_HEADERS, TARGET_F1,
                                         TARGET_MAIN_S, TARGET_SCORE, _detail_tables, _ess_root, _met, block_rows,
                                         false_alarm_share_by_block, run_recipe, summarize)
-from tinyad.bench.bert_transfer_bess import assignment_coverage, block_regimes
+from tinyad.bench.bert_transfer_bess import block_regimes_table, coverage_comparison
 from tinyad.bench.bert_transfer_rack3 import CANDIDATES, N_BLOCKS, deepest_discharge_blocks, target_rack_split
 from tinyad.paths import REPO_ROOT
 
@@ -80,8 +80,7 @@ def run(quick: bool = False, out_dir: Path | None = None, target_racks=TARGET_RA
         final_ft, blocks, test_blocks = recipe.final_ft, info["blocks"], info["test"]
         false_by_block = false_alarm_share_by_block(final_ft, recipe.evaluator.copy_lengths(), test_blocks,
                                                     len(recipe.evaluator.seeds))
-        coverage, _ = assignment_coverage(target, train_blocks)
-        other_coverage, _ = assignment_coverage(target, other_blocks)
+        coverage, other_coverage, _ = coverage_comparison(target, train_blocks, other_blocks)
         counts = block_rows(blocks)
         plot = plot_history({f"fine-tune seed 0 ({source_label} -> {label})": recipe.fines[0].history,
                              f"{label} from scratch": recipe.scratch.history},
@@ -110,8 +109,7 @@ validation: fine-tune step {recipe.chosen_step}, smoothing {recipe.chosen_smooth
 ({_met(s['met_fraction'])}); main comparison {recipe.core_s:.0f} s ({_met(recipe.core_s <= TARGET_MAIN_S)}).
 False alarms by test block: {', '.join(f'{k} {v:.0%}' for k, v in false_by_block.items())}.
 
-{markdown_table(["block", "role", "rows used", "SOC %", "max cell V diff (mV)", "current (A)"],
-                block_regimes(blocks))}
+{block_regimes_table(blocks)}
 
 {markdown_table(RESULT_HEADERS, s['rows'])}
 

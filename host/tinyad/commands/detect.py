@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tinyad.detectors.pipeline import KIND_NAMES, THRESHOLD_METHODS
+from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
 from tinyad.errors import InputError
 
 
@@ -64,9 +65,10 @@ def detect():
 @click.option("--error-window", type=int, help="Dynamic: error window length (default: whole series).")
 @click.option("--quantile", type=float, default=0.99, show_default=True)
 @click.option("--k", "k_sigma", type=float, default=3.0, show_default=True)
-@click.option("--ucl-quantile", type=float, default=0.999, show_default=True,
+@click.option("--ucl-quantile", type=float, default=UCL_QUANTILE, show_default=True,
               help="Covering: quantile of the training windows' residuals.")
-@click.option("--ucl-factor", type=float, default=4 / 3, show_default=True, help="Covering: factor on that quantile.")
+@click.option("--ucl-factor", type=float, default=UCL_FACTOR, show_default=True,
+              help="Covering: factor on that quantile.")
 def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_column, train_rows, window, horizon,
         dense_units, lstm_units, epochs, method, smoothing_span, prune_p, error_window, quantile, k_sigma,
         ucl_quantile, ucl_factor):

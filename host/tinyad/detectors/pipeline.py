@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyad.detectors import thresholds as th
-from tinyad.detectors.skab_rule import control_limit, covering_window_flags, window_residuals
+from tinyad.detectors.skab_rule import (UCL_FACTOR, UCL_QUANTILE, control_limit, covering_window_flags,
+                                        window_residuals)
 from tinyad.errors import InputError
 
 THRESHOLD_METHODS = ("dynamic", "quantile", "sigma", "covering")
@@ -71,8 +72,8 @@ class ThresholdConfig:
     quantile: float = 0.99
     k: float = 3.0
     margin: float = 1.0
-    ucl_quantile: float = 0.999
-    ucl_factor: float = 4 / 3
+    ucl_quantile: float = UCL_QUANTILE
+    ucl_factor: float = UCL_FACTOR
 
     def __post_init__(self):
         if self.method not in THRESHOLD_METHODS:
