@@ -157,18 +157,28 @@ bool hook_set_bind_key(void*, const uint8_t* key, size_t n, uint8_t check[tinyad
 [[maybe_unused]] void copy_sha256(const uint8_t (&bytes)[32], uint8_t out[32]) { memcpy(out, bytes, 32); }
 
 uint8_t sensor_flags_for(esp_err_t err) {
-  if (err == ESP_ERR_INVALID_RESPONSE) return tinyad::kSensorBadWhoAmI;
+  if (err == ESP_ERR_NOT_SUPPORTED) return tinyad::kSensorBadWhoAmI;
   return tinyad::kSensorNotResponding;
 }
 
+// Samples the queue could not take (the device task fell behind by more than a second). They are reported
+// as one kLost item, like a FIFO overflow, before the next sample gets through, so the core never joins a
+// window across the gap. Touched by the sampler task only.
+uint32_t g_dropped_samples = 0;
+
 void post(const Item& item, TickType_t wait) {
-  if (xQueueSend(g_queue, &item, wait) != pdTRUE && item.kind == ItemKind::kSample) {
-    // The device task fell behind by more than a second: report it like a FIFO overflow.
-    Item lost{};
-    lost.kind = ItemKind::kLost;
-    lost.lost = 1;
-    xQueueSend(g_queue, &lost, 0);
+  if (g_dropped_samples != 0) {
+    Item gap{};
+    gap.kind = ItemKind::kLost;
+    gap.lost = g_dropped_samples;
+    if (xQueueSend(g_queue, &gap, wait) == pdTRUE) {
+      g_dropped_samples = 0;
+    } else if (item.kind == ItemKind::kSample) {
+      ++g_dropped_samples;  // a sample may not overtake the gap it follows
+      return;
+    }
   }
+  if (xQueueSend(g_queue, &item, wait) != pdTRUE && item.kind == ItemKind::kSample) ++g_dropped_samples;
 }
 
 void sensor_error(uint8_t flags) {

@@ -67,8 +67,8 @@ void start_advertising() {
   if (rc != 0 && rc != BLE_HS_EALREADY) ESP_LOGE(kTag, "ble_gap_adv_start: %d", rc);
 }
 
-// Hands the latest bytes to the controller. ble_gap_adv_set_data documents BLE_HS_EBUSY while advertising
-// on some NimBLE versions: then stop, set, start again.
+// Hands the latest bytes to the controller. Legacy ble_gap_adv_set_data updates the data while advertising
+// (it sends HCI LE Set Advertising Data); should a host refuse with BLE_HS_EBUSY, stop, set, start again.
 void push_to_controller() {
   uint8_t bytes[tinyad::bthome::kLegacyAdvBytes];
   size_t len = 0;

@@ -12,7 +12,6 @@
 namespace {
 
 constexpr const char* kTag = "mpu6050";
-constexpr int kI2cTimeoutMs = 20;
 constexpr size_t kChunkSamples = 16;  // per I2C burst read: 192 bytes
 
 struct Sensor {
@@ -20,6 +19,7 @@ struct Sensor {
   i2c_master_bus_handle_t bus = nullptr;
   i2c_master_dev_handle_t dev = nullptr;
   imu_mpu6050_stats_t stats{};
+  int i2c_timeout_ms = 20;  // set from the bus clock in imu_mpu6050_new
   uint64_t t0_us = 0;
   uint32_t next_index = 0;
   bool started = false;
@@ -29,14 +29,14 @@ Sensor g_sensor;  // one sensor per firmware: no heap
 
 esp_err_t write_reg(Sensor& s, uint8_t reg, uint8_t value) {
   const uint8_t bytes[2] = {reg, value};
-  const esp_err_t err = i2c_master_transmit(s.dev, bytes, sizeof(bytes), kI2cTimeoutMs);
+  const esp_err_t err = i2c_master_transmit(s.dev, bytes, sizeof(bytes), s.i2c_timeout_ms);
   if (err != ESP_OK) ++s.stats.i2c_errors;
   return err;
 }
 
 esp_err_t read_regs(Sensor& s, uint8_t reg, uint8_t* out, size_t n) {
   // Register read = write the register address, repeated START, read n bytes (i2c_master.h).
-  const esp_err_t err = i2c_master_transmit_receive(s.dev, &reg, 1, out, n, kI2cTimeoutMs);
+  const esp_err_t err = i2c_master_transmit_receive(s.dev, &reg, 1, out, n, s.i2c_timeout_ms);
   if (err != ESP_OK) ++s.stats.i2c_errors;
   return err;
 }
@@ -58,6 +58,8 @@ extern "C" esp_err_t imu_mpu6050_new(const imu_mpu6050_config_t* config, imu_mpu
   Sensor& s = g_sensor;
   if (s.bus != nullptr) return ESP_ERR_INVALID_STATE;  // one sensor per firmware
   s.config = *config;
+  s.i2c_timeout_ms = static_cast<int>(
+      mpu6050::i2c_timeout_ms(config->i2c_freq_hz, kChunkSamples * mpu6050::kBytesPerSample));
 
   // Fields are assigned one by one (not designated initializers) so this stays valid C++17 whatever
   // the field order of the ESP-IDF version at hand.
@@ -98,7 +100,7 @@ extern "C" esp_err_t imu_mpu6050_start(imu_mpu6050_handle_t handle) {
   s.started = false;
 
   // Absent sensor: i2c_master_probe answers ESP_ERR_NOT_FOUND on a NACK (i2c_master.h).
-  esp_err_t err = i2c_master_probe(s.bus, s.config.address, kI2cTimeoutMs);
+  esp_err_t err = i2c_master_probe(s.bus, s.config.address, s.i2c_timeout_ms);
   if (err != ESP_OK) {
     ++s.stats.i2c_errors;
     ESP_LOGE(kTag, "no MPU6050 at 0x%02x (%s): check wiring and pull-ups", s.config.address, esp_err_to_name(err));
@@ -111,7 +113,7 @@ extern "C" esp_err_t imu_mpu6050_start(imu_mpu6050_handle_t handle) {
   if (who != mpu6050::kWhoAmIMpu6050) {
     // 0x70 = MPU6500, 0x71 = MPU9250, 0x72/0x98 = clones: register maps differ (e.g. DLPF, FIFO).
     ESP_LOGE(kTag, "WHO_AM_I = 0x%02x, expected 0x68: not an MPU6050", who);
-    return ESP_ERR_INVALID_RESPONSE;
+    return ESP_ERR_NOT_SUPPORTED;
   }
 
   err = write_reg(s, mpu6050::kRegPwrMgmt1, mpu6050::kPwrMgmt1Reset);

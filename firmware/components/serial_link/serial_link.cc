@@ -22,6 +22,10 @@ constexpr size_t kRxBufferBytes = 4096;  // holds a whole INFER_REQ (1040 bytes 
 constexpr size_t kTxBufferBytes = 8192;  // SAMPLES/SCORE bursts while streaming
 
 char g_last_log[160] = "";
+
+// The protocol shares UART0 with the console (a console UART set to UART0, default or custom): logging has to
+// stop once frames flow, or log lines would land inside them.
+#if !CONFIG_TINYAD_LINK_USB_SERIAL_JTAG && CONFIG_ESP_CONSOLE_UART && CONFIG_ESP_CONSOLE_UART_NUM == 0
 StaticSemaphore_t g_log_lock_storage;
 SemaphoreHandle_t g_log_lock = nullptr;
 
@@ -32,6 +36,7 @@ int capture_log(const char* format, va_list args) {
   xSemaphoreGive(g_log_lock);
   return n;
 }
+#endif
 
 TickType_t ticks(uint32_t ms) { return ms == 0 ? 0 : (pdMS_TO_TICKS(ms) == 0 ? 1 : pdMS_TO_TICKS(ms)); }
 
@@ -82,7 +87,7 @@ extern "C" esp_err_t serial_link_write(const uint8_t* data, size_t n, uint32_t t
 }
 
 extern "C" void serial_link_silence_console(void) {
-#if !CONFIG_TINYAD_LINK_USB_SERIAL_JTAG && CONFIG_ESP_CONSOLE_UART_DEFAULT
+#if !CONFIG_TINYAD_LINK_USB_SERIAL_JTAG && CONFIG_ESP_CONSOLE_UART && CONFIG_ESP_CONSOLE_UART_NUM == 0
   if (g_log_lock == nullptr) g_log_lock = xSemaphoreCreateMutexStatic(&g_log_lock_storage);
   ESP_LOGI(kTag, "console logging stops now: UART0 carries protocol frames");
   esp_log_set_vprintf(capture_log);

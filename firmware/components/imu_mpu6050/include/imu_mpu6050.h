@@ -15,7 +15,7 @@ typedef struct {
   int i2c_port;                 // 0 or 1
   int sda_gpio;
   int scl_gpio;
-  uint32_t i2c_freq_hz;         // <= 400 kHz
+  uint32_t i2c_freq_hz;         // 100..400 kHz (I2C deadlines follow it)
   bool internal_pullups;
   uint8_t address;              // 0x68 (AD0 low) or 0x69
   uint32_t sample_rate_hz;      // 1000 / n
@@ -44,8 +44,9 @@ typedef struct imu_mpu6050_t* imu_mpu6050_handle_t;
 esp_err_t imu_mpu6050_new(const imu_mpu6050_config_t* config, imu_mpu6050_handle_t* out_handle);
 
 // Checks WHO_AM_I, resets and configures the sensor, and starts FIFO sampling.
-// ESP_ERR_NOT_FOUND: no ACK at the address (sensor absent or wiring). ESP_ERR_INVALID_RESPONSE: another
-// chip answered (WHO_AM_I != 0x68). ESP_ERR_INVALID_ARG: unsupported rate/range. ESP_ERR_TIMEOUT: bus stuck.
+// ESP_ERR_NOT_FOUND: no ACK at the address (sensor absent or wiring). ESP_ERR_NOT_SUPPORTED: another chip
+// answered (WHO_AM_I != 0x68; not ESP_ERR_INVALID_RESPONSE, which the I2C driver of IDF >= 6 returns for a
+// NACK). ESP_ERR_INVALID_ARG: unsupported rate/range. ESP_ERR_TIMEOUT: bus stuck. Other codes: I2C errors.
 esp_err_t imu_mpu6050_start(imu_mpu6050_handle_t handle);
 
 // Reads the whole samples waiting in the FIFO (at most `capacity`). On overflow the FIFO is reset, the

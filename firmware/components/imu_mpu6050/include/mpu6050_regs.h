@@ -68,6 +68,16 @@ constexpr uint32_t lost_samples(uint64_t elapsed_us, uint32_t rate_hz, uint32_t 
   return expected > recovered ? static_cast<uint32_t>(expected - recovered) : 0u;
 }
 
+// Deadline (ms) for one I2C transaction carrying `data_bytes` at `scl_hz`: twice its time on the wire (9 clocks a
+// byte, plus the address, register and repeated-start address bytes) plus 10 ms for scheduling, at least 20 ms.
+// A fixed 20 ms is too short for a 192-byte FIFO burst below about 100 kHz.
+constexpr uint32_t i2c_timeout_ms(uint32_t scl_hz, size_t data_bytes) {
+  const uint64_t clocks = (static_cast<uint64_t>(data_bytes) + 3u) * 9u;
+  const uint64_t wire_ms = scl_hz == 0 ? 1000u : (clocks * 1000u + scl_hz - 1u) / scl_hz;
+  const uint64_t ms = 2u * wire_ms + 10u;
+  return ms < 20u ? 20u : static_cast<uint32_t>(ms);
+}
+
 static_assert(sample_rate_divider(100) == 9, "100 Hz = 1 kHz / 10");
 static_assert(sample_rate_divider(200) == 4, "200 Hz = 1 kHz / 5");
 static_assert(sample_rate_divider(300) == -1, "1000 / 300 is not an integer");
