@@ -34,3 +34,18 @@ def test_bench_selftest_prints_result_line():
     result = runner.invoke(cli, ["bench", "selftest", "--quick"])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1].startswith("RESULT {")
+
+
+def test_a_path_the_system_refuses_is_an_error_with_a_hint_not_a_traceback(capsys, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    code = main(["synth", "--out", str(tmp_path / "afile" / "sub"), "--sessions-per-class", "1", "--duration", "2",
+                 "--classes", "normal"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"error: Not a directory: {tmp_path / 'afile' / 'sub'}" in err and "hint: check the paths" in err
+    assert "Traceback" not in err
+
+
+def test_os_errors_that_are_not_about_a_path_are_general_failures():
+    assert cli_module.os_error_exit(PermissionError(13, "Permission denied"))[0] == 2
+    assert cli_module.os_error_exit(OSError(28, "No space left on device"))[0] == 1

@@ -8,6 +8,29 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Make sure a file can be created at `path` (its folder is created if needed) before long work whose
+    result would otherwise be lost; raises InputError with a hint if not. Returns the path."""
+    from tinyad.errors import InputError
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise InputError(f"cannot write {path}: {err.strerror or err}",
+                         hint="choose an output in a folder that exists (or can be created) and is writable") from err
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside `path`; when the block ends without an exception the temporary file
@@ -18,6 +41,7 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; the result gets the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

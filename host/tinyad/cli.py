@@ -78,7 +78,20 @@ def main(argv=None) -> int:
         return err.exit_code
     except click.exceptions.Exit as err:
         return err.exit_code
+    except OSError as err:  # a path the operating system refused (a file where a folder is needed, permissions)
+        code, hint = os_error_exit(err)
+        click.secho(f"error: {err.strerror or err}" + (f": {err.filename}" if err.filename else ""), fg="red", err=True)
+        click.echo(f"hint: {hint}", err=True)
+        return code
     return 0
+
+
+def os_error_exit(err: OSError) -> tuple[int, str]:
+    """Exit code and hint for an OSError that reached the CLI: a bad path given by the user is bad input (2);
+    anything else (a full disk, a broken pipe) is a general failure (1)."""
+    if isinstance(err, (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)):
+        return 2, "check the paths given: each folder must exist or be creatable, and be writable"
+    return 1, "the operating system refused the operation; check free disk space and permissions"
 
 
 if __name__ == "__main__":

@@ -110,3 +110,24 @@ def test_score_series_averages_overlapping_windows():
     np.testing.assert_allclose(scores, [1.0, 1.0, 0.75, 0.75, 0.5, 0.5], atol=1e-6)
     with pytest.raises(InputError, match="NaN"):
         evaluate.score_series(Constant(), np.full((6, 1), np.nan, np.float32), 4, 2)
+
+
+def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(source_run, tmp_path):
+    import pandas as pd
+
+    from tinyad.bert.train import train_on_dataset
+
+    values = normal_telemetry(300) + np.array([0.0, 10.0, 20.0], np.float32)  # a ~0, b ~10, c ~20
+    frame = pd.DataFrame({"time": pd.date_range("2026-01-01", periods=300, freq="5s"),
+                          "c": values[:, 2], "a": values[:, 0], "b": values[:, 1]})
+    frame.to_csv(tmp_path / "reordered.csv", index=False)
+    messages = []
+    options = TrainOptions(preset="tiny", max_steps=2, checkpoint_every=2, batch_size=8,
+                           checkpoint=str(source_run.final_checkpoint))
+    result = train_on_dataset(str(tmp_path / "reordered.csv"), options, tmp_path / "ft", train_range=(0.0, 1.0),
+                              eval_range=None, progress=False, log=messages.append)
+    assert any("reordered to the checkpoint's order ['a', 'b', 'c']" in m for m in messages)
+    assert not any("channel names differ" in m for m in messages)
+    tuned = load_checkpoint(result.final_checkpoint)
+    assert tuned.channels == ["a", "b", "c"]
+    np.testing.assert_allclose(tuned.standardizer.mean, values.mean(axis=0), atol=0.05)

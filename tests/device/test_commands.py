@@ -58,7 +58,10 @@ def test_monitor_prints_a_line_per_window_and_announces_alerts(start_sil):
     # Every score is >= -1000: PENDING after the first window, ALERT from the second on.
     assert "-- alert state PENDING -> ALERT" in "\n".join(lines)
     assert stats.alerts_entered == 1 and stats.lost_frames == 0
-    assert stats.samples > 0 and lines[-1].endswith("1 alert(s), 0 lost frame(s)")
+    in_alert = sum(" ALERT " in l for l in score_lines)
+    assert in_alert == stats.states["ALERT"] == stats.scores - 1
+    assert stats.samples > 0
+    assert lines[-1].endswith(f"1 alert(s) raised, {in_alert} window(s) in ALERT, 0 lost frame(s)")
 
 
 def test_score_line_draws_the_smoothed_score_against_the_threshold():

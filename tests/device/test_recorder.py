@@ -226,3 +226,34 @@ def test_a_recording_never_overwrites_an_existing_session(tmp_path):
     assert existing.read_bytes() == b"precious"
     with pytest.raises(InputError, match="path separators"):
         record("fake", "../x", 1, tmp_path / "t.parquet", client=FakeClient([]))
+
+
+def test_an_unwritable_output_is_refused_before_streaming(tmp_path):
+    from tinyad.errors import InputError
+
+    (tmp_path / "afile").write_text("x")
+    client = FakeClient([_samples(1, 0)])
+    with pytest.raises(InputError, match="cannot write") as err:
+        record("fake", "normal", 60, tmp_path / "afile" / "s.parquet", client=client)
+    assert "writable" in err.value.hint
+    assert not client.closed  # refused before the device was used (the client is the caller's)
+
+
+def test_a_write_refused_at_the_end_saves_the_samples_elsewhere(tmp_path, monkeypatch):
+    import tinyad.device.recorder as recorder
+    from tinyad.errors import InputError
+
+    real_write = recorder.write_session
+    target = tmp_path / "out" / "s.parquet"
+
+    def refuse_the_target(path, session):  # the folder vanished or the disk filled during the recording
+        if path == target:
+            raise OSError(28, "No space left on device")
+        return real_write(path, session)
+
+    monkeypatch.setattr(recorder, "write_session", refuse_the_target)
+    monkeypatch.setattr(recorder.tempfile, "gettempdir", lambda: str(tmp_path / "rescue"))
+    with pytest.raises(InputError, match=r"No space left on device.*16 samples were saved to .*rescue") as err:
+        record("fake", "normal", 60, target, client=FakeClient([_samples(1, 0), _samples(2, 8)]))
+    saved = str(err.value).rsplit("saved to ", 1)[1]
+    assert read_session(saved).n_samples == 16 and read_session(saved).meta.label == "normal"

@@ -94,3 +94,22 @@ def test_replay_clock_releases_samples_at_rate_times_speed(monkeypatch):
     assert clock.due(limit=256) == 256  # capped per turn; the rest stays due
     unpaced = ReplayClock(100.0, speed=0)
     assert unpaced.due(limit=64) == 64 and unpaced.seconds_until_next() == 0.0
+
+
+@pytest.mark.parametrize("condition, expect_alert", [("normal", False), ("bearing_fault", True)])
+def test_the_default_sim_machine_is_the_one_the_default_model_knows(condition, expect_alert):
+    # README: `tinyad sim --synth bearing_fault` then `tinyad monitor` must show the alert; the sim replays a new
+    # recording of the machine models/default was trained on (another machine would be a different motor).
+    from tinyad.demo_sil import DEFAULT_MODEL_MACHINE_SEED, HELD_OUT_SESSION_SEED
+    from tinyad.device.reference import HostReference
+    from tinyad.paths import default_model_dir
+
+    reference = HostReference(default_model_dir() / "model.tflite")
+    s = reference.settings
+    source = sources.synth_source(condition, s.channels, s.units_per_count, s.sample_rate_hz, seconds=20,
+                                  seed=HELD_OUT_SESSION_SEED, machine_seed=DEFAULT_MODEL_MACHINE_SEED)
+    starts = range(0, len(source.counts) - s.window + 1, s.hop)
+    scores = np.array([reference.score_for(reference.output_for(reference.input_for(source.counts[i:i + s.window])))
+                       for i in starts])
+    above = float(np.mean(scores >= s.threshold_on))
+    assert (above > 0.9) if expect_alert else (above < 0.05), (condition, above, float(np.median(scores)))

@@ -321,6 +321,20 @@ def parse_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
+def _in_checkpoint_order(data, checkpoint: Path, log=None):
+    """`data` with its channels in the checkpoint's order when both have the same names in another order (the
+    input weights belong to positions); otherwise unchanged (a different set is handled by prepare_model)."""
+    try:
+        saved = list(json.loads((resolve_checkpoint(checkpoint) / CONFIG_FILE).read_text())["channels"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return data  # a damaged checkpoint: load_checkpoint reports it with a hint
+    if sorted(saved) != sorted(data.channels) or saved == data.channels:
+        return data
+    if log:
+        log(f"channels reordered to the checkpoint's order {saved} (the data had {data.channels})")
+    return data.in_channel_order(saved)
+
+
 def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_range=(0.0, 0.75),
                      eval_dataset: str | None = None, eval_range=(0.75, 1.0), donor_dataset: str | None = None,
                      anomaly_rate: float = 0.08, progress: bool = True, log=None) -> TrainResult:
@@ -331,10 +345,14 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
     from tinyad.bert.evaluate import CheckpointEvaluator, plot_history
 
     data = load_any(dataset)
+    if options.checkpoint:
+        data = _in_checkpoint_order(data, Path(options.checkpoint), log)
     training = data.time_slice(*train_range)
     evaluator = None
     if eval_range is not None:
         held_out_source = load_any(eval_dataset) if eval_dataset else data
+        if sorted(held_out_source.channels) == sorted(data.channels):
+            held_out_source = held_out_source.in_channel_order(data.channels)
         if held_out_source.channels != data.channels:
             raise InputError(f"evaluation data channels {held_out_source.channels} differ from {data.channels}")
         if not eval_dataset and eval_range[0] < train_range[1] and eval_range[1] > train_range[0]:

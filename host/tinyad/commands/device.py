@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from tinyad.demo_sil import DEFAULT_MODEL_MACHINE_SEED, HELD_OUT_SESSION_SEED
 from tinyad.errors import InputError, ParityError
 
 port_option = click.option("--port", "-p", required=True, envvar="TINYAD_PORT", show_envvar=True,
@@ -35,7 +36,10 @@ def _default_model() -> Path:
 @click.option("--rate", "rate_hz", type=float, default=None,
               help="Sample rate in Hz (default: the model's). Synthetic data is generated at this rate.")
 @click.option("--seconds", default=60.0, show_default=True, help="Length of the synthetic recording (looped).")
-def sim(model_path, session_path, condition, speed, rate_hz, seconds):
+@click.option("--machine-seed", default=DEFAULT_MODEL_MACHINE_SEED, show_default=True,
+              help="Which synthetic machine (motor and clamp) --synth replays. The default is the machine "
+                   "`tinyad demo` and models/default were trained on; a model knows only the machine it learned.")
+def sim(model_path, session_path, condition, speed, rate_hz, seconds, machine_seed):
     """Run the software-in-the-loop device on a pseudo-terminal until Ctrl-C.
 
     The firmware core (framing, dispatcher, preprocessing, scoring, alerts) answers the protocol; the host TFLM
@@ -60,8 +64,9 @@ def sim(model_path, session_path, condition, speed, rate_hz, seconds):
             click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
                         fg="yellow", err=True)
     else:
+        # A new recording of that machine (the demo's held-out seed), not one of its training sessions.
         source = synth_source(condition or "normal", settings.channels, settings.units_per_count, rate,
-                              seconds=seconds)
+                              seconds=seconds, seed=HELD_OUT_SESSION_SEED, machine_seed=machine_seed)
     device = SilDevice(model_path, settings=settings, source=source, speed=speed, sample_rate_hz=rate)
     click.echo(f"port: {device.port}", nl=True)
     click.echo(f"tinyad SIL device: model {model_path} ({device.model_sha256[:12]}), {source.description}, "

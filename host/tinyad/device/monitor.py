@@ -78,8 +78,9 @@ def monitor(port: str, seconds: float | None = None, echo: Callable[[str], None]
             except DeviceError:
                 pass
         t = time.strftime("%H:%M:%S")
-        echo(f"[{t}] {stats.scores} windows, {stats.samples} samples, {stats.alerts_entered} alert(s), "
-             f"{stats.lost_frames} lost frame(s)")
+        # Windows in ALERT as well as alerts raised: a monitor that joins during an alert sees none raised.
+        echo(f"[{t}] {stats.scores} windows, {stats.samples} samples, {stats.alerts_entered} alert(s) raised, "
+             f"{stats.states.get('ALERT', 0)} window(s) in ALERT, {stats.lost_frames} lost frame(s)")
     finally:
         if own_client:
             client.close()

@@ -9,12 +9,14 @@ the port vanishes; the error is raised afterwards, naming the partial file.
 from __future__ import annotations
 
 import datetime as _dt
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from tinyad.atomic import check_writable
 from tinyad.device.client import DeviceClient
 from tinyad.device.messages import DeviceInfo, SamplesFrame
 from tinyad.errors import DeviceError, InputError
@@ -102,6 +104,16 @@ def default_session_path(out_dir: str | Path, label: str) -> Path:
     return Path(out_dir) / f"{label}-{stamp}.parquet"
 
 
+def _write_or_rescue(out_path: str | Path, label: str, session: Session) -> tuple[Path, str | None]:
+    """Write the recording to `out_path`; if the system refuses (the folder vanished, the disk filled up),
+    write it to the temporary folder instead so no sample is lost. Returns the path and the refusal, if any."""
+    try:
+        return write_session(out_path, session), None
+    except OSError as err:
+        rescue = default_session_path(tempfile.gettempdir(), label)
+        return write_session(rescue, session), str(err)
+
+
 def record(port: str, label: str, duration_s: float, out_path: str | Path, decimation: int = 1,
            client: DeviceClient | None = None, progress: bool = False, idle_timeout_s: float = 2.0,
            max_samples: int | None = None) -> Recording:
@@ -121,6 +133,7 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
     if Path(out_path).exists():
         raise InputError(f"{out_path} already exists; a recording never overwrites a session",
                          hint="choose another --out, or move the old file away")
+    check_writable(out_path)  # now, not after minutes of streaming
     own_client = client is None
     client = client or DeviceClient(port)
     chunks: list[np.ndarray] = []
@@ -188,6 +201,7 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
     wall_s = time.monotonic() - t_start
 
     path = None
+    write_error = None
     n = 0
     duration = 0.0
     if chunks:
@@ -219,12 +233,15 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
                 },
             )
             data = (table[:, 1:].astype(np.float64) * scale).astype(np.float32)
-            path = write_session(out_path, Session(t=t.astype(np.float64), data=data, meta=meta))
+            path, write_error = _write_or_rescue(out_path, label, Session(t=t.astype(np.float64), data=data, meta=meta))
     result = Recording(path, n, duration, wall_s, frames, tracker.gaps, tracker.lost_samples,
                        client.transport.decoder.bad_frames, interrupted, tracker.lost_frames)
     if pending_error is not None:
         where = f"{n} samples received before it were written to {path}" if path else "no samples were written"
         raise DeviceError(f"recording stopped: {pending_error}; {where}", hint=pending_error.hint)
+    if write_error is not None:
+        raise InputError(f"could not write {out_path} ({write_error}); the {n} samples were saved to {path}",
+                         hint="move that file where you want it")
     if path is None:
         raise DeviceError(f"{port}: received {n} samples, too few for a session", hint="record for longer")
     return result

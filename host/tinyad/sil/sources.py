@@ -51,17 +51,20 @@ def session_source(path, channels: list[str], units_per_count: list[float]) -> S
 
 
 def synth_source(condition: str, channels: list[str], units_per_count: list[float], sample_rate_hz: float,
-                 seconds: float = 60.0, seed: int = 0) -> SampleSource:
-    """A synthetic motor in a named condition (tinyad.synth's MPU6050 model), replayed as raw counts."""
+                 seconds: float = 60.0, seed: int = 0, machine_seed: int | None = None) -> SampleSource:
+    """A synthetic motor in a named condition (tinyad.synth's MPU6050 model), replayed as raw counts.
+    `machine_seed` picks one machine on one clamp (None: a machine drawn from `seed`)."""
     from tinyad.synth import synth_session
 
-    session = synth_session(condition, duration_s=seconds, sample_rate_hz=sample_rate_hz, seed=seed)
+    session = synth_session(condition, duration_s=seconds, sample_rate_hz=sample_rate_hz, seed=seed,
+                            machine_seed=machine_seed)
     missing = [c for c in channels if c not in session.meta.channels]
     if missing:
         raise InputError(f"the synthetic motor has no channels {missing}")
     order = [session.meta.channels.index(c) for c in channels]
+    machine = "" if machine_seed is None else f", machine {machine_seed}"
     return SampleSource(physical_to_counts(session.data[:, order], units_per_count), sample_rate_hz,
-                        f"synthetic {condition}")
+                        f"synthetic {condition}{machine}")
 
 
 class ReplayClock:

@@ -1,0 +1,33 @@
+"""Atomic writes: the file appears whole, with the mode the umask gives any new file."""
+
+import os
+import stat
+
+import pytest
+
+from tinyad.atomic import check_writable, write_text_atomic
+from tinyad.errors import InputError
+
+
+def test_atomic_files_get_the_umask_mode_not_owner_only(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = write_text_atomic(tmp_path / "a.txt", "hello")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "hello"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary left behind
+
+
+def test_check_writable_makes_the_folder_and_leaves_nothing(tmp_path):
+    target = tmp_path / "new" / "deeper" / "s.parquet"
+    assert check_writable(target) == target
+    assert target.parent.is_dir() and list(target.parent.iterdir()) == []
+
+
+def test_check_writable_refuses_a_file_used_as_a_folder(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="cannot write .*afile/s.parquet") as err:
+        check_writable(tmp_path / "afile" / "s.parquet")
+    assert err.value.hint
