@@ -49,3 +49,12 @@ def test_a_path_the_system_refuses_is_an_error_with_a_hint_not_a_traceback(capsy
 def test_os_errors_that_are_not_about_a_path_are_general_failures():
     assert cli_module.os_error_exit(PermissionError(13, "Permission denied"))[0] == 2
     assert cli_module.os_error_exit(OSError(28, "No space left on device"))[0] == 1
+
+
+def test_an_error_without_its_own_hint_points_to_the_commands_help(capsys, tmp_path):
+    assert main(["synth", "--out", str(tmp_path / "x"), "--sessions-per-class", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "error: sessions per class must be >= 1, got 0" in err and "hint: see `tinyad synth --help`" in err
+    assert cli_module.help_command(["detect", "fit", "a.csv", "--out", "d"]) == "tinyad detect fit --help"
+    assert cli_module.help_command(["bench", "skab", "--quick"]) == "tinyad bench --help"
+    assert cli_module.help_command(["no-such-command"]) == "tinyad --help"

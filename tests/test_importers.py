@@ -157,7 +157,8 @@ def test_generic_csv_without_time_column_and_with_datetimes(tmp_path):
     "text, kwargs, message",
     [
         ("t,x\n0,1\n1,2\n", {"mapping": {"ax": "x", "ay": "y"}}, r"line 1: missing columns \['y'\]"),
-        ("t,x\n0,1\n1,\n2,3\n", {}, r"data.csv: line 3, column 'x': value 'nan'"),
+        ("t,x\n0,1\n1,\n2,3\n", {}, r"data.csv: line 3, column 'x': is empty or NaN \(a line cut short\?\)"),
+        ("t,x\n0,1\n1,abc\n2,3\n", {}, r"data.csv: line 3, column 'x': value 'abc' is not a finite number"),
         ("t,x\n0,1\n1,2\n1,3\n", {}, r"data.csv: line 4: time does not increase"),
         ("t,x\n0,1\n1,2\n0.5,3\n", {}, r"data.csv: line 4: time does not increase"),
         ("t,x\n0,1\n1,2\n", {"mapping": {"temp": "x"}}, r"unknown channels \['temp'\]"),

@@ -114,7 +114,7 @@ def test_nan_row_is_named():
 def test_non_monotonic_row_is_named():
     session = make_session(n=5)
     session.t = np.array([0.0, 0.01, 0.02, 0.015, 0.04])
-    with pytest.raises(InputError, match=r"row 3: time does not increase"):
+    with pytest.raises(InputError, match=r"row 3: time does not increase \(0.02 s -> 0.015 s\)"):
         validate(session)
     session.t = np.array([0.0, 0.01, 0.01, 0.03, 0.04])  # a repeated timestamp is not increasing either
     with pytest.raises(InputError, match=r"row 2: time does not increase"):

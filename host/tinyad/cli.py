@@ -61,14 +61,28 @@ def cli():
     """tinyad: train, check and export int8 anomaly detectors for an ESP32, and talk to the board."""
 
 
+def help_command(argv: list[str]) -> str:
+    """`tinyad <command> [<sub-command>] --help` for the command line `argv`: where the options are explained."""
+    words, command, ctx = [], cli, click.Context(cli)
+    for token in argv:
+        if token.startswith("-") or not isinstance(command, click.Group):
+            break
+        command = command.get_command(ctx, token)
+        if command is None:
+            break
+        words.append(token)
+    return " ".join(["tinyad", *words, "--help"])
+
+
 def main(argv=None) -> int:
-    """Entry point: runs the CLI and maps TinyadError to its exit code with a hint."""
+    """Entry point: runs the CLI and maps TinyadError to its exit code with a hint (a pointer to the command's
+    --help when the error has no hint of its own)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         cli.main(args=argv, standalone_mode=False)
     except TinyadError as err:
         click.secho(f"error: {err}", fg="red", err=True)
-        if err.hint:
-            click.echo(f"hint: {err.hint}", err=True)
+        click.echo(f"hint: {err.hint or 'see `' + help_command(argv) + '`'}", err=True)
         return err.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

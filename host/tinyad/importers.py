@@ -229,7 +229,8 @@ def import_csv(
     if time_unit not in TIME_UNIT_FACTORS:
         raise InputError(f"unknown time unit {time_unit!r}", hint=f"use one of {', '.join(TIME_UNIT_FACTORS)}")
     if time_column is None and not sample_rate_hz:
-        raise InputError(f"{path}: no time column and no sample rate", hint="give time_column or sample_rate_hz")
+        raise InputError(f"{path}: no time column and no sample rate",
+                         hint="give the time column (--time-column) or the sample rate (--rate)")
     if sample_rate_hz is not None and sample_rate_hz <= 0:
         raise InputError(f"sample rate must be positive, got {sample_rate_hz}")
     channels = [c for c in KNOWN_CHANNELS if c in mapping]  # canonical order
@@ -331,10 +332,11 @@ def _numeric_columns(path: Path, frame, columns: dict[str, str]) -> dict[str, np
         bad = ~np.isfinite(converted)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"{path}: line {row + 2}, column {col!r}: value {str(frame[col].iloc[row])!r} is not a finite number",
-                hint="fix or remove the row (NaN, empty and text values are not imported)",
-            )
+            cell = frame[col].iloc[row]
+            what = ("is empty or NaN (a line cut short?)" if pd.isna(cell)
+                    else f"value {str(cell)!r} is not a finite number")
+            raise InputError(f"{path}: line {row + 2}, column {col!r}: {what}",
+                             hint="fix or remove the row (NaN, empty and text values are not imported)")
         out[key] = converted
     return out
 

@@ -118,7 +118,7 @@ def validate(session: Session, where: str = "<session>", line_numbers=None) -> N
     if (dt <= 0).any():
         row = int(np.flatnonzero(dt <= 0)[0]) + 1
         raise InputError(
-            f"{where}: {row_ref(row)}: time does not increase ({t[row - 1]!r} -> {t[row]!r})",
+            f"{where}: {row_ref(row)}: time does not increase ({float(t[row - 1]):.6g} s -> {float(t[row]):.6g} s)",
             hint="timestamps must be strictly increasing; sort or split the recording",
         )
     if not meta.sample_rate_hz or meta.sample_rate_hz <= 0:

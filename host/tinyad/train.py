@@ -63,7 +63,7 @@ class Run:
         return keras.models.load_model(self.path / "model.keras", custom_objects=custom_objects(), compile=False)
 
 
-class _TqdmCallback:
+class EpochProgress:
     """Keras callback showing one tqdm bar over epochs with the latest losses."""
 
     def __new__(cls, epochs: int):
@@ -105,7 +105,7 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=train_config.patience,
                                                restore_best_weights=True)]
     if progress:
-        callbacks.append(_TqdmCallback(train_config.epochs))
+        callbacks.append(EpochProgress(train_config.epochs))
     if train_config.augment_noise > 0:
         rng = np.random.default_rng(train_config.seed)
         x_train = x_train + rng.normal(0, train_config.augment_noise, x_train.shape).astype(np.float32)

@@ -52,10 +52,23 @@ def test_transfer_to_other_channel_count_reinitializes_embedding_and_says_so(sou
     assert "re-initialized" in " ".join(tuned.meta["train"]["notes"])
 
 
-def test_fine_tuning_with_other_patch_size_is_refused(source_run, tmp_path):
+def test_fine_tuning_with_other_patch_size_or_window_is_refused(source_run, tmp_path):
     options = TrainOptions(preset="tiny", max_steps=2, patch_size=8, checkpoint=str(source_run.final_checkpoint))
     with pytest.raises(InputError, match="patch_size"):
         train([normal_telemetry()], ["a", "b", "c"], options, tmp_path / "x", progress=False)
+    window = load_checkpoint(source_run.run_dir).config.window
+    options = TrainOptions(preset="tiny", max_steps=2, window=2 * window, checkpoint=str(source_run.final_checkpoint))
+    with pytest.raises(InputError, match=f"--window {2 * window} differs from the checkpoint's {window}"):
+        train([normal_telemetry()], ["a", "b", "c"], options, tmp_path / "y", progress=False)
+
+
+def test_an_explicit_preset_with_a_checkpoint_is_refused(source_run, tmp_path, capsys):
+    from tinyad.cli import main
+
+    code = main(["bert", "train", "--dataset", "unused.csv", "--out", str(tmp_path / "ft"), "--preset", "small",
+                 "--checkpoint", str(source_run.final_checkpoint)])
+    assert code == 2 and "--preset does not apply when fine-tuning" in capsys.readouterr().err
+    assert not (tmp_path / "ft").exists()
 
 
 def test_bad_training_input_is_rejected(tmp_path):

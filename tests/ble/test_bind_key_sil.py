@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.ble._helpers import bthome_ble_values
@@ -133,6 +134,12 @@ def test_config_command_sets_gets_and_clears(sil, capsys, monkeypatch):
     assert main(["config", "--port", sil.port, "--json"]) == 0
     values = json.loads(capsys.readouterr().out)["values"]
     assert values["THRESHOLD_ON"] == 2.5 and values["BIND_KEY_CHECK"] == "00000000" and "AFFINE_SCALE+0" in values
+
+    # The text listing prints each float32 so that it reads back exactly (a copy into --set restores it).
+    assert main(["config", "--port", sil.port]) == 0
+    printed = dict(line.split(" = ", 1) for line in capsys.readouterr().out.splitlines() if " = " in line)
+    for name in ("AFFINE_SCALE+0", "AFFINE_OFFSET+0", "THRESHOLD_ON"):
+        assert np.float32(float(printed[name])) == np.float32(values[name]), (name, printed[name], values[name])
 
     # Bad input: a clear error, and nothing sent.
     assert main(["config", "--port", sil.port, "--bind-key", "abcd"]) == 2

@@ -66,8 +66,14 @@ def test_telemetry_reader_errors_name_the_row(tmp_path):
     truncated.write_bytes(truncated.read_bytes()[:50])
     with pytest.raises(InputError, match="truncated"):
         load_telemetry(truncated)
-    with pytest.raises(InputError, match="unknown columns"):
+    with pytest.raises(InputError, match=r"missing columns \['zz'\]"):
         load_telemetry(good, columns=["zz"])
+    dated = tmp_path / "dated.csv"
+    dated.write_text("datetime,a\n2020-03-09 10:14:33,1\n2020-03-09 10:14:34,2\n")
+    with pytest.raises(InputError, match="data row 1, column 'datetime'") as err:
+        load_telemetry(dated)
+    assert "--time-column" in err.value.hint
+    assert load_telemetry(dated, time_column="datetime").columns == ["a"]
 
 
 def test_telemetry_reads_tinyad_sessions(tmp_path):

@@ -115,3 +115,19 @@ def test_session_windows_cover_the_session_and_refuse_bad_sessions(tiny_model, t
                           Session(np.arange(n) / 100.0, data[:, :3], SessionMeta(100.0, "normal", ["ax", "ay", "az"])))
     with pytest.raises(InputError, match="lacks the model's channels"):
         session_windows(accel, settings, 10)
+
+
+def test_a_model_that_is_not_tflite_is_named_as_such(tmp_path, tiny_model):
+    import shutil
+
+    from tinyad.device.reference import load_settings_for
+    from tinyad.errors import InputError
+
+    keras_file = tmp_path / "model.keras"
+    keras_file.write_bytes(b"PK\x03\x04" + bytes(60))  # a .keras file is a zip archive
+    model_path, _ = tiny_model
+    shutil.copy(model_path.with_name("model_settings.json"), tmp_path / "model_settings.json")
+    with pytest.raises(InputError, match="not a .tflite model") as err:
+        load_settings_for(keras_file)
+    assert "tinyad quantize" in err.value.hint
+    assert load_settings_for(model_path).tflite_sha256  # the real one still loads

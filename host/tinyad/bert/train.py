@@ -195,6 +195,9 @@ def prepare_model(n_channels: int, channels: list[str], options: TrainOptions) -
     if options.patch_size is not None and options.patch_size != source.config.patch_size:
         raise InputError(f"--patch_size {options.patch_size} differs from the checkpoint's "
                          f"{source.config.patch_size}", hint="leave --patch_size out when fine-tuning")
+    if options.window is not None and options.window != source.config.window:
+        raise InputError(f"--window {options.window} differs from the checkpoint's {source.config.window}",
+                         hint="leave --window out when fine-tuning")
     config = BertConfig.from_dict({**source.config.to_dict(), "n_channels": n_channels})
     model = build_model(config)
     reinitialized = transfer_weights(source.model, model)

@@ -108,6 +108,10 @@ def train_command(dataset, run_dir, preset, patch_size, window, window_sliding, 
     from tinyad.bert.evaluate import first_reaching
     from tinyad.bert.train import TrainOptions, train_on_dataset
 
+    given = click.get_current_context().get_parameter_source("preset") == click.core.ParameterSource.COMMANDLINE
+    if checkpoint and given:
+        raise InputError("--preset does not apply when fine-tuning: the architecture is the checkpoint's",
+                         hint="leave --preset out with --checkpoint")
     options = TrainOptions(preset=preset, patch_size=patch_size, window=window, window_sliding=window_sliding,
                            soft_replacing=soft_replacing, uniform_replacing=uniform_replacing,
                            peak_noising=peak_noising, length_adjusting=length_adjusting, checkpoint=checkpoint,

@@ -6,6 +6,7 @@ import json
 import sys
 
 import click
+import numpy as np
 
 from tinyad.errors import InputError
 
@@ -56,4 +57,6 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
             click.echo("bind key cleared: advertisements are not encrypted")
     for name, value in report.values.items():
         shown = format_value(name, value)
-        click.echo(f"{name} = {shown:.6g}" if isinstance(shown, float) else f"{name} = {shown}")
+        # Device values are float32: print the shortest text that reads back as the same float32, so a value
+        # copied from here into --set restores it exactly.
+        click.echo(f"{name} = {np.float32(shown)}" if isinstance(shown, float) else f"{name} = {shown}")

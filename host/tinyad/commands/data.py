@@ -69,7 +69,7 @@ def _parse_floats(text: str | None, what: str) -> dict[str, float]:
 @click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), default="s", show_default=True)
 @click.option("--rate", "rate_hz", type=float, default=None, help="csv: sample rate; inferred from time if absent.")
 @click.option("--units", default="", help="csv: source units per channel, e.g. ax=m/s^2,gx=rad/s "
-                                           "(accel: g, m/s^2, mg; gyro: dps, rad/s, raw needs --scale).")
+                                           "(accel: g, m/s^2, mg; gyro: dps, rad/s; counts needs --scale).")
 @click.option("--scale", default="", help="csv: multiply a channel after reading, e.g. ax=0.000122.")
 @click.option("--label", default="unknown", show_default=True, help="csv: session label.")
 @click.option("--device-id", default="csv", show_default=True)

@@ -102,7 +102,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     detector = LabelFreeDetector(kind, threshold, model_config)
     click.echo(f"fitting {kind} on {sum(len(s) for s in segments)} rows x {len(names)} channels "
                f"({', '.join(names)})")
-    detector.fit(segments)
+    detector.fit(segments, progress=True)
     detector.save(out_dir)
     (out_dir / "columns.txt").write_text("\n".join(names) + "\n")
     p99 = float(np.quantile(detector.train_smoothed, 0.99))

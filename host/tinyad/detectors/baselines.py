@@ -31,7 +31,7 @@ class IsolationForestDetector:
         self.scaler = None
         self.n_features = None
 
-    def fit(self, normal) -> "IsolationForestDetector":
+    def fit(self, normal, progress: bool = False) -> "IsolationForestDetector":  # seconds: no bar
         from sklearn.ensemble import IsolationForest
 
         segments = normal if isinstance(normal, (list, tuple)) else [normal]
@@ -89,7 +89,7 @@ class PCADetector:
         q = (residual ** 2).sum(axis=1)
         return t_squared, q
 
-    def fit(self, normal) -> "PCADetector":
+    def fit(self, normal, progress: bool = False) -> "PCADetector":  # seconds: no bar
         segments = normal if isinstance(normal, (list, tuple)) else [normal]
         data = np.concatenate([check_series(s, where="training data") for s in segments])
         scaler = Standardizer.fit(data)

@@ -67,7 +67,7 @@ class LSTMForecaster(KerasDetector):
         windows = sliding_windows(data, c.history + c.horizon, c.train_stride)
         return windows[:, :c.history], windows[:, c.history:]
 
-    def fit(self, normal, verbose: int = 0) -> "LSTMForecaster":
+    def fit(self, normal, verbose: int = 0, progress: bool = False) -> "LSTMForecaster":
         """Train on normal data (time, channels) or a list of segments."""
         import keras
 
@@ -84,7 +84,7 @@ class LSTMForecaster(KerasDetector):
         inputs = np.concatenate([p[0] for p in pairs]).astype(np.float32)
         targets = np.concatenate([p[1] for p in pairs]).astype(np.float32)
         self.model = self.build(n_features)
-        self.history = _fit_keras(self.model, inputs, targets, c, verbose)
+        self.history = _fit_keras(self.model, inputs, targets, c, verbose, progress)
         return self
 
     def errors(self, values, batch_size: int = 512) -> np.ndarray:

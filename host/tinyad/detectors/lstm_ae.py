@@ -42,12 +42,15 @@ class LSTMAEConfig:
                              f"{self.dense_units}")
 
 
-def _fit_keras(model, inputs, targets, config, verbose: int):
-    """Train with early stopping on the chronological tail of the windows (no shuffling across it)."""
+def _fit_keras(model, inputs, targets, config, verbose: int, progress: bool = False):
+    """Train with early stopping on the chronological tail of the windows (no shuffling across it); with
+    `progress`, a bar over the epochs."""
     import keras
 
+    from tinyad.train import EpochProgress
+
     n_val = int(len(inputs) * config.validation_fraction)
-    callbacks = []
+    callbacks = [EpochProgress(config.epochs)] if progress else []
     fit_kwargs = {}
     if n_val >= 1 and len(inputs) - n_val >= 1:
         fit_kwargs["validation_data"] = (inputs[-n_val:], targets[-n_val:])
@@ -87,7 +90,7 @@ class LSTMAutoencoder(KerasDetector):
         model.compile(optimizer=keras.optimizers.Adam(c.learning_rate), loss="mse")
         return model
 
-    def fit(self, normal, verbose: int = 0) -> "LSTMAutoencoder":
+    def fit(self, normal, verbose: int = 0, progress: bool = False) -> "LSTMAutoencoder":
         """Train on normal data only, (time, channels) or a list of such segments (windows never straddle
         two segments). Channels are standardised with the training statistics."""
         import keras
@@ -103,7 +106,7 @@ class LSTMAutoencoder(KerasDetector):
         windows = np.concatenate([sliding_windows(self.scaler(s), self.config.window, self.config.train_stride)
                                   for s in segments]).astype(np.float32)
         self.model = self.build(n_features)
-        self.history = _fit_keras(self.model, windows, windows, self.config, verbose)
+        self.history = _fit_keras(self.model, windows, windows, self.config, verbose, progress)
         return self
 
     def reconstruct(self, values, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:

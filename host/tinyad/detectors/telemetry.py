@@ -50,7 +50,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file", hint="check the path; relative paths start in the current folder")
     suffix = path.suffix.lower()
     if suffix == ".parquet" and _is_tinyad_session(path):
         from tinyad.session import read_session
@@ -74,14 +74,16 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     except Exception as err:
         raise InputError(f"{path}: cannot read ({err})", hint="the file may be truncated or corrupt") from err
     if frame.empty:
-        raise InputError(f"{path}: no rows")
+        raise InputError(f"{path}: no data rows", hint="the file has at most a header; score a file with data")
     for name, column in (("time", time_column), ("label", label_column)):
         if column and column not in frame.columns:
-            raise InputError(f"{path}: no {name} column {column!r}; columns are {list(frame.columns)}")
+            raise InputError(f"{path}: no {name} column {column!r}; columns are {list(frame.columns)}",
+                             hint=f"name one of those with --{name}-column")
     if columns:
         unknown = [c for c in columns if c not in frame.columns]
         if unknown:
-            raise InputError(f"{path}: unknown columns {unknown}; columns are {list(frame.columns)}")
+            raise InputError(f"{path}: missing columns {unknown}; the file has {list(frame.columns)}",
+                             hint="give columns the file has (a fitted detector needs the columns it was fit on)")
         chosen = list(columns)
     else:
         skip = {time_column, label_column, *(drop or [])}
@@ -94,7 +96,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
         raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN",
-                         hint="clean or interpolate the file, or leave the column out with --drop")
+                         hint="a time or date column: name it with --time-column; a label or other text: "
+                              "leave it out with --drop (or --label-column); else clean or interpolate the file")
     time = None
     if time_column:
         time = frame[time_column].to_numpy()

@@ -22,7 +22,14 @@ def load_settings_for(model_path: str | Path):
     """The model_settings.json beside a .tflite; InputError with a hint when it is missing."""
     from tinyad.model_settings import ModelSettings
 
-    path = Path(model_path).with_name("model_settings.json")
+    model_path = Path(model_path)
+    if model_path.is_file():
+        with open(model_path, "rb") as f:
+            head = f.read(8)
+        if head[4:8] != b"TFL3":  # the TFLite flatbuffer's file identifier
+            raise InputError(f"{model_path}: not a .tflite model (no TFL3 identifier)",
+                             hint="give the int8 model.tflite written by `tinyad quantize`, not the Keras model")
+    path = model_path.with_name("model_settings.json")
     if not path.exists():
         raise InputError(f"{path}: no model settings beside {model_path}",
                          hint="`tinyad export` writes model.tflite and model_settings.json together")
