@@ -144,3 +144,8 @@ def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(sou
     tuned = load_checkpoint(result.final_checkpoint)
     assert tuned.channels == ["a", "b", "c"]
     np.testing.assert_allclose(tuned.standardizer.mean, values.mean(axis=0), atol=0.05)
+
+    from tinyad.cli import main  # `bert evaluate` takes the same file the same way (it used to refuse it)
+
+    assert main(["bert", "evaluate", str(result.final_checkpoint), "--dataset", str(tmp_path / "reordered.csv"),
+                 "--range", "0:1", "--seeds", "1", "--json"]) == 0

@@ -109,11 +109,11 @@ class Telemetry:
         return Telemetry(self.frame.loc[keep].reset_index(drop=True), list(self.channels), self.period_s,
                          f"{self.source}[{start_fraction:g}:{end_fraction:g}]", dict(self.units), self.gaps)
 
-    def in_channel_order(self, channels: list[str]) -> "Telemetry":
-        """The same table with its channels in the order of `channels` (the same names), e.g. a checkpoint's:
-        a model's input weights belong to channel positions."""
-        if sorted(channels) != sorted(self.channels):
-            raise InputError(f"{self.source}: channels {self.channels} are not a reordering of {channels}")
+    def in_order_of(self, channels: list[str]) -> "Telemetry":
+        """The same table with its channels in the order of `channels` when it has exactly those names (e.g. a
+        checkpoint's: a model's input weights belong to channel positions); otherwise itself, unchanged."""
+        if sorted(channels) != sorted(self.channels) or list(channels) == self.channels:
+            return self
         return Telemetry(self.frame, list(channels), self.period_s, self.source, dict(self.units), self.gaps)
 
     def time_at(self, fraction: float) -> pd.Timestamp:

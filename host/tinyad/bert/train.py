@@ -331,11 +331,10 @@ def _in_checkpoint_order(data, checkpoint: Path, log=None):
         saved = list(json.loads((resolve_checkpoint(checkpoint) / CONFIG_FILE).read_text())["channels"])
     except (OSError, ValueError, KeyError, TypeError):
         return data  # a damaged checkpoint: load_checkpoint reports it with a hint
-    if sorted(saved) != sorted(data.channels) or saved == data.channels:
-        return data
-    if log:
+    reordered = data.in_order_of(saved)
+    if log and reordered is not data:
         log(f"channels reordered to the checkpoint's order {saved} (the data had {data.channels})")
-    return data.in_channel_order(saved)
+    return reordered
 
 
 def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_range=(0.0, 0.75),
@@ -353,9 +352,7 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
     training = data.time_slice(*train_range)
     evaluator = None
     if eval_range is not None:
-        held_out_source = load_any(eval_dataset) if eval_dataset else data
-        if sorted(held_out_source.channels) == sorted(data.channels):
-            held_out_source = held_out_source.in_channel_order(data.channels)
+        held_out_source = (load_any(eval_dataset) if eval_dataset else data).in_order_of(data.channels)
         if held_out_source.channels != data.channels:
             raise InputError(f"evaluation data channels {held_out_source.channels} differ from {data.channels}")
         if not eval_dataset and eval_range[0] < train_range[1] and eval_range[1] > train_range[0]:

@@ -147,7 +147,7 @@ def evaluate_command(checkpoint, dataset, eval_range, window_sliding, anomaly_ra
     from tinyad.bert.train import load_checkpoint
 
     loaded = load_checkpoint(checkpoint)
-    data = load_any(dataset)
+    data = load_any(dataset).in_order_of(loaded.channels)  # the same names in another order: as in training
     if data.channels != loaded.channels:
         raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
                          hint="fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)")
