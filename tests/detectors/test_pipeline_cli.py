@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from tinyad.cli import main
-from tinyad.detectors.pipeline import LabelFreeDetector, ThresholdConfig
+from tinyad.detectors.pipeline import LabelFreeDetector, ScoreResult, ThresholdConfig, whole_file_departure_note
 from tinyad.detectors.telemetry import load_telemetry
 from tinyad.errors import InputError
 
@@ -142,3 +142,42 @@ def test_covering_threshold_is_refused_for_models_without_windows():
     detector = LabelFreeDetector("pca-t2q", ThresholdConfig(method="quantile")).fit(data[:150])
     with pytest.raises(InputError, match="window autoencoder"):
         detector.score(data, method="covering")
+
+
+def _result(smoothed, method="dynamic"):
+    smoothed = np.asarray(smoothed, float)
+    return ScoreResult(smoothed, smoothed, np.full(len(smoothed), np.nan), np.zeros(len(smoothed), bool), method)
+
+
+def test_whole_file_departure_note_needs_the_median_at_twice_the_training_p99():
+    # median of [1, 3, 3, 3, 9] is 3: 3x a training p99 of 1.0
+    note = whole_file_departure_note(_result([1, 3, 3, 3, 9]), training_p99=1.0)
+    assert note is not None and "3 is 3.0x the training p99 1" in note and "--threshold quantile" in note
+    assert whole_file_departure_note(_result([1, 1.9, 1.9, 9]), 1.0) is None  # median 1.9 < 2 x p99
+    assert whole_file_departure_note(_result([3, 3, 3], method="quantile"), 1.0) is None  # compares already
+    assert whole_file_departure_note(_result([]), 1.0) is None
+
+
+def test_cli_score_warns_when_the_dynamic_threshold_cannot_see_a_whole_file_fault(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    normal = rng.normal(size=(300, 3))
+    normal[:, 1] = normal[:, 0] + 0.1 * rng.normal(size=300)
+    faulty = normal.copy()
+    faulty[:, 1] -= 4.0  # the correlation is broken from the first row to the last
+    pd.DataFrame(normal, columns=["a", "b", "c"]).to_csv(tmp_path / "normal.csv", index=False)
+    pd.DataFrame(faulty, columns=["a", "b", "c"]).to_csv(tmp_path / "faulty.csv", index=False)
+    model = tmp_path / "model"
+    assert main(["detect", "fit", str(tmp_path / "normal.csv"), "--out", str(model), "--model", "pca-t2q",
+                 "--threshold", "dynamic", "--span", "3"]) == 0
+    detector = LabelFreeDetector.load(model)
+    p99 = detector.training_quantile(0.99)
+    assert p99 == pytest.approx(np.quantile(detector.train_smoothed, 0.99))
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["detect", "score", str(model), str(tmp_path / "normal.csv"), str(tmp_path / "faulty.csv"),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.split("faulty.csv: ")
+    assert "note:" not in printed[0]  # the normal file: no warning
+    assert "the file as a whole departs from the training data" in printed[1]
+    scores = pd.read_csv(out / "faulty.scores.csv")
+    assert np.median(scores["smoothed"]) >= 2 * p99  # what the note says is so

@@ -73,8 +73,6 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
         dense_units, lstm_units, epochs, method, smoothing_span, prune_p, error_window, quantile, k_sigma,
         ucl_quantile, ucl_factor):
     """Fit a detector on NORMAL_FILES (CSV, Parquet or tinyad sessions holding normal data only)."""
-    import numpy as np
-
     from tinyad.detectors.pipeline import LabelFreeDetector, ThresholdConfig
     from tinyad.detectors.telemetry import load_telemetry
 
@@ -105,8 +103,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     detector.fit(segments, progress=True)
     detector.save(out_dir)
     (out_dir / "columns.txt").write_text("\n".join(names) + "\n")
-    p99 = float(np.quantile(detector.train_smoothed, 0.99))
-    click.echo(f"saved to {out_dir}; smoothed training error p99 {p99:.4g}")
+    click.echo(f"saved to {out_dir}; smoothed training error p99 {detector.training_quantile(0.99):.4g}")
 
 
 @detect.command("score")
@@ -123,11 +120,12 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     import numpy as np
     import pandas as pd
 
-    from tinyad.detectors.pipeline import LabelFreeDetector
+    from tinyad.detectors.pipeline import LabelFreeDetector, whole_file_departure_note
     from tinyad.detectors.telemetry import load_telemetry, plot_scored
     from tinyad.evaluation import events, report
 
     detector = LabelFreeDetector.load(model_dir)
+    training_p99 = detector.training_quantile(0.99)
     saved_columns = model_dir / "columns.txt"
     if columns is None and saved_columns.exists():
         columns = ",".join(line for line in saved_columns.read_text().splitlines() if line)
@@ -141,6 +139,9 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
             click.echo(f"  rows {a}..{b - 1}")
         if len(regions) > 20:
             click.echo(f"  ... {len(regions) - 20} more")
+        note = whole_file_departure_note(result, training_p99)
+        if note:
+            click.echo(f"  note: {note}")
         if data.labels is not None:
             click.echo("  " + str(report(data.labels, result.flags, result.smoothed, name=detector.kind,
                                          threshold_saw_test_labels=False)))
@@ -153,5 +154,6 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
             csv_path = out_dir / f"{path.stem}.scores.csv"
             frame.to_csv(csv_path, index=False)
             png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{path.stem}.png",
-                              title=f"{path.name}: {detector.kind}, {result.method} threshold")
+                              title=f"{path.name}: {detector.kind}, {result.method} threshold",
+                              training_p99=training_p99)
             click.echo(f"  wrote {csv_path} and {png}")

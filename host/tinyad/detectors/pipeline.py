@@ -93,6 +93,27 @@ class ScoreResult:
     pruned: list = field(default_factory=list)
 
 
+# A file's median smoothed error this many times the training p99 is a departure of the whole file (a margin,
+# so that a normal file recorded at another operating point does not trip the note).
+WHOLE_FILE_DEPARTURE_FACTOR = 2.0
+
+
+def whole_file_departure_note(result: ScoreResult, training_p99: float) -> str | None:
+    """A warning when the dynamic threshold cannot see a departure because it covers the whole file: the median
+    smoothed error is at least WHOLE_FILE_DEPARTURE_FACTOR x the training errors' 99th percentile. The dynamic
+    threshold is set on the file's own errors (telemanom), so a fault that lasts for the whole recording raises
+    its level with it and is flagged little or not at all. None for other methods or a median in range."""
+    if result.method != "dynamic" or len(result.smoothed) == 0 or not training_p99 > 0:
+        return None
+    median = float(np.median(result.smoothed))
+    if not median >= WHOLE_FILE_DEPARTURE_FACTOR * training_p99:
+        return None
+    return (f"the median smoothed error {median:.4g} is {median / training_p99:.1f}x the training p99 "
+            f"{training_p99:.4g}: the file as a whole departs from the training data. The dynamic threshold "
+            "is set on the file's own errors and flags departures within it only; `--threshold quantile` "
+            "compares every step with the training errors.")
+
+
 @dataclass
 class LabelFreeDetector:
     """Scoring model + smoothing + threshold. `fit` uses normal data only; `score` never sees labels."""
@@ -144,6 +165,12 @@ class LabelFreeDetector:
         base = (th.quantile_threshold(self.train_smoothed, c.quantile) if (method or c.method) == "quantile"
                 else th.sigma_threshold(self.train_smoothed, c.k))
         return base * c.margin
+
+    def training_quantile(self, q: float = 0.99) -> float:
+        """The q-quantile of the smoothed training errors: a fixed reference level for any scored file."""
+        if self.train_smoothed is None:
+            raise InputError("the detector is not fitted")
+        return float(np.quantile(self.train_smoothed, q))
 
     def threshold_errors(self, smoothed: np.ndarray, method: str | None = None) -> tuple:
         """(threshold per step, flags, pruned runs) for already smoothed errors."""

@@ -111,9 +111,12 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
 
 
 def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarray, flags: np.ndarray,
-                path: str | os.PathLike, title: str = "", max_channels: int = 8) -> Path:
+                path: str | os.PathLike, title: str = "", max_channels: int = 8,
+                training_p99: float | None = None) -> Path:
     """PNG: the (standardised) signals on top, the smoothed error with its threshold below; flagged
-    regions shaded red in both, true anomalies (if labelled) shaded grey in the top panel."""
+    regions shaded red in both, true anomalies (if labelled) shaded grey in the top panel. `training_p99`
+    draws the training errors' 99th percentile as a dotted line: the dynamic threshold is relative to the
+    file, so only that line shows a file that departs from the training data as a whole."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -133,6 +136,8 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     bottom.plot(x, smoothed, lw=0.8, color="k", label="smoothed error")
     if not np.isnan(threshold).all():  # the covering rule thresholds window residuals: no line to draw
         bottom.plot(x, threshold, lw=1.0, color="tab:orange", ls="--", label="threshold")
+    if training_p99 is not None:
+        bottom.axhline(training_p99, lw=1.0, color="tab:blue", ls=":", label="training p99")
     bottom.set_ylabel("error")
     bottom.set_xlabel("sample")
     bottom.legend(loc="upper right", fontsize=7)
