@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from tinyad.cli import main
-from tinyad.detectors.pipeline import LabelFreeDetector, ScoreResult, ThresholdConfig, whole_file_departure_note
-from tinyad.detectors.telemetry import load_telemetry
+from tinyad.detectors.pipeline import (LabelFreeDetector, ScoreResult, ThresholdConfig, pruned_note,
+                                      whole_file_departure_note)
+from tinyad.detectors.telemetry import load_telemetry, plot_scored
 from tinyad.errors import InputError
 
 
@@ -144,9 +145,10 @@ def test_covering_threshold_is_refused_for_models_without_windows():
         detector.score(data, method="covering")
 
 
-def _result(smoothed, method="dynamic"):
+def _result(smoothed, method="dynamic", pruned=()):
     smoothed = np.asarray(smoothed, float)
-    return ScoreResult(smoothed, smoothed, np.full(len(smoothed), np.nan), np.zeros(len(smoothed), bool), method)
+    return ScoreResult(smoothed, smoothed, np.full(len(smoothed), np.nan), np.zeros(len(smoothed), bool), method,
+                       list(pruned))
 
 
 def test_whole_file_departure_note_needs_the_median_at_twice_the_training_p99():
@@ -181,3 +183,20 @@ def test_cli_score_warns_when_the_dynamic_threshold_cannot_see_a_whole_file_faul
     assert "the file as a whole departs from the training data" in printed[1]
     scores = pd.read_csv(out / "faulty.scores.csv")
     assert np.median(scores["smoothed"]) >= 2 * p99  # what the note says is so
+
+
+def test_pruned_runs_are_named_and_marked_in_the_plot(tmp_path):
+    assert pruned_note(_result([1, 2, 1]), p=0.13) is None
+    smoothed = [0.5, 1.6, 1.7, 0.5, 1.5, 0.5]
+    note = pruned_note(_result(smoothed, pruned=[(1, 2), (4, 4)]), p=0.13)
+    assert note.startswith("2 run(s) above the threshold pruned, no alarm") and "p=0.13" in note
+    telemetry = load_telemetry(_csv(tmp_path, np.zeros((6, 2))))
+    png = plot_scored(telemetry, np.asarray(smoothed), np.full(6, 1.55), np.zeros(6, bool), tmp_path / "p.png",
+                      training_p99=0.8, pruned=[(1, 2), (4, 4)])
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _csv(tmp_path, values):
+    path = tmp_path / "t.csv"
+    pd.DataFrame(values, columns=[f"c{i}" for i in range(values.shape[1])]).to_csv(path, index=False)
+    return path

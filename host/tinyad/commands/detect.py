@@ -120,7 +120,7 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     import numpy as np
     import pandas as pd
 
-    from tinyad.detectors.pipeline import LabelFreeDetector, whole_file_departure_note
+    from tinyad.detectors.pipeline import LabelFreeDetector, pruned_note, whole_file_departure_note
     from tinyad.detectors.telemetry import load_telemetry, plot_scored
     from tinyad.evaluation import events, report
 
@@ -139,9 +139,9 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
             click.echo(f"  rows {a}..{b - 1}")
         if len(regions) > 20:
             click.echo(f"  ... {len(regions) - 20} more")
-        note = whole_file_departure_note(result, training_p99)
-        if note:
-            click.echo(f"  note: {note}")
+        for note in (pruned_note(result, detector.threshold.p), whole_file_departure_note(result, training_p99)):
+            if note:
+                click.echo(f"  note: {note}")
         if data.labels is not None:
             click.echo("  " + str(report(data.labels, result.flags, result.smoothed, name=detector.kind,
                                          threshold_saw_test_labels=False)))
@@ -155,5 +155,5 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
             frame.to_csv(csv_path, index=False)
             png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{path.stem}.png",
                               title=f"{path.name}: {detector.kind}, {result.method} threshold",
-                              training_p99=training_p99)
+                              training_p99=training_p99, pruned=result.pruned)
             click.echo(f"  wrote {csv_path} and {png}")

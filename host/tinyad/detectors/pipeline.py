@@ -114,6 +114,15 @@ def whole_file_departure_note(result: ScoreResult, training_p99: float) -> str |
             "compares every step with the training errors.")
 
 
+def pruned_note(result: ScoreResult, p: float) -> str | None:
+    """Why runs that cross the dynamic threshold line raised no alarm (telemanom's pruning with minimum percent
+    decrease `p`), or None when nothing was pruned."""
+    if not result.pruned:
+        return None
+    return (f"{len(result.pruned)} run(s) above the threshold pruned, no alarm: their peaks do not stand "
+            f"p={p:g} above the largest unflagged error (telemanom's pruning)")
+
+
 @dataclass
 class LabelFreeDetector:
     """Scoring model + smoothing + threshold. `fit` uses normal data only; `score` never sees labels."""

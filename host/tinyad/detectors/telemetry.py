@@ -112,11 +112,13 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
 
 def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarray, flags: np.ndarray,
                 path: str | os.PathLike, title: str = "", max_channels: int = 8,
-                training_p99: float | None = None) -> Path:
+                training_p99: float | None = None, pruned: list | tuple = ()) -> Path:
     """PNG: the (standardised) signals on top, the smoothed error with its threshold below; flagged
     regions shaded red in both, true anomalies (if labelled) shaded grey in the top panel. `training_p99`
     draws the training errors' 99th percentile as a dotted line: the dynamic threshold is relative to the
-    file, so only that line shows a file that departs from the training data as a whole."""
+    file, so only that line shows a file that departs from the training data as a whole. `pruned`, the
+    dynamic threshold's (first, last) runs removed by pruning, get a cross at their peak in the error panel:
+    they cross the threshold line but raise no alarm."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,13 +142,17 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
         bottom.axhline(training_p99, lw=1.0, color="tab:blue", ls=":", label="training p99")
     bottom.set_ylabel("error")
     bottom.set_xlabel("sample")
-    bottom.legend(loc="upper right", fontsize=7)
     if telemetry.labels is not None:
         for a, b in events(telemetry.labels):
             top.axvspan(a, b, color="0.7", alpha=0.4, lw=0)
     for a, b in events(flags):
         for axis in (top, bottom):
             axis.axvspan(a, b, color="tab:red", alpha=0.2, lw=0)
+    if len(pruned):  # a marker at each peak: a run of a few steps is invisible as a span on a long file
+        peaks = [first + int(np.argmax(smoothed[first:last + 1])) for first, last in pruned]
+        bottom.plot(peaks, smoothed[peaks], ls="none", marker="x", color="0.35", label="pruned (no alarm)")
+    # above the panel, not inside it: on a long file any corner of the panel can hide a peak
+    bottom.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncol=4, frameon=False)
     fig.suptitle(title or Path(telemetry.source).name)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
