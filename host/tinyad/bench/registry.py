@@ -10,7 +10,7 @@ register("sil_stream", "tinyad.bench.sil_stream", "SIL streaming 6 ch at 1 kHz f
 register("skab", "tinyad.bench.skab", "SKAB protocol: LSTM-AE, Conv-AE (also SKAB's per-file recipe), forecaster, IF, PCA; label-free thresholds (~7 min).")
 register("skab_round_4", "tinyad.bench.skab_round_4", "SKAB round 4: SKAB's per-file Conv-AE recipe on drift-robust channels (~4 min).")
 register("default_speed_sweep", "tinyad.bench.default_speed_sweep",
-         "The committed default model across shaft speed: share of windows per condition, 240-480 rpm (~1 min).")
+         "The committed default model across shaft speed: share of windows per condition, 240-480 rpm (seconds).")
 register("ble_latency", "tinyad.bench.ble_latency", "Alert latency in the SIL: threshold window -> BTHome ADV with the flag (hops).")
 register("bert_transfer_bess", "tinyad.bench.bert_transfer_bess",
          "Battery transformer, another site: ess_lfp racks -> BESS log, fine-tune vs scratch (~6 min).")
