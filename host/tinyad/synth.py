@@ -304,9 +304,9 @@ def synth_dataset(
         jobs = tqdm(jobs, desc="synth", unit="session")
     paths = []
     for condition, index in jobs:
-        session_seed = _session_seed(seed, condition, index)
+        this_seed = session_seed(seed, condition, index)
         session = synth_session(
-            condition, duration_s=duration_s, sample_rate_hz=sample_rate_hz, seed=session_seed,
+            condition, duration_s=duration_s, sample_rate_hz=sample_rate_hz, seed=this_seed,
             session_id=f"synth_{condition}_{index:03d}", machine_seed=machine_seed,
         )
         session.meta.extra["dataset_seed"] = seed
@@ -377,7 +377,7 @@ def plot_sessions(sessions: list[Session], png_path: str | Path, seconds: float 
     return png_path
 
 
-def _session_seed(seed: int, condition: str, index: int) -> int:
+def session_seed(seed: int, condition: str, index: int) -> int:
     """A per-session seed that does not change when classes are added or removed."""
     class_code = CONDITIONS.index(condition)
     return int(np.random.SeedSequence([int(seed), class_code, int(index)]).generate_state(1)[0])

@@ -13,7 +13,7 @@ def test_training_speeds_are_those_of_the_written_sessions(tmp_path):
     sessions = [read_session(p) for p in paths]
     run_info = {"session_ids": [s.meta.session_id for s in sessions],
                 "segments": [{"session": i, "split": "train" if i % 2 == 0 else "test"} for i in range(4)]}
-    speeds = default_speed_sweep.training_speeds(run_info, machine_seed=0)
+    speeds = default_speed_sweep.training_speeds(run_info, seed=0)
     rpm = [round(s.meta.extra["rpm"]) for s in sessions]
     assert speeds == {"normal": {"train": [rpm[0]], "test": [rpm[1]]},
                       "misalignment": {"train": [rpm[2]], "test": [rpm[3]]}}

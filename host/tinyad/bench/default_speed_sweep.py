@@ -1,4 +1,4 @@
-"""The committed default model across shaft speed: for each condition of the demo machine (machine seed 0), the
+"""The committed default model across shaft speed: for each condition of the demo machine (its seed is in run.json), the
 share of windows the int8 model under TFLM assigns to that condition, on new recordings at 240-480 rpm.
 
 Why: the demo trains on three runs per condition at the speeds the generator happened to draw, and its summary
@@ -22,18 +22,19 @@ SEVERITY = 0.6
 RECORDING_SEED = 20_000  # + rpm; the demo's sessions use SeedSequence-derived seeds, the SIL replay 10,000
 
 
-def training_speeds(run_info: dict, machine_seed: int, dataset_seed: int = 0) -> dict[str, dict[str, list]]:
+def training_speeds(run_info: dict, seed: int) -> dict[str, dict[str, list]]:
     """Shaft speed (rpm) of every session the committed model was trained, validated and tested on, by
     condition and split, recovered by drawing each demo session's parameters again (a 0.1-s synth: the speed
-    is the session's first draw, independent of the duration)."""
-    from tinyad.synth import _session_seed, synth_session
+    is the session's first draw, independent of the duration). `seed`: the demo's, which is both its dataset
+    seed and its machine seed."""
+    from tinyad.synth import session_seed, synth_session
 
     speeds: dict[str, dict[str, list]] = {}
     for segment in run_info["segments"]:
         session_id = run_info["session_ids"][segment["session"]]  # synth_<condition>_<index>
         condition, index = session_id.removeprefix("synth_").rsplit("_", 1)
-        session = synth_session(condition, duration_s=0.1, seed=_session_seed(dataset_seed, condition, int(index)),
-                                machine_seed=machine_seed)
+        session = synth_session(condition, duration_s=0.1, seed=session_seed(seed, condition, int(index)),
+                                machine_seed=seed)
         speeds.setdefault(condition, {}).setdefault(segment["split"], []).append(round(session.meta.extra["rpm"]))
     return speeds
 
@@ -54,7 +55,6 @@ def class_shares(model, settings, condition: str, rpm: float, seconds: float, ma
 def run(quick: bool = False) -> BenchResult:
     import json
 
-    from tinyad.demo_sil import DEFAULT_MODEL_MACHINE_SEED
     from tinyad.errors import InputError
     from tinyad.model_settings import ModelSettings
     from tinyad.paths import default_model_dir
@@ -67,10 +67,11 @@ def run(quick: bool = False) -> BenchResult:
                          hint="the sweep describes the model `tinyad demo --update-default` writes")
     settings = ModelSettings.load(model_dir / "model_settings.json")
     model = TflmModel.from_file(model_dir / "model.tflite")
-    speeds = training_speeds(run_info, DEFAULT_MODEL_MACHINE_SEED)
+    machine_seed = int(run_info["train"]["seed"])  # `tinyad demo --seed` seeds the machine and the training
+    speeds = training_speeds(run_info, machine_seed)
     rpms = QUICK_RPM if quick else SWEEP_RPM
     seconds = 8.0 if quick else 20.0
-    shares = {c: [class_shares(model, settings, c, rpm, seconds, DEFAULT_MODEL_MACHINE_SEED) for rpm in rpms]
+    shares = {c: [class_shares(model, settings, c, rpm, seconds, machine_seed) for rpm in rpms]
               for c in settings.class_names}
 
     def runs(condition, split):
@@ -83,7 +84,7 @@ def run(quick: bool = False) -> BenchResult:
     weakest = {c: (rpms[int(np.argmin(v))], min(v)) for c, v in shares.items()}
     notes = (
         f"\n\nShare of windows assigned to the recording's own condition by models/default (int8, TFLM), on new "
-        f"recordings of the demo machine (machine seed {DEFAULT_MODEL_MACHINE_SEED}), {seconds:g} s each at "
+        f"recordings of the demo machine (machine seed {machine_seed}), {seconds:g} s each at "
         f"severity {SEVERITY:g}, {settings.window}-sample windows, hop {settings.hop}. Speeds of the model's own "
         "runs from models/default/run.json. Lowest share per condition: "
         + "; ".join(f"{c} {share:.2f} at {rpm} rpm" for c, (rpm, share) in weakest.items())
@@ -95,6 +96,7 @@ def run(quick: bool = False) -> BenchResult:
         "share_by_condition": {c: [round(v, 4) for v in shares[c]] for c in shares},
         "lowest": {c: {"rpm": rpm, "share": round(share, 4)} for c, (rpm, share) in weakest.items()},
         "training_rpm": speeds,
+        "machine_seed": machine_seed,
         "seconds_per_recording": seconds,
         "severity": SEVERITY,
     }
