@@ -2,7 +2,7 @@
 share of windows the int8 model under TFLM assigns to that condition, on new recordings at 240-480 rpm.
 
 Why: the demo trains on three runs per condition at the speeds the generator happened to draw, and its summary
-scores held-out runs at similar speeds. A machine also runs at other speeds. At a low speed misalignment's 2x
+scores two held-out runs per condition, again at drawn speeds. A machine also runs at other speeds. At a low speed misalignment's 2x
 component sits where a healthy machine's 1x sits at a high speed, so a model that never saw a condition at low
 speed can take it for another one (the demo's own validation run, misalignment at 243 rpm, is classified as
 normal, which is why early stopping keeps epoch 1). This sweep says where the committed model can be trusted.
