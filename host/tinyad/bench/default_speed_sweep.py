@@ -86,7 +86,9 @@ def run(quick: bool = False) -> BenchResult:
         f"\n\nShare of windows assigned to the recording's own condition by models/default (int8, TFLM), on new "
         f"recordings of the demo machine (machine seed {machine_seed}), {seconds:g} s each at "
         f"severity {SEVERITY:g}, {settings.window}-sample windows, hop {settings.hop}. Speeds of the model's own "
-        "runs from models/default/run.json. Lowest share per condition: "
+        "runs from models/default/run.json. No threshold is involved: the class is the argmax of the int8 "
+        "logits, and the recordings are new (no training, validation or test run is replayed). "
+        "Lowest share per condition: "
         + "; ".join(f"{c} {share:.2f} at {rpm} rpm" for c, (rpm, share) in weakest.items())
         + ". Record every condition across the machine's speed range before trusting a model outside the "
         "speeds it was trained at."
