@@ -62,3 +62,55 @@ def test_train_offers_every_model_preset_and_nothing_else():
 
     preset_option = next(p for p in bert.commands["train"].params if p.name == "preset")
     assert sorted(preset_option.type.choices) == sorted(PRESETS)
+
+
+def _tiny_run(tmp_path, steps, gap_at=None):
+    """(tidy Parquet of `steps` rows, 20 fewer with a gap, and a run directory with one tiny checkpoint trained
+    on it for 2 steps)."""
+    tidy = tmp_path / "tidy.parquet"
+    main(["bert", "load-bms", "--input", str(write_telemetry(tmp_path / "in.csv", steps, gap_at)), "--time-column",
+          "t", "-o", str(tidy)])
+    run = tmp_path / "run"
+    assert main(["bert", "train", "--dataset", str(tidy), "--out", str(run), "--preset", "tiny", "--max_steps",
+                 "2", "--checkpoint_every", "2", "--batch_size", "4", "--eval-range", "none"]) == 0
+    return tidy, run
+
+
+def test_score_real_telemetry_writes_scores_at_the_quantile_cut(tmp_path, capsys):
+    from tinyad.battery.bms import read_tidy
+    from tinyad.bert.evaluate import score_series
+    from tinyad.bert.train import load_checkpoint
+
+    tidy, run = _tiny_run(tmp_path, 420, gap_at=250)
+    capsys.readouterr()
+    out = tmp_path / "scored"
+    assert main(["bert", "score", str(run), "--dataset", str(tidy), "--window_sliding", "8", "--anomaly-rate",
+                 "0.1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 400 and (out / "scores.png").read_bytes()[:4] == b"\x89PNG"
+    # the scores are the checkpoint's on its standardized channels, each side of the gap scored on its own
+    checkpoint = load_checkpoint(run)
+    values = read_tidy(tidy).values()
+    assert checkpoint.config.window < 250  # so a window could have crossed the gap
+    expected = np.concatenate([
+        score_series(checkpoint.model, checkpoint.standardizer.apply(part), checkpoint.config.window, 8)
+        for part in (values[:250], values[250:])])
+    np.testing.assert_allclose(scores["score"], expected, rtol=1e-6)
+    threshold = np.quantile(expected, 0.9)
+    assert (scores["alarm"] == (expected > threshold)).all() and scores["alarm"].mean() <= 0.1
+    assert f"above the 90% quantile ({threshold:.3f})" in printed and "by construction" in printed
+
+
+def test_score_refuses_telemetry_with_other_channels(tmp_path, capsys):
+    _, run = _tiny_run(tmp_path, 300)
+    renamed = tmp_path / "renamed.csv"
+    pd.read_csv(write_telemetry(tmp_path / "in2.csv", 300)).rename(columns={"amps": "celsius"}).to_csv(
+        renamed, index=False)
+    other = tmp_path / "other.parquet"
+    main(["bert", "load-bms", "--input", str(renamed), "--time-column", "t", "-o", str(other)])
+    capsys.readouterr()
+    assert main(["bert", "score", str(run), "--dataset", str(other), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "the checkpoint ['volts', 'amps']" in err and "fine-tune" in err
+    assert not (tmp_path / "x").exists()  # nothing written for a refused file

@@ -94,6 +94,21 @@ def quantile_threshold(scores: np.ndarray, anomaly_rate: float) -> float:
     return float(np.quantile(np.asarray(scores, float), 1.0 - anomaly_rate))
 
 
+def score_unlabelled(checkpoint, segments: list, stride: int, anomaly_rate: float) -> tuple:
+    """(scores, threshold, flags) for real telemetry: `segments` are its contiguous runs (steps, channels) in
+    the checkpoint's channel order and units, scored one by one (a window across a gap would score the seam)
+    and concatenated; the method's cut at the (1 - anomaly_rate) quantile and the steps above it. The cut
+    flags about that share of any series by construction: it ranks the steps of this series, it does not tell
+    whether the series holds an anomaly at all."""
+    if not segments:
+        raise InputError("nothing to score: no rows")
+    window = checkpoint.config.window
+    scores = np.concatenate([score_series(checkpoint.model, checkpoint.standardizer.apply(part), window, stride)
+                             for part in segments])
+    threshold = quantile_threshold(scores, anomaly_rate)
+    return scores, threshold, scores > threshold
+
+
 def method_score(scores: np.ndarray, labels: np.ndarray, anomaly_rate: float, adjust: bool = False) -> dict:
     """AnomalyBERT's score: flag scores above the (1 - anomaly_rate) quantile, point-adjust if `adjust`,
     and return precision, recall, score = (precision + recall) / 2 and the threshold."""

@@ -130,20 +130,27 @@ def train_command(dataset, run_dir, preset, patch_size, window, window_sliding, 
     click.echo(f"final checkpoint: {result.final_checkpoint} ({result.seconds:.0f} s)")
 
 
-@bert.command("evaluate")
-@click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--dataset", required=True, help=DATASET_HELP)
-@click.option("--range", "eval_range", default="0.75:1", show_default=True, callback=_range,
-              help="Held-out time range to inject anomalies into and score.")
-@click.option("--window_sliding", type=int, default=16, show_default=True)
-@click.option("--anomaly-rate", type=float, default=0.08, show_default=True)
-@click.option("--seeds", type=int, default=4, show_default=True, help="Injected copies of the held-out range.")
-@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-def evaluate_command(checkpoint, dataset, eval_range, window_sliding, anomaly_rate, seeds, as_json):
-    """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
-    score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
+def _scoring_options(range_default: str, range_help: str):
+    """The options `evaluate` and `score` share: a checkpoint, the data, a time range, the window stride and
+    the method's cut. The range arrives as `score_range`."""
+    def decorate(func):
+        for option in reversed([
+            click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+            click.option("--dataset", required=True, help=DATASET_HELP),
+            click.option("--range", "score_range", default=range_default, show_default=True, callback=_range,
+                         help=range_help),
+            click.option("--window_sliding", type=int, default=16, show_default=True),
+            click.option("--anomaly-rate", type=float, default=0.08, show_default=True,
+                         help="The method's cut: flags this share of the steps, those with the highest scores."),
+        ]):
+            func = option(func)
+        return func
+    return decorate
+
+
+def _load_for(checkpoint: Path, dataset: str):
+    """(loaded checkpoint, telemetry in its channel order); other channels are refused with a hint."""
     from tinyad.battery.bms import load_any
-    from tinyad.bert.evaluate import CheckpointEvaluator
     from tinyad.bert.train import load_checkpoint
 
     loaded = load_checkpoint(checkpoint)
@@ -151,7 +158,20 @@ def evaluate_command(checkpoint, dataset, eval_range, window_sliding, anomaly_ra
     if data.channels != loaded.channels:
         raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
                          hint="fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)")
-    evaluator = CheckpointEvaluator(data.time_slice(*eval_range).values(), window_sliding, range(seeds),
+    return loaded, data
+
+
+@bert.command("evaluate")
+@_scoring_options("0.75:1", "Held-out time range to inject anomalies into and score.")
+@click.option("--seeds", type=int, default=4, show_default=True, help="Injected copies of the held-out range.")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, seeds, as_json):
+    """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
+    score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
+    from tinyad.bert.evaluate import CheckpointEvaluator
+
+    loaded, data = _load_for(checkpoint, dataset)
+    evaluator = CheckpointEvaluator(data.time_slice(*score_range).values(), window_sliding, range(seeds),
                                     anomaly_rate)
     # The checkpoint's standardizer was fitted on its training data; evaluate in its units.
     result = evaluator(loaded.model, loaded.standardizer, with_report=True)
@@ -161,8 +181,46 @@ def evaluate_command(checkpoint, dataset, eval_range, window_sliding, anomaly_ra
     if as_json:
         click.echo(json.dumps(result, default=float, sort_keys=True))
         return
-    click.echo(f"checkpoint step {loaded.step}, {dataset} range {eval_range}, {seeds} injected copies")
+    click.echo(f"checkpoint step {loaded.step}, {dataset} range {score_range}, {seeds} injected copies")
     click.echo(f"method score (P+R)/2: {result['score']:.3f} (point-adjusted {result['score_pa']:.3f}); "
                f"precision {result['precision']:.3f}, recall {result['recall']:.3f}")
     click.echo(str(report))
     click.echo("recall by type: " + ", ".join(f"{k} {v:.2f}" for k, v in result["recall_by_type"].items()))
+
+
+@bert.command("score")
+@_scoring_options("0:1", "Time range to score, as fractions of the span.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Write scores.csv (time, score, alarm) and scores.png here.")
+def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir):
+    """Score real telemetry with a checkpoint (or a run's last one): per-step anomaly scores, no injected
+    anomalies and no labels. Writes a CSV and a PNG; the quantile cut ranks steps within this data."""
+    import numpy as np
+    import pandas as pd
+
+    from tinyad.battery.bms import TIME_COLUMN
+    from tinyad.bert.evaluate import score_unlabelled
+    from tinyad.detectors.telemetry import Telemetry, plot_scored
+    from tinyad.evaluation import events
+
+    loaded, data = _load_for(checkpoint, dataset)
+    data = data.time_slice(*(score_range or (0.0, 1.0)))
+    values = data.values()
+    scores, threshold, flags = score_unlabelled(loaded, data.segments(), window_sliding, anomaly_rate)
+    regions = events(flags)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({"time": data.frame[TIME_COLUMN].to_numpy(), "score": scores,
+                          "alarm": flags.astype(np.int8)})
+    frame.to_csv(out_dir / "scores.csv", index=False)
+    png = plot_scored(Telemetry(data.source, list(data.channels), values.astype(np.float64)), scores,
+                      np.full(len(scores), threshold), flags, out_dir / "scores.png",
+                      title=f"{data.source}: checkpoint step {loaded.step}, {anomaly_rate:.0%} quantile cut",
+                      score_name="anomaly score")
+    click.echo(f"{data.source}: {len(scores)} steps scored with checkpoint step {loaded.step}; {int(flags.sum())} "
+               f"above the {1 - anomaly_rate:.0%} quantile ({threshold:.3f}) in {len(regions)} region(s)")
+    times = data.frame[TIME_COLUMN]
+    for a, b in sorted(regions, key=lambda r: -float(scores[r[0]:r[1]].max()))[:10]:
+        click.echo(f"  {times.iloc[a]} .. {times.iloc[b - 1]}  peak score {scores[a:b].max():.3f}")
+    click.echo("note: the cut flags that share of any data by construction; compare the scores with those of "
+               "known-normal telemetry before calling a region an anomaly")
+    click.echo(f"wrote {out_dir / 'scores.csv'} and {png}")

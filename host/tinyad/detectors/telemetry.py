@@ -112,13 +112,14 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
 
 def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarray, flags: np.ndarray,
                 path: str | os.PathLike, title: str = "", max_channels: int = 8,
-                training_p99: float | None = None, pruned: list | tuple = ()) -> Path:
+                training_p99: float | None = None, pruned: list | tuple = (),
+                score_name: str = "smoothed error") -> Path:
     """PNG: the (standardised) signals on top, the smoothed error with its threshold below; flagged
     regions shaded red in both, true anomalies (if labelled) shaded grey in the top panel. `training_p99`
     draws the training errors' 99th percentile as a dotted line: the dynamic threshold is relative to the
     file, so only that line shows a file that departs from the training data as a whole. `pruned`, the
     dynamic threshold's (first, last) runs removed by pruning, get a cross at their peak in the error panel:
-    they cross the threshold line but raise no alarm."""
+    they cross the threshold line but raise no alarm. `score_name` labels the lower panel's curve."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -135,12 +136,12 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
         top.plot(x, scaled[:, i], lw=0.6, label=telemetry.columns[i])
     top.set_ylabel("signal (z-score)")
     top.legend(loc="upper right", fontsize=7, ncol=4)
-    bottom.plot(x, smoothed, lw=0.8, color="k", label="smoothed error")
+    bottom.plot(x, smoothed, lw=0.8, color="k", label=score_name)
     if not np.isnan(threshold).all():  # the covering rule thresholds window residuals: no line to draw
         bottom.plot(x, threshold, lw=1.0, color="tab:orange", ls="--", label="threshold")
     if training_p99 is not None:
         bottom.axhline(training_p99, lw=1.0, color="tab:blue", ls=":", label="training p99")
-    bottom.set_ylabel("error")
+    bottom.set_ylabel(score_name.split()[-1])
     bottom.set_xlabel("sample")
     if telemetry.labels is not None:
         for a, b in events(telemetry.labels):
