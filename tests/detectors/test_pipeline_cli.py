@@ -200,3 +200,23 @@ def _csv(tmp_path, values):
     path = tmp_path / "t.csv"
     pd.DataFrame(values, columns=[f"c{i}" for i in range(values.shape[1])]).to_csv(path, index=False)
     return path
+
+
+def test_cli_drop_and_columns_take_repeated_and_comma_separated_names(tmp_path):
+    data, labels = _shifted()
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame["anomaly"], frame["changepoint"] = labels, 0
+    csv = tmp_path / "run.csv"
+    frame.to_csv(csv, index=False)
+    fitted = {}
+    for name, options in {"repeated": ["--drop", "anomaly", "--drop", "changepoint"],
+                          "comma": ["--drop", "anomaly,changepoint"],
+                          "columns": ["--columns", "a", "--columns", "b,c"]}.items():
+        model = tmp_path / name
+        assert main(["detect", "fit", str(csv), "--out", str(model), "--model", "pca-t2q", "--train-rows",
+                     "150", *options]) == 0
+        fitted[name] = (model / "columns.txt").read_text().split()
+    # a repeated --drop used to keep only its last use: the label column became a signal
+    assert fitted == {"repeated": ["a", "b", "c"], "comma": ["a", "b", "c"], "columns": ["a", "b", "c"]}
+    assert main(["detect", "score", str(tmp_path / "repeated"), str(csv), "--drop", "anomaly", "--drop",
+                 "changepoint", "--out", str(tmp_path / "out")]) == 0

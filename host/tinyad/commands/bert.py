@@ -205,20 +205,18 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
 
     loaded, data = _load_for(checkpoint, dataset)
     data = data.time_slice(*(score_range or (0.0, 1.0)))
-    values = data.values()
+    times = data.frame[TIME_COLUMN]
     scores, threshold, flags = score_unlabelled(loaded, data.segments(), window_sliding, anomaly_rate)
     regions = events(flags)
     out_dir.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame({"time": data.frame[TIME_COLUMN].to_numpy(), "score": scores,
-                          "alarm": flags.astype(np.int8)})
-    frame.to_csv(out_dir / "scores.csv", index=False)
-    png = plot_scored(Telemetry(data.source, list(data.channels), values.astype(np.float64)), scores,
-                      np.full(len(scores), threshold), flags, out_dir / "scores.png",
+    pd.DataFrame({"time": times.to_numpy(), "score": scores, "alarm": flags.astype(np.int8)}).to_csv(
+        out_dir / "scores.csv", index=False)
+    signals = Telemetry(data.source, list(data.channels), data.values().astype(np.float64), times.to_numpy())
+    png = plot_scored(signals, scores, np.full(len(scores), threshold), flags, out_dir / "scores.png",
                       title=f"{data.source}: checkpoint step {loaded.step}, {anomaly_rate:.0%} quantile cut",
                       score_name="anomaly score")
     click.echo(f"{data.source}: {len(scores)} steps scored with checkpoint step {loaded.step}; {int(flags.sum())} "
                f"above the {1 - anomaly_rate:.0%} quantile ({threshold:.3f}) in {len(regions)} region(s)")
-    times = data.frame[TIME_COLUMN]
     for a, b in sorted(regions, key=lambda r: -float(scores[r[0]:r[1]].max()))[:10]:
         click.echo(f"  {times.iloc[a]} .. {times.iloc[b - 1]}  peak score {scores[a:b].max():.3f}")
     click.echo("note: the cut flags that share of any data by construction; compare the scores with those of "

@@ -21,15 +21,21 @@ def _int_list(text: str | None) -> list[int] | None:
         raise InputError(f"bad list of integers {text!r}", hint="e.g. --lstm-units 32,8") from err
 
 
-def _columns(text: str | None) -> list[str] | None:
-    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+def _columns(given: tuple[str, ...] | str | None) -> list[str] | None:
+    """Column names from a repeatable option, each use comma-separated: ("a,b", "c") -> ["a", "b", "c"];
+    nothing given -> None."""
+    texts = (given,) if isinstance(given, str) else tuple(given or ())
+    names = [c.strip() for text in texts for c in text.split(",") if c.strip()]
+    return names or None
 
 
 _read_options = [
-    click.option("--columns", help="Comma-separated numeric columns (default: all numeric ones / session channels)."),
+    click.option("--columns", multiple=True,
+                 help="Numeric columns, comma-separated or repeated (default: all numeric ones / session channels)."),
     click.option("--time-column", help="Column holding time stamps (excluded from the signals)."),
     click.option("--sep", help="CSV separator (default: sniffed; SKAB uses ';')."),
-    click.option("--drop", help="Comma-separated columns to leave out of the signals (e.g. other label columns)."),
+    click.option("--drop", multiple=True,
+                 help="Columns to leave out of the signals, comma-separated or repeated (e.g. other label columns)."),
 ]
 
 
@@ -127,8 +133,8 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     detector = LabelFreeDetector.load(model_dir)
     training_p99 = detector.training_quantile(0.99)
     saved_columns = model_dir / "columns.txt"
-    if columns is None and saved_columns.exists():
-        columns = ",".join(line for line in saved_columns.read_text().splitlines() if line)
+    if not columns and saved_columns.exists():
+        columns = [line for line in saved_columns.read_text().splitlines() if line]
     for path in files:
         data = load_telemetry(path, _columns(columns), time_column, label_column, sep, _columns(drop))
         result = detector.score(data.values, method)

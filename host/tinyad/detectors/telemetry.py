@@ -110,6 +110,30 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     return Telemetry(str(path), chosen, numeric, time, labels)
 
 
+def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
+    """(x values, axis label) for plotting `n` rows: the rows' times where they are usable (numbers or
+    datetimes, or text that parses as datetimes, one per row, never decreasing), else the sample index.
+    E.g. plot_axis(None, 3) -> ([0, 1, 2], "sample"); plot_axis([0.0, 0.5, 1.0], 3) -> ([0.0, 0.5, 1.0], "time")."""
+    import pandas as pd
+
+    index = (np.arange(n), "sample")
+    if time is None or len(time) != n or n == 0:
+        return index
+    time = np.asarray(time)
+    if np.issubdtype(time.dtype, np.number):
+        x = time.astype(float)
+        if not np.isfinite(x).all():
+            return index
+    else:
+        try:
+            x = pd.to_datetime(time, errors="coerce").to_numpy()
+        except (TypeError, ValueError):
+            return index
+        if np.isnat(x).any():
+            return index
+    return (x, "time") if (np.diff(x) >= np.zeros(1, np.diff(x).dtype)).all() else index
+
+
 def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarray, flags: np.ndarray,
                 path: str | os.PathLike, title: str = "", max_channels: int = 8,
                 training_p99: float | None = None, pruned: list | tuple = (),
@@ -119,7 +143,8 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     draws the training errors' 99th percentile as a dotted line: the dynamic threshold is relative to the
     file, so only that line shows a file that departs from the training data as a whole. `pruned`, the
     dynamic threshold's (first, last) runs removed by pruning, get a cross at their peak in the error panel:
-    they cross the threshold line but raise no alarm. `score_name` labels the lower panel's curve."""
+    they cross the threshold line but raise no alarm. `score_name` labels the lower panel's curve. The x
+    axis is the telemetry's time where it has a usable one (`plot_axis`), else the sample index."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,7 +153,11 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     from tinyad.evaluation import events
 
     path = Path(path)
-    x = np.arange(len(smoothed))
+    x, x_label = plot_axis(telemetry.time, len(smoothed))
+
+    def span(first: int, stop: int) -> tuple:
+        """x extent of the rows first .. stop - 1; it reaches the next row so a single row stays visible."""
+        return x[first], x[min(stop, len(x) - 1)]
     values = telemetry.values[:, :max_channels]
     scaled = (values - values.mean(0)) / np.where(values.std(0) > 0, values.std(0), 1)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
@@ -142,16 +171,16 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     if training_p99 is not None:
         bottom.axhline(training_p99, lw=1.0, color="tab:blue", ls=":", label="training p99")
     bottom.set_ylabel(score_name.split()[-1])
-    bottom.set_xlabel("sample")
+    bottom.set_xlabel(x_label)
     if telemetry.labels is not None:
         for a, b in events(telemetry.labels):
-            top.axvspan(a, b, color="0.7", alpha=0.4, lw=0)
+            top.axvspan(*span(a, b), color="0.7", alpha=0.4, lw=0)
     for a, b in events(flags):
         for axis in (top, bottom):
-            axis.axvspan(a, b, color="tab:red", alpha=0.2, lw=0)
+            axis.axvspan(*span(a, b), color="tab:red", alpha=0.2, lw=0)
     if len(pruned):  # a marker at each peak: a run of a few steps is invisible as a span on a long file
         peaks = [first + int(np.argmax(smoothed[first:last + 1])) for first, last in pruned]
-        bottom.plot(peaks, smoothed[peaks], ls="none", marker="x", color="0.35", label="pruned (no alarm)")
+        bottom.plot(x[peaks], smoothed[peaks], ls="none", marker="x", color="0.35", label="pruned (no alarm)")
     # above the panel, not inside it: on a long file any corner of the panel can hide a peak
     bottom.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncol=4, frameon=False)
     fig.suptitle(title or Path(telemetry.source).name)

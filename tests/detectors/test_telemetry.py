@@ -1,0 +1,43 @@
+"""tinyad.detectors.telemetry: the plot's x axis."""
+
+import numpy as np
+
+from tinyad.detectors.telemetry import Telemetry, plot_axis, plot_scored
+
+
+def test_plot_axis_uses_numeric_time():
+    x, label = plot_axis(np.array([0.0, 0.5, 1.0]), 3)
+    assert label == "time" and x.tolist() == [0.0, 0.5, 1.0]
+
+
+def test_plot_axis_parses_datetime_text():
+    x, label = plot_axis(np.array(["2020-03-09 10:14:33", "2020-03-09 10:14:34"], dtype=object), 2)
+    assert label == "time"
+    assert (x == np.array(["2020-03-09T10:14:33", "2020-03-09T10:14:34"], dtype="datetime64[ns]")).all()
+
+
+def test_plot_axis_keeps_a_gap_in_datetimes():
+    times = np.array(["2021-06-10T17:59:55", "2021-06-10T18:24:40"], dtype="datetime64[ns]")
+    x, label = plot_axis(times, 2)
+    assert label == "time" and (x[1] - x[0]) == np.timedelta64(1485, "s")
+
+
+def test_plot_axis_falls_back_to_the_sample_index():
+    for time in (None,                                              # no time column
+                 np.array([0.0, 1.0]),                              # another length
+                 np.array([2.0, 1.0, 3.0]),                         # time going back
+                 np.array([0.0, np.nan, 2.0]),                      # a missing time
+                 np.array(["10:00", "later", "10:02"], dtype=object)):  # text that is no time
+        x, label = plot_axis(time, 3)
+        assert label == "sample" and x.tolist() == [0, 1, 2], time
+
+
+def test_plot_scored_draws_against_time(tmp_path):
+    import matplotlib.image
+
+    time = np.arange(50) * 5.0
+    signals = Telemetry("t", ["a"], np.sin(time)[:, None], time)
+    flags = np.zeros(50, bool)
+    flags[10:12] = True
+    png = plot_scored(signals, np.abs(np.sin(time)), np.full(50, 0.9), flags, tmp_path / "p.png")
+    assert matplotlib.image.imread(png).shape[:2] == (660, 1320)
