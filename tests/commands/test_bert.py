@@ -114,3 +114,37 @@ def test_score_refuses_telemetry_with_other_channels(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "the checkpoint ['volts', 'amps']" in err and "fine-tune" in err
     assert not (tmp_path / "x").exists()  # nothing written for a refused file
+
+
+def test_score_with_a_reference_sets_the_cut_on_known_normal_telemetry(tmp_path, capsys):
+    from tinyad.battery.bms import read_tidy
+    from tinyad.bert.evaluate import score_series
+    from tinyad.bert.train import load_checkpoint
+
+    reference, run = _tiny_run(tmp_path, 400)
+    shifted = tmp_path / "shifted.csv"
+    frame = pd.read_csv(write_telemetry(tmp_path / "in2.csv", 400))
+    frame.loc[200:230, "amps"] += 3.0
+    frame.to_csv(shifted, index=False)
+    new = tmp_path / "new.parquet"
+    main(["bert", "load-bms", "--input", str(shifted), "--time-column", "t", "-o", str(new)])
+    capsys.readouterr()
+    out = tmp_path / "scored"
+    assert main(["bert", "score", str(run), "--dataset", str(new), "--reference", str(reference),
+                 "--window_sliding", "8", "--anomaly-rate", "0.01", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    checkpoint = load_checkpoint(run)
+
+    def scores_of(path):
+        values = checkpoint.standardizer.apply(read_tidy(path).values())
+        return score_series(checkpoint.model, values, checkpoint.config.window, 8)
+
+    threshold = np.quantile(scores_of(reference), 0.99)  # the reference's, not the scored file's own
+    assert not np.isclose(threshold, np.quantile(scores_of(new), 0.99))
+    scores = pd.read_csv(out / "scores.csv")
+    assert (scores["alarm"] == (scores_of(new) > threshold)).all()
+    assert f"quantile of the reference's scores ({threshold:.3f})" in printed and "by construction" not in printed
+    # the default rates: 0.1 % false alarms with a reference, the method's 8 % without
+    for extra, cut in ((["--reference", str(reference)], "99.9% quantile of the reference's"), ([], "92% quantile (")):
+        assert main(["bert", "score", str(run), "--dataset", str(new), "--out", str(out), *extra]) == 0
+        assert cut in capsys.readouterr().out

@@ -7,8 +7,8 @@ import pytest
 
 from tinyad.errors import InputError
 from tinyad.evaluation import (
-    auc_pr, event_prf, events, point_adjust, point_adjusted_f1, pointwise, report, report_table, roc_auc, vus,
-    vus_pr,
+    auc_pr, event_prf, events, join_events, point_adjust, point_adjusted_f1, pointwise, report, report_table,
+    roc_auc, vus, vus_pr,
 )
 
 #            0  1  2  3  4  5  6  7  8  9
@@ -20,6 +20,15 @@ def test_events_are_half_open_runs():
     assert events(Y_TRUE) == [(1, 4), (6, 8)]
     assert events([1, 1, 0, 1]) == [(0, 2), (3, 4)]
     assert events([0, 0]) == []
+
+
+def test_join_events_joins_runs_closer_than_the_gap():
+    runs = [(1, 3), (4, 5), (9, 10)]
+    assert join_events(runs, 2) == [(1, 5), (9, 10)]  # 1 step apart < 2; 4 steps apart stays
+    assert join_events(runs, 5) == [(1, 10)]
+    assert join_events(runs, 0) == runs and join_events([], 3) == []
+    with pytest.raises(InputError, match="max_gap"):
+        join_events(runs, -1)
 
 
 def test_pointwise_counts_and_rates():

@@ -94,18 +94,28 @@ def quantile_threshold(scores: np.ndarray, anomaly_rate: float) -> float:
     return float(np.quantile(np.asarray(scores, float), 1.0 - anomaly_rate))
 
 
-def score_unlabelled(checkpoint, segments: list, stride: int, anomaly_rate: float) -> tuple:
-    """(scores, threshold, flags) for real telemetry: `segments` are its contiguous runs (steps, channels) in
-    the checkpoint's channel order and units, scored one by one (a window across a gap would score the seam)
-    and concatenated; the method's cut at the (1 - anomaly_rate) quantile and the steps above it. The cut
-    flags about that share of any series by construction: it ranks the steps of this series, it does not tell
-    whether the series holds an anomaly at all."""
+def score_segments(checkpoint, segments: list, stride: int) -> np.ndarray:
+    """Per-step scores of real telemetry: `segments` are its contiguous runs (steps, channels) in the
+    checkpoint's channel order and units, each standardized and scored on its own (a window across a gap
+    would score the seam), then concatenated."""
     if not segments:
         raise InputError("nothing to score: no rows")
     window = checkpoint.config.window
-    scores = np.concatenate([score_series(checkpoint.model, checkpoint.standardizer.apply(part), window, stride)
-                             for part in segments])
-    threshold = quantile_threshold(scores, anomaly_rate)
+    return np.concatenate([score_series(checkpoint.model, checkpoint.standardizer.apply(part), window, stride)
+                           for part in segments])
+
+
+def score_unlabelled(checkpoint, segments: list, stride: int, anomaly_rate: float,
+                     reference: list | None = None) -> tuple:
+    """(scores, threshold, flags) for real telemetry (`score_segments`) and the method's cut: the
+    (1 - anomaly_rate) quantile of the scores of `reference`, known-normal telemetry given as segments, or by
+    default of these scores themselves. The default cut flags about `anomaly_rate` of any series by
+    construction: it ranks the steps of this series and cannot tell whether it holds an anomaly at all. With a
+    reference, `anomaly_rate` is the share of normal steps above the cut (the false alarm rate on the
+    reference), and a series like the reference gets about that share flagged."""
+    scores = score_segments(checkpoint, segments, stride)
+    basis = scores if reference is None else score_segments(checkpoint, reference, stride)
+    threshold = quantile_threshold(basis, anomaly_rate)
     return scores, threshold, scores > threshold
 
 

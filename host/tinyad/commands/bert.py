@@ -130,7 +130,9 @@ def train_command(dataset, run_dir, preset, patch_size, window, window_sliding, 
     click.echo(f"final checkpoint: {result.final_checkpoint} ({result.seconds:.0f} s)")
 
 
-def _scoring_options(range_default: str, range_help: str):
+def _scoring_options(range_default: str, range_help: str, rate_default: float | None = 0.08,
+                     rate_help: str = "The method's cut: flags this share of the steps, those with the highest "
+                                      "scores."):
     """The options `evaluate` and `score` share: a checkpoint, the data, a time range, the window stride and
     the method's cut. The range arrives as `score_range`."""
     def decorate(func):
@@ -140,8 +142,8 @@ def _scoring_options(range_default: str, range_help: str):
             click.option("--range", "score_range", default=range_default, show_default=True, callback=_range,
                          help=range_help),
             click.option("--window_sliding", type=int, default=16, show_default=True),
-            click.option("--anomaly-rate", type=float, default=0.08, show_default=True,
-                         help="The method's cut: flags this share of the steps, those with the highest scores."),
+            click.option("--anomaly-rate", type=float, default=rate_default, show_default=rate_default is not None,
+                         help=rate_help),
         ]):
             func = option(func)
         return func
@@ -150,15 +152,21 @@ def _scoring_options(range_default: str, range_help: str):
 
 def _load_for(checkpoint: Path, dataset: str):
     """(loaded checkpoint, telemetry in its channel order); other channels are refused with a hint."""
-    from tinyad.battery.bms import load_any
     from tinyad.bert.train import load_checkpoint
 
     loaded = load_checkpoint(checkpoint)
+    return loaded, _telemetry_for(loaded, dataset)
+
+
+def _telemetry_for(loaded, dataset: str):
+    """`dataset` in the loaded checkpoint's channel order; other channels are refused with a hint."""
+    from tinyad.battery.bms import load_any
+
     data = load_any(dataset).in_order_of(loaded.channels)  # the same names in another order: as in training
     if data.channels != loaded.channels:
         raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
                          hint="fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)")
-    return loaded, data
+    return data
 
 
 @bert.command("evaluate")
@@ -189,36 +197,50 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
 
 
 @bert.command("score")
-@_scoring_options("0:1", "Time range to score, as fractions of the span.")
+@_scoring_options("0:1", "Time range to score, as fractions of the span.", None,
+                  "The cut: this share of the steps scoring highest (default 0.08, the method's), or with "
+                  "--reference the share of the reference's steps above it (default 0.001).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Write scores.csv (time, score, alarm) and scores.png here.")
-def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir):
+@click.option("--reference", help="Known-normal telemetry (same forms as --dataset): the cut becomes its "
+              "(1 - anomaly-rate) score quantile, a fixed threshold; the anomaly rate is then its false alarm share.")
+def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference):
     """Score real telemetry with a checkpoint (or a run's last one): per-step anomaly scores, no injected
-    anomalies and no labels. Writes a CSV and a PNG; the quantile cut ranks steps within this data."""
+    anomalies and no labels. Writes a CSV and a PNG. The cut ranks steps within this data, or with
+    --reference is set on known-normal telemetry."""
     import numpy as np
     import pandas as pd
 
     from tinyad.battery.bms import TIME_COLUMN
     from tinyad.bert.evaluate import score_unlabelled
     from tinyad.detectors.telemetry import Telemetry, plot_scored
-    from tinyad.evaluation import events
+    from tinyad.evaluation import events, join_events
 
     loaded, data = _load_for(checkpoint, dataset)
     data = data.time_slice(*(score_range or (0.0, 1.0)))
     times = data.frame[TIME_COLUMN]
-    scores, threshold, flags = score_unlabelled(loaded, data.segments(), window_sliding, anomaly_rate)
+    normal = _telemetry_for(loaded, reference).segments() if reference else None
+    if anomaly_rate is None:
+        anomaly_rate = 0.001 if reference else 0.08
+    scores, threshold, flags = score_unlabelled(loaded, data.segments(), window_sliding, anomaly_rate, normal)
     regions = events(flags)
     out_dir.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"time": times.to_numpy(), "score": scores, "alarm": flags.astype(np.int8)}).to_csv(
         out_dir / "scores.csv", index=False)
+    cut = (f"{1 - anomaly_rate:.1%} quantile of the reference's scores" if reference
+           else f"{1 - anomaly_rate:.0%} quantile")
     signals = Telemetry(data.source, list(data.channels), data.values().astype(np.float64), times.to_numpy())
     png = plot_scored(signals, scores, np.full(len(scores), threshold), flags, out_dir / "scores.png",
-                      title=f"{data.source}: checkpoint step {loaded.step}, {anomaly_rate:.0%} quantile cut",
-                      score_name="anomaly score")
+                      title=f"{data.source}: checkpoint step {loaded.step}, {cut}", score_name="anomaly score")
     click.echo(f"{data.source}: {len(scores)} steps scored with checkpoint step {loaded.step}; {int(flags.sum())} "
-               f"above the {1 - anomaly_rate:.0%} quantile ({threshold:.3f}) in {len(regions)} region(s)")
-    for a, b in sorted(regions, key=lambda r: -float(scores[r[0]:r[1]].max()))[:10]:
+               f"({flags.mean():.1%}) above the {cut} ({threshold:.3f}) in {len(regions)} region(s)")
+    # Runs less than a window apart are one episode: list episodes, not their fragments.
+    episodes = join_events(regions, loaded.config.window)
+    click.echo(f"{len(episodes)} episode(s) (runs less than a window, {loaded.config.window} steps, apart)"
+               + (", the 10 highest:" if len(episodes) > 10 else ":"))
+    for a, b in sorted(episodes, key=lambda r: -float(scores[r[0]:r[1]].max()))[:10]:
         click.echo(f"  {times.iloc[a]} .. {times.iloc[b - 1]}  peak score {scores[a:b].max():.3f}")
-    click.echo("note: the cut flags that share of any data by construction; compare the scores with those of "
-               "known-normal telemetry before calling a region an anomaly")
+    if not reference:
+        click.echo("note: this cut flags that share of any data by construction; set it on known-normal telemetry "
+                   "with --reference before calling a region an anomaly")
     click.echo(f"wrote {out_dir / 'scores.csv'} and {png}")

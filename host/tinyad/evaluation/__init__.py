@@ -5,7 +5,8 @@
 - `pointwise(y_true, y_pred) -> dict(precision, recall, f1, far, mar, tp, fp, fn, tn)`
 - `point_adjust(y_true, y_pred) -> bool array`; `point_adjusted_f1(y_true, y_pred) -> float`
 - `event_prf(y_true, y_pred) -> dict(precision, recall, f1, ...)` (overlap-based, per event)
-- `events(labels) -> [(start, stop), ...]` half-open runs of 1s
+- `events(labels) -> [(start, stop), ...]` half-open runs of 1s; `join_events(runs, max_gap)` joins
+  runs fewer than max_gap steps apart
 - `auc_pr(y_true, score)`, `roc_auc(y_true, score)`, `vus_pr(y_true, score, sliding_window=100)`,
   `vus(...) -> dict(vus_pr, vus_roc)` (TSB-AD's definition, tested against the package when installed)
 - `report(y_true, y_pred, score=None, *, name, threshold_saw_test_labels) -> Report`;
@@ -19,6 +20,7 @@ from tinyad.evaluation.metrics import (
     auc_pr,
     event_prf,
     events,
+    join_events,
     point_adjust,
     point_adjusted_f1,
     pointwise,
@@ -29,6 +31,6 @@ from tinyad.evaluation.metrics import (
 from tinyad.evaluation.report import COLUMNS, Report, report, report_table
 
 __all__ = [
-    "COLUMNS", "Report", "auc_pr", "event_prf", "events", "point_adjust", "point_adjusted_f1", "pointwise",
+    "COLUMNS", "Report", "auc_pr", "event_prf", "events", "join_events", "point_adjust", "point_adjusted_f1", "pointwise",
     "report", "report_table", "roc_auc", "vus", "vus_pr",
 ]

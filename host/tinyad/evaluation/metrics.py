@@ -68,6 +68,20 @@ def events(labels) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, stops)]
 
 
+def join_events(runs: list[tuple[int, int]], max_gap: int) -> list[tuple[int, int]]:
+    """Half-open runs in time order with those apart by fewer than `max_gap` steps joined into one, e.g.
+    join_events([(1, 3), (4, 5), (9, 10)], 2) -> [(1, 5), (9, 10)]: one episode, not its fragments."""
+    if max_gap < 0:
+        raise InputError(f"max_gap must be >= 0, got {max_gap}")
+    joined: list[tuple[int, int]] = []
+    for start, stop in runs:
+        if joined and start - joined[-1][1] < max_gap:
+            joined[-1] = (joined[-1][0], max(stop, joined[-1][1]))
+        else:
+            joined.append((int(start), int(stop)))
+    return joined
+
+
 def pointwise(y_true, y_pred) -> dict:
     """Point-wise confusion metrics.
 
