@@ -220,3 +220,21 @@ def test_cli_drop_and_columns_take_repeated_and_comma_separated_names(tmp_path):
     assert fitted == {"repeated": ["a", "b", "c"], "comma": ["a", "b", "c"], "columns": ["a", "b", "c"]}
     assert main(["detect", "score", str(tmp_path / "repeated"), str(csv), "--drop", "anomaly", "--drop",
                  "changepoint", "--out", str(tmp_path / "out")]) == 0
+
+
+def test_cli_score_names_the_times_of_flagged_rows(tmp_path, capsys):
+    data, labels = _shifted()
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame.insert(0, "stamp", pd.date_range("2024-05-01 12:00:00", periods=len(frame), freq="s").astype(str))
+    csv = tmp_path / "run.csv"
+    frame.to_csv(csv, index=False)
+    model = tmp_path / "model"
+    assert main(["detect", "fit", str(csv), "--out", str(model), "--model", "pca-t2q", "--time-column", "stamp",
+                 "--train-rows", "150", "--threshold", "quantile", "--span", "3"]) == 0
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(csv), "--time-column", "stamp"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("rows ")]
+    runs = {tuple(int(v) for v in line.split()[1].split("..")): line for line in lines}
+    (first, last), line = next((run, line) for run, line in runs.items() if 195 <= run[0] <= 205)  # shift at 200
+    stamp = pd.Timestamp("2024-05-01 12:00:00")
+    assert line.endswith(f"({stamp + pd.Timedelta(seconds=first)} .. {stamp + pd.Timedelta(seconds=last)})")

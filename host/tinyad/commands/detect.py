@@ -142,7 +142,8 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
         click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
                    f"region(s) ({result.method} threshold)")
         for a, b in regions[:20]:
-            click.echo(f"  rows {a}..{b - 1}")
+            when = f"  ({data.time[a]} .. {data.time[b - 1]})" if data.time is not None else ""
+            click.echo(f"  rows {a}..{b - 1}{when}")
         if len(regions) > 20:
             click.echo(f"  ... {len(regions) - 20} more")
         for note in (pruned_note(result, detector.threshold.p), whole_file_departure_note(result, training_p99)):

@@ -4,6 +4,7 @@ plotting scored series (signal, smoothed error, threshold, flagged regions) as P
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +127,9 @@ def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
             return index
     else:
         try:
-            x = pd.to_datetime(time, errors="coerce").to_numpy()
+            with warnings.catch_warnings():  # text in no one format parses row by row: fine, NaT is checked
+                warnings.simplefilter("ignore", UserWarning)
+                x = pd.to_datetime(time, errors="coerce").to_numpy()
         except (TypeError, ValueError):
             return index
         if np.isnat(x).any():
