@@ -10,7 +10,7 @@ arm-none-eabi-size. Two figures:
   * objects: the sum over the core's object files (everything compiled, used or not);
   * linked:  a tiny main that runs the whole request path (tinyad::Device: decoder, dispatcher, config, ring,
              preprocessing, scoring, alerts) linked with --gc-sections, minus the same main without the core:
-             the core plus the libgcc/libm helpers it pulls in (soft-float arithmetic, expf). This is the figure
+             the core plus the libgcc helpers it pulls in (soft-float arithmetic; the core uses no libm). This is the figure
              checked against the targets (<= 16 KB code, <= 8 KB static RAM; the TFLM arena and model excluded).
 Code = text + data (initialized data also lives in flash); static RAM = data + bss.
 Standard library only, so CI can run it before anything is installed. Exit code 1 if a target is missed,
@@ -151,7 +151,7 @@ def format_report(result: dict) -> str:
     lines.append(f"{'objects total':<16}{t['text']:>8}{t['data']:>8}{t['bss']:>8}")
     c = result["core_linked"]
     lines.append(f"{'linked core':<16}{c['text']:>8}{c['data']:>8}{c['bss']:>8}   (tiny main with the core "
-                 "minus without it, --gc-sections, incl. libgcc/libm helpers)")
+                 "minus without it, --gc-sections, incl. libgcc helpers)")
     lines.append(f"code  {result['code_bytes']} B (target <= {result['code_target_bytes']} B)   "
                  f"static RAM {result['static_ram_bytes']} B (target <= {result['ram_target_bytes']} B)   "
                  f"{'targets met' if result['targets_met'] else 'TARGET MISSED'}")

@@ -23,6 +23,7 @@ void bind_scoring(nb::module_& m) {
         return tinyad::anomaly_probability(q.data(), q.size(), scale);
       },
       nb::arg("logits"), nb::arg("output_scale"));
+  m.def("exp_nonpositive", &tinyad::exp_nonpositive, nb::arg("x"));
 
   nb::class_<tinyad::Ewma>(m, "Ewma")
       .def(nb::init<float>(), nb::arg("alpha") = 0.5f)

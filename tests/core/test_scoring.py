@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tinyad import _core
 from tinyad.errors import InputError
-from tinyad.scoring import Ewma, anomaly_probability, ewma, logit_margin, logit_margin_q
+from tinyad.scoring import Ewma, anomaly_probability, ewma, exp_nonpositive, logit_margin, logit_margin_q
 
 logits = st.lists(st.integers(-128, 127), min_size=2, max_size=16)
 scales = st.floats(2.0**-13, 1.0, width=32)
@@ -37,13 +37,35 @@ def test_probability_of_two_classes_is_the_sigmoid_of_the_margin():
 
 @settings(max_examples=300, deadline=None)
 @given(logits, scales)
-def test_margin_is_bit_exact_and_probability_close(q, scale):
+def test_margin_and_probability_are_bit_exact(q, scale):
     assert _core.logit_margin_q(q) == logit_margin_q(q)
     assert np.float32(_core.logit_margin(q, scale)) == logit_margin(q, scale)  # libm-free: exact
-    p_core = _core.anomaly_probability(q, scale)
-    p_py = float(anomaly_probability(q, scale))
+    p_core = np.float32(_core.anomaly_probability(q, scale))
     assert 0.0 <= p_core <= 1.0
-    assert p_core == pytest.approx(p_py, abs=4e-7)  # expf may differ by an ulp across libms
+    assert p_core.tobytes() == anomaly_probability(q, scale).tobytes()  # the core's own exp: exact too
+
+
+def test_exp_nonpositive_by_hand():
+    # k = 0, r = 0: the polynomial's constant term, exactly 1; below the floor, NaN and beyond: 0
+    for x, expected in ((0.0, 1.0), (-0.0, 1.0), (3.0, 1.0), (-86.5, 0.0), (float("nan"), 0.0), (-1e30, 0.0)):
+        assert _core.exp_nonpositive(x) == expected and float(exp_nonpositive(x)) == expected, x
+    # x = -ln 2 * 3 lands on k = -3: e^x = 1/8 to within an ulp
+    assert _core.exp_nonpositive(-3 * math.log(2)) == pytest.approx(0.125, rel=2**-23)
+
+
+def test_exp_nonpositive_is_within_two_ulp_and_the_same_in_both_languages():
+    x = np.linspace(-86.0, 0.0, 50_001, dtype=np.float32)
+    core = np.array([_core.exp_nonpositive(float(v)) for v in x], np.float32)
+    assert core.tobytes() == exp_nonpositive(x).tobytes()
+    true = np.exp(x.astype(np.float64))
+    ulps = np.abs(core - true) / np.spacing(true.astype(np.float32))
+    assert ulps.max() <= 2.0, float(ulps.max())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-100.0, 1.0, width=32, allow_subnormal=False))
+def test_exp_nonpositive_core_equals_python(x):
+    assert np.float32(_core.exp_nonpositive(x)).tobytes() == exp_nonpositive(x).tobytes()
 
 
 @settings(max_examples=200, deadline=None)

@@ -28,6 +28,19 @@ def test_parity_over_hundreds_of_windows_is_bit_exact(sil, tiny_model, normal_so
     assert "PASS" in report.summary()
 
 
+def test_parity_follows_the_device_score_kind(sil, tiny_model, normal_source):
+    from tinyad.device.client import DeviceClient
+
+    model_path, _ = tiny_model
+    with DeviceClient(sil.port) as client:
+        assert client.config_set("SCORE_KIND", 1) == 1  # the probability becomes the alert input
+        report = run_parity(sil.port, model_path, _windows(normal_source, 60), client=client, compare_tflite=False)
+        client.config_set("SCORE_KIND", 0)
+    # the host computes the probability with the core's own exp, so it is compared bit for bit
+    assert report.score_kind == 1 and report.device_ok, report.summary()
+    assert "score = probability" in report.summary()
+
+
 def test_a_corrupted_device_output_is_detected_and_named(start_sil, tiny_model, normal_source):
     model_path, _ = tiny_model
     sil = start_sil(corrupt_invokes={3, 17})

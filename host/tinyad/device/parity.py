@@ -28,7 +28,7 @@ class WindowMismatch:
     """One window where the device differs from the host: which tensor, how many values, the first one."""
 
     window: int
-    tensor: str          # "input", "output" or "score"
+    tensor: str          # "input", "output", "score" or "probability"
     n_different: int
     first_index: int
     device_value: float
@@ -36,7 +36,7 @@ class WindowMismatch:
 
     def describe(self) -> str:
         return (f"window {self.window}: {self.tensor} differs in {self.n_different} value(s); first at "
-                f"[{self.first_index}]: device {self.device_value:g}, host TFLM {self.host_value:g}")
+                f"[{self.first_index}]: device {self.device_value:.9g}, host TFLM {self.host_value:.9g}")
 
 
 @dataclass
@@ -57,6 +57,7 @@ class ParityReport:
     device_invoke_us: list[int] = field(default_factory=list)
     tflite: object | None = None  # tinyad.tflm.Comparison
     wall_s: float = 0.0
+    score_kind: int = 0  # the device's SCORE_KIND: 0 logit margin, 1 probability
 
     @property
     def mismatching_windows(self) -> list[int]:
@@ -77,7 +78,8 @@ class ParityReport:
         exact = self.n_windows - len(self.mismatching_windows)
         lines.append(f"device vs host TFLM: {exact}/{self.n_windows} windows bit-exact "
                      f"(input tensor mismatches {len(self.input_mismatches)}, output {len(self.output_mismatches)}, "
-                     f"score {len(self.score_mismatches)})")
+                     f"score {len(self.score_mismatches)}; score = "
+                     f"{'probability' if self.score_kind == 1 else 'logit margin'}, probability compared too)")
         for text in self.constant_mismatches:
             lines.append(f"  device constant differs from the model settings: {text}")
         for detail in self.details:
@@ -171,6 +173,7 @@ def run_parity(port: str, model_path: str | Path, windows_raw: np.ndarray, clien
                              f"({info.window}, {info.channels})")
         report = ParityReport(port, str(model_path), model_sha256, info, len(windows_raw))
         report.constant_mismatches = _compare_constants(info, ref)
+        report.score_kind = int(client.config_get("SCORE_KIND"))  # what the device's INFER score is
         host_inputs = np.empty((len(windows_raw),) + tuple(windows_raw.shape[1:]), np.int8)
         iterator = range(len(windows_raw))
         if progress:
@@ -187,16 +190,22 @@ def run_parity(port: str, model_path: str | Path, windows_raw: np.ndarray, clien
             report.round_trip_ms.append((time.perf_counter() - t0) * 1e3)
             report.device_invoke_us.append(result.invoke_us)
             host_output = ref.output_for(host_input)
-            host_score = ref.score_for(host_output)
+            host_score = ref.score_for(host_output, report.score_kind)
+            host_probability = ref.probability_for(host_output)
             if not np.array_equal(result.input, host_input):
                 report.input_mismatches.append(i)
                 _keep(report, _first_difference(i, "input", result.input, host_input))
             if not np.array_equal(result.output, host_output):
                 report.output_mismatches.append(i)
                 _keep(report, _first_difference(i, "output", result.output, host_output))
-            if np.float32(result.score).tobytes() != np.float32(host_score).tobytes():
+            scores_differ = False
+            for name, device_value, host_value in (("score", result.score, host_score),
+                                                   ("probability", result.probability, host_probability)):
+                if np.float32(device_value).tobytes() != np.float32(host_value).tobytes():
+                    scores_differ = True
+                    _keep(report, WindowMismatch(i, name, 1, 0, float(device_value), float(host_value)))
+            if scores_differ:
                 report.score_mismatches.append(i)
-                _keep(report, WindowMismatch(i, "score", 1, 0, float(result.score), float(host_score)))
         report.wall_s = time.monotonic() - start
     finally:
         if own_client:

@@ -69,5 +69,14 @@ class HostReference:
         """The int8 output tensor TFLM computes for this input tensor."""
         return self.tflm.invoke(np.asarray(input_int8, np.int8))
 
-    def score_for(self, output_int8: np.ndarray) -> np.float32:
+    def score_for(self, output_int8: np.ndarray, score_kind: int = 0) -> np.float32:
+        """The alert score for the device's SCORE_KIND: 0 the logit margin, 1 the probability."""
+        if score_kind == 1:
+            return self.probability_for(output_int8)
         return logit_margin_score(output_int8, self.settings.output_scale)
+
+    def probability_for(self, output_int8: np.ndarray) -> np.float32:
+        """1 - softmax_0 as the core computes it (its own float32 exp: bit-exact, no libm)."""
+        from tinyad.scoring import anomaly_probability
+
+        return anomaly_probability(np.asarray(output_int8, np.int8), self.settings.output_scale)
