@@ -1,5 +1,5 @@
-"""Parity through the SIL device on real IMU data: the device's int8 input/output tensors and score vs the host
-TFLM, bit for bit, over >= 10,000 windows of imu/motor_mpu6050 (target: 100 % bit-exact). TFLite (reference
+"""Parity through the SIL device on real IMU data: the device's int8 input/output tensors, score and probability
+vs the host TFLM, bit for bit, over >= 10,000 windows of imu/motor_mpu6050 (target: 100 % bit-exact). TFLite (reference
 kernels) vs TFLM on the same windows is reported separately with the first divergent op."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def run(quick: bool = False) -> BenchResult:
     rows = [
         ["windows (real IMU data)", report.n_windows],
         ["device vs host TFLM: bit-exact windows", f"{exact} ({figures['device_bit_exact_pct']:.2f} %)"],
-        ["  input / output / score mismatches",
+        ["  input / output / score-or-probability mismatches",
          f"{figures['input_mismatches']} / {figures['output_mismatches']} / {figures['score_mismatches']}"],
         ["target (>= 10,000 windows, 100 % bit-exact)", "met" if figures["target_met"] else
          f"NOT met ({report.n_windows} windows, {figures['device_bit_exact_pct']:.2f} %)"],
@@ -80,7 +80,8 @@ def run(quick: bool = False) -> BenchResult:
         f"with the model's full scale; windows overlap where the stride is shorter than the window; every window "
         f"sent with INFER). The SIL device runs the firmware core "
         f"(tinyad._core.Device: framing, preprocessing, scoring) with the host TFLM as its invoke; the host "
-        f"compares with the Python preprocessing reference and its own TFLM interpreter. No labels are used; no "
+        f"compares with the Python preprocessing reference, its own TFLM interpreter and the scoring reference (the "
+        f"logit margin and the probability, whose exp is the core's own, both to the bit). No labels are used; no "
         f"threshold is involved.\n\n" + markdown_table(["measure", "value"], rows))
     if report.mismatching_windows:
         markdown += "\n\nMismatching windows: " + ", ".join(map(str, report.mismatching_windows[:50]))
