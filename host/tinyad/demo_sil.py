@@ -65,7 +65,7 @@ def sil_demo(tflite_path: Path, run, machine_seed: int, echo: Callable[[str], No
         echo(report.summary())
         exact = report.n_windows - len(report.mismatching_windows)
         rows.append(("SIL parity over serial (vs host TFLM)",
-                     f"{exact}/{report.n_windows} windows bit-exact (input, output and score)"))
+                     f"{exact}/{report.n_windows} windows bit-exact (input, output, score, probability)"))
 
         echo(f"streaming at {speed:g}x real time: {source.description}")
         first_alert, windows_seen, advert = None, 0, None
