@@ -238,3 +238,43 @@ def test_cli_score_names_the_times_of_flagged_rows(tmp_path, capsys):
     (first, last), line = next((run, line) for run, line in runs.items() if 195 <= run[0] <= 205)  # shift at 200
     stamp = pd.Timestamp("2024-05-01 12:00:00")
     assert line.endswith(f"({stamp + pd.Timedelta(seconds=first)} .. {stamp + pd.Timedelta(seconds=last)})")
+
+
+def test_output_stems_keep_files_of_the_same_name_apart():
+    from tinyad.commands.detect import output_stems
+
+    assert output_stems(["a/0.csv", "b/1.csv"]) == ["0", "1"]
+    assert output_stems(["valve1/0.csv", "valve2/0.csv", "other/3.csv"]) == ["valve1_0", "valve2_0", "3"]
+    assert output_stems(["x/0.csv", "x/0.parquet"]) == ["x_0_1", "x_0_2"]  # same folder and stem
+
+
+def test_cli_score_of_several_files_writes_each_and_sums_them_up(tmp_path, capsys):
+    from tinyad.evaluation import report
+
+    data, labels = _shifted()
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame["anomaly"] = labels
+    files = []
+    for folder in ("valve1", "valve2"):
+        (tmp_path / folder).mkdir()
+        files.append(tmp_path / folder / "0.csv")
+        frame.to_csv(files[-1], index=False)
+    model = tmp_path / "model"
+    assert main(["detect", "fit", str(files[0]), "--out", str(model), "--model", "pca-t2q", "--label-column",
+                 "anomaly", "--train-rows", "150", "--threshold", "quantile", "--span", "3"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["detect", "score", str(model), *map(str, files), "--label-column", "anomaly", "--out",
+                 str(out)]) == 0
+    printed = capsys.readouterr().out
+    # both files' outputs exist (the second 0.scores.csv used to overwrite the first)
+    written = {f: pd.read_csv(out / f"{f}.scores.csv") for f in ("valve1_0", "valve2_0")}
+    assert all(len(scores) == 300 for scores in written.values())
+    assert (out / "valve1_0.png").exists() and (out / "valve2_0.png").exists()
+    summary = printed[printed.index("summary: 2 files"):]
+    flags = np.concatenate([written[f]["alarm"].to_numpy() for f in written])
+    expected = report(np.concatenate([labels, labels]), flags,
+                      np.concatenate([written[f]["smoothed"].to_numpy() for f in written]), name="pca-t2q",
+                      threshold_saw_test_labels=False)
+    assert f"all files concatenated: {expected}" in summary
+    assert summary.count(" rows ") == 2 and f"{int(flags[:300].sum())} flagged" in summary

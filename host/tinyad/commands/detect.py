@@ -29,6 +29,23 @@ def _columns(given: tuple[str, ...] | str | None) -> list[str] | None:
     return names or None
 
 
+def output_stems(files) -> list[str]:
+    """One output name per input file, unique: the file's stem, or with its folder where stems repeat
+    (valve1/0.csv and valve2/0.csv -> valve1_0, valve2_0), numbered if that still repeats."""
+    from collections import Counter
+
+    paths = [Path(f) for f in files]
+    repeated = {stem for stem, n in Counter(p.stem for p in paths).items() if n > 1}
+    names = [f"{p.parent.name}_{p.stem}" if p.stem in repeated and p.parent.name else p.stem for p in paths]
+    counts = Counter(names)
+    seen: Counter = Counter()
+    unique = []
+    for name in names:
+        seen[name] += 1
+        unique.append(f"{name}_{seen[name]}" if counts[name] > 1 else name)
+    return unique
+
+
 _read_options = [
     click.option("--columns", multiple=True,
                  help="Numeric columns, comma-separated or repeated (default: all numeric ones / session channels)."),
@@ -135,10 +152,13 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     saved_columns = model_dir / "columns.txt"
     if not columns and saved_columns.exists():
         columns = [line for line in saved_columns.read_text().splitlines() if line]
-    for path in files:
+    scored = []  # (file, rows, flagged, regions, labels, flags, smoothed) for the summary
+    for path, stem in zip(files, output_stems(files)):
         data = load_telemetry(path, _columns(columns), time_column, label_column, sep, _columns(drop))
         result = detector.score(data.values, method)
         regions = events(result.flags)
+        scored.append((path, len(data.values), int(result.flags.sum()), len(regions), data.labels, result.flags,
+                       result.smoothed))
         click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
                    f"region(s) ({result.method} threshold)")
         for a, b in regions[:20]:
@@ -158,9 +178,29 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
                                   "threshold": result.threshold, "alarm": result.flags.astype(np.int8)})
             if data.time is not None:
                 frame.insert(0, "time", data.time)
-            csv_path = out_dir / f"{path.stem}.scores.csv"
+            csv_path = out_dir / f"{stem}.scores.csv"
             frame.to_csv(csv_path, index=False)
-            png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{path.stem}.png",
+            png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{stem}.png",
                               title=f"{path.name}: {detector.kind}, {result.method} threshold",
                               training_p99=training_p99, pruned=result.pruned)
             click.echo(f"  wrote {csv_path} and {png}")
+    if len(scored) > 1:
+        _print_summary(scored, detector.kind)
+
+
+def _print_summary(scored: list, kind: str) -> None:
+    """A line per file, then (when every file is labelled) the report over all files concatenated, as SKAB's
+    protocol scores them."""
+    import numpy as np
+
+    from tinyad.evaluation import report
+
+    width = max(len(str(path)) for path, *_ in scored)
+    click.echo(f"summary: {len(scored)} files")
+    for path, rows, flagged, regions, *_ in scored:
+        click.echo(f"  {str(path):{width}}  {rows:7d} rows  {flagged:7d} flagged ({flagged / rows:6.1%})  "
+                   f"{regions:4d} region(s)")
+    if all(labels is not None for *_, labels, _, _ in scored):
+        click.echo("  all files concatenated: " + str(report(
+            np.concatenate([s[4] for s in scored]), np.concatenate([s[5] for s in scored]),
+            np.concatenate([s[6] for s in scored]), name=kind, threshold_saw_test_labels=False)))
