@@ -148,3 +148,25 @@ def test_score_with_a_reference_sets_the_cut_on_known_normal_telemetry(tmp_path,
     for extra, cut in ((["--reference", str(reference)], "99.9% quantile of the reference's"), ([], "92% quantile (")):
         assert main(["bert", "score", str(run), "--dataset", str(new), "--out", str(out), *extra]) == 0
         assert cut in capsys.readouterr().out
+
+
+def test_evaluate_injects_and_scores_each_segment_apart(tmp_path, capsys):
+    from tinyad.battery.bms import read_tidy
+    from tinyad.bert.evaluate import CheckpointEvaluator
+    from tinyad.bert.train import load_checkpoint
+
+    tidy, run = _tiny_run(tmp_path, 620, gap_at=300)
+    capsys.readouterr()
+    assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--range", "0:1", "--seeds", "1",
+                 "--window_sliding", "8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    checkpoint, data = load_checkpoint(run), read_tidy(tidy)
+    segments = data.segments()
+    assert [len(s) for s in segments] == [300, 300]
+
+    def evaluated(held_out):
+        return CheckpointEvaluator(held_out, 8, range(1))(checkpoint.model, checkpoint.standardizer)
+
+    apart, joined = evaluated(segments), evaluated(data.values())
+    assert result["score"] == apart["score"] and result["auc_pr"] == apart["auc_pr"]
+    assert (apart["auc_pr"], apart["score"]) != (joined["auc_pr"], joined["score"])  # the seam used to count

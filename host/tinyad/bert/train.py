@@ -358,8 +358,9 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
         if not eval_dataset and eval_range[0] < train_range[1] and eval_range[1] > train_range[0]:
             raise InputError(f"evaluation range {eval_range} overlaps the training range {train_range}",
                              hint="hold out a later time range, e.g. --train-range 0:0.75 --eval-range 0.75:1")
-        evaluator = CheckpointEvaluator(held_out_source.time_slice(*eval_range).values(), options.window_sliding,
-                                        anomaly_rate=anomaly_rate)
+        # One block per contiguous segment: an injected test window never spans a gap in the data.
+        evaluator = CheckpointEvaluator(held_out_source.time_slice(*eval_range).segments(),
+                                        options.window_sliding, anomaly_rate=anomaly_rate)
     donor = load_any(donor_dataset).values() if donor_dataset else None
     result = train(training.segments(), data.channels, options, run_dir, evaluator, donor,
                    source=f"{data.source} range {train_range}", progress=progress, log=log)

@@ -179,7 +179,8 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     from tinyad.bert.evaluate import CheckpointEvaluator
 
     loaded, data = _load_for(checkpoint, dataset)
-    evaluator = CheckpointEvaluator(data.time_slice(*score_range).values(), window_sliding, range(seeds),
+    # One block per contiguous segment: an injected test window never spans a gap in the data.
+    evaluator = CheckpointEvaluator(data.time_slice(*score_range).segments(), window_sliding, range(seeds),
                                     anomaly_rate)
     # The checkpoint's standardizer was fitted on its training data; evaluate in its units.
     result = evaluator(loaded.model, loaded.standardizer, with_report=True)
