@@ -10,8 +10,9 @@ arm-none-eabi-size. Two figures:
   * objects: the sum over the core's object files (everything compiled, used or not);
   * linked:  a tiny main that runs the whole request path (tinyad::Device: decoder, dispatcher, config, ring,
              preprocessing, scoring, alerts) linked with --gc-sections, minus the same main without the core:
-             the core plus the libgcc helpers it pulls in (soft-float arithmetic; the core uses no libm). This is the figure
-             checked against the targets (<= 16 KB code, <= 8 KB static RAM; the TFLM arena and model excluded).
+             the core plus the libgcc helpers it pulls in (soft-float arithmetic; the core uses no libm). This is
+             the figure checked against the targets (<= 16 KB code, <= 8 KB static RAM; the TFLM arena and model
+             excluded).
 Code = text + data (initialized data also lives in flash); static RAM = data + bss.
 Standard library only, so CI can run it before anything is installed. Exit code 1 if a target is missed,
 2 if the toolchain is missing.

@@ -182,7 +182,9 @@ void sweeps() {
   }
   printf("SWEEP probability %08lx margin %08lx\n", static_cast<unsigned long>(p.h), static_cast<unsigned long>(m.h));
   Fnv centi;
-  for (int32_t i = -400000; i <= 400000; i += 3) centi.add(static_cast<uint16_t>(tinyad::bthome::score_to_centi(0.001f * i)));
+  for (int32_t i = -400000; i <= 400000; i += 3) {
+    centi.add(static_cast<uint16_t>(tinyad::bthome::score_to_centi(0.001f * i)));
+  }
   printf("SWEEP score_to_centi %08lx\n", static_cast<unsigned long>(centi.h));
 }
 

@@ -1,6 +1,6 @@
 """Parity through the SIL device on real IMU data: the device's int8 input/output tensors, score and probability
-vs the host TFLM, bit for bit, over >= 10,000 windows of imu/motor_mpu6050 (target: 100 % bit-exact). TFLite (reference
-kernels) vs TFLM on the same windows is reported separately with the first divergent op."""
+vs the host TFLM, bit for bit, over >= 10,000 windows of imu/motor_mpu6050 (target: 100 % bit-exact). TFLite
+(reference kernels) vs TFLM on the same windows is reported separately with the first divergent op."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 
@@ -152,13 +153,12 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     saved_columns = model_dir / "columns.txt"
     if not columns and saved_columns.exists():
         columns = [line for line in saved_columns.read_text().splitlines() if line]
-    scored = []  # (file, rows, flagged, regions, labels, flags, smoothed) for the summary
+    scored = []  # for the summary
     for path, stem in zip(files, output_stems(files)):
         data = load_telemetry(path, _columns(columns), time_column, label_column, sep, _columns(drop))
         result = detector.score(data.values, method)
         regions = events(result.flags)
-        scored.append((path, len(data.values), int(result.flags.sum()), len(regions), data.labels, result.flags,
-                       result.smoothed))
+        scored.append(_ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels))
         click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
                    f"region(s) ({result.method} threshold)")
         for a, b in regions[:20]:
@@ -188,19 +188,27 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
         _print_summary(scored, detector.kind)
 
 
-def _print_summary(scored: list, kind: str) -> None:
+class _ScoredFile(NamedTuple):
+    path: Path
+    regions: int
+    flags: "np.ndarray"
+    smoothed: "np.ndarray"
+    labels: "np.ndarray | None"
+
+
+def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
     """A line per file, then (when every file is labelled) the report over all files concatenated, as SKAB's
     protocol scores them."""
     import numpy as np
 
     from tinyad.evaluation import report
 
-    width = max(len(str(path)) for path, *_ in scored)
+    width = max(len(str(f.path)) for f in scored)
     click.echo(f"summary: {len(scored)} files")
-    for path, rows, flagged, regions, *_ in scored:
-        click.echo(f"  {str(path):{width}}  {rows:7d} rows  {flagged:7d} flagged ({flagged / rows:6.1%})  "
-                   f"{regions:4d} region(s)")
-    if all(labels is not None for *_, labels, _, _ in scored):
-        click.echo("  all files concatenated: " + str(report(
-            np.concatenate([s[4] for s in scored]), np.concatenate([s[5] for s in scored]),
-            np.concatenate([s[6] for s in scored]), name=kind, threshold_saw_test_labels=False)))
+    for f in scored:
+        rows, flagged = len(f.flags), int(f.flags.sum())
+        click.echo(f"  {str(f.path):{width}}  {rows:7d} rows  {flagged:7d} flagged ({flagged / rows:6.1%})  "
+                   f"{f.regions:4d} region(s)")
+    if all(f.labels is not None for f in scored):
+        joined = [np.concatenate([getattr(f, name) for f in scored]) for name in ("labels", "flags", "smoothed")]
+        click.echo("  all files concatenated: " + str(report(*joined, name=kind, threshold_saw_test_labels=False)))

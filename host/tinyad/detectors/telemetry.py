@@ -114,7 +114,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
     """(x values, axis label) for plotting `n` rows: the rows' times where they are usable (numbers or
     datetimes, or text that parses as datetimes, one per row, never decreasing), else the sample index.
-    E.g. plot_axis(None, 3) -> ([0, 1, 2], "sample"); plot_axis([0.0, 0.5, 1.0], 3) -> ([0.0, 0.5, 1.0], "time")."""
+    E.g. plot_axis(None, 3) -> ([0, 1, 2], "sample");
+    plot_axis([0.0, 0.5, 1.0], 3) -> ([0.0, 0.5, 1.0], "time")."""
     import pandas as pd
 
     index = (np.arange(n), "sample")
@@ -134,7 +135,7 @@ def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
             return index
         if np.isnat(x).any():
             return index
-    return (x, "time") if (np.diff(x) >= np.zeros(1, np.diff(x).dtype)).all() else index
+    return (x, "time") if (x[1:] >= x[:-1]).all() else index
 
 
 def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarray, flags: np.ndarray,

@@ -16,6 +16,7 @@ import numpy as np
 
 from tinyad.errors import InputError
 from tinyad.preprocess import preprocess_constants, preprocess_raw
+from tinyad.scoring import anomaly_probability, logit_margin
 
 
 def load_settings_for(model_path: str | Path):
@@ -34,12 +35,6 @@ def load_settings_for(model_path: str | Path):
         raise InputError(f"{path}: no model settings beside {model_path}",
                          hint="`tinyad export` writes model.tflite and model_settings.json together")
     return ModelSettings.load(path)
-
-
-def logit_margin_score(output_int8: np.ndarray, output_scale: float) -> np.float32:
-    """The alert score of docs/protocol.md: float32(max_{k>=1} q[k] - q[0]) * output_scale."""
-    q = np.asarray(output_int8, np.int32)
-    return np.float32(int(q[1:].max()) - int(q[0])) * np.float32(output_scale)
 
 
 class HostReference:
@@ -70,13 +65,12 @@ class HostReference:
         return self.tflm.invoke(np.asarray(input_int8, np.int8))
 
     def score_for(self, output_int8: np.ndarray, score_kind: int = 0) -> np.float32:
-        """The alert score for the device's SCORE_KIND: 0 the logit margin, 1 the probability."""
+        """The alert score for the device's SCORE_KIND (tinyad.scoring, bit-exact with the core): 0 the logit
+        margin, 1 the probability."""
         if score_kind == 1:
             return self.probability_for(output_int8)
-        return logit_margin_score(output_int8, self.settings.output_scale)
+        return logit_margin(np.asarray(output_int8, np.int8), self.settings.output_scale)
 
     def probability_for(self, output_int8: np.ndarray) -> np.float32:
         """1 - softmax_0 as the core computes it (its own float32 exp: bit-exact, no libm)."""
-        from tinyad.scoring import anomaly_probability
-
         return anomaly_probability(np.asarray(output_int8, np.int8), self.settings.output_scale)

@@ -31,6 +31,6 @@ from tinyad.evaluation.metrics import (
 from tinyad.evaluation.report import COLUMNS, Report, report, report_table
 
 __all__ = [
-    "COLUMNS", "Report", "auc_pr", "event_prf", "events", "join_events", "point_adjust", "point_adjusted_f1", "pointwise",
-    "report", "report_table", "roc_auc", "vus", "vus_pr",
+    "COLUMNS", "Report", "auc_pr", "event_prf", "events", "join_events", "point_adjust", "point_adjusted_f1",
+    "pointwise", "report", "report_table", "roc_auc", "vus", "vus_pr",
 ]
