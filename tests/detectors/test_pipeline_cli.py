@@ -235,9 +235,9 @@ def test_cli_score_names_the_times_of_flagged_rows(tmp_path, capsys):
     assert main(["detect", "score", str(model), str(csv), "--time-column", "stamp"]) == 0
     lines = [line.strip() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("rows ")]
     runs = {tuple(int(v) for v in line.split()[1].split("..")): line for line in lines}
-    (first, last), line = next((run, line) for run, line in runs.items() if 195 <= run[0] <= 205)  # shift at 200
-    stamp = pd.Timestamp("2024-05-01 12:00:00")
-    assert line.endswith(f"({stamp + pd.Timedelta(seconds=first)} .. {stamp + pd.Timedelta(seconds=last)})")
+    (first, last), line = next((run, line) for run, line in runs.items() if 196 <= run[0] <= 206)  # shift at 200
+    stamp = pd.Timestamp("2024-05-01 12:00:00")  # data row 1's time: printed rows count from 1
+    assert line.endswith(f"({stamp + pd.Timedelta(seconds=first - 1)} .. {stamp + pd.Timedelta(seconds=last - 1)})")
 
 
 def test_output_stems_keep_files_of_the_same_name_apart():

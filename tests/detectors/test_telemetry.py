@@ -22,14 +22,14 @@ def test_plot_axis_keeps_a_gap_in_datetimes():
     assert label == "time" and (x[1] - x[0]) == np.timedelta64(1485, "s")
 
 
-def test_plot_axis_falls_back_to_the_sample_index():
+def test_plot_axis_falls_back_to_the_data_row_counted_from_1():
     for time in (None,                                              # no time column
                  np.array([0.0, 1.0]),                              # another length
                  np.array([2.0, 1.0, 3.0]),                         # time going back
                  np.array([0.0, np.nan, 2.0]),                      # a missing time
                  np.array(["10:00", "later", "10:02"], dtype=object)):  # text that is no time
         x, label = plot_axis(time, 3)
-        assert label == "sample" and x.tolist() == [0, 1, 2], time
+        assert label == "data row" and x.tolist() == [1, 2, 3], time
 
 
 def test_plot_scored_draws_against_time(tmp_path):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -10,7 +12,24 @@ import click
 
 from tinyad.detectors.pipeline import KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
-from tinyad.errors import InputError
+from tinyad.errors import InputError, TinyadError
+
+# What `detect fit` writes besides the model's own files: the signal columns in order, and the read options
+# and training statistics that `detect score` uses as its defaults (folders fitted before it still load).
+COLUMNS_FILE = "columns.txt"
+READ_OPTIONS_FILE = "read_options.json"
+# Every file a fit writes into its folder: a refit removes those of the previous fit first, so that no stale
+# model.keras of an LSTM-AE lies beside the model.pkl of a PCA refit.
+FIT_FILES = ("model.keras", "model.pkl", "detector.json", "pipeline.json", COLUMNS_FILE, READ_OPTIONS_FILE)
+
+# The model options of `detect fit` and the models that take each (any other model refuses them).
+MODEL_OPTIONS = {
+    "--window": ("lstm-ae", "conv-ae", "forecaster"),
+    "--horizon": ("forecaster",),
+    "--dense-units": ("lstm-ae",),
+    "--lstm-units": ("lstm-ae", "forecaster"),
+    "--epochs": ("lstm-ae", "conv-ae", "forecaster"),
+}
 
 
 def _int_list(text: str | None) -> list[int] | None:
@@ -28,6 +47,64 @@ def _columns(given: tuple[str, ...] | str | None) -> list[str] | None:
     texts = (given,) if isinstance(given, str) else tuple(given or ())
     names = [c.strip() for text in texts for c in text.split(",") if c.strip()]
     return names or None
+
+
+def check_model_options(kind: str, given: dict) -> None:
+    """Refuse (InputError naming the CLI option and the models that take it) a model option given for a model
+    that has no such setting, e.g. --window for pca-t2q. `given` maps option -> value (None = not given)."""
+    for option, value in given.items():
+        if value is not None and kind not in MODEL_OPTIONS[option]:
+            raise InputError(f"{option} does not apply to --model {kind}",
+                             hint=f"{option} is taken by {', '.join(MODEL_OPTIONS[option])}; leave it out for {kind}")
+
+
+def check_label_not_input(label_column: str | None, input_columns: list[str], model_dir: Path) -> None:
+    """Refuse to evaluate against a label column the model also takes as an input: the score would be computed
+    from the answer (a model fitted on a file's label column scores its own labels)."""
+    if label_column and label_column in input_columns:
+        raise InputError(f"--label-column {label_column!r} is one of the model's input columns "
+                         f"({', '.join(input_columns)}): the model was fitted on the labels",
+                         hint=f"refit without it, e.g. `tinyad detect fit ... --out {model_dir} --drop "
+                              f"{label_column}` (or --label-column {label_column})")
+
+
+def match_columns(given: list[str] | None, saved: list[str] | None) -> list[str] | None:
+    """The columns to read for scoring: the model's saved columns in their fitted order. Columns given with
+    --columns must be the same names (in any order); else InputError naming expected and given. No saved
+    columns (a folder written through the Python API): the given ones, as they are."""
+    if saved is None or given is None:
+        return saved or given
+    if sorted(given) != sorted(saved) or len(set(given)) != len(given):
+        missing = [c for c in saved if c not in given]
+        extra = [c for c in given if c not in saved]
+        raise InputError(f"--columns {', '.join(given)} differ from the columns the model was fitted on: expected "
+                         f"{', '.join(saved)}" + (f"; missing {missing}" if missing else "")
+                         + (f"; not in the model {extra}" if extra else ""),
+                         hint="leave --columns out (the saved columns are used, matched by name), or refit")
+    return list(saved)
+
+
+def load_read_options(model_dir: Path) -> dict:
+    """The read options and training statistics saved by `detect fit` (empty for folders fitted before
+    they were saved)."""
+    path = model_dir / READ_OPTIONS_FILE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: corrupt ({err})", hint="refit the detector with `tinyad detect fit`") from err
+
+
+def remove_previous_fit(out_dir: Path) -> list[str]:
+    """Delete the files a previous fit wrote into `out_dir` (FIT_FILES only, nothing else) and return
+    their names."""
+    removed = []
+    for name in FIT_FILES:
+        if (out_dir / name).is_file():
+            (out_dir / name).unlink()
+            removed.append(name)
+    return removed
 
 
 def output_stems(files) -> list[str]:
@@ -76,38 +153,51 @@ def detect():
               type=click.Choice(list(KIND_NAMES)))
 @_with_read_options
 @click.option("--label-column", help="Label column to exclude from the signals (labels are never used to fit).")
-@click.option("--train-rows", type=int, help="Use only the first N rows of each file (the rest may hold faults).")
-@click.option("--window", type=int, help="LSTM-AE / Conv-AE window, forecaster history (steps).")
-@click.option("--horizon", type=int, help="Forecaster: steps predicted ahead.")
+@click.option("--train-rows", type=click.IntRange(min=1),
+              help="Use only the first N rows of each file (the rest may hold faults).")
+@click.option("--window", type=click.IntRange(min=2),
+              help="LSTM-AE / Conv-AE window, forecaster history (steps).")
+@click.option("--horizon", type=click.IntRange(min=1), help="Forecaster: steps predicted ahead.")
 @click.option("--dense-units", help="LSTM-AE: comma-separated Dense encoder widths, e.g. 16 (empty: none).")
-@click.option("--lstm-units", help="Comma-separated LSTM widths, e.g. 32,8 (the last is the AE bottleneck).")
-@click.option("--epochs", type=int, help="Maximum training epochs (early stopping on the last 20 %).")
+@click.option("--lstm-units", help="LSTM-AE, forecaster: comma-separated LSTM widths, e.g. 32,8 (the last is "
+                                   "the AE bottleneck).")
+@click.option("--epochs", type=click.IntRange(min=1),
+              help="Maximum training epochs (early stopping on the last 20 %).")
 @click.option("--threshold", "method", default="dynamic", show_default=True, type=click.Choice(THRESHOLD_METHODS),
               help="covering (lstm-ae, conv-ae): SKAB's Conv-AE rule on per-window residuals.")
-@click.option("--span", "smoothing_span", type=float, default=10.0, show_default=True, help="EWMA span (steps).")
-@click.option("--p", "prune_p", type=float, default=0.13, show_default=True, help="Dynamic: pruning fraction.")
-@click.option("--error-window", type=int, help="Dynamic: error window length (default: whole series).")
-@click.option("--quantile", type=float, default=0.99, show_default=True)
-@click.option("--k", "k_sigma", type=float, default=3.0, show_default=True)
-@click.option("--ucl-quantile", type=float, default=UCL_QUANTILE, show_default=True,
-              help="Covering: quantile of the training windows' residuals.")
-@click.option("--ucl-factor", type=float, default=UCL_FACTOR, show_default=True,
-              help="Covering: factor on that quantile.")
+@click.option("--span", "smoothing_span", type=click.FloatRange(min=1.0), default=10.0, show_default=True,
+              help="EWMA span (steps, >= 1; 1 = no smoothing).")
+@click.option("--p", "prune_p", type=click.FloatRange(0.0, 1.0), default=0.13, show_default=True,
+              help="Dynamic: pruning fraction (0..1).")
+@click.option("--error-window", type=click.IntRange(min=2),
+              help="Dynamic: error window length (default: whole series).")
+@click.option("--quantile", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.99, show_default=True,
+              help="Quantile threshold: quantile of the smoothed training errors, in (0, 1].")
+@click.option("--k", "k_sigma", type=click.FloatRange(min=0.0), default=3.0, show_default=True,
+              help="Sigma threshold: mean + k standard deviations of the smoothed training errors (k >= 0).")
+@click.option("--ucl-quantile", type=click.FloatRange(0.0, 1.0, min_open=True), default=UCL_QUANTILE,
+              show_default=True, help="Covering: quantile of the training windows' residuals, in (0, 1].")
+@click.option("--ucl-factor", type=click.FloatRange(min=0.0, min_open=True), default=UCL_FACTOR,
+              show_default=True, help="Covering: factor on that quantile (> 0).")
 def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_column, train_rows, window, horizon,
         dense_units, lstm_units, epochs, method, smoothing_span, prune_p, error_window, quantile, k_sigma,
         ucl_quantile, ucl_factor):
-    """Fit a detector on NORMAL_FILES (CSV, Parquet or tinyad sessions holding normal data only)."""
-    from tinyad.detectors.pipeline import LabelFreeDetector, ThresholdConfig
+    """Fit a detector on NORMAL_FILES (CSV, Parquet or tinyad sessions holding normal data only).
+
+    Well-known label columns (anomaly, changepoint, label, labels, is_anomaly, attack; any case) and the
+    --label-column are never inputs unless named with --columns. The read options (--time-column, --sep,
+    --drop, --label-column) are saved with the detector and become the defaults of `detect score`."""
+    import numpy as np
+
+    from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig
     from tinyad.detectors.telemetry import load_telemetry
 
-    loaded = [load_telemetry(p, _columns(columns), time_column, label_column, sep, _columns(drop))
-              for p in normal_files]
-    names = loaded[0].columns
-    for item in loaded[1:]:
-        if item.columns != names:
-            raise InputError(f"{item.source}: columns {item.columns} differ from {names}",
-                             hint="fit on files with the same channels")
-    segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
+    # Everything that can be checked without the data is checked before loading it.
+    check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
+                               "--lstm-units": lstm_units, "--epochs": epochs})
+    if method == "covering" and kind not in WINDOW_AUTOENCODERS:
+        raise InputError(f"the covering threshold needs a window autoencoder, not {kind}",
+                         hint=f"use --model {' or '.join(WINDOW_AUTOENCODERS)}, or another threshold")
     model_config = {}
     if window is not None:
         model_config["history" if kind == "forecaster" else "window"] = window
@@ -122,12 +212,53 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     threshold = ThresholdConfig(method=method, smoothing_span=smoothing_span, p=prune_p, window=error_window,
                                 quantile=quantile, k=k_sigma, ucl_quantile=ucl_quantile, ucl_factor=ucl_factor)
     detector = LabelFreeDetector(kind, threshold, model_config)
+    _check_model_config(detector)
+    chosen = _columns(columns)
+    if chosen and label_column in chosen:
+        raise InputError(f"--label-column {label_column!r} is also named in --columns: labels are never inputs",
+                         hint=f"leave {label_column!r} out of --columns")
+
+    loaded = [load_telemetry(p, chosen, time_column, label_column, sep, _columns(drop), drop_label_like=True)
+              for p in normal_files]
+    names = loaded[0].columns
+    for item in loaded[1:]:
+        if item.columns != names:
+            raise InputError(f"{item.source}: columns {item.columns} differ from {names}",
+                             hint="fit on files with the same channels")
+    left_out = sorted({c for item in loaded for c in item.label_like_left_out})
+    if left_out:
+        click.echo(f"note: left out label column(s) {', '.join(left_out)} (labels are never inputs; name them "
+                   "with --columns to use them as signals)")
+    segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
     click.echo(f"fitting {kind} on {sum(len(s) for s in segments)} rows x {len(names)} channels "
                f"({', '.join(names)})")
-    detector.fit(segments, progress=True)
+    # tqdm redraws its bar with carriage returns: a log file or pipe would collect every frame
+    detector.fit(segments, progress=sys.stderr.isatty())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    removed = remove_previous_fit(out_dir)
+    if removed:
+        click.echo(f"note: replaced the previous fit in {out_dir} ({', '.join(removed)})")
     detector.save(out_dir)
-    (out_dir / "columns.txt").write_text("\n".join(names) + "\n")
+    (out_dir / COLUMNS_FILE).write_text("\n".join(names) + "\n")
+    training = np.concatenate(segments)
+    read_options = {"columns": names, "time_column": time_column, "sep": sep,
+                    "drop": _columns(drop) or [], "label_column": label_column,
+                    # the PNGs of `detect score` z-score the signals with these, so a level shift shows
+                    "signal_mean": training.mean(0).tolist(), "signal_std": training.std(0).tolist()}
+    (out_dir / READ_OPTIONS_FILE).write_text(json.dumps(read_options, indent=2))
     click.echo(f"saved to {out_dir}; smoothed training error p99 {detector.training_quantile(0.99):.4g}")
+
+
+def _check_model_config(detector) -> None:
+    """Build the (unfitted) model once so that a bad combination of model options (e.g. a Conv-AE window that
+    its strides do not divide) fails before the data is loaded. Keras is imported only by fit itself."""
+    from tinyad.detectors.pipeline import detector_kinds
+
+    _, config_cls = detector_kinds()[detector.kind]
+    try:
+        config_cls(**detector.model_config)
+    except TypeError as err:
+        raise InputError(f"bad option for {detector.kind}: {err}") from err
 
 
 @detect.command("score")
@@ -140,52 +271,103 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write <name>.scores.csv and <name>.png per input here.")
 def score(model_dir, files, columns, time_column, sep, drop, label_column, method, out_dir):
-    """Score FILES with the detector in MODEL_DIR: alarms, flagged regions, PNG plots, optional evaluation."""
+    """Score FILES with the detector in MODEL_DIR: alarms, flagged regions, PNG plots, optional evaluation.
+
+    The columns are those the detector was fitted on (matched by name, in any order in the file);
+    --time-column, --sep, --drop and --label-column default to the values given at fit. Rows are data rows
+    counted from 1 (the first row after the header), as in the scores CSV's `row` column. A file that cannot
+    be scored is reported and the others are scored; the exit code is then that of its error."""
+    from tinyad.detectors.pipeline import LabelFreeDetector
+
+    detector = LabelFreeDetector.load(model_dir)
+    saved = load_read_options(model_dir)
+    saved_columns_file = model_dir / COLUMNS_FILE
+    saved_columns = ([line for line in saved_columns_file.read_text().splitlines() if line]
+                     if saved_columns_file.exists() else None)
+    wanted = match_columns(_columns(columns), saved_columns)
+    # Options remembered from the fit are defaults; a remembered time or label column a file lacks is skipped.
+    optional = tuple(name for name, given in (("time", time_column), ("label", label_column))
+                     if given is None and saved.get(f"{name}_column"))
+    label_column = label_column or saved.get("label_column")
+    if saved_columns:
+        check_label_not_input(label_column, saved_columns, model_dir)
+    read = {"columns": wanted, "time_column": time_column or saved.get("time_column"),
+            "label_column": label_column, "sep": sep or saved.get("sep"),
+            "drop": _columns(drop) or saved.get("drop") or None, "optional": optional}
+    statistics = (saved.get("signal_mean"), saved.get("signal_std"))
+    scored, failures = [], []  # failures: (path, error)
+    for path, stem in zip(files, output_stems(files)):
+        try:
+            scored.append(_score_file(detector, path, stem, read, statistics, method, out_dir))
+        except TinyadError as err:
+            named = err if str(path) in str(err) else type(err)(f"{path}: {err}", hint=err.hint)
+            if len(files) == 1:
+                raise named from err
+            click.secho(f"error: {named}", fg="red", err=True)
+            failures.append((path, named))
+    if len(scored) > 1 or (scored and failures):
+        _print_summary(scored, detector.kind)
+    if failures:
+        listed = "; ".join(str(error) for _, error in failures)  # each names its file
+        first = failures[0][1]
+        raise type(first)(f"{len(failures)} of {len(files)} file(s) could not be scored: {listed}",
+                          hint=first.hint)
+
+
+def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, method: str | None,
+                out_dir: Path | None) -> "_ScoredFile":
+    """Score one file, print its alarms, notes and (labelled) evaluation, write its CSV and PNG; return what
+    the summary needs."""
     import numpy as np
     import pandas as pd
 
-    from tinyad.detectors.pipeline import LabelFreeDetector, pruned_note, whole_file_departure_note
+    from tinyad.detectors.pipeline import (no_threshold_note, pruned_note, unflagged_excess_note,
+                                           whole_file_departure_note)
     from tinyad.detectors.telemetry import load_telemetry, plot_scored
     from tinyad.evaluation import events, report
 
-    detector = LabelFreeDetector.load(model_dir)
     training_p99 = detector.training_quantile(0.99)
-    saved_columns = model_dir / "columns.txt"
-    if not columns and saved_columns.exists():
-        columns = [line for line in saved_columns.read_text().splitlines() if line]
-    scored = []  # for the summary
-    for path, stem in zip(files, output_stems(files)):
-        data = load_telemetry(path, _columns(columns), time_column, label_column, sep, _columns(drop))
-        result = detector.score(data.values, method)
-        regions = events(result.flags)
-        scored.append(_ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels))
-        click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
-                   f"region(s) ({result.method} threshold)")
-        for a, b in regions[:20]:
-            when = f"  ({data.time[a]} .. {data.time[b - 1]})" if data.time is not None else ""
-            click.echo(f"  rows {a}..{b - 1}{when}")
-        if len(regions) > 20:
-            click.echo(f"  ... {len(regions) - 20} more")
-        for note in (pruned_note(result, detector.threshold.p), whole_file_departure_note(result, training_p99)):
-            if note:
-                click.echo(f"  note: {note}")
-        if data.labels is not None:
-            click.echo("  " + str(report(data.labels, result.flags, result.smoothed, name=detector.kind,
-                                         threshold_saw_test_labels=False)))
-        if out_dir:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            frame = pd.DataFrame({"error": result.errors, "smoothed": result.smoothed,
-                                  "threshold": result.threshold, "alarm": result.flags.astype(np.int8)})
-            if data.time is not None:
-                frame.insert(0, "time", data.time)
-            csv_path = out_dir / f"{stem}.scores.csv"
-            frame.to_csv(csv_path, index=False)
-            png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{stem}.png",
-                              title=f"{path.name}: {detector.kind}, {result.method} threshold",
-                              training_p99=training_p99, pruned=result.pruned)
-            click.echo(f"  wrote {csv_path} and {png}")
-    if len(scored) > 1:
-        _print_summary(scored, detector.kind)
+    data = load_telemetry(path, read["columns"], read["time_column"], read["label_column"], read["sep"],
+                          read["drop"], optional=read["optional"])
+    result = detector.score(data.values, method)
+    regions = events(result.flags)
+    click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
+               f"region(s) ({result.method} threshold)")
+    if regions:
+        click.echo("  flagged (data rows counted from 1):")
+    for a, b in regions[:20]:
+        when = f"  ({data.time[a]} .. {data.time[b - 1]})" if data.time is not None else ""
+        click.echo(f"  rows {a + 1}..{b}{when}")
+    if len(regions) > 20:
+        click.echo(f"  ... {len(regions) - 20} more")
+    warnings = [no_threshold_note(result), unflagged_excess_note(result, training_p99, data.time)]
+    notes = [pruned_note(result, detector.threshold.p), whole_file_departure_note(result, training_p99), *warnings]
+    for note in notes:
+        if note:
+            click.echo(f"  note: {note}")
+    if data.labels is not None:
+        click.echo("  " + str(report(data.labels, result.flags, result.smoothed, name=detector.kind,
+                                     threshold_saw_test_labels=False)))
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        frame = pd.DataFrame({"row": np.arange(1, len(result.flags) + 1), "error": result.errors,
+                              "smoothed": result.smoothed, "threshold": result.threshold,
+                              "alarm": result.flags.astype(np.int8)})
+        if data.time is not None:  # under the file's own name, so the scores join back to the data
+            frame.insert(1, data.time_name or "time", data.time)
+        csv_path = out_dir / f"{stem}.scores.csv"
+        frame.to_csv(csv_path, index=False)
+        mean, std = statistics
+        usable = mean is not None and std is not None and len(mean) == len(data.columns)
+        png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{stem}.png",
+                          title=f"{path.name}: {detector.kind}, {result.method} threshold",
+                          training_p99=training_p99, pruned=result.pruned,
+                          signal_mean=mean if usable else None, signal_std=std if usable else None)
+        if data.values.shape[1] > 8:
+            click.echo(f"  note: the PNG plots the first 8 of {data.values.shape[1]} channels")
+        click.echo(f"  wrote {csv_path} and {png}")
+    marks = [mark for mark, note in zip(("no threshold", "unflagged excess"), warnings) if note]
+    return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks))
 
 
 class _ScoredFile(NamedTuple):
@@ -194,11 +376,12 @@ class _ScoredFile(NamedTuple):
     flags: "np.ndarray"
     smoothed: "np.ndarray"
     labels: "np.ndarray | None"
+    marks: tuple = ()  # warnings worth repeating in the summary, e.g. "no threshold"
 
 
 def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
-    """A line per file, then (when every file is labelled) the report over all files concatenated, as SKAB's
-    protocol scores them."""
+    """A line per file (with its warnings: no threshold, a large unflagged excess), then (when every file is
+    labelled) the report over all files concatenated, as SKAB's protocol scores them."""
     import numpy as np
 
     from tinyad.evaluation import report
@@ -207,8 +390,9 @@ def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
     click.echo(f"summary: {len(scored)} files")
     for f in scored:
         rows, flagged = len(f.flags), int(f.flags.sum())
+        marks = f"  [{'; '.join(f.marks)}: see its notes]" if f.marks else ""
         click.echo(f"  {str(f.path):{width}}  {rows:7d} rows  {flagged:7d} flagged ({flagged / rows:6.1%})  "
-                   f"{f.regions:4d} region(s)")
+                   f"{f.regions:4d} region(s){marks}")
     if all(f.labels is not None for f in scored):
         joined = [np.concatenate([getattr(f, name) for f in scored]) for name in ("labels", "flags", "smoothed")]
         click.echo("  all files concatenated: " + str(report(*joined, name=kind, threshold_saw_test_labels=False)))

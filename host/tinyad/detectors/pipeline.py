@@ -114,6 +114,53 @@ def whole_file_departure_note(result: ScoreResult, training_p99: float) -> str |
             "compares every step with the training errors.")
 
 
+def no_threshold_note(result: ScoreResult) -> str | None:
+    """A warning when the dynamic threshold found no level for some or all rows (no z passed telemanom's guard
+    rails: at most `max_sequences` runs flagging less than `max_flagged_fraction` of the rows), so those rows
+    cannot alarm whatever their error. None when every row has a threshold, or for other methods."""
+    if result.method != "dynamic" or len(result.threshold) == 0:
+        return None
+    missing = np.isnan(result.threshold)
+    if not missing.any():
+        return None
+    if missing.all():
+        return ("no threshold could be set: the dynamic threshold found no level that flags few enough, short "
+                "enough runs (telemanom's guard rails), so nothing in this file can be flagged")
+    return (f"no threshold could be set for {int(missing.sum())} of {len(missing)} rows (error windows where the "
+            "dynamic threshold found no level): they cannot be flagged")
+
+
+# An unflagged stretch is worth a warning when its smoothed error is this many times the training p99 ...
+UNFLAGGED_EXCESS_FACTOR = 10.0
+# ... over at least this share of the rows.
+UNFLAGGED_EXCESS_SHARE = 0.05
+
+
+def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
+                          factor: float = UNFLAGGED_EXCESS_FACTOR,
+                          min_share: float = UNFLAGGED_EXCESS_SHARE) -> str | None:
+    """A warning when at least `min_share` of the rows have a smoothed error above `factor` x the training
+    p99 yet raised no alarm (the dynamic threshold is relative to the file, so a fault covering much of it
+    can pass unflagged). Names the longest such stretch in data rows counted from 1 (and its times when
+    `time` is given) and the static thresholds that compare with the training errors. None otherwise."""
+    n = len(result.smoothed)
+    if n == 0 or not training_p99 > 0:
+        return None
+    quiet_excess = (result.smoothed > factor * training_p99) & ~np.asarray(result.flags, bool)
+    count = int(quiet_excess.sum())
+    if count < min_share * n:
+        return None
+    runs = th._runs(np.flatnonzero(quiet_excess))
+    first, last = max(runs, key=lambda run: run[1] - run[0])
+    when = f" ({time[first]} .. {time[last]})" if time is not None and len(time) == n else ""
+    peak = float(result.smoothed[quiet_excess].max())
+    return (f"{count} unflagged rows ({count / n:.0%}) have a smoothed error above {factor:g}x the training p99 "
+            f"{training_p99:.4g} (up to {peak / training_p99:.3g}x); the longest stretch is data rows "
+            f"{first + 1}..{last + 1}{when}, and the {result.method} threshold flagged none of them. "
+            "`--threshold quantile` or `--threshold sigma` (set on the training errors) compares every row with "
+            "the training data")
+
+
 def pruned_note(result: ScoreResult, p: float) -> str | None:
     """Why runs that cross the dynamic threshold line raised no alarm (telemanom's pruning with minimum percent
     decrease `p`), or None when nothing was pruned."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,52 @@ class Telemetry:
     values: np.ndarray
     time: np.ndarray | None = None
     labels: np.ndarray | None = None
+    time_name: str | None = None  # the time column's name (a session's "t"), for output files and axes
+    label_like_left_out: list[str] = field(default_factory=list)  # see `load_telemetry(drop_label_like=True)`
+
+
+# Column names that hold ground truth in public anomaly data sets (SKAB: anomaly, changepoint; NAB, SWaT...).
+# Fed to a detector as signals they leak the answer into the model, so `detect fit` leaves them out unless the
+# user names them with --columns.
+LABEL_LIKE_NAMES = ("anomaly", "changepoint", "label", "labels", "is_anomaly", "attack")
+
+
+def label_like_columns(names) -> list[str]:
+    """The names among `names` that are well-known label columns (LABEL_LIKE_NAMES, any case), in order.
+    E.g. label_like_columns(["Current", "Anomaly", "changepoint"]) -> ["Anomaly", "changepoint"]."""
+    return [name for name in names if str(name).strip().lower() in LABEL_LIKE_NAMES]
+
+
+def _likely_separator(frame) -> str | None:
+    """The separator a CSV probably uses when it was read as one column whose name still holds one
+    (a wrong --sep): ';', tab or ',', whichever the header holds most of; else None."""
+    if len(frame.columns) != 1:
+        return None
+    header = str(frame.columns[0])
+    counts = {sep: header.count(sep) for sep in (";", "\t", ",")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else None
+
+
+def _bad_cell_hint(frame, column: str, row: int) -> str:
+    """What to do about the first bad cell: an empty/NaN cell in a numeric column wants filling or --drop;
+    text wants --time-column, --drop or --label-column."""
+    import pandas as pd
+
+    if pd.isna(frame[column].iloc[row]):
+        return (f"the cell is empty or NaN: fill or interpolate the missing values of {column!r}, or leave the "
+                f"column out with --drop {column!r}")
+    return ("a time or date column: name it with --time-column; a label or other text: leave it out with --drop "
+            "(or --label-column); else clean the file")
+
+
+def _is_blank(path: Path) -> bool:
+    """True for a text file with nothing but whitespace in its first 4 KiB (read only that much)."""
+    try:
+        with open(path, "rb") as handle:
+            return not handle.read(4096).strip()
+    except OSError:
+        return False  # the reader below names the problem
 
 
 def _is_tinyad_session(path: Path) -> bool:
@@ -39,13 +85,18 @@ def _is_tinyad_session(path: Path) -> bool:
 
 def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, time_column: str | None = None,
                    label_column: str | None = None, sep: str | None = None,
-                   drop: list[str] | None = None) -> Telemetry:
+                   drop: list[str] | None = None, *, drop_label_like: bool = False,
+                   optional: tuple[str, ...] = ()) -> Telemetry:
     """Load one file. A tinyad session (.parquet with session metadata) gives its channels and `t`;
     any other CSV/Parquet gives the `columns` (default: every column except the time and label columns and
     those in `drop`; all must be numeric). CSV separators are sniffed unless `sep` is given (SKAB uses ';').
+    `drop_label_like` also leaves out well-known label columns (`label_like_columns`) when `columns` is not
+    given; those left out are listed in `Telemetry.label_like_left_out`. `optional` names the options
+    ("time", "label") whose column may be absent (then ignored): defaults remembered from a fit, not asked for.
 
-    Raises InputError for a missing/truncated file, unknown columns, non-numeric values or NaN (naming the
-    first bad row); nothing is dropped silently.
+    Raises InputError for a missing, empty or truncated file, a wrong separator, unknown columns, non-numeric
+    values or NaN (naming the first bad data row, counted from 1 after the header); nothing is dropped
+    silently.
     """
     import pandas as pd
 
@@ -62,7 +113,9 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if unknown:
             raise InputError(f"{path}: session has no channels {unknown}; it has {session.meta.channels}")
         idx = [session.meta.channels.index(c) for c in chosen]
-        return Telemetry(str(path), chosen, session.data[:, idx].astype(float), session.t.copy())
+        return Telemetry(str(path), chosen, session.data[:, idx].astype(float), session.t.copy(), time_name="t")
+    if suffix in (".csv", ".txt", ".tsv") and _is_blank(path):
+        raise InputError(f"{path}: the file is empty", hint="score or fit a file with a header and data rows")
     try:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
@@ -74,8 +127,19 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         raise
     except Exception as err:
         raise InputError(f"{path}: cannot read ({err})", hint="the file may be truncated or corrupt") from err
+    likely_sep = _likely_separator(frame) if suffix != ".parquet" else None
+    if likely_sep:
+        option = "--sep $'\\t'" if likely_sep == "\t" else f"--sep '{likely_sep}'"
+        used = "the sniffed separator" if sep is None else f"--sep {sep!r}"
+        raise InputError(f"{path}: read as a single column {str(frame.columns[0])[:60]!r} with {used}: the "
+                         f"header holds {option.split()[1]} separators",
+                         hint=f"give the file's separator: {option}")
     if frame.empty:
         raise InputError(f"{path}: no data rows", hint="the file has at most a header; score a file with data")
+    if "time" in optional and time_column not in frame.columns:
+        time_column = None
+    if "label" in optional and label_column not in frame.columns:
+        label_column = None
     for name, column in (("time", time_column), ("label", label_column)):
         if column and column not in frame.columns:
             raise InputError(f"{path}: no {name} column {column!r}; columns are {list(frame.columns)}",
@@ -88,8 +152,9 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         chosen = list(columns)
     else:
         skip = {time_column, label_column, *(drop or [])}
+        label_like = label_like_columns(c for c in frame.columns if c not in skip) if drop_label_like else []
         # Every other column is a signal: a text column is an error below, never silently skipped.
-        chosen = [c for c in frame.columns if c not in skip]
+        chosen = [c for c in frame.columns if c not in skip and c not in label_like]
         if not chosen:
             raise InputError(f"{path}: no signal columns", hint="name them with --columns")
     numeric = frame[chosen].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
@@ -97,8 +162,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
         raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN",
-                         hint="a time or date column: name it with --time-column; a label or other text: "
-                              "leave it out with --drop (or --label-column); else clean or interpolate the file")
+                         hint=_bad_cell_hint(frame, chosen[col], row))
     time = None
     if time_column:
         time = frame[time_column].to_numpy()
@@ -108,17 +172,20 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if not np.isin(raw, (0, 1)).all():
             raise InputError(f"{path}: label column {label_column!r} must hold only 0 and 1")
         labels = raw.astype(np.int8)
-    return Telemetry(str(path), chosen, numeric, time, labels)
+    left_out = label_like if not columns else []
+    return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
+                     label_like_left_out=left_out)
 
 
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
     """(x values, axis label) for plotting `n` rows: the rows' times where they are usable (numbers or
-    datetimes, or text that parses as datetimes, one per row, never decreasing), else the sample index.
-    E.g. plot_axis(None, 3) -> ([0, 1, 2], "sample");
+    datetimes, or text that parses as datetimes, one per row, never decreasing), else the data row number
+    counted from 1 (as `tinyad detect score` prints rows and writes the scores CSV's `row` column).
+    E.g. plot_axis(None, 3) -> ([1, 2, 3], "data row");
     plot_axis([0.0, 0.5, 1.0], 3) -> ([0.0, 0.5, 1.0], "time")."""
     import pandas as pd
 
-    index = (np.arange(n), "sample")
+    index = (np.arange(1, n + 1), "data row")
     if time is None or len(time) != n or n == 0:
         return index
     time = np.asarray(time)
@@ -138,56 +205,121 @@ def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
     return (x, "time") if (x[1:] >= x[:-1]).all() else index
 
 
+# A flagged or labelled region is drawn at least this share of the rows wide: on a 100,000-row file a 5-row
+# alarm would otherwise be thinner than a pixel.
+MIN_REGION_SHARE = 0.002
+
+# The error panel goes logarithmic when the largest error is this many times the training p99: on a linear
+# axis the threshold and training lines would sit flat on zero.
+LOG_AXIS_RATIO = 50.0
+
+
+def visible_region(first: int, stop: int, n: int, min_share: float = MIN_REGION_SHARE) -> tuple[int, int]:
+    """Half-open rows [first, stop) widened about their centre to at least `min_share` of `n` rows (and at
+    least one row), clipped to [0, n): what a plot draws so that short regions stay visible.
+    E.g. visible_region(500, 501, 10_000) -> (490, 510)."""
+    width = max(int(np.ceil(min_share * n)), 1)
+    if stop - first >= width:
+        return first, stop
+    centre = (first + stop) / 2
+    start = int(max(0, min(np.floor(centre - width / 2), n - width)))
+    return start, min(start + width, n)
+
+
+def error_axis_scale(smoothed: np.ndarray, training_p99: float | None, ratio: float = LOG_AXIS_RATIO) -> str:
+    """"log" when the errors span orders of magnitude (max / training p99 above `ratio`) and are all positive,
+    "symlog" when they span them but touch zero, else "linear"."""
+    if training_p99 is None or not training_p99 > 0 or len(smoothed) == 0:
+        return "linear"
+    if not float(np.max(smoothed)) / training_p99 > ratio:
+        return "linear"
+    return "log" if float(np.min(smoothed)) > 0 else "symlog"
+
+
 def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarray, flags: np.ndarray,
                 path: str | os.PathLike, title: str = "", max_channels: int = 8,
                 training_p99: float | None = None, pruned: list | tuple = (),
-                score_name: str = "smoothed error") -> Path:
-    """PNG: the (standardised) signals on top, the smoothed error with its threshold below; flagged
-    regions shaded red in both, true anomalies (if labelled) shaded grey in the top panel. `training_p99`
-    draws the training errors' 99th percentile as a dotted line: the dynamic threshold is relative to the
-    file, so only that line shows a file that departs from the training data as a whole. `pruned`, the
+                score_name: str = "smoothed error", signal_mean=None, signal_std=None) -> Path:
+    """PNG: the standardised signals on top, the smoothed error with its threshold below; flagged
+    regions shaded red in both, true anomalies (if labelled) shaded grey in the top panel, each at least
+    MIN_REGION_SHARE of the rows wide. The signals are z-scored with `signal_mean` / `signal_std` (the
+    training data's, so that a level shift against training shows) when given, else with the file's own;
+    the axis label says which. Only the first `max_channels` channels are drawn; the title says so when
+    there are more. `training_p99` draws the training errors' 99th percentile as a dotted line: the dynamic
+    threshold is relative to the file, so only that line shows a file that departs from the training data as
+    a whole; when the errors reach more than LOG_AXIS_RATIO x it the error axis is logarithmic. `pruned`, the
     dynamic threshold's (first, last) runs removed by pruning, get a cross at their peak in the error panel:
     they cross the threshold line but raise no alarm. `score_name` labels the lower panel's curve. The x
-    axis is the telemetry's time where it has a usable one (`plot_axis`), else the sample index."""
+    axis is the telemetry's time where it has a usable one (`plot_axis`, labelled with the time column's
+    name), else the data row number."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     from tinyad.evaluation import events
 
     path = Path(path)
-    x, x_label = plot_axis(telemetry.time, len(smoothed))
+    n = len(smoothed)
+    x, x_label = plot_axis(telemetry.time, n)
+    if x_label == "time" and telemetry.time_name:
+        x_label = f"time ({telemetry.time_name})"
 
     def span(first: int, stop: int) -> tuple:
-        """x extent of the rows first .. stop - 1; it reaches the next row so a single row stays visible."""
-        return x[first], x[min(stop, len(x) - 1)]
+        """x extent of the rows first .. stop - 1, widened to stay visible (`visible_region`); it reaches the
+        next row so a single row has a width."""
+        first, stop = visible_region(first, stop, n)
+        return x[first], x[min(stop, n - 1)]
     values = telemetry.values[:, :max_channels]
-    scaled = (values - values.mean(0)) / np.where(values.std(0) > 0, values.std(0), 1)
+    if signal_mean is not None and signal_std is not None:
+        mean, std = (np.asarray(v, float)[:max_channels] for v in (signal_mean, signal_std))
+        scale_note = "training mean/std"
+    else:
+        mean, std = values.mean(0), values.std(0)
+        scale_note = "this file's mean/std"
+    scaled = (values - mean) / np.where(std > 0, std, 1)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
     for i in range(scaled.shape[1]):
         top.plot(x, scaled[:, i], lw=0.6, label=telemetry.columns[i])
-    top.set_ylabel("signal (z-score)")
-    top.legend(loc="upper right", fontsize=7, ncol=4)
+    top.set_ylabel(f"signal (z-score,\n{scale_note})")
     bottom.plot(x, smoothed, lw=0.8, color="k", label=score_name)
     if not np.isnan(threshold).all():  # the covering rule thresholds window residuals: no line to draw
         bottom.plot(x, threshold, lw=1.0, color="tab:orange", ls="--", label="threshold")
     if training_p99 is not None:
         bottom.axhline(training_p99, lw=1.0, color="tab:blue", ls=":", label="training p99")
-    bottom.set_ylabel(score_name.split()[-1])
+    scale = error_axis_scale(np.asarray(smoothed, float), training_p99)
+    if scale == "symlog":
+        bottom.set_yscale("symlog", linthresh=training_p99)
+    elif scale == "log":
+        bottom.set_yscale("log")
+    bottom.set_ylabel(score_name.split()[-1] + ("" if scale == "linear" else f" ({scale} scale)"))
     bottom.set_xlabel(x_label)
+    shading = []  # legend entries for the spans, which carry no label themselves
     if telemetry.labels is not None:
-        for a, b in events(telemetry.labels):
+        labelled = events(telemetry.labels)
+        for a, b in labelled:
             top.axvspan(*span(a, b), color="0.7", alpha=0.4, lw=0)
-    for a, b in events(flags):
+        if labelled:
+            shading.append(Patch(color="0.7", alpha=0.4, label="labelled anomaly"))
+    flagged = events(flags)
+    for a, b in flagged:
         for axis in (top, bottom):
             axis.axvspan(*span(a, b), color="tab:red", alpha=0.2, lw=0)
+    if flagged:
+        shading.append(Patch(color="tab:red", alpha=0.2, label="flagged"))
+    handles, _ = top.get_legend_handles_labels()
+    top.legend(handles=handles + shading, loc="upper right", fontsize=7, ncol=4)
     if len(pruned):  # a marker at each peak: a run of a few steps is invisible as a span on a long file
         peaks = [first + int(np.argmax(smoothed[first:last + 1])) for first, last in pruned]
         bottom.plot(x[peaks], smoothed[peaks], ls="none", marker="x", color="0.35", label="pruned (no alarm)")
     # above the panel, not inside it: on a long file any corner of the panel can hide a peak
     bottom.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncol=4, frameon=False)
-    fig.suptitle(title or Path(telemetry.source).name)
+    heading = title or Path(telemetry.source).name
+    n_channels = telemetry.values.shape[1]
+    if n_channels > max_channels:
+        heading += f" (first {max_channels} of {n_channels} channels plotted)"
+    fig.suptitle(heading)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

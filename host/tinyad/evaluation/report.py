@@ -42,17 +42,43 @@ class Report:
         return [self.name, self.f1, self.pa_f1, self.precision, self.recall, self.far, self.mar, self.event_f1,
                 self.auc_pr, self.vus_pr, self.roc_auc, "YES" if self.threshold_saw_test_labels else "no"]
 
+    def undefined(self) -> set[str]:
+        """Names of the rate fields whose denominator is empty, e.g. {"precision", "recall", "f1", ...} when
+        nothing is labelled and nothing flagged. Their numeric fields hold 0.0 (so tables and sums keep
+        working); `__str__` prints them as n/a and `to_dict` gives None."""
+        tp, fp, fn, tn = (self.counts.get(k, 0) for k in ("tp", "fp", "fn", "tn"))
+        names = set()
+        if tp + fp == 0:  # nothing flagged
+            names.add("precision")
+        if tp + fn == 0:  # nothing labelled anomalous: recall, missed alarms and F1 have no meaning
+            names.update({"recall", "mar", "f1", "pa_f1", "event_recall", "event_f1"})
+        if fp + tn == 0:  # every row labelled anomalous
+            names.add("far")
+        if self.counts.get("pred_events", 1) == 0:
+            names.add("event_precision")
+        return names if self.counts else set()
+
     def to_dict(self) -> dict:
-        """Plain dict (JSON-ready; NaN kept as float NaN)."""
-        return asdict(self)
+        """Plain dict (JSON-ready): rates with an empty denominator (`undefined`) are None; NaN ranking
+        metrics (e.g. AUC-PR without labelled anomalies) stay float NaN."""
+        values = asdict(self)
+        for name in self.undefined():
+            values[name] = None
+        return values
 
     def __str__(self) -> str:
         saw = "YES - not a headline number" if self.threshold_saw_test_labels else "no"
+        undefined = self.undefined()
+
+        def show(name: str, percent: bool = False) -> str:
+            value = getattr(self, name)
+            return "n/a" if name in undefined else (f"{value:.1%}" if percent else _fmt(value))
+
         return (
-            f"{self.name}: F1 {self.f1:.3f} (point-adjusted {self.pa_f1:.3f}), precision {self.precision:.3f}, "
-            f"recall {self.recall:.3f}, FAR {self.far:.1%}, MAR {self.mar:.1%}, event F1 {self.event_f1:.3f}, "
-            f"AUC-PR {_fmt(self.auc_pr)}, VUS-PR {_fmt(self.vus_pr)}, ROC-AUC {_fmt(self.roc_auc)}; "
-            f"threshold saw test labels: {saw}"
+            f"{self.name}: F1 {show('f1')} (point-adjusted {show('pa_f1')}), precision {show('precision')}, "
+            f"recall {show('recall')}, FAR {show('far', True)}, MAR {show('mar', True)}, "
+            f"event F1 {show('event_f1')}, AUC-PR {_fmt(self.auc_pr)}, VUS-PR {_fmt(self.vus_pr)}, "
+            f"ROC-AUC {_fmt(self.roc_auc)}; threshold saw test labels: {saw}"
         )
 
 
@@ -84,7 +110,7 @@ def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_
         pa_f1=metrics.point_adjusted_f1(y_true, y_pred),
         event_precision=event["precision"], event_recall=event["recall"], event_f1=event["f1"],
         n_points=int(len(np.asarray(y_true))), n_anomalous_points=int(np.sum(np.asarray(y_true) == 1)),
-        counts={k: point[k] for k in ("tp", "fp", "fn", "tn")},
+        counts={**{k: point[k] for k in ("tp", "fp", "fn", "tn")}, "pred_events": event["pred_events"]},
         **ranking,
     )
 

@@ -1,0 +1,346 @@
+"""`tinyad detect fit|score` as a first-time user meets it: labels never become inputs, read options are
+remembered, bad options fail before loading data, files fail one at a time, the notes and plots say what the
+threshold did not. PCA model throughout (no training time)."""
+
+import json
+
+import matplotlib.figure
+import numpy as np
+import pandas as pd
+import pytest
+
+from tinyad.cli import main
+from tinyad.detectors.pipeline import LabelFreeDetector, ScoreResult, no_threshold_note, unflagged_excess_note
+from tinyad.detectors.telemetry import Telemetry, error_axis_scale, load_telemetry, plot_scored, visible_region
+from tinyad.errors import InputError
+
+
+def _signals(n=300, seed=0):
+    """Three channels, the second tied to the first (PCA sees a broken tie at once)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    x[:, 1] = x[:, 0] + 0.1 * rng.normal(size=n)
+    return x
+
+
+def _write(tmp_path, name, values, columns=("a", "b", "c"), sep=",", **extra):
+    frame = pd.DataFrame(values, columns=list(columns))
+    for column, data in extra.items():
+        frame[column] = data
+    path = tmp_path / name
+    frame.to_csv(path, index=False, sep=sep)
+    return path
+
+
+def _fit(tmp_path, csv, *options, out="model"):
+    model = tmp_path / out
+    code = main(["detect", "fit", str(csv), "--out", str(model), "--model", "pca-t2q", *options])
+    return model, code
+
+
+# --- 1: labels never become inputs --------------------------------------------------------------------------
+
+def test_fit_leaves_well_known_label_columns_out_and_says_so(tmp_path, capsys):
+    labels = np.zeros(300, int)
+    labels[200:240] = 1
+    csv = _write(tmp_path, "run.csv", _signals(), Anomaly=labels, changepoint=0)
+    model, code = _fit(tmp_path, csv, "--train-rows", "150")
+    assert code == 0
+    assert (model / "columns.txt").read_text().split() == ["a", "b", "c"]
+    assert "left out label column(s) Anomaly, changepoint" in capsys.readouterr().out
+    # named explicitly with --columns, a label-like column is the user's choice
+    model, code = _fit(tmp_path, csv, "--columns", "a,b,Anomaly", out="explicit")
+    assert code == 0 and (model / "columns.txt").read_text().split() == ["a", "b", "Anomaly"]
+
+
+def test_score_refuses_a_label_column_that_the_model_takes_as_input(tmp_path, capsys):
+    labels = np.zeros(300, int)
+    labels[200:240] = 1
+    csv = _write(tmp_path, "run.csv", _signals(), anomaly=labels)
+    model, _ = _fit(tmp_path, csv, "--columns", "a,b,c,anomaly", "--train-rows", "150")
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(csv), "--label-column", "anomaly"]) == 2
+    err = capsys.readouterr().err
+    assert "--label-column 'anomaly' is one of the model's input columns" in err and "--drop anomaly" in err
+
+
+def test_fit_refuses_the_label_column_among_the_columns(tmp_path, capsys):
+    csv = _write(tmp_path, "run.csv", _signals(), y=0)
+    _, code = _fit(tmp_path, csv, "--columns", "a,y", "--label-column", "y")
+    assert code == 2 and "labels are never inputs" in capsys.readouterr().err
+
+
+# --- 2: notes when the threshold cannot flag -----------------------------------------------------------------
+
+def _result(smoothed, flags=None, threshold=None, method="dynamic"):
+    smoothed = np.asarray(smoothed, float)
+    flags = np.zeros(len(smoothed), bool) if flags is None else np.asarray(flags, bool)
+    threshold = np.full(len(smoothed), np.nan) if threshold is None else np.asarray(threshold, float)
+    return ScoreResult(smoothed, smoothed, threshold, flags, method)
+
+
+def test_no_threshold_note_says_when_no_level_was_found():
+    assert "no threshold could be set" in no_threshold_note(_result([1.0, 2.0, 3.0]))
+    partly = _result([1.0, 2.0, 3.0, 4.0], threshold=[np.nan, np.nan, 5.0, 5.0])
+    assert "for 2 of 4 rows" in no_threshold_note(partly)
+    assert no_threshold_note(_result([1.0, 2.0], threshold=[3.0, 3.0])) is None
+    assert no_threshold_note(_result([1.0, 2.0], method="covering")) is None  # NaN by design there
+
+
+def test_unflagged_excess_note_names_the_longest_stretch_in_rows_and_times():
+    smoothed = np.ones(100)
+    smoothed[40:60] = 50.0  # 20 % of the rows at 50x a training p99 of 1
+    smoothed[80:83] = 50.0
+    time = np.arange(100) * 10
+    note = unflagged_excess_note(_result(smoothed), training_p99=1.0, time=time)
+    assert "23 unflagged rows (23%)" in note and "data rows 41..60 (400 .. 590)" in note
+    assert "--threshold quantile" in note
+    flags = np.zeros(100, bool)
+    flags[40:60] = True  # flagged: only 3 % left, under the 5 % bar
+    assert unflagged_excess_note(_result(smoothed, flags), training_p99=1.0) is None
+    assert unflagged_excess_note(_result(np.full(100, 9.0)), training_p99=1.0) is None  # under 10x
+
+
+def test_score_marks_a_file_whose_fault_goes_unflagged_in_notes_and_summary(tmp_path, capsys):
+    normal = _signals()
+    faulty = normal.copy()
+    faulty[100:280, 1] -= 40.0  # 60 % of the file: the dynamic threshold's guard rails flag none of it
+    model, _ = _fit(tmp_path, _write(tmp_path, "normal.csv", normal), "--span", "3")
+    capsys.readouterr()
+    files = [str(_write(tmp_path, "normal.csv", normal)), str(_write(tmp_path, "faulty.csv", faulty))]
+    assert main(["detect", "score", str(model), *files]) == 0
+    printed = capsys.readouterr().out
+    faulty_part = printed[printed.index("faulty.csv: "):printed.index("summary:")]
+    assert "have a smoothed error above 10x the training p99" in faulty_part
+    summary_line = next(line for line in printed.splitlines() if "faulty.csv" in line and " rows " in line
+                        and "flagged (" in line)
+    assert "unflagged excess" in summary_line
+
+
+# --- 3: --columns at score are matched by name ---------------------------------------------------------------
+
+def test_score_columns_are_checked_by_name_and_matched_in_any_order(tmp_path, capsys):
+    data = _signals()
+    data[200:240, 1] -= 4.0
+    csv = _write(tmp_path, "run.csv", data)
+    model, _ = _fit(tmp_path, csv, "--train-rows", "150", "--threshold", "quantile")
+    out = tmp_path / "out"
+    assert main(["detect", "score", str(model), str(csv), "--out", str(out)]) == 0
+    reference = pd.read_csv(out / "run.scores.csv")
+    # the same columns in another order in the file, and given reordered: the same scores
+    reordered = _write(tmp_path, "reordered.csv", data[:, [2, 0, 1]], columns=("c", "a", "b"))
+    assert main(["detect", "score", str(model), str(reordered), "--columns", "c,b,a", "--out", str(out)]) == 0
+    np.testing.assert_allclose(pd.read_csv(out / "reordered.scores.csv")["error"], reference["error"])
+    capsys.readouterr()
+    other = _write(tmp_path, "other.csv", data, columns=("a", "b", "z"))
+    assert main(["detect", "score", str(model), str(other), "--columns", "a,b,z"]) == 2
+    err = capsys.readouterr().err
+    assert "expected a, b, c" in err and "missing ['c']" in err and "not in the model ['z']" in err
+
+
+# --- 4: fit options are checked before the data is read -----------------------------------------------------
+
+@pytest.mark.parametrize("options, message", [
+    (["--quantile", "1.5"], "--quantile"),
+    (["--train-rows", "0"], "--train-rows"),
+    (["--train-rows", "-5"], "--train-rows"),
+    (["--p", "-1"], "--p"),
+    (["--span", "0.5"], "--span"),
+    (["--window", "20"], "--window does not apply to --model pca-t2q"),
+    (["--lstm-units", "8"], "--lstm-units does not apply to --model pca-t2q"),
+])
+def test_fit_refuses_bad_options_before_reading_data(tmp_path, capsys, options, message):
+    missing = tmp_path / "never-read.csv"  # a read would fail with "no such file"
+    model, code = _fit(tmp_path, missing, *options)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "no such file" not in err
+    assert not model.exists()
+
+
+def test_model_option_error_names_the_models_that_take_it(tmp_path, capsys):
+    _fit(tmp_path, tmp_path / "x.csv", "--window", "20")
+    assert "--window is taken by lstm-ae, conv-ae, forecaster" in capsys.readouterr().err
+
+
+# --- 5: read options are remembered ----------------------------------------------------------------------------
+
+def test_score_defaults_to_the_read_options_given_at_fit(tmp_path, capsys):
+    data = _signals()
+    data[200:240, 1] -= 4.0
+    stamps = pd.date_range("2024-05-01 12:00:00", periods=300, freq="s").astype(str)
+    csv = _write(tmp_path, "run.csv", data, sep=";", stamp=stamps, junk="x", y=0)
+    model, code = _fit(tmp_path, csv, "--time-column", "stamp", "--sep", ";", "--drop", "junk", "--label-column",
+                       "y", "--train-rows", "150", "--threshold", "quantile", "--span", "3")
+    assert code == 0
+    saved = json.loads((model / "read_options.json").read_text())
+    assert (saved["time_column"], saved["sep"], saved["drop"], saved["label_column"]) == ("stamp", ";", ["junk"], "y")
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["detect", "score", str(model), str(csv), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "(2024-05-01 12:03:" in printed  # times printed without --time-column
+    scores = pd.read_csv(out / "run.scores.csv")
+    assert list(scores.columns[:2]) == ["row", "stamp"] and scores["stamp"].iloc[0] == "2024-05-01 12:00:00"
+    # a scored file without the remembered label column is scored, without evaluation
+    plain = _write(tmp_path, "plain.csv", data, sep=";", stamp=stamps)
+    assert main(["detect", "score", str(model), str(plain)]) == 0
+    # a folder fitted before read options were saved still loads
+    (model / "read_options.json").unlink()
+    plain_comma = _write(tmp_path, "plain2.csv", data)
+    assert main(["detect", "score", str(model), str(plain_comma), "--out", str(out)]) == 0
+    assert list(pd.read_csv(out / "plain2.scores.csv").columns[:2]) == ["row", "error"]
+
+
+# --- 6: the PNG ----------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """Every matplotlib figure saved during the test, to look at what was drawn."""
+    figures = []
+    original = matplotlib.figure.Figure.savefig
+
+    def record(self, *args, **kwargs):
+        figures.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    return figures
+
+
+def test_plot_uses_training_statistics_log_axis_legends_and_names_hidden_channels(tmp_path, saved_figures):
+    n = 2000
+    values = np.full((n, 10), 5.0)  # 5 training sigmas above the training mean on every channel
+    labels = np.zeros(n, np.int8)
+    labels[100:300] = 1
+    telemetry = Telemetry("f.csv", [f"c{i}" for i in range(10)], values, np.arange(n) * 2.0, labels,
+                          time_name="seconds")
+    smoothed = np.linspace(1.0, 1000.0, n)  # up to 1000x the training p99 of 1
+    flags = np.zeros(n, bool)
+    flags[1500] = True  # one row of 2000
+    plot_scored(telemetry, smoothed, np.full(n, 500.0), flags, tmp_path / "p.png", training_p99=1.0,
+                signal_mean=np.zeros(10), signal_std=np.ones(10))
+    fig = saved_figures[-1]
+    top, bottom = fig.axes
+    assert np.allclose(top.lines[0].get_ydata(), 5.0)  # own statistics would have shown 0
+    assert "training mean/std" in top.get_ylabel()
+    assert bottom.get_yscale() == "log"
+    assert bottom.get_xlabel() == "time (seconds)"
+    legend = [t.get_text() for t in top.get_legend().get_texts()]
+    assert "flagged" in legend and "labelled anomaly" in legend
+    assert "first 8 of 10 channels" in fig._suptitle.get_text()
+    assert len(top.lines) == 8
+
+
+def test_short_regions_get_a_visible_width_and_linear_axes_stay_linear():
+    assert visible_region(500, 501, 10_000) == (490, 510)  # 0.2 % of the rows
+    assert visible_region(0, 1, 10_000) == (0, 20)
+    assert visible_region(9999, 10_000, 10_000) == (9980, 10_000)
+    assert visible_region(100, 400, 10_000) == (100, 400)  # wide enough already
+    assert error_axis_scale(np.array([0.5, 2.0, 40.0]), 1.0) == "linear"
+    assert error_axis_scale(np.array([0.5, 2.0, 400.0]), 1.0) == "log"
+    assert error_axis_scale(np.array([0.0, 2.0, 400.0]), 1.0) == "symlog"
+    assert error_axis_scale(np.array([0.5, 400.0]), None) == "linear"
+
+
+def test_plot_without_time_counts_data_rows_from_1(tmp_path, saved_figures):
+    telemetry = Telemetry("f.csv", ["a"], np.zeros((5, 1)))
+    plot_scored(telemetry, np.ones(5), np.full(5, 2.0), np.zeros(5, bool), tmp_path / "p.png")
+    bottom = saved_figures[-1].axes[1]
+    assert bottom.get_xlabel() == "data row" and bottom.lines[0].get_xdata()[0] == 1
+    assert "this file's mean/std" in saved_figures[-1].axes[0].get_ylabel()
+
+
+# --- 7: one bad file does not stop the batch -------------------------------------------------------------------
+
+def test_score_goes_on_after_a_bad_file_names_it_and_fails_at_the_end(tmp_path, capsys):
+    model, _ = _fit(tmp_path, _write(tmp_path, "normal.csv", _signals()), "--threshold", "quantile")
+    short = _write(tmp_path, "short.csv", _signals(n=1))
+    good = [_write(tmp_path, f"good{i}.csv", _signals(seed=i)) for i in (1, 2)]
+    capsys.readouterr()
+    out = tmp_path / "out"
+    code = main(["detect", "score", str(model), str(good[0]), str(short), str(good[1]), "--out", str(out)])
+    assert code == 2  # an InputError's exit code
+    captured = capsys.readouterr()
+    assert (out / "good1.scores.csv").exists() and (out / "good2.scores.csv").exists()
+    assert f"{short}: scoring data: 1 rows" in captured.err
+    assert "1 of 3 file(s) could not be scored" in captured.err and "summary: 2 files" in captured.out
+    # alone, the file's error names it too
+    assert main(["detect", "score", str(model), str(short)]) == 2
+    assert f"error: {short}: scoring data" in capsys.readouterr().err
+
+
+# --- 8: errors that say what is wrong ---------------------------------------------------------------------------
+
+def test_wrong_separator_empty_file_and_nan_cell_get_specific_errors(tmp_path):
+    semicolons = _write(tmp_path, "skab.csv", _signals(n=5), sep=";")
+    with pytest.raises(InputError, match="read as a single column") as err:
+        load_telemetry(semicolons, columns=["a", "b"], sep=",")
+    assert "--sep ';'" in err.value.hint
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputError, match="the file is empty"):
+        load_telemetry(empty)
+    holes = tmp_path / "holes.csv"
+    holes.write_text("a,b\n1,2\n3,\n")
+    with pytest.raises(InputError, match="data row 2, column 'b'") as err:
+        load_telemetry(holes)
+    assert "fill or interpolate the missing values of 'b'" in err.value.hint and "--drop 'b'" in err.value.hint
+
+
+# --- 9: one row numbering ------------------------------------------------------------------------------------------
+
+def test_printed_regions_and_the_csv_row_column_count_data_rows_from_1(tmp_path, capsys):
+    data = _signals()
+    data[200:240, 1] -= 4.0  # data rows 201..240
+    csv = _write(tmp_path, "run.csv", data)
+    model, _ = _fit(tmp_path, csv, "--train-rows", "150", "--threshold", "quantile", "--span", "1")
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["detect", "score", str(model), str(csv), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "data rows counted from 1" in printed
+    scores = pd.read_csv(out / "run.scores.csv")
+    alarm_rows = scores.loc[scores["alarm"] == 1, "row"]
+    first_region = next(line.split()[1] for line in printed.splitlines() if line.strip().startswith("rows 2"))
+    first, last = (int(v) for v in first_region.split(".."))
+    assert (first, last) == (201, 240)
+    assert {201, 240} <= set(alarm_rows) and scores["row"].iloc[0] == 1
+
+
+# --- 10: a refit, the progress bar, undefined rates ---------------------------------------------------------------
+
+def test_refit_into_a_used_folder_removes_the_previous_model_files_only(tmp_path, capsys):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.keras").write_text("an LSTM-AE of an earlier fit")
+    (model / "notes.txt").write_text("the user's own file")
+    _, code = _fit(tmp_path, _write(tmp_path, "n.csv", _signals()))
+    assert code == 0 and not (model / "model.keras").exists() and (model / "notes.txt").exists()
+    assert "replaced the previous fit" in capsys.readouterr().out
+    assert LabelFreeDetector.load(model).kind == "pca-t2q"
+
+
+def test_fit_shows_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
+    seen = []
+    original = LabelFreeDetector.fit
+    monkeypatch.setattr(LabelFreeDetector, "fit", lambda self, normal, **kw: seen.append(kw) or original(self, normal))
+    _, code = _fit(tmp_path, _write(tmp_path, "n.csv", _signals()))  # pytest captures stderr: no TTY
+    assert code == 0 and seen == [{"progress": False}]
+
+
+def test_report_prints_undefined_rates_as_na_and_gives_none_in_json():
+    from tinyad.evaluation import report
+
+    quiet = report(np.zeros(50, int), np.zeros(50, int), np.linspace(0, 1, 50), threshold_saw_test_labels=False)
+    text = str(quiet)
+    assert "F1 n/a (point-adjusted n/a), precision n/a, recall n/a" in text and "FAR 0.0%" in text
+    values = quiet.to_dict()
+    assert values["precision"] is None and values["f1"] is None and values["far"] == 0.0
+    json.dumps(values)  # JSON-ready
+    assert quiet.f1 == 0.0  # numeric field kept for tables and sums
+    # flagged but nothing labelled: precision is 0 (all false alarms), recall still undefined
+    noisy = report(np.zeros(50, int), np.r_[np.ones(5, int), np.zeros(45, int)], threshold_saw_test_labels=False)
+    assert "precision 0.000, recall n/a" in str(noisy)
+    labelled = np.r_[np.zeros(40, int), np.ones(10, int)]
+    missed = report(labelled, np.zeros(50, int), threshold_saw_test_labels=False)
+    assert "F1 0.000" in str(missed) and "precision n/a" in str(missed)  # a miss is a real 0
