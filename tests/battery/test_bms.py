@@ -113,3 +113,59 @@ def test_real_ess_lfp_and_bess(shared_data):
     assert (values[:, 4] >= 0).all()  # max - min cell voltage
     bess = bms.load_bess_log(shared_data / "bms" / "bess_bmu" / "bess_task1.csv")
     assert bess.channels == list(bms.BESS_CHANNELS) and bess.period_s == 10.0 and len(bess.frame) > 4000
+
+
+def _table(path, time, **columns):
+    pd.DataFrame({"t": time, **columns}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("scale, unit", [(1, "seconds"), (1e3, "milliseconds"), (1e6, "microseconds"),
+                                         (1e9, "nanoseconds")])
+def test_epoch_numbers_are_read_in_the_unit_their_size_suggests(tmp_path, scale, unit):
+    seconds = 1_623_355_200 + np.arange(6) * 10  # 2021-06-10 20:00 UTC, every 10 s
+    csv = _table(tmp_path / "x.csv", (seconds * scale).astype(np.int64), a=np.arange(6.0))
+    tidy = bms.load_table(csv, "t")
+    assert tidy.frame["time"].iloc[0] == pd.Timestamp("2021-06-10 20:00:00") and tidy.period_s == 10.0
+    assert any(f"read as {unit} since 1970" in note for note in tidy.gaps.notes)
+
+
+def test_a_time_column_that_does_not_parse_is_a_clear_error(tmp_path):
+    csv = _table(tmp_path / "x.csv", ["soon", "later", "never"], a=[1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match="no value parses as a time") as err:
+        bms.load_table(csv, "t")
+    assert "--time-column" in err.value.hint
+    with pytest.raises(InputError, match="no time column 'time'") as err:
+        bms.load_table(csv)  # the default name is not in the file
+    assert "tinyad bert load-bms --input" in err.value.hint and "--time-column NAME" in err.value.hint
+
+
+def test_one_bad_cell_becomes_a_gap_not_a_dropped_channel(tmp_path):
+    volts = [str(v) for v in np.linspace(3.0, 3.5, 8)]
+    volts[3] = "ERR"
+    csv = _table(tmp_path / "x.csv", np.arange(8) * 10.0, volts=volts, amps=np.ones(8), status=["ok"] * 8)
+    tidy = bms.load_table(csv, "t")
+    assert tidy.channels == ["volts", "amps"] and tidy.gaps.non_numeric_cells == 1
+    assert tidy.gaps.interpolated_steps == 1  # the bad cell is filled like a one-step gap
+    np.testing.assert_allclose(tidy.frame["volts"].iloc[3], np.linspace(3.0, 3.5, 8)[3], rtol=1e-6)
+    notes = " | ".join(tidy.gaps.notes)
+    assert "column 'volts': 1 cell(s) not a number (e.g. 'ERR')" in notes and "status left out" in notes
+
+
+def test_ambiguous_day_first_dates_get_a_hint_and_dayfirst_reads_them(tmp_path):
+    times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")  # crosses 12 June: 13/06 is not month-first
+    csv = _table(tmp_path / "x.csv", times.strftime("%d/%m/%Y %H:%M:%S"), a=np.arange(30.0))
+    month_first = bms.load_table(csv, "t")
+    assert month_first.gaps.dropped_steps > 0 and any("--dayfirst" in n for n in month_first.gaps.notes)
+    day_first = bms.load_table(csv, "t", dayfirst=True)
+    assert day_first.gaps.gaps == [] and day_first.gaps.notes == []
+    assert day_first.frame["time"].iloc[0] == times[0]
+    iso = _table(tmp_path / "iso.csv", times.strftime("%Y-%m-%d %H:%M:%S"), a=np.arange(30.0))
+    assert bms.load_table(iso, "t").gaps.notes == []  # unambiguous dates: no warning
+
+
+def test_a_missing_rack_lists_the_racks_there(tmp_path):
+    write_rack(tmp_path, "state7_20210610_20.csv", [row(0), row(5)])
+    with pytest.raises(InputError) as err:
+        bms.load_ess_lfp(tmp_path, 9)
+    assert "racks under" in err.value.hint and err.value.hint.endswith(": 7")

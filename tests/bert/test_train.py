@@ -149,3 +149,61 @@ def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(sou
 
     assert main(["bert", "evaluate", str(result.final_checkpoint), "--dataset", str(tmp_path / "reordered.csv"),
                  "--range", "0:1", "--seeds", "1", "--json"]) == 0
+
+
+def test_a_run_folder_resolves_to_its_own_last_checkpoint_not_a_stray_one(tmp_path):
+    from tinyad.bert.train import resolve_checkpoint
+
+    for step in (10, 50, 100):  # 50 and 100 left over from an earlier run in the same folder
+        (tmp_path / f"step_{step:06d}").mkdir()
+        (tmp_path / f"step_{step:06d}" / "config.json").write_text("{}")
+    assert resolve_checkpoint(tmp_path) == tmp_path / "step_000100"  # no history: the highest step
+    (tmp_path / "history.json").write_text(json.dumps([{"step": 0}, {"step": 10}]))
+    assert resolve_checkpoint(tmp_path) == tmp_path / "step_000010"
+
+
+def test_run_files_lists_and_removes_only_what_train_writes(tmp_path):
+    from tinyad.bert.train import remove_run_files, run_files
+
+    (tmp_path / "step_000002").mkdir()
+    (tmp_path / "history.json").write_text("[]")
+    (tmp_path / "notes.txt").write_text("mine")
+    assert [p.name for p in run_files(tmp_path)] == ["step_000002", "history.json"]
+    remove_run_files(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(soft_replacing=0.0, uniform_replacing=0.0, peak_noising=0.0), "no synthetic outlier"),
+    (dict(lr=0.0), "--lr must be > 0"),
+    (dict(lr=-1e-3), "--lr must be > 0"),
+    (dict(window_sliding=0), "--window_sliding must be >= 1"),
+])
+def test_degenerate_training_options_are_refused_with_a_hint(changes, message):
+    from dataclasses import replace
+
+    from tinyad.bert.train import validate_options
+
+    with pytest.raises(InputError, match=message) as err:
+        validate_options(replace(TrainOptions(), **changes))
+    assert err.value.hint
+
+
+def test_a_huge_learning_rate_is_warned_and_bad_probabilities_print_plain_numbers():
+    from dataclasses import replace
+
+    from tinyad.bert.train import validate_options
+
+    assert validate_options(TrainOptions()) == []
+    assert "very large" in validate_options(replace(TrainOptions(), lr=5.0))[0]
+    with pytest.raises(InputError) as err:
+        validate_options(replace(TrainOptions(), soft_replacing=0.9))
+    assert "soft_replacing 0.9, uniform_replacing 0.15" in str(err.value) and "np.float64" not in str(err.value)
+
+
+def test_evaluation_blocks_need_one_window():
+    blocks, note = evaluate.blocks_for_evaluation([np.zeros((40, 2)), np.zeros((10, 2))], 32, "range", "--range")
+    assert [len(b) for b in blocks] == [40] and "1 segment(s) shorter than a window (32 steps)" in note
+    with pytest.raises(InputError, match="no contiguous run of 32 steps") as err:
+        evaluate.blocks_for_evaluation([np.zeros((20, 2)), np.zeros((10, 2))], 32, "range", "--range")
+    assert "--range" in err.value.hint

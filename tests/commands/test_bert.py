@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from tinyad.cli import main
@@ -170,3 +171,115 @@ def test_evaluate_injects_and_scores_each_segment_apart(tmp_path, capsys):
     apart, joined = evaluated(segments), evaluated(data.values())
     assert result["score"] == apart["score"] and result["auc_pr"] == apart["auc_pr"]
     assert (apart["auc_pr"], apart["score"]) != (joined["auc_pr"], joined["score"])  # the seam used to count
+
+
+TINY = ["--preset", "tiny", "--checkpoint_every", "2", "--batch_size", "4", "--window_sliding", "8"]
+
+
+def test_train_refuses_a_used_out_folder_and_overwrite_removes_only_the_old_run(tmp_path, capsys):
+    csv = write_telemetry(tmp_path / "in.csv", 400, gap_at=150)
+    csv.write_text(csv.read_text().replace("t,volts", "time,volts", 1))
+    run = tmp_path / "run"
+    assert main(["bert", "train", "--dataset", str(csv), "--out", str(run), "--max_steps", "4", *TINY]) == 0
+    printed = capsys.readouterr().out
+    # a raw CSV: the gap report is shown and kept in the run's notes, and the sampling period is recorded
+    assert "note: " in printed and "20 step(s) split" in printed
+    meta = json.loads((run / "step_000004" / "config.json").read_text())
+    assert meta["period_s"] == 10.0 and any("20 step(s) split" in n for n in meta["train"]["notes"])
+    assert "first checkpoint with unadjusted (P+R)/2 >= 0.90" in printed
+    (run / "mine.txt").write_text("keep")
+    assert main(["bert", "train", "--dataset", str(csv), "--out", str(run), "--max_steps", "2", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--overwrite" in err
+    assert main(["bert", "train", "--dataset", str(csv), "--out", str(run), "--checkpoint", str(run),
+                 "--overwrite", "--max_steps", "2"]) == 2
+    assert "inside --out" in capsys.readouterr().err and (run / "step_000004").is_dir()  # nothing removed
+    assert main(["bert", "train", "--dataset", str(csv), "--out", str(run), "--overwrite", "--max_steps", "2",
+                 *TINY]) == 0
+    assert sorted(p.name for p in run.iterdir()) == ["history.json", "history.png", "mine.txt", "step_000002"]
+    capsys.readouterr()
+    # fine-tuning prints no 'nan' for step 0's loss
+    assert main(["bert", "train", "--dataset", str(csv), "--out", str(tmp_path / "ft"), "--checkpoint", str(run),
+                 "--max_steps", "2", "--checkpoint_every", "2", "--batch_size", "4", "--window_sliding", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "step      0  loss -  score" in printed and "nan" not in printed
+
+
+def test_ctrl_c_during_training_keeps_the_history_and_names_the_last_checkpoint(tmp_path, capsys, monkeypatch):
+    from tinyad.bert import train as train_module
+
+    tidy = tmp_path / "tidy.parquet"
+    main(["bert", "load-bms", "--input", str(write_telemetry(tmp_path / "in.csv", 300)), "--time-column", "t",
+          "-o", str(tidy)])
+    real, calls = train_module.synthesize_batch, []
+
+    def interrupted_on_the_third_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "synthesize_batch", interrupted_on_the_third_batch)
+    run = tmp_path / "run"
+    assert main(["bert", "train", "--dataset", str(tidy), "--out", str(run), "--max_steps", "10", *TINY]) == 130
+    captured = capsys.readouterr()
+    assert "step      2  loss" in captured.out  # printed as each checkpoint is done
+    assert str(run / "step_000002") in captured.err and "--checkpoint" in captured.err
+    assert [row["step"] for row in json.loads((run / "history.json").read_text())] == [2]
+    assert (run / "history.png").is_file()
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--soft_replacing", "0", "--uniform_replacing", "0", "--peak_noising", "0"], "no synthetic outlier"),
+    (["--lr", "0"], "--lr must be > 0"),
+    (["--window_sliding", "0"], "--window_sliding must be >= 1"),
+])
+def test_train_refuses_degenerate_options_before_creating_the_run_folder(tmp_path, capsys, options, message):
+    csv = write_telemetry(tmp_path / "in.csv", 100)
+    run = tmp_path / "run"
+    assert main(["bert", "train", "--dataset", str(csv), "--out", str(run), *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "hint: see" not in err  # a hint of its own
+    assert not run.exists()
+
+
+def test_train_on_a_csv_without_the_time_column_names_load_bms(tmp_path, capsys):
+    csv = write_telemetry(tmp_path / "in.csv", 100)  # its time column is 't'
+    assert main(["bert", "train", "--dataset", str(csv), "--out", str(tmp_path / "run")]) == 2
+    assert "tinyad bert load-bms --input" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_refuses_a_range_shorter_than_a_window_and_json_has_the_suite(tmp_path, capsys):
+    tidy, run = _tiny_run(tmp_path, 300)
+    capsys.readouterr()
+    assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--range", "0.95:1"]) == 2
+    err = capsys.readouterr().err
+    assert "no contiguous run of 32 steps" in err and "widen --range" in err
+    assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--range", "0.5:1", "--seeds", "1",
+                 "--window_sliding", "8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"far", "mar", "roc_auc"} <= set(result) and result["step"] == 2 and result["range"] == [0.5, 1.0]
+
+
+def test_load_bms_says_which_epoch_unit_it_assumed_and_reads_day_first_dates(tmp_path, capsys):
+    csv = tmp_path / "ms.csv"
+    pd.DataFrame({"t": 1_623_355_200_000 + np.arange(50) * 10_000, "a": np.arange(50.0)}).to_csv(csv, index=False)
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o", str(tmp_path / "ms.pq")]) == 0
+    assert "note: time column 't' holds numbers: read as milliseconds" in capsys.readouterr().out
+    dates = tmp_path / "dates.csv"
+    times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")
+    pd.DataFrame({"time": times.strftime("%d/%m/%Y %H:%M"), "a": np.arange(30.0)}).to_csv(dates, index=False)
+    assert main(["bert", "load-bms", "--input", str(dates), "-o", str(tmp_path / "d.pq")]) == 0
+    assert "--dayfirst" in capsys.readouterr().out
+    assert main(["bert", "load-bms", "--input", str(dates), "--dayfirst", "-o", str(tmp_path / "d.pq")]) == 0
+    assert "0 gap(s)" in capsys.readouterr().out
+
+
+def test_scores_plot_helpers_and_period_note():
+    from tinyad.bert.plots import segment_bounds
+    from tinyad.bert.train import period_note
+
+    assert segment_bounds(np.array([0, 0, 1, 1, 1, 2])) == [(0, 2), (2, 5), (5, 6)]
+    assert period_note({"period_s": 5.0}, 10.0, "x.csv").startswith("x.csv is sampled every 10 s")
+    assert period_note({"period_s": 5.0}, 5.0, "x") is None and period_note({}, 10.0, "x") is None

@@ -66,6 +66,8 @@ class GapReport:
     dropped_steps: int = 0
     segments: int = 0
     gaps: list[Gap] = field(default_factory=list)
+    # What the loader assumed or left out (the unit of numeric times, dropped columns, ambiguous dates).
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for people."""
@@ -135,6 +137,22 @@ class Telemetry:
                          f"{self.source}[{start or ''}..{end or ''})", dict(self.units), self.gaps)
 
 
+def gap_lines(telemetry: Telemetry, max_gaps: int = 20) -> list[str]:
+    """The gap report for people: the summary line, then up to `max_gaps` gaps (the rest counted)."""
+    report = telemetry.gaps
+    lines = [f"{telemetry.source}: {report.summary()}"]
+    lines += [f"gap {gap.start} .. {gap.end}: {gap.missing_steps} step(s) {gap.action}"
+              for gap in report.gaps[:max_gaps]]
+    if len(report.gaps) > max_gaps:
+        lines.append(f"... {len(report.gaps) - max_gaps} more gap(s)")
+    return lines
+
+
+def report_lines(telemetry: Telemetry, max_gaps: int = 20) -> list[str]:
+    """gap_lines and the loader's notes (time unit, left-out columns, ambiguous dates): what loading did."""
+    return gap_lines(telemetry, max_gaps) + list(telemetry.gaps.notes)
+
+
 # --------------------------------------------------------------------------------------------- reading
 
 
@@ -164,8 +182,10 @@ def ess_lfp_files(root: Path, rack: int) -> list[Path]:
     root = Path(root)
     files = sorted(root.glob(f"*/cluster{rack}/state{rack}_*.csv"), key=lambda p: (p.name, str(p)))
     if not files:
-        raise InputError(f"no state{rack}_*.csv files under {root}/*/cluster{rack}",
-                         hint="the ess_lfp layout is <root>/{Test_data,explore}/clusterN/stateN_YYYYMMDD_HH.csv")
+        racks = ess_lfp_racks(root)
+        hint = (f"racks under {root}: {', '.join(map(str, racks))}" if racks else
+                "the ess_lfp layout is <root>/{Test_data,explore}/clusterN/stateN_YYYYMMDD_HH.csv")
+        raise InputError(f"no state{rack}_*.csv files under {root}/*/cluster{rack}", hint=hint)
     return files
 
 
@@ -314,12 +334,124 @@ def load_bess_log(path: Path, period_s: float = 10.0, max_fill_s: float = 60.0) 
                      {c: UNITS[c] for c in BESS_CHANNELS}, report)
 
 
+# Magnitude bounds of epoch numbers in each unit: 1e11 s is the year 5138, 1e11 ms is 1973 (1e14 and 1e17 the
+# same for us and ns), so any date from 1973 to 5138 is read in the right unit.
+EPOCH_UNITS = ((1e11, "s", "seconds"), (1e14, "ms", "milliseconds"), (1e17, "us", "microseconds"),
+               (float("inf"), "ns", "nanoseconds"))
+_AMBIGUOUS_DATE = re.compile(r"^\s*\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
+
+
+def epoch_unit(numbers: pd.Series) -> tuple[str, str]:
+    """(pandas unit, name) of numeric times, by the magnitude of their median: seconds up to 1e11 (also
+    elapsed seconds from 0), milliseconds up to 1e14, microseconds up to 1e17, nanoseconds above."""
+    finite = numbers[np.isfinite(numbers)]
+    magnitude = float(finite.abs().median()) if len(finite) else 0.0
+    return next((unit, name) for bound, unit, name in EPOCH_UNITS if magnitude < bound)
+
+
+def describe_duration(delta: pd.Timedelta) -> str:
+    """A time span for people: '5 s', '25 min', '3.5 h', '30 days'."""
+    seconds = delta.total_seconds()
+    for size, unit in ((86400, "days"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _largest_over_median_step(times: pd.Series) -> tuple[pd.Timedelta, pd.Timedelta]:
+    """(largest, median) interval between the sorted valid times."""
+    steps = times.dropna().sort_values().diff().dropna()
+    if steps.empty:
+        return pd.Timedelta(0), pd.Timedelta(0)
+    return steps.max(), steps.median()
+
+
+def dayfirst_note(text: pd.Series, month_first: pd.Series) -> str | None:
+    """A warning when dates written with '/' or '.' (10/06/2021) were read month-first and that leaves irregular
+    steps that reading them day-first would not (a 4-month "gap" from 10 June read as 6 October); else None."""
+    sample = text.dropna().astype(str)
+    if sample.empty or not sample.str.match(_AMBIGUOUS_DATE).any():
+        return None
+    day_first = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=True, utc=True).dt.tz_localize(None)
+    if day_first.isna().sum() > month_first.isna().sum() or day_first.equals(month_first):
+        return None
+    largest_mf, median_mf = _largest_over_median_step(month_first)
+    largest_df, _ = _largest_over_median_step(day_first)
+    if largest_mf <= 2 * median_mf or largest_df >= largest_mf:
+        return None
+    example = sample[sample.str.match(_AMBIGUOUS_DATE)].iloc[0]
+    return (f"dates like {example!r} are ambiguous: read month-first they leave irregular steps (largest "
+            f"{describe_duration(largest_mf)}, median {describe_duration(median_mf)}), read day-first the largest "
+            f"step is {describe_duration(largest_df)}; if the file writes the day first, pass --dayfirst "
+            f"(tinyad bert load-bms --input FILE --dayfirst)")
+
+
+def parse_time(values: pd.Series, column: str, dayfirst: bool = False) -> tuple[pd.Series, list[str]]:
+    """A time column as naive datetime64 (UTC where the text has an offset) and notes on what was assumed.
+
+    Numbers are epoch times in the unit their magnitude suggests (`epoch_unit`); text is parsed per value
+    (`dayfirst` for 10/06/2021 = 10 June). Values that do not parse become NaT (counted by the caller); a column
+    where nothing parses is an InputError naming the column and a value."""
+    notes: list[str] = []
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce")
+        unit, name = epoch_unit(numbers)
+        if unit != "s":
+            notes.append(f"time column {column!r} holds numbers: read as {name} since 1970-01-01 (by magnitude)")
+        elif numbers.abs().median() >= 1e8:  # 1973 onwards in seconds: an epoch time, worth saying so
+            notes.append(f"time column {column!r} holds numbers: read as seconds since 1970-01-01 (by magnitude)")
+        try:
+            time = pd.Timestamp(0) + pd.to_timedelta(numbers, unit=unit)
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsTimedelta) as err:
+            raise InputError(f"time column {column!r}: numbers out of range for {name} since 1970 ({err})",
+                             hint="epoch times in s, ms, us or ns are recognized by their size; or give "
+                                  "datetime text (2021-06-10 20:00:00)") from None
+    else:
+        try:
+            time = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst, utc=True)
+        except (ValueError, TypeError, OverflowError) as err:
+            raise InputError(f"time column {column!r} does not parse as times ({err})",
+                             hint="give datetime text (2021-06-10 20:00:00) or epoch numbers") from None
+        time = time.dt.tz_localize(None)
+        if not dayfirst and (note := dayfirst_note(values, time)):
+            notes.append(note)
+    if time.notna().sum() == 0:
+        first = values.dropna().iloc[0] if values.notna().any() else None
+        raise InputError(f"time column {column!r}: no value parses as a time (first: {first!r})",
+                         hint="name the column holding the times with --time-column NAME; datetime text "
+                              "(2021-06-10 20:00:00) and epoch numbers (s, ms, us, ns) are understood")
+    return time, notes
+
+
+def mostly_numeric_columns(raw: pd.DataFrame, exclude: Iterable[str], min_share: float = 0.5):
+    """(channel columns, dropped columns): numeric columns, and text columns where at least `min_share` of the
+    non-empty cells are numbers (a logger's 'ERR' in one cell must not drop the channel); the rest is dropped."""
+    exclude = set(exclude)
+    kept, dropped = [], []
+    for name in raw.columns:
+        if name in exclude:
+            continue
+        column = raw[name]
+        if pd.api.types.is_numeric_dtype(column):
+            kept.append(name)
+            continue
+        present = column.notna()
+        parsed = pd.to_numeric(column.where(present), errors="coerce").notna()
+        is_text = column.dtype == object or pd.api.types.is_string_dtype(column)
+        share = parsed.sum() / present.sum() if present.any() else 0.0
+        (kept if is_text and share >= min_share else dropped).append(name)
+    return kept, dropped
+
+
 def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str] | Iterable[str] | None = None,
-               period_s: float | None = None, max_fill_s: float | None = None) -> Telemetry:
-    """Any Parquet or CSV telemetry: `time_column` (datetime text, or numbers = seconds) plus numeric columns.
+               period_s: float | None = None, max_fill_s: float | None = None, dayfirst: bool = False) -> Telemetry:
+    """Any Parquet or CSV telemetry: `time_column` (datetime text, or epoch numbers in s/ms/us/ns by magnitude)
+    plus numeric columns.
 
     `columns` selects channels: a list of names, or a mapping {source name: tidy name}; default = every other
-    numeric column. `period_s` default = the median interval. Also reads a tidy file written by write_tidy.
+    column that is mostly numeric (its stray text cells become gaps). `period_s` default = the median interval.
+    `dayfirst` reads 10/06/2021 as 10 June. Also reads a tidy file written by write_tidy. What was assumed
+    (the time unit, dropped columns, ambiguous dates) is in the report's notes.
     """
     path = Path(path)
     if path.suffix.lower() == ".parquet":
@@ -335,10 +467,16 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
         except FileNotFoundError:
             raise InputError(f"{path}: no such file", hint="check the path (ls it)") from None
         raw = read_csv(path, sep=";" if ";" in header else ",")  # SKAB-style files use ";"
-    _require(raw, [time_column], str(path))
+    if time_column not in raw.columns:
+        raise InputError(f"{path}: no time column {time_column!r}",
+                         hint=f"columns found: {', '.join(map(str, raw.columns[:40]))}; name the time column: "
+                              f"tinyad bert load-bms --input {path} --time-column NAME -o tidy.parquet")
+    notes: list[str] = []
     if columns is None:
-        names = [c for c in raw.columns if c not in (time_column, SEGMENT_COLUMN)
-                 and pd.api.types.is_numeric_dtype(raw[c])]
+        names, dropped = mostly_numeric_columns(raw, (time_column, SEGMENT_COLUMN))
+        if dropped:
+            notes.append(f"column(s) {', '.join(map(str, dropped))} left out: not numeric (name channels with "
+                         f"--column)")
         mapping = {c: c for c in names}
     elif isinstance(columns, Mapping):
         mapping = dict(columns)
@@ -348,18 +486,18 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
         raise InputError(f"{path}: no numeric channel columns", hint="name them with --column")
     _require(raw, mapping, str(path))
     numbers, bad = _numeric(raw, list(mapping))
-    t = raw[time_column]
-    if pd.api.types.is_numeric_dtype(t):
-        time = pd.Timestamp(0) + pd.to_timedelta(pd.to_numeric(t, errors="coerce"), unit="s")
-    else:
-        time = pd.to_datetime(t, errors="coerce", format="mixed")
-        if getattr(time.dt, "tz", None) is not None:
-            time = time.dt.tz_convert("UTC").dt.tz_localize(None)
+    for src in mapping:
+        stray = raw[src].notna() & numbers[src].isna()
+        if stray.any():
+            notes.append(f"column {src!r}: {int(stray.sum())} cell(s) not a number (e.g. "
+                         f"{raw[src][stray].iloc[0]!r}), treated as missing")
+    time, time_notes = parse_time(raw[time_column], time_column, dayfirst)
+    notes += time_notes
     frame = pd.DataFrame({TIME_COLUMN: time})
     for src, name in mapping.items():
         frame[name] = numbers[src].to_numpy()
     channels = list(mapping.values())
-    frame, report = _tidy_rows(frame, channels, GapReport(non_numeric_cells=bad))
+    frame, report = _tidy_rows(frame, channels, GapReport(non_numeric_cells=bad, notes=notes))
     if period_s is None:
         intervals = frame[TIME_COLUMN].diff().dt.total_seconds().dropna()
         if intervals.empty:
@@ -407,9 +545,22 @@ def read_tidy(path: Path) -> Telemetry:
                      dict(meta.get("units", {})), report)
 
 
-def load_any(spec: str, period_s: float | None = None) -> Telemetry:
+def is_tidy_file(spec: str | Path) -> bool:
+    """True for a Parquet file written by write_tidy (already on its grid: its gap report was shown when it was
+    written); False for anything loaded and resampled on the fly (ess_lfp:N, bess, a raw CSV/Parquet)."""
+    path = Path(spec)
+    if path.suffix.lower() != ".parquet" or not path.is_file():
+        return False
+    try:
+        return METADATA_KEY in (pq.read_schema(path).metadata or {})
+    except (OSError, pa.ArrowInvalid):
+        return False
+
+
+def load_any(spec: str, period_s: float | None = None, dayfirst: bool = False) -> Telemetry:
     """Resolve a data set name used on the command line:
-    `ess_lfp:N` (rack N of ../shared/data/bms/ess_lfp), `bess` (the BESS log), or a path to Parquet/CSV."""
+    `ess_lfp:N` (rack N of ../shared/data/bms/ess_lfp), `bess` (the BESS log), or a path to Parquet/CSV
+    (`dayfirst`: a CSV's 10/06/2021 is 10 June)."""
     from tinyad.paths import shared_data_dir
 
     if spec.startswith("ess_lfp:"):
@@ -424,4 +575,5 @@ def load_any(spec: str, period_s: float | None = None) -> Telemetry:
     if not path.exists():
         raise InputError(f"data set {spec!r} not found",
                          hint="give ess_lfp:N, bess, or the path of a Parquet/CSV file")
-    return read_tidy(path) if path.suffix.lower() == ".parquet" else load_table(path, period_s=period_s)
+    return (read_tidy(path) if path.suffix.lower() == ".parquet"
+            else load_table(path, period_s=period_s, dayfirst=dayfirst))

@@ -150,6 +150,24 @@ def best_f1_threshold(scores: np.ndarray, labels: np.ndarray, n_thresholds: int 
     return float(candidates[int(np.argmax(f1s))])
 
 
+def blocks_for_evaluation(segments: list, window: int, what: str, option: str) -> tuple[list, str | None]:
+    """The segments long enough for one window (injected anomalies and their scores need a whole window), and
+    a note on the ones left out (None if none). No segment long enough is an InputError naming `option`."""
+    long_enough = [s for s in segments if len(s) >= window]
+    if not long_enough:
+        longest = max((len(s) for s in segments), default=0)
+        raise InputError(f"{what}: no contiguous run of {window} steps (one window) to evaluate on "
+                         f"(longest: {longest}, total: {sum(len(s) for s in segments)})",
+                         hint=f"widen {option} (e.g. 0.75:1) so that it holds several windows of {window} steps")
+    left_out = len(segments) - len(long_enough)
+    note = None
+    if left_out:
+        steps = sum(len(s) for s in segments if len(s) < window)
+        note = (f"{what}: {left_out} segment(s) shorter than a window ({window} steps) left out of the "
+                f"evaluation ({steps} steps)")
+    return long_enough, note
+
+
 def first_reaching(history: list[dict], key: str = "score", target: float = TARGET_SCORE) -> int | None:
     """The step of the first checkpoint whose `key` reaches `target` (None if none does)."""
     for row in history:
@@ -283,8 +301,9 @@ class CheckpointEvaluator:
 
 
 def plot_history(histories: dict[str, list[dict]], path, key: str = "score", title: str = "",
-                 target: float | None = TARGET_SCORE, extra_keys=("f1",)):
-    """PNG: `key` (and `extra_keys`, dashed) versus training steps, one line per run."""
+                 target: float | None = TARGET_SCORE, extra_keys=("f1",), with_loss: bool = False):
+    """PNG: `key` (and `extra_keys`, dashed) versus training steps, one line per run; `with_loss` adds the mean
+    training loss of each checkpoint on a second axis (dotted)."""
     from pathlib import Path
 
     import matplotlib
@@ -293,20 +312,30 @@ def plot_history(histories: dict[str, list[dict]], path, key: str = "score", tit
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
+    loss_axis = ax.twinx() if with_loss else None
     for i, (name, history) in enumerate(histories.items()):
         color = f"C{i}"
         steps = [row["step"] for row in history]
         ax.plot(steps, [row.get(key, np.nan) for row in history], "o-", color=color, label=f"{name} {key}")
-        for extra in extra_keys:
-            ax.plot(steps, [row.get(extra, np.nan) for row in history], "--", color=color, alpha=0.6,
-                    label=f"{name} {extra}")
+        for j, extra in enumerate(extra_keys):
+            if any(extra in row for row in history):
+                ax.plot(steps, [row.get(extra, np.nan) for row in history], ("--", "-.", (0, (5, 1)))[j % 3],
+                        color=color, alpha=0.6, label=f"{name} {extra}")
+        if loss_axis is not None:
+            loss_axis.plot(steps, [row.get("loss", np.nan) for row in history], ":", color=color, alpha=0.8,
+                           label=f"{name} training loss")
     if target is not None:
         ax.axhline(target, color="grey", lw=0.8, ls=":", label=f"target {target:.2f}")
     ax.set_xlabel("training steps")
     ax.set_ylabel("score")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    handles, labels = ax.get_legend_handles_labels()
+    if loss_axis is not None:
+        loss_axis.set_ylabel("training loss (dotted)")
+        more_handles, more_labels = loss_axis.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(handles, labels, fontsize=7, loc="lower right")
     ax.set_title(title or f"{key} vs steps")
     fig.tight_layout()
     path = Path(path)

@@ -148,7 +148,8 @@ class OutlierProbabilities:
     def as_array(self) -> np.ndarray:
         probs = np.array([getattr(self, name) for name in TRAIN_TYPES], dtype=float)
         if (probs < 0).any() or probs.sum() > 1.0 + 1e-9:
-            raise InputError(f"outlier probabilities {dict(zip(TRAIN_TYPES, probs))} must be >= 0 and sum <= 1",
+            given = ", ".join(f"{name} {float(value):g}" for name, value in zip(TRAIN_TYPES, probs))
+            raise InputError(f"outlier probabilities ({given}) must be >= 0 and sum <= 1",
                              hint="lower one of --soft_replacing/--uniform_replacing/--peak_noising/"
                                   "--length_adjusting")
         return probs

@@ -28,6 +28,9 @@ from tinyad.errors import InputError
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
 HISTORY_FILE = "history.json"
+HISTORY_PLOT = "history.png"
+# Learning rates above this are accepted with a warning: AdamW on this body trains at 1e-4 .. 1e-2.
+LARGE_LEARNING_RATE = 1.0
 
 
 @dataclass
@@ -78,6 +81,41 @@ class TrainOptions:
                                     self.length_adjusting)
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, after history.json was written for the checkpoints done so far; `result` holds
+    them (`final_checkpoint` is None when no checkpoint was written yet)."""
+
+    def __init__(self, result: "TrainResult"):
+        super().__init__("training interrupted")
+        self.result = result
+
+
+def validate_options(options: TrainOptions) -> list[str]:
+    """Refuse options that cannot train a useful model (InputError with a hint); return warnings for options
+    that are allowed but probably a mistake. Pure: reads the options only."""
+    probabilities = options.probabilities().as_array()  # negative or summing above 1: refused there
+    if probabilities.sum() <= 0:
+        raise InputError("all four outlier probabilities are 0: training would see no synthetic outlier",
+                         hint="the model learns from injected outliers: keep at least one of --soft_replacing, "
+                              "--uniform_replacing, --peak_noising, --length_adjusting above 0 (defaults 0.5, "
+                              "0.15, 0.15, 0)")
+    if not np.isfinite(options.lr) or options.lr <= 0:
+        raise InputError(f"--lr must be > 0, got {options.lr:g}", hint="e.g. --lr 1e-3 (the default)")
+    if options.window_sliding < 1:
+        raise InputError(f"--window_sliding must be >= 1, got {options.window_sliding}",
+                         hint="the stride of evaluation windows in steps, e.g. --window_sliding 16 (the default)")
+    if options.max_steps < 1 or options.checkpoint_every < 1:
+        raise InputError("--max_steps and --checkpoint_every must be >= 1",
+                         hint="e.g. --max_steps 2000 --checkpoint_every 200")
+    if not 0.0 <= options.ema_decay < 1.0:
+        raise InputError(f"--ema-decay must be in [0, 1), got {options.ema_decay}", hint="e.g. 0.98, or 0 for off")
+    warnings = []
+    if options.lr > LARGE_LEARNING_RATE:
+        warnings.append(f"--lr {options.lr:g} is very large (this model trains at 1e-4 .. 1e-2): the loss will "
+                        f"probably diverge")
+    return warnings
+
+
 @dataclass
 class Checkpoint:
     """A loaded checkpoint: the model, its architecture, channels and standardization, and its metadata."""
@@ -121,16 +159,55 @@ def save_checkpoint(directory: Path, model, config: BertConfig, channels: list[s
     return directory
 
 
+def _step_number(directory: Path) -> int:
+    try:
+        return int(directory.name.split("_", 1)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
 def resolve_checkpoint(path: Path) -> Path:
-    """A checkpoint directory, or a run directory (-> its last checkpoint)."""
+    """A checkpoint directory, or a run directory (-> its run's last checkpoint: the last row of its
+    history.json, so a step folder left over from another run cannot win; without a usable history, the
+    highest step folder)."""
     path = Path(path)
     if (path / CONFIG_FILE).is_file():
         return path
-    steps = sorted(p for p in path.glob("step_*") if (p / CONFIG_FILE).is_file())
+    try:
+        last_step = int(json.loads((path / HISTORY_FILE).read_text())[-1]["step"])
+        recorded = path / f"step_{last_step:06d}"
+        if (recorded / CONFIG_FILE).is_file():
+            return recorded
+    except (OSError, ValueError, LookupError, TypeError):
+        pass  # no history (or a damaged one): fall back to the folders
+    steps = sorted((p for p in path.glob("step_*") if (p / CONFIG_FILE).is_file()), key=_step_number)
     if not steps:
         raise InputError(f"{path}: not a checkpoint (no {CONFIG_FILE}) nor a run directory with step_*/",
                          hint="pass a directory written by `tinyad bert train`")
     return steps[-1]
+
+
+def run_files(run_dir: Path) -> list[Path]:
+    """What `train` writes into a run directory that is there now: step_* checkpoint folders, history.json/png,
+    and a checkpoint's own config.json/weights (a checkpoint folder given as --out). Other files are not
+    listed (and never removed)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    steps = sorted((p for p in run_dir.glob("step_*") if p.is_dir() and _step_number(p) >= 0), key=_step_number)
+    files = [run_dir / name for name in (HISTORY_FILE, HISTORY_PLOT, CONFIG_FILE, WEIGHTS_FILE)
+             if (run_dir / name).is_file()]
+    return steps + files
+
+
+def remove_run_files(run_dir: Path) -> list[Path]:
+    """Remove what `run_files` lists (an earlier run's output) and return it; everything else stays."""
+    import shutil
+
+    removed = run_files(run_dir)
+    for path in removed:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return removed
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
@@ -215,12 +292,18 @@ Evaluator = Callable[[object, "Standardizer"], dict]
 
 def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions, run_dir: Path,
           evaluator: Evaluator | None = None, donor: np.ndarray | None = None, source: str = "",
-          progress: bool = True, log: Callable[[str], None] | None = None) -> TrainResult:
+          progress: bool = True, log: Callable[[str], None] | None = None, period_s: float | None = None,
+          extra_notes: list[str] | tuple = (), on_checkpoint: Callable[[dict], None] | None = None,
+          before_first_write: Callable[[], None] | None = None) -> TrainResult:
     """Train on normal telemetry `segments` (raw units, list of (n_i, channels)) with synthetic outliers.
 
     Every `checkpoint_every` steps (and at the end) a checkpoint is written to `run_dir/step_NNNNNN` and, if
-    given, `evaluator(model, standardizer)` scores it; its dict goes into the checkpoint and `history.json`.
+    given, `evaluator(model, standardizer)` scores it; its dict goes into the checkpoint and `history.json`,
+    and `on_checkpoint(row)` is called with it (also for step 0 of a fine-tuning run).
     `donor` (raw units) is another data set to take soft-replacing segments from (default: the training data).
+    `period_s` (the data's sampling period) and `extra_notes` (e.g. the loader's gap report) are stored in every
+    checkpoint. `before_first_write()` runs after every check passed, just before `run_dir` is first written.
+    Ctrl-C raises TrainingInterrupted after writing history.json for the checkpoints done.
     """
     import tensorflow as tf
     import keras
@@ -232,10 +315,8 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
     stacked = np.concatenate(segments)
     if not np.isfinite(stacked).all():
         raise InputError("training data contains NaN or inf", hint="load it through tinyad.battery (gap filling)")
-    if options.max_steps < 1 or options.checkpoint_every < 1:
-        raise InputError("--max_steps and --checkpoint_every must be >= 1")
-    if not 0.0 <= options.ema_decay < 1.0:
-        raise InputError(f"--ema-decay must be in [0, 1), got {options.ema_decay}")
+    for warning in validate_options(options):
+        log(f"warning: {warning}")
     probabilities = options.probabilities()
     keras.utils.set_random_seed(options.seed)
     rng = np.random.default_rng(options.seed)
@@ -246,9 +327,10 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
     else:  # as in AnomalyBERT, soft replacing borrows from anywhere in the training data, not just the window
         donor_std = np.concatenate(standardized)
 
-    model, config, notes = prepare_model(len(channels), channels, options)
-    for note in notes:
+    model, config, model_notes = prepare_model(len(channels), channels, options)
+    for note in model_notes:
         log(note)
+    notes = [*extra_notes, *model_notes]
     sampler = WindowSampler(standardized, config.window, config.window // 2, rng)
     optimizer = keras.optimizers.AdamW(learning_rate=options.lr, weight_decay=1e-4, clipnorm=1.0)
     # The average starts at the initial weights (for fine-tuning: the checkpoint's).
@@ -281,32 +363,54 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
                 variable.assign(value)
 
     run_dir = Path(run_dir)
+    if before_first_write is not None:
+        before_first_write()
     run_dir.mkdir(parents=True, exist_ok=True)
     history: list[dict] = []
     meta = {"train": {**asdict(options), "source": source, "notes": notes}}
+    if period_s is not None:
+        meta["period_s"] = float(period_s)
     losses: list[float] = []
     started = time.perf_counter()
-    if evaluator is not None and options.checkpoint:
-        # Step 0 of a fine-tuning run: the loaded weights with the new data's standardization, before any
-        # update (with a re-initialized input embedding this is near chance).
-        history.append({"step": 0, "loss": float("nan"), "seconds": 0.0, **evaluator(model, standardizer)})
-    last_dir = run_dir
-    bar = tqdm(range(1, options.max_steps + 1), desc="bert train", unit="step", disable=not progress,
-               mininterval=1.0)
-    for step in bar:
-        windows, labels = synthesize_batch(sampler.sample(options.batch_size), config.window, probabilities,
-                                           rng, donor_std)
-        losses.append(float(train_step(tf.constant(windows), tf.constant(labels))))
-        if step % options.checkpoint_every == 0 or step == options.max_steps:
-            row = {"step": step, "loss": float(np.mean(losses[-options.checkpoint_every:])),
-                   "seconds": time.perf_counter() - started}
-            if evaluator is not None:
-                row.update(with_averaged_weights(lambda: evaluator(model, standardizer)))
-            history.append(row)
-            last_dir = with_averaged_weights(lambda: save_checkpoint(
-                run_dir / f"step_{step:06d}", model, config, channels, standardizer, step, {**meta, "scores": row}))
-            _atomic_json(run_dir / HISTORY_FILE, history)
-            bar.set_postfix({k: round(v, 3) for k, v in row.items() if k in ("loss", "score", "f1")})
+    report = on_checkpoint or (lambda row: None)
+    last_dir: Path | None = None
+    bar = None
+    try:
+        if evaluator is not None and options.checkpoint:
+            # Step 0 of a fine-tuning run: the loaded weights with the new data's standardization, before any
+            # update (with a re-initialized input embedding this is near chance).
+            history.append({"step": 0, "loss": float("nan"), "seconds": 0.0, **evaluator(model, standardizer)})
+            report(history[-1])
+        bar = tqdm(range(1, options.max_steps + 1), desc="bert train", unit="step", disable=not progress,
+                   mininterval=1.0)
+        for step in bar:
+            windows, labels = synthesize_batch(sampler.sample(options.batch_size), config.window, probabilities,
+                                               rng, donor_std)
+            losses.append(float(train_step(tf.constant(windows), tf.constant(labels))))
+            if step % options.checkpoint_every == 0 or step == options.max_steps:
+                row = {"step": step, "loss": float(np.mean(losses[-options.checkpoint_every:])),
+                       "seconds": time.perf_counter() - started}
+                if evaluator is not None:
+                    row.update(with_averaged_weights(lambda: evaluator(model, standardizer)))
+                history.append(row)
+                last_dir = with_averaged_weights(lambda: save_checkpoint(
+                    run_dir / f"step_{step:06d}", model, config, channels, standardizer, step,
+                    {**meta, "scores": row}))
+                _atomic_json(run_dir / HISTORY_FILE, history)
+                bar.set_postfix({k: round(v, 3) for k, v in row.items() if k in ("loss", "score", "f1")})
+                with tqdm.external_write_mode():  # the bar is cleared first: the line never lands inside it
+                    report(row)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        # Keep the rows whose checkpoint is complete (a config.json is written last): Ctrl-C may have landed
+        # between a row and its checkpoint.
+        done = [row for row in history
+                if row["step"] == 0 or (run_dir / f"step_{row['step']:06d}" / CONFIG_FILE).is_file()]
+        _atomic_json(run_dir / HISTORY_FILE, done)
+        saved = [run_dir / f"step_{row['step']:06d}" for row in done if row["step"] > 0]
+        raise TrainingInterrupted(TrainResult(run_dir, saved[-1] if saved else None, done, notes,
+                                              time.perf_counter() - started, model)) from None
     if averaged is not None:  # the returned model is the final checkpoint's (averaged) model
         for variable, average in zip(model.trainable_variables, averaged):
             variable.assign(average)
@@ -337,34 +441,98 @@ def _in_checkpoint_order(data, checkpoint: Path, log=None):
     return reordered
 
 
+def window_of(options: TrainOptions, n_channels: int) -> int:
+    """The window length a run with `options` will use: the checkpoint's when fine-tuning, else the preset's
+    (or --window)."""
+    if options.checkpoint:
+        try:
+            return int(json.loads((resolve_checkpoint(Path(options.checkpoint)) / CONFIG_FILE).read_text())
+                       ["model"]["window"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged checkpoint: load_checkpoint reports it with a hint
+    return preset_config(options.preset, n_channels, patch_size=options.patch_size, window=options.window,
+                         center_windows=options.center_windows).window
+
+
+def period_note(checkpoint_meta: dict, data_period_s: float, source: str) -> str | None:
+    """A note when data is sampled at another period than the checkpoint's training data (its windows then
+    span another time and its shapes mean something else); None when they agree or the checkpoint predates
+    recording it."""
+    trained = checkpoint_meta.get("period_s")
+    if trained is None or np.isclose(float(trained), float(data_period_s)):
+        return None
+    return (f"{source} is sampled every {data_period_s:g} s, the checkpoint was trained on {float(trained):g} s "
+            f"data: a window spans another time (resample with tinyad bert load-bms --period {float(trained):g})")
+
+
 def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_range=(0.0, 0.75),
                      eval_dataset: str | None = None, eval_range=(0.75, 1.0), donor_dataset: str | None = None,
-                     anomaly_rate: float = 0.08, progress: bool = True, log=None) -> TrainResult:
+                     anomaly_rate: float = 0.08, progress: bool = True, log=None,
+                     on_checkpoint: Callable[[dict], None] | None = None,
+                     before_first_write: Callable[[], None] | None = None) -> TrainResult:
     """`tinyad bert train`: train on the `train_range` of `dataset` (ess_lfp:N, bess, or a file) and evaluate
     every checkpoint on the `eval_range` of `eval_dataset` (default: the same data) with injected anomalies,
-    including types never used in training. Writes the run directory and `history.png`."""
-    from tinyad.battery.bms import load_any
-    from tinyad.bert.evaluate import CheckpointEvaluator, plot_history
+    including types never used in training. Writes the run directory and `history.png` (also on Ctrl-C, for the
+    checkpoints done). Data loaded and resampled on the fly has its gap report logged and kept in the notes."""
+    from tinyad.battery.bms import is_tidy_file, load_any, report_lines
+    from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation, plot_history
 
-    data = load_any(dataset)
+    log = log or (lambda message: None)
+    validate_options(options)  # a refused option fails before any loading; train() logs the warnings
+    notes: list[str] = []
+
+    def load(spec: str):
+        data = load_any(spec)
+        if not is_tidy_file(spec):
+            for line in report_lines(data):
+                log(line)
+                notes.append(line)
+        return data
+
+    data = load(dataset)
     if options.checkpoint:
         data = _in_checkpoint_order(data, Path(options.checkpoint), log)
+        try:
+            saved_meta = json.loads((resolve_checkpoint(Path(options.checkpoint)) / CONFIG_FILE).read_text())
+        except (OSError, ValueError):
+            saved_meta = {}
+        if note := period_note(saved_meta, data.period_s, data.source):
+            log(note)
+            notes.append(note)
     training = data.time_slice(*train_range)
     evaluator = None
     if eval_range is not None:
-        held_out_source = (load_any(eval_dataset) if eval_dataset else data).in_order_of(data.channels)
+        held_out_source = (load(eval_dataset) if eval_dataset else data).in_order_of(data.channels)
         if held_out_source.channels != data.channels:
-            raise InputError(f"evaluation data channels {held_out_source.channels} differ from {data.channels}")
+            raise InputError(f"evaluation data channels {held_out_source.channels} differ from {data.channels}",
+                             hint="evaluate on data with the training channels (the same columns), or leave "
+                                  "--eval-dataset out to hold out a time range of --dataset")
         if not eval_dataset and eval_range[0] < train_range[1] and eval_range[1] > train_range[0]:
             raise InputError(f"evaluation range {eval_range} overlaps the training range {train_range}",
                              hint="hold out a later time range, e.g. --train-range 0:0.75 --eval-range 0.75:1")
         # One block per contiguous segment: an injected test window never spans a gap in the data.
-        evaluator = CheckpointEvaluator(held_out_source.time_slice(*eval_range).segments(),
-                                        options.window_sliding, anomaly_rate=anomaly_rate)
-    donor = load_any(donor_dataset).values() if donor_dataset else None
-    result = train(training.segments(), data.channels, options, run_dir, evaluator, donor,
-                   source=f"{data.source} range {train_range}", progress=progress, log=log)
-    if evaluator is not None and result.history:
-        plot_history({Path(run_dir).name: result.history}, Path(run_dir) / "history.png",
-                     title=f"{dataset}: score vs steps")
+        blocks, left_out = blocks_for_evaluation(held_out_source.time_slice(*eval_range).segments(),
+                                                 window_of(options, len(data.channels)),
+                                                 f"evaluation range {eval_range[0]:g}:{eval_range[1]:g}",
+                                                 "--eval-range")
+        if left_out:
+            log(left_out)
+            notes.append(left_out)
+        evaluator = CheckpointEvaluator(blocks, options.window_sliding, anomaly_rate=anomaly_rate)
+    donor = load(donor_dataset).values() if donor_dataset else None
+
+    def plot(history):
+        if evaluator is not None and history:
+            plot_history({Path(run_dir).name: history}, Path(run_dir) / HISTORY_PLOT,
+                         title=f"{dataset}: score vs steps", extra_keys=("score_pa", "f1"), with_loss=True)
+
+    try:
+        result = train(training.segments(), data.channels, options, run_dir, evaluator, donor,
+                       source=f"{data.source} range {train_range}", progress=progress, log=log,
+                       period_s=data.period_s, extra_notes=notes, on_checkpoint=on_checkpoint,
+                       before_first_write=before_first_write)
+    except TrainingInterrupted as interrupted:
+        plot(interrupted.result.history)
+        raise
+    plot(result.history)
     return result

@@ -3,7 +3,10 @@ tinyad.battery)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -25,7 +28,9 @@ def bert():
               help="Any Parquet/CSV telemetry file instead.")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path),
               help="ess_lfp root (default ../shared/data/bms/ess_lfp); BESS: the CSV path.")
-@click.option("--time-column", default="time", show_default=True, help="Time column of --input.")
+@click.option("--time-column", default="time", show_default=True, help="Time column of --input: datetime text, "
+              "or epoch numbers (seconds, ms, us or ns, told apart by their size).")
+@click.option("--dayfirst", is_flag=True, help="Dates of --input written day first: 10/06/2021 = 10 June.")
 @click.option("--column", "columns", multiple=True, help="Channel column of --input (repeat; default: all numeric).")
 @click.option("--period", "period_s", type=float, help="Grid period in seconds (default: 5 ess_lfp, 10 BESS, "
               "the median interval for --input).")
@@ -33,7 +38,7 @@ def bert():
               "the data into segments (default: 30 ess_lfp, 60 BESS, 6 periods --input).")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The tidy Parquet file to write.")
-def load_bms(rack, bess, input_path, root, time_column, columns, period_s, max_fill_s, out_path):
+def load_bms(rack, bess, input_path, root, time_column, dayfirst, columns, period_s, max_fill_s, out_path):
     """Turn BMS telemetry into a tidy fixed-rate Parquet table (voltage, current, SOC, temperature, cell
     voltage difference) and report the gaps."""
     from tinyad.battery import bms
@@ -41,6 +46,8 @@ def load_bms(rack, bess, input_path, root, time_column, columns, period_s, max_f
 
     if sum(bool(x) for x in (rack is not None, bess, input_path)) != 1:
         raise InputError("give exactly one of --rack, --bess, --input", hint="e.g. --rack 1 -o rack1.parquet")
+    if dayfirst and not input_path:
+        raise InputError("--dayfirst applies to --input only", hint="the ess_lfp and BESS dates are unambiguous")
     defaults = {}
     if period_s is not None:
         defaults["period_s"] = period_s
@@ -51,13 +58,14 @@ def load_bms(rack, bess, input_path, root, time_column, columns, period_s, max_f
     elif bess:
         tidy = bms.load_bess_log(root or shared_data_dir() / "bms" / "bess_bmu" / "bess_task1.csv", **defaults)
     else:
-        tidy = bms.load_table(input_path, time_column, list(columns) or None, **defaults)
+        tidy = bms.load_table(input_path, time_column, list(columns) or None, dayfirst=dayfirst, **defaults)
     bms.write_tidy(tidy, out_path)
-    click.echo(f"{tidy.source}: {tidy.gaps.summary()}")
-    for gap in tidy.gaps.gaps[:20]:
-        click.echo(f"  gap {gap.start} .. {gap.end}: {gap.missing_steps} step(s) {gap.action}")
-    if len(tidy.gaps.gaps) > 20:
-        click.echo(f"  ... {len(tidy.gaps.gaps) - 20} more in the file's metadata")
+    summary, *gaps = bms.gap_lines(tidy)
+    click.echo(summary)
+    for line in gaps:
+        click.echo(f"  {line}" + (" (all in the file's metadata)" if line.startswith("...") else ""))
+    for note in tidy.gaps.notes:
+        click.echo(f"note: {note}")
     click.echo(f"wrote {out_path} ({len(tidy.frame)} rows x {len(tidy.channels)} channels: "
                f"{', '.join(tidy.channels)}; {tidy.period_s:g} s)")
 
@@ -68,10 +76,72 @@ def _range(ctx, param, value):
     return None if value in (None, "none") else parse_range(value)
 
 
+def _load_dataset(spec: str, to_stderr: bool = False):
+    """`tinyad.battery.bms.load_any(spec)`, printing what loading did (gaps, resampling, assumptions) when the
+    data was loaded and resampled now rather than read from a tidy file (whose report load-bms showed)."""
+    from tinyad.battery.bms import is_tidy_file, load_any, report_lines
+
+    data = load_any(spec)
+    if not is_tidy_file(spec):
+        for line in report_lines(data):
+            click.echo(f"note: {line}", err=to_stderr)
+    return data
+
+
+def _format_row(row: dict) -> str:
+    """One history row for people: 'step N  loss ...  score ...'; a loss not measured yet (step 0 of
+    fine-tuning) is shown as '-'."""
+    def value(key):
+        number = float(row[key])
+        return "-" if number != number else f"{number:.3f}"  # NaN: nothing measured
+
+    scores = "  ".join(f"{key} {value(key)}" for key in ("loss", "score", "score_pa", "f1", "pa_f1", "auc_pr",
+                                                           "vus_pr") if key in row)
+    return f"step {row['step']:6d}  {scores}"
+
+
+@contextlib.contextmanager
+def _removed_if_left_empty(folder: Path):
+    """Run the body; if it fails and `folder` did not exist before but does now with nothing in it, remove it
+    (a refused command leaves no empty run folder behind)."""
+    existed = folder.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed and folder.is_dir() and not any(folder.rglob("*")):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _check_output_folder(run_dir: Path, checkpoint: str | None, overwrite: bool) -> list[Path]:
+    """The earlier run's files in `run_dir` that --overwrite will remove (empty: a fresh folder). Refuses a
+    folder holding a run without --overwrite, and a --checkpoint inside the folder it would remove."""
+    from tinyad.bert.train import resolve_checkpoint, run_files
+
+    existing = run_files(run_dir)
+    if not existing:
+        return []
+    listed = ", ".join(p.name for p in existing[:6]) + (" ..." if len(existing) > 6 else "")
+    if not overwrite:
+        raise InputError(f"{run_dir} already holds a run ({listed}): its checkpoints would mix with this one's",
+                         hint=f"train into another folder (e.g. --out {run_dir}_2), or add --overwrite to remove "
+                              f"the old run's files first")
+    if checkpoint:
+        source = resolve_checkpoint(Path(checkpoint)).resolve()
+        folder = run_dir.resolve()
+        if source == folder or folder in source.parents:
+            raise InputError(f"--checkpoint {checkpoint} is inside --out {run_dir}, which --overwrite would "
+                             f"remove", hint=f"fine-tune into another folder, e.g. --out {run_dir}_ft")
+    return existing
+
+
 @bert.command("train")
 @click.option("--dataset", required=True, help=DATASET_HELP)
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Run directory: step_NNNNNN/ checkpoints, history.json, history.png.")
+              help="Run directory: step_NNNNNN/ checkpoints, history.json, history.png. A folder holding "
+                   "another run is refused (see --overwrite).")
+@click.option("--overwrite", is_flag=True, help="Remove an earlier run's files from --out first (its step_* "
+              "checkpoints and history.json/png; nothing else).")
 @click.option("--preset", type=click.Choice(["tiny", "small", "medium", "method"]), default="small",
               show_default=True, help="Architecture: method = AnomalyBERT's 6-layer, width-512, 512-step body (slow "
               "on CPU); medium = 3 layers, width 128 (about 3x small's step time).")
@@ -100,13 +170,14 @@ def _range(ctx, param, value):
               help="Center each window per channel inside the model (judge shapes, not the operating point).")
 @click.option("--ema-decay", type=float, default=0.0, show_default=True,
               help="Exponential moving average of the weights (e.g. 0.98; 0 = off); checkpoints hold the average.")
-def train_command(dataset, run_dir, preset, patch_size, window, window_sliding, soft_replacing, uniform_replacing,
-                  peak_noising, length_adjusting, donor, checkpoint, lr, max_steps, batch_size, checkpoint_every,
-                  train_range, eval_dataset, eval_range, anomaly_rate, seed, center, ema_decay):
+def train_command(dataset, run_dir, overwrite, preset, patch_size, window, window_sliding, soft_replacing,
+                  uniform_replacing, peak_noising, length_adjusting, donor, checkpoint, lr, max_steps, batch_size,
+                  checkpoint_every, train_range, eval_dataset, eval_range, anomaly_rate, seed, center, ema_decay):
     """Train (or fine-tune with --checkpoint) on normal telemetry with synthetic outliers; every
     --checkpoint_every steps a checkpoint is written and evaluated."""
-    from tinyad.bert.evaluate import first_reaching
-    from tinyad.bert.train import TrainOptions, train_on_dataset
+    from tinyad.bert.evaluate import TARGET_SCORE, first_reaching
+    from tinyad.bert.train import TrainingInterrupted, TrainOptions, remove_run_files, train_on_dataset, \
+        validate_options
 
     given = click.get_current_context().get_parameter_source("preset") == click.core.ParameterSource.COMMANDLINE
     if checkpoint and given:
@@ -117,15 +188,36 @@ def train_command(dataset, run_dir, preset, patch_size, window, window_sliding, 
                            peak_noising=peak_noising, length_adjusting=length_adjusting, checkpoint=checkpoint,
                            lr=lr, max_steps=max_steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
                            seed=seed, center_windows=center, ema_decay=ema_decay)
-    result = train_on_dataset(dataset, options, run_dir, train_range, eval_dataset, eval_range, donor,
-                              anomaly_rate, progress=True, log=lambda m: click.echo(f"note: {m}"))
-    for row in result.history:
-        scores = "  ".join(f"{k} {row[k]:.3f}" for k in ("loss", "score", "score_pa", "f1", "pa_f1", "auc_pr",
-                                                            "vus_pr") if k in row)
-        click.echo(f"step {row['step']:6d}  {scores}")
+    validate_options(options)  # refused options fail before any data is loaded or folder touched
+    old_run = _check_output_folder(run_dir, checkpoint, overwrite)
+
+    def remove_old_run():
+        """Called once every check passed and the source checkpoint is loaded: only then is the old run gone."""
+        if old_run:
+            removed = remove_run_files(run_dir)
+            click.echo(f"note: --overwrite: removed the earlier run's {len(removed)} file(s)/folder(s) from "
+                       f"{run_dir}")
+
+    try:
+        with _removed_if_left_empty(run_dir):
+            result = train_on_dataset(dataset, options, run_dir, train_range, eval_dataset, eval_range, donor,
+                                      anomaly_rate, log=lambda m: click.echo(f"note: {m}"),
+                                      progress=sys.stderr.isatty(),  # a log file would collect every bar frame
+                                      on_checkpoint=lambda row: click.echo(_format_row(row)),
+                                      before_first_write=remove_old_run)
+    except TrainingInterrupted as interrupted:
+        done = interrupted.result
+        click.echo(f"interrupted: history.json holds {len(done.history)} checkpoint row(s) in {run_dir}", err=True)
+        if done.final_checkpoint is not None:
+            click.echo(f"last checkpoint: {done.final_checkpoint} (pass it to --checkpoint to continue, or to "
+                       f"tinyad bert evaluate / score)", err=True)
+        else:
+            click.echo("no checkpoint was written yet", err=True)
+        raise click.exceptions.Abort() from None  # the CLI exits 130, as for any Ctrl-C
     if eval_range is not None:
         first = first_reaching(result.history)
-        click.echo(f"first checkpoint with score >= 0.90: {first if first is not None else 'none'}")
+        click.echo(f"first checkpoint with unadjusted (P+R)/2 >= {TARGET_SCORE:.2f}: "
+                   f"{first if first is not None else 'none'}")
         click.echo(f"plot: {result.run_dir / 'history.png'}")
     click.echo(f"final checkpoint: {result.final_checkpoint} ({result.seconds:.0f} s)")
 
@@ -150,19 +242,24 @@ def _scoring_options(range_default: str, range_help: str, rate_default: float | 
     return decorate
 
 
-def _load_for(checkpoint: Path, dataset: str):
-    """(loaded checkpoint, telemetry in its channel order); other channels are refused with a hint."""
-    from tinyad.bert.train import load_checkpoint
+def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bool = False):
+    """(loaded checkpoint, telemetry in its channel order); other channels are refused with a hint, a sampling
+    period other than the checkpoint's gets a note."""
+    from tinyad.bert.train import load_checkpoint, period_note
 
+    if window_sliding < 1:
+        raise InputError(f"--window_sliding must be >= 1, got {window_sliding}",
+                         hint="the stride of the scoring windows in steps, e.g. --window_sliding 16 (the default)")
     loaded = load_checkpoint(checkpoint)
-    return loaded, _telemetry_for(loaded, dataset)
+    data = _telemetry_for(loaded, dataset, to_stderr)
+    if note := period_note(loaded.meta, data.period_s, data.source):
+        click.echo(f"note: {note}", err=to_stderr)
+    return loaded, data
 
 
-def _telemetry_for(loaded, dataset: str):
+def _telemetry_for(loaded, dataset: str, to_stderr: bool = False):
     """`dataset` in the loaded checkpoint's channel order; other channels are refused with a hint."""
-    from tinyad.battery.bms import load_any
-
-    data = load_any(dataset).in_order_of(loaded.channels)  # the same names in another order: as in training
+    data = _load_dataset(dataset, to_stderr).in_order_of(loaded.channels)  # same names, other order: as trained
     if data.channels != loaded.channels:
         raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
                          hint="fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)")
@@ -176,18 +273,26 @@ def _telemetry_for(loaded, dataset: str):
 def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, seeds, as_json):
     """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
     score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
-    from tinyad.bert.evaluate import CheckpointEvaluator
+    from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation
+    from tinyad.bert.train import resolve_checkpoint
 
-    loaded, data = _load_for(checkpoint, dataset)
-    # One block per contiguous segment: an injected test window never spans a gap in the data.
-    evaluator = CheckpointEvaluator(data.time_slice(*score_range).segments(), window_sliding, range(seeds),
-                                    anomaly_rate)
+    loaded, data = _load_for(checkpoint, dataset, window_sliding, to_stderr=as_json)
+    # One block per contiguous segment: an injected test window never spans a gap in the data; a block needs at
+    # least one whole window.
+    blocks, left_out = blocks_for_evaluation(data.time_slice(*score_range).segments(), loaded.config.window,
+                                             f"range {score_range[0]:g}:{score_range[1]:g} of {dataset}", "--range")
+    if left_out:
+        click.echo(f"note: {left_out}", err=as_json)
+    evaluator = CheckpointEvaluator(blocks, window_sliding, range(seeds), anomaly_rate)
     # The checkpoint's standardizer was fitted on its training data; evaluate in its units.
     result = evaluator(loaded.model, loaded.standardizer, with_report=True)
     report = result.pop("report")
     for key in ("scores", "labels", "events"):
         result.pop(key)
     if as_json:
+        result.update(far=report.far, mar=report.mar, roc_auc=report.roc_auc, step=loaded.step,
+                      checkpoint=str(resolve_checkpoint(checkpoint)), range=list(score_range), seeds=seeds,
+                      anomaly_rate=anomaly_rate)
         click.echo(json.dumps(result, default=float, sort_keys=True))
         return
     click.echo(f"checkpoint step {loaded.step}, {dataset} range {score_range}, {seeds} injected copies")
@@ -214,10 +319,10 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
 
     from tinyad.battery.bms import TIME_COLUMN
     from tinyad.bert.evaluate import score_unlabelled
-    from tinyad.detectors.telemetry import Telemetry, plot_scored
+    from tinyad.bert.plots import plot_scores
     from tinyad.evaluation import events, join_events
 
-    loaded, data = _load_for(checkpoint, dataset)
+    loaded, data = _load_for(checkpoint, dataset, window_sliding)
     data = data.time_slice(*(score_range or (0.0, 1.0)))
     times = data.frame[TIME_COLUMN]
     normal = _telemetry_for(loaded, reference).segments() if reference else None
@@ -230,15 +335,17 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
         out_dir / "scores.csv", index=False)
     cut = (f"{1 - anomaly_rate:.1%} quantile of the reference's scores" if reference
            else f"{1 - anomaly_rate:.0%} quantile")
-    signals = Telemetry(data.source, list(data.channels), data.values().astype(np.float64), times.to_numpy())
-    png = plot_scored(signals, scores, np.full(len(scores), threshold), flags, out_dir / "scores.png",
-                      title=f"{data.source}: checkpoint step {loaded.step}, {cut}", score_name="anomaly score")
+    png = plot_scores(data, scores, threshold, flags, out_dir / "scores.png",
+                      title=f"{data.source}: checkpoint step {loaded.step}, {cut}")
     click.echo(f"{data.source}: {len(scores)} steps scored with checkpoint step {loaded.step}; {int(flags.sum())} "
                f"({flags.mean():.1%}) above the {cut} ({threshold:.3f}) in {len(regions)} region(s)")
     # Runs less than a window apart are one episode: list episodes, not their fragments.
     episodes = join_events(regions, loaded.config.window)
-    click.echo(f"{len(episodes)} episode(s) (runs less than a window, {loaded.config.window} steps, apart)"
-               + (", the 10 highest:" if len(episodes) > 10 else ":"))
+    if not episodes:
+        click.echo("no alarm episode")
+    else:
+        click.echo(f"{len(episodes)} episode(s) (runs less than a window, {loaded.config.window} steps, apart)"
+                   + (", the 10 highest:" if len(episodes) > 10 else ":"))
     for a, b in sorted(episodes, key=lambda r: -float(scores[r[0]:r[1]].max()))[:10]:
         click.echo(f"  {times.iloc[a]} .. {times.iloc[b - 1]}  peak score {scores[a:b].max():.3f}")
     if not reference:
