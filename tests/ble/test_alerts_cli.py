@@ -43,3 +43,45 @@ def test_alerts_bad_bind_key_is_an_input_error(capsys):
 def test_alerts_sim_without_port_is_an_input_error(capsys):
     assert main(["alerts", "--sim"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_a_failing_source_still_prints_the_summary_and_its_own_error(monkeypatch, capsys):
+    from tinyad.errors import DeviceError
+
+    beacon = core.Beacon(MAC_BYTES, None, "tinyad")
+    advertisement = beacon.publish(False, True, 0.1)
+
+    def factory(adapter=None):
+        def start(adverts, stop):
+            def run():
+                adverts.put_nowait(Advert("54:48:E6:8F:80:A5", advertisement, -40, 0.0))
+                raise DeviceError("/dev/pts/9: the port vanished (EIO)", hint="reconnect")
+            return run
+        return start
+
+    monkeypatch.setattr(alerts_api, "bleak_source", factory)
+    assert main(["alerts", "--duration", "5"]) == 3
+    err = capsys.readouterr().err
+    assert "error: /dev/pts/9: the port vanished (EIO)" in err and "failed: DeviceError" not in err
+    assert "summary: accepted 1, received 1" in err
+
+
+def test_adverts_received_but_none_decoded_is_an_error(monkeypatch, capsys):
+    beacon = core.Beacon(MAC_BYTES, KEY, "tinyad")
+    ads = [beacon.publish(False, True, 0.1), beacon.publish(True, True, 2.5)]
+    monkeypatch.setattr(alerts_api, "bleak_source", fake_bleak_source(ads))
+    assert main(["alerts", "--duration", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "summary: no_key 2, received 2" in err
+    assert "none could be decoded: no bind key given" in err and "--bind-key" in err
+    monkeypatch.setattr(alerts_api, "bleak_source", fake_bleak_source(ads))
+    assert main(["alerts", "--duration", "0.5", "--bind-key", "00" * 16]) == 2
+    assert "none could be decoded: wrong --bind-key" in capsys.readouterr().err
+
+
+def test_alerts_takes_the_port_as_p_and_from_tinyad_port(monkeypatch, capsys):
+    assert main(["alerts", "--sim", "-p", "/dev/tinyad-no-such-port", "--duration", "0.1"]) == 3
+    assert "cannot open /dev/tinyad-no-such-port" in capsys.readouterr().err
+    monkeypatch.setenv("TINYAD_PORT", "/dev/tinyad-other-port")
+    assert main(["alerts", "--sim", "--duration", "0.1"]) == 3
+    assert "cannot open /dev/tinyad-other-port" in capsys.readouterr().err

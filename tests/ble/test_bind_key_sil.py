@@ -102,8 +102,9 @@ def test_alerts_sim_decodes_with_the_key_and_skips_with_a_wrong_one(sil, capsys)
     assert event["alert"] is (status.alert_state == 2) and event["running"] is True
     assert isinstance(event["counter"], int)
 
+    # Nothing decodable is a failure (exit 2, the input's fault), with the summary still printed.
     assert main(["alerts", "--sim", "--port", sil.port, "--bind-key", WRONG_KEY.hex(), "--json",
-                 "--duration", "0.5"]) == 0
+                 "--duration", "0.5"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""  # nothing decoded, nothing shown
     (summary_line,) = [line for line in captured.err.splitlines() if line.startswith('{"summary"')]
@@ -146,8 +147,8 @@ def test_config_command_sets_gets_and_clears(sil, capsys, monkeypatch):
     assert "16 bytes" in capsys.readouterr().err
     assert main(["config", "--port", sil.port, "--set", "THRESHOLD_ON"]) == 2
     assert main(["config", "--port", sil.port, "--set", "MIN_WINDOWS=2.5"]) == 2
-    assert main(["config", "--port", sil.port, "--set", "THRESHOLD_ON=5000"]) != 0  # OUT_OF_RANGE from the device
-    assert "OUT_OF_RANGE" in capsys.readouterr().err
+    assert main(["config", "--port", sil.port, "--set", "THRESHOLD_ON=5000"]) == 2  # the host knows the range
+    assert "THRESHOLD_ON must be in [-1000, 1000], got 5000" in capsys.readouterr().err
     assert main(["config", "--port", sil.port, "--bind-key", KEY.hex(), "--clear-bind-key"]) != 0
 
 

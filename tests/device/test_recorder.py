@@ -106,7 +106,8 @@ def test_recording_nothing_writes_nothing(tmp_path):
 def test_record_from_the_sil_reproduces_the_source_in_physical_units(sil, normal_source, tmp_path):
     result = record(sil.port, "normal", 0.5, tmp_path / "s.parquet")
     session = read_session(result.path)
-    assert result.gaps == [] and result.n_samples == session.n_samples > 50
+    # The duration is device time: exactly 0.5 s of samples at 100 Hz, however fast the (speed 0) SIL streams.
+    assert result.gaps == [] and result.n_samples == session.n_samples == 50
     first = session.meta.extra["first_sample_seq"]
     expected = (normal_source.take(first, session.n_samples).astype(np.float64) * UPC).astype(np.float32)
     np.testing.assert_array_equal(session.data, expected)
@@ -150,7 +151,8 @@ def test_frames_dropped_by_a_stalled_reader_become_recorded_gaps(start_sil, norm
         return real_next_frame(deadline)
 
     client.transport.next_frame = stalling_next_frame
-    result = record(sil.port, "normal", 2.0, tmp_path / "gaps.parquet", client=client)
+    # 200 s of device time: about 2 s of wall clock at speed 100, around the 1 s stall.
+    result = record(sil.port, "normal", 200.0, tmp_path / "gaps.parquet", client=client)
     client.close()
     assert sil.pty.dropped_bytes > 0
     assert result.gaps and result.lost_samples > 0 and result.lost_frames > 0

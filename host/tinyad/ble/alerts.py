@@ -11,7 +11,7 @@ from typing import Callable, TextIO
 
 from tinyad.ble.receiver import Advert, AlertEvent, JsonLinesLog, Receiver, consume, format_table
 from tinyad.ble.sources import SIL_ADDRESS, BleakSource, DevicePollSource, SourceThread
-from tinyad.errors import DeviceError
+from tinyad.errors import DeviceError, TinyadError
 
 
 def event_line(event: AlertEvent) -> str:
@@ -63,20 +63,22 @@ def run_alerts(
     duration_s: float | None = None,
     max_events: int | None = None,
     out: TextIO | None = None,
+    receiver: Receiver | None = None,
 ) -> Receiver:
     """Receive alerts until Ctrl-C, `duration_s` seconds, or `max_events` new readings.
 
     start_source(adverts, stop) returns the function a source thread runs (see sources.py); it must only
     enqueue. Decoding, de-duplication, printing and logging all happen here, in the calling thread.
     Returns the receiver (its counters say what was skipped and why). Raises DeviceError when the source
-    fails (no Bluetooth adapter, the serial device vanished).
+    fails (no Bluetooth adapter, the serial device vanished); pass your own `receiver` to keep its counters
+    for a summary even then.
     """
     out = out or sys.stdout
     if table is None:
         table = not json_lines and out.isatty()
     adverts: "queue.Queue[Advert]" = queue.Queue()
     stop = threading.Event()
-    receiver = Receiver(bind_key=bind_key)
+    receiver = receiver if receiver is not None else Receiver(bind_key=bind_key)
     view = LiveView(receiver, out, json_lines, table)
     log = JsonLinesLog(log_path) if log_path else None
     seen = {"events": 0}
@@ -110,6 +112,8 @@ def run_alerts(
             log.close()
     if thread.error is not None:
         error = thread.error
+        if isinstance(error, TinyadError):  # already says what failed (e.g. the port vanished) and what to do
+            raise error
         what = getattr(start_source, "description", "advertisement source")
         raise DeviceError(f"{what} failed: {type(error).__name__}: {error}",
                           hint=getattr(start_source, "hint", None)) from error

@@ -6,7 +6,6 @@ import json
 import sys
 
 import click
-import numpy as np
 
 from tinyad.errors import InputError
 
@@ -27,7 +26,7 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
     """Set the bind key and config keys; without --set/--get/--bind-key, list every config key."""
     from tinyad.ble.bthome import parse_bind_key
     from tinyad.device.client import DeviceClient
-    from tinyad.device.configure import all_key_names, configure, format_value, parse_assignment
+    from tinyad.device.configure import all_key_names, configure, display_value, parse_assignment
 
     if bind_key is not None and clear_bind_key:
         raise click.UsageError("give --bind-key or --clear-bind-key, not both")
@@ -40,23 +39,28 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
         except ValueError as err:
             raise InputError(str(err), hint="generate one with: python -c 'import os; print(os.urandom(16).hex())'") \
                 from err
-    sets = [parse_assignment(text) for text in assignments]
-    with DeviceClient(port) as client:
-        gets = list(keys)
-        if not (sets or gets or key is not None or clear_bind_key):
-            gets = all_key_names(client.info().channels)
-        report = configure(client, bind_key=key, clear_bind_key=clear_bind_key, sets=sets, gets=gets)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), sort_keys=True))
-        return
-    if report.bind_key_check is not None:
+    sets = [parse_assignment(text) for text in assignments]  # all checked before anything is sent
+
+    def show(name, value):
+        # Printed as each value is stored, so a later rejection cannot hide what was already applied.
+        # Floats as the shortest text that reads back as the same float32: pasted into --set it restores them.
+        click.echo(f"{name} = {display_value(name, value)}")
+
+    def show_bind_key(report):
         if report.bind_key_check:
             click.echo(f"bind key set: check value {report.bind_key_check.hex()} "
                        f"(advertisements {'encrypted' if report.encrypted else 'NOT encrypted'})")
         else:
             click.echo("bind key cleared: advertisements are not encrypted")
-    for name, value in report.values.items():
-        shown = format_value(name, value)
-        # Device values are float32: print the shortest text that reads back as the same float32, so a value
-        # copied from here into --set restores it exactly.
-        click.echo(f"{name} = {np.float32(shown)}" if isinstance(shown, float) else f"{name} = {shown}")
+
+    with DeviceClient(port) as client:
+        gets = list(keys)
+        if not (sets or gets or key is not None or clear_bind_key):
+            gets = all_key_names(client.info().channels)
+        report = configure(client, bind_key=key, clear_bind_key=clear_bind_key)  # first, as the device gets it
+        if report.bind_key_check is not None and not as_json:
+            show_bind_key(report)
+        values = configure(client, sets=sets, gets=gets, on_value=None if as_json else show)
+        report.values = values.values
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))  # keys in the order set/asked for, not sorted

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from tinyad.demo_sil import DEFAULT_MODEL_MACHINE_SEED, HELD_OUT_SESSION_SEED
+from tinyad.device.recorder import MAX_DECIMATION
 from tinyad.errors import InputError, ParityError
 
 port_option = click.option("--port", "-p", required=True, envvar="TINYAD_PORT", show_envvar=True,
@@ -67,11 +68,19 @@ def sim(model_path, session_path, condition, speed, rate_hz, seconds, machine_se
         # A new recording of that machine (the demo's held-out seed), not one of its training sessions.
         source = synth_source(condition or "normal", settings.channels, settings.units_per_count, rate,
                               seconds=seconds, seed=HELD_OUT_SESSION_SEED, machine_seed=machine_seed)
+    from tinyad.device.signals import sigterm_as_interrupt
+
     device = SilDevice(model_path, settings=settings, source=source, speed=speed, sample_rate_hz=rate)
-    click.echo(f"port: {device.port}", nl=True)
-    click.echo(f"tinyad SIL device: model {model_path} ({device.model_sha256[:12]}), {source.description}, "
-               f"{rate:g} Hz x {speed:g}; Ctrl-C stops", err=True)
-    device.serve_forever()
+    # `kill` stops it as cleanly as Ctrl-C, counters included; installed before the port is announced, so a
+    # caller that signals as soon as it read the port cannot be too early.
+    with sigterm_as_interrupt():
+        try:
+            click.echo(f"port: {device.port}", nl=True)
+            click.echo(f"tinyad SIL device: model {model_path} ({device.model_sha256[:12]}), "
+                       f"{source.description}, {rate:g} Hz x {speed:g}; Ctrl-C stops", err=True)
+            device.serve_forever()  # returns on Ctrl-C / SIGTERM
+        except KeyboardInterrupt:  # stopped before serving began
+            device.close()
     click.echo(f"stopped: {json.dumps(device.stats(), sort_keys=True)}", err=True)
 
 
@@ -117,13 +126,19 @@ def info(port, as_json):
 @click.option("--duration", "-d", type=float, required=True, help="Seconds to record (Ctrl-C stops early).")
 @click.option("--out", "-o", "out", type=click.Path(path_type=Path), default=Path("sessions"), show_default=True,
               help="Output .parquet file, or a folder for <label>-<UTC time>.parquet.")
-@click.option("--decimation", type=int, default=1, show_default=True, help="Keep every n-th sample.")
+@click.option("--decimation", type=click.IntRange(1, MAX_DECIMATION), default=1, show_default=True,
+              help=f"Keep every n-th sample (1..{MAX_DECIMATION}, the device's limit).")
 def record(port, label, duration, out, decimation):
-    """Record a labeled session from the device's sample stream (Parquet, written atomically)."""
-    from tinyad.device.recorder import default_session_path, record as record_session
+    """Record a labeled session from the device's sample stream (Parquet, written atomically).
 
-    path = out if out.suffix == ".parquet" else default_session_path(out, label)
-    result = record_session(port, label, duration, path, decimation=decimation, progress=True)
+    --duration is session time, counted in the device's sample numbers: a `tinyad sim --speed 0` records
+    that many seconds of samples as fast as it can, a board at real time takes that long."""
+    from tinyad.device.recorder import record as record_session, session_path_for
+    from tinyad.device.signals import sigterm_as_interrupt
+
+    path = session_path_for(out, label)
+    with sigterm_as_interrupt():  # `kill` ends it like Ctrl-C: STREAM_STOP sent, samples so far written
+        result = record_session(port, label, duration, path, decimation=decimation, progress=True)
     click.echo(f"wrote {result.path}: {result.n_samples} samples ({result.duration_s:.1f} s), "
                f"{result.frames} frames, {result.samples_per_s:.0f} samples/s")
     if result.gaps or result.lost_frames:
@@ -141,8 +156,10 @@ def record(port, label, duration, out, decimation):
 def monitor(port, seconds):
     """Show live scores and the alert state, one line per scored window."""
     from tinyad.device.monitor import monitor as run_monitor
+    from tinyad.device.signals import sigterm_as_interrupt
 
-    run_monitor(port, seconds=seconds, echo=click.echo)
+    with sigterm_as_interrupt():  # `kill` ends it like Ctrl-C: STREAM_STOP sent, the summary printed
+        run_monitor(port, seconds=seconds, echo=click.echo)
 
 
 @click.command()

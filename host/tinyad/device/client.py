@@ -107,6 +107,11 @@ class DeviceClient:
                     raise DeviceError(f"{self.port}: {name} answered with {codec.message_name(frame.type)}, "
                                       f"expected {codec.message_name(expect)}")
                 return frame.payload
+        note = self.transport.unframed_note()
+        if note:  # something talks on this port, just not tinyad frames: say so rather than "silence"
+            raise DeviceError(f"{self.port}: no reply to {name} after {tries} tries of {timeout_s:g} s; {note}",
+                              hint="wrong firmware, or a baud rate other than the board's? (flash the tinyad "
+                                   "firmware; set $TINYAD_BAUD to the board's rate)")
         raise DeviceError(
             f"{self.port}: no reply to {name} after {tries} tries of {timeout_s:g} s",
             hint="is a tinyad board (or `tinyad sim`) on this port, and no other program reading it?")

@@ -9,7 +9,11 @@ device answers with its check value) and the alert/preprocessing CONFIG keys by 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
 
 from tinyad.device import codec
 from tinyad.errors import InputError
@@ -26,7 +30,8 @@ class ConfigReport:
     encrypted: bool | None = None            # INFO flag bit3 after the changes (None: not read)
 
     def to_dict(self) -> dict:
-        out: dict = {"values": {k: format_value(k, v) if k == BIND_KEY_CHECK else v for k, v in self.values.items()}}
+        # Values in the order set/read (not sorted); floats as the shortest decimal of their float32.
+        out: dict = {"values": {k: json_value(k, v) for k, v in self.values.items()}}
         if self.bind_key_check is not None:
             out["bind_key_check"] = self.bind_key_check.hex()
         if self.encrypted is not None:
@@ -34,19 +39,88 @@ class ConfigReport:
         return out
 
 
+def _key_info(name: str):
+    """(ConfigKeyInfo, key name without channel) for "EWMA_ALPHA" / "AFFINE_SCALE+2"; InputError when unknown."""
+    from tinyad.protocol import CONFIG_KEYS
+
+    base, _, _channel = name.partition("+")
+    info = CONFIG_KEYS.get(base.upper())
+    if info is None:
+        raise InputError(f"unknown config key {name!r}", hint=unknown_key_hint())
+    return info
+
+
+def unknown_key_hint() -> str:
+    from tinyad.protocol import CONFIG_KEYS
+
+    return (f"known keys: {', '.join(CONFIG_KEYS)} (per-channel keys as NAME+c, e.g. AFFINE_SCALE+2); "
+            f"`tinyad config -p PORT` lists every key the device has with its value")
+
+
+def read_only_hint(name: str) -> str:
+    if name.upper() == BIND_KEY_CHECK:
+        return "BIND_KEY_CHECK follows the bind key: set it with --bind-key (or --clear-bind-key)"
+    return (f"{name} comes from the exported model: re-export it (`tinyad export`), then flash the board or "
+            f"restart `tinyad sim` with the new model")
+
+
+def range_text(info) -> str:
+    """"[1, 1000] (integer)" for a key's range as the firmware checks it."""
+    def short(v):  # -1000, 0.001, 1e-09: the limits are round decimals stored as float32
+        return format(float(format_float(v)), "g")
+
+    lo, hi = (short(info.min), short(info.max)) if info.kind == 1 else (int(info.min), int(info.max))
+    return f"[{lo}, {hi}]" + (" (integer)" if info.kind == 0 else "")
+
+
 def parse_assignment(text: str) -> tuple[str, float | int]:
-    """"KEY=VALUE" (KEY a config key name, "AFFINE_SCALE+2" for channel 2) -> (KEY, value typed by the key)."""
+    """"KEY=VALUE" (KEY a config key name, "AFFINE_SCALE+2" for channel 2) -> (KEY, value typed by the key).
+
+    The value is checked here against the firmware's range table (the same one the device uses), so a
+    command with one bad --set sends nothing at all rather than half of its settings."""
     name, sep, raw = text.partition("=")
     name, raw = name.strip().upper(), raw.strip()
     if not sep or not name or not raw:
         raise InputError(f"--set {text!r}: expected KEY=VALUE", hint="e.g. --set THRESHOLD_ON=2.5")
-    _key_id, kind = codec.config_key(name)  # InputError for an unknown key
+    info = _key_info(name)
+    try:
+        _key_id, kind = codec.config_key(name)  # InputError for a channel beyond the key's slots
+    except InputError as err:
+        raise InputError(f"--set {text!r}: {err}", hint=unknown_key_hint()) from err
+    if not info.writable:
+        raise InputError(f"--set {text!r}: {name} is read-only", hint=read_only_hint(name))
     try:
         value: float | int = float(raw) if kind == 1 else int(raw, 0)
     except ValueError as err:
         what = "a number" if kind == 1 else "an integer"
         raise InputError(f"--set {text!r}: {name} takes {what}, got {raw!r}") from err
+    # The device compares the float32 it receives with float32 limits.
+    checked = float(np.float32(value)) if kind == 1 else value
+    if (kind == 1 and not math.isfinite(checked)) or not info.min <= checked <= info.max:
+        raise InputError(f"--set {text!r}: {name} must be in {range_text(info)}, got {raw}",
+                         hint="nothing was sent to the device; the ranges are in docs/protocol.md (Config keys)")
     return name, value
+
+
+def format_float(value: float) -> str:
+    """The shortest decimal that reads back as the same float32 (device values are float32): 1.2, not
+    1.2000000476837158; pasted into --set it restores the value exactly."""
+    return str(np.float32(value))
+
+
+def json_value(name: str, value):
+    """A value for JSON output: BIND_KEY_CHECK as hex text, floats as their shortest float32 decimal."""
+    if name.upper() == BIND_KEY_CHECK:
+        return format_value(name, value)
+    if isinstance(value, float):
+        return float(format_float(value))
+    return value
+
+
+def display_value(name: str, value) -> str:
+    """A value as `tinyad config` prints it."""
+    shown = format_value(name, value)
+    return format_float(shown) if isinstance(shown, float) else str(shown)
 
 
 def format_value(name: str, value: float | int) -> str | float | int:
@@ -67,23 +141,64 @@ def all_key_names(channels: int) -> list[str]:
 
 
 def configure(client, bind_key: bytes | None = None, clear_bind_key: bool = False,
-              sets: list[tuple[str, float | int]] = (), gets: list[str] = ()) -> ConfigReport:
+              sets: list[tuple[str, float | int]] = (), gets: list[str] = (),
+              on_value: Callable[[str, float | int], None] | None = None) -> ConfigReport:
     """Apply the bind key (or clear it), then each (KEY, value) in order, then read each KEY in `gets`.
 
-    client: an open DeviceClient. A rejected value raises DeviceRequestError naming the key and the reason
-    (e.g. OUT_OF_RANGE, CONFLICT); the settings before it stay applied. The key itself is never read back:
-    the report carries its check value, and the INFO flag says whether advertisements are encrypted."""
+    client: an open DeviceClient. on_value(name, value) is called as each value is stored or read, so a
+    caller can show progress before a later setting fails. A rejected value raises DeviceRequestError naming
+    the key, the value, its range and the settings applied before it (they stay applied). The key itself is
+    never read back: the report carries its check value, and the INFO flag says whether advertisements are
+    encrypted."""
+    from tinyad.device.client import DeviceRequestError
+
     if bind_key is not None and clear_bind_key:
         raise InputError("give a bind key or clear it, not both")
     report = ConfigReport()
+    applied: list[str] = []
     if bind_key is not None or clear_bind_key:
         report.bind_key_check = client.set_bind_key(None if clear_bind_key else bind_key)
-    for name, value in sets:
-        report.values[name.upper()] = client.config_set(name.upper(), value)
-    for name in gets:
-        report.values[name.upper()] = client.config_get(name.upper())
-    if report.bind_key_check is not None:
+        applied.append(f"bind key (check {report.bind_key_check.hex()})" if report.bind_key_check
+                       else "bind key cleared")
         from tinyad.protocol import INFO_FLAG_ENCRYPTED
 
         report.encrypted = bool(client.info(refresh=True).flags & INFO_FLAG_ENCRYPTED)
+    for name, value in sets:
+        name = name.upper()
+        try:
+            stored = client.config_set(name, value)
+        except DeviceRequestError as err:
+            raise _rejected(client, name, value, err, applied) from err
+        report.values[name] = stored
+        applied.append(f"{name}={display_value(name, stored)}")
+        if on_value is not None:
+            on_value(name, stored)
+    for name in gets:
+        name = name.upper()
+        report.values[name] = client.config_get(name)
+        if on_value is not None:
+            on_value(name, report.values[name])
     return report
+
+
+def _rejected(client, name: str, value, err, applied: list[str]):
+    """The DeviceRequestError for a rejected CONFIG_SET: which key and value, why, and what already stuck."""
+    from tinyad.device.client import DeviceRequestError
+
+    info = _key_info(name)
+    shown = format_float(value) if isinstance(value, float) else str(value)
+    why = {
+        "OUT_OF_RANGE": f"out of range: {name} takes {range_text(info)}",
+        "READ_ONLY": f"{name} is read-only",
+        "UNKNOWN_KEY": f"the device has no key {name}",
+        "CONFLICT": "THRESHOLD_OFF would exceed THRESHOLD_ON",
+    }.get(err.code_name, f"{err.code_name} ({err.text})")
+    hint = {
+        "OUT_OF_RANGE": "the ranges are in docs/protocol.md (Config keys)",
+        "READ_ONLY": read_only_hint(name),
+        "UNKNOWN_KEY": "per-channel keys exist only for the model's channels (`tinyad info`); " + unknown_key_hint(),
+    }.get(err.code_name, err.hint)
+    done = (f"already applied (and still in force): {', '.join(applied)}" if applied
+            else "nothing was applied before it")
+    return DeviceRequestError(f"{client.port}: the device rejected --set {name}={shown}: {why}; {done}",
+                              err.code, err.code_name, err.text, hint=hint)

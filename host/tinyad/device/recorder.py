@@ -9,6 +9,8 @@ the port vanishes; the error is raised afterwards, naming the partial file.
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,6 +25,11 @@ from tinyad.errors import DeviceError, InputError
 from tinyad.session import KNOWN_CHANNELS, Session, SessionMeta, write_session
 
 FULL_SCALE_COUNTS = 32768.0
+# The device's STREAM_START limit (docs/protocol.md, STREAM_DECIMATION range).
+MAX_DECIMATION = 1000
+# -d is device time; a device that streams slower than this against the wall clock is stopped with an error.
+WALL_FACTOR = 2.0
+WALL_GRACE_S = 5.0
 
 
 @dataclass
@@ -104,6 +111,38 @@ def default_session_path(out_dir: str | Path, label: str) -> Path:
     return Path(out_dir) / f"{label}-{stamp}.parquet"
 
 
+def session_path_for(out: str | Path, label: str) -> Path:
+    """`record --out`: a .parquet name is the file; an existing folder or a name without a suffix is the folder
+    for <label>-<UTC time>.parquet; any other suffix (x.csv) is refused rather than made a folder."""
+    out = Path(out)
+    if out.suffix == ".parquet" or out.is_dir():
+        return out if out.suffix == ".parquet" else default_session_path(out, label)
+    if out.suffix:
+        raise InputError(f"--out {out}: a session is written as Parquet; the name must end in .parquet",
+                         hint=f"use --out {out.with_suffix('.parquet')}, or a folder name without a suffix; "
+                              f"convert to CSV afterwards if needed")
+    return default_session_path(out, label)
+
+
+def check_output(out_path: str | Path) -> None:
+    """Refuse an output that cannot be written - before streaming, and without creating any folder (they are
+    made when the file is written, so a failed command leaves none behind)."""
+    path = Path(out_path)
+    hint = "choose an output in a folder that exists (or can be created) and is writable"
+    if path.exists():
+        raise InputError(f"{out_path} already exists; a recording never overwrites a session",
+                         hint="choose another --out, or move the old file away")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"cannot write {path}: {ancestor} is a file, not a folder", hint=hint)
+    if ancestor == path.parent:
+        check_writable(path)  # probes with a temporary file in the existing folder
+    elif not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {path}: {ancestor} is not writable", hint=hint)
+
+
 def _write_or_rescue(out_path: str | Path, label: str, session: Session) -> tuple[Path, str | None]:
     """Write the recording to `out_path`; if the system refuses (the folder vanished, the disk filled up),
     write it to the temporary folder instead so no sample is lost. Returns the path and the refusal, if any."""
@@ -117,23 +156,23 @@ def _write_or_rescue(out_path: str | Path, label: str, session: Session) -> tupl
 def record(port: str, label: str, duration_s: float, out_path: str | Path, decimation: int = 1,
            client: DeviceClient | None = None, progress: bool = False, idle_timeout_s: float = 2.0,
            max_samples: int | None = None) -> Recording:
-    """Stream from the device for `duration_s` seconds (or until `max_samples` samples) and write a session file
-    at `out_path`.
+    """Stream from the device for `duration_s` seconds of device time (or until `max_samples` samples) and write
+    a session file at `out_path`.
 
+    The duration is counted in the device's sample numbers - the session's own time axis - so a SIL replaying
+    faster than real time records `duration_s` of session, not of wall clock; a device streaming slower than
+    half real time is stopped after duration x 2 + 5 s of wall clock with a DeviceError (what arrived is written).
     Ctrl-C (KeyboardInterrupt) or a vanished port end the recording early: the samples received so far are
     written (atomically) and then the DeviceError is raised (Ctrl-C returns normally, `interrupted` set)."""
     if not label or not label.strip():
         raise InputError("a recording needs a label (e.g. --label normal)")
     if not duration_s or duration_s <= 0:
         raise InputError(f"duration must be positive, got {duration_s}")
-    if decimation < 1:
-        raise InputError(f"decimation must be >= 1, got {decimation}")
+    if not 1 <= decimation <= MAX_DECIMATION:
+        raise InputError(f"decimation must be in 1..{MAX_DECIMATION}, got {decimation}")
     if any(c in label for c in "/\\") or label.startswith("."):
         raise InputError(f"label {label!r} must not contain path separators or start with a dot")
-    if Path(out_path).exists():
-        raise InputError(f"{out_path} already exists; a recording never overwrites a session",
-                         hint="choose another --out, or move the old file away")
-    check_writable(out_path)  # now, not after minutes of streaming
+    check_output(out_path)  # now, not after minutes of streaming
     own_client = client is None
     client = client or DeviceClient(port)
     chunks: list[np.ndarray] = []
@@ -150,7 +189,12 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
         if own_client:
             client.close()
         raise
+    rate = info.sample_rate_hz
+    # Where the recording ends, in device sample numbers after the first one received (None: max_samples ends it).
+    end_sample = None if max_samples is not None else max(1, math.ceil(duration_s * rate - 1e-9))
+    wall_limit_s = duration_s * WALL_FACTOR + WALL_GRACE_S
     first_sample_seq = None
+    span = 0  # device samples covered so far (from the first one received)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -161,29 +205,39 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
             bar = tqdm(total=round(duration_s, 1), unit="s", desc=f"recording {label}",
                        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
     t_start = time.monotonic()
-    stream = client.stream(seconds=duration_s, decimation=decimation, idle_timeout_s=idle_timeout_s)
+    completed = False
+    stream = client.stream(seconds=None, decimation=decimation, idle_timeout_s=idle_timeout_s)
     try:
         for frame in stream:
-            if not isinstance(frame, SamplesFrame):
+            if isinstance(frame, SamplesFrame):
+                if frame.raw.shape[1] != len(channels):
+                    raise DeviceError(f"SAMPLES frame with {frame.raw.shape[1]} channels, INFO said {len(channels)}")
+                if first_sample_seq is None:
+                    first_sample_seq = frame.first_sample_seq
+                tracker.check(frame, received)
+                # Time from the device's sample numbers: exact, and lost samples leave a visible gap in `t`.
+                numbers = frame.first_sample_seq - first_sample_seq + np.arange(frame.raw.shape[0]) * frame.decimation
+                chunks.append(np.column_stack([numbers, frame.raw.astype(np.int64)]))
+                received += frame.raw.shape[0]
+                frames += 1
+                span = frame.first_sample_seq - first_sample_seq + frame.raw.shape[0] * frame.decimation
+                if max_samples is not None and received >= max_samples:
+                    completed = True
+                    break
+                if end_sample is not None and span >= end_sample:
+                    completed = True
+                    break
+                if bar is not None and frames % 16 == 0:  # redrawing per frame would cost more than decoding
+                    bar.n = min(received, max_samples) if max_samples is not None else min(duration_s, span / rate)
+                    bar.set_postfix_str(f"{received} samples, {len(tracker.gaps)} gaps")
+            else:
                 tracker.note_frame(frame.seq)
-                continue
-            if frame.raw.shape[1] != len(channels):
-                raise DeviceError(f"SAMPLES frame with {frame.raw.shape[1]} channels, INFO said {len(channels)}")
-            if first_sample_seq is None:
-                first_sample_seq = frame.first_sample_seq
-            tracker.check(frame, received)
-            # Time from the device's sample numbers: exact, and lost samples leave a visible gap in `t`.
-            chunks.append(np.column_stack([
-                frame.first_sample_seq - first_sample_seq + np.arange(frame.raw.shape[0]) * frame.decimation,
-                frame.raw.astype(np.int64)]))
-            received += frame.raw.shape[0]
-            frames += 1
-            if max_samples is not None and received >= max_samples:
-                break
-            if bar is not None and frames % 16 == 0:  # redrawing per frame would cost more than decoding
-                bar.n = min(received, max_samples) if max_samples is not None else min(
-                    duration_s, time.monotonic() - t_start)
-                bar.set_postfix_str(f"{received} samples, {len(tracker.gaps)} gaps")
+            if max_samples is None and time.monotonic() - t_start > wall_limit_s:
+                raise DeviceError(
+                    f"{port}: the device streamed {span / rate:.1f} s of samples in {wall_limit_s:.0f} s; "
+                    f"--duration counts device time, and this device is slower than half real time",
+                    hint="check the device's sample rate (`tinyad info`) and the link; a `tinyad sim` needs "
+                         "--speed >= 1 (or 0)")
     except KeyboardInterrupt:
         interrupted = "interrupted (Ctrl-C)"
     except DeviceError as err:
@@ -195,9 +249,19 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
         except (DeviceError, KeyboardInterrupt):
             pass
         if bar is not None:
+            if completed:  # the bar ends at 100 %, not at the last redraw
+                bar.n = bar.total
+                bar.set_postfix_str(f"{received} samples, {len(tracker.gaps)} gaps")
+                bar.refresh()
             bar.close()
         if own_client:
             client.close()
+    if completed and end_sample is not None and chunks:
+        # The last frame ends past the duration: keep exactly the samples before it - unless a gap jumped
+        # past the end, whose frame stays whole so the gap remains visible and accounted for.
+        last = chunks[-1]
+        if last[0, 0] < end_sample:
+            chunks[-1] = last[last[:, 0] < end_sample]
     wall_s = time.monotonic() - t_start
 
     path = None
@@ -210,7 +274,6 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
             table = table[:max_samples]
         sample_numbers = table[:, 0]
         n = len(table)
-        rate = info.sample_rate_hz
         t = sample_numbers / rate
         duration = float(t[-1] - t[0]) if n else 0.0
         if n >= 2:

@@ -7,16 +7,47 @@ never there, it stopped answering - becomes a DeviceError that names the port.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections import deque
 
-from tinyad.errors import DeviceError
+from tinyad.errors import DeviceError, InputError
 
 DEFAULT_TIMEOUT_S = 2.0
 DEFAULT_BAUD = 921600
 # pyserial's own read timeout: short, so a deadline is checked several times a second.
 POLL_S = 0.05
+# Bytes kept from what arrived outside valid frames, to show the user (a boot log, another baud rate's noise).
+UNFRAMED_SAMPLE_BYTES = 256
+
+
+def parse_baud(text: str | int, source: str = "$TINYAD_BAUD") -> int:
+    """A baud rate from the environment or an option: a positive integer no larger than a serial driver takes
+    (pyserial passes it to the OS as a C int). InputError naming `source` otherwise."""
+    value = None
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    elif isinstance(text, str) and text.strip().isdigit():  # no signs, decimals or exponents: "9600.0" is a typo
+        value = int(text.strip())
+    if value is None or not 0 < value < 2**31:
+        raise InputError(f"invalid {source} {str(text)!r}: a positive integer baud rate, e.g. {DEFAULT_BAUD}",
+                         hint=f"the firmware's default is {DEFAULT_BAUD} (Kconfig TINYAD_UART_BAUD); unset "
+                              f"{source} to use it")
+    return value
+
+
+def baud_from_env() -> int:
+    """$TINYAD_BAUD (validated) or the firmware's default."""
+    text = os.environ.get("TINYAD_BAUD")
+    return DEFAULT_BAUD if text is None or text == "" else parse_baud(text)
+
+
+def printable_excerpt(data: bytes, limit: int = 60) -> str:
+    """The printable text in `data` (runs of other bytes become one space), at most `limit` characters."""
+    text = "".join(chr(b) if 32 <= b < 127 else " " for b in data)
+    text = " ".join(text.split())
+    return text[:limit] + ("..." if len(text) > limit else "")
 
 
 class SerialTransport:
@@ -27,7 +58,7 @@ class SerialTransport:
         import serial
 
         # The firmware's default (Kconfig TINYAD_UART_BAUD); a pty ignores it. $TINYAD_BAUD overrides.
-        baudrate = baudrate or int(os.environ.get("TINYAD_BAUD", DEFAULT_BAUD))
+        baudrate = baud_from_env() if baudrate is None else parse_baud(baudrate, "baud rate")
 
         from tinyad.device import codec
 
@@ -36,13 +67,18 @@ class SerialTransport:
         self._frames: deque = deque()
         self.bytes_in = 0
         self.bytes_out = 0
+        # Bytes received since the last valid frame (all of them while no frame came), and the first of them:
+        # tells "nothing answered" from "something else talks on this port".
+        self.unframed_bytes = 0
+        self.unframed_sample = bytearray()
         factory = serial_factory or serial.Serial
         try:
-            self._serial = factory(port, baudrate=baudrate, timeout=POLL_S, write_timeout=open_timeout_s)
+            # exclusive: a second program on the port would steal replies and frames from this one (POSIX:
+            # flock, which a pty honours too; Windows ports are exclusive anyway).
+            self._serial = factory(port, baudrate=baudrate, timeout=POLL_S, write_timeout=open_timeout_s,
+                                   exclusive=True)
         except (serial.SerialException, OSError, ValueError) as err:
-            raise DeviceError(f"cannot open {port}: {err}",
-                              hint="check the port name (`ls /dev/ttyUSB* /dev/ttyACM*`), the cable, and that "
-                                   "no other program (a serial monitor, `tinyad monitor`) holds the port") from err
+            raise _open_error(port, err) from err
 
     # -- context manager -------------------------------------------------------------------------------
     def __enter__(self):
@@ -94,8 +130,25 @@ class SerialTransport:
             data = self._read_some()
             if data:
                 self.bytes_in += len(data)
-                self._frames.extend(self.decoder.feed(data))
+                frames = self.decoder.feed(data)
+                if frames:
+                    self.unframed_bytes = 0
+                    self.unframed_sample.clear()
+                else:
+                    self.unframed_bytes += len(data)
+                    room = UNFRAMED_SAMPLE_BYTES - len(self.unframed_sample)
+                    if room > 0:
+                        self.unframed_sample += data[:room]
+                self._frames.extend(frames)
         return self._frames.popleft()
+
+    def unframed_note(self) -> str | None:
+        """A sentence on the bytes received since the last valid frame, or None when there were none."""
+        if not self.unframed_bytes:
+            return None
+        text = printable_excerpt(bytes(self.unframed_sample))
+        return (f"received {self.unframed_bytes} byte(s) that were not tinyad frames"
+                + (f", e.g. {text!r}" if text else " (no printable text)"))
 
     def drain(self, quiet_s: float = 0.05, max_s: float = 2.0) -> int:
         """Discard decoded and incoming frames until the line has been quiet for `quiet_s` (at most `max_s`);
@@ -117,3 +170,19 @@ class SerialTransport:
             self._serial.reset_input_buffer()
         except Exception as err:
             raise self._vanished(err) from err
+
+
+def _open_error(port: str, err: Exception) -> DeviceError:
+    """The DeviceError for a port that would not open: busy (locked by another program), missing, or refused."""
+    code = getattr(err, "errno", None)
+    text = str(err)
+    if code in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY) or "exclusively lock" in text:
+        return DeviceError(f"port busy: another program has {port} open",
+                           hint="close the other tinyad command (monitor, record, alerts --sim) or serial monitor "
+                                "(screen, minicom, idf.py monitor) on that port, then run this again")
+    # pyserial repeats the errno in its message ("[Errno 2] could not open port X: [Errno 2] No such file ...");
+    # the system's own words for the errno say it once.
+    reason = os.strerror(code) if isinstance(code, int) and code > 0 else text
+    return DeviceError(f"cannot open {port}: {reason}",
+                       hint="check the port name (`ls /dev/ttyUSB* /dev/ttyACM*`), the cable, and that no other "
+                            "program (a serial monitor, `tinyad monitor`) holds the port")

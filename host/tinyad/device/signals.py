@@ -1,0 +1,27 @@
+"""SIGTERM handled like Ctrl-C by the long-running device commands (monitor, record, sim).
+
+`kill`, systemd and process supervisors send SIGTERM; without this, Python dies at once, so a monitor leaves the
+board streaming and `tinyad sim` never prints its counters. With it the same clean stop as Ctrl-C runs."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises KeyboardInterrupt in the main thread (a no-op elsewhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
