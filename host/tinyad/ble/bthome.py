@@ -150,7 +150,8 @@ def parse_bind_key(text: str | bytes | None) -> bytes | None:
         except ValueError as err:
             raise ValueError("bind key must be 32 hexadecimal characters") from err
     if len(key) != BIND_KEY_BYTES:
-        got = f"{len(key)} bytes" if isinstance(text, bytes) else f"{len(text.strip())} hex characters ({len(key)} bytes)"
+        got = (f"{len(key)} bytes" if isinstance(text, bytes)
+               else f"{len(text.strip())} hex characters ({len(key)} bytes)")
         raise ValueError(f"bind key must be {BIND_KEY_BYTES} bytes (32 hex characters), got {got}")
     return key
 
