@@ -115,3 +115,23 @@ def test_windows_that_contain_a_sampling_gap_are_left_out():
         for sess, start in zip(split.session, split.start):
             if sess == 0:
                 assert not (start <= 9 < start + 4)
+
+
+def test_a_single_class_is_refused_naming_the_classes_found():
+    only_normal = [make_session("normal", 500, "n1"), make_session("normal", 500, "n2")]
+    for task in ("binary", "multiclass"):
+        with pytest.raises(InputError, match=r"need at least 2 classes to train a \w+ model; found only "
+                                             r"\['normal'\] \(session labels \['normal'\]\)") as err:
+            build_dataset(only_normal, DatasetConfig(window=50, hop=50, task=task))
+        assert "detect fit" in err.value.hint
+    # Two fault labels are two classes in multiclass (and then need "normal", as before).
+    with pytest.raises(InputError, match="no session is labeled 'normal'"):
+        build_dataset([make_session("imbalance", 500, "i1")], DatasetConfig(window=50, hop=50))
+
+
+def test_rates_in_messages_are_rounded_not_float_noise():
+    a = make_session("normal", 500, "good", rate=100.00000000000213)
+    b = make_session("imbalance", 500, "r200", rate=200.00000000000426)
+    with pytest.raises(InputError) as err:
+        build_dataset([a, b], DatasetConfig(window=50, hop=50))
+    assert str(err.value) == "session r200: 200 Hz differs from good: 100 Hz"

@@ -246,3 +246,40 @@ def test_real_ceiling_fan(shared_data):
     speeds = collections.Counter(s.meta.extra["speed"] for s in sessions if s.meta.label == "imbalance")
     assert set(speeds) == {"low", "med", "high"}
     assert all(s.data.shape == (200, 3) for s in sessions)
+
+
+def _imu_csv(path, scale=1.0, n=300):
+    """ms, AccX, AccZ, GyroZ at 100 Hz; accel in g times `scale` (9.80665: the same data in m/s^2)."""
+    rows = [f"{10 * i},{0.01 * (i % 7) * scale:.5f},{(1 + 0.01 * (i % 5)) * scale:.5f},{i % 3}" for i in range(n)]
+    return _write(path, "ms,AccX,AccZ,GyroZ\n" + "\n".join(rows) + "\n")
+
+
+def test_import_csv_warns_when_accel_looks_like_m_per_s2(tmp_path, capsys):
+    src = _imu_csv(tmp_path / "good.csv", scale=9.80665)
+    args = ["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=AccX,az=AccZ,gz=GyroZ",
+            "--time-column", "ms", "--time-unit", "ms"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert 'warning: good: the median accelerometer magnitude is 10 "g"' in err
+    assert "(hint: import with --units ax=m/s^2,az=m/s^2)" in err
+    assert "channel az: 100 % of the values exceed the full scale +-4 g" in err
+    # Converted with --units: no warning.
+    assert main(args[:4] + [str(tmp_path / "out2")] + args[5:] + ["--units", "ax=m/s^2,az=m/s^2"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_import_refuses_to_replace_a_session_file_unless_overwrite(tmp_path, capsys):
+    src = _imu_csv(tmp_path / "good.csv")
+    args = ["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=AccX,az=AccZ,gz=GyroZ",
+            "--time-column", "ms", "--time-unit", "ms"]
+    assert main(args + ["--label", "normal"]) == 0
+    capsys.readouterr()
+    assert main(args + ["--label", "imbalance"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'out' / 'good.parquet'}: session file already exists" in err
+    assert "--session-id" in err and "--overwrite" in err
+    assert read_session(tmp_path / "out" / "good.parquet").meta.label == "normal"
+    assert main(args + ["--label", "imbalance", "--session-id", "good2"]) == 0
+    assert main(args + ["--label", "imbalance", "--overwrite"]) == 0
+    assert read_session(tmp_path / "out" / "good.parquet").meta.label == "imbalance"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.parquet", "good2.parquet"]

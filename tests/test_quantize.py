@@ -21,3 +21,19 @@ def test_units_per_count_from_full_scale():
 def test_arena_margin_rounds_up_to_a_kilobyte():
     assert arena_with_margin(20000) == 25600  # 25000 -> next multiple of 1024
     assert arena_with_margin(1024, margin=0.0) == 1024
+
+
+def test_int8_drop_warning_names_clipping_at_the_full_scale():
+    import numpy as np
+
+    from tinyad.quantize import clipped_fraction, int8_drop_warnings
+
+    x = np.array([[[0.5, 1.0], [9.8, 1.0]], [[0.2, 4.0], [0.1, -5.0]]], np.float32)  # (2 windows, 2, ax gz)
+    clipped = clipped_fraction(x, ["ax", "gz"], {"accel_g": 4.0, "gyro_dps": 4.0})
+    assert clipped == {"ax": 0.25, "gz": 0.5}
+    float_m, int8_m = {"macro_f1": 0.78, "binary_f1": 0.9}, {"macro_f1": 0.50, "binary_f1": 0.88}
+    (warning,) = int8_drop_warnings(float_m, int8_m, clipped, {"accel_g": 4.0})
+    assert warning.startswith("int8 scores far below float (macro_f1 0.780 -> 0.500; more than 0.05)")
+    assert "(1) test inputs beyond the sensor full scale are clipped (ax 25 %, gz 50 % of the samples; " \
+           "full scale +-4 g / +-500 dps)" in warning
+    assert int8_drop_warnings(float_m, {"macro_f1": 0.77, "binary_f1": 0.9}, clipped, {}) == []

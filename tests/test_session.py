@@ -168,3 +168,22 @@ def test_atomic_path_leaves_the_old_file_when_the_write_fails(tmp_path):
             raise RuntimeError("interrupted")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]  # no temporary file left behind
+
+
+def test_range_warnings_flag_m_per_s2_and_values_beyond_the_full_scale():
+    from tinyad.session import range_warnings
+
+    # ax alternates +-0.05 g, az is gravity: |a| = sqrt(1 + 0.05^2) = 1.00125 g on every sample.
+    in_g = np.column_stack([np.resize([0.05, -0.05], 500), np.ones(500)]).astype(np.float32)
+    assert range_warnings(in_g, ["ax", "az"], {}) == []
+    # The same data in m/s^2 imported as g: az ~ 9.8 "g", beyond the default +-4 g on every sample.
+    warnings = range_warnings(in_g * 9.80665, ["ax", "az"], {}, "good")
+    assert len(warnings) == 2
+    assert warnings[0].startswith("good: the median accelerometer magnitude is 9.82 \"g\", close to 9.81")
+    assert warnings[0].endswith("(hint: import with --units ax=m/s^2,az=m/s^2)")
+    assert warnings[1].startswith("good: channel az: 100 % of the values exceed the full scale +-4 g (assumed")
+    # A recorded full scale is the limit.
+    gyro = np.array([[10.0], [300.0], [-10.0], [20.0]], np.float32)
+    assert range_warnings(gyro, ["gz"], {"gyro_dps": 250}) == [
+        "channel gz: 25 % of the values exceed the full scale +-250 dps (max |gz| 300 dps); they clip at the model "
+        "input (hint: check --units, or record the sensor range in full_scale)"]

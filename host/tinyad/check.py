@@ -13,7 +13,46 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from tinyad.errors import InputError
 from tinyad.tflm import Comparison, TflmModel, compare_tflite_tflm, op_histogram, op_names
+
+TFLITE_IDENTIFIER = b"TFL3"  # the flatbuffer file identifier, bytes 4..8 of every .tflite
+
+
+def tflite_problem(model_bytes: bytes, expected_size: int | None = None) -> str | None:
+    """Why `model_bytes` cannot be a complete TFLite model, or None if it looks like one.
+
+    Checks what TFLM would otherwise trip over with an unreadable message: the "TFL3" identifier at bytes 4..8,
+    the root offset, and (when known, e.g. `flash_bytes` of the model_settings.json beside it) the size."""
+    n = len(model_bytes)
+    if n == 0:
+        return "empty file (0 bytes)"
+    if n < 8 or model_bytes[4:8] != TFLITE_IDENTIFIER:
+        return (f"not a TFLite flatbuffer: no {TFLITE_IDENTIFIER.decode()!r} identifier at bytes 4..8 "
+                f"(found {bytes(model_bytes[4:8])!r}, {n} bytes)")
+    if expected_size is not None and n != expected_size:
+        if n < expected_size:
+            return f"truncated: {n} of {expected_size} bytes"
+        return f"{n} bytes, but its settings describe a model of {expected_size} bytes"
+    root = int.from_bytes(model_bytes[0:4], "little")
+    if root + 4 > n:
+        return f"truncated or corrupt: the root table offset {root} lies beyond the end ({n} bytes)"
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+
+        runtime.convert_bytearray_to_object(bytearray(model_bytes))
+    except Exception:  # the flatbuffer reader raises struct/index/unicode errors on cut or corrupt files
+        return f"truncated or corrupt: the flatbuffer cannot be read ({n} bytes)"
+    return None
+
+
+def require_tflite(model_bytes: bytes, where: str, expected_size: int | None = None) -> None:
+    """Raise InputError naming `where` when `tflite_problem` finds one."""
+    problem = tflite_problem(model_bytes, expected_size)
+    if problem:
+        raise InputError(f"{where}: {problem}",
+                         hint="give the model.tflite that `tinyad quantize RUN` wrote (not run.json or another "
+                              "file); re-run quantize if the file was cut short")
 
 
 @dataclass
@@ -77,12 +116,16 @@ def time_per_window(model: TflmModel, windows: np.ndarray, repeats: int = 200) -
 
 
 def check_model(model_bytes: bytes, windows_int8: np.ndarray | None = None, compare: bool = True,
-                progress: bool = False) -> CheckReport:
-    """Measure the model and, given int8 test windows, compare TFLite (reference kernels) with TFLM."""
+                progress: bool = False, n_random_windows: int = 64) -> CheckReport:
+    """Measure the model and, given int8 test windows, compare TFLite (reference kernels) with TFLM; without
+    windows, on `n_random_windows` random int8 windows."""
+    require_tflite(model_bytes, "model")
     tflm = TflmModel(model_bytes)
     if windows_int8 is None or len(windows_int8) == 0:
+        if n_random_windows < 1:
+            raise InputError(f"the number of windows must be >= 1, got {n_random_windows}")
         rng = np.random.default_rng(0)
-        windows_int8 = rng.integers(-128, 128, size=(64, *tflm.input_shape[1:]), dtype=np.int8)
+        windows_int8 = rng.integers(-128, 128, size=(n_random_windows, *tflm.input_shape[1:]), dtype=np.int8)
     macs = count_macs(model_bytes)
     report = CheckReport(
         flash_bytes=len(model_bytes), arena_bytes=tflm.arena_bytes, n_ops=len(op_names(model_bytes)),

@@ -135,6 +135,19 @@ def label_names(sessions: list[Session], task: str) -> list[str]:
     return [NORMAL_LABEL] + [label for label in labels if label != NORMAL_LABEL]
 
 
+def require_two_classes(sessions: list[Session], class_names: list[str], task: str) -> None:
+    """Refuse data with a single class: a classifier trained on it learns nothing (binary F1 0, ROC-AUC nan),
+    yet would quantize and export as if it worked."""
+    present = {class_index(s.meta.label, class_names, task) for s in sessions}
+    if len(present) < 2:
+        labels = sorted({s.meta.label for s in sessions})
+        raise InputError(
+            f"need at least 2 classes to train a {task} model; found only {[class_names[i] for i in sorted(present)]}"
+            f" (session labels {labels})",
+            hint="add sessions of a fault class (e.g. `tinyad import csv ... --label imbalance`); with normal data "
+                 "only, fit a label-free detector (`tinyad detect fit`)")
+
+
 def class_index(label: str, class_names: list[str], task: str) -> int:
     if task == "binary":
         return 0 if label == NORMAL_LABEL else 1
@@ -233,8 +246,8 @@ def check_compatible(sessions: list[Session]) -> None:
                 f"{first.session_id}: {first.channels}", hint="train on sessions with the same channels")
         if abs(s.meta.sample_rate_hz - first.sample_rate_hz) > 1e-6 * first.sample_rate_hz:
             raise InputError(
-                f"session {s.meta.session_id}: {s.meta.sample_rate_hz} Hz differs from "
-                f"{first.session_id}: {first.sample_rate_hz} Hz", hint="resample, or train one model per rate")
+                f"session {s.meta.session_id}: {s.meta.sample_rate_hz:.6g} Hz differs from "
+                f"{first.session_id}: {first.sample_rate_hz:.6g} Hz", hint="resample, or train one model per rate")
 
 
 def curation_reason(sessions: list[Session], config: DatasetConfig) -> str | None:
@@ -257,6 +270,7 @@ def build_dataset(sessions: list[Session], config: DatasetConfig | None = None) 
         raise InputError(f"data set skipped by the curation rules: {reason}",
                          hint="lower --min-samples / --min-anomaly-fraction to keep it")
     class_names = label_names(sessions, config.task)
+    require_two_classes(sessions, class_names, config.task)
     segments = split_segments(sessions, config)
     sets = {split: _windows_of(sessions, segments, split, config, class_names)
             for split in ("train", "val", "test")}

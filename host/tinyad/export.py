@@ -147,6 +147,73 @@ bool RegisterOps(OpResolver& resolver) {{
 """
 
 
+# firmware/main/Kconfig.projbuild: the menuconfig choices that must match the model, and their defaults
+# (sdkconfig.defaults does not override them).
+KCONFIG_ACCEL_RANGES = {2.0: "CONFIG_TINYAD_ACCEL_2G", 4.0: "CONFIG_TINYAD_ACCEL_4G", 8.0: "CONFIG_TINYAD_ACCEL_8G",
+                        16.0: "CONFIG_TINYAD_ACCEL_16G"}
+KCONFIG_GYRO_RANGES = {250.0: "CONFIG_TINYAD_GYRO_250DPS", 500.0: "CONFIG_TINYAD_GYRO_500DPS",
+                       1000.0: "CONFIG_TINYAD_GYRO_1000DPS", 2000.0: "CONFIG_TINYAD_GYRO_2000DPS"}
+KCONFIG_SAMPLE_RATE = "CONFIG_TINYAD_SAMPLE_RATE_HZ"
+FIRMWARE_DEFAULTS = {"accel_g": 4.0, "gyro_dps": 500.0, "sample_rate_hz": 100.0}
+
+
+def board_requirements(settings: ModelSettings) -> list[str]:
+    """What the board must match for this model (text lines), with the menuconfig (sdkconfig) settings to change
+    where the model differs from the firmware defaults."""
+    uses_accel = any(c.startswith("a") for c in settings.channels)
+    uses_gyro = any(c.startswith("g") for c in settings.channels)
+    changes, ranges = [], []
+    for used, key, unit, table in ((uses_accel, "accel_g", "g", KCONFIG_ACCEL_RANGES),
+                                   (uses_gyro, "gyro_dps", "dps", KCONFIG_GYRO_RANGES)):
+        if not used:
+            continue
+        value = float(settings.full_scale.get(key, FIRMWARE_DEFAULTS[key]))
+        ranges.append(f"+-{value:g} {unit}")
+        if value not in table:
+            changes.append(f"{key} +-{value:g} {unit} is no MPU6050 range ({', '.join(f'{v:g}' for v in table)}): "
+                           "re-train for one of those")
+        elif value != FIRMWARE_DEFAULTS[key]:
+            changes.append(f"{table[value]}=y (default {table[FIRMWARE_DEFAULTS[key]]})")
+    rate = float(settings.sample_rate_hz)
+    if rate != FIRMWARE_DEFAULTS["sample_rate_hz"]:
+        changes.append(f"{KCONFIG_SAMPLE_RATE}={rate:g} (default {FIRMWARE_DEFAULTS['sample_rate_hz']:g})"
+                       + ("" if rate.is_integer() and 1000 % int(rate) == 0 else
+                          "; the firmware needs an integer rate dividing 1000 Hz: re-train at such a rate"))
+    lines = [
+        "the board must match this model:",
+        f"  sensor full scale : {', '.join(ranges) or '-'}",
+        f"  sample rate       : {rate:g} Hz",
+        f"  window / hop      : {settings.window} / {settings.hop} samples (built in via model_settings.h)",
+        f"  channels          : {' '.join(settings.channels)}",
+    ]
+    if changes:
+        lines.append("set in menuconfig (`idf.py menuconfig` -> tinyad, or sdkconfig.defaults), else the build "
+                     "stops or the model sees wrong data:")
+        lines += [f"  {c}" for c in changes]
+    else:
+        lines.append("the firmware defaults (menuconfig -> tinyad) already match")
+    return lines
+
+
+def stale_model_problem(tflite_path: Path, settings: ModelSettings) -> str | None:
+    """Why a model.tflite inside a training run no longer belongs to that run (the run was re-trained after
+    quantizing), or None. Only checked where run.json and model.keras sit beside the .tflite."""
+    import json
+
+    run_json, keras_file = tflite_path.with_name("run.json"), tflite_path.with_name("model.keras")
+    if not (run_json.is_file() and keras_file.is_file()):
+        return None
+    try:
+        info = json.loads(run_json.read_text())
+    except ValueError:
+        return None
+    if info.get("class_names") not in (None, settings.class_names):
+        return f"its classes {settings.class_names} differ from the run's {info['class_names']}"
+    if tflite_path.stat().st_mtime < keras_file.stat().st_mtime:
+        return "it is older than the run's model.keras (the run was re-trained after quantizing)"
+    return None
+
+
 def export_model(tflite_path: str | Path, settings_path: str | Path | None = None,
                  out_dir: str | Path | None = None) -> list[Path]:
     """Generate the firmware sources for `tflite_path` (with its model_settings.json beside it by default).
@@ -163,7 +230,14 @@ def export_model(tflite_path: str | Path, settings_path: str | Path | None = Non
     if settings.tflite_sha256 != sha:
         raise InputError(f"{settings_path} describes model {settings.tflite_sha256[:12]}…, but {tflite_path} "
                          f"is {sha[:12]}…", hint="re-run `tinyad quantize` so the settings match the model")
+    stale = stale_model_problem(tflite_path, settings)
+    if stale:
+        raise InputError(f"{tflite_path} is stale: {stale}",
+                         hint=f"re-run `tinyad quantize {tflite_path.parent}` first")
     model_bytes = tflite_path.read_bytes()
+    from tinyad.check import require_tflite
+
+    require_tflite(model_bytes, str(tflite_path), settings.flash_bytes or None)
     out_dir = Path(out_dir) if out_dir else firmware_dir() / "main" / "model"
     out_dir.mkdir(parents=True, exist_ok=True)
     header, source = render_model_data(model_bytes, tflite_path.name, sha)

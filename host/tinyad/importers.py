@@ -283,17 +283,27 @@ def import_csv(
 # ------------------------------------------------------------------------------------------- writing
 
 
-def write_sessions(sessions: list[Session], out_dir: str | os.PathLike, progress: bool = False) -> list[Path]:
+def write_sessions(sessions: list[Session], out_dir: str | os.PathLike, progress: bool = False,
+                   overwrite: bool = False) -> list[Path]:
     """Write sessions to `out_dir/<session_id>.parquet`, all or nothing.
 
     All sessions are validated first; files are written into a staging directory inside `out_dir` and moved
-    into place only when every one was written. Refuses duplicate session ids within the batch.
+    into place only when every one was written. Refuses duplicate session ids within the batch, and (unless
+    `overwrite`) a session file that already exists in `out_dir`: the same id would silently replace another
+    recording, possibly of another label.
     """
     out_dir = Path(out_dir)
     ids = [s.meta.session_id for s in sessions]
     repeated = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
     if repeated:
         raise InputError(f"repeated session ids {repeated[:5]}", hint="session ids name the output files")
+    existing = [out_dir / f"{i}.parquet" for i in ids if (out_dir / f"{i}.parquet").exists()]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        listed = ", ".join(str(p) for p in existing[:3]) + more
+        exist = "session file already exists" if len(existing) == 1 else "session files already exist"
+        raise InputError(f"{listed}: {exist} (session ids name the files)",
+                         hint="give another --session-id (csv), another --out, or --overwrite to replace it")
     for session in sessions:
         validate(session, session.meta.extra.get("file", session.meta.session_id))
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,11 @@ def _plt():
     return plt
 
 
-def plot_training_curves(history: dict, path: str | Path) -> Path:
-    """Loss and accuracy per epoch, train and validation."""
+def plot_training_curves(history: dict, path: str | Path, best_epoch: int | None = None) -> Path:
+    """Loss and accuracy per epoch, train and validation; `best_epoch` (1-based, the epoch whose weights early
+    stopping kept) is marked with a vertical line, since the curves run on past it."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, key in zip(axes, ("loss", "accuracy")):
@@ -25,6 +28,9 @@ def plot_training_curves(history: dict, path: str | Path) -> Path:
             if prefix + key in history:
                 ax.plot(np.arange(1, len(history[prefix + key]) + 1), history[prefix + key], style,
                         label=(prefix or "train_") + key)
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="tab:green", lw=1.0, ls=":", label=f"kept: epoch {best_epoch}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.grid(alpha=0.3)

@@ -8,17 +8,18 @@ none of them, and they cost flash. The int8 model is evaluated under TFLM, the o
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from tinyad.errors import InputError
 from tinyad.metrics import classification_report
 from tinyad.model_settings import ModelSettings, sha256_file
 from tinyad.models import ModelConfig, build_model
+from tinyad.session import DEFAULT_FULL_SCALE  # MPU6050 ranges the firmware configures by default
 from tinyad.train import Run
 
-DEFAULT_FULL_SCALE = {"accel_g": 4.0, "gyro_dps": 500.0}  # MPU6050 ranges the firmware configures by default
 INT16_COUNTS = 32768.0
 
 
@@ -28,6 +29,45 @@ class QuantizeResult:
     settings: ModelSettings
     float_metrics: dict
     int8_metrics: dict
+    warnings: list[str] = field(default_factory=list)  # e.g. int8 far below float, and the likely causes
+
+
+# int8 may lose a little against float; more than this (macro-F1 or binary F1) points to a real problem.
+MAX_INT8_DROP = 0.05
+
+
+def clipped_fraction(x_physical: np.ndarray, channels: list[str], full_scale: dict) -> dict[str, float]:
+    """Per channel, the fraction of samples at or beyond the sensor full scale: what the board (and the int8
+    path here) saturates to the full scale. Empty channels are left out."""
+    limits = np.asarray(units_per_count(channels, full_scale)) * INT16_COUNTS
+    x = np.abs(np.asarray(x_physical, np.float32)).reshape(-1, len(channels))
+    if not len(x):
+        return {}
+    beyond = (x >= limits).mean(axis=0)
+    return {c: float(f) for c, f in zip(channels, beyond) if f > 0}
+
+
+def int8_drop_warnings(float_metrics: dict, int8_metrics: dict, clipped: dict[str, float],
+                       full_scale: dict, max_drop: float = MAX_INT8_DROP) -> list[str]:
+    """Warnings when int8 (TFLM) scores far below float, with the likely causes; empty when int8 keeps up."""
+    drops = []
+    for key in ("macro_f1", "binary_f1"):
+        f, i = float_metrics.get(key, np.nan), int8_metrics.get(key, np.nan)
+        if np.isfinite(f) and np.isfinite(i) and f - i > max_drop:
+            drops.append(f"{key} {f:.3f} -> {i:.3f}")
+    if not drops:
+        return []
+    causes = []
+    if clipped:
+        scale = {**DEFAULT_FULL_SCALE, **(full_scale or {})}
+        listed = ", ".join(f"{c} {100 * v:.3g} %" for c, v in clipped.items())
+        causes.append(f"test inputs beyond the sensor full scale are clipped ({listed} of the samples; full scale "
+                      f"+-{scale['accel_g']:g} g / +-{scale['gyro_dps']:g} dps): data in m/s^2 or rad/s imported "
+                      "without --units, or a sensor range that full_scale does not record")
+    causes.append("calibration: too few or unrepresentative training windows for the int8 ranges")
+    causes.append("per-tensor dense quantization (try --per-channel-dense)")
+    return [f"int8 scores far below float ({', '.join(drops)}; more than {max_drop:g}). Likely causes: "
+            + "; ".join(f"({n}) {c}" for n, c in enumerate(causes, 1))]
 
 
 def units_per_count(channels: list[str], full_scale: dict[str, float]) -> list[float]:
@@ -131,14 +171,17 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
     from tinyad.tflm import TflmModel, op_names
 
     out_dir = Path(out_dir or run.path)
-    out_dir.mkdir(parents=True, exist_ok=True)
     info = run.info
+    if len(run.class_names) < 2:  # runs made before train refused one class
+        raise InputError(f"{run.path}: the run has a single class {run.class_names}; it cannot detect anything",
+                         hint="re-train on sessions of at least 2 classes")
+    keras_model = run.keras_model()  # refuses a run without model.keras before anything is written
+    out_dir.mkdir(parents=True, exist_ok=True)
     norm = run.normalizer
     config = ModelConfig(**info["model"])
     x_train = norm.apply(run.data["train"].x)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(x_train), size=min(n_representative, len(x_train)), replace=False)
-    keras_model = run.keras_model()
     n_classes = len(run.class_names)
     tflite = convert_int8(keras_model, config, run.window, len(info["channels"]), n_classes, x_train[pick],
                           per_channel_dense=per_channel_dense)
@@ -176,7 +219,13 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
     (out_dir / "quantize.json").write_text(json.dumps(
         {"float_test": float_metrics, "int8_test": int8_metrics, "n_representative": int(len(pick)),
          "evaluated_with": "TFLM reference kernels (tflite-micro wheel)"}, indent=2))
-    return QuantizeResult(tflite_path, settings, float_metrics, int8_metrics)
+    from tinyad.plots import plot_confusion_matrix
+
+    plot_confusion_matrix(np.asarray(int8_metrics["confusion_matrix"]), run.class_names,
+                          out_dir / "confusion_matrix_int8.png", title=f"{config.name} int8 (TFLM), test split")
+    clipped = clipped_fraction(run.data["test"].x, list(info["channels"]), full_scale)
+    warnings = int8_drop_warnings(float_metrics, int8_metrics, clipped, full_scale)
+    return QuantizeResult(tflite_path, settings, float_metrics, int8_metrics, warnings)
 
 
 def arena_with_margin(measured: int, margin: float = 0.25, align: int = 1024) -> int:

@@ -25,6 +25,8 @@ METADATA_KEY = b"tinyad.session"
 KNOWN_CHANNELS = ("ax", "ay", "az", "gx", "gy", "gz")
 CANONICAL_UNITS = {"ax": "g", "ay": "g", "az": "g", "gx": "dps", "gy": "dps", "gz": "dps"}
 STANDARD_GRAVITY = 9.80665  # m/s^2 per g
+# Sensor ranges assumed when a session records none: the MPU6050 ranges the firmware configures by default.
+DEFAULT_FULL_SCALE = {"accel_g": 4.0, "gyro_dps": 500.0}
 # Tolerance between the declared sample rate and the median sample interval.
 RATE_TOLERANCE = 0.02
 
@@ -140,6 +142,39 @@ def validate(session: Session, where: str = "<session>", line_numbers=None) -> N
             "the file seems to mix sample rates",
             hint="split the file at the rate change",
         )
+
+
+def full_scale_key(channel: str) -> str:
+    """"accel_g" for ax/ay/az, "gyro_dps" for gx/gy/gz: the `full_scale` entry that bounds the channel."""
+    return "accel_g" if channel.startswith("a") else "gyro_dps"
+
+
+def range_warnings(data: np.ndarray, channels: list[str], full_scale: dict | None, where: str = "") -> list[str]:
+    """Warnings (text) for values the sensor could not have delivered at `full_scale` (default ranges when empty)
+    and for an accelerometer that looks like m/s^2 rather than g: a median magnitude near 9.8 where a sensor
+    at rest reads 1 g. Such values clip at the model's input and usually mean a missing unit conversion."""
+    data = np.asarray(data, np.float64).reshape(-1, len(channels))
+    scale = {**DEFAULT_FULL_SCALE, **(full_scale or {})}
+    assumed = "" if full_scale else " (assumed: the session records no full scale)"
+    prefix = f"{where}: " if where else ""
+    out = []
+    accel = [i for i, c in enumerate(channels) if c.startswith("a")]
+    if accel and len(data):
+        magnitude = float(np.median(np.linalg.norm(data[:, accel], axis=1)))
+        if 0.8 * STANDARD_GRAVITY <= magnitude <= 1.2 * STANDARD_GRAVITY:
+            out.append(f"{prefix}the median accelerometer magnitude is {magnitude:.3g} \"g\", close to 9.81: the data "
+                       "look like m/s^2 (hint: import with --units "
+                       + ",".join(f"{channels[i]}=m/s^2" for i in accel) + ")")
+    for i, c in enumerate(channels):
+        key = full_scale_key(c)
+        limit = float(scale[key])
+        beyond = np.abs(data[:, i]) > limit
+        if beyond.any():
+            unit = "g" if key == "accel_g" else "dps"
+            out.append(f"{prefix}channel {c}: {100 * beyond.mean():.3g} % of the values exceed the full scale "
+                       f"+-{limit:g} {unit}{assumed} (max |{c}| {np.abs(data[:, i]).max():.4g} {unit}); they clip "
+                       "at the model input (hint: check --units, or record the sensor range in full_scale)")
+    return out
 
 
 def gap_count(session: Session, factor: float = 1.5) -> int:

@@ -16,10 +16,30 @@ from pathlib import Path
 import numpy as np
 
 from tinyad.datasets import Dataset, DatasetConfig, Normalizer, WindowSet
+from tinyad.errors import InputError
 from tinyad.metrics import classification_report
 from tinyad.models import ModelConfig, build_model, custom_objects
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# What `train` writes into a run directory, and what `quantize` writes beside it by default. Only these are
+# ever removed when a run directory is reused, so that no file of an older run survives a retraining.
+RUN_FILES = ("model.keras", "run.json", "metrics.json", "data.npz", "training_curves.png", "confusion_matrix.png")
+QUANTIZE_FILES = ("model.tflite", "model_settings.json", "quantize.json", "confusion_matrix_int8.png")
+
+
+def pipeline_files_in(run_dir: str | Path) -> list[Path]:
+    """The files of an earlier train/quantize that exist in `run_dir` (empty for a new or foreign folder)."""
+    run_dir = Path(run_dir)
+    return [run_dir / name for name in RUN_FILES + QUANTIZE_FILES if (run_dir / name).is_file()]
+
+
+def remove_pipeline_files(run_dir: str | Path) -> list[Path]:
+    """Remove the files an earlier train/quantize wrote into `run_dir` (nothing else); returns them."""
+    removed = pipeline_files_in(run_dir)
+    for path in removed:
+        path.unlink()
+    return removed
 
 
 @dataclass
@@ -60,6 +80,9 @@ class Run:
     def keras_model(self):
         import keras
 
+        if not (self.path / "model.keras").is_file():
+            raise InputError(f"{self.path}: the run has no model.keras (training did not finish, or it was removed)",
+                             hint=f"re-train: `tinyad train SESSIONS --out {self.path} --overwrite`")
         return keras.models.load_model(self.path / "model.keras", custom_objects=custom_objects(), compile=False)
 
 
@@ -88,9 +111,15 @@ class EpochProgress:
 
 def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig, run_dir: str | Path,
           progress: bool = True) -> Run:
-    """Train a model on `dataset` and write the run directory. Returns the loaded Run."""
+    """Train a model on `dataset` and write the run directory. Returns the loaded Run.
+
+    Files of an earlier run in `run_dir` (RUN_FILES, QUANTIZE_FILES) are removed once the new model is trained,
+    so a stale model.tflite can never sit beside the new model.keras. metrics.json gets `best_epoch`: the
+    1-based epoch whose weights early stopping kept."""
     import keras
 
+    if train_config.epochs < 1:  # before any folder is made: a refused option leaves nothing behind
+        raise InputError(f"epochs must be >= 1, got {train_config.epochs}")
     keras.utils.set_random_seed(train_config.seed)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +131,9 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     has_val = len(dataset.val) > 0
     monitor = "val_loss" if has_val else "loss"
-    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=train_config.patience,
-                                               restore_best_weights=True)]
+    stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=train_config.patience,
+                                            restore_best_weights=True)
+    callbacks = [stopper]
     if progress:
         callbacks.append(EpochProgress(train_config.epochs))
     if train_config.augment_noise > 0:
@@ -115,10 +145,13 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
         epochs=train_config.epochs, batch_size=train_config.batch_size, verbose=0, callbacks=callbacks,
         class_weight=dataset.class_weights() if train_config.class_weighting else None, shuffle=True)
     seconds = time.time() - t0
+    remove_pipeline_files(run_dir)
     model.save(run_dir / "model.keras")
     test_logits = model.predict(x_test, verbose=0, batch_size=256)
     metrics = {"float_test": classification_report(dataset.test.y, test_logits, dataset.class_names),
                "train_seconds": seconds, "epochs_run": len(history.history["loss"]),
+               # restore_best_weights always restores at the end of training: these are the kept weights
+               "best_epoch": int(stopper.best_epoch) + 1, "best_epoch_monitor": monitor,
                "params": int(model.count_params())}
     info = {
         "model": model_config.to_dict(), "train": asdict(train_config), "dataset": asdict(dataset.config),
@@ -135,7 +168,7 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
                                                  for k in ("x", "y", "session", "start")})
     from tinyad.plots import plot_confusion_matrix, plot_training_curves
 
-    plot_training_curves(info["history"], run_dir / "training_curves.png")
+    plot_training_curves(info["history"], run_dir / "training_curves.png", best_epoch=metrics["best_epoch"])
     plot_confusion_matrix(np.asarray(metrics["float_test"]["confusion_matrix"]), dataset.class_names,
                           run_dir / "confusion_matrix.png", title=f"{model_config.name} float, test split")
     return load_run(run_dir)
@@ -143,12 +176,18 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
 
 def load_run(run_dir: str | Path) -> Run:
     """Load a run directory written by `train`."""
-    from tinyad.errors import InputError
-
     run_dir = Path(run_dir)
     if not (run_dir / "run.json").exists():
         raise InputError(f"{run_dir}: not a training run (no run.json)", hint="create one with `tinyad train`")
-    info = json.loads((run_dir / "run.json").read_text())
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{run_dir / 'run.json'}: not valid JSON ({err})",
+                         hint=f"re-train: `tinyad train SESSIONS --out {run_dir} --overwrite`") from err
+    if not (run_dir / "data.npz").is_file():
+        raise InputError(f"{run_dir}: the run has no data.npz (its train/val/test windows; training did not "
+                         "finish, or it was removed)",
+                         hint=f"re-train: `tinyad train SESSIONS --out {run_dir} --overwrite`")
     arrays = np.load(run_dir / "data.npz")
     data = {split: WindowSet(*(arrays[f"{split}_{k}"] for k in ("x", "y", "session", "start")))
             for split in ("train", "val", "test")}

@@ -75,8 +75,9 @@ def _parse_floats(text: str | None, what: str) -> dict[str, float]:
 @click.option("--device-id", default="csv", show_default=True)
 @click.option("--session-id", default=None, help="csv: default: the file stem.")
 @click.option("--sep", default=",", show_default=True, help="csv: field separator.")
+@click.option("--overwrite", is_flag=True, help="Replace session files of the same id already in --out.")
 def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units, scale, label, device_id,
-            session_id, sep):
+            session_id, sep, overwrite):
     """Convert foreign data to session files: motor (imu/motor_mpu6050 dir or csv), fan (imu/ceiling_fan dir)
     or a generic csv with a column mapping. Nothing is written when any input file is bad."""
     from tinyad import importers
@@ -93,5 +94,19 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
             units=_parse_mapping(units) or None, scale=_parse_floats(scale, "--scale"), label=label,
             device_id=device_id, session_id=session_id, sep=sep,
         )]
-    paths = importers.write_sessions(sessions, out_dir, progress=len(sessions) > 20)
+    paths = importers.write_sessions(sessions, out_dir, progress=len(sessions) > 20, overwrite=overwrite)
     click.echo(f"wrote {len(paths)} sessions to {out_dir}")
+    warn_about_ranges(sessions)
+
+
+def warn_about_ranges(sessions, max_shown: int = 10) -> None:
+    """Print (stderr) values beyond the sensor full scale and accelerometers that look like m/s^2: both clip
+    at the int8 model input later, which otherwise shows up only as a poor int8 score after quantization."""
+    from tinyad.session import range_warnings
+
+    warnings = [w for s in sessions
+                for w in range_warnings(s.data, s.meta.channels, s.meta.full_scale, s.meta.session_id)]
+    for line in warnings[:max_shown]:
+        click.secho(f"warning: {line}", fg="yellow", err=True)
+    if len(warnings) > max_shown:
+        click.secho(f"warning: ... and {len(warnings) - max_shown} more range warnings", fg="yellow", err=True)

@@ -10,22 +10,51 @@ import click
 from tinyad.errors import InputError
 
 
-def load_sessions(paths: tuple[str, ...] | list[str]) -> list:
-    """Session files given directly or as directories of *.parquet, in sorted order."""
-    from tinyad.session import read_session
-
+def session_files(paths: tuple[str, ...] | list[str]) -> tuple[list[Path], list[Path]]:
+    """(files, repeats): session files given directly or as directories of *.parquet, in the order given
+    (directories sorted), each file once; `repeats` are the files named more than once (by resolved path), which
+    would otherwise land in train and test at once."""
     files: list[Path] = []
+    seen: set[Path] = set()
+    repeats: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(p.glob("*.parquet"))
+            found = sorted(p.glob("*.parquet"))
         elif p.exists():
-            files.append(p)
+            found = [p]
         else:
             raise InputError(f"{p}: no such file or directory")
+        for f in found:
+            key = f.resolve()
+            if key in seen:
+                repeats.append(f)
+            else:
+                seen.add(key)
+                files.append(f)
+    return files, repeats
+
+
+def load_sessions(paths: tuple[str, ...] | list[str], echo=None) -> list:
+    """Read the session files of `paths` (see `session_files`); a file given twice is read once (noted through
+    `echo`), and two files with the same session id are refused: the split treats a session id as one run."""
+    from tinyad.session import read_session
+
+    files, repeats = session_files(paths)
     if not files:
         raise InputError(f"no session files (*.parquet) in {', '.join(map(str, paths))}",
                          hint="create some with `tinyad synth`, `tinyad import` or `tinyad record`")
-    return [read_session(f) for f in files]
+    if repeats and echo:
+        echo(f"note: {len(repeats)} session file(s) given more than once, used once: "
+             + ", ".join(map(str, repeats[:5])) + (" ..." if len(repeats) > 5 else ""))
+    sessions = [read_session(f) for f in files]
+    first_file: dict[str, Path] = {}
+    for f, s in zip(files, sessions):
+        other = first_file.setdefault(s.meta.session_id, f)
+        if other is not f:
+            raise InputError(f"{other} and {f} have the same session id {s.meta.session_id!r}",
+                             hint="session ids must be unique: re-import one with another --session-id, or "
+                                  "leave the copy out")
+    return sessions
 
 
 def _metrics_table(rows: list[tuple[str, dict]]) -> str:
@@ -36,38 +65,71 @@ def _metrics_table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(out)
 
 
+def _warn(text: str) -> None:
+    click.secho(f"warning: {text}", fg="yellow", err=True)
+
+
+def _note(text: str) -> None:
+    click.echo(text, err=True)
+
+
 @click.command()
 @click.argument("sessions", nargs=-1, required=True)
 @click.option("--model", "model_name", default="cnn_gru", show_default=True,
               type=click.Choice(["cnn_gru", "cnn_gru_keras", "cnn_lstm", "cnn_transformer"]))
 @click.option("--task", default="multiclass", show_default=True, type=click.Choice(["multiclass", "binary"]))
-@click.option("--window", default=64, show_default=True, help="Samples per window.")
-@click.option("--hop", default=32, show_default=True, help="Samples between window starts.")
-@click.option("--epochs", default=40, show_default=True)
+@click.option("--window", default=64, show_default=True, type=click.IntRange(min=2), help="Samples per window.")
+@click.option("--hop", default=32, show_default=True, type=click.IntRange(min=1),
+              help="Samples between window starts.")
+@click.option("--epochs", default=40, show_default=True, type=click.IntRange(min=1),
+              help="Most epochs (early stopping keeps the best one).")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--max-windows-per-session", type=int, default=None, help="Down-sample very long sessions.")
-@click.option("--min-samples", default=0, show_default=True, help="Curation: skip a data set with fewer samples.")
-@click.option("--min-anomaly-fraction", default=0.0, show_default=True,
+@click.option("--max-windows-per-session", type=click.IntRange(min=1), default=None,
+              help="Down-sample very long sessions.")
+@click.option("--min-samples", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Curation: skip a data set with fewer samples.")
+@click.option("--min-anomaly-fraction", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Curation: skip a data set with a smaller anomalous fraction (the study used 0.05).")
 @click.option("--out", "out_dir", type=click.Path(), default=None, help="Run directory [runs/<model>].")
+@click.option("--overwrite", is_flag=True,
+              help="Reuse an --out that holds an earlier run: removes only the files train and quantize write.")
 def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per_session, min_samples,
-          min_anomaly_fraction, out_dir):
+          min_anomaly_fraction, out_dir, overwrite):
     """Train a model on labeled SESSIONS (files or directories of .parquet session files)."""
     from tinyad.datasets import DatasetConfig, build_dataset
     from tinyad.models import ModelConfig
-    from tinyad.train import TrainConfig
+    from tinyad.session import range_warnings
+    from tinyad.train import TrainConfig, pipeline_files_in
     from tinyad.train import train as train_model
 
-    data = build_dataset(load_sessions(sessions), DatasetConfig(
+    out_dir = Path(out_dir or f"runs/{model_name}")
+    previous = pipeline_files_in(out_dir)
+    if previous and not overwrite:  # a kept model.tflite would not belong to the new model.keras
+        raise InputError(f"{out_dir} already holds a run ({', '.join(p.name for p in previous)})",
+                         hint="choose another --out, or add --overwrite to replace it (removes only the files "
+                              "train and quantize write there)")
+    data = build_dataset(load_sessions(sessions, echo=_note), DatasetConfig(
         window=window, hop=hop, task=task, max_windows_per_session=max_windows_per_session,
         min_samples=min_samples, min_anomaly_fraction=min_anomaly_fraction))
     click.echo(f"classes {data.class_names}; windows train {len(data.train)}, val {len(data.val)}, "
                f"test {len(data.test)} (split by session / time block, no window crosses a boundary)")
-    out_dir = Path(out_dir or f"runs/{model_name}")
+    # The int8 model sees counts at this full scale: anything beyond it clips on the board and in quantize.
+    for line in range_warnings(data.train.x, data.channels, data.full_scale, "training windows"):
+        _warn(line)
+    if previous:
+        _note(f"--overwrite: replacing the earlier run in {out_dir}")
     run = train_model(data, ModelConfig(name=model_name), TrainConfig(epochs=epochs, seed=seed), out_dir)
     metrics = json.loads((run.path / "metrics.json").read_text())
+    click.echo(_best_epoch_line(metrics, run.info["history"]))
     click.echo(_metrics_table([("float", metrics["float_test"])]))
     click.echo(f"run directory: {run.path} (model.keras, metrics.json, training_curves.png, confusion_matrix.png)")
+
+
+def _best_epoch_line(metrics: dict, history: dict) -> str:
+    """'kept the weights of epoch 7 of 13 run (lowest val_loss 0.1234)': what early stopping restored."""
+    best, monitor = metrics["best_epoch"], metrics["best_epoch_monitor"]
+    value = history[monitor][best - 1]
+    return f"kept the weights of epoch {best} of {metrics['epochs_run']} run (lowest {monitor} {value:.4f})"
 
 
 @click.command()
@@ -81,6 +143,8 @@ def quantize(run_dir, out_dir, per_channel_dense):
 
     result = quantize_run(load_run(run_dir), out_dir, per_channel_dense=per_channel_dense)
     click.echo(_metrics_table([("float", result.float_metrics), ("int8", result.int8_metrics)]))
+    for line in result.warnings:
+        _warn(line)
     s = result.settings
     click.echo(f"{result.tflite_path}: {s.flash_bytes:,} bytes, arena {s.arena_bytes:,} bytes, "
                f"input scale {s.input_scale:.6g} zp {s.input_zero_point}, output scale {s.output_scale:.6g} "
@@ -91,20 +155,32 @@ def quantize(run_dir, out_dir, per_channel_dense):
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--run", "run_dir", type=click.Path(exists=True, file_okay=False),
               help="Training run whose test windows to compare on (else random int8 windows).")
-@click.option("--windows", "n_windows", default=500, show_default=True, help="How many test windows to compare.")
+@click.option("--windows", "n_windows", type=click.IntRange(min=1), default=None,
+              help="How many windows to compare [500 test windows with --run, else 64 random int8 windows].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(model, run_dir, n_windows, as_json):
     """Measure MODEL under the host TFLM (arena, ops, flash, MACs, time) and compare TFLite with TFLM."""
-    from tinyad.check import check_model, format_report
+    from tinyad.check import check_model, format_report, require_tflite
+    from tinyad.model_settings import ModelSettings
 
-    model_bytes = Path(model).read_bytes()
-    windows = test_windows_int8(Path(model), run_dir, n_windows)
-    report = check_model(model_bytes, windows, progress=not as_json)
+    model_path = Path(model)
+    model_bytes = model_path.read_bytes()
+    settings_path = model_path.with_name("model_settings.json")
+    expected = None
+    if settings_path.is_file():  # its flash_bytes tells a truncated copy from a complete model
+        try:
+            expected = ModelSettings.load(settings_path).flash_bytes or None
+        except InputError:
+            expected = None
+    require_tflite(model_bytes, str(model_path), expected)
+    windows = test_windows_int8(model_path, run_dir, n_windows or 500)
+    n_random = n_windows or 64
+    report = check_model(model_bytes, windows, progress=not as_json, n_random_windows=n_random)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     else:
         if windows is None:
-            click.echo("(no --run given: compared on random int8 windows)")
+            click.echo(f"(no --run given: compared on {n_random} random int8 windows)")
         click.echo(format_report(report))
 
 
@@ -128,17 +204,20 @@ def test_windows_int8(model_path: Path, run_dir, n_windows: int):
 @click.option("--out", "out_dir", type=click.Path(), default=None, help="Output directory [firmware/main/model].")
 def export(model, settings_path, out_dir):
     """Generate model_data.cc/.h and model_settings.h (with RegisterOps) for the firmware from MODEL."""
-    from tinyad.export import export_model
+    from tinyad.export import board_requirements, export_model
+    from tinyad.model_settings import ModelSettings
 
     for path in export_model(model, settings_path, out_dir):
         click.echo(f"wrote {path}")
+    settings = ModelSettings.load(settings_path or Path(model).with_name("model_settings.json"))
+    click.echo("\n".join(board_requirements(settings)))
 
 
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(), default="runs/demo", show_default=True)
-@click.option("--sessions-per-class", default=6, show_default=True)
+@click.option("--sessions-per-class", default=6, show_default=True, type=click.IntRange(min=1))
 @click.option("--duration", default=60.0, show_default=True, help="Seconds per synthetic session.")
-@click.option("--epochs", default=40, show_default=True)
+@click.option("--epochs", default=40, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True)
 @click.option("--update-default", is_flag=True,
               help="Also install the result as models/default and firmware/main/model (what the repo commits).")

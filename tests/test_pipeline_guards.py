@@ -1,0 +1,207 @@
+"""The pipeline commands refuse what would silently give a wrong model: one class, a stale model.tflite beside a
+re-trained run, a session given twice, a run without its model, a file that is no TFLite model; and they say
+what the board must match. Tiny synthetic sessions; one short training run shared by the module."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from tinyad.cli import main
+from tinyad.commands.pipeline import load_sessions
+from tinyad.errors import InputError
+from tinyad.export import KCONFIG_ACCEL_RANGES, KCONFIG_GYRO_RANGES, board_requirements, export_model
+from tinyad.model_settings import ModelSettings
+from tinyad.paths import default_model_dir, firmware_dir
+from tinyad.session import Session, SessionMeta, write_session
+
+pytestmark = pytest.mark.slow
+
+
+def imu_session(label: str, session_id: str, seconds: float = 8.0, seed: int = 0) -> Session:
+    """ax, az, gz at 100 Hz: "normal" is noise around 1 g; a fault adds a 7 Hz vibration."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 100)) / 100.0
+    vib = 0.0 if label == "normal" else 0.3 * np.sin(2 * np.pi * 7 * t)
+    data = np.column_stack([vib + rng.normal(0, 0.02, len(t)), 1 + rng.normal(0, 0.02, len(t)),
+                            20 * vib + rng.normal(0, 1, len(t))]).astype(np.float32)
+    return Session(t, data, SessionMeta(100.0, label, ["ax", "az", "gz"], session_id=session_id))
+
+
+def write_sessions_to(folder, specs):
+    folder.mkdir(parents=True, exist_ok=True)
+    return [write_session(folder / f"{sid}.parquet", imu_session(label, sid, seed=i))
+            for i, (label, sid) in enumerate(specs)]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 2-class data set, trained for 3 epochs and quantized into the run folder through the CLI."""
+    root = tmp_path_factory.mktemp("guards")
+    write_sessions_to(root / "data", [("normal", "n1"), ("normal", "n2"), ("imbalance", "i1"),
+                                      ("imbalance", "i2")])
+    assert main(["train", str(root / "data"), "--epochs", "3", "--out", str(root / "run")]) == 0
+    assert main(["quantize", str(root / "run")]) == 0
+    return root
+
+
+def test_train_reports_and_stores_the_epoch_early_stopping_kept(trained, capsys):
+    metrics = json.loads((trained / "run" / "metrics.json").read_text())
+    history = json.loads((trained / "run" / "run.json").read_text())["history"]
+    assert metrics["best_epoch_monitor"] == "val_loss"
+    assert metrics["best_epoch"] == int(np.argmin(history["val_loss"])) + 1
+    assert 1 <= metrics["best_epoch"] <= metrics["epochs_run"] == 3
+
+
+def test_the_kept_epoch_line_names_the_epoch_and_its_loss():
+    from tinyad.commands.pipeline import _best_epoch_line
+
+    metrics = {"best_epoch": 2, "best_epoch_monitor": "val_loss", "epochs_run": 8}
+    assert _best_epoch_line(metrics, {"val_loss": [0.9, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]}) == \
+        "kept the weights of epoch 2 of 8 run (lowest val_loss 0.2500)"
+
+
+def test_training_curves_mark_the_kept_epoch_with_whole_epoch_ticks(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from tinyad.plots import plot_training_curves
+
+    figures = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: figures.append(fig))
+    history = {"loss": [1.0, 0.6, 0.5, 0.45], "val_loss": [0.9, 0.4, 0.7, 0.8],
+               "accuracy": [0.5, 0.7, 0.8, 0.85], "val_accuracy": [0.5, 0.8, 0.7, 0.6]}
+    plot_training_curves(history, tmp_path / "curves.png", best_epoch=2)
+    for axis in figures[0].axes:
+        kept = [line for line in axis.lines if line.get_label() == "kept: epoch 2"]
+        assert len(kept) == 1 and list(kept[0].get_xdata()) == [2, 2]
+        ticks = [t for t in axis.get_xticks() if 1 <= t <= 4]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_quantize_writes_an_int8_confusion_matrix(trained):
+    assert (trained / "run" / "confusion_matrix_int8.png").stat().st_size > 0
+
+
+def test_train_refuses_a_folder_with_an_earlier_run_unless_overwrite(trained, capsys, tmp_path):
+    run = tmp_path / "reuse"
+    shutil.copytree(trained / "run", run)
+    (run / "notes.txt").write_text("mine")
+    args = ["train", str(trained / "data"), "--epochs", "1", "--out", str(run)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{run} already holds a run (model.keras, run.json" in err and "model.tflite" in err
+    assert "--overwrite" in err
+    assert main(args + ["--overwrite"]) == 0
+    # The old quantized files are gone (they belonged to the old model); other files stay.
+    assert not (run / "model.tflite").exists() and not (run / "quantize.json").exists()
+    assert not (run / "model_settings.json").exists()
+    assert (run / "notes.txt").read_text() == "mine" and (run / "model.keras").exists()
+
+
+def test_export_refuses_a_tflite_older_than_the_runs_model(trained, tmp_path):
+    run = tmp_path / "stale"
+    shutil.copytree(trained / "run", run)
+    tflite = run / "model.tflite"
+    keras_mtime = (run / "model.keras").stat().st_mtime
+    os.utime(tflite, (keras_mtime - 60, keras_mtime - 60))
+    with pytest.raises(InputError, match="model.tflite is stale: it is older than the run's model.keras"):
+        export_model(tflite, out_dir=tmp_path / "fw")
+    assert not (tmp_path / "fw").exists()
+
+
+def test_train_refuses_a_single_class_and_writes_nothing(tmp_path, capsys):
+    write_sessions_to(tmp_path / "only_normal", [("normal", "a"), ("normal", "b")])
+    out = tmp_path / "run"
+    assert main(["train", str(tmp_path / "only_normal"), "--task", "binary", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "need at least 2 classes to train a binary model; found only ['normal']" in err
+    assert not out.exists()
+
+
+def test_zero_epochs_is_refused_before_any_folder_is_made(tmp_path, capsys):
+    write_sessions_to(tmp_path / "d", [("normal", "a"), ("imbalance", "b")])
+    out = tmp_path / "run"
+    assert main(["train", str(tmp_path / "d"), "--epochs", "0", "--out", str(out)]) == 2
+    assert "Invalid value for '--epochs': 0 is not in the range x>=1" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_session_given_twice_is_used_once_and_equal_ids_are_refused(tmp_path):
+    files = write_sessions_to(tmp_path / "mine", [("normal", "good"), ("imbalance", "imb")])
+    notes = []
+    sessions = load_sessions([str(tmp_path / "mine"), str(files[0])], echo=notes.append)
+    assert [s.meta.session_id for s in sessions] == ["good", "imb"]
+    assert notes == [f"note: 1 session file(s) given more than once, used once: {files[0]}"]
+    copy = tmp_path / "other" / "copy.parquet"
+    copy.parent.mkdir()
+    shutil.copy(files[0], copy)  # another file, same session id "good"
+    with pytest.raises(InputError, match=f"{files[0]} and {copy} have the same session id 'good'"):
+        load_sessions([str(tmp_path / "mine"), str(copy)])
+
+
+def test_quantize_a_run_without_its_model_or_data_is_an_error_with_a_hint(trained, tmp_path, capsys):
+    run = tmp_path / "nomodel"
+    run.mkdir()
+    shutil.copy(trained / "run" / "run.json", run)
+    assert main(["quantize", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {run}: the run has no data.npz" in err and "--overwrite" in err and "Traceback" not in err
+    shutil.copy(trained / "run" / "data.npz", run)
+    assert main(["quantize", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {run}: the run has no model.keras" in err
+    assert not (run / "model.tflite").exists()
+
+
+def test_check_honours_windows_without_a_run(capsys):
+    tflite = str(default_model_dir() / "model.tflite")
+    for n in (10, 100):
+        assert main(["check", tflite, "--windows", str(n), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["comparison"]["n_windows"] == n
+    assert main(["check", tflite, "--windows", "0"]) == 2
+
+
+def test_check_names_files_that_are_not_or_no_longer_tflite_models(trained, tmp_path, capsys):
+    assert main(["check", str(trained / "run" / "run.json")]) == 2
+    err = capsys.readouterr().err
+    assert "run.json: not a TFLite flatbuffer: no 'TFL3' identifier at bytes 4..8" in err
+    assert "unpack_from" not in err and "hint: give the model.tflite" in err
+    model = (trained / "run" / "model.tflite").read_bytes()
+    cut = tmp_path / "model.tflite"
+    cut.write_bytes(model[:5000])
+    shutil.copy(trained / "run" / "model_settings.json", tmp_path)
+    assert main(["check", str(cut)]) == 2
+    assert f"{cut}: truncated: 5000 of {len(model)} bytes" in capsys.readouterr().err
+    (tmp_path / "model_settings.json").unlink()  # without settings the size is unknown, the damage is not
+    assert main(["check", str(cut)]) == 2
+    assert f"{cut}: truncated or corrupt" in capsys.readouterr().err
+    (tmp_path / "empty.tflite").write_bytes(b"")
+    assert main(["check", str(tmp_path / "empty.tflite")]) == 2
+    assert "empty file (0 bytes)" in capsys.readouterr().err
+
+
+def test_export_says_what_the_board_must_match(trained, tmp_path, capsys):
+    assert main(["export", str(trained / "run" / "model.tflite"), "--out", str(tmp_path / "fw")]) == 0
+    out = capsys.readouterr().out
+    assert ("the board must match this model:\n  sensor full scale : +-4 g, +-500 dps\n"
+            "  sample rate       : 100 Hz") in out
+    assert "channels          : ax az gz" in out and "firmware defaults (menuconfig -> tinyad) already match" in out
+    settings = ModelSettings.load(default_model_dir() / "model_settings.json")
+    settings.full_scale, settings.sample_rate_hz = {"accel_g": 2.0, "gyro_dps": 250.0}, 200.0
+    lines = board_requirements(settings)
+    assert "  CONFIG_TINYAD_ACCEL_2G=y (default CONFIG_TINYAD_ACCEL_4G)" in lines
+    assert "  CONFIG_TINYAD_GYRO_250DPS=y (default CONFIG_TINYAD_GYRO_500DPS)" in lines
+    assert "  CONFIG_TINYAD_SAMPLE_RATE_HZ=200 (default 100)" in lines
+
+
+def test_kconfig_names_and_defaults_match_the_firmware():
+    kconfig = (firmware_dir() / "main" / "Kconfig.projbuild").read_text()
+    for name in list(KCONFIG_ACCEL_RANGES.values()) + list(KCONFIG_GYRO_RANGES.values()):
+        assert f"config {name.removeprefix('CONFIG_')}\n" in kconfig
+    assert "default TINYAD_ACCEL_4G" in kconfig and "default TINYAD_GYRO_500DPS" in kconfig
+    rate = kconfig.split("config TINYAD_SAMPLE_RATE_HZ")[1]
+    assert "default 100\n" in rate.split("help")[0]
