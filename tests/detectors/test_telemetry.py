@@ -2,7 +2,9 @@
 
 import numpy as np
 
-from tinyad.detectors.telemetry import Telemetry, plot_axis, plot_scored
+import pytest
+
+from tinyad.detectors.telemetry import Telemetry, load_telemetry, plot_axis, plot_scored, sniff_separator
 
 
 def test_plot_axis_uses_numeric_time():
@@ -41,3 +43,22 @@ def test_plot_scored_draws_against_time(tmp_path):
     flags[10:12] = True
     png = plot_scored(signals, np.abs(np.sin(time)), np.full(50, 0.9), flags, tmp_path / "p.png")
     assert matplotlib.image.imread(png).shape[:2] == (660, 1320)
+
+
+@pytest.mark.parametrize("text, separator", [
+    ("value\n1.0\n2.0\n3.5\n", ","),  # one column: pandas' own sniffer split "value" at its "v"
+    ("a;b\n1,5;2\n3,5;4\n", ";"),     # decimal commas inside ;-separated fields
+    ("a\tb\n1\t2\n3\t4\n", "\t"),
+    ("a,b\n1,2\n3,4\n", ","),
+])
+def test_sniff_separator_picks_among_csv_separators(tmp_path, text, separator):
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    assert sniff_separator(path) == separator
+
+
+def test_a_one_column_csv_loads_its_column_by_name(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("value\n1.0\n2.0\n3.5\n")
+    data = load_telemetry(path)
+    assert data.columns == ["value"] and data.values.ravel().tolist() == [1.0, 2.0, 3.5]

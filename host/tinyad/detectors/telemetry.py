@@ -62,6 +62,24 @@ def _bad_cell_hint(frame, column: str, row: int) -> str:
             "(or --label-column); else clean the file")
 
 
+# The separators a telemetry CSV uses. pandas' own sniffing considers any character, and takes the "v" of a
+# one-column file headed "value" for one.
+CSV_SEPARATORS = ",;\t|"
+
+
+def sniff_separator(path: Path, sample_bytes: int = 65536) -> str:
+    """The separator of a CSV file among CSV_SEPARATORS, sniffed from its start; "," when nothing decides
+    (a one-column file). E.g. SKAB's files give ";"."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        sample = handle.read(sample_bytes)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=CSV_SEPARATORS).delimiter
+    except csv.Error:
+        return ","
+
+
 def _is_blank(path: Path) -> bool:
     """True for a text file with nothing but whitespace in its first 4 KiB (read only that much)."""
     try:
@@ -120,7 +138,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv"):
-            frame = pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+            frame = pd.read_csv(path, sep=sep or sniff_separator(path))
         else:
             raise InputError(f"{path}: unsupported file type {suffix!r}", hint="use .csv or .parquet")
     except InputError:
