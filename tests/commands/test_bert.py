@@ -283,3 +283,32 @@ def test_scores_plot_helpers_and_period_note():
     assert segment_bounds(np.array([0, 0, 1, 1, 1, 2])) == [(0, 2), (2, 5), (5, 6)]
     assert period_note({"period_s": 5.0}, 10.0, "x.csv").startswith("x.csv is sampled every 10 s")
     assert period_note({"period_s": 5.0}, 5.0, "x") is None and period_note({}, 10.0, "x") is None
+
+
+def test_scores_plot_has_a_panel_per_channel_breaks_lines_at_gaps_and_widens_short_alarms(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from tinyad.battery.bms import SEGMENT_COLUMN, TIME_COLUMN, Telemetry
+    from tinyad.bert.plots import plot_scores
+
+    figures = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: figures.append(fig))
+    n = 2000  # two segments of 1000 steps, 5 s apart within each, a 10-min hole between them
+    time = pd.Series(pd.date_range("2021-06-10", periods=1000, freq="5s").append(
+        pd.date_range("2021-06-10 01:33:20", periods=1000, freq="5s")))
+    frame = pd.DataFrame({TIME_COLUMN: time, SEGMENT_COLUMN: np.repeat([0, 1], 1000),
+                          "voltage_v": np.linspace(700, 800, n), "soc_pct": np.linspace(0, 100, n)})
+    data = Telemetry(frame, ["voltage_v", "soc_pct"], 5.0, "two.csv", {"voltage_v": "V", "soc_pct": "%"})
+    flags = np.zeros(n, bool)
+    flags[1500] = True  # one step: 1/2000 of the x range unwidened
+    plot_scores(data, np.linspace(0, 1, n), 0.9, flags, tmp_path / "scores.png")
+    axes = figures[0].axes
+    assert len(axes) == 3 and [a.get_ylabel() for a in axes] == ["voltage_v", "soc_pct [%]", "anomaly score"]
+    for axis in axes:  # one line per segment (plus the cut in the score panel): the hole is never bridged
+        segments = [line for line in axis.lines if not line.get_label().startswith("cut")]
+        assert len(segments) == 2
+        assert segments[0].get_xdata()[-1] < segments[1].get_xdata()[0]
+    red = [p for p in axes[0].patches if p.get_facecolor()[:3] == pytest.approx((0.839, 0.153, 0.157), abs=1e-3)]
+    assert len(red) == 1
+    left, right = red[0].get_x(), red[0].get_x() + red[0].get_width()
+    assert right - left >= 0.002 * n * 5 / 86400 * 0.99  # at least 0.2 % of the steps, in matplotlib day units
