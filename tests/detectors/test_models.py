@@ -19,7 +19,7 @@ def test_sliding_windows_and_step_average():
 
 
 def test_check_series_names_the_bad_row():
-    with pytest.raises(InputError, match="row 2, column 1"):
+    with pytest.raises(InputError, match=r"row 2, column 1 \(array indices, from 0\)"):
         check_series([[0.0, 1.0], [1.0, 2.0], [2.0, np.nan]])
     with pytest.raises(InputError, match="3 channels, but the model was fitted on 2"):
         check_series(np.zeros((5, 3)), n_features=2)

@@ -29,7 +29,7 @@ def check_series(values, n_features: int | None = None, min_length: int = 2, whe
     bad = ~np.isfinite(array)
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
-        raise InputError(f"{where}: row {row}, column {col}: NaN or infinite value",
+        raise InputError(f"{where}: row {row}, column {col} (array indices, from 0): NaN or infinite value",
                          hint="drop or interpolate the bad rows first")
     return array
 
