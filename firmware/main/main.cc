@@ -21,6 +21,7 @@
 #include "freertos/task.h"
 #include "imu_mpu6050.h"
 #include "inference.h"
+#include "model_identity.h"
 #include "model_settings.h"
 #include "nvs_flash.h"
 #include "sdkconfig.h"
@@ -147,15 +148,6 @@ bool hook_set_bind_key(void*, const uint8_t* key, size_t n, uint8_t check[tinyad
 }
 
 // -------------------------------------------------------------------------------------------- helpers
-// kModelSha256 may be generated as a hex string or as 32 bytes: one overload each.
-[[maybe_unused]] void copy_sha256(const char* hex, uint8_t out[32]) {
-  for (size_t i = 0; i < 32 && hex[2 * i] && hex[2 * i + 1]; ++i) {
-    const char pair[3] = {hex[2 * i], hex[2 * i + 1], 0};
-    out[i] = static_cast<uint8_t>(strtoul(pair, nullptr, 16));
-  }
-}
-[[maybe_unused]] void copy_sha256(const uint8_t (&bytes)[32], uint8_t out[32]) { memcpy(out, bytes, 32); }
-
 uint8_t sensor_flags_for(esp_err_t err) {
   if (err == ESP_ERR_NOT_SUPPORTED) return tinyad::kSensorBadWhoAmI;
   return tinyad::kSensorNotResponding;
@@ -322,20 +314,8 @@ tinyad::DeviceIdentity make_identity(const inference_info_t& info) {
   id.accel_full_scale_g = static_cast<float>(kAccelFullScaleG);
   id.gyro_full_scale_dps = static_cast<float>(kGyroFullScaleDps);
   id.sample_rate_hz = static_cast<float>(CONFIG_TINYAD_SAMPLE_RATE_HZ);
-  copy_sha256(model::kModelSha256, id.model_sha256);
-  id.window = static_cast<uint16_t>(model::kWindow);
-  id.hop = static_cast<uint16_t>(model::kHop);
-  id.channels = static_cast<uint8_t>(model::kChannels);
-  id.n_classes = static_cast<uint8_t>(model::kNumClasses);
-  id.input_scale = model::kInputScale;
-  id.input_zero_point = static_cast<int8_t>(model::kInputZeroPoint);
-  id.output_scale = model::kOutputScale;
-  id.output_zero_point = static_cast<int8_t>(model::kOutputZeroPoint);
+  model_identity::fill_from_model(id);
   id.arena_bytes = static_cast<uint32_t>(info.arena_used_bytes);
-  for (size_t c = 0; c < static_cast<size_t>(model::kChannels); ++c) {
-    id.affine_scale[c] = model::kInputAffineScale[c];
-    id.affine_offset[c] = model::kInputAffineOffset[c];
-  }
   id.alert.threshold_on = kconfig_float(CONFIG_TINYAD_THRESHOLD_ON, model::kAlertThresholdOn);
   id.alert.threshold_off = kconfig_float(CONFIG_TINYAD_THRESHOLD_OFF, model::kAlertThresholdOff);
   if (id.alert.threshold_off > id.alert.threshold_on) {

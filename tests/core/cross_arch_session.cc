@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model_identity.h"  // firmware/main: the identity fields the firmware takes from the model
 #include "model_settings.h"  // the committed default model's constants (firmware/main/model)
 #include "tinyad/bthome.h"
 #include "tinyad/device.h"
@@ -197,20 +198,8 @@ int main() {
   id.accel_full_scale_g = model::kAccelFullScaleG;
   id.gyro_full_scale_dps = model::kGyroFullScaleDps;
   id.sample_rate_hz = model::kSampleRateHz;
-  memcpy(id.model_sha256, model::kModelSha256, sizeof(id.model_sha256));
-  id.window = static_cast<uint16_t>(model::kWindow);
-  id.hop = static_cast<uint16_t>(model::kHop);
-  id.channels = static_cast<uint8_t>(model::kChannels);
-  id.n_classes = static_cast<uint8_t>(model::kNumClasses);
-  id.input_scale = model::kInputScale;
-  id.input_zero_point = static_cast<int8_t>(model::kInputZeroPoint);
-  id.output_scale = model::kOutputScale;
-  id.output_zero_point = static_cast<int8_t>(model::kOutputZeroPoint);
+  model_identity::fill_from_model(id);  // the firmware's own fill (firmware/main/model_identity.h)
   id.arena_bytes = static_cast<uint32_t>(model::kArenaBytes);
-  for (size_t c = 0; c < static_cast<size_t>(model::kChannels); ++c) {
-    id.affine_scale[c] = model::kInputAffineScale[c];
-    id.affine_offset[c] = model::kInputAffineOffset[c];
-  }
   id.alert.threshold_on = model::kAlertThresholdOn;
   id.alert.threshold_off = model::kAlertThresholdOff;
   id.alert.min_windows = static_cast<uint32_t>(model::kAlertMinWindows);

@@ -27,7 +27,7 @@ from tinyad.scoring import anomaly_probability, logit_margin
 HERE = Path(__file__).resolve().parent
 CORE = firmware_dir() / "core"
 COMMON = ["-O2", "-std=c++17", "-ffp-contract=off", "-fno-exceptions", "-fno-rtti", "-Wall", "-Wextra", "-Werror",
-          f"-I{CORE / 'include'}", f"-I{firmware_dir() / 'main' / 'model'}"]
+          f"-I{CORE / 'include'}", f"-I{firmware_dir() / 'main'}", f"-I{firmware_dir() / 'main' / 'model'}"]
 CORTEX_M4 = {"cortex-m4 soft-float": ["-mfloat-abi=soft"],
              "cortex-m4 fpu": ["-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]}
 QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
