@@ -312,3 +312,42 @@ def test_scores_plot_has_a_panel_per_channel_breaks_lines_at_gaps_and_widens_sho
     assert len(red) == 1
     left, right = red[0].get_x(), red[0].get_x() + red[0].get_width()
     assert right - left >= 0.002 * n * 5 / 86400 * 0.99  # at least 0.2 % of the steps, in matplotlib day units
+
+
+def test_score_marks_the_steps_the_loader_interpolated(tmp_path, capsys):
+    # a 10-s grid with two rows missing at 1000 s and 1010 s: the default fill (60 s) interpolates them
+    csv = write_telemetry(tmp_path / "in.csv", 300)
+    frame = pd.read_csv(csv).drop(index=[100, 101])
+    frame.to_csv(csv, index=False)
+    tidy, run = tmp_path / "tidy.parquet", tmp_path / "run"
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o", str(tidy)]) == 0
+    assert main(["bert", "train", "--dataset", str(tidy), "--out", str(run), "--preset", "tiny", "--max_steps",
+                 "2", "--checkpoint_every", "2", "--batch_size", "4", "--eval-range", "none"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "scored"
+    assert main(["bert", "score", str(run), "--dataset", str(tidy), "--out", str(out)]) == 0
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 300 and np.flatnonzero(scores["interpolated"]).tolist() == [100, 101]
+    above = int(scores["alarm"][[100, 101]].sum())
+    assert f"2 step(s) were interpolated over short gaps, {above} of them above the cut" in capsys.readouterr().out
+
+
+def test_scores_plot_shades_interpolated_steps(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from tinyad.battery.bms import SEGMENT_COLUMN, TIME_COLUMN, Gap, GapReport, Telemetry
+    from tinyad.bert.plots import plot_scores
+
+    figures = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: figures.append(fig))
+    time = pd.Series(pd.date_range("2021-06-10", periods=100, freq="5s"))
+    frame = pd.DataFrame({TIME_COLUMN: time, SEGMENT_COLUMN: 0, "voltage_v": np.linspace(700, 800, 100)})
+    filled = Gap(time[40].isoformat(), time[42].isoformat(), 3, "interpolated")
+    data = Telemetry(frame, ["voltage_v"], 5.0, "x.csv", {}, GapReport(gaps=[filled]))
+    assert np.flatnonzero(data.interpolated_rows()).tolist() == [40, 41, 42]
+    plot_scores(data, np.zeros(100), 0.5, np.zeros(100, bool), tmp_path / "scores.png")
+    blue = [p for p in figures[0].axes[0].patches if p.get_facecolor()[:3] == pytest.approx((0.122, 0.467, 0.706),
+                                                                                            abs=1e-3)]
+    assert len(blue) == 1  # from the measured step before the fill to the one after it
+    assert blue[0].get_x() == pytest.approx(matplotlib.dates.date2num(time[39]))
+    assert blue[0].get_x() + blue[0].get_width() == pytest.approx(matplotlib.dates.date2num(time[43]))

@@ -101,6 +101,16 @@ class Telemetry:
         cuts = np.flatnonzero(np.diff(seg)) + 1
         return [part for part in np.split(values, cuts) if len(part)]
 
+    def interpolated_rows(self) -> np.ndarray:
+        """A bool per row: True where the loader filled the value in (a short gap interpolated, or a row that
+        only had non-numeric cells), so an alarm there can be told apart from one on measured data."""
+        times = self.frame[TIME_COLUMN]
+        rows = np.zeros(len(times), bool)
+        for gap in self.gaps.gaps:
+            if gap.action == "interpolated":
+                rows |= ((times >= pd.Timestamp(gap.start)) & (times <= pd.Timestamp(gap.end))).to_numpy()
+        return rows
+
     def time_slice(self, start_fraction: float, end_fraction: float) -> "Telemetry":
         """The rows between two fractions of the time span (e.g. 0.75-1.0 = the last quarter), for time splits."""
         t = self.frame[TIME_COLUMN]

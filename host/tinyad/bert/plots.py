@@ -22,8 +22,8 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
                 max_channels: int = 8) -> Path:
     """PNG: one small panel per channel in its physical units (the column names carry them), the anomaly score
     with the cut below. Lines break at gaps (each segment drawn apart, the gap shaded grey and labelled), so a
-    hole is never drawn as a straight line; alarms are shaded red, behind the lines, each at least
-    0.2 % of the steps wide (`visible_region`)."""
+    hole is never drawn as a straight line; steps the loader interpolated are shaded blue (labelled); alarms
+    are shaded red, behind the lines, each at least 0.2 % of the steps wide (`visible_region`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,6 +38,7 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
     times = frame[TIME_COLUMN].to_numpy()
     channels = list(telemetry.channels)[:max_channels]
     bounds = segment_bounds(frame[SEGMENT_COLUMN].to_numpy())
+    filled = events(telemetry.interpolated_rows())
     fig, axes = plt.subplots(len(channels) + 1, 1, figsize=(12, 1.4 * len(channels) + 2.4), sharex=True,
                              squeeze=False)
     axes = axes[:, 0]
@@ -49,6 +50,9 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
             axis.plot(times[start:stop], values[start:stop], lw=0.7, color=color, zorder=2)
         for (_, stop), (next_start, _) in zip(bounds, bounds[1:]):
             axis.axvspan(times[stop - 1], times[next_start], color="0.85", hatch="//", lw=0, zorder=0)
+        for first, stop in filled:  # from the step before to the step after: where the line is drawn straight
+            axis.axvspan(times[max(first - 1, 0)], times[min(stop, len(times) - 1)], color="tab:blue", alpha=0.12,
+                         lw=0, zorder=0)
         for first, stop in events(np.asarray(flags, bool)):
             first, stop = visible_region(first, stop, len(times))  # a 1-step alarm on a long file stays visible
             axis.axvspan(times[first], times[min(stop, len(times) - 1)], color="tab:red", alpha=0.25, lw=0,
@@ -67,6 +71,9 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
         _, stop = bounds[0]
         axes[0].annotate("gap (no data)", (times[stop - 1], 1.0), xycoords=("data", "axes fraction"), fontsize=7,
                          va="bottom", color="0.4")
+    if filled:  # and the blue ones
+        axes[0].annotate("interpolated", (times[filled[0][0]], 1.0), xycoords=("data", "axes fraction"),
+                         fontsize=7, va="bottom", color="tab:blue")
     axes[-1].set_xlabel("time")
     fig.suptitle(title or telemetry.source, fontsize=9)
     fig.tight_layout()

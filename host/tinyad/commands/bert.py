@@ -307,7 +307,7 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
                   "The cut: this share of the steps scoring highest (default 0.08, the method's), or with "
                   "--reference the share of the reference's steps above it (default 0.001).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Write scores.csv (time, score, alarm) and scores.png here.")
+              help="Write scores.csv (time, score, alarm, interpolated) and scores.png here.")
 @click.option("--reference", help="Known-normal telemetry (same forms as --dataset): the cut becomes its "
               "(1 - anomaly-rate) score quantile, a fixed threshold; the anomaly rate is then its false alarm share.")
 def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference):
@@ -331,8 +331,9 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     scores, threshold, flags = score_unlabelled(loaded, data.segments(), window_sliding, anomaly_rate, normal)
     regions = events(flags)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"time": times.to_numpy(), "score": scores, "alarm": flags.astype(np.int8)}).to_csv(
-        out_dir / "scores.csv", index=False)
+    filled = data.interpolated_rows()
+    pd.DataFrame({"time": times.to_numpy(), "score": scores, "alarm": flags.astype(np.int8),
+                  "interpolated": filled.astype(np.int8)}).to_csv(out_dir / "scores.csv", index=False)
     cut = (f"{1 - anomaly_rate:.1%} quantile of the reference's scores" if reference
            else f"{1 - anomaly_rate:.0%} quantile")
     png = plot_scores(data, scores, threshold, flags, out_dir / "scores.png",
@@ -348,6 +349,9 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
                    + (", the 10 highest:" if len(episodes) > 10 else ":"))
     for a, b in sorted(episodes, key=lambda r: -float(scores[r[0]:r[1]].max()))[:10]:
         click.echo(f"  {times.iloc[a]} .. {times.iloc[b - 1]}  peak score {scores[a:b].max():.3f}")
+    if filled.any():
+        click.echo(f"note: {int(filled.sum())} step(s) were interpolated over short gaps, {int((filled & flags).sum())}"
+                   " of them above the cut (column `interpolated` in scores.csv, blue in scores.png)")
     if not reference:
         click.echo("note: this cut flags that share of any data by construction; set it on known-normal telemetry "
                    "with --reference before calling a region an anomaly")
