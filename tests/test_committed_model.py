@@ -22,3 +22,13 @@ def test_committed_model_fits_the_targets_and_matches_its_settings():
     assert model.arena_bytes == settings.arena_bytes <= 32 * 1024
     assert tflite.stat().st_size == settings.flash_bytes <= 32 * 1024
     assert model.input_shape == (1, settings.window, settings.n_channels)
+
+
+def test_committed_arena_margin_holds_the_esp_nn_conv_scratch():
+    from tinyad.check import esp_nn_scratch_bytes
+
+    settings = ModelSettings.load(default_model_dir() / "model_settings.json")
+    scratch = esp_nn_scratch_bytes((default_model_dir() / "model.tflite").read_bytes())
+    # conv 1: 64 steps x 6 channels, kernel 5, stride 2, SAME (pad 1): (64 + 2) * 6 + 5 * 16 * 16 + 32 + 4 * 16
+    assert scratch == 1772
+    assert settings.arena_bytes + scratch <= settings.arena_bytes_with_margin

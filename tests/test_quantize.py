@@ -23,6 +23,11 @@ def test_arena_margin_rounds_up_to_a_kilobyte():
     assert arena_with_margin(1024, margin=0.0) == 1024
 
 
+def test_arena_margin_holds_the_esp_nn_scratch():
+    assert arena_with_margin(20000, esp_nn_scratch=1000) == 25600  # the 25 % already holds it
+    assert arena_with_margin(20000, esp_nn_scratch=6000) == 26624  # 26000 -> next multiple of 1024
+
+
 def test_int8_drop_warning_names_clipping_at_the_full_scale():
     import numpy as np
 

@@ -65,6 +65,7 @@ class CheckReport:
     host_us_per_window: float
     comparison: Comparison | None = None
     macs_by_op: dict[str, int] = field(default_factory=dict)
+    esp_nn_scratch_bytes: int = 0  # the largest ESP-NN (ESP32-S3) conv scratch buffer, not in arena_bytes
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -104,6 +105,56 @@ def count_macs(model_bytes: bytes) -> dict[str, int]:
     return macs
 
 
+def same_padding(in_size: int, filter_size: int, stride: int, dilation: int, out_size: int) -> int:
+    """The leading pad of a SAME convolution along one axis, as TFLM computes it (ComputePaddingHeightWidth)."""
+    effective = (filter_size - 1) * dilation + 1
+    return max((out_size - 1) * stride + effective - in_size, 0) // 2
+
+
+def esp_nn_s3_conv_scratch(in_w: int, in_h: int, in_ch: int, filter_w: int, filter_h: int, out_ch: int,
+                           pad_w: int, pad_h: int, stride_w: int, stride_h: int) -> int:
+    """Bytes of scratch ESP-NN's ESP32-S3 int8 convolution asks TFLM for (esp-nn's
+    esp_nn_get_conv_scratch_size_esp32s3, src/convolution/esp_nn_conv_esp32s3.c, mirrored line by line). The
+    esp-tflite-micro conv kernel requests it in the arena at Prepare; TFLM's reference kernels (what the host
+    measures) request none."""
+    align_buf = 32
+    if filter_w == 1 and filter_h == 1 and pad_w == 0 and pad_h == 0 and stride_w == 1 and stride_h == 1:
+        channels8 = (in_ch + 7) & ~7
+        transpose = 0 if in_w * in_h < 8 else 2 * 8 * channels8
+        padded_input = in_w * in_h * channels8 if in_ch % 8 else 0
+        return padded_input + channels8 * out_ch + transpose + align_buf
+    channels16 = (in_ch + 15) & ~15
+    padded_input = 0 if pad_w == 0 and pad_h == 0 else (in_w + 2 * pad_w) * (in_h + 2 * pad_h) * in_ch
+    return padded_input + filter_w * filter_h * channels16 * out_ch + align_buf + 4 * out_ch
+
+
+def esp_nn_scratch_bytes(model_bytes: bytes) -> int:
+    """The largest ESP-NN (ESP32-S3) convolution scratch buffer of the model, 0 without CONV_2D. A scratch
+    buffer lives only while its op runs, so the arena grows by at most the largest one over what the host
+    measures; the firmware's arena margin must hold it (`arena_with_margin`)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    model = runtime.convert_bytearray_to_object(bytearray(model_bytes))
+    graph = model.subgraphs[0]
+    largest = 0
+    for name, op in zip(op_names(model_bytes), graph.operators):
+        if name != "CONV_2D":
+            continue
+        _, in_h, in_w, in_ch = (int(v) for v in graph.tensors[op.inputs[0]].shape)
+        out_ch, filter_h, filter_w, _ = (int(v) for v in graph.tensors[op.inputs[1]].shape)
+        _, out_h, out_w, _ = (int(v) for v in graph.tensors[op.outputs[0]].shape)
+        options = op.builtinOptions
+        stride_w, stride_h = int(options.strideW), int(options.strideH)
+        if int(options.padding) == 0:  # Padding.SAME
+            pad_w = same_padding(in_w, filter_w, stride_w, int(options.dilationWFactor or 1), out_w)
+            pad_h = same_padding(in_h, filter_h, stride_h, int(options.dilationHFactor or 1), out_h)
+        else:
+            pad_w = pad_h = 0
+        largest = max(largest, esp_nn_s3_conv_scratch(in_w, in_h, in_ch, filter_w, filter_h, out_ch, pad_w, pad_h,
+                                                      stride_w, stride_h))
+    return largest
+
+
 def time_per_window(model: TflmModel, windows: np.ndarray, repeats: int = 200) -> float:
     """Median host time of one TFLM invoke in microseconds (reference kernels on this CPU, not the MCU)."""
     samples = []
@@ -130,7 +181,8 @@ def check_model(model_bytes: bytes, windows_int8: np.ndarray | None = None, comp
     report = CheckReport(
         flash_bytes=len(model_bytes), arena_bytes=tflm.arena_bytes, n_ops=len(op_names(model_bytes)),
         ops=op_histogram(model_bytes), macs=int(sum(macs.values())),
-        host_us_per_window=time_per_window(tflm, windows_int8), macs_by_op=macs)
+        host_us_per_window=time_per_window(tflm, windows_int8), macs_by_op=macs,
+        esp_nn_scratch_bytes=esp_nn_scratch_bytes(model_bytes))
     if compare:
         report.comparison = compare_tflite_tflm(model_bytes, windows_int8, progress=progress)
     return report
@@ -140,7 +192,9 @@ def format_report(report: CheckReport) -> str:
     """Human-readable summary for the terminal."""
     lines = [
         f"flash (.tflite = C array) : {report.flash_bytes:,} bytes",
-        f"TFLM arena (measured)     : {report.arena_bytes:,} bytes (host, 64-bit pointers: an upper bound)",
+        f"TFLM arena (measured)     : {report.arena_bytes:,} bytes (host reference kernels, 64-bit pointers)",
+        f"ESP-NN conv scratch (S3)  : {report.esp_nn_scratch_bytes:,} bytes more at most (esp-nn's formula; "
+        f"the exported arena margin covers it)",
         f"ops                       : {report.n_ops} ({', '.join(f'{k} {v}' for k, v in report.ops.items())})",
         f"MACs per window           : {report.macs:,}",
         f"host TFLM time per window : {report.host_us_per_window:.1f} us (median)",

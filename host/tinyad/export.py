@@ -126,8 +126,8 @@ constexpr int kAlertMinWindows = {settings.min_windows};
 constexpr int kAlertCooldownWindows = {settings.cooldown_windows};
 constexpr float kEwmaAlpha = {_float_literal(settings.ewma_alpha)};
 
-// Arena: {settings.arena_bytes} bytes measured by TFLM on the host (64-bit pointers: an upper bound for the
-// 32-bit MCU), plus a margin.
+// Arena: {settings.arena_bytes} bytes measured by TFLM on the host (reference kernels, 64-bit pointers), plus a
+// margin of at least 25 % that also holds the scratch ESP-NN's convolutions ask for (`tinyad check` prints it).
 constexpr size_t kArenaBytesMeasured = {settings.arena_bytes};
 constexpr size_t kArenaBytes = {settings.arena_bytes_with_margin};
 

@@ -168,6 +168,7 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
                  progress: bool = True, per_channel_dense: bool = False) -> QuantizeResult:
     """Quantize the run's model to int8, evaluate float vs int8 (TFLM) on the test split, and write
     `model.tflite`, `model_settings.json` and `quantize.json` into out_dir (default: the run directory)."""
+    from tinyad.check import esp_nn_scratch_bytes
     from tinyad.tflm import TflmModel, op_names
 
     out_dir = Path(out_dir or run.path)
@@ -199,7 +200,7 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
         norm_mean=[float(v) for v in norm.mean], norm_std=[float(v) for v in norm.std],
         input_scale=in_s, input_zero_point=in_z, output_scale=out_s, output_zero_point=out_z,
         class_names=list(run.class_names), tflite_sha256=sha256_file(tflite_path),
-        arena_bytes=tflm.arena_bytes, arena_bytes_with_margin=arena_with_margin(tflm.arena_bytes),
+        arena_bytes=tflm.arena_bytes, arena_bytes_with_margin=arena_with_margin(tflm.arena_bytes, esp_nn_scratch_bytes(tflite)),
         ops=sorted(set(op_names(tflite))), flash_bytes=len(tflite))
 
     y_test = run.data["test"].y
@@ -228,10 +229,12 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
     return QuantizeResult(tflite_path, settings, float_metrics, int8_metrics, warnings)
 
 
-def arena_with_margin(measured: int, margin: float = 0.25, align: int = 1024) -> int:
-    """What the firmware allocates: the host-measured arena plus a margin, rounded up to `align` bytes.
-    The host figure (64-bit pointers) is already an upper bound for a 32-bit MCU."""
-    return int(-(-int(measured * (1 + margin)) // align) * align)
+def arena_with_margin(measured: int, esp_nn_scratch: int = 0, margin: float = 0.25, align: int = 1024) -> int:
+    """What the firmware allocates: the host-measured arena plus a margin, rounded up to `align` bytes. The
+    host figure (reference kernels, 64-bit pointers) does not hold the scratch buffers ESP-NN's convolutions
+    request on the board (`check.esp_nn_scratch_bytes`), so the margin is at least that."""
+    with_margin = max(int(measured * (1 + margin)), measured + esp_nn_scratch)
+    return int(-(-with_margin // align) * align)
 
 
 def board_inputs(x_physical: np.ndarray, settings: ModelSettings) -> np.ndarray:

@@ -38,6 +38,22 @@ def test_platformio_ini_pins_an_esp_idf_5_platform_with_both_chips():
     assert int(ini["env"]["monitor_speed"]) > 0
 
 
+def test_platformio_flashes_the_partition_table_and_flash_size_sdkconfig_builds_for():
+    # PlatformIO's espidf builder takes the partition CSV from board_build.partitions only (default: a 1 MB
+    # app); an app larger than that would pass its size check and then not boot.
+    ini = configparser.ConfigParser()
+    ini.read(REPO_ROOT / "platformio.ini")
+    defaults = (REPO_ROOT / "sdkconfig.defaults").read_text()
+    tables = {"CONFIG_PARTITION_TABLE_SINGLE_APP_LARGE=y": "partitions_singleapp_large.csv",
+              "CONFIG_PARTITION_TABLE_SINGLE_APP=y": "partitions_singleapp.csv",
+              "CONFIG_PARTITION_TABLE_TWO_OTA=y": "partitions_two_ota.csv"}
+    chosen = [csv for line, csv in tables.items() if line in defaults.splitlines()]
+    assert chosen == [ini["env"]["board_build.partitions"]]
+    flash = re.search(r"^CONFIG_ESPTOOLPY_FLASHSIZE_(\d+MB)=y$", defaults, re.M).group(1)
+    # esp32dev.json says 4MB; esp32-s3-devkitc-1.json says 8MB and is brought to the sdkconfig's size
+    assert ini["env:esp32-s3-devkitc-1"]["board_upload.flash_size"] == flash == "4MB"
+
+
 def test_no_generated_sdkconfig_is_committed_and_defaults_exist():
     assert not (REPO_ROOT / "sdkconfig").exists()
     for name in ("sdkconfig.defaults", "sdkconfig.defaults.esp32", "sdkconfig.defaults.esp32s3"):
