@@ -20,6 +20,7 @@
 #include "freertos/stream_buffer.h"
 #include "freertos/task.h"
 #include "imu_mpu6050.h"
+#include "mpu6050_regs.h"  // lost_samples()
 #include "inference.h"
 #include "model_identity.h"
 #include "model_settings.h"
@@ -184,7 +185,9 @@ void sensor_error(uint8_t flags) {
 void sampler_task(void*) {
   esp_task_wdt_add(nullptr);
   bool running = false;
-  uint64_t last_timestamp_us = 0;  // of the last sample delivered (0: none yet)
+  // esp_timer time of the last read that delivered samples (0: none yet). Gaps are measured on this clock on
+  // both sides: the sample timestamps follow the sensor's oscillator, which drifts against it.
+  uint64_t last_delivery_us = 0;
   imu_sample_t samples[32];
   for (;;) {
     esp_task_wdt_reset();
@@ -196,13 +199,14 @@ void sampler_task(void*) {
         continue;
       }
       running = true;
-      if (last_timestamp_us != 0) {
+      if (last_delivery_us != 0) {
         // The sensor came back after an outage: report the gap so the core does not stitch a window
         // across it (it restarts the pending window, as after a FIFO overflow).
         Item gap{};
         gap.kind = ItemKind::kLost;
         const uint64_t now = static_cast<uint64_t>(esp_timer_get_time());
-        gap.lost = static_cast<uint32_t>((now - last_timestamp_us) * CONFIG_TINYAD_SAMPLE_RATE_HZ / 1000000u);
+        gap.lost = mpu6050::lost_samples(now > last_delivery_us ? now - last_delivery_us : 0,
+                                         CONFIG_TINYAD_SAMPLE_RATE_HZ, 0);
         if (gap.lost == 0) gap.lost = 1;
         post(gap, pdMS_TO_TICKS(100));
       }
@@ -231,9 +235,9 @@ void sampler_task(void*) {
       item.kind = ItemKind::kSample;
       memcpy(item.raw, samples[i].raw, sizeof(item.raw));
       item.timestamp_us = samples[i].timestamp_us;
-      last_timestamp_us = item.timestamp_us;
       post(item, pdMS_TO_TICKS(10));
     }
+    if (count != 0) last_delivery_us = static_cast<uint64_t>(esp_timer_get_time());
   }
 }
 
@@ -399,7 +403,14 @@ extern "C" void app_main(void) {
   imu.dlpf_cfg = CONFIG_TINYAD_DLPF_CFG;
   imu.accel_full_scale_g = kAccelFullScaleG;
   imu.gyro_full_scale_dps = kGyroFullScaleDps;
-  ESP_ERROR_CHECK(imu_mpu6050_new(&imu, &g_imu));  // bus setup only: an absent sensor is not an error here
+  // Bus setup only: an absent sensor is not an error here. Bad pins (menuconfig) are: the board keeps
+  // answering the protocol and reports the sensor error (the sampler retries with no handle) instead of
+  // rebooting in a loop.
+  const esp_err_t imu_err = imu_mpu6050_new(&imu, &g_imu);
+  if (imu_err != ESP_OK) {
+    ESP_LOGE(kTag, "I2C bus setup failed (%s): check the SDA/SCL pins in menuconfig -> tinyad",
+             esp_err_to_name(imu_err));
+  }
 
   g_queue = xQueueCreateStatic(kQueueItems, sizeof(Item), g_queue_buffer, &g_queue_storage);
   g_rx = xStreamBufferCreateStatic(kRxStreamBytes, 1, g_rx_buffer, &g_rx_storage);

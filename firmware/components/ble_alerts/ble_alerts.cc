@@ -5,6 +5,7 @@
 
 #include "esp_log.h"
 #include "esp_mac.h"
+#include "esp_random.h"
 #include "esp_task_wdt.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
@@ -22,13 +23,14 @@ constexpr const char* kNvsNamespace = "tinyad_ble";
 constexpr const char* kNvsKeyBindKey = "bindkey";
 constexpr const char* kNvsKeyCounter = "ctr_next";
 // The encryption counter is persisted in blocks: at boot we continue from the stored value and reserve the
-// next block, so a reboot never reuses a nonce and NVS sees one write per kCounterBlock advertisements.
+// next block, so a reboot never reuses a nonce and NVS sees one write per kCounterBlock advertisements. No
+// encrypted packet goes out with a counter beyond the last reservation NVS accepted.
 constexpr uint32_t kCounterBlock = 4096;
 
 tinyad::bthome::Beacon g_beacon;                  // guarded by g_lock
 uint8_t g_on_air[tinyad::bthome::kLegacyAdvBytes];  // copy handed to the controller, guarded by g_lock
 size_t g_on_air_len = 0;
-uint32_t g_counter_reserved_until = 0;
+uint32_t g_counter_reserved_until = 0;  // the highest counter NVS holds a reservation for; guarded by g_lock
 StaticSemaphore_t g_lock_storage;
 SemaphoreHandle_t g_lock = nullptr;
 StaticTask_t g_task_storage;
@@ -47,19 +49,27 @@ bool parse_hex_key(const char* hex, uint8_t key[16]) {
   return true;
 }
 
-void persist_counter_reservation(uint32_t until) {
+// Stores the reservation; false (and logged) when NVS refused it.
+bool persist_counter_reservation(uint32_t until) {
   nvs_handle_t nvs;
-  if (nvs_open(kNvsNamespace, NVS_READWRITE, &nvs) != ESP_OK) return;
-  if (nvs_set_u32(nvs, kNvsKeyCounter, until) == ESP_OK) nvs_commit(nvs);
-  nvs_close(nvs);
+  esp_err_t err = nvs_open(kNvsNamespace, NVS_READWRITE, &nvs);
+  if (err == ESP_OK) {
+    err = nvs_set_u32(nvs, kNvsKeyCounter, until);
+    if (err == ESP_OK) err = nvs_commit(nvs);
+    nvs_close(nvs);
+  }
+  if (err != ESP_OK) ESP_LOGE(kTag, "cannot store the encryption counter: %s", esp_err_to_name(err));
+  return err == ESP_OK;
 }
 
-// Starts (or restarts) non-connectable, general-discoverable legacy advertising with the current bytes.
+// Starts (or restarts) non-connectable, non-scannable legacy advertising (ADV_NONCONN_IND) with the current
+// bytes. NimBLE picks the PDU from both modes: a "general discoverable" beacon would be ADV_SCAN_IND and
+// answer every active scanner's scan request with an empty response.
 void start_advertising() {
   ble_gap_adv_params params;
   memset(&params, 0, sizeof(params));
-  params.conn_mode = BLE_GAP_CONN_MODE_NON;  // a beacon, as in the ESP-IDF NimBLE_Beacon example
-  params.disc_mode = BLE_GAP_DISC_MODE_GEN;
+  params.conn_mode = BLE_GAP_CONN_MODE_NON;
+  params.disc_mode = BLE_GAP_DISC_MODE_NON;  // the flags AD (LE General Discoverable) is in the payload
   const uint16_t units = static_cast<uint16_t>(g_adv_interval_ms * 8 / 5);  // 0.625 ms units
   params.itvl_min = units;
   params.itvl_max = units;
@@ -144,11 +154,12 @@ extern "C" esp_err_t ble_alerts_start(const ble_alerts_config_t* config) {
   uint8_t key[16];
   bool have_key = false;
   uint32_t counter = 0;
+  esp_err_t counter_err = ESP_ERR_NVS_NOT_FOUND;
   nvs_handle_t nvs;
   if (nvs_open(kNvsNamespace, NVS_READWRITE, &nvs) == ESP_OK) {
     size_t len = sizeof(key);
     have_key = nvs_get_blob(nvs, kNvsKeyBindKey, key, &len) == ESP_OK && len == sizeof(key);
-    nvs_get_u32(nvs, kNvsKeyCounter, &counter);  // stays 0 when absent
+    counter_err = nvs_get_u32(nvs, kNvsKeyCounter, &counter);
     nvs_close(nvs);
   }
   if (!have_key) have_key = parse_hex_key(config->bind_key_hex, key);
@@ -158,12 +169,19 @@ extern "C" esp_err_t ble_alerts_start(const ble_alerts_config_t* config) {
   if (config->bind_key_hex != nullptr && config->bind_key_hex[0] != '\0' && !have_key) {
     ESP_LOGE(kTag, "CONFIG_TINYAD_BLE_BIND_KEY is not 32 hex characters: advertising UNENCRYPTED");
   }
+  if (counter_err != ESP_OK) {
+    // No stored counter (a new board, or NVS erased) or an unreadable one. A compiled-in key survives an NVS
+    // erase, so counting from 0 again could repeat nonces under the same key: start at a random point (with
+    // 2^31 packets of room above it) instead.
+    counter = esp_random() >> 1;
+    if (have_key) ESP_LOGW(kTag, "no stored encryption counter (%s): starting at a random one",
+                           esp_err_to_name(counter_err));
+  }
   g_beacon.configure(encoder);
   g_beacon.set_bind_key(have_key ? key : nullptr);
   memset(key, 0, sizeof(key));
   g_beacon.set_counter(counter);
-  g_counter_reserved_until = counter + kCounterBlock;
-  persist_counter_reservation(g_counter_reserved_until);
+  g_counter_reserved_until = persist_counter_reservation(counter + kCounterBlock) ? counter + kCounterBlock : counter;
   uint32_t kcv = 0;
   if (ble_alerts_key_check_value(&kcv)) {
     ESP_LOGI(kTag, "BTHome encryption on, key check value %08x, counter from %u", (unsigned)kcv, (unsigned)counter);
@@ -189,21 +207,27 @@ extern "C" esp_err_t ble_alerts_start(const ble_alerts_config_t* config) {
 
 extern "C" esp_err_t ble_alerts_publish(bool alert, bool running, float score) {
   if (g_lock == nullptr) return ESP_ERR_INVALID_STATE;
-  bool reserve = false;
-  uint32_t reserve_until = 0;
   xSemaphoreTake(g_lock, portMAX_DELAY);
-  const size_t len = g_beacon.publish(alert, running, score);
+  const bool encrypted = g_beacon.config().encrypt;
+  const uint32_t used = g_beacon.counter();  // the next packet uses used + 1
+  const bool reserve = encrypted && used >= g_counter_reserved_until;
+  xSemaphoreGive(g_lock);
+  if (reserve && persist_counter_reservation(used + kCounterBlock)) {  // outside the lock: NVS writes take ms
+    xSemaphoreTake(g_lock, portMAX_DELAY);
+    if (used + kCounterBlock > g_counter_reserved_until) g_counter_reserved_until = used + kCounterBlock;
+    xSemaphoreGive(g_lock);
+  }
+  size_t len = 0;
+  xSemaphoreTake(g_lock, portMAX_DELAY);
+  // Not past the stored reservation: the advertisement on air stays the last one (same counter, same bytes).
+  const bool allowed = !g_beacon.config().encrypt || g_beacon.counter() < g_counter_reserved_until;
+  if (allowed) len = g_beacon.publish(alert, running, score);
   if (len != 0) {
     memcpy(g_on_air, g_beacon.advertisement(), len);
     g_on_air_len = len;
-    if (g_beacon.counter() >= g_counter_reserved_until) {
-      g_counter_reserved_until = g_beacon.counter() + kCounterBlock;
-      reserve = true;
-      reserve_until = g_counter_reserved_until;
-    }
   }
   xSemaphoreGive(g_lock);
-  if (reserve) persist_counter_reservation(reserve_until);  // outside the lock: NVS writes take ms
+  if (!allowed) return ESP_ERR_INVALID_STATE;
   if (len == 0) return ESP_FAIL;
   if (g_task != nullptr) xTaskNotifyGive(g_task);
   return ESP_OK;

@@ -20,8 +20,12 @@ struct Sensor {
   i2c_master_dev_handle_t dev = nullptr;
   imu_mpu6050_stats_t stats{};
   int i2c_timeout_ms = 20;  // set from the bus clock in imu_mpu6050_new
-  uint64_t t0_us = 0;
-  uint32_t next_index = 0;
+  // Sample clock: sample `index` was taken at anchor_us + (index - anchor_index) / rate. It follows the sensor's
+  // oscillator, so it is re-anchored to esp_timer after every overflow rather than drifting for hours.
+  uint64_t anchor_us = 0;
+  uint64_t anchor_index = 0;
+  uint64_t next_index = 0;  // 64 bits: 32 would wrap after 49.7 days at 1 kHz
+  uint64_t last_drain_us = 0;  // esp_timer time of the last read that emptied the FIFO
   bool started = false;
 };
 
@@ -47,8 +51,8 @@ esp_err_t reset_fifo(Sensor& s) {
   return err;
 }
 
-uint64_t timestamp_of(const Sensor& s, uint32_t index) {
-  return s.t0_us + static_cast<uint64_t>(index) * 1000000u / s.config.sample_rate_hz;
+uint64_t timestamp_of(const Sensor& s, uint64_t index) {
+  return s.anchor_us + (index - s.anchor_index) * 1000000u / s.config.sample_rate_hz;
 }
 
 }  // namespace
@@ -138,8 +142,10 @@ extern "C" esp_err_t imu_mpu6050_start(imu_mpu6050_handle_t handle) {
   if (err == ESP_OK) err = reset_fifo(s);
   if (err == ESP_OK) err = write_reg(s, mpu6050::kRegFifoEn, mpu6050::kFifoEnAccelGyro);
   if (err != ESP_OK) return err;
-  s.t0_us = static_cast<uint64_t>(esp_timer_get_time());
+  s.anchor_us = static_cast<uint64_t>(esp_timer_get_time());
+  s.anchor_index = 0;
   s.next_index = 0;
+  s.last_drain_us = s.anchor_us;
   s.started = true;
   ESP_LOGI(kTag, "MPU6050 at 0x%02x: %u Hz (SMPLRT_DIV %d), DLPF %u, +-%u g, +-%u dps", s.config.address,
            (unsigned)s.config.sample_rate_hz, divider, (unsigned)s.config.dlpf_cfg,
@@ -155,6 +161,7 @@ extern "C" esp_err_t imu_mpu6050_read(imu_mpu6050_handle_t handle, imu_sample_t*
   *lost = 0;
   if (!s.started) return ESP_ERR_INVALID_STATE;
 
+  const uint64_t read_at = static_cast<uint64_t>(esp_timer_get_time());
   uint8_t status = 0;
   esp_err_t err = read_regs(s, mpu6050::kRegIntStatus, &status, 1);
   if (err != ESP_OK) return err;
@@ -165,13 +172,18 @@ extern "C" esp_err_t imu_mpu6050_read(imu_mpu6050_handle_t handle, imu_sample_t*
 
   if ((status & mpu6050::kIntStatusFifoOverflow) != 0 || fifo_count >= mpu6050::kFifoBytes) {
     // The oldest bytes were overwritten, so sample boundaries are lost: drop everything, restart the FIFO
-    // and move the sample clock over the gap.
+    // and move the sample clock over the gap. Everything since the last drain is gone; the gap is measured
+    // on esp_timer, and the clock restarts there (never backwards).
     err = reset_fifo(s);
     if (err != ESP_OK) return err;
     const uint64_t now = static_cast<uint64_t>(esp_timer_get_time());
-    const uint64_t elapsed = now > timestamp_of(s, s.next_index) ? now - timestamp_of(s, s.next_index) : 0;
-    const uint32_t gap = mpu6050::lost_samples(elapsed, s.config.sample_rate_hz, 0);
+    const uint32_t gap = mpu6050::lost_samples(now > s.last_drain_us ? now - s.last_drain_us : 0,
+                                               s.config.sample_rate_hz, 0);
+    const uint64_t expected = timestamp_of(s, s.next_index + gap);
     s.next_index += gap;
+    s.anchor_us = now > expected ? now : expected;
+    s.anchor_index = s.next_index;
+    s.last_drain_us = now;
     s.stats.overflows += 1;
     s.stats.lost_samples += gap;
     *lost = gap;
@@ -188,12 +200,13 @@ extern "C" esp_err_t imu_mpu6050_read(imu_mpu6050_handle_t handle, imu_sample_t*
     for (size_t i = 0; i < n; ++i) {
       imu_sample_t& sample = out[*count + i];
       mpu6050::decode_sample(buffer + i * mpu6050::kBytesPerSample, sample.raw);
-      sample.index = s.next_index;
+      sample.index = static_cast<uint32_t>(s.next_index);  // wraps; timestamps do not
       sample.timestamp_us = timestamp_of(s, s.next_index);
       ++s.next_index;
     }
     *count += n;
   }
+  if (available == mpu6050::whole_samples(fifo_count)) s.last_drain_us = read_at;  // nothing older is left
   s.stats.samples += static_cast<uint32_t>(*count);
   return ESP_OK;
 }

@@ -70,7 +70,16 @@ extern "C" size_t serial_link_read(uint8_t* buffer, size_t capacity, uint32_t ti
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
   const int n = usb_serial_jtag_read_bytes(buffer, capacity, ticks(timeout_ms));
 #else
-  const int n = uart_read_bytes(UART_NUM_0, buffer, capacity, ticks(timeout_ms));
+  // uart_read_bytes returns only when `length` bytes arrived or the wait ran out (the driver loops over its
+  // ring buffer), so a short request would sit for the whole timeout: wait for one byte, then take what is
+  // already buffered without waiting.
+  int n = capacity == 0 ? 0 : uart_read_bytes(UART_NUM_0, buffer, 1, ticks(timeout_ms));
+  size_t buffered = 0;
+  if (n == 1 && capacity > 1 && uart_get_buffered_data_len(UART_NUM_0, &buffered) == ESP_OK && buffered > 0) {
+    const size_t more = buffered < capacity - 1 ? buffered : capacity - 1;
+    const int m = uart_read_bytes(UART_NUM_0, buffer + 1, static_cast<uint32_t>(more), 0);
+    if (m > 0) n += m;
+  }
 #endif
   return n > 0 ? static_cast<size_t>(n) : 0;
 }

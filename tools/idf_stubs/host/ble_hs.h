@@ -8,6 +8,7 @@
 #define BLE_ADDR_PUBLIC 0x00
 #define BLE_OWN_ADDR_PUBLIC 0x00
 #define BLE_GAP_CONN_MODE_NON 0
+#define BLE_GAP_DISC_MODE_NON 0
 #define BLE_GAP_DISC_MODE_GEN 2
 typedef struct { uint8_t type; uint8_t val[6]; } ble_addr_t;
 typedef void ble_hs_sync_fn(void);

@@ -26,8 +26,9 @@ typedef struct {
 
 typedef struct {
   int16_t raw[6];         // ax, ay, az, gx, gy, gz in sensor counts
-  uint64_t timestamp_us;  // t0 + index / rate: from the sample clock, not from when the FIFO was read
-  uint32_t index;         // sample number since start (gaps from overflows included)
+  uint64_t timestamp_us;  // from the sample clock (index / rate, re-anchored to esp_timer after an overflow),
+                          // not from when the FIFO was read
+  uint32_t index;         // sample number since start (gaps from overflows included; wraps after 2^32)
 } imu_sample_t;
 
 typedef struct {
