@@ -16,6 +16,12 @@ def shared_data_dir() -> Path:
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
 
 
+def shared_data_hint() -> str:
+    """Where the public data sets are looked for, and how to point there."""
+    return (f"the public data sets are read from $TINYAD_SHARED_DATA, else ../shared/data beside the repository "
+            f"(now: {shared_data_dir()}); set TINYAD_SHARED_DATA to the folder that holds imu/, ts/ and bms/")
+
+
 def default_model_dir() -> Path:
     """The committed default model (models/default): the .tflite there is the source of truth."""
     return REPO_ROOT / "models" / "default"

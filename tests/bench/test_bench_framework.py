@@ -23,3 +23,65 @@ def test_result_line_is_one_line_of_json():
 
 def test_markdown_table_formats_floats():
     assert markdown_table(["x", "y"], [[1, 0.12345]]).splitlines()[2] == "| 1 | 0.123 |"
+
+
+def test_damaged_section_markers_are_refused_before_and_at_the_rewrite(tmp_path):
+    import pytest
+
+    from tinyad.bench import check_section_markers
+    from tinyad.errors import InputError
+
+    path = tmp_path / "benchmarks.md"
+    write_section("a", BenchResult("A", "table a1"), path)
+    assert check_section_markers("a", path) == path and check_section_markers("new", path) == path
+    path.write_text(path.read_text().replace("<!-- bench:a:end -->", ""))  # someone cut the end marker
+    with pytest.raises(InputError, match="1 begin and 0 end"):
+        check_section_markers("a", path)
+    with pytest.raises(InputError, match="damaged section markers"):
+        write_section("a", BenchResult("A", "table a2"), path)
+    assert "table a2" not in path.read_text()
+
+
+def _bench_cli(monkeypatch, tmp_path, argv, capsys):
+    """Run `tinyad bench ...` with the docs in tmp_path and selftest's run counted."""
+    import tinyad.bench as bench_package
+    import tinyad.bench.selftest as selftest
+    from tinyad.cli import main
+
+    calls = []
+    original = selftest.run
+    monkeypatch.setattr(selftest, "run", lambda quick=False: calls.append(quick) or original(quick=True))
+    monkeypatch.setattr(bench_package, "docs_dir", lambda: tmp_path / "docs")
+    code = main(["bench", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err, calls
+
+
+def test_bench_cli_says_what_was_meant_and_checks_the_docs_before_running(monkeypatch, tmp_path, capsys):
+    code, out, err, calls = _bench_cli(monkeypatch, tmp_path, ["--no-doc", "selftest"], capsys)
+    assert code == 2 and "No such option '--no-doc'. Did you mean '--no-docs'?" in err and not calls
+    code, out, err, calls = _bench_cli(monkeypatch, tmp_path, ["selftst"], capsys)
+    assert code == 2 and "did you mean 'selftest'?" in err and not calls
+    (tmp_path / "docs").write_text("a file where the docs folder should be")
+    code, out, err, calls = _bench_cli(monkeypatch, tmp_path, ["selftest"], capsys)
+    assert code == 2 and "cannot write" in err and not calls  # refused before the (long) run, not after it
+    (tmp_path / "docs").unlink()
+    code, out, err, calls = _bench_cli(monkeypatch, tmp_path, ["selftest"], capsys)
+    assert code == 0 and calls == [False] and (tmp_path / "docs" / "benchmarks.md").exists()
+    assert "quick" not in json.loads(out.strip().splitlines()[-1][len("RESULT "):])
+
+
+def test_a_quick_run_says_so_in_its_result_and_leaves_the_docs_alone(monkeypatch, tmp_path, capsys):
+    code, out, err, calls = _bench_cli(monkeypatch, tmp_path, ["selftest", "--quick"], capsys)
+    figures = json.loads(out.strip().splitlines()[-1][len("RESULT "):])
+    assert code == 0 and calls == [True] and figures["quick"] is True and figures["n"] == 10_000
+    assert not (tmp_path / "docs").exists()
+
+
+def test_a_missing_data_set_names_the_variable_that_points_to_it(monkeypatch, tmp_path, capsys):
+    from tinyad.cli import main
+
+    monkeypatch.setenv("TINYAD_SHARED_DATA", str(tmp_path / "nowhere"))
+    assert main(["bench", "motor_mpu6050", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "data set not found" in err and "set TINYAD_SHARED_DATA" in err and str(tmp_path / "nowhere") in err

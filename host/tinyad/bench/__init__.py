@@ -57,10 +57,32 @@ def write_section(name: str, result: BenchResult, path: Path | None = None) -> P
         return _replace_section(path, begin, end, body)
 
 
+def check_section_markers(name: str, path: Path | None = None) -> Path:
+    """Before a long run: the docs file can be written and its section of `name` is whole (one begin and one
+    end marker, or neither). Raises InputError naming the damage; returns the path."""
+    from tinyad.atomic import check_writable
+    from tinyad.errors import InputError
+
+    path = check_writable(path or docs_dir() / "benchmarks.md")
+    if path.exists():
+        text = path.read_text()
+        counts = [text.count(marker) for marker in _markers(name)]
+        if counts not in ([0, 0], [1, 1]):
+            raise InputError(f"{path}: the section of {name!r} has {counts[0]} begin and {counts[1]} end "
+                             "marker(s), so rewriting it could duplicate or swallow text",
+                             hint=f"repair the markers {' and '.join(_markers(name))} (or delete the whole "
+                                  "section), or run with --no-docs")
+    return path
+
+
 def _replace_section(path: Path, begin: str, end: str, body: str) -> Path:
     text = path.read_text() if path.exists() else (
         "# Benchmarks\n\nEvery section below is written by `tinyad bench NAME`; rerun it to refresh.\n"
     )
+    if text.count(begin) != text.count(end) or text.count(begin) > 1:
+        from tinyad.errors import InputError
+
+        raise InputError(f"{path}: damaged section markers {begin} / {end}", hint="repair them and rerun")
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: body, text)

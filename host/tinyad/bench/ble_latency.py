@@ -96,6 +96,7 @@ def run(quick: bool = False) -> BenchResult:
         "window of the first advertisement with the problem flag set; a mismatch is an advertisement whose "
         "flag differs from the state of its own window. On a board the same hook runs; the extra delay is "
         "the NimBLE task hand-off plus up to one advertising interval (100 ms default) until the next packet "
-        "goes on air, which the SIL cannot measure."
+        "goes on air, which the SIL cannot measure. The replay is paced by the wall clock, so the numbers of "
+        "windows and onsets differ a little from run to run; the hops do not depend on them."
     )
     return BenchResult("BLE alert latency (SIL)", table + notes, figures)

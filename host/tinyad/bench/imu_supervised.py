@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyad.bench import BenchResult, markdown_table
-from tinyad.paths import shared_data_dir
+from tinyad.paths import shared_data_dir, shared_data_hint
 
 
 def _require(sub: str) -> Path:
@@ -26,7 +26,7 @@ def _require(sub: str) -> Path:
     if not root.is_dir():
         from tinyad.errors import InputError
 
-        raise InputError(f"{root}: data set not found", hint="the benchmark needs ../shared/data (present in CI)")
+        raise InputError(f"{root}: data set not found", hint=shared_data_hint())
     return root
 
 
@@ -42,8 +42,8 @@ def _fit(sessions, task: str, model_name: str, work: Path, epochs: int, window: 
     data = build_dataset(sessions, DatasetConfig(window=window, hop=hop, task=task, split_group=split_group,
                                                  max_windows_per_session=max_windows_per_session))
     run = train(data, ModelConfig(name=model_name), TrainConfig(epochs=epochs, seed=seed),
-                work / f"{model_name}_{task}", progress=False)
-    q = quantize_run(run, progress=False)
+                work / f"{model_name}_{task}", progress=True)
+    q = quantize_run(run, progress=True)
     windows = board_inputs(run.data["test"].x[:300], q.settings)
     report = check_model(q.tflite_path.read_bytes(), windows)
     return run, q, report
