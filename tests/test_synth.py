@@ -190,3 +190,84 @@ def test_cli_synth_with_plot(tmp_path):
     assert (out / "overview.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["synth", "--out", str(tmp_path / "x"), "--classes", "normal,wobble"]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_the_machine_does_not_change_with_the_output_rate_from_100_hz_up():
+    at = {rate: synth_session("imbalance", duration_s=2, seed=1, machine_seed=0, severity=1.0, sample_rate_hz=rate)
+          for rate in (100.0, 250.0, 1000.0)}
+    # Pinned: the 100 Hz machine models/default and `tinyad demo` were trained on.
+    assert (at[100.0].meta.extra["rpm"], at[100.0].meta.extra["resonance_hz"]) == (362.837, 33.523)
+    for rate in (250.0, 1000.0):
+        for key in ("rpm", "resonance_hz", "machine_gain", "severity", "mount_yaw_deg"):
+            assert at[rate].meta.extra[key] == at[100.0].meta.extra[key], (rate, key)
+    # Only the sampling changes: the 1 kHz stream shows the same 1x amplitude and does not saturate at +-4 g.
+    assert at[1000.0].data.shape == (2000, 6) and at[1000.0].meta.extra["clipped_values"] == 0
+    assert np.abs(at[1000.0].data[:, :3]).max() < 2.0
+    spread = [np.ptp(s.data[:, 1]) for s in at.values()]
+    assert max(spread) < 1.3 * min(spread)
+
+
+def test_a_1khz_data_set_keeps_the_100_hz_speed_range(tmp_path):
+    sessions = [read_session(p) for p in synth_dataset(tmp_path, sessions_per_class=3, duration_s=1, seed=4,
+                                                       sample_rate_hz=1000.0, classes=["normal", "imbalance"])]
+    rpms = [s.meta.extra["rpm"] for s in sessions]
+    assert min(rpms) >= 240 and max(rpms) <= 480
+    assert all(28 <= s.meta.extra["resonance_hz"] <= 34 for s in sessions)
+    assert all(s.meta.extra["clipped_values"] == 0 for s in sessions)
+
+
+def test_below_100_hz_the_machine_slows_down_to_keep_its_faults_below_nyquist():
+    s = synth_session("bearing_fault", duration_s=2, seed=1, machine_seed=0, sample_rate_hz=50.0)
+    assert s.meta.extra["rpm"] == pytest.approx(362.837 / 2, abs=1e-3)
+    assert s.meta.extra["bpfo_hz"] < 0.22 * 50 and s.meta.extra["resonance_hz"] < 25
+
+
+@pytest.mark.parametrize("rate, message", [("1001", "above the MPU6050's 1000 Hz"), ("nan", "nan Hz is not a number"),
+                                           ("inf", "inf Hz is infinite")])
+def test_cli_synth_refuses_rates_the_mpu6050_cannot_deliver(tmp_path, capsys, rate, message):
+    assert main(["synth", "--out", str(tmp_path / "x"), "--rate", rate, "--duration", "1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "hint: " in err and "too low" not in err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "-1"], "'--seed': -1 is not in the range x>=0"),
+    (["--machine-seed", "-1"], "'--machine-seed': -1 is not in the range x>=0"),
+    (["--duration", "nan"], "duration must be a positive number of seconds, got nan"),
+    (["--duration", "inf"], "duration must be a positive number of seconds, got inf"),
+    (["--classes", ""], "no classes given"),
+    (["--classes", " , "], "no classes given"),
+    (["--classes", "normal,imbalance,normal"], "class normal given more than once"),
+])
+def test_cli_synth_bad_values_are_errors_not_tracebacks(tmp_path, capsys, args, message):
+    assert main(["synth", "--out", str(tmp_path / "x"), "--duration", "1", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_synth_refuses_a_folder_with_session_files_and_overwrite_replaces_only_its_own(tmp_path, capsys):
+    out = tmp_path / "sessions"
+    assert main(["synth", "--out", str(out), "--sessions-per-class", "2", "--duration", "1", "--plot"]) == 0
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert len(first) == 9  # 4 classes x 2 + overview.png
+    capsys.readouterr()
+    # Into the same folder again (another rate): refused, nothing touched.
+    args = ["synth", "--out", str(out), "--sessions-per-class", "1", "--duration", "1", "--rate", "200",
+            "--classes", "normal"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "already holds session files" in err and "--overwrite" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+    # --overwrite: the earlier synth files (stale overview.png included) go, the new ones alone remain.
+    notes = out / "notes.txt"
+    notes.write_text("mine")
+    assert main(args + ["--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["normal_000.parquet", "notes.txt"]
+    assert read_session(out / "normal_000.parquet").meta.sample_rate_hz == 200.0
+    # A session file synth did not write is never removed, so --overwrite refuses to mix with it.
+    (out / "recorded.parquet").write_bytes(b"x")
+    assert main(args + ["--overwrite"]) == 2
+    assert "recorded.parquet: not written by `tinyad synth`" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["normal_000.parquet", "notes.txt", "recorded.parquet"]

@@ -35,8 +35,9 @@ def run_demo(out_dir: Path, sessions_per_class: int = 6, duration_s: float = 60.
         timings[name] = time.perf_counter() - timings[name]
 
     stage("synth")
+    # The demo owns <out>/sessions: a rerun replaces its earlier files (none left over from more sessions).
     paths = synth_dataset(out_dir / "sessions", sessions_per_class=sessions_per_class, duration_s=duration_s,
-                          seed=seed, progress=True, machine_seed=seed)
+                          seed=seed, progress=True, machine_seed=seed, overwrite=True)
     echo(f"{len(paths)} sessions in {out_dir / 'sessions'}")
     done("synth")
 

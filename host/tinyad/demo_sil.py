@@ -68,27 +68,60 @@ def sil_demo(tflite_path: Path, run, machine_seed: int, echo: Callable[[str], No
                      f"{exact}/{report.n_windows} windows bit-exact (input, output, score, probability)"))
 
         echo(f"streaming at {speed:g}x real time: {source.description}")
-        first_alert, windows_seen, advert = None, 0, None
+        frames: list[tuple[int, int]] = []  # (end sample, alert state) per scored window
+        problem = None
         duration = (seconds_normal + seconds_fault) / speed + 1.0
         for frame in client.stream(seconds=duration):
             if not isinstance(frame, ScoreFrame):
                 continue
-            windows_seen += 1
             end_sample = frame.window_index * settings.hop + settings.window
-            if frame.alert_state == ALERT and first_alert is None:
-                first_alert = end_sample
+            onset = frame.alert_state == ALERT and (not frames or frames[-1][1] != ALERT)
+            first_after_fault = frame.alert_state == ALERT and end_sample > fault_start and problem is None
+            frames.append((end_sample, frame.alert_state))
+            if first_after_fault:
                 advert = decode_advertisement(client.adv())
+                problem = int(bool(advert.alert))
                 echo(f"  t = {end_sample / settings.sample_rate_hz:5.1f} s  ALERT (smoothed score "
-                     f"{frame.smoothed:.2f}); BTHome advertisement: problem={int(bool(advert.alert))}, "
+                     f"{frame.smoothed:.2f}); BTHome advertisement: problem={problem}, "
                      f"score={advert.score}, packet id {advert.packet_id}")
-        if first_alert is None:
-            rows.append(("alert on the bearing fault", f"none in {windows_seen} windows (MISSED)"))
-        else:
-            delay = (first_alert - fault_start) / settings.sample_rate_hz
-            rows.append(("alert on the bearing fault",
-                         f"{delay:+.1f} s after the fault starts; BTHome problem={int(bool(advert.alert))}"))
+            elif onset and end_sample <= fault_start:
+                echo(f"  t = {end_sample / settings.sample_rate_hz:5.1f} s  ALERT before the fault starts "
+                     f"(false alarm; smoothed score {frame.smoothed:.2f})")
+        rows.extend(alert_rows(frames, fault_start, settings.sample_rate_hz, problem))
         stats = sil.stats()
         bad = sum(stats.get(k, 0) for k in ("bad_crc", "bad_cobs", "bad_length", "oversize"))
         rows.append(("SIL counters", f"{stats.get('frames_ok', 0)} frames ok, {bad} bad, dropped samples "
                      f"{stats.get('dropped_samples', 0)}, windows scored {stats.get('windows', 0)}"))
+    return rows
+
+
+def split_alerts(frames: list[tuple[int, int]], fault_start: int) -> tuple[list[int], int | None]:
+    """From (end sample, alert state) per scored window: the end samples where an alert began on the healthy
+    machine (windows ending at or before the fault start: false alarms), and the end sample of the first window
+    in ALERT that holds fault samples (None: the fault was missed)."""
+    false_alarms, detection, previous = [], None, None
+    for end, state in frames:
+        if state == ALERT and end <= fault_start and previous != ALERT:
+            false_alarms.append(end)
+        if state == ALERT and end > fault_start and detection is None:
+            detection = end
+        previous = state
+    return false_alarms, detection
+
+
+def alert_rows(frames: list[tuple[int, int]], fault_start: int, sample_rate_hz: float,
+               problem: int | None) -> list[tuple[str, str]]:
+    """Summary rows: false alarms before the fault (if any) and the delay of the first alert after its start.
+    problem: the BTHome problem flag read at that alert."""
+    false_alarms, detection = split_alerts(frames, fault_start)
+    rows = []
+    if false_alarms:
+        first = (fault_start - false_alarms[0]) / sample_rate_hz
+        rows.append(("false alarms on the healthy machine",
+                     f"{len(false_alarms)}, the first {first:.1f} s before the fault starts"))
+    if detection is None:
+        rows.append(("alert on the bearing fault", f"none in {len(frames)} windows (MISSED)"))
+    else:
+        delay = (detection - fault_start) / sample_rate_hz
+        rows.append(("alert on the bearing fault", f"{delay:+.1f} s after the fault starts; BTHome problem={problem}"))
     return rows

@@ -24,9 +24,14 @@ the chosen full scale (clipping at the rails) are applied.
 Why the "bearing resonance" is low: real bearing/housing resonances sit at 1.5-3 kHz, far above what a
 100 Hz IMU stream can see (the DLPF removes them entirely). We place the excited structural mode below the
 output Nyquist (drawn per session in 0.28-0.34 x rate, 28-34 Hz at 100 Hz) so that the fault is observable at
-all, and keep the default speed range low (240-480 rpm at 100 Hz, scaled with the rate): BPFO is then at most
-0.21 x rate. Measured: with BPFO above ~0.22 x rate its harmonics fold around the output Nyquist onto the mode
-and the envelope spectrum no longer shows BPFO (a real 100 Hz IMU has the same limit).
+all, and keep the default speed range low (240-480 rpm): BPFO is then at most 0.21 x 100 Hz. Measured: with
+BPFO above ~0.22 x rate its harmonics fold around the output Nyquist onto the mode and the envelope spectrum no
+longer shows BPFO (a real 100 Hz IMU has the same limit).
+
+The output rate changes the sampling, not the machine: from 100 Hz up to the MPU6050's 1 kHz the same machine
+(240-480 rpm, mode at 28-34 Hz, same amplitudes) is sampled faster. Only below 100 Hz are the speed range and the
+mode scaled down with the rate (x rate / 100 Hz), because there the 100 Hz machine's BPFO and mode would lie
+above the output Nyquist and the fault would be invisible.
 
 Classes are separable but not trivially: severity is drawn per session, rpm varies across sessions and the
 1x/2x amplitudes scale with rpm^2, a per-session machine gain (0.5-2x, log-uniform) scales all vibration,
@@ -37,6 +42,7 @@ so a detector must learn spectral shape, not a single amplitude or a channel pat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +56,11 @@ CONDITIONS = ("normal", "imbalance", "misalignment", "bearing_fault", "looseness
 # The default demo classes: the four conditions of the real motor_mpu6050 data set.
 DEFAULT_CLASSES = ("normal", "imbalance", "misalignment", "bearing_fault")
 DEFAULT_RATE_HZ = 100.0
-# Default speed range at 100 Hz output rate; scaled linearly with the rate (keeps 2x and BPFO below the DLPF).
+# The machine (speed range, structural mode) is the one seen at 100 Hz for every rate from 100 Hz up; below it
+# is scaled down with the rate, which keeps 2x, BPFO and the mode below the output Nyquist (see machine_rate_hz).
+MACHINE_RATE_HZ = 100.0
 DEFAULT_RPM_RANGE_AT_100HZ = (240.0, 480.0)
+MAX_RATE_HZ = 1000.0  # the MPU6050 accelerometer outputs at most 1 kHz
 DEFAULT_FULL_SCALE = {"accel_g": 4.0, "gyro_dps": 500.0}
 MPU6050_INTERNAL_RATE_HZ = 1000.0
 MPU6050_DLPF_BANDWIDTHS_HZ = (260.0, 184.0, 94.0, 44.0, 21.0, 10.0, 5.0)
@@ -60,6 +69,8 @@ GYRO_NOISE_DPS_PER_RTHZ = 0.005
 # Reference shaft frequency for amplitudes: a 1x amplitude `a` at 10 Hz becomes a * (f_r / 10)^2.
 REFERENCE_SHAFT_HZ = 10.0
 WARMUP_S = 1.0  # simulated and dropped, so filters and the resonance start in steady state
+OVERVIEW_PNG = "overview.png"
+_SYNTH_FILE = re.compile(rf"(?:{'|'.join(CONDITIONS)})_\d{{3,}}\.parquet")
 
 
 @dataclass(frozen=True)
@@ -77,14 +88,35 @@ class BearingGeometry:
         return self.n_balls / 2.0 * (1.0 - ratio * np.cos(np.radians(self.contact_angle_deg)))
 
 
+def machine_rate_hz(sample_rate_hz: float) -> float:
+    """The rate the simulated machine is sized for: min(rate, 100 Hz).
+
+    At and above 100 Hz the machine does not depend on the rate (a faster sensor samples the same motor). Below
+    100 Hz the 100 Hz machine's BPFO (up to 22 Hz) and mode (28-34 Hz) would lie above the output Nyquist, so
+    there the speed range and the mode scale down with the rate to keep the faults observable."""
+    return min(float(sample_rate_hz), MACHINE_RATE_HZ)
+
+
 def default_rpm_range(sample_rate_hz: float) -> tuple[float, float]:
-    """Speed range (rpm) drawn from when no rpm is given: 240-480 rpm at 100 Hz, scaled with the rate."""
-    scale = sample_rate_hz / 100.0
+    """Speed range (rpm) drawn from when no rpm is given: 240-480 rpm from 100 Hz up, scaled down below."""
+    scale = machine_rate_hz(sample_rate_hz) / 100.0
     return DEFAULT_RPM_RANGE_AT_100HZ[0] * scale, DEFAULT_RPM_RANGE_AT_100HZ[1] * scale
+
+
+def check_sample_rate(sample_rate_hz: float) -> None:
+    """Refuse a rate that is not a number or above what the MPU6050 outputs (the low end: dlpf_bandwidth_hz)."""
+    if not np.isfinite(sample_rate_hz):
+        what = "is not a number" if np.isnan(sample_rate_hz) else "is infinite"
+        raise InputError(f"sample rate {sample_rate_hz} Hz {what}",
+                         hint="give the output rate in Hz, e.g. --rate 100 (11 to 1000)")
+    if sample_rate_hz > MAX_RATE_HZ:
+        raise InputError(f"sample rate {sample_rate_hz:g} Hz is above the MPU6050's {MAX_RATE_HZ:g} Hz",
+                         hint="the MPU6050 accelerometer outputs at most 1 kHz; give --rate 1000 or less")
 
 
 def dlpf_bandwidth_hz(sample_rate_hz: float) -> float:
     """The widest MPU6050 DLPF bandwidth below the output Nyquist frequency (44 Hz for 100 Hz)."""
+    check_sample_rate(sample_rate_hz)
     for bandwidth in MPU6050_DLPF_BANDWIDTHS_HZ:
         if bandwidth < 0.5 * sample_rate_hz:
             return bandwidth
@@ -109,10 +141,10 @@ def synth_session(
     """Simulate one labeled session of a rotating machine seen by an MPU6050 (accel g, gyro dps).
 
     condition: one of CONDITIONS ("normal" is the healthy class).
-    rpm: shaft speed; None draws it uniformly from `default_rpm_range(sample_rate_hz)`.
+    rpm: shaft speed; None draws it uniformly from `default_rpm_range(sample_rate_hz)` (240-480 rpm from 100 Hz up).
     severity: fault severity in [0, 1]; None draws it uniformly from [0.2, 1]. Ignored for "normal".
     resonance_hz: the structural mode rung by bearing impulses and broadband forcing; None draws it
-        uniformly from 0.28-0.34 x rate.
+        uniformly from 0.28-0.34 x machine_rate_hz(rate) (28-34 Hz from 100 Hz up).
     mount_yaw_deg: rotation of the sensor about the vertical axis (how the clamp was put on); None draws it
         uniformly from [0, 360), so the axial/horizontal directions land on varying x/y channels.
     machine_seed: draws the constants of the machine and its mounting (resonance, damping, gain, support
@@ -123,8 +155,7 @@ def synth_session(
     """
     if condition not in CONDITIONS:
         raise InputError(f"unknown condition {condition!r}", hint=f"choose one of {', '.join(CONDITIONS)}")
-    if not duration_s or duration_s <= 0:
-        raise InputError(f"duration must be positive, got {duration_s}")
+    _check_duration(duration_s)
     if severity is not None and not 0.0 <= severity <= 1.0:
         raise InputError(f"severity must be within [0, 1], got {severity}")
     if rpm is not None and rpm <= 0:
@@ -139,7 +170,7 @@ def synth_session(
     rng = np.random.default_rng(seed)
     mrng = rng if machine_seed is None else np.random.default_rng([machine_seed, 0x6D616368])  # machine constants
     if resonance_hz is None:
-        resonance_hz = float(mrng.uniform(0.28, 0.34) * sample_rate_hz)
+        resonance_hz = float(mrng.uniform(0.28, 0.34) * machine_rate_hz(sample_rate_hz))
     if rpm is None:
         rpm = float(rng.uniform(*default_rpm_range(sample_rate_hz)))
     if severity is None:
@@ -279,6 +310,7 @@ def synth_dataset(
     classes: tuple[str, ...] | list[str] = DEFAULT_CLASSES,
     progress: bool = False,
     machine_seed: int | None = None,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write `sessions_per_class` sessions of every class to `out_dir` as `<class>_<i>.parquet`.
 
@@ -286,17 +318,29 @@ def synth_dataset(
     written atomically; arguments are checked before anything is written. Returns the paths in write order.
     machine_seed: one machine on one clamp for every session (see synth_session); None: a different machine
     per session.
+    Refuses an `out_dir` that already holds session files (*.parquet) or an overview.png: a new data set written
+    over an old one would mix them. overwrite: first remove the files a synth run writes (<class>_<i>.parquet,
+    overview.png); other *.parquet files are still refused.
     """
     classes = list(classes)
+    if not classes:
+        raise InputError("no classes given", hint=f"e.g. --classes normal,imbalance (from {', '.join(CONDITIONS)})")
     unknown = [c for c in classes if c not in CONDITIONS]
     if unknown:
         raise InputError(f"unknown classes {unknown}", hint=f"choose from {', '.join(CONDITIONS)}")
+    repeated = sorted({c for c in classes if classes.count(c) > 1})
+    if repeated:
+        raise InputError(f"class {', '.join(repeated)} given more than once",
+                         hint="name each class once; --sessions-per-class sets how many sessions each gets")
     if sessions_per_class < 1:
         raise InputError(f"sessions per class must be >= 1, got {sessions_per_class}")
-    if duration_s <= 0:
-        raise InputError(f"duration must be positive, got {duration_s}")
+    for name, value in (("seed", seed), ("machine seed", machine_seed)):
+        if value is not None and value < 0:
+            raise InputError(f"{name} must be >= 0, got {value}")
+    _check_duration(duration_s)
     dlpf_bandwidth_hz(sample_rate_hz)  # fail early on an unsupported rate
     out_dir = Path(out_dir)
+    _clear_out_dir(out_dir, overwrite)
     jobs = [(c, i) for c in classes for i in range(sessions_per_class)]
     if progress:
         from tqdm import tqdm
@@ -312,6 +356,33 @@ def synth_dataset(
         session.meta.extra["dataset_seed"] = seed
         paths.append(write_session(out_dir / f"{condition}_{index:03d}.parquet", session))
     return paths
+
+
+def is_synth_output(path: Path) -> bool:
+    """Whether `path` is a file a synth run writes: <class>_<i>.parquet or overview.png."""
+    return path.name == OVERVIEW_PNG or _SYNTH_FILE.fullmatch(path.name) is not None
+
+
+def _clear_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse (or with overwrite remove) earlier output in out_dir, before anything is written."""
+    if not out_dir.is_dir():
+        return
+    existing = sorted(p for p in out_dir.iterdir() if p.is_file() and (p.suffix == ".parquet" or is_synth_output(p)))
+    foreign = [p for p in existing if not is_synth_output(p)]
+    if overwrite and not foreign:
+        for path in existing:
+            path.unlink()
+        return
+    shown = foreign if overwrite else existing
+    if not shown:
+        return
+    more = f" and {len(shown) - 3} more" if len(shown) > 3 else ""
+    listed = ", ".join(str(p) for p in shown[:3]) + more
+    if overwrite:
+        raise InputError(f"{listed}: not written by `tinyad synth`, --overwrite leaves them (and the data sets "
+                         "would mix)", hint="give another --out, or move those files away")
+    raise InputError(f"{listed}: {out_dir} already holds session files (a new data set would mix with them)",
+                     hint="give another --out, or --overwrite to replace the files of an earlier `tinyad synth`")
 
 
 def amplitude_spectrum(x: np.ndarray, sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
@@ -381,6 +452,12 @@ def session_seed(seed: int, condition: str, index: int) -> int:
     """A per-session seed that does not change when classes are added or removed."""
     class_code = CONDITIONS.index(condition)
     return int(np.random.SeedSequence([int(seed), class_code, int(index)]).generate_state(1)[0])
+
+
+def _check_duration(duration_s: float) -> None:
+    if not np.isfinite(duration_s) or duration_s <= 0:
+        raise InputError(f"duration must be a positive number of seconds, got {duration_s}",
+                         hint="e.g. --duration 60")
 
 
 def _lowpass_noise(rng: np.random.Generator, n: int, fs: float, cutoff_hz: float) -> np.ndarray:

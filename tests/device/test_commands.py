@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tinyad.cli import main
 from tinyad.device.messages import ScoreFrame
@@ -79,3 +80,127 @@ def test_record_command_names_the_file_after_the_label(sil, tmp_path, capsys):
     files = list(tmp_path.glob("bearing_fault-*.parquet"))
     assert len(files) == 1
     assert f"wrote {files[0]}" in capsys.readouterr().out
+
+
+# -- tinyad sim: options checked, the replayed data described ---------------------------------------------
+
+
+def _session(tmp_path, n=100, rate=100.0, t=None, data=None):
+    from tinyad.session import Session, SessionMeta, write_session
+
+    if data is None:
+        data = np.zeros((n, 6))
+        data[:, 2] = 1.0
+    t = np.arange(len(data)) / rate if t is None else t
+    return write_session(tmp_path / "s.parquet", Session(t, np.asarray(data, np.float32), SessionMeta(
+        rate, "normal", ["ax", "ay", "az", "gx", "gy", "gz"])))
+
+
+@pytest.fixture
+def no_serving(monkeypatch):
+    """`tinyad sim` in-process: the device is built and announced, serve_forever returns at once."""
+    from tinyad.sil.device import SilDevice
+
+    monkeypatch.setattr(SilDevice, "serve_forever", lambda self: self.close())
+
+
+def test_sim_refuses_a_rate_other_than_the_sessions_own(tiny_model, tmp_path, capsys, no_serving):
+    model_path, _ = tiny_model
+    session = _session(tmp_path, rate=50.0)
+    assert main(["sim", "--model", str(model_path), "--session", str(session), "--rate", "100"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --rate 100 Hz differs from the session's own sample rate 50 Hz" in err
+    assert "hint: a session replays at its own rate; --rate applies to --synth" in err
+    # Its own rate is fine (and still warned about: the model was trained at 100 Hz).
+    assert main(["sim", "--model", str(model_path), "--session", str(session), "--rate", "50"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: replaying at 50 Hz, the model was trained at 100 Hz" in err and ", 50 Hz x 1;" in err
+
+
+def test_sim_notes_synth_options_given_with_a_session(tiny_model, tmp_path, capsys, no_serving):
+    model_path, _ = tiny_model
+    args = ["sim", "--model", str(model_path), "--session", str(_session(tmp_path))]
+    assert main(args) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert main(args + ["--seconds", "5"]) == 0
+    assert "note: --seconds applies to --synth only; ignored with --session" in capsys.readouterr().err
+    assert main(args + ["--machine-seed", "0", "--seconds", "60"]) == 0  # explicit, even if equal to the default
+    err = capsys.readouterr().err
+    assert err.count("note:") == 1 and "note: --seconds and --machine-seed apply to --synth only" in err
+
+
+def test_sim_warns_about_clipped_values_and_gaps_of_the_session(tiny_model, tmp_path, capsys, no_serving):
+    model_path, _ = tiny_model
+    data = np.zeros((100, 6))
+    data[:, 2] = 1.0
+    data[:10, 3] = 800.0  # 10 of 300 gyroscope values beyond +-500 dps
+    t = np.arange(100) / 100.0
+    t[60:] += 2.0
+    assert main(["sim", "--model", str(model_path), "--session", str(_session(tmp_path, t=t, data=data))]) == 0
+    err = capsys.readouterr().err
+    assert "warning: " in err and "3.33 % of the gyroscope values (gx, gy, gz) exceed the model's full scale " \
+                                  "+-500 dps (max 800 dps)" in err
+    assert "accelerometer" not in err
+    assert "the time column has 1 gap(s) longer than 1.5 sample periods, the largest 2.01 s" in err
+
+
+def test_sim_refuses_less_than_one_window_of_data(tiny_model, tmp_path, capsys, no_serving):
+    model_path, _ = tiny_model  # window 32 at 100 Hz
+    assert main(["sim", "--model", str(model_path), "--session", str(_session(tmp_path, n=10))]) == 2
+    err = capsys.readouterr().err
+    assert "10 samples, shorter than one window of the model (32)" in err and "hint: replay a session of at " \
+                                                                              "least one window" in err
+    assert main(["sim", "--model", str(model_path), "--seconds", "0.3"]) == 2
+    err = capsys.readouterr().err
+    assert "--seconds 0.3 at 100 Hz gives 30 samples, fewer than one window of the model (32)" in err
+    assert "hint: give at least one window: --seconds 0.32 or more" in err
+    assert main(["sim", "--model", str(model_path), "--seconds", "0.32"]) == 0
+
+
+def test_sim_warns_when_synthetic_data_runs_at_another_rate_than_the_model(tiny_model, capsys, no_serving):
+    model_path, _ = tiny_model
+    assert main(["sim", "--model", str(model_path), "--rate", "200", "--seconds", "1"]) == 0
+    assert "warning: replaying at 200 Hz, the model was trained at 100 Hz" in capsys.readouterr().err
+    assert main(["sim", "--model", str(model_path), "--seconds", "1"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--speed", "nan"], "--speed nan is not a finite number"),
+    (["--speed", "inf"], "--speed inf is not a finite number"),
+    (["--seconds", "nan"], "--seconds nan is not a finite number"),
+    (["--seconds", "inf"], "--seconds inf is not a finite number"),
+    (["--rate", "nan"], "--rate nan is not a number"),
+    (["--machine-seed", "-1"], "'--machine-seed': -1 is not in the range x>=0"),
+])
+def test_sim_bad_values_are_errors_not_tracebacks(tiny_model, capsys, no_serving, args, message):
+    model_path, _ = tiny_model
+    assert main(["sim", "--model", str(model_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "port:" not in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_model_invoke_stops_sim_without_an_invoke_failure(tiny_model, capsys, monkeypatch,
+                                                                            signum):
+    import os
+
+    from tinyad.sil.device import SilDevice
+
+    original = SilDevice._invoke
+
+    def invoke(self, input_bytes):
+        if self.invokes == 2:
+            os.kill(os.getpid(), signum)  # its Python handler runs right here, inside the hook the core called
+        elif self.invokes > 2000:
+            self._stop.set()  # never hang the test run
+        return original(self, input_bytes)
+
+    monkeypatch.setattr(SilDevice, "_invoke", invoke)
+    model_path, _ = tiny_model
+    before = signal.getsignal(signum)
+    assert main(["sim", "--model", str(model_path), "--speed", "100", "--seconds", "2"]) == 0
+    err = capsys.readouterr().err
+    stats = json.loads(err.split("stopped: ", 1)[1])
+    assert stats["invoke_failures"] == 0 and 3 <= stats["invokes"] < 100, stats
+    assert signal.getsignal(signum) is before  # the handler is the sim's only while it serves

@@ -144,3 +144,22 @@ def test_a_model_that_is_not_tflite_is_named_as_such(tmp_path, tiny_model):
         load_settings_for(keras_file)
     assert "tinyad quantize" in err.value.hint
     assert load_settings_for(model_path).tflite_sha256  # the real one still loads
+
+
+def test_parity_refuses_a_device_sampling_at_another_rate_than_the_model(start_sil, tiny_model, normal_source,
+                                                                          tmp_path, capsys):
+    from tinyad.session import Session, SessionMeta, write_session
+
+    model_path, settings = tiny_model  # trained at 100 Hz
+    fast = start_sil(sample_rate_hz=200.0)
+    with pytest.raises(ModelMismatchError) as err:
+        run_parity(fast.port, model_path, _windows(normal_source, 3))
+    assert "samples at 200 Hz, but" in str(err.value) and "was trained at 100 Hz" in str(err.value)
+    assert fast.invokes == 0  # refused before any window was sent
+    data = (normal_source.counts[:100].astype(np.float64) * np.asarray(settings.units_per_count)).astype(np.float32)
+    session = write_session(tmp_path / "s.parquet",
+                            Session(np.arange(100) / 100.0, data, SessionMeta(100.0, "normal", settings.channels)))
+    args = ["parity", "--model", str(model_path), "--session", str(session), "--windows", "5", "--no-tflite"]
+    assert main(args + ["--port", fast.port]) == 4
+    assert "error: the device on this port samples at 200 Hz" in capsys.readouterr().err
+    assert main(args + ["--port", start_sil().port]) == 0

@@ -113,3 +113,53 @@ def test_the_default_sim_machine_is_the_one_the_default_model_knows(condition, e
                        for i in starts])
     above = float(np.mean(scores >= s.threshold_on))
     assert (above > 0.9) if expect_alert else (above < 0.05), (condition, above, float(np.median(scores)))
+
+
+def _write(tmp_path, t, data, channels=("ax", "ay", "az", "gx", "gy", "gz"), rate=100.0):
+    from tinyad.session import Session, SessionMeta, write_session
+
+    return write_session(tmp_path / "s.parquet",
+                         Session(np.asarray(t, np.float64), np.asarray(data, np.float32),
+                                 SessionMeta(rate, "normal", list(channels))))
+
+
+UPC = [4.0 / 32768] * 3 + [500.0 / 32768] * 3
+CHANNELS = ["ax", "ay", "az", "gx", "gy", "gz"]
+
+
+def test_session_source_warns_about_values_clipped_at_the_full_scale(tmp_path):
+    data = np.zeros((40, 6))
+    data[:, 2] = 1.0
+    data[:6, 0] = 5.5  # 6 of 120 accelerometer values beyond +-4 g
+    path = _write(tmp_path, np.arange(40) / 100.0, data)
+    source = sources.session_source(path, CHANNELS, UPC, window=32)
+    assert source.warnings == [
+        f"{path}: 5 % of the accelerometer values (ax, ay, az) exceed the model's full scale +-4 g (max 5.5 g); "
+        "they are clipped at the rails (hint: check the session's units, or use a model with a larger full scale)"]
+    assert source.counts[0, 0] == 32767
+    data[:6, 0] = 3.9
+    data[10:30, 4] = -600.0  # 20 of 120 gyroscope values beyond +-500 dps
+    source = sources.session_source(_write(tmp_path, np.arange(40) / 100.0, data), CHANNELS, UPC)
+    assert len(source.warnings) == 1
+    assert "16.7 % of the gyroscope values (gx, gy, gz) exceed the model's full scale +-500 dps" in source.warnings[0]
+
+
+def test_session_source_warns_about_gaps_in_the_time_column(tmp_path):
+    t = np.arange(40) / 100.0
+    t[20:] += 0.5  # one hole of half a second
+    t[30:] += 0.02  # and a small one (3 periods)
+    data = np.zeros((40, 6))
+    source = sources.session_source(_write(tmp_path, t, data), CHANNELS, UPC)
+    assert len(source.warnings) == 1
+    assert "the time column has 2 gap(s) longer than 1.5 sample periods, the largest 0.51 s (~50 samples " \
+           "missing)" in source.warnings[0]
+    assert "spliced shut" in source.warnings[0]
+    steady = sources.session_source(_write(tmp_path, np.arange(40) / 100.0, data), CHANNELS, UPC, window=32)
+    assert steady.warnings == []
+
+
+def test_session_source_refuses_a_session_shorter_than_one_window(tmp_path):
+    path = _write(tmp_path, np.arange(10) / 100.0, np.zeros((10, 6)))
+    with pytest.raises(InputError, match=r"10 samples, shorter than one window of the model \(32\)") as err:
+        sources.session_source(path, CHANNELS, UPC, window=32)
+    assert "32 samples (0.32 s at 100 Hz)" in err.value.hint

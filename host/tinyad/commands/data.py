@@ -14,27 +14,33 @@ from tinyad.errors import InputError
               help="Directory for the session files (<class>_<i>.parquet).")
 @click.option("--sessions-per-class", type=int, default=6, show_default=True)
 @click.option("--duration", "duration_s", type=float, default=60.0, show_default=True, help="Seconds per session.")
-@click.option("--rate", "rate_hz", type=float, default=100.0, show_default=True, help="Output sample rate (Hz).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--rate", "rate_hz", type=float, default=100.0, show_default=True,
+              help="Output sample rate (Hz, 11-1000; the MPU6050 outputs at most 1 kHz). The same machine is "
+                   "sampled at any rate from 100 Hz up; below 100 Hz it runs slower so its faults stay visible.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--classes", default="normal,imbalance,misalignment,bearing_fault", show_default=True,
               help="Comma-separated conditions (also: looseness).")
-@click.option("--machine-seed", type=int, default=None,
+@click.option("--machine-seed", type=click.IntRange(min=0), default=None,
               help="One machine on one clamp for all sessions (as when training for the machine you watch); "
                    "default: a different machine per session.")
 @click.option("--plot/--no-plot", default=False,
               help="Also write <out>/overview.png: one session per class, time trace and spectra.")
-def synth(out_dir, sessions_per_class, duration_s, rate_hz, seed, classes, machine_seed, plot):
+@click.option("--overwrite", is_flag=True,
+              help="Replace the files of an earlier `tinyad synth` in --out (<class>_<i>.parquet, overview.png); "
+                   "without it a folder holding session files is refused.")
+def synth(out_dir, sessions_per_class, duration_s, rate_hz, seed, classes, machine_seed, plot, overwrite):
     """Generate labeled rotating-machine sessions (MPU6050 model, accel g + gyro dps)."""
     from tinyad.session import read_session
-    from tinyad.synth import plot_sessions, synth_dataset
+    from tinyad.synth import OVERVIEW_PNG, plot_sessions, synth_dataset
 
     class_list = [c.strip() for c in classes.split(",") if c.strip()]
     paths = synth_dataset(out_dir, sessions_per_class=sessions_per_class, duration_s=duration_s, seed=seed,
-                          sample_rate_hz=rate_hz, classes=class_list, progress=True, machine_seed=machine_seed)
+                          sample_rate_hz=rate_hz, classes=class_list, progress=True, machine_seed=machine_seed,
+                          overwrite=overwrite)
     click.echo(f"wrote {len(paths)} sessions to {out_dir}")
     if plot:
         firsts = [read_session(out_dir / f"{c}_000.parquet") for c in class_list]
-        click.echo(f"plot: {plot_sessions(firsts, out_dir / 'overview.png')}")
+        click.echo(f"plot: {plot_sessions(firsts, out_dir / OVERVIEW_PNG)}")
 
 
 def _parse_mapping(text: str) -> dict[str, str]:

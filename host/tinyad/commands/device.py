@@ -4,10 +4,12 @@ tinyad.sil and tinyad.device; they work identically against a board and the SIL 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from tinyad.demo_sil import DEFAULT_MODEL_MACHINE_SEED, HELD_OUT_SESSION_SEED
 from tinyad.device.recorder import MAX_DECIMATION
@@ -32,15 +34,17 @@ def _default_model() -> Path:
 @click.option("--synth", "condition", default=None,
               help="Replay a synthetic motor in this condition (normal, imbalance, misalignment, bearing_fault, "
                    "looseness). Default: normal.")
-@click.option("--speed", default=1.0, show_default=True,
+@click.option("--speed", type=float, default=1.0, show_default=True,
               help="Replay speed: 1 = real time, 10 = ten times faster, 0 = as fast as the reader takes samples.")
 @click.option("--rate", "rate_hz", type=float, default=None,
-              help="Sample rate in Hz (default: the model's). Synthetic data is generated at this rate.")
-@click.option("--seconds", default=60.0, show_default=True, help="Length of the synthetic recording (looped).")
-@click.option("--machine-seed", default=DEFAULT_MODEL_MACHINE_SEED, show_default=True,
+              help="Sample rate in Hz of --synth data (default: the model's). A --session replays at its own rate.")
+@click.option("--seconds", type=float, default=60.0, show_default=True,
+              help="Length of the synthetic recording (looped).")
+@click.option("--machine-seed", type=click.IntRange(min=0), default=DEFAULT_MODEL_MACHINE_SEED, show_default=True,
               help="Which synthetic machine (motor and clamp) --synth replays. The default is the machine "
                    "`tinyad demo` and models/default were trained on; a model knows only the machine it learned.")
-def sim(model_path, session_path, condition, speed, rate_hz, seconds, machine_seed):
+@click.pass_context
+def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machine_seed):
     """Run the software-in-the-loop device on a pseudo-terminal until Ctrl-C.
 
     The firmware core (framing, dispatcher, preprocessing, scoring, alerts) answers the protocol; the host TFLM
@@ -51,36 +55,60 @@ def sim(model_path, session_path, condition, speed, rate_hz, seconds, machine_se
 
     if session_path and condition:
         raise click.UsageError("give --session or --synth, not both")
+    if not math.isfinite(speed):
+        raise InputError(f"--speed {speed} is not a finite number",
+                         hint="1 = real time, 10 = ten times faster, 0 = as fast as the reader takes samples")
+    if rate_hz is not None and math.isnan(rate_hz):
+        raise InputError("--rate nan is not a number", hint="give the sample rate in Hz, e.g. --rate 100")
+    if not math.isfinite(seconds):
+        raise InputError(f"--seconds {seconds} is not a finite number", hint="e.g. --seconds 60 (it loops)")
     if speed < 0 or (rate_hz is not None and rate_hz <= 0):
         raise click.UsageError("--speed must be >= 0 and --rate > 0")
     model_path = model_path or _default_model()
     if not model_path.exists():
         raise InputError(f"{model_path}: no such model file", hint="export one with `tinyad export`, or pass --model")
     settings = load_settings_for(model_path)
-    rate = rate_hz or settings.sample_rate_hz
     if session_path:
-        source = session_source(session_path, settings.channels, settings.units_per_count)
-        rate = rate_hz or source.sample_rate_hz
-        if abs(rate - settings.sample_rate_hz) > 0.02 * settings.sample_rate_hz:
-            click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
-                        fg="yellow", err=True)
+        source = session_source(session_path, settings.channels, settings.units_per_count, window=settings.window)
+        # The samples are what the sensor delivered at the session's rate; another --rate would only relabel them
+        # (every frequency scaled), so it is refused rather than applied.
+        if rate_hz is not None and not math.isclose(rate_hz, source.sample_rate_hz, rel_tol=1e-6):
+            raise InputError(f"--rate {rate_hz:g} Hz differs from the session's own sample rate "
+                             f"{source.sample_rate_hz:g} Hz",
+                             hint="a session replays at its own rate; --rate applies to --synth")
+        rate = source.sample_rate_hz
+        ignored = [f"--{name.replace('_', '-')}" for name in ("seconds", "machine_seed")
+                   if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)]
+        if ignored:
+            verb = "apply" if len(ignored) > 1 else "applies"
+            click.echo(f"note: {' and '.join(ignored)} {verb} to --synth only; ignored with --session", err=True)
     else:
+        rate = rate_hz or settings.sample_rate_hz
+        if round(seconds * rate) < settings.window:
+            raise InputError(f"--seconds {seconds:g} at {rate:g} Hz gives {round(seconds * rate)} samples, fewer than "
+                             f"one window of the model ({settings.window})",
+                             hint=f"give at least one window: --seconds {settings.window / rate:g} or more")
         # A new recording of that machine (the demo's held-out seed), not one of its training sessions.
         source = synth_source(condition or "normal", settings.channels, settings.units_per_count, rate,
                               seconds=seconds, seed=HELD_OUT_SESSION_SEED, machine_seed=machine_seed)
-    from tinyad.device.signals import sigterm_as_interrupt
+    if abs(rate - settings.sample_rate_hz) > 0.02 * settings.sample_rate_hz:
+        click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
+                    fg="yellow", err=True)
+    for line in source.warnings:
+        click.secho(f"warning: {line}", fg="yellow", err=True)
 
     device = SilDevice(model_path, settings=settings, source=source, speed=speed, sample_rate_hz=rate)
-    # `kill` stops it as cleanly as Ctrl-C, counters included; installed before the port is announced, so a
-    # caller that signals as soon as it read the port cannot be too early.
-    with sigterm_as_interrupt():
+    # Ctrl-C and `kill` stop it cleanly, counters included: the handlers only set a stop flag (a
+    # KeyboardInterrupt inside the model invoke would count as an inference failure). Installed before the port
+    # is announced, so a caller that signals as soon as it read the port cannot be too early.
+    with device.stop_on_signals():
         try:
             click.echo(f"port: {device.port}", nl=True)
             click.echo(f"tinyad SIL device: model {model_path} ({device.model_sha256[:12]}), "
                        f"{source.description}, {rate:g} Hz x {speed:g}; Ctrl-C stops", err=True)
-            device.serve_forever()  # returns on Ctrl-C / SIGTERM
-        except KeyboardInterrupt:  # stopped before serving began
-            device.close()
+            device.serve_forever()  # returns once a signal set the stop flag
+        finally:
+            device.close()  # idempotent; also when the announcement failed (a closed stdout)
     click.echo(f"stopped: {json.dumps(device.stats(), sort_keys=True)}", err=True)
 
 

@@ -218,7 +218,7 @@ def export(model, settings_path, out_dir):
 @click.option("--sessions-per-class", default=6, show_default=True, type=click.IntRange(min=1))
 @click.option("--duration", default=60.0, show_default=True, help="Seconds per synthetic session.")
 @click.option("--epochs", default=40, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
 @click.option("--update-default", is_flag=True,
               help="Also install the result as models/default and firmware/main/model (what the repo commits).")
 @click.option("--sil/--no-sil", default=True, show_default=True,

@@ -126,6 +126,17 @@ def check_model_hash(info: DeviceInfo, model_path: str | Path, model_sha256: str
                  "device's .tflite to --model")
 
 
+def check_sample_rate(info: DeviceInfo, model_path: str | Path, model_rate_hz: float) -> None:
+    """Refuse a device sampling at another rate than the model was trained at: ModelMismatchError naming both.
+    INFER would still be bit-exact, but the live scores of such a device mean nothing."""
+    if abs(info.sample_rate_hz - model_rate_hz) > 1e-3 * model_rate_hz:
+        raise ModelMismatchError(
+            f"the device on this port samples at {info.sample_rate_hz:g} Hz, but {model_path} was trained at "
+            f"{model_rate_hz:g} Hz (its model_settings.json)",
+            hint="build the firmware with the model's sample rate (CONFIG_TINYAD_SAMPLE_RATE_HZ), or start "
+                 "`tinyad sim` without --rate")
+
+
 def _compare_constants(info: DeviceInfo, ref: HostReference) -> list[str]:
     problems = []
     if list(np.float32(info.affine_scale)) != list(ref.a):
@@ -168,6 +179,7 @@ def run_parity(port: str, model_path: str | Path, windows_raw: np.ndarray, clien
         info = client.info()
         check_model_hash(info, model_path, model_sha256)
         ref = HostReference(model_path, settings)
+        check_sample_rate(info, model_path, ref.settings.sample_rate_hz)
         if (info.window, info.channels) != windows_raw.shape[1:]:
             raise InputError(f"windows have shape {windows_raw.shape[1:]}, the device expects "
                              f"({info.window}, {info.channels})")

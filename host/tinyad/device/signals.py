@@ -1,7 +1,8 @@
-"""SIGTERM handled like Ctrl-C by the long-running device commands (monitor, record, sim).
+"""SIGTERM handled like Ctrl-C by the long-running device commands (monitor, record).
 
 `kill`, systemd and process supervisors send SIGTERM; without this, Python dies at once, so a monitor leaves the
-board streaming and `tinyad sim` never prints its counters. With it the same clean stop as Ctrl-C runs."""
+board streaming. With it the same clean stop as Ctrl-C runs. (`tinyad sim` has its own handlers, which only set
+a stop flag: SilDevice.stop_on_signals.)"""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import threading
 import time
 from pathlib import Path
@@ -205,6 +206,27 @@ class SilDevice:
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
+
+    @contextlib.contextmanager
+    def stop_on_signals(self, signals=(signal.SIGINT, signal.SIGTERM)):
+        """Within the block, Ctrl-C and `kill` only ask serve_forever() to stop; it finishes the current turn.
+
+        A KeyboardInterrupt raised by a signal handler lands wherever Python happens to be, often inside the
+        invoke hook the C++ core calls, and the core counts that as an inference failure. A no-op outside the
+        main thread (signal handlers can only be installed there)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            self._stop.set()
+
+        previous = {signum: signal.signal(signum, handler) for signum in signals}
+        try:
+            yield
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
 
     def start(self) -> "SilDevice":
         """Serve in a background thread; returns self (the port is `self.port`)."""

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from tinyad.errors import InputError
 from tinyad.preprocess import physical_to_counts
 
+GAP_FACTOR = 1.5  # a time step longer than this many sample periods is a gap (as tinyad.session.gap_count)
 
 
 @dataclass
 class SampleSource:
-    """Raw counts (n, channels) int16 in the model's channel order, replayed in a loop."""
+    """Raw counts (n, channels) int16 in the model's channel order, replayed in a loop. `warnings`: what the
+    caller should tell the user about the data (values clipped, gaps in the time column)."""
 
     counts: np.ndarray
     sample_rate_hz: float
     description: str
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.counts = np.ascontiguousarray(self.counts, dtype=np.int16)
@@ -34,8 +37,13 @@ class SampleSource:
         return self.counts[idx]
 
 
-def session_source(path, channels: list[str], units_per_count: list[float]) -> SampleSource:
-    """Replay a recorded session: its channels (in the model's order) converted back to raw counts."""
+def session_source(path, channels: list[str], units_per_count: list[float], window: int | None = None
+                   ) -> SampleSource:
+    """Replay a recorded session: its channels (in the model's order) converted back to raw counts.
+
+    window: the model's window; a shorter session is refused (its loop would be scored as one seamed window).
+    The source's warnings name values beyond the model's full scale (clipped) and gaps in the time column (the
+    replay plays the samples back to back, so a gap is spliced shut)."""
     from tinyad.session import read_session
 
     session = read_session(path)
@@ -45,9 +53,49 @@ def session_source(path, channels: list[str], units_per_count: list[float]) -> S
             f"{path}: the model needs channels {channels}, the session has {session.meta.channels}",
             hint=f"record or import a session with {missing}",
         )
+    rate = session.meta.sample_rate_hz
+    if window is not None and session.n_samples < window:
+        raise InputError(f"{path}: {session.n_samples} samples, shorter than one window of the model ({window})",
+                         hint=f"replay a session of at least one window: {window} samples ({window / rate:g} s at "
+                              f"{rate:g} Hz)")
     order = [session.meta.channels.index(c) for c in channels]
-    counts = physical_to_counts(session.data[:, order], units_per_count)
-    return SampleSource(counts, session.meta.sample_rate_hz, f"session {path}")
+    data = session.data[:, order]
+    counts = physical_to_counts(data, units_per_count)
+    notes = clip_warnings(data, channels, units_per_count, str(path)) + gap_warnings(session.t, rate, str(path))
+    return SampleSource(counts, rate, f"session {path}", warnings=notes)
+
+
+def clip_warnings(data, channels: list[str], units_per_count: list[float], where: str) -> list[str]:
+    """One line per sensor (accelerometer, gyroscope) with values beyond the model's full scale: the share of its
+    values that saturate at the int16 rails when converted to counts, and the full scale."""
+    from tinyad.session import full_scale_key
+
+    data = np.asarray(data, np.float64)
+    upc = np.asarray(units_per_count, np.float64)
+    beyond = np.abs(data) > 32768 * upc  # as import's range warning: beyond the full scale (+4 g itself is 1 count)
+    out = []
+    for key, sensor, unit in (("accel_g", "accelerometer", "g"), ("gyro_dps", "gyroscope", "dps")):
+        cols = [i for i, c in enumerate(channels) if full_scale_key(c) == key]
+        if not cols or not beyond[:, cols].any():
+            continue
+        names = ", ".join(channels[i] for i in cols)
+        out.append(f"{where}: {100 * beyond[:, cols].mean():.3g} % of the {sensor} values ({names}) exceed the "
+                   f"model's full scale +-{32768 * upc[cols].max():g} {unit} (max {np.abs(data[:, cols]).max():.4g} "
+                   f"{unit}); they are clipped at the rails (hint: check the session's units, or use a model "
+                   "with a larger full scale)")
+    return out
+
+
+def gap_warnings(t, sample_rate_hz: float, where: str) -> list[str]:
+    """A line when the time column has gaps (steps > GAP_FACTOR sample periods): the replay ignores time."""
+    steps = np.diff(np.asarray(t, np.float64))
+    gaps = steps > GAP_FACTOR / sample_rate_hz
+    if not gaps.any():
+        return []
+    largest = float(steps.max())
+    return [f"{where}: the time column has {int(gaps.sum())} gap(s) longer than {GAP_FACTOR:g} sample periods, "
+            f"the largest {largest:.4g} s (~{largest * sample_rate_hz - 1:.0f} samples missing); the replay plays "
+            "the samples back to back, so the gaps are spliced shut"]
 
 
 def synth_source(condition: str, channels: list[str], units_per_count: list[float], sample_rate_hz: float,
