@@ -135,3 +135,37 @@ def test_rates_in_messages_are_rounded_not_float_noise():
     with pytest.raises(InputError) as err:
         build_dataset([a, b], DatasetConfig(window=50, hop=50))
     assert str(err.value) == "session r200: 200 Hz differs from good: 100 Hz"
+
+
+def _noisy(label, sid, data):
+    return Session(np.arange(len(data)) / 100.0, data.astype(np.float32), SessionMeta(100.0, label, ["ax", "ay"],
+                                                                                      session_id=sid))
+
+
+def test_test_data_that_repeat_training_samples_are_named():
+    from tinyad.datasets import repeated_test_data
+
+    rng = np.random.default_rng(0)
+    clip = rng.standard_normal((600, 2))
+    # two recordings of one looped 600-sample clip (the second starts 37 samples later), and a fresh one
+    sessions = [_noisy("normal", "n1", clip), _noisy("normal", "n2", np.roll(clip, -37, axis=0)),
+                _noisy("imbalance", "i1", rng.standard_normal((600, 2)))]
+    cfg = DatasetConfig(window=50, hop=25)
+    segments = split_segments(sessions, cfg)
+    found = repeated_test_data(sessions, segments, 50)
+    assert len(found) == 1 and found[0].startswith("the test samples of n2 repeat training samples of n1")
+    # i1 is split by time: its test block is new data, not a repeat of its training block
+    assert not any("of i1" in line for line in found)
+
+
+def test_repeats_need_whole_rows_in_order_and_skip_stuck_sensors():
+    from tinyad.datasets import _contains_rows, repeated_test_data
+
+    rows = np.arange(12, dtype=np.float32).reshape(6, 2)
+    assert _contains_rows(rows.tobytes(), rows[2:4].tobytes(), 8)
+    assert not _contains_rows(rows.tobytes(), rows[[3, 2]].tobytes(), 8)  # same rows, other order
+    assert not _contains_rows(rows.tobytes(), rows.tobytes()[4:12], 8)   # bytes across a row boundary
+    stuck = np.ones((600, 2))  # a saturated sensor repeats its values in every recording
+    sessions = [_noisy("normal", "n1", stuck), _noisy("normal", "n2", stuck),
+                _noisy("imbalance", "i1", np.random.default_rng(1).standard_normal((600, 2)))]
+    assert repeated_test_data(sessions, split_segments(sessions, DatasetConfig(window=50, hop=25)), 50) == []

@@ -261,6 +261,40 @@ def curation_reason(sessions: list[Session], config: DatasetConfig) -> str | Non
     return None
 
 
+def _contains_rows(haystack: bytes, needle: bytes, row_bytes: int) -> bool:
+    """Whether `needle` (whole rows) occurs in `haystack` starting on a row boundary."""
+    position = haystack.find(needle)
+    while position != -1 and position % row_bytes:
+        position = haystack.find(needle, position + 1)
+    return position != -1
+
+
+def repeated_test_data(sessions: list[Session], segments: list[Segment], window: int) -> list[str]:
+    """Test segments whose samples occur, exactly and in order, in a training segment: a recording that
+    repeats another (a replay looping one clip, a file copied under another name). Test scores on them measure
+    memory, not new data. Probes one window from the middle of each test segment; a probe with few distinct
+    samples (a stuck or saturated sensor repeats values legitimately) is skipped. Returns one line per segment."""
+    train = [(seg, np.ascontiguousarray(sessions[seg.session].data[seg.start:seg.stop], np.float32).tobytes())
+             for seg in segments if seg.split == "train"]
+    found = []
+    for seg in segments:
+        if seg.split != "test" or seg.stop - seg.start < window:
+            continue
+        middle = seg.start + (seg.stop - seg.start - window) // 2
+        probe = np.ascontiguousarray(sessions[seg.session].data[middle:middle + window], np.float32)
+        if len(np.unique(probe, axis=0)) < window // 2:
+            continue
+        row_bytes = probe.shape[1] * probe.itemsize
+        for train_seg, haystack in train:
+            if _contains_rows(haystack, probe.tobytes(), row_bytes):
+                test_id, train_id = (sessions[i].meta.session_id for i in (seg.session, train_seg.session))
+                found.append(f"the test samples of {test_id} repeat training samples of {train_id} exactly (a "
+                             "replay looping one clip, or a copied file?): test scores on them measure memory, "
+                             "not new data")
+                break
+    return found
+
+
 def build_dataset(sessions: list[Session], config: DatasetConfig | None = None) -> Dataset:
     """Split, window and normalize labeled sessions (see module docstring)."""
     config = config or DatasetConfig()

@@ -126,7 +126,7 @@ def test_sim_notes_synth_options_given_with_a_session(tiny_model, tmp_path, caps
     assert "note: --seconds applies to --synth only; ignored with --session" in capsys.readouterr().err
     assert main(args + ["--machine-seed", "0", "--seconds", "60"]) == 0  # explicit, even if equal to the default
     err = capsys.readouterr().err
-    assert err.count("note:") == 1 and "note: --seconds and --machine-seed apply to --synth only" in err
+    assert err.count("note:") == 1 and "note: --seconds, --machine-seed apply to --synth only" in err
 
 
 def test_sim_warns_about_clipped_values_and_gaps_of_the_session(tiny_model, tmp_path, capsys, no_serving):
@@ -163,6 +163,19 @@ def test_sim_warns_when_synthetic_data_runs_at_another_rate_than_the_model(tiny_
     assert "warning: replaying at 200 Hz, the model was trained at 100 Hz" in capsys.readouterr().err
     assert main(["sim", "--model", str(model_path), "--seconds", "1"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_sim_seed_picks_another_recording_of_the_machine_and_says_it_loops(tiny_model, capsys, no_serving):
+    model_path, _ = tiny_model
+    described = []
+    for seed in ("10000", "10000", "3"):
+        assert main(["sim", "--model", str(model_path), "--synth", "imbalance", "--seconds", "2", "--seed", seed]) == 0
+        err = capsys.readouterr().err
+        assert "note: --synth replays one 2-s recording in a loop" in err
+        described.append(err.split("synthetic imbalance, machine 0, ")[1].split(" Hz")[0])
+    # the same seed is the same stretch of the machine; another seed another shaft speed and severity
+    assert described[0] == described[1] and described[0] != described[2]
+    assert described[0].endswith("recording 10000, 100") and " rpm, severity " in described[2]
 
 
 @pytest.mark.parametrize("args, message", [

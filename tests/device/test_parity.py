@@ -85,6 +85,19 @@ def test_parity_cli_exit_codes(start_sil, tiny_model, normal_source, tmp_path, c
     assert main(args + ["--port", bad.port]) == 5
     captured = capsys.readouterr()
     assert "window 7: output differs" in captured.out and "1 of 50 windows differ" in captured.err
+    assert "ESP-NN off" in captured.err  # outputs differ, inputs agree: a kernel may be to blame
+    from tinyad.device.client import DeviceClient
+
+    with DeviceClient(good.port) as client:  # a constant of the model changed on the device
+        client.config_set("INPUT_ZERO_POINT", settings.input_zero_point + 1)
+    assert main(args + ["--port", good.port]) == 5
+    captured = capsys.readouterr()
+    assert "device constant differs from the model settings: input zero point" in captured.out
+    assert "preprocessing constants differ" in captured.err and "ESP-NN" not in captured.err
+    good = start_sil()
+    assert main(["parity", "--model", str(model_path), "--windows", "5", "--port", good.port, "--data",
+                 str(tmp_path)]) == 2
+    assert "with --session FILE" in capsys.readouterr().err  # no public data: your own recordings will do
     other = tmp_path / "other" / "model.tflite"
     other.parent.mkdir()
     shutil.copy(model_path, other)

@@ -233,3 +233,14 @@ def test_sigterm_stops_sim_with_its_counters(tiny_model):
         _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert "stopped: {" in stderr
+
+
+def test_sigterm_stops_alerts_with_its_summary(start_sil):
+    sil = start_sil(speed=1.0)
+    proc = subprocess.Popen([sys.executable, "-m", "tinyad", "alerts", "--sim", "-p", sil.port],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)  # a few hops of readings
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "summary: " in stderr and "accepted" in stderr

@@ -259,3 +259,23 @@ def test_a_write_refused_at_the_end_saves_the_samples_elsewhere(tmp_path, monkey
         record("fake", "normal", 60, target, client=FakeClient([_samples(1, 0), _samples(2, 8)]))
     saved = str(err.value).rsplit("saved to ", 1)[1]
     assert read_session(saved).n_samples == 16 and read_session(saved).meta.label == "normal"
+
+
+def test_recordings_started_in_the_same_second_get_their_own_names(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from tinyad.device import recorder
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime(2026, 12, 6, 5, 45, 38, tzinfo=dt.timezone.utc)
+
+    monkeypatch.setattr(recorder._dt, "datetime", Frozen)
+    names = []
+    for _ in range(3):
+        path = recorder.session_path_for(tmp_path, "normal")
+        path.write_bytes(b"")  # the earlier recording is there now
+        names.append(path.name)
+    assert names == ["normal-20261206T054538Z.parquet", "normal-20261206T054538Z-2.parquet",
+                     "normal-20261206T054538Z-3.parquet"]

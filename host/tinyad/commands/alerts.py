@@ -47,10 +47,13 @@ def alerts(bind_key, json_lines, log_path, duration_s, max_events, adapter, sim,
         source = device_source(client, address or SIL_ADDRESS)
     else:
         source = bleak_source(adapter)
+    from tinyad.device.signals import sigterm_as_interrupt
+
     receiver = Receiver(bind_key=key)
     try:
-        run_alerts(source, bind_key=key, json_lines=json_lines, log_path=log_path, duration_s=duration_s,
-                   max_events=max_events, receiver=receiver)
+        with sigterm_as_interrupt():  # `kill` (or `timeout`) ends it like Ctrl-C, summary included
+            run_alerts(source, bind_key=key, json_lines=json_lines, log_path=log_path, duration_s=duration_s,
+                       max_events=max_events, receiver=receiver)
     finally:
         if client is not None:
             client.close()

@@ -43,8 +43,11 @@ def _default_model() -> Path:
 @click.option("--machine-seed", type=click.IntRange(min=0), default=DEFAULT_MODEL_MACHINE_SEED, show_default=True,
               help="Which synthetic machine (motor and clamp) --synth replays. The default is the machine "
                    "`tinyad demo` and models/default were trained on; a model knows only the machine it learned.")
+@click.option("--seed", type=click.IntRange(min=0), default=HELD_OUT_SESSION_SEED, show_default=True,
+              help="Which recording of that machine --synth replays: another seed is another stretch of it, at "
+                   "another shaft speed and fault severity. The default is one the demo never trained on.")
 @click.pass_context
-def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machine_seed):
+def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machine_seed, seed):
     """Run the software-in-the-loop device on a pseudo-terminal until Ctrl-C.
 
     The firmware core (framing, dispatcher, preprocessing, scoring, alerts) answers the protocol; the host TFLM
@@ -77,11 +80,11 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
                              f"{source.sample_rate_hz:g} Hz",
                              hint="a session replays at its own rate; --rate applies to --synth")
         rate = source.sample_rate_hz
-        ignored = [f"--{name.replace('_', '-')}" for name in ("seconds", "machine_seed")
+        ignored = [f"--{name.replace('_', '-')}" for name in ("seconds", "machine_seed", "seed")
                    if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)]
         if ignored:
             verb = "apply" if len(ignored) > 1 else "applies"
-            click.echo(f"note: {' and '.join(ignored)} {verb} to --synth only; ignored with --session", err=True)
+            click.echo(f"note: {', '.join(ignored)} {verb} to --synth only; ignored with --session", err=True)
     else:
         rate = rate_hz or settings.sample_rate_hz
         if round(seconds * rate) < settings.window:
@@ -90,7 +93,11 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
                              hint=f"give at least one window: --seconds {settings.window / rate:g} or more")
         # A new recording of that machine (the demo's held-out seed), not one of its training sessions.
         source = synth_source(condition or "normal", settings.channels, settings.units_per_count, rate,
-                              seconds=seconds, seed=HELD_OUT_SESSION_SEED, machine_seed=machine_seed)
+                              seconds=seconds, seed=seed, machine_seed=machine_seed)
+        # A board records a machine that never repeats itself; this stand-in loops one clip.
+        click.echo(f"note: --synth replays one {seconds:g}-s recording in a loop, so recordings longer than that, "
+                   "or made one after another, repeat it; for training data record each condition at several "
+                   "--seed values (other speeds and severities)", err=True)
     if abs(rate - settings.sample_rate_hz) > 0.02 * settings.sample_rate_hz:
         click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
                     fg="yellow", err=True)
@@ -197,7 +204,8 @@ def monitor(port, seconds):
 @click.option("--windows", "n_windows", type=int, default=1000, show_default=True,
               help="Windows of real IMU data to send.")
 @click.option("--data", "data_root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Folder with imu/motor_mpu6050 (default: ../shared/data or $TINYAD_SHARED_DATA).")
+              help="The public data sets' folder, holding imu/motor_mpu6050 (default: $TINYAD_SHARED_DATA or "
+                   "../shared/data). For windows of your own recordings use --session.")
 @click.option("--session", "session_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Take the windows from this session file instead.")
 @click.option("--no-tflite", is_flag=True, help="Skip the TFLite-vs-TFLM comparison.")
@@ -220,7 +228,11 @@ def parity(port, model_path, n_windows, data_root, session_path, no_tflite):
     report = run_parity(port, model_path, windows, compare_tflite=not no_tflite, progress=True, settings=settings)
     click.echo(report.summary())
     if not report.device_ok:
+        hint = ("run again with ESP-NN off (CONFIG_NN_ANSI_C) to tell an ESP-NN kernel defect from a "
+                "preprocessing or model mismatch")
+        if report.constant_mismatches:  # the input already differs: no kernel is to blame
+            hint = ("the device's preprocessing constants differ from the model's (listed above; changed with "
+                    "`tinyad config --set`?): set them back to the values in model_settings.json, or restart the "
+                    "device, and run parity again")
         raise ParityError(f"{len(report.mismatching_windows)} of {report.n_windows} windows differ between the "
-                          f"device and the host TFLM",
-                          hint="run again with ESP-NN off (CONFIG_NN_ANSI_C) to tell an ESP-NN kernel defect "
-                               "from a preprocessing or model mismatch")
+                          f"device and the host TFLM", hint=hint)

@@ -96,7 +96,7 @@ def _note(text: str) -> None:
 def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per_session, min_samples,
           min_anomaly_fraction, out_dir, overwrite):
     """Train a model on labeled SESSIONS (files or directories of .parquet session files)."""
-    from tinyad.datasets import DatasetConfig, build_dataset
+    from tinyad.datasets import DatasetConfig, build_dataset, repeated_test_data
     from tinyad.models import ModelConfig
     from tinyad.session import range_warnings
     from tinyad.train import TrainConfig, pipeline_files_in
@@ -108,13 +108,16 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
         raise InputError(f"{out_dir} already holds a run ({', '.join(p.name for p in previous)})",
                          hint="choose another --out, or add --overwrite to replace it (removes only the files "
                               "train and quantize write there)")
-    data = build_dataset(load_sessions(sessions, echo=_note), DatasetConfig(
+    loaded = load_sessions(sessions, echo=_note)
+    data = build_dataset(loaded, DatasetConfig(
         window=window, hop=hop, task=task, max_windows_per_session=max_windows_per_session,
         min_samples=min_samples, min_anomaly_fraction=min_anomaly_fraction))
     click.echo(f"classes {data.class_names}; windows train {len(data.train)}, val {len(data.val)}, "
                f"test {len(data.test)} (split by session / time block, no window crosses a boundary)")
     # The int8 model sees counts at this full scale: anything beyond it clips on the board and in quantize.
     for line in range_warnings(data.train.x, data.channels, data.full_scale, "training windows"):
+        _warn(line)
+    for line in repeated_test_data(loaded, data.segments, window):
         _warn(line)
     if previous:
         _note(f"--overwrite: replacing the earlier run in {out_dir}")

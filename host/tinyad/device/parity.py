@@ -252,7 +252,8 @@ def real_windows(settings, n_windows: int, root: str | Path | None = None, datas
     for name in datasets:
         if not (root / "imu" / name).is_dir():
             raise InputError(f"{root / 'imu' / name}: data set not found",
-                             hint="set TINYAD_SHARED_DATA to the folder holding imu/")
+                             hint="take the windows from one of your recordings with --session FILE, or point "
+                                  "--data (or TINYAD_SHARED_DATA) at the public data sets' folder holding imu/")
         sessions = loaders[name]()
         usable = [s for s in sessions if all(c in s.meta.channels for c in settings.channels)]
         for s in usable:

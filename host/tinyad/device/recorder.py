@@ -107,8 +107,15 @@ def units_per_count(info: DeviceInfo, channels: list[str]) -> np.ndarray:
 
 
 def default_session_path(out_dir: str | Path, label: str) -> Path:
+    """<label>-<UTC time>.parquet in out_dir; recordings started within the same second (a short recording in a
+    shell loop) get -2, -3, ... rather than a refusal."""
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return Path(out_dir) / f"{label}-{stamp}.parquet"
+    path = Path(out_dir) / f"{label}-{stamp}.parquet"
+    number = 2
+    while path.exists():
+        path = Path(out_dir) / f"{label}-{stamp}-{number}.parquet"
+        number += 1
+    return path
 
 
 def session_path_for(out: str | Path, label: str) -> Path:

@@ -1,4 +1,4 @@
-"""SIGTERM handled like Ctrl-C by the long-running device commands (monitor, record).
+"""SIGTERM handled like Ctrl-C by the long-running device commands (monitor, record, alerts).
 
 `kill`, systemd and process supervisors send SIGTERM; without this, Python dies at once, so a monitor leaves the
 board streaming. With it the same clean stop as Ctrl-C runs. (`tinyad sim` has its own handlers, which only set

@@ -111,8 +111,12 @@ def synth_source(condition: str, channels: list[str], units_per_count: list[floa
         raise InputError(f"the synthetic motor has no channels {missing}")
     order = [session.meta.channels.index(c) for c in channels]
     machine = "" if machine_seed is None else f", machine {machine_seed}"
+    drawn = session.meta.extra
+    state = f", {drawn['rpm']:.0f} rpm" if "rpm" in drawn else ""
+    if condition != "normal" and "severity" in drawn:
+        state += f", severity {drawn['severity']:.2f}"
     return SampleSource(physical_to_counts(session.data[:, order], units_per_count), sample_rate_hz,
-                        f"synthetic {condition}{machine}")
+                        f"synthetic {condition}{machine}{state}, recording {seed}")
 
 
 class ReplayClock:
