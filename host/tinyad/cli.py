@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quantize": ("tinyad.commands.pipeline:quantize", "Full-int8 quantization; float vs int8 on the test split."),
     "check": ("tinyad.commands.pipeline:check", "Arena, ops, flash, MACs under TFLM; TFLite vs TFLM agreement."),
     "export": ("tinyad.commands.pipeline:export", "Generate model_data.cc/.h and model_settings.h."),
+    "evaluate": ("tinyad.commands.pipeline:evaluate", "What an exported model does on new recordings: "
+                 "predictions and alerts, the board's way."),
     "demo": ("tinyad.commands.pipeline:demo", "End to end: synth, train, quantize, check, export, SIL device."),
     "sim": ("tinyad.commands.device:sim", "Run the software-in-the-loop device on a pseudo-terminal."),
     "info": ("tinyad.commands.device:info", "Show the device's firmware, sensor, model hash and status."),

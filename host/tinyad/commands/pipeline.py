@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from tinyad.atomic import check_writable
 from tinyad.errors import InputError
 
 
@@ -198,6 +199,34 @@ def test_windows_int8(model_path: Path, run_dir, n_windows: int):
     settings = ModelSettings.load(model_path.with_name("model_settings.json"))
     x = load_run(run_dir).data["test"].x[:n_windows]
     return board_inputs(x, settings)
+
+
+@click.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sessions", nargs=-1, required=True)
+@click.option("--threshold-on", type=float, default=None, help="THRESHOLD_ON to try [the model's].")
+@click.option("--threshold-off", type=float, default=None, help="THRESHOLD_OFF to try [the model's].")
+@click.option("--min-windows", type=click.IntRange(min=1), default=None, help="MIN_WINDOWS to try [the model's].")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG: each session's smoothed score, the thresholds and the alerts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+def evaluate(model, sessions, threshold_on, threshold_off, min_windows, plot_path, as_json):
+    """What the exported MODEL does on new labelled SESSIONS, computed the board's way (preprocessing, TFLM,
+    score, EWMA, alert state machine): predictions, alert onsets and time to the first alert per session."""
+    from tinyad.check import require_tflite
+    from tinyad.evaluate import evaluate_model, format_evaluation, plot_evaluation
+
+    require_tflite(model.read_bytes(), str(model))
+    if plot_path is not None:
+        check_writable(plot_path)
+    loaded = load_sessions(sessions, echo=_note)
+    evaluation = evaluate_model(model, loaded, threshold_on, threshold_off, min_windows, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(evaluation.to_dict(), indent=2, default=float))
+    else:
+        click.echo(format_evaluation(evaluation))
+    if plot_path is not None:
+        _note(f"plot: {plot_evaluation(evaluation, plot_path)}")
 
 
 @click.command()

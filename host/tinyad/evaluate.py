@@ -1,0 +1,250 @@
+"""`tinyad evaluate`: what an exported model would do on new recordings, computed the board's way.
+
+Each session is cut into windows at the model's hop, converted to raw counts at the model's full scale, turned
+into the int8 input by the core's preprocessing (tinyad.device.reference, bit-exact with the board), run under
+TFLM, scored (logit margin), smoothed (EWMA) and fed to the alert state machine with the model's alert settings
+(or the ones given). Per session: the predicted classes, the alert onsets and when the first alert came. Over all
+sessions: window-level confusion matrix and F1 for the labels the model knows, and the alert view a reliability
+engineer asks for: false alert onsets per hour on normal sessions, detected fault sessions and their delay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyad.alert import AlertConfig, AlertState, alert_trace
+from tinyad.errors import InputError
+
+NORMAL_LABEL = "normal"
+
+
+@dataclass
+class SessionEvaluation:
+    """One session replayed through the model: per window its end time, prediction, smoothed score, state."""
+
+    session_id: str
+    label: str
+    windows: int
+    skipped_windows: int             # windows across a gap in the recording (the board restarts them)
+    predicted: dict[str, int]        # class name -> windows predicted as it
+    alert_onsets: int                # OK/PENDING/COOLDOWN -> ALERT transitions
+    alert_share: float               # share of windows in ALERT
+    first_alert_s: float | None      # session time (s from its start) of the first window in ALERT
+    hours: float
+    end_s: np.ndarray = field(repr=False, default=None)
+    smoothed: np.ndarray = field(repr=False, default=None)
+    states: np.ndarray = field(repr=False, default=None)
+    outputs: np.ndarray = field(repr=False, default=None)  # int8 logits per window
+
+    @property
+    def is_normal(self) -> bool:
+        return self.label == NORMAL_LABEL
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in ("end_s", "smoothed", "states", "outputs")}
+
+
+@dataclass
+class Evaluation:
+    """All sessions, the alert settings used, and the window-level metrics where the labels are model classes."""
+
+    model: str
+    class_names: list[str]
+    alert: AlertConfig
+    ewma_alpha: float
+    sessions: list[SessionEvaluation]
+    window_metrics: dict | None = None  # tinyad.metrics.classification_report over windows with known labels
+
+    def alert_summary(self) -> dict:
+        """False alert onsets per hour on normal sessions; fault sessions with at least one alert and the median
+        delay of their first alert."""
+        normal = [s for s in self.sessions if s.is_normal]
+        faults = [s for s in self.sessions if not s.is_normal]
+        hours = sum(s.hours for s in normal)
+        delays = [s.first_alert_s for s in faults if s.first_alert_s is not None]
+        return {
+            "normal_sessions": len(normal), "normal_hours": hours,
+            "false_alert_onsets": sum(s.alert_onsets for s in normal),
+            "false_alerts_per_hour": sum(s.alert_onsets for s in normal) / hours if hours else None,
+            "fault_sessions": len(faults), "fault_sessions_alerted": len(delays),
+            "median_first_alert_s": float(np.median(delays)) if delays else None,
+        }
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "class_names": self.class_names, "alert": asdict(self.alert),
+                "ewma_alpha": self.ewma_alpha, "sessions": [s.to_dict() for s in self.sessions],
+                "window_metrics": self.window_metrics, "alerts": self.alert_summary()}
+
+
+def class_of(label: str, class_names: list[str]) -> int | None:
+    """The model class a session label stands for: itself, or for a binary model (normal, anomaly) any fault
+    label -> anomaly. None when the model has no such class (a fault it was never trained on)."""
+    if label in class_names:
+        return class_names.index(label)
+    if list(class_names) == [NORMAL_LABEL, "anomaly"]:
+        return 1
+    return None
+
+
+def alert_onsets(states) -> int:
+    """How many times the state enters ALERT (a run of ALERT windows is one onset)."""
+    in_alert = np.asarray([s == AlertState.ALERT for s in states], bool)
+    return int(np.sum(in_alert[1:] & ~in_alert[:-1]) + (in_alert[0] if len(in_alert) else 0))
+
+
+def first_alert_time(end_s: np.ndarray, states) -> float | None:
+    """End time of the first window in ALERT, None without one."""
+    hits = [i for i, s in enumerate(states) if s == AlertState.ALERT]
+    return float(end_s[hits[0]]) if hits else None
+
+
+def session_counts(session, settings) -> np.ndarray:
+    """The session's samples as the sensor's raw counts in the model's channel order (saturating at the rails,
+    as the board's int16 registers do). Refuses missing channels and another sample rate."""
+    from tinyad.preprocess import physical_to_counts
+
+    where = session.meta.session_id
+    missing = [c for c in settings.channels if c not in session.meta.channels]
+    if missing:
+        raise InputError(f"{where}: the model needs channels {settings.channels}, the session has "
+                         f"{session.meta.channels}", hint=f"record or import sessions with {missing}")
+    rate, model_rate = float(session.meta.sample_rate_hz), float(settings.sample_rate_hz)
+    if abs(rate - model_rate) > 0.02 * model_rate:
+        raise InputError(f"{where}: sampled at {rate:g} Hz, the model at {model_rate:g} Hz",
+                         hint="evaluate recordings made at the model's rate (the board samples at it)")
+    order = [session.meta.channels.index(c) for c in settings.channels]
+    return physical_to_counts(session.data[:, order], settings.units_per_count)
+
+
+def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float) -> SessionEvaluation:
+    """Replay one session through the model the board's way (see the module docstring)."""
+    from tinyad.datasets import spans_gap, window_starts
+    from tinyad.scoring import ewma, logit_margin
+
+    settings = reference.settings
+    counts = session_counts(session, settings)
+    starts = window_starts(len(counts), settings.window, settings.hop)
+    across_gap = spans_gap(session, starts, settings.window) if len(starts) else np.zeros(0, bool)
+    starts = starts[~across_gap]
+    if not len(starts):
+        raise InputError(f"{session.meta.session_id}: {len(counts)} samples, no whole window of "
+                         f"{settings.window} without a gap", hint="evaluate longer recordings")
+    outputs = np.stack([reference.output_for(reference.input_for(counts[s:s + settings.window]))
+                        for s in starts])
+    scores = np.array([logit_margin(o, settings.output_scale) for o in outputs], np.float32)
+    smoothed = ewma(scores, ewma_alpha)
+    states = np.asarray(alert_trace(smoothed, alert), np.int8)
+    end_s = session.t[starts + settings.window - 1] - session.t[0]
+    predicted = np.argmax(outputs.astype(np.int16), axis=1)
+    names = list(settings.class_names)
+    return SessionEvaluation(
+        session_id=session.meta.session_id, label=session.meta.label, windows=len(starts),
+        skipped_windows=int(across_gap.sum()),
+        predicted={names[k]: int(n) for k, n in zip(*np.unique(predicted, return_counts=True))},
+        alert_onsets=alert_onsets(states), alert_share=float(np.mean(states == AlertState.ALERT)),
+        first_alert_s=first_alert_time(end_s, states), hours=float(session.t[-1] - session.t[0]) / 3600.0,
+        end_s=end_s, smoothed=smoothed, states=states, outputs=outputs)
+
+
+def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float | None = None,
+                   threshold_off: float | None = None, min_windows: int | None = None,
+                   cooldown_windows: int | None = None, progress: bool = False) -> Evaluation:
+    """Evaluate an exported model (.tflite with model_settings.json beside it) on labelled sessions; alert
+    settings default to the model's (what the firmware uses unless menuconfig or CONFIG_SET changes them)."""
+    from tinyad.device.reference import HostReference
+    from tinyad.metrics import classification_report
+
+    reference = HostReference(model_path)
+    settings = reference.settings
+    on = settings.threshold_on if threshold_on is None else threshold_on
+    off = settings.threshold_off if threshold_off is None else threshold_off
+    alert = AlertConfig(on, min(off, on) if threshold_off is None else off,
+                        settings.min_windows if min_windows is None else min_windows,
+                        settings.cooldown_windows if cooldown_windows is None else cooldown_windows)
+    iterator = sessions
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(sessions, desc="sessions", unit="session", leave=False)
+    results = [evaluate_session(reference, s, alert, settings.ewma_alpha) for s in iterator]
+    evaluation = Evaluation(str(model_path), list(settings.class_names), alert, settings.ewma_alpha, results)
+    known = [r for r in results if class_of(r.label, evaluation.class_names) is not None]
+    if known:  # window-level metrics over the sessions whose label is a class of the model
+        logits = np.concatenate([(r.outputs.astype(np.float32) - settings.output_zero_point) * settings.output_scale
+                                 for r in known])
+        y_true = np.concatenate([np.full(r.windows, class_of(r.label, evaluation.class_names)) for r in known])
+        evaluation.window_metrics = classification_report(y_true, logits, evaluation.class_names)
+    return evaluation
+
+
+def format_evaluation(evaluation: Evaluation) -> str:
+    """The terminal report: one row per session, then the window metrics and the alert summary."""
+    a = evaluation.alert
+    lines = [f"alert settings: THRESHOLD_ON {a.threshold_on:g}, THRESHOLD_OFF {a.threshold_off:g}, MIN_WINDOWS "
+             f"{a.min_windows}, COOLDOWN_WINDOWS {a.cooldown_windows}, EWMA_ALPHA {evaluation.ewma_alpha:g}",
+             f"{'session':28s} {'label':14s} {'windows':>7s}  {'predicted as label':>18s}  {'alerts':>6s}  "
+             f"{'in alert':>8s}  first alert"]
+    for s in evaluation.sessions:
+        index = class_of(s.label, evaluation.class_names)
+        share = None if index is None else s.predicted.get(evaluation.class_names[index], 0) / s.windows
+        shown = f"{share:.0%}" if share is not None else "(not a class)"
+        first = f"{s.first_alert_s:.1f} s" if s.first_alert_s is not None else "-"
+        lines.append(f"{s.session_id[:28]:28s} {s.label[:14]:14s} {s.windows:7d}  {shown:>18s}  {s.alert_onsets:6d}  "
+                     f"{s.alert_share:8.0%}  {first}")
+    m = evaluation.window_metrics
+    if m is not None:
+        lines.append(f"windows: macro-F1 {m['macro_f1']:.3f}, binary F1 (normal vs fault) {m['binary_f1']:.3f}, "
+                     f"accuracy {m['accuracy']:.3f}")
+    summary = evaluation.alert_summary()
+    if summary["normal_sessions"]:
+        rate = summary["false_alerts_per_hour"]
+        per_hour = f" ({rate:.1f} per hour)" if rate is not None else ""
+        lines.append(f"normal sessions: {summary['false_alert_onsets']} alert onset(s) in "
+                     f"{summary['normal_hours'] * 60:.1f} min{per_hour}")
+    if summary["fault_sessions"]:
+        delay = summary["median_first_alert_s"]
+        lines.append(f"fault sessions: {summary['fault_sessions_alerted']} of {summary['fault_sessions']} alerted"
+                     + (f", first alert after {delay:.1f} s (median, from the session's start)" if delay is not None
+                        else ""))
+    skipped = sum(s.skipped_windows for s in evaluation.sessions)
+    if skipped:
+        lines.append(f"note: {skipped} window(s) across gaps in the recordings were left out (the board restarts "
+                     "its window after a gap)")
+    return "\n".join(lines)
+
+
+def plot_evaluation(evaluation: Evaluation, path, max_sessions: int = 12) -> Path:
+    """PNG: per session the smoothed score over time, the on/off thresholds, windows in ALERT shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = evaluation.sessions[:max_sessions]
+    fig, axes = plt.subplots(len(shown), 1, figsize=(11, 1.7 * len(shown) + 0.8), squeeze=False)
+    a = evaluation.alert
+    for axis, s in zip(axes[:, 0], shown):
+        axis.plot(s.end_s, s.smoothed, lw=0.8, color="k")
+        axis.axhline(a.threshold_on, color="tab:red", ls="--", lw=0.8, label=f"on {a.threshold_on:g}")
+        axis.axhline(a.threshold_off, color="tab:orange", ls=":", lw=0.8, label=f"off {a.threshold_off:g}")
+        alert = s.states == AlertState.ALERT
+        if alert.any():
+            axis.fill_between(s.end_s, 0, 1, where=alert, transform=axis.get_xaxis_transform(), color="tab:red",
+                              alpha=0.15, lw=0, label="ALERT")
+        axis.set_title(f"{s.session_id} ({s.label}): {s.alert_onsets} alert onset(s)", fontsize=8, loc="left")
+        axis.set_ylabel("smoothed score", fontsize=7)
+        axis.tick_params(labelsize=7)
+        axis.grid(alpha=0.25)
+    axes[0, 0].legend(loc="upper right", fontsize=7, frameon=False, ncol=3)
+    axes[-1, 0].set_xlabel("session time, s (end of each window)")
+    if len(evaluation.sessions) > max_sessions:
+        fig.suptitle(f"first {max_sessions} of {len(evaluation.sessions)} sessions", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
