@@ -85,3 +85,18 @@ def test_a_missing_data_set_names_the_variable_that_points_to_it(monkeypatch, tm
     assert main(["bench", "motor_mpu6050", "--quick"]) == 2
     err = capsys.readouterr().err
     assert "data set not found" in err and "set TINYAD_SHARED_DATA" in err and str(tmp_path / "nowhere") in err
+
+
+def test_contents_list_every_section_with_its_github_anchor(tmp_path):
+    from tinyad.bench import TOC_BEGIN, github_anchor
+
+    assert github_anchor("SKAB: label-free detectors (issue 5)") == "skab-label-free-detectors-issue-5"
+    assert github_anchor("Transfer: racks 1, 3 -> rack 2") == "transfer-racks-1-3---rack-2"
+    path = tmp_path / "benchmarks.md"
+    write_section("b", BenchResult("Second: B (x)", "table b"), path)
+    write_section("a", BenchResult("First A", "table a"), path)
+    write_section("b", BenchResult("Second: B (x)", "table b2"), path)  # rewritten: still one contents block
+    text = path.read_text()
+    assert text.count(TOC_BEGIN) == 1 and text.index(TOC_BEGIN) < text.index("<!-- bench:b:begin -->")
+    contents = text[text.index(TOC_BEGIN):text.index("<!-- bench:toc:end -->")].splitlines()[1:]
+    assert contents == ["- [Second: B (x)](#second-b-x) (`tinyad bench b`)", "- [First A](#first-a) (`tinyad bench a`)"]

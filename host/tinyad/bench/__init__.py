@@ -75,6 +75,29 @@ def check_section_markers(name: str, path: Path | None = None) -> Path:
     return path
 
 
+TOC_BEGIN, TOC_END = "<!-- bench:toc:begin -->", "<!-- bench:toc:end -->"
+
+
+def github_anchor(title: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+
+def with_contents(text: str) -> str:
+    """`text` with its generated table of contents (one line per benchmark section, in file order) before the
+    first section, replacing an earlier one."""
+    entries = re.findall(r"<!-- bench:([\w-]+):begin -->\n## (.+)", text)
+    toc = "\n".join([TOC_BEGIN] + [f"- [{title}](#{github_anchor(title)}) (`tinyad bench {name}`)"
+                                   for name, title in entries] + [TOC_END])
+    pattern = re.compile(re.escape(TOC_BEGIN) + r".*?" + re.escape(TOC_END), re.S)
+    if pattern.search(text):
+        return pattern.sub(lambda _: toc, text)
+    first = text.find("<!-- bench:")
+    if first == -1:
+        return text
+    return text[:first] + toc + "\n\n" + text[first:]
+
+
 def _replace_section(path: Path, begin: str, end: str, body: str) -> Path:
     text = path.read_text() if path.exists() else (
         "# Benchmarks\n\nEvery section below is written by `tinyad bench NAME`; rerun it to refresh.\n"
@@ -88,7 +111,7 @@ def _replace_section(path: Path, begin: str, end: str, body: str) -> Path:
         text = pattern.sub(lambda _: body, text)
     else:
         text = text.rstrip() + "\n\n" + body + "\n"
-    return write_text_atomic(path, text)
+    return write_text_atomic(path, with_contents(text))
 
 
 def result_line(figures: dict) -> str:
