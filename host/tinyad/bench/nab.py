@@ -116,14 +116,15 @@ def run(quick: bool = False) -> BenchResult:
         ["detector", "category", "threshold", "series", "F1", "PA-F1", "FAR", "event P", "event R", "event F1",
          "true / flagged events", "AUC-PR", "VUS-PR"],
         [[r["detector"], r["category"], r["threshold"], r["series"], r["f1"], r["pa_f1"], r["far"],
-          r["event_precision"], fmt(r["event_recall"]), fmt(r["event_f1"]), f"{r['true_events']} / {r['pred_events']}",
+          "n/a" if not r["pred_events"] else r["event_precision"], fmt(r["event_recall"]), fmt(r["event_f1"]), f"{r['true_events']} / {r['pred_events']}",
           fmt(r["auc_pr"]), fmt(r["vus_pr"])] for r in rows])
     text = "\n".join([
         f"Split: first {PROBATION:.0%} of each of {len(series)} series trains (unsupervised), the rest is the test "
         f"part; labels from `labels/combined_windows.json`. EWMA span {SMOOTHING_SPAN:g}. No threshold saw "
         "test labels (Telemanom dynamic threshold on the test errors; 3 sigma of the training errors). "
         "Point-adjusted F1 only beside the unadjusted F1. AUC-PR / VUS-PR are threshold-free, averaged over "
-        "the series with anomalies; artificialNoAnomaly has no events (only false alarms count).",
+        "the series with anomalies; artificialNoAnomaly has no events (only false alarms count). Event P is "
+        "n/a where nothing was flagged (the RESULT figures keep the evaluation module's 0 for 0/0).",
         "",
         table,
         "",
