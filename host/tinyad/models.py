@@ -4,7 +4,7 @@
   the int8 TFLite graph stays small: the input projections of all time steps are one FULLY_CONNECTED each, the
   recurrent projection is one FULLY_CONNECTED per step, and the first step (h = 0) needs no recurrent matmul.
   Keras' own `GRU(unroll=True)` emits ~30 % more ops for the same maths (and `unroll=False` crashes the int8
-  converter, see FIELD-NOTES.md). Flash and TFLM arena grow with the op count, so the front pools the window down
+  converter of TF 2.21: measured). Flash and TFLM arena grow with the op count, so the front pools the window down
   to a few time steps before the recurrence.
 - `cnn_gru_keras`: the same with Keras' `GRU(unroll=True)` (for comparison).
 - `cnn_lstm`: the same front with Keras' `LSTM(unroll=True)`.

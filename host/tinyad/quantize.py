@@ -86,7 +86,7 @@ def convert_int8(keras_model, config: ModelConfig, window: int, channels: int, n
 
     Dense layers are quantized per tensor by default: per-channel scales cost ~6 KB of flash in the unrolled GRU
     (a scale and a 64-bit zero point per output, per FULLY_CONNECTED), and ESP-NN's per-channel
-    FULLY_CONNECTED has known defects (espressif/esp-nn issue 34, FIELD-NOTES.md). Convolutions stay per channel.
+    FULLY_CONNECTED has known defects (espressif/esp-nn issue 34). Convolutions stay per channel.
     """
     fixed = build_model(config, window, channels, n_classes, batch_size=1)
     fixed.set_weights(keras_model.get_weights())
@@ -139,7 +139,8 @@ def _quietly(fn):
         from tinyad.errors import TinyadError
 
         raise TinyadError(f"int8 conversion failed: {error['err']}\n{(out.getvalue() + log)[-2000:]}",
-                          hint="see FIELD-NOTES: recurrent layers must be unrolled") from error["err"]
+                          hint="recurrent layers must be unrolled (Keras GRU/LSTM with unroll=False crash the TF "
+                               "int8 converter; the default cnn_gru writes its GRU out step by step)") from error["err"]
     return result["value"]
 
 
@@ -200,7 +201,8 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
         norm_mean=[float(v) for v in norm.mean], norm_std=[float(v) for v in norm.std],
         input_scale=in_s, input_zero_point=in_z, output_scale=out_s, output_zero_point=out_z,
         class_names=list(run.class_names), tflite_sha256=sha256_file(tflite_path),
-        arena_bytes=tflm.arena_bytes, arena_bytes_with_margin=arena_with_margin(tflm.arena_bytes, esp_nn_scratch_bytes(tflite)),
+        arena_bytes=tflm.arena_bytes,
+        arena_bytes_with_margin=arena_with_margin(tflm.arena_bytes, esp_nn_scratch_bytes(tflite)),
         ops=sorted(set(op_names(tflite))), flash_bytes=len(tflite))
 
     y_test = run.data["test"].y

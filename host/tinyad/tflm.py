@@ -6,8 +6,8 @@
   `experimental_preserve_all_tensors=True`.
 - `compare_tflite_tflm` runs both on the same int8 windows and localizes the first divergent op.
 
-TFLite and TFLM may differ by 1 LSB on some FULLY_CONNECTED / CONV outputs (double vs single rounding,
-FIELD-NOTES.md). That difference is reported, never hidden; the board is compared with TFLM only.
+TFLite and TFLM may differ by 1 LSB on some FULLY_CONNECTED / CONV outputs (double vs single
+rounding). That difference is reported, never hidden; the board is compared with TFLM only.
 """
 
 from __future__ import annotations

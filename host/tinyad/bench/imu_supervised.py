@@ -161,11 +161,12 @@ def run_zoo(quick: bool = False) -> BenchResult:
     table = markdown_table(["model", "params", "float macro-F1", "int8 macro-F1", "int8 binary F1", "flash B",
                             "arena B", "ESP-NN scratch B", "ops", "MACs", "host us/window"], rows)
     text = (
-        "motor_mpu6050, 4 classes, split by run (as in the motor_mpu6050 section); every model has the same two-Conv1D front and "
-        "the same training budget (40 epochs max, early stopping on validation loss). Flash = .tflite bytes "
-        "(strings stripped); arena = TFLM's own measurement on the host (reference kernels, 64-bit "
-        "pointers); ESP-NN scratch = the largest convolution scratch buffer esp-nn's ESP32-S3 kernels add on the "
-        "board (esp-nn's formula; the exported arena margin holds it); host latency = median TFLM reference-kernel invoke on this x86 CPU, not the MCU.\n\n"
+        "motor_mpu6050, 4 classes, split by run (as in the motor_mpu6050 section); every model has the same "
+        "two-Conv1D front and the same training budget (40 epochs max, early stopping on validation loss). "
+        "Flash = .tflite bytes (strings stripped); arena = TFLM's own measurement on the host (reference "
+        "kernels, 64-bit pointers); ESP-NN scratch = the largest convolution scratch buffer esp-nn's ESP32-S3 "
+        "kernels add on the board (esp-nn's formula; the exported arena margin holds it); host latency = median "
+        "TFLM reference-kernel invoke on this x86 CPU, not the MCU.\n\n"
         f"{table}\n\n`cnn_gru` writes the GRU out step by step (input projections hoisted out of the loop, no "
         "recurrent matmul at h=0); `cnn_gru_keras` is Keras' `GRU(unroll=True)` on the same front.")
     return BenchResult("Supervised: model comparison (motor_mpu6050, 4-class)", text, figures)

@@ -116,7 +116,8 @@ def run(quick: bool = False) -> BenchResult:
         ["detector", "category", "threshold", "series", "F1", "PA-F1", "FAR", "event P", "event R", "event F1",
          "true / flagged events", "AUC-PR", "VUS-PR"],
         [[r["detector"], r["category"], r["threshold"], r["series"], r["f1"], r["pa_f1"], r["far"],
-          "n/a" if not r["pred_events"] else r["event_precision"], fmt(r["event_recall"]), fmt(r["event_f1"]), f"{r['true_events']} / {r['pred_events']}",
+          "n/a" if not r["pred_events"] else r["event_precision"], fmt(r["event_recall"]), fmt(r["event_f1"]),
+          f"{r['true_events']} / {r['pred_events']}",
           fmt(r["auc_pr"]), fmt(r["vus_pr"])] for r in rows])
     text = "\n".join([
         f"Split: first {PROBATION:.0%} of each of {len(series)} series trains (unsupervised), the rest is the test "

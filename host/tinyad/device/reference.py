@@ -4,7 +4,7 @@
 * host int8 output = the TFLM interpreter from the `tflite-micro` wheel (tinyad.tflm.TflmModel), the same
   kernels as the board;
 * TFLite (reference kernels) vs TFLM is compared separately by tinyad.tflm.compare_tflite_tflm: the two are
-  known to differ by one LSB now and then (FIELD-NOTES.md), so that difference is reported with the first
+  known to differ by one LSB now and then (double vs single rounding), so that difference is reported with the first
   divergent op and never fails the board.
 """
 
