@@ -187,8 +187,8 @@ def board_requirements(settings: ModelSettings) -> list[str]:
         f"  channels          : {' '.join(settings.channels)}",
     ]
     if changes:
-        lines.append("set in menuconfig (`idf.py menuconfig` -> tinyad, or sdkconfig.defaults), else the build "
-                     "stops or the model sees wrong data:")
+        lines.append("set in menuconfig (`pio run -t menuconfig` or `idf.py menuconfig` -> tinyad, or "
+                     "sdkconfig.defaults), else the build stops or the model sees wrong data:")
         lines += [f"  {c}" for c in changes]
     else:
         lines.append("the firmware defaults (menuconfig -> tinyad) already match")

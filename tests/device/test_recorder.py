@@ -115,7 +115,8 @@ def test_record_from_the_sil_reproduces_the_source_in_physical_units(sil, normal
     assert session.meta.extra["sil"] is True and session.meta.sample_rate_hz == 100.0
 
 
-def test_ctrl_c_on_the_record_command_keeps_the_data(start_sil, tmp_path):
+@pytest.mark.parametrize("signum, how", [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+def test_ctrl_c_on_the_record_command_keeps_the_data(start_sil, tmp_path, signum, how):
     sil = start_sil(speed=1.0)  # real time: 100 samples per second
     out = tmp_path / "ctrl-c.parquet"
     proc = subprocess.Popen([sys.executable, "-m", "tinyad", "record", "--port", sil.port, "--label", "normal",
@@ -125,13 +126,13 @@ def test_ctrl_c_on_the_record_command_keeps_the_data(start_sil, tmp_path):
     while time.monotonic() < deadline and sil.core is not None and not sil.core.streaming:
         time.sleep(0.05)
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
-    assert "interrupted (Ctrl-C)" in stdout
+    assert f"interrupted ({how})" in stdout  # the metadata says which stop it was
     session = read_session(out)
     assert 50 <= session.n_samples <= 400
-    assert session.meta.extra["interrupted"] == "interrupted (Ctrl-C)"
+    assert session.meta.extra["interrupted"] == f"interrupted ({how})"
 
 
 def test_frames_dropped_by_a_stalled_reader_become_recorded_gaps(start_sil, normal_source, tmp_path):

@@ -245,8 +245,10 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
                     f"--duration counts device time, and this device is slower than half real time",
                     hint="check the device's sample rate (`tinyad info`) and the link; a `tinyad sim` needs "
                          "--speed >= 1 (or 0)")
-    except KeyboardInterrupt:
-        interrupted = "interrupted (Ctrl-C)"
+    except KeyboardInterrupt as err:
+        from tinyad.device.signals import interrupt_reason
+
+        interrupted = interrupt_reason(err)
     except DeviceError as err:
         interrupted = f"device error: {err}"
         pending_error = err
