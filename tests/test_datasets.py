@@ -169,3 +169,47 @@ def test_repeats_need_whole_rows_in_order_and_skip_stuck_sensors():
     sessions = [_noisy("normal", "n1", stuck), _noisy("normal", "n2", stuck),
                 _noisy("imbalance", "i1", np.random.default_rng(1).standard_normal((600, 2)))]
     assert repeated_test_data(sessions, split_segments(sessions, DatasetConfig(window=50, hop=25)), 50) == []
+
+
+@pytest.mark.parametrize("label", ["unknown", "", "  "])
+def test_sessions_without_a_label_are_refused_naming_them(label):
+    sessions = [make_session("normal", 500, "n1"), make_session(label, 500, "imported_a"),
+                make_session("imbalance", 500, "i1"), make_session(label, 500, "imported_b")]
+    for task in ("binary", "multiclass"):  # binary would train the healthy "unknown" data as anomalies
+        with pytest.raises(InputError, match=r"2 session\(s\) have no label \(\"unknown\" or empty\): "
+                                             r"imported_a, imported_b$") as err:
+            build_dataset(sessions, DatasetConfig(window=50, hop=50, task=task))
+        assert "--label" in err.value.hint and "re-import" in err.value.hint
+
+
+def _scaled_sessions(full_scale, spike=None):
+    """Two normal and one imbalance session of noise within +-1 g; `spike` replaces one training sample of ax."""
+    rng = np.random.default_rng(3)
+    out = []
+    for label, sid in (("normal", "n1"), ("normal", "n2"), ("imbalance", "i1")):
+        data = rng.uniform(-1, 1, (600, 2)).astype(np.float32)
+        out.append(Session(np.arange(600) / 100.0, data, SessionMeta(100.0, label, ["ax", "gz"], session_id=sid,
+                                                                     full_scale=dict(full_scale))))
+    if spike is not None:
+        out[0].data[100, 0] = spike  # n1 is a training session
+    return out
+
+
+def test_windows_and_normalizer_are_clipped_to_the_full_scale():
+    cfg = DatasetConfig(window=50, hop=25)
+    spiked = build_dataset(_scaled_sessions({"accel_g": 2.0, "gyro_dps": 250.0}, spike=1e30), cfg)
+    assert spiked.train.x.max() == np.float32(2.0)  # the windows hold what the board delivers: +2 g
+    # fitted as if the board had delivered +2 g (its full scale) for that sample
+    clipped = [s for s in _scaled_sessions({"accel_g": 2.0, "gyro_dps": 250.0}, spike=2.0)]
+    expected = build_dataset(clipped, cfg).normalizer
+    assert np.array_equal(spiked.normalizer.mean, expected.mean)
+    assert np.array_equal(spiked.normalizer.std, expected.std)
+    assert 0.5 < spiked.normalizer.std[0] < 0.7  # not 1e28: the channel still varies after normalization
+    # Within the full scale: bit-identical to a fit on the windows themselves.
+    plain = build_dataset(_scaled_sessions({"accel_g": 2.0, "gyro_dps": 250.0}), cfg)
+    reference = Normalizer.fit(plain.train.x)
+    assert np.array_equal(plain.normalizer.mean, reference.mean)
+    assert np.array_equal(plain.normalizer.std, reference.std)
+    # No full scale recorded: as before (unclipped).
+    unscaled = build_dataset(_scaled_sessions({}, spike=1e30), cfg)
+    assert unscaled.normalizer.std[0] > 1e27

@@ -257,7 +257,7 @@ def _imu_csv(path, scale=1.0, n=300):
 def test_import_csv_warns_when_accel_looks_like_m_per_s2(tmp_path, capsys):
     src = _imu_csv(tmp_path / "good.csv", scale=9.80665)
     args = ["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=AccX,az=AccZ,gz=GyroZ",
-            "--time-column", "ms", "--time-unit", "ms"]
+            "--time-column", "ms", "--time-unit", "ms", "--label", "normal"]
     assert main(args) == 0
     err = capsys.readouterr().err
     assert 'warning: good: the median accelerometer magnitude is 10 "g"' in err
@@ -283,3 +283,119 @@ def test_import_refuses_to_replace_a_session_file_unless_overwrite(tmp_path, cap
     assert main(args + ["--label", "imbalance", "--overwrite"]) == 0
     assert read_session(tmp_path / "out" / "good.parquet").meta.label == "imbalance"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.parquet", "good2.parquet"]
+
+
+# -- walk-through findings: labels, rates, cells and separators --------------------------------------------
+
+
+def test_cli_import_csv_requires_a_label(tmp_path, capsys):
+    src = _imu_csv(tmp_path / "good.csv")
+    args = ["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=AccX,az=AccZ,gz=GyroZ",
+            "--time-column", "ms", "--time-unit", "ms"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: csv import needs --label" in err and "hint: e.g. --label normal" in err
+    assert not (tmp_path / "out").exists()
+    assert main(args + ["--label", "  "]) == 2
+    assert main(args + ["--label", "imbalance"]) == 0
+    out = capsys.readouterr().out
+    assert read_session(tmp_path / "out" / "good.parquet").meta.label == "imbalance"
+    assert f"wrote 1 session to {tmp_path / 'out'}\n" == out  # not "1 sessions"
+
+
+@pytest.mark.parametrize("text, kwargs, message, hint", [
+    # a ms column read as seconds: 0.1 Hz
+    ("ms,x\n0,1\n10,2\n20,3\n", {"time_column": "ms"},
+     r"data.csv: the time column 'ms' read in s gives 0.1 Hz, outside what an IMU streams \(1 Hz .. 10000 Hz\)",
+     "--time-unit"),
+    # a us column read as ns: 100 MHz
+    ("us,x\n0,1\n10,2\n20,3\n", {"time_column": "us", "time_unit": "ns"}, r"gives 1e\+08 Hz", "--time-unit"),
+    ("a,x\n0,1\n1,2\n", {"sample_rate_hz": 1e9}, r"sample rate 1e\+09 Hz is outside what an IMU streams", "--rate"),
+    ("a,x\n0,1\n1,2\n", {"sample_rate_hz": 0.5}, r"sample rate 0.5 Hz is outside", "--rate"),
+    ("a,x\n0,1\n1,2\n", {"sample_rate_hz": float("nan")}, r"sample rate nan Hz is outside", "--rate"),
+])
+def test_rates_no_imu_streams_at_are_refused(tmp_path, text, kwargs, message, hint):
+    path = _write(tmp_path / "data.csv", text)
+    with pytest.raises(InputError, match=message) as err:
+        importers.import_csv(path, {"ax": "x"}, **kwargs)
+    assert hint in err.value.hint
+
+
+def test_cli_refuses_rate_1e9(tmp_path, capsys):
+    src = _write(tmp_path / "a.csv", "x\n1\n2\n3\n")
+    assert main(["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=x", "--rate", "1e9",
+                 "--label", "normal"]) == 2
+    err = capsys.readouterr().err
+    assert "sample rate 1e+09 Hz is outside what an IMU streams" in err and "--rate" in err
+    assert "Traceback" not in err
+
+
+def test_inferred_rate_is_rounded_not_float_noise(tmp_path):
+    # 0.01 s steps as decimals: 1 / median interval is 100.00000000000x in float64
+    path = _write(tmp_path / "r.csv", "t,x\n" + "".join(f"{0.37 + 0.01 * i:.2f},1\n" for i in range(50)))
+    s = importers.import_csv(path, {"ax": "x"}, time_column="t")
+    assert 1.0 / float(np.median(np.diff(s.t))) != 100.0  # the noise is there
+    assert s.meta.sample_rate_hz == 100.0
+
+
+def test_non_increasing_time_shows_the_numbers_as_in_the_file(tmp_path):
+    path = _write(tmp_path / "d.csv", "t,x\n4.97,1\n4.98,1\n4.99,1\n4.99,1\n")
+    with pytest.raises(InputError) as err:
+        importers.import_csv(path, {"ax": "x"}, time_column="t")
+    assert str(err.value) == f"{path}: line 5: time does not increase (4.99 -> 4.99 s)"
+    path = _write(tmp_path / "m.csv", "ms,x\n1000,1\n1010,1\n1005,1\n")
+    with pytest.raises(InputError, match=r"line 4: time does not increase \(1010 -> 1005 ms\)$"):
+        importers.import_csv(path, {"ax": "x"}, time_column="ms", time_unit="ms")
+
+
+def test_a_cell_too_large_for_float32_is_named_without_numpy_warnings(tmp_path):
+    import warnings
+
+    path = _write(tmp_path / "big.csv", "t,x,y\n0,1,1\n0.01,1e40,1\n0.02,1,1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarning (overflow in cast) would fail the test
+        with pytest.raises(InputError, match=r"big.csv: line 3, column 'x': value 1e\+40 is too large for float32"):
+            importers.import_csv(path, {"ax": "x", "ay": "y"}, time_column="t")
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path, capsys):
+    from tinyad.csvfile import read_csv
+
+    with pytest.raises(InputError, match=r": is a folder, not a CSV file$"):
+        read_csv(tmp_path)
+    assert main(["import", "csv", str(tmp_path), "--out", str(tmp_path / "out"), "--map", "ax=x", "--rate", "100",
+                 "--label", "normal"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: is a folder, not a CSV file" in err and "no such file" not in err
+
+
+def test_the_separator_is_sniffed_and_a_wrong_one_is_named(tmp_path):
+    path = _write(tmp_path / "semi.csv", "t;x;y\n0;1;2\n0.01;3;4\n0.02;5;6\n")
+    s = importers.import_csv(path, {"ax": "x", "ay": "y"}, time_column="t")
+    assert s.data[:, 1].tolist() == [2, 4, 6] and s.meta.sample_rate_hz == 100.0
+    with pytest.raises(InputError, match=r"one column 't;x;y': the fields seem to be separated by ';'") as err:
+        importers.import_csv(path, {"ax": "x", "ay": "y"}, time_column="t", sep=",")
+    assert err.value.hint == "give the separator: --sep ';'"
+
+
+def test_a_channel_mapped_twice_is_an_error(tmp_path, capsys):
+    src = _write(tmp_path / "a.csv", "t,ax,ay\n0,1,2\n0.01,1,2\n")
+    assert main(["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=ax,ax=ay",
+                 "--time-column", "t", "--label", "normal"]) == 2
+    err = capsys.readouterr().err
+    assert "'ax' is given twice (ax=ax, ax=ay)" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_csv_gaps_are_noted_and_listed_in_extra_gaps(tmp_path, capsys):
+    times = [0.01 * i for i in range(20)] + [0.5 + 0.01 * i for i in range(20)] + [0.73 + 0.01 * i for i in range(5)]
+    src = _write(tmp_path / "g.csv", "t,x\n" + "".join(f"{t:.2f},1\n" for t in times))
+    assert main(["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=x", "--time-column", "t",
+                 "--label", "normal"]) == 0
+    extra = read_session(tmp_path / "out" / "g.parquet").meta.extra
+    # rows 20 and 40 follow the gaps: lines 22 and 42 (header + 1-based)
+    assert extra["gap_count"] == 2 and extra["gaps"] == [[22, 0.31], [42, 0.04]]
+    assert extra["missing_samples_estimate"] == 33
+    err = capsys.readouterr().err
+    assert ("note: g: 2 gap(s) longer than 1.5 sample intervals, the largest 0.31 s before line 22; kept in the "
+            "time column and listed in extra.gaps") in err

@@ -135,6 +135,35 @@ def test_mixed_rates_are_rejected_with_the_row():
         validate(session)
 
 
+def _timed(t, rate):
+    return Session(t=np.asarray(t, np.float64), data=np.zeros((len(t), 1), np.float32),
+                   meta=SessionMeta(sample_rate_hz=rate, label="normal", channels=["ax"]))
+
+
+def test_a_slower_stretch_in_a_faster_file_is_mixed_rates():
+    # 1,500 samples at 200 Hz, then 1,500 at 100 Hz: the median says 200 Hz and no interval is short, but the
+    # 100 Hz part is 1,499 consecutive 10-ms "gaps".
+    t = np.r_[np.arange(1500) * 0.005, 7.5 + np.arange(1500) * 0.01]
+    with pytest.raises(InputError, match=r"row 1501: 1499 intervals in runs of 5 or more are longer than 1.5/rate "
+                                         r"\(typically 10 ms, 2 periods\); the file seems to mix sample rates"):
+        validate(_timed(t, 200.0))
+    # Importers name the line.
+    with pytest.raises(InputError, match=r"f.csv: line 1502: 1499 intervals"):
+        validate(_timed(t, 200.0), "f.csv", line_numbers=np.arange(3000) + 1)
+
+
+def test_sampling_gaps_are_not_mixed_rates():
+    # 3,000 samples at 100 Hz with a 950 ms boot gap, 30 isolated lost samples and 4 consecutive ones.
+    dt = np.full(2999, 0.01)
+    dt[8] = 0.95
+    dt[100:2800:90] = 0.02
+    dt[2900:2904] = 0.02
+    validate(_timed(np.r_[0.0, np.cumsum(dt)], 100.0))
+    # A lossy link: every other 8-sample SAMPLES frame lost (a gap every 8 intervals, 12.5 % of them).
+    dt = np.resize([0.01] * 7 + [0.09], 2999)
+    validate(_timed(np.r_[0.0, np.cumsum(dt)], 100.0))
+
+
 def test_wrong_channel_counts_and_names():
     session = make_session(n=4)
     session.meta.channels = ["ax", "ay", "az"]
@@ -185,5 +214,10 @@ def test_range_warnings_flag_m_per_s2_and_values_beyond_the_full_scale():
     # A recorded full scale is the limit.
     gyro = np.array([[10.0], [300.0], [-10.0], [20.0]], np.float32)
     assert range_warnings(gyro, ["gz"], {"gyro_dps": 250}) == [
-        "channel gz: 25 % of the values exceed the full scale +-250 dps (max |gz| 300 dps); they clip at the model "
-        "input (hint: check --units, or record the sensor range in full_scale)"]
+        "channel gz: 25 % of the values exceed the full scale +-250 dps (max |gz| 300 dps); they are clipped to the "
+        "full scale for training, as on the board (hint: check --units, or record the sensor "
+        "range in full_scale)"]
+    # Without a recorded range training does not clip; the board still does.
+    assert range_warnings(gyro * 2, ["gz"], {})[0].endswith(
+        "(max |gz| 600 dps); the board clips them at its full scale (hint: check --units, or record the sensor "
+        "range in full_scale)")

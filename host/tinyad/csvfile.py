@@ -11,13 +11,15 @@ from tinyad.errors import InputError
 def read_csv(path: Path, missing_hint: str = "check the path (ls it)", **read_csv_kwargs):
     """`pandas.read_csv(path, **read_csv_kwargs)` with column names stripped of surrounding blanks.
 
-    Raises InputError naming the file (and the line, when pandas gives one) for a missing file, an empty file,
+    Raises InputError naming the file (and the line, when pandas gives one) for a folder, a missing file, an empty file,
     a file pandas cannot parse (truncated row, wrong separator, not text) and a header without data rows.
     `missing_hint` tells the user where such a file should come from.
     """
     import pandas as pd
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a CSV file", hint="give the path of one CSV file in it")
     if not path.is_file():
         raise InputError(f"{path}: no such file", hint=missing_hint)
     try:

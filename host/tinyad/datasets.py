@@ -8,7 +8,8 @@ a split boundary; time blocks cut from one session are separated by a gap of at 
 - Classes recorded in a single session are split by time: first 70 % train, last 30 % test, gap >= one window.
 - The validation set (early stopping) is whole training runs (val_fraction of them) where a class has >= 3 runs left
   after the test split, else the tail of every training segment, again with a gap.
-Normalization (per-channel mean and std) is fitted on the training windows only. Windows that contain a
+Windows are clipped to the sessions' full scale as the board clips them (left as they are when the sessions record
+none); normalization (per-channel mean and std) is fitted on the training windows only. Windows that contain a
 sampling gap (lost samples, a reboot) are left out.
 """
 
@@ -20,9 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinyad.errors import InputError
-from tinyad.session import Session
+from tinyad.session import Session, clip_to_full_scale
 
 NORMAL_LABEL = "normal"
+UNLABELLED = ("unknown", "")  # labels that name no class
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,17 @@ def make_windows(data: np.ndarray, window: int, hop: int) -> np.ndarray:
 
 
 def label_names(sessions: list[Session], task: str) -> list[str]:
-    """Class names, "normal" first: binary -> ["normal", "anomaly"]; multiclass -> normal + sorted faults."""
+    """Class names, "normal" first: binary -> ["normal", "anomaly"]; multiclass -> normal + sorted faults.
+
+    Sessions labelled "unknown" (an import without --label) or not at all are refused: they would become a
+    class of their own (in binary: anomalies, though usually healthy data)."""
+    unlabelled = [s.meta.session_id for s in sessions if (s.meta.label or "").strip() in UNLABELLED]
+    if unlabelled:
+        more = f" and {len(unlabelled) - 5} more" if len(unlabelled) > 5 else ""
+        raise InputError(f"{len(unlabelled)} session(s) have no label (\"unknown\" or empty): "
+                         f"{', '.join(unlabelled[:5])}{more}",
+                         hint="re-import them with their class, e.g. `tinyad import csv FILE ... --label normal` "
+                              "(--overwrite replaces the session files), or leave them out")
     labels = sorted({s.meta.label for s in sessions})
     if NORMAL_LABEL not in labels:
         raise InputError(f"no session is labeled {NORMAL_LABEL!r} (labels: {labels})",
@@ -312,7 +324,14 @@ def build_dataset(sessions: list[Session], config: DatasetConfig | None = None) 
         raise InputError(
             f"not enough data for window={config.window}: {len(sets['train'])} train and "
             f"{len(sets['test'])} test windows", hint="record longer sessions or use a shorter window")
+    full_scale = dict(sessions[0].meta.full_scale or {})
+    channels = list(sessions[0].meta.channels)
+    # Windows as the board can deliver them: it clips at the full scale, so one absurd value (1e30) must neither
+    # inflate a channel's std until every window normalizes to zero nor reach the model. Within the full scale
+    # the arrays stay the same objects, bit for bit.
+    for window_set in sets.values():
+        window_set.x = clip_to_full_scale(window_set.x, channels, full_scale)
     normalizer = Normalizer.fit(sets["train"].x)
-    return Dataset(sets["train"], sets["val"], sets["test"], class_names, list(sessions[0].meta.channels),
+    return Dataset(sets["train"], sets["val"], sets["test"], class_names, channels,
                    float(sessions[0].meta.sample_rate_hz), normalizer, segments, config,
-                   [s.meta.session_id for s in sessions], dict(sessions[0].meta.full_scale or {}))
+                   [s.meta.session_id for s in sessions], full_scale)

@@ -29,6 +29,7 @@ from tinyad.csvfile import read_csv
 from tinyad.errors import InputError
 from tinyad.session import (
     CANONICAL_UNITS,
+    GAP_FACTOR,
     KNOWN_CHANNELS,
     STANDARD_GRAVITY,
     Session,
@@ -51,6 +52,10 @@ ACCEL_UNIT_FACTORS = {"g": 1.0, "mg": 1e-3, "m/s^2": 1.0 / STANDARD_GRAVITY, "m/
                       "mps2": 1.0 / STANDARD_GRAVITY}
 GYRO_UNIT_FACTORS = {"dps": 1.0, "deg/s": 1.0, "mdps": 1e-3, "rad/s": float(np.degrees(1.0))}
 TIME_UNIT_FACTORS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+# Sample rates an IMU stream can have; outside them the time unit or --rate is wrong (ms read as s: 0.1 Hz).
+MIN_RATE_HZ = 1.0
+MAX_RATE_HZ = 10_000.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # ----------------------------------------------------------------------------------------------- motor
@@ -84,6 +89,7 @@ def import_motor_mpu6050(csv_path: str | os.PathLike) -> Session:
     data = np.stack([values[c] for c in KNOWN_CHANNELS], axis=1)
     data[:, :3] /= STANDARD_GRAVITY
     data[:, 3:] = np.degrees(data[:, 3:])
+    _check_float32(path, data, lines, [MOTOR_COLUMNS[c] for c in KNOWN_CHANNELS])
     t = (t_ms[keep] - t_ms[0]) * 1e-3
     kept_lines = lines[keep]
     dt = np.diff(t)
@@ -209,7 +215,7 @@ def import_csv(
     device_id: str = "csv",
     session_id: str | None = None,
     full_scale: dict[str, float] | None = None,
-    sep: str = ",",
+    sep: str | None = None,
 ) -> Session:
     """Import a CSV with a header using a column mapping such as {"ax": "AccX", "gz": "GyroZ"}.
 
@@ -217,7 +223,9 @@ def import_csv(
     needs a `scale`); channels not listed are taken as canonical (g, dps). scale: multiplies the column before
     the unit conversion (e.g. counts -> g with 4/32768). Time: `time_column` in `time_unit` (s/ms/us/ns, or
     date-time strings), made relative to the first row; without it `sample_rate_hz` is required and
-    t = i / rate. The rate is inferred as 1 / median interval when not given.
+    t = i / rate. The rate is inferred as 1 / median interval (6 significant digits) when not given; rates outside
+    1 Hz .. 10 kHz are refused (a wrong time unit). sep: the field separator, sniffed among , ; tab | when None.
+    Intervals longer than 1.5 nominal intervals (lost samples) are kept and listed in meta.extra["gaps"].
     """
     path = Path(path)
     if not mapping:
@@ -231,15 +239,24 @@ def import_csv(
     if time_column is None and not sample_rate_hz:
         raise InputError(f"{path}: no time column and no sample rate",
                          hint="give the time column (--time-column) or the sample rate (--rate)")
-    if sample_rate_hz is not None and sample_rate_hz <= 0:
-        raise InputError(f"sample rate must be positive, got {sample_rate_hz}")
+    if sample_rate_hz is not None and not MIN_RATE_HZ <= sample_rate_hz <= MAX_RATE_HZ:  # also NaN
+        raise InputError(f"{path}: sample rate {sample_rate_hz:g} Hz is outside what an IMU streams "
+                         f"({MIN_RATE_HZ:g} Hz .. {MAX_RATE_HZ:g} Hz)",
+                         hint="give the rate in Hz with --rate (e.g. --rate 100), or leave it out to infer it from "
+                              "the time column (--time-column, in the unit --time-unit gives)")
     channels = [c for c in KNOWN_CHANNELS if c in mapping]  # canonical order
     factors = _unit_factors(path, channels, units or {}, scale or {})
 
-    frame = read_csv(path, sep=sep, skipinitialspace=True)
+    if sep is None and path.is_file():
+        from tinyad.detectors.telemetry import sniff_separator
+
+        sep = sniff_separator(path)
+    frame = read_csv(path, sep=sep or ",", skipinitialspace=True)
     lines = np.arange(len(frame)) + 2
+    _check_separator(path, frame, [mapping[c] for c in channels] + ([time_column] if time_column else []))
     values = _numeric_columns(path, frame, {c: mapping[c] for c in channels})
     data = np.stack([values[c] * factors[c] for c in channels], axis=1)
+    _check_float32(path, data, lines, [mapping[c] for c in channels])
     if time_column is not None:
         t_raw = _time_column(path, frame, time_column, time_unit)
         _check_finite(path, t_raw, lines, time_column)
@@ -251,11 +268,22 @@ def import_csv(
     dt = np.diff(t)
     if (dt <= 0).any():
         row = int(np.flatnonzero(dt <= 0)[0]) + 1
-        raise InputError(f"{path}: line {lines[row]}: time does not increase ({t[row - 1]!r} -> {t[row]!r} s)",
+        # As the file has them (not relative to the first row), with the unit unless they are date-times.
+        before, after = (_cell_text(frame[time_column].iloc[r]) for r in (row - 1, row))
+        unit = f" {time_unit}" if _is_number(after) else ""
+        raise InputError(f"{path}: line {lines[row]}: time does not increase ({before} -> {after}{unit})",
                          hint="timestamps must be strictly increasing; sort, de-duplicate or split the file")
-    inferred = 1.0 / float(np.median(dt))
+    # 1 / median interval carries float noise (100.00000000000213): 6 significant digits are what the data tell.
+    inferred = float(f"{1.0 / float(np.median(dt)):.6g}")
+    if sample_rate_hz is None and not MIN_RATE_HZ <= inferred <= MAX_RATE_HZ:
+        read_as = f"read in {time_unit}" if _is_number(_cell_text(frame[time_column].iloc[0])) else "(date-times)"
+        raise InputError(f"{path}: the time column {time_column!r} {read_as} gives {inferred:.6g} Hz, "
+                         f"outside what an IMU streams ({MIN_RATE_HZ:g} Hz .. {MAX_RATE_HZ:g} Hz)",
+                         hint="give the column's unit with --time-unit (s, ms, us, ns), or the rate with --rate")
+    rate = float(sample_rate_hz or inferred)
+    gap_rows = np.flatnonzero(dt > GAP_FACTOR / rate) + 1
     meta = SessionMeta(
-        sample_rate_hz=float(sample_rate_hz or inferred),
+        sample_rate_hz=rate,
         label=label,
         channels=channels,
         units={c: CANONICAL_UNITS[c] for c in channels},
@@ -272,7 +300,9 @@ def import_csv(
             "time_column": time_column,
             "time_unit": time_unit,
             "rate_inferred": sample_rate_hz is None,
-            "gap_count": int((dt > 1.5 / (sample_rate_hz or inferred)).sum()),
+            "gap_count": int(gap_rows.size),
+            "gaps": [[int(lines[r]), round(float(dt[r - 1]), 6)] for r in gap_rows[:MAX_LISTED]],
+            "missing_samples_estimate": int(np.round(dt[gap_rows - 1] * rate - 1).sum()),
         },
     )
     session = Session(t=t, data=data.astype(np.float32), meta=meta)
@@ -349,6 +379,47 @@ def _numeric_columns(path: Path, frame, columns: dict[str, str]) -> dict[str, np
                              hint="fix or remove the row (NaN, empty and text values are not imported)")
         out[key] = converted
     return out
+
+
+def _check_float32(path: Path, data: np.ndarray, lines: np.ndarray, columns: list[str]) -> None:
+    """Sessions store float32: a value beyond its range (1e40) would become inf; name its line and column."""
+    beyond = np.abs(data) > FLOAT32_MAX
+    if beyond.any():
+        row, col = (int(v) for v in np.argwhere(beyond)[0])
+        raise InputError(f"{path}: line {lines[row]}, column {columns[col]!r}: value {data[row, col]:g} is too large "
+                         f"for float32 (at most {FLOAT32_MAX:.4g} in the session's units)",
+                         hint="fix or remove the row (a corrupt cell, or a wrong --scale / --units)")
+
+
+def _check_separator(path: Path, frame, wanted: list[str]) -> None:
+    """A file read with the wrong separator has one column whose name holds the real one: say so."""
+    if len(frame.columns) != 1 or all(name in frame.columns for name in wanted):
+        return
+    header = str(frame.columns[0])
+    for candidate in ";\t|,":
+        if candidate in header:
+            shown = "$'\\t'" if candidate == "\t" else f"'{candidate}'"
+            raise InputError(f"{path}: line 1: one column {header!r}: the fields seem to be separated by "
+                             f"{candidate!r}", hint=f"give the separator: --sep {shown}")
+
+
+def _cell_text(cell) -> str:
+    """A time cell as the file has it: 4.99, 1000, or the date-time text (not np.float64(4.99))."""
+    if isinstance(cell, (bool, np.bool_)):
+        return str(cell)
+    if isinstance(cell, (int, np.integer)):
+        return str(int(cell))
+    if isinstance(cell, (float, np.floating)):
+        return repr(float(cell))
+    return str(cell)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_finite(path: Path, values: np.ndarray, lines: np.ndarray, name: str) -> None:

@@ -29,6 +29,11 @@ STANDARD_GRAVITY = 9.80665  # m/s^2 per g
 DEFAULT_FULL_SCALE = {"accel_g": 4.0, "gyro_dps": 500.0}
 # Tolerance between the declared sample rate and the median sample interval.
 RATE_TOLERANCE = 0.02
+# An interval longer than this many nominal intervals is a gap (lost samples).
+GAP_FACTOR = 1.5
+# Mixed rates: this many consecutive gaps are a stretch at a slower rate, not lost samples (those are isolated:
+# a lost SAMPLES frame leaves 8 samples between two gaps).
+MIXED_RATE_RUN = 5
 
 
 @dataclass
@@ -142,6 +147,32 @@ def validate(session: Session, where: str = "<session>", line_numbers=None) -> N
             "the file seems to mix sample rates",
             hint="split the file at the rate change",
         )
+    # The slower part of a file whose faster rate is the majority (100 Hz inside 200 Hz): the median fits and no
+    # interval is short, but its intervals are gaps one after another. Lost samples and reboots are isolated
+    # gaps (motor_mpu6050: ~0.01 % of the intervals), however many there are.
+    in_runs = _in_runs(dt > GAP_FACTOR * expected, MIXED_RATE_RUN)
+    if in_runs.sum() > max(10, 0.01 * len(dt)):
+        row = int(np.flatnonzero(in_runs)[0]) + 1
+        typical = float(np.median(dt[in_runs]))
+        raise InputError(
+            f"{where}: {row_ref(row)}: {int(in_runs.sum())} intervals in runs of {MIXED_RATE_RUN} or more are longer "
+            f"than {GAP_FACTOR:g}/rate (typically {typical * 1e3:.4g} ms, {typical / expected:.3g} periods); the "
+            "file seems to mix sample rates",
+            hint="split the file at the rate change",
+        )
+
+
+def _in_runs(mask: np.ndarray, min_run: int) -> np.ndarray:
+    """True where `mask` is True within a run of at least `min_run` consecutive True values."""
+    if not mask.any():
+        return np.zeros_like(mask)
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    out = np.zeros_like(mask)
+    for start, stop in zip(starts, stops):
+        if stop - start >= min_run:
+            out[start:stop] = True
+    return out
 
 
 def full_scale_key(channel: str) -> str:
@@ -152,7 +183,8 @@ def full_scale_key(channel: str) -> str:
 def range_warnings(data: np.ndarray, channels: list[str], full_scale: dict | None, where: str = "") -> list[str]:
     """Warnings (text) for values the sensor could not have delivered at `full_scale` (default ranges when empty)
     and for an accelerometer that looks like m/s^2 rather than g: a median magnitude near 9.8 where a sensor
-    at rest reads 1 g. Such values clip at the model's input and usually mean a missing unit conversion."""
+    at rest reads 1 g. The board clips such values at its full scale (and training clips its windows the
+    same way, see `clip_to_full_scale`); they usually mean a missing unit conversion."""
     data = np.asarray(data, np.float64).reshape(-1, len(channels))
     scale = {**DEFAULT_FULL_SCALE, **(full_scale or {})}
     assumed = "" if full_scale else " (assumed: the session records no full scale)"
@@ -171,10 +203,22 @@ def range_warnings(data: np.ndarray, channels: list[str], full_scale: dict | Non
         beyond = np.abs(data[:, i]) > limit
         if beyond.any():
             unit = "g" if key == "accel_g" else "dps"
+            clipped = ("they are clipped to the full scale for training, as on the board"
+                       if key in (full_scale or {}) else "the board clips them at its full scale")
             out.append(f"{prefix}channel {c}: {100 * beyond.mean():.3g} % of the values exceed the full scale "
-                       f"+-{limit:g} {unit}{assumed} (max |{c}| {np.abs(data[:, i]).max():.4g} {unit}); they clip "
-                       "at the model input (hint: check --units, or record the sensor range in full_scale)")
+                       f"+-{limit:g} {unit}{assumed} (max |{c}| {np.abs(data[:, i]).max():.4g} {unit}); {clipped} "
+                       "(hint: check --units, or record the sensor range in full_scale)")
     return out
+
+
+def clip_to_full_scale(data: np.ndarray, channels: list[str], full_scale: dict | None) -> np.ndarray:
+    """`data` (..., channels) with each channel clipped to +-its recorded full scale: what the board can deliver.
+    Channels whose range is not recorded are left as they are. Returns `data` itself when nothing is beyond the
+    range, so data within the full scale stay bit-identical."""
+    limits = np.array([float((full_scale or {}).get(full_scale_key(c), np.inf)) for c in channels])
+    if np.isinf(limits).all() or not (np.abs(data) > limits).any():
+        return data
+    return np.clip(data, -limits, limits).astype(np.asarray(data).dtype, copy=False)
 
 
 def gap_count(session: Session, factor: float = 1.5) -> int:

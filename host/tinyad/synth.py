@@ -312,14 +312,14 @@ def synth_dataset(
     machine_seed: int | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
-    """Write `sessions_per_class` sessions of every class to `out_dir` as `<class>_<i>.parquet`.
+    """Write `sessions_per_class` sessions of every class to `out_dir` as `<class>_<NNN>.parquet`.
 
     Each session gets its own seed derived from (seed, class, index), its own rpm and severity. Every file is
     written atomically; arguments are checked before anything is written. Returns the paths in write order.
     machine_seed: one machine on one clamp for every session (see synth_session); None: a different machine
     per session.
     Refuses an `out_dir` that already holds session files (*.parquet) or an overview.png: a new data set written
-    over an old one would mix them. overwrite: first remove the files a synth run writes (<class>_<i>.parquet,
+    over an old one would mix them. overwrite: first remove the files a synth run writes (<class>_<NNN>.parquet,
     overview.png); other *.parquet files are still refused.
     """
     classes = list(classes)
@@ -359,7 +359,7 @@ def synth_dataset(
 
 
 def is_synth_output(path: Path) -> bool:
-    """Whether `path` is a file a synth run writes: <class>_<i>.parquet or overview.png."""
+    """Whether `path` is a file a synth run writes: <class>_<NNN>.parquet or overview.png."""
     return path.name == OVERVIEW_PNG or _SYNTH_FILE.fullmatch(path.name) is not None
 
 

@@ -90,3 +90,23 @@ def test_config_keys_come_from_the_firmware_table():
     assert codec.config_key(0x0024) == (0x0024, 1)
     with pytest.raises(InputError, match="unknown config key"):
         codec.config_key("NO_SUCH_KEY")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("AFFINE_SCALE+x", r"config key 'AFFINE_SCALE\+x': the channel after '\+' must be a whole number, got 'x'"),
+    ("AFFINE_SCALE+1.5", r"the channel after '\+' must be a whole number, got '1.5'"),
+    ("AFFINE_SCALE+", r"must be a whole number, got ''"),
+    ("AFFINE_SCALE+8", r"channel 8 is out of range"),
+    ("AFFINE_SCALE", r"AFFINE_SCALE is a per-channel key: give the channel as AFFINE_SCALE\+c"),
+    ("AFFINE_OFFSET", r"AFFINE_OFFSET is a per-channel key"),
+])
+def test_per_channel_keys_need_a_whole_channel_number(name, message):
+    with pytest.raises(InputError, match=message) as err:
+        codec.config_key(name)
+    assert err.value.hint.startswith(f"{name.partition('+')[0]}+0 .. +7")
+
+
+def test_a_channel_on_a_single_key_is_refused():
+    with pytest.raises(InputError, match=r"'EWMA_ALPHA\+x': the channel after") as err:
+        codec.config_key("EWMA_ALPHA+x")
+    assert err.value.hint == "EWMA_ALPHA has no channels: give EWMA_ALPHA"

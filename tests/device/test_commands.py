@@ -65,13 +65,96 @@ def test_monitor_prints_a_line_per_window_and_announces_alerts(start_sil):
     assert lines[-1].endswith(f"1 alert(s) raised, {in_alert} window(s) in ALERT, 0 lost frame(s)")
 
 
-def test_score_line_draws_the_smoothed_score_against_the_threshold():
-    frame = ScoreFrame(seq=1, window_index=42, last_sample_seq=700, invoke_us=120, score=1.5, smoothed=0.5,
-                       probability=0.8, alert_state=1, output=np.zeros(2, np.int8))
-    line = score_line(frame, threshold_on=1.0, threshold_off=0.5)
-    # Bar spans 0 .. 2 * threshold_on over 30 cells: 0.5 fills 8 cells, the threshold mark sits at cell 15.
-    assert "[########.......|..............]" in line
-    assert line.startswith("window      42  score   +1.500  smoothed   +0.500") and "PENDING" in line
+def _frame(smoothed, output=(0, 0), score=1.5):
+    return ScoreFrame(seq=1, window_index=42, last_sample_seq=700, invoke_us=120, score=score, smoothed=smoothed,
+                      probability=0.8, alert_state=1, output=np.asarray(output, np.int8))
+
+
+def test_score_line_draws_the_smoothed_score_against_the_thresholds():
+    line = score_line(_frame(0.5, output=(-20, 40)), threshold_on=2.0, threshold_off=1.0,
+                      class_names=["normal", "imbalance"])
+    # -8 .. +8 over 41 cells (0.4 per cell): 0 at cell 20, +0.5 at cell 21, OFF (1) at 22.5 -> 23 (':'),
+    # ON (2) at cell 25 ('|'); '#' from 0 to the smoothed score.
+    assert "[" + "." * 20 + "##.:.|" + "." * 15 + "]" in line
+    assert line.startswith("window      42  score   +1.500  smoothed   +0.500")
+    assert "p=0.800  imbalance  PENDING " in line  # the class with the largest output, by name
+
+
+@pytest.mark.parametrize("smoothed, bar", [
+    (3.0, "." * 20 + "###:#|###" + "." * 12),       # a fault window: past ON
+    (4.7, "." * 20 + "###:#|#######" + "." * 8),    # a clearer one: longer
+    (-2.5, "." * 14 + "#######..:.|" + "." * 15),   # a normal window: left of 0
+    (-8.0, "#" * 21 + "..:.|" + "." * 15),          # a very normal one: to the left edge
+    (-30.0, "<" + "#" * 20 + "..:.|" + "." * 15),   # beyond the scale: clipped, marked at the edge
+    (1e6, "." * 20 + "###:#|" + "#" * 14 + ">"),
+])
+def test_score_bar_tells_scores_apart_on_a_fixed_scale(smoothed, bar):
+    from tinyad.device.monitor import bar_scale, score_bar
+
+    assert bar_scale(2.0, 1.0) == (-8.0, 8.0)
+    assert score_bar(smoothed, 2.0, 1.0, (-8.0, 8.0)) == bar
+
+
+def test_score_bar_scales_widen_for_far_thresholds_and_survive_a_zero_threshold():
+    from tinyad.device.monitor import bar_scale, score_bar
+
+    assert bar_scale(0.0, 0.0) == (-8.0, 8.0)  # THRESHOLD_ON 0 used to give a 0-wide bar
+    assert score_bar(0.4, 0.0, 0.0, (-8.0, 8.0)) == "." * 20 + "|#" + "." * 19
+    assert bar_scale(20.0, -4.0) == (-25.0, 25.0)  # both thresholds inside, with a margin
+    assert bar_scale(0.9, 0.5, score_kind=1) == (0.0, 1.0)  # probabilities
+    assert score_bar(0.7, 0.9, 0.5, (0.0, 1.0)) == "#" * 20 + ":" + "#" * 8 + "." * 7 + "|" + "." * 4
+
+
+def test_score_line_without_class_names_shows_the_class_number():
+    line = score_line(_frame(0.0, output=(5, -3, 9)), 2.0, 1.0)
+    assert "p=0.800  class 2  PENDING" in line
+
+
+def test_monitor_names_the_predicted_class_from_the_model(start_sil, tiny_model, capsys):
+    model_path, settings = tiny_model
+    sil = start_sil()
+    assert main(["monitor", "-p", sil.port, "--seconds", "0.5", "--model", str(model_path)]) == 0
+    out = capsys.readouterr().out
+    score_lines = [line for line in out.splitlines() if line.startswith("window")]
+    assert score_lines and all(any(f"  {name}  " in line for name in settings.class_names) for line in score_lines)
+    assert "bar: smoothed score -8 .. +8 ('#' from 0), '|' on " in out
+
+
+def test_monitor_refuses_a_model_the_device_does_not_run(sil, tmp_path, tiny_model, capsys):
+    import shutil
+
+    model_path, _ = tiny_model
+    other = tmp_path / "model.tflite"
+    other.write_bytes(model_path.read_bytes() + b"\0")  # another file, another hash
+    shutil.copy(model_path.with_name("model_settings.json"), tmp_path / "model_settings.json")
+    assert main(["monitor", "-p", sil.port, "--seconds", "0.5", "--model", str(other)]) == 4
+    assert "runs model sha256" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seconds", ["-1", "0", "nan"])
+def test_monitor_refuses_seconds_that_are_not_positive(seconds, capsys):
+    assert main(["monitor", "-p", "/dev/tinyad-no-such-port", "--seconds", seconds]) == 2
+    err = capsys.readouterr().err
+    assert f"--seconds {seconds} must be a positive number of seconds" in err and "cannot open" not in err
+
+
+def test_monitor_prints_its_summary_when_the_device_vanishes(start_sil):
+    from tinyad.errors import DeviceError
+
+    sil = start_sil(speed=0)
+    lines = []
+
+    def echo(line):
+        lines.append(line)
+        if sum(line.startswith("window") for line in lines) == 5:
+            sil.stop()  # the device is killed mid-stream
+
+    with pytest.raises(DeviceError, match="vanished"):
+        monitor(sil.port, echo=echo, idle_timeout_s=1.0)
+    summary = lines[-1]
+    assert "windows" in summary and summary.endswith("lost frame(s)")
+    windows = int(summary.split("] ")[1].split(" windows")[0])
+    assert windows >= 5 and windows == sum(line.startswith("window") for line in lines)
 
 
 def test_record_command_names_the_file_after_the_label(sil, tmp_path, capsys):

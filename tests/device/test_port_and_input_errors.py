@@ -147,6 +147,48 @@ def test_config_prints_float32_values_shortest_and_json_in_the_order_asked(sil, 
     assert np.float32(json.loads(out)["values"]["THRESHOLD_ON"]) == np.float32(1.2)
 
 
+@pytest.mark.parametrize("args, message, hint", [
+    (["--get", "AFFINE_SCALE+x"], "--get 'AFFINE_SCALE+X': config key 'AFFINE_SCALE+X': the channel after '+' must be "
+     "a whole number, got 'X'", "hint: AFFINE_SCALE+0 .. +7"),
+    (["--set", "AFFINE_SCALE+1.5=1"], "the channel after '+' must be a whole number, got '1.5'",
+     "hint: AFFINE_SCALE+0 .. +7"),
+    (["--set", "AFFINE_SCALE=1"], "AFFINE_SCALE is a per-channel key: give the channel as AFFINE_SCALE+c",
+     "hint: AFFINE_SCALE+0 .. +7"),
+    (["--get", "AFFINE_OFFSET"], "AFFINE_OFFSET is a per-channel key", "hint: AFFINE_OFFSET+0 .. +7"),
+    # The table has 8 slots; the device's model has 6 channels: refused before anything is sent.
+    (["--set", "THRESHOLD_ON=1.25", "--set", "AFFINE_SCALE+6=1"],
+     "AFFINE_SCALE+6: the device's model has 6 channel(s); nothing was sent", "hint: AFFINE_SCALE+0 .. +5"),
+])
+def test_config_bad_channels_are_input_errors_not_tracebacks(sil, capsys, args, message, hint):
+    with DeviceClient(sil.port) as client:
+        before = client.config_get("THRESHOLD_ON"), client.config_get("AFFINE_SCALE+0")
+    assert main(["config", "-p", sil.port, *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and hint in err and "Traceback" not in err
+    with DeviceClient(sil.port) as client:
+        assert (client.config_get("THRESHOLD_ON"), client.config_get("AFFINE_SCALE+0")) == before
+
+
+def test_config_warns_when_a_model_constant_is_changed(sil, capsys):
+    with DeviceClient(sil.port) as client:
+        original = client.config_get("AFFINE_SCALE+1")
+    assert main(["config", "-p", sil.port, "--set", "THRESHOLD_ON=1.5", "--set", "AFFINE_SCALE+1=0.5",
+                 "--set", "INPUT_ZERO_POINT=3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "THRESHOLD_ON = 1.5\nAFFINE_SCALE+1 = 0.5\nINPUT_ZERO_POINT = 3\n"
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: {name} comes from the exported model: `tinyad parity` will report the device as not matching "
+        "its model until it is set back (to the value in model_settings.json, or restart the device)"
+        for name in ("AFFINE_SCALE+1", "INPUT_ZERO_POINT")]
+    # alert settings and reads are no model constants: no warning
+    assert main(["config", "-p", sil.port, "--set", f"AFFINE_SCALE+1={original}", "--get", "AFFINE_SCALE+1",
+                 "--set", "EWMA_ALPHA=0.5", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("warning: ") == 1 and "AFFINE_SCALE+1 comes from the exported model" in captured.err
+    assert np.float32(json.loads(captured.out)["values"]["AFFINE_SCALE+1"]) == np.float32(original)
+
+
 def test_a_bind_key_of_the_wrong_length_says_what_it_counted(capsys):
     assert main(["config", "-p", "/dev/tinyad-no-such-port", "--bind-key", "1234"]) == 2
     assert "got 4 hex characters (2 bytes)" in capsys.readouterr().err

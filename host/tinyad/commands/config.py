@@ -26,7 +26,8 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
     """Set the bind key and config keys; without --set/--get/--bind-key, list every config key."""
     from tinyad.ble.bthome import parse_bind_key
     from tinyad.device.client import DeviceClient
-    from tinyad.device.configure import all_key_names, configure, display_value, parse_assignment
+    from tinyad.device.configure import (all_key_names, check_channels, configure, display_value, model_key_warning,
+                                         parse_assignment, parse_key)
 
     if bind_key is not None and clear_bind_key:
         raise click.UsageError("give --bind-key or --clear-bind-key, not both")
@@ -40,6 +41,7 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
             raise InputError(str(err), hint="generate one with: python -c 'import os; print(os.urandom(16).hex())'") \
                 from err
     sets = [parse_assignment(text) for text in assignments]  # all checked before anything is sent
+    gets = [parse_key(name) for name in keys]
 
     def show(name, value):
         # Printed as each value is stored, so a later rejection cannot hide what was already applied.
@@ -53,14 +55,27 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
         else:
             click.echo("bind key cleared: advertisements are not encrypted")
 
+    stored = []  # model keys set so far: warned about even when a later setting is rejected
+
+    def on_set(name, value):
+        if model_key_warning(name):
+            stored.append(name)
+        if not as_json:
+            show(name, value)
+
     with DeviceClient(port) as client:
-        gets = list(keys)
         if not (sets or gets or key is not None or clear_bind_key):
             gets = all_key_names(client.info().channels)
+        else:
+            check_channels([name for name, _ in sets] + gets, client.info().channels)
         report = configure(client, bind_key=key, clear_bind_key=clear_bind_key)  # first, as the device gets it
         if report.bind_key_check is not None and not as_json:
             show_bind_key(report)
-        values = configure(client, sets=sets, gets=gets, on_value=None if as_json else show)
-        report.values = values.values
+        try:
+            report.values = configure(client, sets=sets, on_value=on_set).values
+        finally:
+            for name in stored:
+                click.secho(f"warning: {model_key_warning(name)}", fg="yellow", err=True)
+        report.values.update(configure(client, gets=gets, on_value=None if as_json else show).values)
     if as_json:
         click.echo(json.dumps(report.to_dict()))  # keys in the order set/asked for, not sorted

@@ -11,7 +11,7 @@ from tinyad.errors import InputError
 
 @click.command("synth")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for the session files (<class>_<i>.parquet).")
+              help="Directory for the session files (<class>_<NNN>.parquet).")
 @click.option("--sessions-per-class", type=int, default=6, show_default=True)
 @click.option("--duration", "duration_s", type=float, default=60.0, show_default=True, help="Seconds per session.")
 @click.option("--rate", "rate_hz", type=float, default=100.0, show_default=True,
@@ -26,7 +26,7 @@ from tinyad.errors import InputError
 @click.option("--plot/--no-plot", default=False,
               help="Also write <out>/overview.png: one session per class, time trace and spectra.")
 @click.option("--overwrite", is_flag=True,
-              help="Replace the files of an earlier `tinyad synth` in --out (<class>_<i>.parquet, overview.png); "
+              help="Replace the files of an earlier `tinyad synth` in --out (<class>_<NNN>.parquet, overview.png); "
                    "without it a folder holding session files is refused.")
 def synth(out_dir, sessions_per_class, duration_s, rate_hz, seed, classes, machine_seed, plot, overwrite):
     """Generate labeled rotating-machine sessions (MPU6050 model, accel g + gyro dps)."""
@@ -50,6 +50,9 @@ def _parse_mapping(text: str) -> dict[str, str]:
         if "=" not in item:
             raise InputError(f"bad --map entry {item!r}", hint="use channel=column, e.g. --map ax=AccX,ay=AccY")
         channel, column = (s.strip() for s in item.split("=", 1))
+        if channel in mapping:  # the later entry would silently win
+            raise InputError(f"{channel!r} is given twice ({channel}={mapping[channel]}, {channel}={column})",
+                             hint="give each channel once, e.g. --map ax=AccX,ay=AccY")
         mapping[channel] = column
     return mapping
 
@@ -75,12 +78,14 @@ def _parse_floats(text: str | None, what: str) -> dict[str, float]:
 @click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), default="s", show_default=True)
 @click.option("--rate", "rate_hz", type=float, default=None, help="csv: sample rate; inferred from time if absent.")
 @click.option("--units", default="", help="csv: source units per channel, e.g. ax=m/s^2,gx=rad/s "
-                                           "(accel: g, m/s^2, mg; gyro: dps, rad/s; counts needs --scale).")
+                                           "(accel: g, m/s^2 or m/s2, mg; gyro: dps or deg/s, mdps, rad/s; "
+                                           "counts needs --scale).")
 @click.option("--scale", default="", help="csv: multiply a channel after reading, e.g. ax=0.000122.")
-@click.option("--label", default="unknown", show_default=True, help="csv: session label.")
+@click.option("--label", default=None,
+              help="csv (required): the session's class, e.g. normal or imbalance; `tinyad train` learns it.")
 @click.option("--device-id", default="csv", show_default=True)
 @click.option("--session-id", default=None, help="csv: default: the file stem.")
-@click.option("--sep", default=",", show_default=True, help="csv: field separator.")
+@click.option("--sep", default=None, help="csv: field separator (default: sniffed among , ; tab |).")
 @click.option("--overwrite", is_flag=True, help="Replace session files of the same id already in --out.")
 def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units, scale, label, device_id,
             session_id, sep, overwrite):
@@ -88,6 +93,9 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
     or a generic csv with a column mapping. Nothing is written when any input file is bad."""
     from tinyad import importers
 
+    if kind != "csv" and label is not None:
+        click.echo(f"note: --label applies to csv only; {kind} takes the labels from the data set's file and "
+                   "folder names", err=True)
     if kind == "motor":
         sessions = importers.motor_mpu6050_sessions(src) if src.is_dir() else [importers.import_motor_mpu6050(src)]
     elif kind == "fan":
@@ -95,14 +103,38 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
     else:
         if not mapping:
             raise InputError("csv import needs --map", hint="e.g. --map ax=AccX,ay=AccY,az=AccZ")
+        # motor and fan derive the label from the file and folder names; a csv says nothing about its class.
+        if not label or not label.strip():
+            raise InputError("csv import needs --label: the class of the recording",
+                             hint="e.g. --label normal for a healthy machine, --label imbalance for a fault; "
+                                  "`tinyad train` learns the labels as classes")
         sessions = [importers.import_csv(
             src, _parse_mapping(mapping), sample_rate_hz=rate_hz, time_column=time_column, time_unit=time_unit,
-            units=_parse_mapping(units) or None, scale=_parse_floats(scale, "--scale"), label=label,
+            units=_parse_mapping(units) or None, scale=_parse_floats(scale, "--scale"), label=label.strip(),
             device_id=device_id, session_id=session_id, sep=sep,
         )]
     paths = importers.write_sessions(sessions, out_dir, progress=len(sessions) > 20, overwrite=overwrite)
-    click.echo(f"wrote {len(paths)} sessions to {out_dir}")
+    click.echo(f"wrote {len(paths)} session{'' if len(paths) == 1 else 's'} to {out_dir}")
+    if kind == "csv":
+        note_gaps(sessions)
     warn_about_ranges(sessions)
+
+
+def note_gaps(sessions) -> None:
+    """Print (stderr) the sampling gaps a csv import found: kept in `t` and listed in meta.extra.gaps; windows
+    across them are left out of training. Row i of a csv session is line i + 2 of its file."""
+    import numpy as np
+
+    for s in sessions:
+        count = s.meta.extra.get("gap_count", 0)
+        if count:
+            dt = np.diff(s.t)
+            row = int(np.argmax(dt)) + 1
+            listed = len(s.meta.extra.get("gaps", []))
+            first = "" if listed == count else f" (the first {listed})"
+            click.echo(f"note: {s.meta.session_id}: {count} gap(s) longer than 1.5 sample intervals, the largest "
+                       f"{float(dt[row - 1]):.6g} s before line {row + 2}; kept in the time column and listed in "
+                       f"extra.gaps{first}; windows across them are left out of training", err=True)
 
 
 def warn_about_ranges(sessions, max_shown: int = 10) -> None:

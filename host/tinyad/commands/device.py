@@ -188,13 +188,19 @@ def record(port, label, duration, out, decimation):
 @click.command()
 @port_option
 @click.option("--seconds", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
-def monitor(port, seconds):
-    """Show live scores and the alert state, one line per scored window."""
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The .tflite the device runs (model_settings.json beside it): names the predicted classes. "
+                   "Default: models/default when the device runs it, else class numbers.")
+def monitor(port, seconds, model_path):
+    """Show live scores, the predicted class and the alert state, one line per scored window."""
     from tinyad.device.monitor import monitor as run_monitor
     from tinyad.device.signals import sigterm_as_interrupt
 
+    if seconds is not None and not seconds > 0:  # -1, 0 or nan would stop at once
+        raise InputError(f"--seconds {seconds:g} must be a positive number of seconds",
+                         hint="e.g. --seconds 30, or leave it out to run until Ctrl-C")
     with sigterm_as_interrupt():  # `kill` ends it like Ctrl-C: STREAM_STOP sent, the summary printed
-        run_monitor(port, seconds=seconds, echo=click.echo)
+        run_monitor(port, seconds=seconds, echo=click.echo, model_path=model_path)
 
 
 @click.command()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 
 from tinyad.atomic import check_writable
 from tinyad.errors import InputError
@@ -116,7 +117,9 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
     click.echo(f"classes {data.class_names}; windows train {len(data.train)}, val {len(data.val)}, "
                f"test {len(data.test)} (split by session / time block, no window crosses a boundary)")
     # The int8 model sees counts at this full scale: anything beyond it clips on the board and in quantize.
-    for line in range_warnings(data.train.x, data.channels, data.full_scale, "training windows"):
+    # From the sessions as given: the windows are already clipped to the full scale, as the board clips them.
+    for line in range_warnings(np.concatenate([s.data for s in loaded]), data.channels, data.full_scale,
+                               "training data"):
         _warn(line)
     for line in repeated_test_data(loaded, data.segments, window):
         _warn(line)

@@ -9,6 +9,7 @@ Message ids, config keys, error codes and limits are the firmware's (through tin
 from __future__ import annotations
 
 from tinyad import protocol
+from tinyad.errors import InputError
 from tinyad.protocol import MAX_PAYLOAD, PROTOCOL_VERSION, Frame, FrameDecoder, cobs_decode, cobs_encode, encode_frame  # noqa: F401
 
 MSG: dict[str, int] = {m.name: int(m) for m in protocol.MsgType}
@@ -30,9 +31,23 @@ def error_name(code: int) -> str:
 
 
 def config_key(key: int | str) -> tuple[int, int]:
-    """(key id, kind 0 = i32 / 1 = f32) for a key name ("EWMA_ALPHA", "AFFINE_SCALE+2": channel 2) or an id."""
+    """(key id, kind 0 = i32 / 1 = f32) for a key name ("EWMA_ALPHA", "AFFINE_SCALE+2": channel 2) or an id.
+
+    A per-channel key needs its channel (+c): without it, "AFFINE_SCALE" would silently mean channel 0."""
     if isinstance(key, str):
-        name, _, channel = key.partition("+")
+        name, plus, channel = key.partition("+")
+        info = protocol.config_key(name)[1]  # InputError for an unknown name
+        slots = f"{info.name}+0 .. +{info.count - 1} (one per model channel; `tinyad info` shows how many)"
+        if info.count > 1 and not plus:
+            raise InputError(f"{info.name} is a per-channel key: give the channel as {info.name}+c", hint=slots)
+        if plus:
+            if not channel.strip().isdigit():
+                raise InputError(f"config key {key!r}: the channel after '+' must be a whole number, "
+                                 f"got {channel!r}",
+                                 hint=slots if info.count > 1 else f"{info.name} has no channels: give {info.name}")
+            if not int(channel) < info.count:
+                raise InputError(f"config key {key!r}: channel {int(channel)} is out of range",
+                                 hint=slots if info.count > 1 else f"{info.name} has no channels: give {info.name}")
         key_id, info = protocol.config_key(name, int(channel or 0))
     else:
         key_id, info = protocol.config_key(int(key))

@@ -19,6 +19,10 @@ from tinyad.device import codec
 from tinyad.errors import InputError
 
 BIND_KEY_CHECK = "BIND_KEY_CHECK"
+# Writable keys whose value comes from the exported model (docs/protocol.md, Config keys: default "model"); the
+# first four are the constants `tinyad parity` compares with model_settings.json.
+PARITY_CHECKED_KEYS = ("INPUT_ZERO_POINT", "OUTPUT_SCALE", "AFFINE_SCALE", "AFFINE_OFFSET")
+MODEL_KEYS = PARITY_CHECKED_KEYS + ("OUTPUT_ZERO_POINT",)
 
 
 @dataclass
@@ -84,9 +88,9 @@ def parse_assignment(text: str) -> tuple[str, float | int]:
         raise InputError(f"--set {text!r}: expected KEY=VALUE", hint="e.g. --set THRESHOLD_ON=2.5")
     info = _key_info(name)
     try:
-        _key_id, kind = codec.config_key(name)  # InputError for a channel beyond the key's slots
+        _key_id, kind = codec.config_key(name)  # InputError for a missing or bad channel
     except InputError as err:
-        raise InputError(f"--set {text!r}: {err}", hint=unknown_key_hint()) from err
+        raise InputError(f"--set {text!r}: {err}", hint=err.hint or unknown_key_hint()) from err
     if not info.writable:
         raise InputError(f"--set {text!r}: {name} is read-only", hint=read_only_hint(name))
     try:
@@ -100,6 +104,41 @@ def parse_assignment(text: str) -> tuple[str, float | int]:
         raise InputError(f"--set {text!r}: {name} must be in {range_text(info)}, got {raw}",
                          hint="nothing was sent to the device; the ranges are in docs/protocol.md (Config keys)")
     return name, value
+
+
+def parse_key(name: str) -> str:
+    """A --get KEY checked before anything is sent: known, and per-channel keys with a whole channel number.
+    Returns the name in upper case."""
+    name = name.strip().upper()
+    _key_info(name)
+    try:
+        codec.config_key(name)
+    except InputError as err:
+        raise InputError(f"--get {name!r}: {err}", hint=err.hint or unknown_key_hint()) from err
+    return name
+
+
+def check_channels(names: list[str], channels: int) -> None:
+    """Refuse per-channel keys (NAME+c) beyond the device's channel count, before anything is sent."""
+    for name in names:
+        base, plus, channel = name.partition("+")
+        if plus and int(channel) >= channels:
+            raise InputError(f"{name}: the device's model has {channels} channel(s); nothing was sent",
+                             hint=f"{base}+0 .. +{channels - 1}")
+
+
+def model_key_warning(name: str) -> str | None:
+    """The warning for --set of a key that comes from the model (None for alert settings and the like)."""
+    base = name.upper().partition("+")[0]
+    if base not in MODEL_KEYS:
+        return None
+    if base in PARITY_CHECKED_KEYS:
+        effect = ("`tinyad parity` will report the device as not matching its model until it is set back (to the "
+                  "value in model_settings.json, or restart the device)")
+    else:
+        effect = ("the device's outputs are no longer dequantized as its model's until it is set back (to the "
+                  "value in model_settings.json, or restart the device)")
+    return f"{name.upper()} comes from the exported model: {effect}"
 
 
 def format_float(value: float) -> str:
