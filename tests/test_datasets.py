@@ -12,7 +12,8 @@ def make_session(label, n, sid, channels=("ax", "ay"), rate=100.0, value=None):
     data = np.zeros((n, len(channels)), np.float32)
     data[:, 0] = np.arange(n) if value is None else value  # sample index: tells where a window came from
     data[:, 1] = {"normal": 0.0}.get(label, 1.0)
-    return Session(t, data, SessionMeta(rate, label, list(channels), session_id=sid))
+    # a huge recorded range: training clips windows at the full scale, and these values are sample numbers
+    return Session(t, data, SessionMeta(rate, label, list(channels), session_id=sid, full_scale={"accel_g": 1e9}))
 
 
 def test_window_starts_hand_computed():
@@ -210,6 +211,6 @@ def test_windows_and_normalizer_are_clipped_to_the_full_scale():
     reference = Normalizer.fit(plain.train.x)
     assert np.array_equal(plain.normalizer.mean, reference.mean)
     assert np.array_equal(plain.normalizer.std, reference.std)
-    # No full scale recorded: as before (unclipped).
+    # No full scale recorded (a CSV import): clipped at the firmware's default +-4 g, as quantize assumes
     unscaled = build_dataset(_scaled_sessions({}, spike=1e30), cfg)
-    assert unscaled.normalizer.std[0] > 1e27
+    assert unscaled.train.x.max() == np.float32(4.0) and unscaled.normalizer.std[0] < 1.0

@@ -103,3 +103,38 @@ def test_sessions_the_model_cannot_read_are_refused(tmp_path, capsys):
     write_session(tmp_path / "fast.parquet", fast)
     with pytest.raises(Exception, match="sampled at 200 Hz, the model at 100 Hz"):
         evaluate_model(default_model_dir() / "model.tflite", [fast])
+
+
+def test_after_a_gap_the_windows_restart_as_on_the_board_and_gap_time_is_not_counted():
+    from tinyad.alert import AlertConfig
+    from tinyad.device.reference import HostReference
+    from tinyad.sil.sources import synth_source
+
+    reference = HostReference(default_model_dir() / "model.tflite")
+    s = reference.settings
+    counts = synth_source("normal", s.channels, s.units_per_count, s.sample_rate_hz, seconds=3.0,
+                          seed=10_000, machine_seed=0).counts
+    session = _session_of(counts, s, "normal")
+    session.t[100:] += 60.0  # one minute missing after sample 99
+    alert = AlertConfig(s.threshold_on, s.threshold_off, s.min_windows, s.cooldown_windows)
+    replay = evaluate_session(reference, session, alert, s.ewma_alpha)
+    # [0, 100): windows at 0 and 32; [100, 300): at 100, 132, 164, 196, 228 (the grid restarts at the gap)
+    assert replay.windows == 7 and replay.gaps == 1
+    np.testing.assert_allclose(replay.end_s, session.t[np.array([0, 32, 100, 132, 164, 196, 228]) + 63])
+    assert replay.hours * 3600 == pytest.approx(3.0)  # 300 samples at 100 Hz; the missing minute is not counted
+    direct = reference.output_for(reference.input_for(counts[100:164]))
+    np.testing.assert_array_equal(replay.outputs[2], direct)
+
+
+def test_unlabelled_sessions_are_neither_normal_nor_fault():
+    from tinyad.alert import AlertConfig
+    from tinyad.evaluate import Evaluation, SessionEvaluation
+
+    def result(label, onsets, first):
+        return SessionEvaluation(label, label, 10, 0, {}, onsets, 0.1, first, 0.5)
+
+    ev = Evaluation("m", ["normal", "imbalance"], AlertConfig(1.0, 0.5), 0.5,
+                    [result("normal", 1, 3.0), result("imbalance", 1, 4.0), result("unknown", 0, None)])
+    summary = ev.alert_summary()
+    assert summary["normal_sessions"] == 1 and summary["fault_sessions"] == 1
+    assert summary["fault_sessions_alerted"] == 1 and summary["false_alerts_per_hour"] == pytest.approx(2.0)

@@ -215,9 +215,9 @@ def test_range_warnings_flag_m_per_s2_and_values_beyond_the_full_scale():
     gyro = np.array([[10.0], [300.0], [-10.0], [20.0]], np.float32)
     assert range_warnings(gyro, ["gz"], {"gyro_dps": 250}) == [
         "channel gz: 25 % of the values exceed the full scale +-250 dps (max |gz| 300 dps); they are clipped to the "
-        "full scale for training, as on the board (hint: check --units, or record the sensor "
-        "range in full_scale)"]
-    # Without a recorded range training does not clip; the board still does.
+        "full scale for training, as on the board (hint: check --units and --scale: a sensor at that range "
+        "cannot deliver them)"]
+    # Without a recorded range: the firmware's default one, assumed and said so
     assert range_warnings(gyro * 2, ["gz"], {})[0].endswith(
-        "(max |gz| 600 dps); the board clips them at its full scale (hint: check --units, or record the sensor "
-        "range in full_scale)")
+        "(assumed: the session records no full scale) (max |gz| 600 dps); they are clipped to the full scale for "
+        "training, as on the board (hint: check --units and --scale: a sensor at that range cannot deliver them)")

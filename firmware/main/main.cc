@@ -217,6 +217,7 @@ void sampler_task(void*) {
     vTaskDelay(pdMS_TO_TICKS(kSamplerPeriodMs));
     size_t count = 0;
     uint32_t lost = 0;
+    const uint64_t read_at = static_cast<uint64_t>(esp_timer_get_time());  // before posting, which may block
     const esp_err_t err = imu_mpu6050_read(g_imu, samples, sizeof(samples) / sizeof(samples[0]), &count, &lost);
     if (err != ESP_OK) {
       ESP_LOGE(kTag, "sensor read failed: %s", esp_err_to_name(err));
@@ -237,7 +238,7 @@ void sampler_task(void*) {
       item.timestamp_us = samples[i].timestamp_us;
       post(item, pdMS_TO_TICKS(10));
     }
-    if (count != 0) last_delivery_us = static_cast<uint64_t>(esp_timer_get_time());
+    if (count != 0) last_delivery_us = read_at;
   }
 }
 

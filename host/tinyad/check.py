@@ -114,9 +114,10 @@ def same_padding(in_size: int, filter_size: int, stride: int, dilation: int, out
 def esp_nn_s3_conv_scratch(in_w: int, in_h: int, in_ch: int, filter_w: int, filter_h: int, out_ch: int,
                            pad_w: int, pad_h: int, stride_w: int, stride_h: int) -> int:
     """Bytes of scratch ESP-NN's ESP32-S3 int8 convolution asks TFLM for (esp-nn's
-    esp_nn_get_conv_scratch_size_esp32s3, src/convolution/esp_nn_conv_esp32s3.c, mirrored line by line). The
-    esp-tflite-micro conv kernel requests it in the arena at Prepare; TFLM's reference kernels (what the host
-    measures) request none."""
+    esp_nn_get_conv_scratch_size_esp32s3, src/convolution/esp_nn_conv_esp32s3.c at commit a4ef344, mirrored line
+    by line). The esp-tflite-micro conv kernel requests it in the arena at Prepare; TFLM's reference kernels (what
+    the host measures) request none. esp-nn comes unpinned through esp-tflite-micro and other versions size it
+    differently: an estimate; the board's boot log prints the real arena_used_bytes()."""
     align_buf = 32
     if filter_w == 1 and filter_h == 1 and pad_w == 0 and pad_h == 0 and stride_w == 1 and stride_h == 1:
         channels8 = (in_ch + 7) & ~7
@@ -193,7 +194,7 @@ def format_report(report: CheckReport) -> str:
     lines = [
         f"flash (.tflite = C array) : {report.flash_bytes:,} bytes",
         f"TFLM arena (measured)     : {report.arena_bytes:,} bytes (host reference kernels, 64-bit pointers)",
-        f"ESP-NN conv scratch (S3)  : {report.esp_nn_scratch_bytes:,} bytes more at most (esp-nn's formula; "
+        f"ESP-NN conv scratch (S3)  : {report.esp_nn_scratch_bytes:,} bytes more (esp-nn's formula, an estimate; "
         f"the exported arena margin covers it)",
         f"ops                       : {report.n_ops} ({', '.join(f'{k} {v}' for k, v in report.ops.items())})",
         f"MACs per window           : {report.macs:,}",

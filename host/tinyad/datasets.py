@@ -8,8 +8,8 @@ a split boundary; time blocks cut from one session are separated by a gap of at 
 - Classes recorded in a single session are split by time: first 70 % train, last 30 % test, gap >= one window.
 - The validation set (early stopping) is whole training runs (val_fraction of them) where a class has >= 3 runs left
   after the test split, else the tail of every training segment, again with a gap.
-Windows are clipped to the sessions' full scale as the board clips them (left as they are when the sessions record
-none); normalization (per-channel mean and std) is fitted on the training windows only. Windows that contain a
+Windows are clipped to the sessions' full scale as the board clips them (the firmware's default +-4 g / +-500 dps
+when the sessions record none); normalization (per-channel mean and std) is fitted on the training windows only. Windows that contain a
 sampling gap (lost samples, a reboot) are left out.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinyad.errors import InputError
-from tinyad.session import Session, clip_to_full_scale
+from tinyad.session import DEFAULT_FULL_SCALE, Session, clip_to_full_scale
 
 NORMAL_LABEL = "normal"
 UNLABELLED = ("unknown", "")  # labels that name no class
@@ -329,8 +329,10 @@ def build_dataset(sessions: list[Session], config: DatasetConfig | None = None) 
     # Windows as the board can deliver them: it clips at the full scale, so one absurd value (1e30) must neither
     # inflate a channel's std until every window normalizes to zero nor reach the model. Within the full scale
     # the arrays stay the same objects, bit for bit.
+    # Sessions that record no range are clipped at the firmware's default one, as quantize and the board assume.
+    limits = {**DEFAULT_FULL_SCALE, **full_scale}
     for window_set in sets.values():
-        window_set.x = clip_to_full_scale(window_set.x, channels, full_scale)
+        window_set.x = clip_to_full_scale(window_set.x, channels, limits)
     normalizer = Normalizer.fit(sets["train"].x)
     return Dataset(sets["train"], sets["val"], sets["test"], class_names, channels,
                    float(sessions[0].meta.sample_rate_hz), normalizer, segments, config,

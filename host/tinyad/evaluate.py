@@ -28,12 +28,12 @@ class SessionEvaluation:
     session_id: str
     label: str
     windows: int
-    skipped_windows: int             # windows across a gap in the recording (the board restarts them)
+    gaps: int                        # gaps in the recording: the window grid restarts after each, as on the board
     predicted: dict[str, int]        # class name -> windows predicted as it
     alert_onsets: int                # OK/PENDING/COOLDOWN -> ALERT transitions
     alert_share: float               # share of windows in ALERT
     first_alert_s: float | None      # session time (s from its start) of the first window in ALERT
-    hours: float
+    hours: float                     # recorded time, gaps left out
     end_s: np.ndarray = field(repr=False, default=None)
     smoothed: np.ndarray = field(repr=False, default=None)
     states: np.ndarray = field(repr=False, default=None)
@@ -42,6 +42,13 @@ class SessionEvaluation:
     @property
     def is_normal(self) -> bool:
         return self.label == NORMAL_LABEL
+
+    @property
+    def is_fault(self) -> bool:
+        """A labelled fault session (not normal, and not "unknown" or unlabelled)."""
+        from tinyad.datasets import UNLABELLED
+
+        return not self.is_normal and (self.label or "").strip() not in UNLABELLED
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k not in ("end_s", "smoothed", "states", "outputs")}
@@ -62,7 +69,7 @@ class Evaluation:
         """False alert onsets per hour on normal sessions; fault sessions with at least one alert and the median
         delay of their first alert."""
         normal = [s for s in self.sessions if s.is_normal]
-        faults = [s for s in self.sessions if not s.is_normal]
+        faults = [s for s in self.sessions if s.is_fault]
         hours = sum(s.hours for s in normal)
         delays = [s.first_alert_s for s in faults if s.first_alert_s is not None]
         return {
@@ -121,14 +128,20 @@ def session_counts(session, settings) -> np.ndarray:
 
 def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float) -> SessionEvaluation:
     """Replay one session through the model the board's way (see the module docstring)."""
-    from tinyad.datasets import spans_gap, window_starts
+    from tinyad.datasets import window_starts
     from tinyad.scoring import ewma, logit_margin
+    from tinyad.session import GAP_FACTOR
 
     settings = reference.settings
     counts = session_counts(session, settings)
-    starts = window_starts(len(counts), settings.window, settings.hop)
-    across_gap = spans_gap(session, starts, settings.window) if len(starts) else np.zeros(0, bool)
-    starts = starts[~across_gap]
+    # After a gap the board starts its next window at the first sample after it (the core's FIFO-overflow path);
+    # the smoothing and the alert state carry on across it.
+    after_gap = np.flatnonzero(np.diff(session.t) > GAP_FACTOR / settings.sample_rate_hz) + 1
+    bounds = np.concatenate([[0], after_gap, [len(counts)]]).astype(int)
+    starts = np.concatenate([a + window_starts(b - a, settings.window, settings.hop)
+                             for a, b in zip(bounds[:-1], bounds[1:])]).astype(int)
+    seconds = sum(float(session.t[b - 1] - session.t[a]) + 1.0 / settings.sample_rate_hz
+                  for a, b in zip(bounds[:-1], bounds[1:]))
     if not len(starts):
         raise InputError(f"{session.meta.session_id}: {len(counts)} samples, no whole window of "
                          f"{settings.window} without a gap", hint="evaluate longer recordings")
@@ -141,11 +154,10 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float) 
     predicted = np.argmax(outputs.astype(np.int16), axis=1)
     names = list(settings.class_names)
     return SessionEvaluation(
-        session_id=session.meta.session_id, label=session.meta.label, windows=len(starts),
-        skipped_windows=int(across_gap.sum()),
+        session_id=session.meta.session_id, label=session.meta.label, windows=len(starts), gaps=len(after_gap),
         predicted={names[k]: int(n) for k, n in zip(*np.unique(predicted, return_counts=True))},
         alert_onsets=alert_onsets(states), alert_share=float(np.mean(states == AlertState.ALERT)),
-        first_alert_s=first_alert_time(end_s, states), hours=float(session.t[-1] - session.t[0]) / 3600.0,
+        first_alert_s=first_alert_time(end_s, states), hours=seconds / 3600.0,
         end_s=end_s, smoothed=smoothed, states=states, outputs=outputs)
 
 
@@ -209,10 +221,13 @@ def format_evaluation(evaluation: Evaluation) -> str:
         lines.append(f"fault sessions: {summary['fault_sessions_alerted']} of {summary['fault_sessions']} alerted"
                      + (f", first alert after {delay:.1f} s (median, from the session's start)" if delay is not None
                         else ""))
-    skipped = sum(s.skipped_windows for s in evaluation.sessions)
-    if skipped:
-        lines.append(f"note: {skipped} window(s) across gaps in the recordings were left out (the board restarts "
-                     "its window after a gap)")
+    gaps = sum(s.gaps for s in evaluation.sessions)
+    if gaps:
+        lines.append(f"note: {gaps} gap(s) in the recordings: the windows restart after each, as on the board, and "
+                     "the time in gaps does not count in the hours")
+    unlabelled = [s.session_id for s in evaluation.sessions if not s.is_normal and not s.is_fault]
+    if unlabelled:
+        lines.append(f"note: {len(unlabelled)} session(s) without a label count neither as normal nor as fault")
     return "\n".join(lines)
 
 

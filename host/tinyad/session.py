@@ -203,11 +203,10 @@ def range_warnings(data: np.ndarray, channels: list[str], full_scale: dict | Non
         beyond = np.abs(data[:, i]) > limit
         if beyond.any():
             unit = "g" if key == "accel_g" else "dps"
-            clipped = ("they are clipped to the full scale for training, as on the board"
-                       if key in (full_scale or {}) else "the board clips them at its full scale")
+            clipped = "they are clipped to the full scale for training, as on the board"
             out.append(f"{prefix}channel {c}: {100 * beyond.mean():.3g} % of the values exceed the full scale "
                        f"+-{limit:g} {unit}{assumed} (max |{c}| {np.abs(data[:, i]).max():.4g} {unit}); {clipped} "
-                       "(hint: check --units, or record the sensor range in full_scale)")
+                       "(hint: check --units and --scale: a sensor at that range cannot deliver them)")
     return out
 
 

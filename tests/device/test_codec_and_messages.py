@@ -106,7 +106,13 @@ def test_per_channel_keys_need_a_whole_channel_number(name, message):
     assert err.value.hint.startswith(f"{name.partition('+')[0]}+0 .. +7")
 
 
-def test_a_channel_on_a_single_key_is_refused():
-    with pytest.raises(InputError, match=r"'EWMA_ALPHA\+x': the channel after") as err:
-        codec.config_key("EWMA_ALPHA+x")
-    assert err.value.hint == "EWMA_ALPHA has no channels: give EWMA_ALPHA"
+@pytest.mark.parametrize("name", ["EWMA_ALPHA+x", "EWMA_ALPHA+0"])
+def test_a_channel_on_a_single_key_is_refused(name):
+    with pytest.raises(InputError, match=rf"'{name.replace('+', '[+]')}': EWMA_ALPHA has no channels") as err:
+        codec.config_key(name)
+    assert err.value.hint == "give EWMA_ALPHA"
+
+
+def test_a_channel_that_is_a_digit_only_in_unicode_is_refused():
+    with pytest.raises(InputError, match="must be a whole number"):
+        codec.config_key("AFFINE_SCALE+\u00b2")  # '²' passes str.isdigit but not int()

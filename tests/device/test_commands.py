@@ -80,6 +80,13 @@ def test_score_line_draws_the_smoothed_score_against_the_thresholds():
     assert "p=0.800  imbalance  PENDING " in line  # the class with the largest output, by name
 
 
+def test_a_score_that_is_not_a_number_is_drawn_as_question_marks():
+    from tinyad.device.monitor import bar_scale, score_bar
+
+    bar = score_bar(float("nan"), 1.0, 0.5, bar_scale(1.0, 0.5))
+    assert len(bar) == 41 and set(bar) == {"?", "|", ":"}
+
+
 @pytest.mark.parametrize("smoothed, bar", [
     (3.0, "." * 20 + "###:#|###" + "." * 12),       # a fault window: past ON
     (4.7, "." * 20 + "###:#|#######" + "." * 8),    # a clearer one: longer

@@ -6,6 +6,7 @@
 #include "esp_log.h"
 #include "esp_mac.h"
 #include "esp_random.h"
+#include "esp_timer.h"
 #include "esp_task_wdt.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
@@ -31,6 +32,10 @@ tinyad::bthome::Beacon g_beacon;                  // guarded by g_lock
 uint8_t g_on_air[tinyad::bthome::kLegacyAdvBytes];  // copy handed to the controller, guarded by g_lock
 size_t g_on_air_len = 0;
 uint32_t g_counter_reserved_until = 0;  // the highest counter NVS holds a reservation for; guarded by g_lock
+// After NVS refused a reservation, encrypted advertising pauses (the last packet stays on air) and the write is
+// retried at this interval, not on every hop: NVS writes take milliseconds in the device task.
+constexpr int64_t kReserveRetryUs = 30LL * 1000 * 1000;
+int64_t g_next_reserve_attempt_us = 0;  // guarded by g_lock
 StaticSemaphore_t g_lock_storage;
 SemaphoreHandle_t g_lock = nullptr;
 StaticTask_t g_task_storage;
@@ -171,9 +176,10 @@ extern "C" esp_err_t ble_alerts_start(const ble_alerts_config_t* config) {
   }
   if (counter_err != ESP_OK) {
     // No stored counter (a new board, or NVS erased) or an unreadable one. A compiled-in key survives an NVS
-    // erase, so counting from 0 again could repeat nonces under the same key: start at a random point (with
-    // 2^31 packets of room above it) instead.
-    counter = esp_random() >> 1;
+    // erase, so counting from 0 again could repeat nonces under the same key: start at a random point in the
+    // upper half instead, above anything a board counting from 0 reaches in years (receivers such as Home
+    // Assistant's drop packets whose counter is not above the last one seen), with 2^30 packets of room.
+    counter = 0x80000000u | (esp_random() >> 2);
     if (have_key) ESP_LOGW(kTag, "no stored encryption counter (%s): starting at a random one",
                            esp_err_to_name(counter_err));
   }
@@ -202,19 +208,28 @@ extern "C" esp_err_t ble_alerts_start(const ble_alerts_config_t* config) {
   ble_hs_cfg.sync_cb = on_sync;
   ble_hs_cfg.reset_cb = on_reset;
   nimble_port_freertos_init(host_task);
-  return ble_alerts_publish(false, true, 0.0f);
+  const esp_err_t first = ble_alerts_publish(false, true, 0.0f);
+  if (first == ESP_ERR_INVALID_STATE) {  // NimBLE runs; only the counter could not be reserved yet
+    ESP_LOGE(kTag, "encrypted advertising paused until NVS takes the counter reservation (retried every %d s)",
+             static_cast<int>(kReserveRetryUs / 1000000));
+    return ESP_OK;
+  }
+  return first;
 }
 
 extern "C" esp_err_t ble_alerts_publish(bool alert, bool running, float score) {
   if (g_lock == nullptr) return ESP_ERR_INVALID_STATE;
+  const int64_t now = esp_timer_get_time();
   xSemaphoreTake(g_lock, portMAX_DELAY);
   const bool encrypted = g_beacon.config().encrypt;
   const uint32_t used = g_beacon.counter();  // the next packet uses used + 1
-  const bool reserve = encrypted && used >= g_counter_reserved_until;
+  const bool reserve = encrypted && used >= g_counter_reserved_until && now >= g_next_reserve_attempt_us;
   xSemaphoreGive(g_lock);
-  if (reserve && persist_counter_reservation(used + kCounterBlock)) {  // outside the lock: NVS writes take ms
+  if (reserve) {
+    const bool stored = persist_counter_reservation(used + kCounterBlock);  // outside the lock: NVS takes ms
     xSemaphoreTake(g_lock, portMAX_DELAY);
-    if (used + kCounterBlock > g_counter_reserved_until) g_counter_reserved_until = used + kCounterBlock;
+    if (stored && used + kCounterBlock > g_counter_reserved_until) g_counter_reserved_until = used + kCounterBlock;
+    g_next_reserve_attempt_us = stored ? 0 : now + kReserveRetryUs;
     xSemaphoreGive(g_lock);
   }
   size_t len = 0;

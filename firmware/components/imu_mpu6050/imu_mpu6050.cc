@@ -26,6 +26,7 @@ struct Sensor {
   uint64_t anchor_index = 0;
   uint64_t next_index = 0;  // 64 bits: 32 would wrap after 49.7 days at 1 kHz
   uint64_t last_drain_us = 0;  // esp_timer time of the last read that emptied the FIFO
+  uint64_t delivered_since_drain = 0;  // samples handed out by partial reads since then (not lost on overflow)
   bool started = false;
 };
 
@@ -146,6 +147,7 @@ extern "C" esp_err_t imu_mpu6050_start(imu_mpu6050_handle_t handle) {
   s.anchor_index = 0;
   s.next_index = 0;
   s.last_drain_us = s.anchor_us;
+  s.delivered_since_drain = 0;
   s.started = true;
   ESP_LOGI(kTag, "MPU6050 at 0x%02x: %u Hz (SMPLRT_DIV %d), DLPF %u, +-%u g, +-%u dps", s.config.address,
            (unsigned)s.config.sample_rate_hz, divider, (unsigned)s.config.dlpf_cfg,
@@ -172,18 +174,21 @@ extern "C" esp_err_t imu_mpu6050_read(imu_mpu6050_handle_t handle, imu_sample_t*
 
   if ((status & mpu6050::kIntStatusFifoOverflow) != 0 || fifo_count >= mpu6050::kFifoBytes) {
     // The oldest bytes were overwritten, so sample boundaries are lost: drop everything, restart the FIFO
-    // and move the sample clock over the gap. Everything since the last drain is gone; the gap is measured
-    // on esp_timer, and the clock restarts there (never backwards).
+    // and move the sample clock over the gap. What arrived since the last drain and was not handed out by a
+    // partial read is gone; the gap is measured on esp_timer, and the clock restarts there (never backwards).
     err = reset_fifo(s);
     if (err != ESP_OK) return err;
     const uint64_t now = static_cast<uint64_t>(esp_timer_get_time());
+    const uint32_t delivered = s.delivered_since_drain > UINT32_MAX ? UINT32_MAX
+                                                                    : static_cast<uint32_t>(s.delivered_since_drain);
     const uint32_t gap = mpu6050::lost_samples(now > s.last_drain_us ? now - s.last_drain_us : 0,
-                                               s.config.sample_rate_hz, 0);
+                                               s.config.sample_rate_hz, delivered);
     const uint64_t expected = timestamp_of(s, s.next_index + gap);
     s.next_index += gap;
     s.anchor_us = now > expected ? now : expected;
     s.anchor_index = s.next_index;
     s.last_drain_us = now;
+    s.delivered_since_drain = 0;
     s.stats.overflows += 1;
     s.stats.lost_samples += gap;
     *lost = gap;
@@ -206,7 +211,12 @@ extern "C" esp_err_t imu_mpu6050_read(imu_mpu6050_handle_t handle, imu_sample_t*
     }
     *count += n;
   }
-  if (available == mpu6050::whole_samples(fifo_count)) s.last_drain_us = read_at;  // nothing older is left
+  if (available == mpu6050::whole_samples(fifo_count)) {  // nothing older is left in the FIFO
+    s.last_drain_us = read_at;
+    s.delivered_since_drain = 0;
+  } else {
+    s.delivered_since_drain += *count;
+  }
   s.stats.samples += static_cast<uint32_t>(*count);
   return ESP_OK;
 }

@@ -36,8 +36,11 @@ def bench(name, list_only, no_docs, quick):
         check_section_markers(name)
     target = BENCHMARKS[name][0]  # "package.module" (its run()) or "package.module:function"
     module_name, _, function = target.partition(":")
+    from tinyad.device.signals import sigterm_as_interrupt
+
     try:
-        result = getattr(importlib.import_module(module_name), function or "run")(quick=quick)
+        with sigterm_as_interrupt():  # `kill` ends a run like Ctrl-C: its cleanup (child processes) runs
+            result = getattr(importlib.import_module(module_name), function or "run")(quick=quick)
     except InputError as err:
         if str(shared_data_dir()) not in str(err):
             raise

@@ -51,8 +51,15 @@ class SimProcess:
         self.port = line.split()[1]
 
     def stop(self) -> dict:
+        # Its own session shields it from the terminal, so it must never outlive the benchmark: killed if it does
+        # not stop in time, or if the benchmark is interrupted while waiting for it.
         self.proc.send_signal(signal.SIGINT)
-        _, stderr = self.proc.communicate(timeout=60)
+        try:
+            _, stderr = self.proc.communicate(timeout=60)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
         for line in stderr.splitlines():
             if line.startswith("stopped: "):
                 return json.loads(line[len("stopped: "):])

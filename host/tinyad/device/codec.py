@@ -40,8 +40,10 @@ def config_key(key: int | str) -> tuple[int, int]:
         slots = f"{info.name}+0 .. +{info.count - 1} (one per model channel; `tinyad info` shows how many)"
         if info.count > 1 and not plus:
             raise InputError(f"{info.name} is a per-channel key: give the channel as {info.name}+c", hint=slots)
+        if plus and info.count == 1:
+            raise InputError(f"config key {key!r}: {info.name} has no channels", hint=f"give {info.name}")
         if plus:
-            if not channel.strip().isdigit():
+            if not (channel.strip().isascii() and channel.strip().isdigit()):  # not '²': int() refuses it
                 raise InputError(f"config key {key!r}: the channel after '+' must be a whole number, "
                                  f"got {channel!r}",
                                  hint=slots if info.count > 1 else f"{info.name} has no channels: give {info.name}")

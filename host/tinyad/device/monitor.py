@@ -49,6 +49,11 @@ def score_bar(value: float, threshold_on: float, threshold_off: float, scale: tu
     def cell(v: float) -> int:
         return int(np.floor((min(max(v, low), high) - low) / (high - low) * (width - 1) + 0.5))  # half up
 
+    if not np.isfinite(value):  # a device that sends NaN: say so rather than end the monitor
+        bar = ["?"] * width
+        bar[cell(threshold_off)] = ":"
+        bar[cell(threshold_on)] = "|"
+        return "".join(bar)
     origin, end = cell(0.0), cell(value)
     bar = ["#" if min(origin, end) <= i <= max(origin, end) else "." for i in range(width)]
     bar[cell(threshold_off)] = ":"

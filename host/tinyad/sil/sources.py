@@ -11,8 +11,8 @@ import numpy as np
 
 from tinyad.errors import InputError
 from tinyad.preprocess import physical_to_counts
+from tinyad.session import GAP_FACTOR  # a step longer than this many periods is a gap
 
-GAP_FACTOR = 1.5  # a time step longer than this many sample periods is a gap (as tinyad.session.gap_count)
 
 
 @dataclass
