@@ -175,6 +175,16 @@ def _in_runs(mask: np.ndarray, min_run: int) -> np.ndarray:
     return out
 
 
+def model_channels(session: Session, channels: list[str], where: str) -> np.ndarray:
+    """The session's samples (n, len(channels)) in a model's channel order; InputError naming the channels the
+    session lacks."""
+    missing = [c for c in channels if c not in session.meta.channels]
+    if missing:
+        raise InputError(f"{where}: lacks the model's channels {missing}: the model needs channels {list(channels)}, "
+                         f"the session has {session.meta.channels}", hint=f"record or import sessions with {missing}")
+    return session.data[:, [session.meta.channels.index(c) for c in channels]]
+
+
 def full_scale_key(channel: str) -> str:
     """"accel_g" for ax/ay/az, "gyro_dps" for gx/gy/gz: the `full_scale` entry that bounds the channel."""
     return "accel_g" if channel.startswith("a") else "gyro_dps"

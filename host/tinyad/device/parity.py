@@ -279,14 +279,10 @@ def real_windows(settings, n_windows: int, root: str | Path | None = None, datas
 def session_windows(path: str | Path, settings, n_windows: int) -> tuple[np.ndarray, str]:
     """Windows of raw counts from one session file (same stride rule as real_windows)."""
     from tinyad.preprocess import physical_to_counts
-    from tinyad.session import read_session
+    from tinyad.session import model_channels, read_session
 
     session = read_session(path)
-    missing = [c for c in settings.channels if c not in session.meta.channels]
-    if missing:
-        raise InputError(f"{path}: lacks the model's channels {missing}")
-    order = [session.meta.channels.index(c) for c in settings.channels]
-    counts = physical_to_counts(session.data[:, order], settings.units_per_count)
+    counts = physical_to_counts(model_channels(session, settings.channels, str(path)), settings.units_per_count)
     if len(counts) < settings.window:
         raise InputError(f"{path}: {len(counts)} samples, shorter than one window ({settings.window})")
     stride = max(1, (len(counts) - settings.window + 1) // n_windows)

@@ -44,22 +44,15 @@ def session_source(path, channels: list[str], units_per_count: list[float], wind
     window: the model's window; a shorter session is refused (its loop would be scored as one seamed window).
     The source's warnings name values beyond the model's full scale (clipped) and gaps in the time column (the
     replay plays the samples back to back, so a gap is spliced shut)."""
-    from tinyad.session import read_session
+    from tinyad.session import model_channels, read_session
 
     session = read_session(path)
-    missing = [c for c in channels if c not in session.meta.channels]
-    if missing:
-        raise InputError(
-            f"{path}: the model needs channels {channels}, the session has {session.meta.channels}",
-            hint=f"record or import a session with {missing}",
-        )
+    data = model_channels(session, channels, str(path))
     rate = session.meta.sample_rate_hz
     if window is not None and session.n_samples < window:
         raise InputError(f"{path}: {session.n_samples} samples, shorter than one window of the model ({window})",
                          hint=f"replay a session of at least one window: {window} samples ({window / rate:g} s at "
                               f"{rate:g} Hz)")
-    order = [session.meta.channels.index(c) for c in channels]
-    data = session.data[:, order]
     counts = physical_to_counts(data, units_per_count)
     notes = clip_warnings(data, channels, units_per_count, str(path)) + gap_warnings(session.t, rate, str(path))
     return SampleSource(counts, rate, f"session {path}", warnings=notes)
