@@ -35,36 +35,74 @@ def _session_of(counts, settings, label):
     return Session(t, data, SessionMeta(settings.sample_rate_hz, label, list(settings.channels), session_id=label))
 
 
-def test_evaluate_replays_what_the_sil_device_computes_window_by_window():
-    from tinyad.alert import AlertConfig
+def _sil_frames(model, settings, n_frames: int, config: dict):
+    """The first `n_frames` SCORE frames of the SIL device (the firmware core) streaming a bearing fault, with
+    `config` set over the protocol first, and the samples they were computed from."""
     from tinyad.device.client import DeviceClient
     from tinyad.device.messages import ScoreFrame
-    from tinyad.device.reference import HostReference
     from tinyad.sil.device import SilDevice
     from tinyad.sil.sources import synth_source
 
-    model = default_model_dir() / "model.tflite"
-    reference = HostReference(model)
-    s = reference.settings
+    s = settings
     source = synth_source("bearing_fault", s.channels, s.units_per_count, s.sample_rate_hz, seconds=40.0,
                           seed=10_000, machine_seed=0)
     frames = []
     with SilDevice(model, settings=s, source=source, speed=0, stream_when_idle=False).running() as sil:
         with DeviceClient(sil.port) as client:
+            for key, value in config.items():
+                client.config_set(key, value)
             for frame in client.stream(seconds=None):
                 if isinstance(frame, ScoreFrame):
                     frames.append(frame)
-                    if len(frames) == 60:
+                    if len(frames) == n_frames:
                         break
     first = frames[0].last_sample_seq - s.window + 1
-    counts = source.take(first, frames[-1].last_sample_seq - first + 1)
-    alert = AlertConfig(s.threshold_on, s.threshold_off, s.min_windows, s.cooldown_windows)
-    replay = evaluate_session(reference, _session_of(counts, s, "bearing_fault"), alert, s.ewma_alpha)
+    return frames, source.take(first, frames[-1].last_sample_seq - first + 1)
+
+
+@pytest.mark.parametrize("score_kind, config", [
+    ("margin", {}),
+    ("probability", {"SCORE_KIND": 1, "THRESHOLD_ON": 0.9, "THRESHOLD_OFF": 0.7}),
+])
+def test_evaluate_replays_what_the_sil_device_computes_window_by_window(score_kind, config):
+    from tinyad.alert import AlertConfig
+    from tinyad.device.reference import HostReference
+
+    model = default_model_dir() / "model.tflite"
+    reference = HostReference(model)
+    s = reference.settings
+    frames, counts = _sil_frames(model, s, 60, config)
+    alert = AlertConfig(config.get("THRESHOLD_ON", s.threshold_on), config.get("THRESHOLD_OFF", s.threshold_off),
+                        s.min_windows, s.cooldown_windows)
+    replay = evaluate_session(reference, _session_of(counts, s, "bearing_fault"), alert, s.ewma_alpha, score_kind)
     assert replay.windows == 60
     np.testing.assert_array_equal(replay.outputs, np.stack([f.output for f in frames]))
     np.testing.assert_array_equal(replay.smoothed, np.array([f.smoothed for f in frames], np.float32))
     assert replay.states.tolist() == [f.alert_state for f in frames]
     assert replay.alert_onsets >= 1  # the demo machine's bearing fault raises an alert, as on the device
+    if score_kind == "probability":  # the smoothed probability, not the margin, drove the alert
+        assert 0.0 <= replay.smoothed.min() and replay.smoothed.max() <= 1.0
+
+
+def test_the_probability_needs_thresholds_that_are_probabilities(tmp_path, capsys):
+    from tinyad.synth import synth_dataset
+
+    model = str(default_model_dir() / "model.tflite")
+    sessions = str(tmp_path / "not-read")  # refused before any session is read
+    assert main(["evaluate", model, sessions, "--score-kind", "probability"]) == 2
+    assert "the probability needs --threshold-on and --threshold-off" in capsys.readouterr().err
+    assert main(["evaluate", model, sessions, "--score-kind", "probability", "--threshold-on", "2",
+                 "--threshold-off", "0.5"]) == 2
+    assert "--threshold-on 2 is not a probability" in capsys.readouterr().err
+    synth_dataset(tmp_path / "s", sessions_per_class=1, duration_s=30.0, seed=77, machine_seed=0,
+                  classes=["normal", "bearing_fault"])
+    assert main(["evaluate", model, str(tmp_path / "s"), "--score-kind", "probability", "--threshold-on", "0.9",
+                 "--threshold-off", "0.7", "--json"]) == 0
+    import json
+
+    result = json.loads(capsys.readouterr().out)
+    assert result["score_kind"] == "probability" and result["alert"]["threshold_on"] == 0.9
+    assert result["alerts"]["fault_sessions_alerted"] == 1 and result["alerts"]["false_alert_onsets"] == 0
 
 
 def test_cli_reports_alerts_per_session_and_the_false_alarm_rate(tmp_path, capsys):
@@ -78,6 +116,7 @@ def test_cli_reports_alerts_per_session_and_the_false_alarm_rate(tmp_path, capsy
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("synth_")}
     assert "(not a class)" in rows["synth_looseness_000"]  # a fault the model never learned
     assert "normal sessions: 0 alert onset(s) in 0.5 min (0.0 per hour)" in out
+    assert "alert settings: SCORE_KIND 0 (margin), THRESHOLD_ON" in out
     assert "fault sessions: " in out and (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
     # a threshold no smoothed score reaches: no alerts at all
     assert main(["evaluate", str(default_model_dir() / "model.tflite"), str(tmp_path / "s"), "--threshold-on",

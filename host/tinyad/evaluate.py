@@ -2,8 +2,8 @@
 
 Each session is cut into windows at the model's hop, converted to raw counts at the model's full scale, turned
 into the int8 input by the core's preprocessing (tinyad.device.reference, bit-exact with the board), run under
-TFLM, scored (logit margin), smoothed (EWMA) and fed to the alert state machine with the model's alert settings
-(or the ones given). Per session: the predicted classes, the alert onsets and when the first alert came. Over all
+TFLM, scored (the logit margin, or the probability as with the board's SCORE_KIND 1), smoothed (EWMA) and fed to
+the alert state machine with the model's alert settings (or the ones given). Per session: the predicted classes, the alert onsets and when the first alert came. Over all
 sessions: window-level confusion matrix and F1 for the labels the model knows, and the alert view a reliability
 engineer asks for: false alert onsets per hour on normal sessions, detected fault sessions and their delay.
 """
@@ -19,6 +19,7 @@ from tinyad.alert import AlertConfig, AlertState, alert_trace
 from tinyad.errors import InputError
 
 NORMAL_LABEL = "normal"
+SCORE_KINDS = {"margin": 0, "probability": 1}  # the board's SCORE_KIND values (docs/protocol.md)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Evaluation:
     ewma_alpha: float
     sessions: list[SessionEvaluation]
     window_metrics: dict | None = None  # tinyad.metrics.classification_report over windows with known labels
+    score_kind: str = "margin"          # what the alert sees: "margin" (SCORE_KIND 0) or "probability" (1)
 
     def alert_summary(self) -> dict:
         """False alert onsets per hour on normal sessions; fault sessions with at least one alert and the median
@@ -82,7 +84,7 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "class_names": self.class_names, "alert": asdict(self.alert),
-                "ewma_alpha": self.ewma_alpha, "sessions": [s.to_dict() for s in self.sessions],
+                "score_kind": self.score_kind, "ewma_alpha": self.ewma_alpha, "sessions": [s.to_dict() for s in self.sessions],
                 "window_metrics": self.window_metrics, "alerts": self.alert_summary()}
 
 
@@ -123,10 +125,12 @@ def session_counts(session, settings) -> np.ndarray:
     return physical_to_counts(data, settings.units_per_count)
 
 
-def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float) -> SessionEvaluation:
-    """Replay one session through the model the board's way (see the module docstring)."""
+def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float,
+                     score_kind: str = "margin") -> SessionEvaluation:
+    """Replay one session through the model the board's way (see the module docstring); `score_kind` is what
+    the alert sees, as the board's SCORE_KIND: "margin" (0) or "probability" (1)."""
     from tinyad.datasets import window_starts
-    from tinyad.scoring import ewma, logit_margin
+    from tinyad.scoring import ewma
     from tinyad.session import GAP_FACTOR
 
     settings = reference.settings
@@ -144,7 +148,7 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float) 
                          f"{settings.window} without a gap", hint="evaluate longer recordings")
     outputs = np.stack([reference.output_for(reference.input_for(counts[s:s + settings.window]))
                         for s in starts])
-    scores = np.array([logit_margin(o, settings.output_scale) for o in outputs], np.float32)
+    scores = np.array([reference.score_for(o, SCORE_KINDS[score_kind]) for o in outputs], np.float32)
     smoothed = ewma(scores, ewma_alpha)
     states = np.asarray(alert_trace(smoothed, alert), np.int8)
     end_s = session.t[starts + settings.window - 1] - session.t[0]
@@ -160,12 +164,15 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float) 
 
 def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float | None = None,
                    threshold_off: float | None = None, min_windows: int | None = None,
-                   cooldown_windows: int | None = None, progress: bool = False) -> Evaluation:
+                   cooldown_windows: int | None = None, progress: bool = False,
+                   score_kind: str = "margin") -> Evaluation:
     """Evaluate an exported model (.tflite with model_settings.json beside it) on labelled sessions; alert
-    settings default to the model's (what the firmware uses unless menuconfig or CONFIG_SET changes them)."""
+    settings default to the model's (what the firmware uses unless menuconfig or CONFIG_SET changes them).
+    With `score_kind` "probability" both thresholds must be given: the model's are logit margins."""
     from tinyad.device.reference import HostReference
     from tinyad.metrics import classification_report
 
+    check_thresholds_for(score_kind, threshold_on, threshold_off)
     reference = HostReference(model_path)
     settings = reference.settings
     on = settings.threshold_on if threshold_on is None else threshold_on
@@ -178,8 +185,9 @@ def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float |
         from tqdm import tqdm
 
         iterator = tqdm(sessions, desc="sessions", unit="session", leave=False)
-    results = [evaluate_session(reference, s, alert, settings.ewma_alpha) for s in iterator]
-    evaluation = Evaluation(str(model_path), list(settings.class_names), alert, settings.ewma_alpha, results)
+    results = [evaluate_session(reference, s, alert, settings.ewma_alpha, score_kind) for s in iterator]
+    evaluation = Evaluation(str(model_path), list(settings.class_names), alert, settings.ewma_alpha, results,
+                            score_kind=score_kind)
     known = [r for r in results if class_of(r.label, evaluation.class_names) is not None]
     if known:  # window-level metrics over the sessions whose label is a class of the model
         logits = np.concatenate([(r.outputs.astype(np.float32) - settings.output_zero_point) * settings.output_scale
@@ -189,10 +197,27 @@ def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float |
     return evaluation
 
 
+def check_thresholds_for(score_kind: str, threshold_on: float | None, threshold_off: float | None) -> None:
+    """Refuse alert thresholds that cannot work with the score kind: the model's thresholds are logit margins,
+    so the probability needs both given, each in [0, 1] (a probability threshold above 1 never fires)."""
+    if score_kind not in SCORE_KINDS:
+        raise InputError(f"unknown score kind {score_kind!r}", hint=f"use one of {', '.join(SCORE_KINDS)}")
+    if score_kind != "probability":
+        return
+    if threshold_on is None or threshold_off is None:
+        raise InputError("the probability needs --threshold-on and --threshold-off: the model's thresholds are "
+                         "logit margins", hint="e.g. --threshold-on 0.9 --threshold-off 0.7 (the values you would "
+                                              "CONFIG_SET on the board with SCORE_KIND 1)")
+    for name, value in (("--threshold-on", threshold_on), ("--threshold-off", threshold_off)):
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{name} {value:g} is not a probability", hint="give a value in [0, 1]")
+
+
 def format_evaluation(evaluation: Evaluation) -> str:
     """The terminal report: one row per session, then the window metrics and the alert summary."""
     a = evaluation.alert
-    lines = [f"alert settings: THRESHOLD_ON {a.threshold_on:g}, THRESHOLD_OFF {a.threshold_off:g}, MIN_WINDOWS "
+    lines = [f"alert settings: SCORE_KIND {SCORE_KINDS[evaluation.score_kind]} ({evaluation.score_kind}), "
+             f"THRESHOLD_ON {a.threshold_on:g}, THRESHOLD_OFF {a.threshold_off:g}, MIN_WINDOWS "
              f"{a.min_windows}, COOLDOWN_WINDOWS {a.cooldown_windows}, EWMA_ALPHA {evaluation.ewma_alpha:g}",
              f"{'session':28s} {'label':14s} {'windows':>7s}  {'predicted as label':>18s}  {'alerts':>6s}  "
              f"{'in alert':>8s}  first alert"]
@@ -247,7 +272,7 @@ def plot_evaluation(evaluation: Evaluation, path, max_sessions: int = 12) -> Pat
             axis.fill_between(s.end_s, 0, 1, where=alert, transform=axis.get_xaxis_transform(), color="tab:red",
                               alpha=0.15, lw=0, label="ALERT")
         axis.set_title(f"{s.session_id} ({s.label}): {s.alert_onsets} alert onset(s)", fontsize=8, loc="left")
-        axis.set_ylabel("smoothed score", fontsize=7)
+        axis.set_ylabel(f"smoothed {evaluation.score_kind}", fontsize=7)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.25)
     axes[0, 0].legend(loc="upper right", fontsize=7, frameon=False, ncol=3)

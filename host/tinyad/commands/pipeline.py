@@ -212,21 +212,25 @@ def test_windows_int8(model_path: Path, run_dir, n_windows: int):
 @click.option("--min-windows", type=click.IntRange(min=1), default=None, help="MIN_WINDOWS to try [the model's].")
 @click.option("--cooldown-windows", type=click.IntRange(min=0), default=None,
               help="COOLDOWN_WINDOWS to try [the model's].")
+@click.option("--score-kind", type=click.Choice(["margin", "probability"]), default="margin", show_default=True,
+              help="What the alert sees, as the board's SCORE_KIND 0/1 (probability: give both thresholds).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG: each session's smoothed score, the thresholds and the alerts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
-def evaluate(model, sessions, threshold_on, threshold_off, min_windows, cooldown_windows, plot_path, as_json):
+def evaluate(model, sessions, threshold_on, threshold_off, min_windows, cooldown_windows, score_kind, plot_path,
+             as_json):
     """What the exported MODEL does on new labelled SESSIONS, computed the board's way (preprocessing, TFLM,
     score, EWMA, alert state machine): predictions, alert onsets and time to the first alert per session."""
     from tinyad.check import require_tflite
-    from tinyad.evaluate import evaluate_model, format_evaluation, plot_evaluation
+    from tinyad.evaluate import check_thresholds_for, evaluate_model, format_evaluation, plot_evaluation
 
     require_tflite(model.read_bytes(), str(model))
+    check_thresholds_for(score_kind, threshold_on, threshold_off)  # before any session is read
     if plot_path is not None:
         check_writable(plot_path)
     loaded = load_sessions(sessions, echo=_note)
     evaluation = evaluate_model(model, loaded, threshold_on, threshold_off, min_windows, cooldown_windows,
-                                progress=not as_json)
+                                progress=not as_json, score_kind=score_kind)
     if as_json:
         click.echo(json.dumps(evaluation.to_dict(), indent=2, default=float))
     else:
