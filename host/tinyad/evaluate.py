@@ -3,9 +3,10 @@
 Each session is cut into windows at the model's hop, converted to raw counts at the model's full scale, turned
 into the int8 input by the core's preprocessing (tinyad.device.reference, bit-exact with the board), run under
 TFLM, scored (the logit margin, or the probability as with the board's SCORE_KIND 1), smoothed (EWMA) and fed to
-the alert state machine with the model's alert settings (or the ones given). Per session: the predicted classes, the alert onsets and when the first alert came. Over all
-sessions: window-level confusion matrix and F1 for the labels the model knows, and the alert view a reliability
-engineer asks for: false alert onsets per hour on normal sessions, detected fault sessions and their delay.
+the alert state machine with the model's alert settings (or the ones given). Per session: the predicted classes,
+the alert onsets and when the first alert came. Over all sessions: window-level confusion matrix and F1 for the
+labels the model knows, and the alert view a reliability engineer asks for: false alert onsets per hour on normal
+sessions, detected fault sessions and their delay.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "class_names": self.class_names, "alert": asdict(self.alert),
-                "score_kind": self.score_kind, "ewma_alpha": self.ewma_alpha, "sessions": [s.to_dict() for s in self.sessions],
+                "score_kind": self.score_kind, "ewma_alpha": self.ewma_alpha,
+                "sessions": [s.to_dict() for s in self.sessions],
                 "window_metrics": self.window_metrics, "alerts": self.alert_summary()}
 
 
