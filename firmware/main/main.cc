@@ -4,7 +4,7 @@
 // Tasks (no heap after boot: static stacks, queues and buffers):
 //   sampler   reads the MPU6050 FIFO every ~20 ms and queues samples / sensor events
 //   device    owns tinyad::Device: feeds samples (a window is scored every hop, which runs the model and
-//             publishes the BLE advertisement) and serial bytes (protocol requests)
+//             publishes the BLE advertisement) and serial bytes (protocol requests); writes every frame
 //   serial    reads the serial link into a stream buffer and wakes the device task
 //   ble_adv   (ble_alerts component) hands each new advertisement to the NimBLE controller
 // Every task subscribes to the task watchdog and feeds it at least once a second.
@@ -103,9 +103,18 @@ StaticTask_t g_sampler_tcb, g_device_tcb, g_serial_tcb;
 StackType_t g_sampler_stack[4096], g_device_stack[8192], g_serial_stack[3072];
 
 // ---------------------------------------------------------------------------------------- core hooks
+// Each frame goes out with a 0x00 in front (empty frames are ignored, docs/protocol.md): bytes before it that are
+// not a frame (console text on a shared UART0, a frame cut short) then end there and cost the host only
+// themselves, not this frame too. One write call, so console text cannot fall between the two.
+uint8_t g_tx_wire[1 + tinyad::kMaxWireFrame];  // device task only
+
 void hook_write(void*, const uint8_t* data, size_t n) {
-  // A host that stopped reading must not stall the device task: frames are dropped after 50 ms.
-  serial_link_write(data, n, 50);
+  if (n == 0 || n > tinyad::kMaxWireFrame) return;  // the core never sends more
+  g_tx_wire[0] = 0x00;
+  memcpy(g_tx_wire + 1, data, n);
+  // A host that stopped reading must not stall the device task (inference, BLE): frames are dropped after
+  // 50 ms, and without waiting after such a drop until a write goes through again (serial_link.h).
+  serial_link_write(g_tx_wire, n + 1, 50);
 }
 
 bool hook_invoke(void*, const int8_t* input, size_t n_input, int8_t* output, size_t n_output, uint32_t* invoke_us) {

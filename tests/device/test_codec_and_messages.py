@@ -43,6 +43,31 @@ def test_decoder_resyncs_after_garbage_and_counts_bad_frames():
     assert decoder.bad_frames == 3
 
 
+# On a classic ESP32 the protocol shares UART0 with the console: ESP_LOG is silenced, but stdio text still gets
+# out (TFLM's MicroPrintf ends in vfprintf(stderr)), between frames. The firmware sends 0x00 before each frame
+# (firmware/main/main.cc, hook_write) so that such text costs the host only itself.
+CONSOLE_TEXT = b"Node FULLY_CONNECTED (number 3) failed to invoke with status 1\r\n"
+
+
+def test_console_text_between_frames_costs_no_frame_when_each_frame_starts_with_a_delimiter():
+    frames = [codec.encode_frame(0x06, seq, bytes([seq, 0, seq])) for seq in range(3)]
+    wire = b"I (312) tinyad: boot log before the first frame\r\n" + b"".join(
+        b"\x00" + frame + CONSOLE_TEXT for frame in frames)
+    decoder = codec.new_decoder()
+    received = [f for i in range(0, len(wire), 7) for f in decoder.feed(wire[i:i + 7])]  # as a port delivers
+    assert [(f.type, f.seq, f.payload) for f in received] == [(0x06, seq, bytes([seq, 0, seq])) for seq in range(3)]
+    # The boot line and the text after the first two frames (the last is still open): dropped and counted.
+    assert decoder.bad_frames == 3 and decoder.counters["frames_ok"] == 3
+
+
+def test_console_text_right_before_a_frame_without_a_leading_delimiter_takes_that_frame_with_it():
+    # Why the firmware sends the leading 0x00: the decoder resynchronizes only at a 0x00.
+    first, second = (codec.encode_frame(0x06, seq, b"x") for seq in (1, 2))
+    decoder = codec.new_decoder()
+    assert [f.seq for f in decoder.feed(first + CONSOLE_TEXT + second)] == [1]
+    assert decoder.bad_frames == 1
+
+
 def test_info_payload_decodes_field_by_field():
     payload = struct.pack("<BBBB16s16sfff32sHHBBbbffIHHff", 1, 0, 1, 2, b"board", b"MPU6050", 4.0, 500.0, 100.0,
                           bytes(range(32)), 64, 32, 2, 2, -3, 5, 0.5, 0.25, 60000, 1024, 0b101, 1.5, 0.75)

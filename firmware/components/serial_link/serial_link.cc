@@ -9,10 +9,20 @@
 #include "freertos/semphr.h"
 #include "sdkconfig.h"
 
+// The protocol shares UART0 with the console (a console UART set to UART0, default or custom).
+#if !CONFIG_TINYAD_LINK_USB_SERIAL_JTAG && CONFIG_ESP_CONSOLE_UART && CONFIG_ESP_CONSOLE_UART_NUM == 0
+#define TINYAD_SHARED_CONSOLE 1
+#else
+#define TINYAD_SHARED_CONSOLE 0
+#endif
+
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
 #include "driver/usb_serial_jtag.h"
 #else
 #include "driver/uart.h"
+#endif
+#if TINYAD_SHARED_CONSOLE
+#include "driver/uart_vfs.h"
 #endif
 
 namespace {
@@ -23,9 +33,8 @@ constexpr size_t kTxBufferBytes = 8192;  // SAMPLES/SCORE bursts while streaming
 
 char g_last_log[160] = "";
 
-// The protocol shares UART0 with the console (a console UART set to UART0, default or custom): logging has to
-// stop once frames flow, or log lines would land inside them.
-#if !CONFIG_TINYAD_LINK_USB_SERIAL_JTAG && CONFIG_ESP_CONSOLE_UART && CONFIG_ESP_CONSOLE_UART_NUM == 0
+// A shared UART0: ESP_LOG has to stop once frames flow, or log lines would land among them.
+#if TINYAD_SHARED_CONSOLE
 StaticSemaphore_t g_log_lock_storage;
 SemaphoreHandle_t g_log_lock = nullptr;
 
@@ -36,6 +45,13 @@ int capture_log(const char* format, va_list args) {
   xSemaphoreGive(g_log_lock);
   return n;
 }
+#endif
+
+#if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
+// Set when a write found no room in time: nobody drains the port (no USB host, or a PC whose port is closed,
+// which usb_serial_jtag_is_connected() still reports as connected). Later writes do not wait until one goes
+// through, so a vanished host costs one timeout, not one per frame. Only the device task writes.
+bool g_tx_stalled = false;
 #endif
 
 TickType_t ticks(uint32_t ms) { return ms == 0 ? 0 : (pdMS_TO_TICKS(ms) == 0 ? 1 : pdMS_TO_TICKS(ms)); }
@@ -61,6 +77,12 @@ extern "C" esp_err_t serial_link_start(void) {
   config.source_clk = UART_SCLK_DEFAULT;
   esp_err_t err = uart_driver_install(UART_NUM_0, kRxBufferBytes, kTxBufferBytes, 0, nullptr, 0);
   if (err == ESP_OK) err = uart_param_config(UART_NUM_0, &config);
+#if TINYAD_SHARED_CONSOLE
+  // stdio (printf; TFLM's MicroPrintf -> DebugLog -> vfprintf(stderr)) writes straight into the TX FIFO by
+  // default, where it could land inside a frame; through the driver it goes between two write calls.
+  // (stdin would now read through the driver too and take protocol bytes: nothing may read it.)
+  if (err == ESP_OK) uart_vfs_dev_use_driver(UART_NUM_0);
+#endif
   if (err == ESP_OK) ESP_LOGI(kTag, "protocol on UART0 at %d baud", CONFIG_TINYAD_UART_BAUD);
   return err;
 #endif
@@ -86,8 +108,10 @@ extern "C" size_t serial_link_read(uint8_t* buffer, size_t capacity, uint32_t ti
 
 extern "C" esp_err_t serial_link_write(const uint8_t* data, size_t n, uint32_t timeout_ms) {
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
-  const int written = usb_serial_jtag_write_bytes(data, n, ticks(timeout_ms));
-  return written == static_cast<int>(n) ? ESP_OK : ESP_ERR_TIMEOUT;
+  if (n == 0) return ESP_OK;  // the driver refuses size 0
+  const int written = usb_serial_jtag_write_bytes(data, n, g_tx_stalled ? 0 : ticks(timeout_ms));
+  g_tx_stalled = written != static_cast<int>(n);
+  return g_tx_stalled ? ESP_ERR_TIMEOUT : ESP_OK;
 #else
   (void)timeout_ms;  // uart_write_bytes waits for ring-buffer room; at 921600 baud 8 KB drain in < 90 ms
   const int written = uart_write_bytes(UART_NUM_0, data, n);
@@ -95,8 +119,11 @@ extern "C" esp_err_t serial_link_write(const uint8_t* data, size_t n, uint32_t t
 #endif
 }
 
+// Still reaching a shared UART0 afterwards: stdio text (TFLM errors), only between write calls, so a host that
+// gets 0x00 before each frame drops just the text; and esp_rom_printf output (early/ISR logs, panic), which
+// bypasses the driver and can break the frame it lands in (after a panic the board reboots anyway).
 extern "C" void serial_link_silence_console(void) {
-#if !CONFIG_TINYAD_LINK_USB_SERIAL_JTAG && CONFIG_ESP_CONSOLE_UART && CONFIG_ESP_CONSOLE_UART_NUM == 0
+#if TINYAD_SHARED_CONSOLE
   if (g_log_lock == nullptr) g_log_lock = xSemaphoreCreateMutexStatic(&g_log_lock_storage);
   ESP_LOGI(kTag, "console logging stops now: UART0 carries protocol frames");
   esp_log_set_vprintf(capture_log);
