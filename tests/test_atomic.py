@@ -31,3 +31,20 @@ def test_check_writable_refuses_a_file_used_as_a_folder(tmp_path):
     with pytest.raises(InputError, match="cannot write .*afile/s.parquet") as err:
         check_writable(tmp_path / "afile" / "s.parquet")
     assert err.value.hint
+
+
+def test_outputs_in_lists_only_the_named_files_and_remove_outputs_removes_them(tmp_path):
+    from tinyad.atomic import outputs_in, remove_outputs
+
+    (tmp_path / "model.keras").write_text("old")
+    (tmp_path / "run.json").mkdir()  # a folder with a listed name is not that output
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "step_1").mkdir()
+    (tmp_path / "step_1" / "weights.h5").write_text("w")
+    names = ("run.json", "model.keras", "metrics.json")
+    assert outputs_in(tmp_path, names) == [tmp_path / "model.keras"]
+    assert outputs_in(tmp_path / "missing", names) == []
+    assert remove_outputs(outputs_in(tmp_path, names) + [tmp_path / "step_1"]) == [tmp_path / "model.keras",
+                                                                                  tmp_path / "step_1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "run.json"]
+    assert remove_outputs([]) == []

@@ -221,3 +221,42 @@ def test_range_warnings_flag_m_per_s2_and_values_beyond_the_full_scale():
     assert range_warnings(gyro * 2, ["gz"], {})[0].endswith(
         "(assumed: the session records no full scale) (max |gz| 600 dps); they are clipped to the full scale for "
         "training, as on the board (hint: check --units and --scale: a sensor at that range cannot deliver them)")
+
+
+def test_rate_matches_allows_a_board_clock_error_and_refuses_another_rate():
+    from tinyad.session import RATE_TOLERANCE, SAME_RATE_TOLERANCE, rate_matches
+
+    assert RATE_TOLERANCE == 0.02
+    assert rate_matches(100.0, 100.0) and rate_matches(101.9, 100.0) and rate_matches(98.1, 100.0)
+    assert not rate_matches(102.1, 100.0) and not rate_matches(97.9, 100.0)
+    assert not rate_matches(111.1, 100.0)  # the board's next rate (1000 / 9 Hz) is another rate
+    # Relative to the expected (model's) rate, not to the larger one.
+    assert rate_matches(102.0, 100.0) and not rate_matches(100.0, 98.0)
+    for bad in (float("nan"), float("inf")):
+        assert not rate_matches(bad, 100.0) and not rate_matches(100.0, bad)
+    assert not rate_matches(0.0, 0.0) and not rate_matches(-100.0, -100.0)
+    # Two labels of the same stream: only float rounding is the same rate.
+    assert rate_matches(100.00001, 100.0, SAME_RATE_TOLERANCE)
+    assert not rate_matches(100.001, 100.0, SAME_RATE_TOLERANCE)
+
+
+def test_a_nan_sample_rate_is_refused():
+    session = Session(np.arange(3) / 100.0, np.zeros((3, 1), np.float32), SessionMeta(float("nan"), "x", ["ax"]))
+    with pytest.raises(InputError, match="sample rate must be positive, got nan"):
+        validate(session, "s")
+
+
+def test_full_scale_warnings_name_each_channel_beyond_its_limit():
+    from tinyad.session import full_scale_warnings
+
+    data = np.array([[0.5, 10.0], [-3.0, 20.0], [1.0, -30.0], [0.0, 0.0]])
+    assert full_scale_warnings(data, ["ax", "gz"], [4.0, 30.0]) == []  # +-limit itself is within
+    assert full_scale_warnings(data, ["ax", "gz"], [2.0, 15.0], "s1", scale_name="the model's full scale",
+                               limit_note=" (assumed)", consequence="they are clipped", hint="check units") == [
+        "s1: channel ax: 25 % of the values exceed the model's full scale +-2 g (assumed) (max |ax| 3 g); they are "
+        "clipped (hint: check units)",
+        "s1: channel gz: 50 % of the values exceed the model's full scale +-15 dps (assumed) (max |gz| 30 dps); "
+        "they are clipped (hint: check units)"]
+    # Without where, consequence or hint: the finding alone.
+    assert full_scale_warnings(data[:, 1:], ["gz"], [25.0]) == [
+        "channel gz: 25 % of the values exceed the full scale +-25 dps (max |gz| 30 dps)"]

@@ -1,10 +1,13 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Output files: atomic writes (a reader sees the old file or the new one, never half of one), a writability probe
+before long work, and removing the files an earlier run left (only those its command writes)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -53,3 +56,22 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def outputs_in(folder: str | os.PathLike, names: Iterable[str]) -> list[Path]:
+    """The files of `names` (what a command writes into `folder`) that exist there now, in the order of `names`.
+    Empty for a new or missing folder; other files are never listed, so `remove_outputs` never removes them."""
+    folder = Path(folder)
+    return [folder / name for name in names if (folder / name).is_file()]
+
+
+def remove_outputs(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Remove `paths` - an earlier run's outputs as its command listed them (`outputs_in`, or its own rule): files,
+    and folders with everything in them. Returns the removed paths in the given order."""
+    removed = [Path(p) for p in paths]
+    for path in removed:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return removed

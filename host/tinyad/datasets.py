@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinyad.errors import InputError
-from tinyad.session import DEFAULT_FULL_SCALE, Session, clip_to_full_scale
+from tinyad.session import DEFAULT_FULL_SCALE, SAME_RATE_TOLERANCE, Session, clip_to_full_scale, rate_matches
 
 NORMAL_LABEL = "normal"
 UNLABELLED = ("unknown", "")  # labels that name no class
@@ -256,7 +256,7 @@ def check_compatible(sessions: list[Session]) -> None:
             raise InputError(
                 f"session {s.meta.session_id}: channels {s.meta.channels} differ from "
                 f"{first.session_id}: {first.channels}", hint="train on sessions with the same channels")
-        if abs(s.meta.sample_rate_hz - first.sample_rate_hz) > 1e-6 * first.sample_rate_hz:
+        if not rate_matches(s.meta.sample_rate_hz, first.sample_rate_hz, SAME_RATE_TOLERANCE):
             raise InputError(
                 f"session {s.meta.session_id}: {s.meta.sample_rate_hz:.6g} Hz differs from "
                 f"{first.session_id}: {first.sample_rate_hz:.6g} Hz", hint="resample, or train one model per rate")

@@ -116,12 +116,12 @@ def session_counts(session, settings) -> np.ndarray:
     """The session's samples as the sensor's raw counts in the model's channel order (saturating at the rails,
     as the board's int16 registers do). Refuses missing channels and another sample rate."""
     from tinyad.preprocess import physical_to_counts
-    from tinyad.session import model_channels
+    from tinyad.session import model_channels, rate_matches
 
     where = session.meta.session_id
     data = model_channels(session, settings.channels, where)
     rate, model_rate = float(session.meta.sample_rate_hz), float(settings.sample_rate_hz)
-    if abs(rate - model_rate) > 0.02 * model_rate:
+    if not rate_matches(rate, model_rate):
         raise InputError(f"{where}: sampled at {rate:g} Hz, the model at {model_rate:g} Hz",
                          hint="evaluate recordings made at the model's rate (the board samples at it)")
     return physical_to_counts(data, settings.units_per_count)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -27,8 +28,17 @@ CANONICAL_UNITS = {"ax": "g", "ay": "g", "az": "g", "gx": "dps", "gy": "dps", "g
 STANDARD_GRAVITY = 9.80665  # m/s^2 per g
 # Sensor ranges assumed when a session records none: the MPU6050 ranges the firmware configures by default.
 DEFAULT_FULL_SCALE = {"accel_g": 4.0, "gyro_dps": 500.0}
-# Tolerance between the declared sample rate and the median sample interval.
+# Relative tolerance for "sampled at this rate": a session's declared rate against its median interval (`validate`),
+# and a session's or a board's rate against a model's (`rate_matches`). A session stores a nominal rate - `tinyad
+# record` the board's configured rate from INFO, an import the --rate given - or, for an import without --rate,
+# 1 / its median interval, which carries the logger's clock error. The board samples on the MPU6050's clock, a gyro
+# MEMS oscillator that varies by +-1 % over temperature (MPU-6000/6050 product specification, 7.15), so a recording
+# within 2 % is at the model's rate; the board's own rates (1000 / n Hz: 90.9, 100, 111, ...) stay apart.
 RATE_TOLERANCE = 0.02
+# Two rates that label the same stream must be the same number: the sessions of one training set (the model
+# keeps one rate) and `sim --rate` against a session's own rate. 1e-6 absorbs only float rounding (an importer's
+# 6 significant digits, the board's float32); anything more would relabel every frequency.
+SAME_RATE_TOLERANCE = 1e-6
 # An interval longer than this many nominal intervals is a gap (lost samples).
 GAP_FACTOR = 1.5
 # Mixed rates: this many consecutive gaps are a stretch at a slower rate, not lost samples (those are isolated:
@@ -128,7 +138,7 @@ def validate(session: Session, where: str = "<session>", line_numbers=None) -> N
             f"{where}: {row_ref(row)}: time does not increase ({float(t[row - 1]):.6g} s -> {float(t[row]):.6g} s)",
             hint="timestamps must be strictly increasing; sort or split the recording",
         )
-    if not meta.sample_rate_hz or meta.sample_rate_hz <= 0:
+    if not (meta.sample_rate_hz and meta.sample_rate_hz > 0):  # NaN too
         raise InputError(f"{where}: sample rate must be positive, got {meta.sample_rate_hz}")
     expected = 1.0 / meta.sample_rate_hz
     median = float(np.median(dt))
@@ -175,6 +185,14 @@ def _in_runs(mask: np.ndarray, min_run: int) -> np.ndarray:
     return out
 
 
+def rate_matches(rate_hz: float, expected_hz: float, tolerance: float = RATE_TOLERANCE) -> bool:
+    """Whether `rate_hz` is `expected_hz` (a model's or a board's rate) within `tolerance` of `expected_hz`.
+    The one test for "recorded at the model's rate?"; False for NaN, infinite or non-positive rates."""
+    if not (math.isfinite(rate_hz) and math.isfinite(expected_hz) and expected_hz > 0):
+        return False
+    return abs(rate_hz - expected_hz) <= tolerance * expected_hz
+
+
 def model_channels(session: Session, channels: list[str], where: str) -> np.ndarray:
     """The session's samples (n, len(channels)) in a model's channel order; InputError naming the channels the
     session lacks."""
@@ -197,7 +215,6 @@ def range_warnings(data: np.ndarray, channels: list[str], full_scale: dict | Non
     same way, see `clip_to_full_scale`); they usually mean a missing unit conversion."""
     data = np.asarray(data, np.float64).reshape(-1, len(channels))
     scale = {**DEFAULT_FULL_SCALE, **(full_scale or {})}
-    assumed = "" if full_scale else " (assumed: the session records no full scale)"
     prefix = f"{where}: " if where else ""
     out = []
     accel = [i for i, c in enumerate(channels) if c.startswith("a")]
@@ -207,16 +224,32 @@ def range_warnings(data: np.ndarray, channels: list[str], full_scale: dict | Non
             out.append(f"{prefix}the median accelerometer magnitude is {magnitude:.3g} \"g\", close to 9.81: the data "
                        "look like m/s^2 (hint: import with --units "
                        + ",".join(f"{channels[i]}=m/s^2" for i in accel) + ")")
-    for i, c in enumerate(channels):
-        key = full_scale_key(c)
-        limit = float(scale[key])
-        beyond = np.abs(data[:, i]) > limit
-        if beyond.any():
-            unit = "g" if key == "accel_g" else "dps"
-            clipped = "they are clipped to the full scale for training, as on the board"
-            out.append(f"{prefix}channel {c}: {100 * beyond.mean():.3g} % of the values exceed the full scale "
-                       f"+-{limit:g} {unit}{assumed} (max |{c}| {np.abs(data[:, i]).max():.4g} {unit}); {clipped} "
-                       "(hint: check --units and --scale: a sensor at that range cannot deliver them)")
+    limits = [float(scale[full_scale_key(c)]) for c in channels]
+    return out + full_scale_warnings(
+        data, channels, limits, where, limit_note="" if full_scale else " (assumed: the session records no full scale)",
+        consequence="they are clipped to the full scale for training, as on the board",
+        hint="check --units and --scale: a sensor at that range cannot deliver them")
+
+
+def full_scale_warnings(data: np.ndarray, channels: list[str], limits: list[float], where: str = "",
+                        scale_name: str = "the full scale", limit_note: str = "", consequence: str = "",
+                        hint: str = "") -> list[str]:
+    """One line per channel with values beyond +-its limit (`limits`, in the channel's unit): the share of its
+    values beyond it and the largest magnitude, named `scale_name` (e.g. "the model's full scale") with
+    `limit_note` after the limit, then what happens to them (`consequence`) and a `hint`. The one wording of
+    "values beyond the full scale", for import and training (`range_warnings`) and for a replay (tinyad.sil)."""
+    data = np.asarray(data, np.float64).reshape(-1, len(channels))
+    prefix = f"{where}: " if where else ""
+    out = []
+    for i, (channel, limit) in enumerate(zip(channels, limits)):
+        magnitude = np.abs(data[:, i])
+        beyond = magnitude > limit  # +limit itself is 32768 counts, saturated by one count: not counted
+        if not beyond.any():
+            continue
+        unit = CANONICAL_UNITS.get(channel, "")
+        line = (f"{prefix}channel {channel}: {100 * beyond.mean():.3g} % of the values exceed {scale_name} "
+                f"+-{limit:g} {unit}{limit_note} (max |{channel}| {magnitude.max():.4g} {unit})")
+        out.append(line + (f"; {consequence}" if consequence else "") + (f" (hint: {hint})" if hint else ""))
     return out
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyad.atomic import remove_outputs
 from tinyad.errors import InputError
 from tinyad.session import CANONICAL_UNITS, KNOWN_CHANNELS, STANDARD_GRAVITY, Session, SessionMeta, write_session
 
@@ -370,8 +371,7 @@ def _clear_out_dir(out_dir: Path, overwrite: bool) -> None:
     existing = sorted(p for p in out_dir.iterdir() if p.is_file() and (p.suffix == ".parquet" or is_synth_output(p)))
     foreign = [p for p in existing if not is_synth_output(p)]
     if overwrite and not foreign:
-        for path in existing:
-            path.unlink()
+        remove_outputs(existing)
         return
     shown = foreign if overwrite else existing
     if not shown:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyad.atomic import outputs_in, remove_outputs
 from tinyad.datasets import Dataset, DatasetConfig, Normalizer, WindowSet
 from tinyad.errors import InputError
 from tinyad.metrics import classification_report
@@ -30,16 +31,12 @@ QUANTIZE_FILES = ("model.tflite", "model_settings.json", "quantize.json", "confu
 
 def pipeline_files_in(run_dir: str | Path) -> list[Path]:
     """The files of an earlier train/quantize that exist in `run_dir` (empty for a new or foreign folder)."""
-    run_dir = Path(run_dir)
-    return [run_dir / name for name in RUN_FILES + QUANTIZE_FILES if (run_dir / name).is_file()]
+    return outputs_in(run_dir, RUN_FILES + QUANTIZE_FILES)
 
 
 def remove_pipeline_files(run_dir: str | Path) -> list[Path]:
     """Remove the files an earlier train/quantize wrote into `run_dir` (nothing else); returns them."""
-    removed = pipeline_files_in(run_dir)
-    for path in removed:
-        path.unlink()
-    return removed
+    return remove_outputs(pipeline_files_in(run_dir))
 
 
 @dataclass

@@ -159,6 +159,16 @@ def test_a_model_that_is_not_tflite_is_named_as_such(tmp_path, tiny_model):
     assert load_settings_for(model_path).tflite_sha256  # the real one still loads
 
 
+def test_parity_accepts_a_device_within_the_rate_tolerance_of_the_model():
+    from types import SimpleNamespace
+
+    from tinyad.device.parity import check_sample_rate
+
+    check_sample_rate(SimpleNamespace(sample_rate_hz=101.0), "m.tflite", 100.0)  # a clock 1 % off: the same rate
+    with pytest.raises(ModelMismatchError, match="samples at 103 Hz, but m.tflite was trained at 100 Hz"):
+        check_sample_rate(SimpleNamespace(sample_rate_hz=103.0), "m.tflite", 100.0)
+
+
 def test_parity_refuses_a_device_sampling_at_another_rate_than_the_model(start_sil, tiny_model, normal_source,
                                                                           tmp_path, capsys):
     from tinyad.session import Session, SessionMeta, write_session

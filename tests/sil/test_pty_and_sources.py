@@ -130,18 +130,20 @@ CHANNELS = ["ax", "ay", "az", "gx", "gy", "gz"]
 def test_session_source_warns_about_values_clipped_at_the_full_scale(tmp_path):
     data = np.zeros((40, 6))
     data[:, 2] = 1.0
-    data[:6, 0] = 5.5  # 6 of 120 accelerometer values beyond +-4 g
+    data[:6, 0] = 5.5  # 6 of 40 ax values beyond +-4 g
     path = _write(tmp_path, np.arange(40) / 100.0, data)
     source = sources.session_source(path, CHANNELS, UPC, window=32)
     assert source.warnings == [
-        f"{path}: 5 % of the accelerometer values (ax, ay, az) exceed the model's full scale +-4 g (max 5.5 g); "
-        "they are clipped at the rails (hint: check the session's units, or use a model with a larger full scale)"]
+        f"{path}: channel ax: 15 % of the values exceed the model's full scale +-4 g (max |ax| 5.5 g); they are "
+        "clipped to the full scale in the replay, as on the board (hint: check the session's units, or use a model "
+        "with a larger full scale)"]
     assert source.counts[0, 0] == 32767
     data[:6, 0] = 3.9
-    data[10:30, 4] = -600.0  # 20 of 120 gyroscope values beyond +-500 dps
+    data[10:30, 4] = -600.0  # 20 of 40 gy values beyond +-500 dps
     source = sources.session_source(_write(tmp_path, np.arange(40) / 100.0, data), CHANNELS, UPC)
     assert len(source.warnings) == 1
-    assert "16.7 % of the gyroscope values (gx, gy, gz) exceed the model's full scale +-500 dps" in source.warnings[0]
+    assert "channel gy: 50 % of the values exceed the model's full scale +-500 dps (max |gy| 600 dps)" \
+        in source.warnings[0]
 
 
 def test_session_source_warns_about_gaps_in_the_time_column(tmp_path):

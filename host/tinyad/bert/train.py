@@ -22,7 +22,7 @@ import numpy as np
 
 from tinyad.bert.model import BertConfig, build_model, preset_config, transfer_weights
 from tinyad.bert.outliers import OutlierProbabilities, synthesize_batch
-from tinyad.atomic import write_text_atomic
+from tinyad.atomic import outputs_in, remove_outputs, write_text_atomic
 from tinyad.errors import InputError
 
 CONFIG_FILE = "config.json"
@@ -195,19 +195,12 @@ def run_files(run_dir: Path) -> list[Path]:
     if not run_dir.is_dir():
         return []
     steps = sorted((p for p in run_dir.glob("step_*") if p.is_dir() and _step_number(p) >= 0), key=_step_number)
-    files = [run_dir / name for name in (HISTORY_FILE, HISTORY_PLOT, CONFIG_FILE, WEIGHTS_FILE)
-             if (run_dir / name).is_file()]
-    return steps + files
+    return steps + outputs_in(run_dir, (HISTORY_FILE, HISTORY_PLOT, CONFIG_FILE, WEIGHTS_FILE))
 
 
 def remove_run_files(run_dir: Path) -> list[Path]:
     """Remove what `run_files` lists (an earlier run's output) and return it; everything else stays."""
-    import shutil
-
-    removed = run_files(run_dir)
-    for path in removed:
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    return removed
+    return remove_outputs(run_files(run_dir))
 
 
 def load_checkpoint(path: Path) -> Checkpoint:

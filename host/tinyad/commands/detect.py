@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import click
 
+from tinyad.atomic import outputs_in, remove_outputs
 from tinyad.detectors.pipeline import KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
 from tinyad.errors import InputError, TinyadError
@@ -99,12 +100,7 @@ def load_read_options(model_dir: Path) -> dict:
 def remove_previous_fit(out_dir: Path) -> list[str]:
     """Delete the files a previous fit wrote into `out_dir` (FIT_FILES only, nothing else) and return
     their names."""
-    removed = []
-    for name in FIT_FILES:
-        if (out_dir / name).is_file():
-            (out_dir / name).unlink()
-            removed.append(name)
-    return removed
+    return [path.name for path in remove_outputs(outputs_in(out_dir, FIT_FILES))]
 
 
 def output_stems(files) -> list[str]:

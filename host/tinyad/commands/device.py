@@ -53,6 +53,7 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
     The firmware core (framing, dispatcher, preprocessing, scoring, alerts) answers the protocol; the host TFLM
     runs the model. Connect any tinyad command to the printed port."""
     from tinyad.device.reference import load_settings_for
+    from tinyad.session import SAME_RATE_TOLERANCE, rate_matches
     from tinyad.sil.device import SilDevice
     from tinyad.sil.sources import session_source, synth_source
 
@@ -75,7 +76,7 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
         source = session_source(session_path, settings.channels, settings.units_per_count, window=settings.window)
         # The samples are what the sensor delivered at the session's rate; another --rate would only relabel them
         # (every frequency scaled), so it is refused rather than applied.
-        if rate_hz is not None and not math.isclose(rate_hz, source.sample_rate_hz, rel_tol=1e-6):
+        if rate_hz is not None and not rate_matches(rate_hz, source.sample_rate_hz, SAME_RATE_TOLERANCE):
             raise InputError(f"--rate {rate_hz:g} Hz differs from the session's own sample rate "
                              f"{source.sample_rate_hz:g} Hz",
                              hint="a session replays at its own rate; --rate applies to --synth")
@@ -98,7 +99,7 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
         click.echo(f"note: --synth replays one {seconds:g}-s recording in a loop, so recordings longer than that, "
                    "or made one after another, repeat it; for training data record each condition at several "
                    "--seed values (other speeds and severities)", err=True)
-    if abs(rate - settings.sample_rate_hz) > 0.02 * settings.sample_rate_hz:
+    if not rate_matches(rate, settings.sample_rate_hz):
         click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
                     fg="yellow", err=True)
     for line in source.warnings:

@@ -59,24 +59,14 @@ def session_source(path, channels: list[str], units_per_count: list[float], wind
 
 
 def clip_warnings(data, channels: list[str], units_per_count: list[float], where: str) -> list[str]:
-    """One line per sensor (accelerometer, gyroscope) with values beyond the model's full scale: the share of its
-    values that saturate at the int16 rails when converted to counts, and the full scale."""
-    from tinyad.session import full_scale_key
+    """The lines of `session.full_scale_warnings` for values beyond the model's full scale (32768 counts of
+    `units_per_count`), which the replay saturates at the int16 rails as the board does."""
+    from tinyad.session import full_scale_warnings
 
-    data = np.asarray(data, np.float64)
-    upc = np.asarray(units_per_count, np.float64)
-    beyond = np.abs(data) > 32768 * upc  # as import's range warning: beyond the full scale (+4 g itself is 1 count)
-    out = []
-    for key, sensor, unit in (("accel_g", "accelerometer", "g"), ("gyro_dps", "gyroscope", "dps")):
-        cols = [i for i, c in enumerate(channels) if full_scale_key(c) == key]
-        if not cols or not beyond[:, cols].any():
-            continue
-        names = ", ".join(channels[i] for i in cols)
-        out.append(f"{where}: {100 * beyond[:, cols].mean():.3g} % of the {sensor} values ({names}) exceed the "
-                   f"model's full scale +-{32768 * upc[cols].max():g} {unit} (max {np.abs(data[:, cols]).max():.4g} "
-                   f"{unit}); they are clipped at the rails (hint: check the session's units, or use a model "
-                   "with a larger full scale)")
-    return out
+    limits = [32768 * float(upc) for upc in units_per_count]
+    return full_scale_warnings(data, channels, limits, where, scale_name="the model's full scale",
+                               consequence="they are clipped to the full scale in the replay, as on the board",
+                               hint="check the session's units, or use a model with a larger full scale")
 
 
 def gap_warnings(t, sample_rate_hz: float, where: str) -> list[str]:
