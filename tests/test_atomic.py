@@ -48,3 +48,20 @@ def test_outputs_in_lists_only_the_named_files_and_remove_outputs_removes_them(t
                                                                                   tmp_path / "step_1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "run.json"]
     assert remove_outputs([]) == []
+
+
+def test_check_png_path_accepts_only_a_png_name_and_checks_it_is_writable(tmp_path):
+    from tinyad.atomic import check_png_path
+
+    assert check_png_path(tmp_path / "new" / "e.png") == tmp_path / "new" / "e.png"
+    assert check_png_path(tmp_path / "E.PNG") == tmp_path / "E.PNG"  # matplotlib reads the suffix case-blind
+    with pytest.raises(InputError, match=r"--plot .*eval\.txt: the plot is a PNG image") as err:
+        check_png_path(tmp_path / "eval.txt")
+    assert err.value.hint == f"use --plot {tmp_path / 'eval.png'}"
+    with pytest.raises(InputError, match="must end in .png") as err:  # matplotlib would write evalplot.png
+        check_png_path(tmp_path / "evalplot", option="--figure")
+    assert err.value.hint == f"use --figure {tmp_path / 'evalplot.png'}"
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="cannot write"):
+        check_png_path(tmp_path / "afile" / "e.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "new"]

@@ -6,7 +6,8 @@ import pytest
 
 from tinyad.alert import AlertState
 from tinyad.cli import main
-from tinyad.evaluate import alert_onsets, class_of, evaluate_model, evaluate_session, first_alert_time
+from tinyad.evaluate import (alert_config_for, alert_onsets, class_of, display_names, evaluate_model, evaluate_session,
+                             first_alert_time)
 from tinyad.paths import default_model_dir
 
 OK, PENDING, ALERT, COOLDOWN = (AlertState.OK, AlertState.PENDING, AlertState.ALERT, AlertState.COOLDOWN)
@@ -113,8 +114,8 @@ def test_cli_reports_alerts_per_session_and_the_false_alarm_rate(tmp_path, capsy
     assert main(["evaluate", str(default_model_dir() / "model.tflite"), str(tmp_path / "s"), "--plot",
                  str(tmp_path / "e.png")]) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("synth_")}
-    assert "(not a class)" in rows["synth_looseness_000"]  # a fault the model never learned
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("normal_", "bearing_", "loose"))}
+    assert "(not a class)" in rows["looseness_000"]  # a fault the model never learned (rows named by file)
     assert "normal sessions: 0 alert onset(s) in 0.5 min (0.0 per hour)" in out
     assert "alert settings: SCORE_KIND 0 (margin), THRESHOLD_ON" in out
     assert "fault sessions: " in out and (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
@@ -177,3 +178,131 @@ def test_unlabelled_sessions_are_neither_normal_nor_fault():
     summary = ev.alert_summary()
     assert summary["normal_sessions"] == 1 and summary["fault_sessions"] == 1
     assert summary["fault_sessions_alerted"] == 1 and summary["false_alerts_per_hour"] == pytest.approx(2.0)
+
+
+MODEL = default_model_dir() / "model.tflite"
+
+
+def _write_session(path, n_samples=200, channels=None, rate=None, label="normal", session_id=None):
+    """A hand-made session file for the committed model (zeros: the sensor at rest, ignoring gravity)."""
+    from tinyad.device.reference import load_settings_for
+    from tinyad.session import Session, SessionMeta, write_session
+
+    settings = load_settings_for(MODEL)
+    channels = list(settings.channels if channels is None else channels)
+    rate = settings.sample_rate_hz if rate is None else rate
+    meta = SessionMeta(rate, label, channels, **({"session_id": session_id} if session_id else {}))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_session(path, Session(np.arange(n_samples) / rate, np.zeros((n_samples, len(channels)),
+                                                                               np.float32), meta))
+
+
+def test_display_names_are_file_stems_or_the_distinguishing_path_where_stems_repeat(tmp_path):
+    assert display_names(["s/normal-1.parquet", "s/fault.parquet"]) == ["normal-1", "fault"]
+    files = [tmp_path / "a" / "n.parquet", tmp_path / "b" / "n.parquet", tmp_path / "a" / "x.parquet",
+             tmp_path / "n.parquet"]
+    assert display_names(files) == ["a/n.parquet", "b/n.parquet", "x", "n.parquet"]
+
+
+def test_a_session_the_model_cannot_take_is_named_by_its_file(tmp_path):
+    short = _write_session(tmp_path / "short.parquet", n_samples=56, session_id="df364fe77b7e")
+    from tinyad.session import read_session
+
+    with pytest.raises(Exception, match=f"^{short}: 56 samples, no whole window of 64"):
+        evaluate_model(MODEL, [read_session(short)], files=[short])
+    kept = evaluate_model(MODEL, [read_session(short)], files=[short], skip_unusable=True)
+    assert kept.sessions == [] and [s.file for s in kept.skipped] == [str(short)]
+    assert kept.to_dict()["skipped"][0]["reason"].startswith(f"{short}: 56 samples")
+
+
+def test_cli_skips_the_sessions_the_model_cannot_take_evaluates_the_rest_and_exits_2(tmp_path, capsys):
+    import json
+
+    folder = tmp_path / "s"
+    good = _write_session(folder / "good.parquet", session_id="90498309b809")
+    short = _write_session(folder / "short.parquet", n_samples=56)
+    three = _write_session(folder / "three.parquet", channels=["ax", "ay", "az"])
+    fast = _write_session(folder / "fast.parquet", rate=200.0)
+    text = tmp_path / "data.csv"
+    text.write_text("t,ax\n0,1\n")
+    assert main(["evaluate", str(MODEL), str(folder), str(text), "--json"]) == 2
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert [(s["name"], s["session_id"], s["file"]) for s in result["sessions"]] == [("good", "90498309b809",
+                                                                                       str(good))]
+    assert [s["file"] for s in result["skipped"]] == [str(fast), str(short), str(three), str(text)]
+    err = captured.err
+    for reason in (f"{fast}: sampled at 200 Hz", f"{short}: 56 samples, no whole window of 64",
+                   f"{three}: lacks the model's channels", f"{text}: not a readable Parquet session"):
+        assert f"skipped {reason}" in err
+    assert "error: 4 of 5 session file(s) skipped (see the warnings), the others evaluated:" in err
+    assert "tinyad import csv" in err  # the CSV's hint
+    # the table shows the file's stem, not the recorder's random id
+    assert main(["evaluate", str(MODEL), str(folder)]) == 2
+    out = capsys.readouterr().out
+    assert any(line.startswith("good ") for line in out.splitlines()) and "90498309b809" not in out
+
+
+def test_cli_with_no_session_left_to_evaluate_is_an_error_naming_each_file(tmp_path, capsys):
+    short = _write_session(tmp_path / "short.parquet", n_samples=56)
+    three = _write_session(tmp_path / "three.parquet", channels=["ax", "ay", "az"])
+    assert main(["evaluate", str(MODEL), str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "none of the 2 session files could be evaluated" in captured.err
+    assert f"{short}: 56 samples" in captured.err and f"{three}: lacks the model's channels" in captured.err
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    _write_session(tmp_path / "good.parquet")
+    _write_session(tmp_path / "short.parquet", n_samples=56)
+    assert main(["evaluate", str(MODEL), str(tmp_path)]) == 2
+    err = capsys.readouterr().err  # captured: not a terminal
+    assert "session/s" not in err and "\r" not in err
+    assert err.splitlines()[-2].startswith("error: 1 of 2 session file(s) skipped")
+
+
+def test_repeated_file_names_are_told_apart_by_their_folder_in_table_json_and_plot(tmp_path, capsys,
+                                                                                    monkeypatch):
+    import json
+
+    from matplotlib.axes import Axes
+
+    for folder in ("a", "b"):
+        _write_session(tmp_path / folder / "normal.parquet")
+    titles = []
+    set_title = Axes.set_title
+    monkeypatch.setattr(Axes, "set_title", lambda axis, text, *a, **k: titles.append(text) or set_title(
+        axis, text, *a, **k))
+    assert main(["evaluate", str(MODEL), str(tmp_path / "a"), str(tmp_path / "b"), "--plot",
+                 str(tmp_path / "e.png")]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:4]]
+    assert rows == ["a/normal.parquet", "b/normal.parquet"]
+    assert [t.split()[0] for t in titles] == rows
+    assert main(["evaluate", str(MODEL), str(tmp_path / "a"), str(tmp_path / "b"), "--json"]) == 0
+    assert [s["name"] for s in json.loads(capsys.readouterr().out)["sessions"]] == rows
+
+
+@pytest.mark.parametrize("plot", ["eval.txt", "evalplot", "eval.pdf"])
+def test_a_plot_name_not_ending_in_png_is_refused_before_any_session_is_read(tmp_path, capsys, plot):
+    assert main(["evaluate", str(MODEL), str(tmp_path / "not-read"), "--plot", str(tmp_path / plot)]) == 2
+    err = capsys.readouterr().err
+    assert "the name must end in .png" in err and "no such file" not in err
+    assert f"hint: use --plot {tmp_path / (plot.split('.')[0] + '.png')}" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_threshold_errors_name_the_options(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    not_read = str(tmp_path / "not-read")  # refused before any session is read
+    assert main(["evaluate", str(MODEL), not_read, "--threshold-on", "2", "--threshold-off", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "--threshold-off 3 is above --threshold-on 2" in err and "threshold_off" not in err
+    assert main(["evaluate", str(MODEL), not_read, "--threshold-off", "1000"]) == 2
+    assert "--threshold-off 1000 is above the model's THRESHOLD_ON" in capsys.readouterr().err
+    assert main(["evaluate", str(MODEL), not_read, "--threshold-on", "nan"]) == 2
+    assert "--threshold-on nan is not a finite number" in capsys.readouterr().err
+    model = SimpleNamespace(threshold_on=1.0, threshold_off=0.5, min_windows=3, cooldown_windows=10)
+    assert alert_config_for(model, threshold_on=0.2).threshold_off == 0.2  # the model's off follows a lower on
+    assert alert_config_for(model, threshold_off=0.8, min_windows=1).threshold_on == 1.0

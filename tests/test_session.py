@@ -260,3 +260,24 @@ def test_full_scale_warnings_name_each_channel_beyond_its_limit():
     # Without where, consequence or hint: the finding alone.
     assert full_scale_warnings(data[:, 1:], ["gz"], [25.0]) == [
         "channel gz: 25 % of the values exceed the full scale +-25 dps (max |gz| 30 dps)"]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("data.csv", b"t,ax,ay,az\n0.0,0.1,0.2,1.0\n0.01,0.1,0.2,1.0\n"),
+    ("data.parquet", "\ufefftime;AccX\n0,0.5\n1,0.25 \u00b0\n".encode()),  # text under a session's name
+])
+def test_a_csv_given_as_a_session_points_to_the_csv_import(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=name) as err:
+        read_session(path)
+    assert "looks like a CSV (text) file" in err.value.hint and "`tinyad import csv" in err.value.hint
+
+
+@pytest.mark.parametrize("content", [b"PAR1 cut short", b"\x00\x01\x02\x03\xff\xfe", b""])
+def test_a_damaged_binary_file_keeps_the_truncated_hint(tmp_path, content):
+    path = tmp_path / "s.parquet"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="not a readable Parquet session") as err:
+        read_session(path)
+    assert "truncated" in err.value.hint and "import" not in err.value.hint

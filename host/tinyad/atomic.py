@@ -1,5 +1,6 @@
 """Output files: atomic writes (a reader sees the old file or the new one, never half of one), a writability probe
-before long work, and removing the files an earlier run left (only those its command writes)."""
+and a PNG name check before long work, and removing the files an earlier run left (only those its command
+writes)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,20 @@ def check_writable(path: str | os.PathLike) -> Path:
         raise InputError(f"cannot write {path}: {err.strerror or err}",
                          hint="choose an output in a folder that exists (or can be created) and is writable") from err
     return path
+
+
+def check_png_path(path: str | os.PathLike, option: str = "--plot") -> Path:
+    """A PNG output named by the user (`option` names it in the error): refuse a name that does not end in .png
+    - matplotlib would pick another format from the suffix, fail on an unknown one after the work is done, or
+    add .png to a name without one - then `check_writable`. Returns the path."""
+    from tinyad.errors import InputError
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        suggestion = path.with_suffix(".png") if path.suffix else path.with_name(f"{path.name}.png")
+        raise InputError(f"{option} {path}: the plot is a PNG image; the name must end in .png",
+                         hint=f"use {option} {suggestion}")
+    return check_writable(path)
 
 
 @contextlib.contextmanager

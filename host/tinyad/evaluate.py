@@ -11,6 +11,10 @@ sessions, detected fault sessions and their delay.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from tinyad.errors import InputError
 
 NORMAL_LABEL = "normal"
 SCORE_KINDS = {"margin": 0, "probability": 1}  # the board's SCORE_KIND values (docs/protocol.md)
+MAX_NAME_WIDTH = 40  # the report's session column; longer names keep their end
 
 
 @dataclass
@@ -36,10 +41,16 @@ class SessionEvaluation:
     alert_share: float               # share of windows in ALERT
     first_alert_s: float | None      # session time (s from its start) of the first window in ALERT
     hours: float                     # recorded time, gaps left out
+    name: str = ""                   # what the user sees: the file's stem (see `display_names`), else the id
+    file: str | None = None          # the session file, when read from one
     end_s: np.ndarray = field(repr=False, default=None)
     smoothed: np.ndarray = field(repr=False, default=None)
     states: np.ndarray = field(repr=False, default=None)
     outputs: np.ndarray = field(repr=False, default=None)  # int8 logits per window
+
+    @property
+    def shown_name(self) -> str:
+        return self.name or self.session_id
 
     @property
     def is_normal(self) -> bool:
@@ -53,7 +64,20 @@ class SessionEvaluation:
         return not self.is_normal and (self.label or "").strip() not in UNLABELLED
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("end_s", "smoothed", "states", "outputs")}
+        fields = {k: v for k, v in asdict(self).items() if k not in ("end_s", "smoothed", "states", "outputs")}
+        return {**fields, "name": self.shown_name}
+
+
+@dataclass
+class SkippedSession:
+    """A session file left out: unreadable, or a recording the model cannot take (too short, missing channels,
+    another sample rate). `error` names the file."""
+
+    file: str
+    error: InputError
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "reason": str(self.error), "hint": self.error.hint}
 
 
 @dataclass
@@ -67,6 +91,7 @@ class Evaluation:
     sessions: list[SessionEvaluation]
     window_metrics: dict | None = None  # tinyad.metrics.classification_report over windows with known labels
     score_kind: str = "margin"          # what the alert sees: "margin" (SCORE_KIND 0) or "probability" (1)
+    skipped: list[SkippedSession] = field(default_factory=list)
 
     def alert_summary(self) -> dict:
         """False alert onsets per hour on normal sessions; fault sessions with at least one alert and the median
@@ -86,7 +111,7 @@ class Evaluation:
     def to_dict(self) -> dict:
         return {"model": self.model, "class_names": self.class_names, "alert": asdict(self.alert),
                 "score_kind": self.score_kind, "ewma_alpha": self.ewma_alpha,
-                "sessions": [s.to_dict() for s in self.sessions],
+                "sessions": [s.to_dict() for s in self.sessions], "skipped": [s.to_dict() for s in self.skipped],
                 "window_metrics": self.window_metrics, "alerts": self.alert_summary()}
 
 
@@ -112,13 +137,24 @@ def first_alert_time(end_s: np.ndarray, states) -> float | None:
     return float(end_s[hits[0]]) if hits else None
 
 
-def session_counts(session, settings) -> np.ndarray:
+def display_names(files: list) -> list[str]:
+    """What the user sees for each session file: its stem, or where stems repeat its path relative to the folder
+    the files of that stem share (a/normal.parquet, b/normal.parquet)."""
+    paths = [Path(f) for f in files]
+    stems = Counter(p.stem for p in paths)
+    shared = {stem: os.path.commonpath([os.path.abspath(p.parent) for p in paths if p.stem == stem])
+              for stem, n in stems.items() if n > 1}
+    return [os.path.relpath(os.path.abspath(p), shared[p.stem]) if p.stem in shared else p.stem for p in paths]
+
+
+def session_counts(session, settings, where: str | None = None) -> np.ndarray:
     """The session's samples as the sensor's raw counts in the model's channel order (saturating at the rails,
-    as the board's int16 registers do). Refuses missing channels and another sample rate."""
+    as the board's int16 registers do). Refuses missing channels and another sample rate, naming the session
+    `where` (its file; the session id without one)."""
     from tinyad.preprocess import physical_to_counts
     from tinyad.session import model_channels, rate_matches
 
-    where = session.meta.session_id
+    where = where or session.meta.session_id
     data = model_channels(session, settings.channels, where)
     rate, model_rate = float(session.meta.sample_rate_hz), float(settings.sample_rate_hz)
     if not rate_matches(rate, model_rate):
@@ -127,16 +163,19 @@ def session_counts(session, settings) -> np.ndarray:
     return physical_to_counts(data, settings.units_per_count)
 
 
-def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float,
-                     score_kind: str = "margin") -> SessionEvaluation:
+def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float, score_kind: str = "margin",
+                     file: str | os.PathLike | None = None, name: str | None = None) -> SessionEvaluation:
     """Replay one session through the model the board's way (see the module docstring); `score_kind` is what
-    the alert sees, as the board's SCORE_KIND: "margin" (0) or "probability" (1)."""
+    the alert sees, as the board's SCORE_KIND: "margin" (0) or "probability" (1). `file` (the session's file)
+    names it in errors, `name` in the results (default: the file's stem, else the session id). InputError for a
+    session the model cannot take: missing channels, another sample rate, no whole window."""
     from tinyad.datasets import window_starts
     from tinyad.scoring import ewma
     from tinyad.session import GAP_FACTOR
 
     settings = reference.settings
-    counts = session_counts(session, settings)
+    where = str(file) if file is not None else session.meta.session_id
+    counts = session_counts(session, settings, where)
     # After a gap the board starts its next window at the first sample after it (the core's FIFO-overflow path);
     # the smoothing and the alert state carry on across it.
     after_gap = np.flatnonzero(np.diff(session.t) > GAP_FACTOR / settings.sample_rate_hz) + 1
@@ -146,7 +185,7 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float,
     seconds = sum(float(session.t[b - 1] - session.t[a]) + 1.0 / settings.sample_rate_hz
                   for a, b in zip(bounds[:-1], bounds[1:]))
     if not len(starts):
-        raise InputError(f"{session.meta.session_id}: {len(counts)} samples, no whole window of "
+        raise InputError(f"{where}: {len(counts)} samples, no whole window of "
                          f"{settings.window} without a gap", hint="evaluate longer recordings")
     outputs = np.stack([reference.output_for(reference.input_for(counts[s:s + settings.window]))
                         for s in starts])
@@ -158,6 +197,8 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float,
     names = list(settings.class_names)
     return SessionEvaluation(
         session_id=session.meta.session_id, label=session.meta.label, windows=len(starts), gaps=len(after_gap),
+        name=name or (Path(file).stem if file is not None else session.meta.session_id),
+        file=str(file) if file is not None else None,
         predicted={names[k]: int(n) for k, n in zip(*np.unique(predicted, return_counts=True))},
         alert_onsets=alert_onsets(states), alert_share=float(np.mean(states == AlertState.ALERT)),
         first_alert_s=first_alert_time(end_s, states), hours=seconds / 3600.0,
@@ -167,29 +208,44 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float,
 def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float | None = None,
                    threshold_off: float | None = None, min_windows: int | None = None,
                    cooldown_windows: int | None = None, progress: bool = False,
-                   score_kind: str = "margin") -> Evaluation:
+                   score_kind: str = "margin", files: list | None = None, skip_unusable: bool = False) -> Evaluation:
     """Evaluate an exported model (.tflite with model_settings.json beside it) on labelled sessions; alert
     settings default to the model's (what the firmware uses unless menuconfig or CONFIG_SET changes them).
-    With `score_kind` "probability" both thresholds must be given: the model's are logit margins."""
+    With `score_kind` "probability" both thresholds must be given: the model's are logit margins.
+
+    `files` (one per session) name the sessions: in errors the file, in the results `display_names`. A session
+    the model cannot take (missing channels, another sample rate, too short) raises InputError, or with
+    `skip_unusable` is left out and listed in `Evaluation.skipped` - even all of them (the caller decides)."""
     from tinyad.device.reference import HostReference
     from tinyad.metrics import classification_report
 
     check_thresholds_for(score_kind, threshold_on, threshold_off)
+    if files is not None and len(files) != len(sessions):
+        raise ValueError(f"{len(files)} files for {len(sessions)} sessions")
     reference = HostReference(model_path)
     settings = reference.settings
-    on = settings.threshold_on if threshold_on is None else threshold_on
-    off = settings.threshold_off if threshold_off is None else threshold_off
-    alert = AlertConfig(on, min(off, on) if threshold_off is None else off,
-                        settings.min_windows if min_windows is None else min_windows,
-                        settings.cooldown_windows if cooldown_windows is None else cooldown_windows)
-    iterator = sessions
-    if progress:
-        from tqdm import tqdm
+    alert = alert_config_for(settings, threshold_on, threshold_off, min_windows, cooldown_windows)
+    files = list(files) if files is not None else [None] * len(sessions)
+    names = display_names(files) if all(f is not None for f in files) else [None] * len(sessions)
+    results, skipped = [], []
+    with contextlib.ExitStack() as stack:
+        iterator = zip(sessions, files, names)
+        if progress:
+            from tqdm import tqdm
 
-        iterator = tqdm(sessions, desc="sessions", unit="session", leave=False)
-    results = [evaluate_session(reference, s, alert, settings.ewma_alpha, score_kind) for s in iterator]
+            # closed when the loop ends or raises, so an error is not printed on the bar's line
+            iterator = stack.enter_context(tqdm(iterator, total=len(sessions), desc="sessions", unit="session",
+                                                leave=False))
+        for session, file, name in iterator:
+            try:
+                results.append(evaluate_session(reference, session, alert, settings.ewma_alpha, score_kind,
+                                                file, name))
+            except InputError as err:
+                if not skip_unusable:
+                    raise
+                skipped.append(SkippedSession(str(file) if file is not None else session.meta.session_id, err))
     evaluation = Evaluation(str(model_path), list(settings.class_names), alert, settings.ewma_alpha, results,
-                            score_kind=score_kind)
+                            score_kind=score_kind, skipped=skipped)
     known = [r for r in results if class_of(r.label, evaluation.class_names) is not None]
     if known:  # window-level metrics over the sessions whose label is a class of the model
         logits = np.concatenate([(r.outputs.astype(np.float32) - settings.output_zero_point) * settings.output_scale
@@ -197,6 +253,24 @@ def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float |
         y_true = np.concatenate([np.full(r.windows, class_of(r.label, evaluation.class_names)) for r in known])
         evaluation.window_metrics = classification_report(y_true, logits, evaluation.class_names)
     return evaluation
+
+
+def alert_config_for(settings, threshold_on: float | None = None, threshold_off: float | None = None,
+                     min_windows: int | None = None, cooldown_windows: int | None = None) -> AlertConfig:
+    """The alert settings to evaluate with: the ones given, the model's (`settings`) for the rest; an off
+    threshold left to the model never exceeds the on threshold given. Errors name the command's options."""
+    for option, value in (("--threshold-on", threshold_on), ("--threshold-off", threshold_off)):
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"{option} {value:g} is not a finite number", hint="give a number, e.g. 2.5")
+    on = settings.threshold_on if threshold_on is None else threshold_on
+    off = min(settings.threshold_off, on) if threshold_off is None else threshold_off
+    if off > on:
+        on_named = f"--threshold-on {on:g}" if threshold_on is not None else f"the model's THRESHOLD_ON {on:g}"
+        raise InputError(f"--threshold-off {off:g} is above {on_named}",
+                         hint="the off threshold must not exceed the on threshold (hysteresis): lower "
+                              "--threshold-off or raise --threshold-on")
+    return AlertConfig(on, off, settings.min_windows if min_windows is None else min_windows,
+                       settings.cooldown_windows if cooldown_windows is None else cooldown_windows)
 
 
 def check_thresholds_for(score_kind: str, threshold_on: float | None, threshold_off: float | None) -> None:
@@ -215,21 +289,28 @@ def check_thresholds_for(score_kind: str, threshold_on: float | None, threshold_
             raise InputError(f"{name} {value:g} is not a probability", hint="give a value in [0, 1]")
 
 
+def shorten(name: str, width: int) -> str:
+    """`name` within `width` characters, keeping its end (where file names and paths differ)."""
+    return name if len(name) <= width else "..." + name[len(name) - width + 3:]
+
+
 def format_evaluation(evaluation: Evaluation) -> str:
     """The terminal report: one row per session, then the window metrics and the alert summary."""
     a = evaluation.alert
+    width = max([len("session"), *(len(s.shown_name) for s in evaluation.sessions)])
+    width = min(width, MAX_NAME_WIDTH)
     lines = [f"alert settings: SCORE_KIND {SCORE_KINDS[evaluation.score_kind]} ({evaluation.score_kind}), "
              f"THRESHOLD_ON {a.threshold_on:g}, THRESHOLD_OFF {a.threshold_off:g}, MIN_WINDOWS "
              f"{a.min_windows}, COOLDOWN_WINDOWS {a.cooldown_windows}, EWMA_ALPHA {evaluation.ewma_alpha:g}",
-             f"{'session':28s} {'label':14s} {'windows':>7s}  {'predicted as label':>18s}  {'alerts':>6s}  "
+             f"{'session':{width}s} {'label':14s} {'windows':>7s}  {'predicted as label':>18s}  {'alerts':>6s}  "
              f"{'in alert':>8s}  first alert"]
     for s in evaluation.sessions:
         index = class_of(s.label, evaluation.class_names)
         share = None if index is None else s.predicted.get(evaluation.class_names[index], 0) / s.windows
         shown = f"{share:.0%}" if share is not None else "(not a class)"
         first = f"{s.first_alert_s:.1f} s" if s.first_alert_s is not None else "-"
-        lines.append(f"{s.session_id[:28]:28s} {s.label[:14]:14s} {s.windows:7d}  {shown:>18s}  {s.alert_onsets:6d}  "
-                     f"{s.alert_share:8.0%}  {first}")
+        lines.append(f"{shorten(s.shown_name, width):{width}s} {s.label[:14]:14s} {s.windows:7d}  {shown:>18s}  "
+                     f"{s.alert_onsets:6d}  {s.alert_share:8.0%}  {first}")
     m = evaluation.window_metrics
     if m is not None:
         lines.append(f"windows: macro-F1 {m['macro_f1']:.3f}, binary F1 (normal vs fault) {m['binary_f1']:.3f}, "
@@ -249,7 +330,7 @@ def format_evaluation(evaluation: Evaluation) -> str:
     if gaps:
         lines.append(f"note: {gaps} gap(s) in the recordings: the windows restart after each, as on the board, and "
                      "the time in gaps does not count in the hours")
-    unlabelled = [s.session_id for s in evaluation.sessions if not s.is_normal and not s.is_fault]
+    unlabelled = [s.shown_name for s in evaluation.sessions if not s.is_normal and not s.is_fault]
     if unlabelled:
         lines.append(f"note: {len(unlabelled)} session(s) without a label count neither as normal nor as fault")
     return "\n".join(lines)
@@ -273,7 +354,7 @@ def plot_evaluation(evaluation: Evaluation, path, max_sessions: int = 12) -> Pat
         if alert.any():
             axis.fill_between(s.end_s, 0, 1, where=alert, transform=axis.get_xaxis_transform(), color="tab:red",
                               alpha=0.15, lw=0, label="ALERT")
-        axis.set_title(f"{s.session_id} ({s.label}): {s.alert_onsets} alert onset(s)", fontsize=8, loc="left")
+        axis.set_title(f"{s.shown_name} ({s.label}): {s.alert_onsets} alert onset(s)", fontsize=8, loc="left")
         axis.set_ylabel(f"smoothed {evaluation.score_kind}", fontsize=7)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.25)

@@ -298,8 +298,7 @@ def read_session(path: str | os.PathLike) -> Session:
     try:
         table = pq.read_table(path)
     except Exception as err:  # pyarrow raises several types for truncated/corrupt files
-        raise InputError(f"{path}: not a readable Parquet session ({err})",
-                         hint="the file may be truncated or not a tinyad session") from err
+        raise InputError(f"{path}: not a readable Parquet session ({err})", hint=_unreadable_hint(path)) from err
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise InputError(f"{path}: Parquet file has no '{METADATA_KEY.decode()}' metadata",
@@ -326,6 +325,33 @@ def read_session(path: str | os.PathLike) -> Session:
     session = Session(t=t, data=data, meta=meta)
     validate(session, str(path))
     return session
+
+
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+def _unreadable_hint(path: Path) -> str:
+    """The hint for a file Parquet cannot read: a CSV (or any text) file is data to import, anything else is
+    probably a damaged session."""
+    if path.suffix.lower() in _TEXT_SUFFIXES or _looks_like_text(path):
+        return (f"it looks like a CSV (text) file: convert it to a session with `tinyad import csv "
+                f"{path} --out DIR --label LABEL --map ax=COLUMN,...` (see `tinyad import --help`)")
+    return "the file may be truncated or not a tinyad session"
+
+
+def _looks_like_text(path: Path, size: int = 4096) -> bool:
+    """Whether the file starts with printable UTF-8 text (a Parquet file starts with the bytes PAR1 and holds
+    binary data right after them)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(size)
+    except OSError:
+        return False
+    if head.startswith(b"PAR1"):  # a damaged session, however it goes on
+        return False
+    # a character cut at `size` is not binary; a byte-order mark may start a CSV written on Windows
+    text = head.decode("utf-8", errors="replace").rstrip("\ufffd").lstrip("\ufeff")
+    return bool(text) and all(c.isprintable() or c in "\t\r\n" for c in text)
 
 
 def _json_default(value):

@@ -224,7 +224,7 @@ def test_plot_uses_training_statistics_log_axis_legends_and_names_hidden_channel
     assert np.allclose(top.lines[0].get_ydata(), 5.0)  # own statistics would have shown 0
     assert "training mean/std" in top.get_ylabel()
     assert bottom.get_yscale() == "log"
-    assert bottom.get_xlabel() == "time (seconds)"
+    assert bottom.get_xlabel() == "time (s, column seconds)"  # the unit, from the column's name
     legend = [t.get_text() for t in top.get_legend().get_texts()]
     assert "flagged" in legend and "labelled anomaly" in legend
     assert "first 8 of 10 channels" in fig._suptitle.get_text()

@@ -280,3 +280,20 @@ def test_recordings_started_in_the_same_second_get_their_own_names(tmp_path, mon
         names.append(path.name)
     assert names == ["normal-20261206T054538Z.parquet", "normal-20261206T054538Z-2.parquet",
                      "normal-20261206T054538Z-3.parquet"]
+
+
+@pytest.mark.parametrize("duration", ["nan", "inf", "-inf", "0", "-1"])
+def test_a_duration_that_is_not_a_positive_number_is_refused_before_the_device_is_used(tmp_path, capsys, duration):
+    from tinyad.cli import main
+    from tinyad.errors import InputError
+
+    client = FakeClient([_samples(1, 0)])
+    with pytest.raises(InputError, match="duration must be a positive number of seconds"):
+        record("fake", "normal", float(duration), tmp_path / "s.parquet", client=client)
+    assert not client.closed
+    # the command line: the same error and exit code 2, not a traceback; no port is opened
+    assert main(["record", "-p", str(tmp_path / "no-port"), "-l", "normal", "-d", duration,
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"duration must be a positive number of seconds, got {float(duration)}" in err and "hint:" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "s.parquet").exists()

@@ -69,6 +69,18 @@ def check_label_not_input(label_column: str | None, input_columns: list[str], mo
                               f"{label_column}` (or --label-column {label_column})")
 
 
+def check_drop_not_input(drop: list[str] | None, input_columns: list[str], model_dir: Path) -> None:
+    """Refuse a `detect score --drop` of columns the model takes as inputs: a fitted detector needs every column
+    it was fitted on, so the drop could not be honoured (it was ignored before, and a NaN hint looped on it)."""
+    needed = [c for c in drop or [] if c in input_columns]
+    if needed:
+        listed = ",".join(needed)
+        raise InputError(f"--drop {listed}: the detector in {model_dir} was fitted on {', '.join(input_columns)} "
+                         "and needs every one of them to score",
+                         hint=f"leave --drop out, or refit without them (`tinyad detect fit ... --out {model_dir} "
+                              f"--drop {listed}`)")
+
+
 def match_columns(given: list[str] | None, saved: list[str] | None) -> list[str] | None:
     """The columns to read for scoring: the model's saved columns in their fitted order. Columns given with
     --columns must be the same names (in any order); else InputError naming expected and given. No saved
@@ -120,10 +132,62 @@ def output_stems(files) -> list[str]:
     return unique
 
 
+def expand_folders(paths) -> list[Path]:
+    """The files to read, in the order given: a file as it is, a folder replaced by its session files
+    (*.parquet, sorted), as `tinyad evaluate` reads a folder (`commands.pipeline.session_files`). A folder
+    without any is refused (InputError), with a hint to name its CSV files when it holds some."""
+    from tinyad.commands.pipeline import session_files
+
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            files.append(path)  # a missing file is named by the reader, with its hint
+            continue
+        found, _ = session_files([path])
+        if not found:
+            csv = next(iter(sorted(path.glob("*.csv"))), None)
+            raise InputError(f"{path}: a folder without session or Parquet files (*.parquet)",
+                             hint=f"name the CSV files themselves, e.g. {path / '*.csv'}" if csv else
+                             "give CSV, Parquet or session files, or a folder of session files")
+        files.extend(found)
+    return files
+
+
+def labelled_faults(loaded) -> list[tuple[str, str]]:
+    """(file, label) of the tinyad sessions among `loaded` (Telemetry) whose metadata label names a class other
+    than normal: not "normal" and not one of datasets.UNLABELLED ("unknown", ""). CSV files carry no label."""
+    from tinyad.datasets import NORMAL_LABEL, UNLABELLED
+
+    return [(item.source, item.session_label) for item in loaded
+            if item.session_label is not None and item.session_label.strip() not in (NORMAL_LABEL, *UNLABELLED)]
+
+
+def labelled_faults_text(faults: list[tuple[str, str]], total: int, shown: int = 5) -> str:
+    """The refusal's text, at most `shown` files named: e.g. "2 of 5 files are sessions labelled as faults, not
+    normal: a.parquet (bearing_fault), b.parquet (imbalance)"."""
+    listed = ", ".join(f"{source} ({label})" for source, label in faults[:shown])
+    more = f" and {len(faults) - shown} more" if len(faults) > shown else ""
+    return f"{len(faults)} of {total} files are sessions labelled as faults, not normal: {listed}{more}"
+
+
+def increasing_columns(segments, names: list[str], min_rows: int = 3) -> list[str]:
+    """The columns that increase on every row of every segment with at least `min_rows` rows (none when no
+    segment is that long): a time stamp or counter. Taken as a signal, it puts every later recording outside
+    the training range. E.g. increasing_columns([np.array([[0, 5], [1, 4], [2, 6]])], ["ms", "a"]) -> ["ms"]."""
+    import numpy as np
+
+    long_enough = [np.asarray(s, float) for s in segments if len(s) >= min_rows]
+    if not long_enough:
+        return []
+    rising = np.logical_and.reduce([(np.diff(s, axis=0) > 0).all(axis=0) for s in long_enough])
+    return [name for name, up in zip(names, rising) if up]
+
+
 _read_options = [
     click.option("--columns", multiple=True,
                  help="Numeric columns, comma-separated or repeated (default: all numeric ones / session channels)."),
-    click.option("--time-column", help="Column holding time stamps (excluded from the signals)."),
+    click.option("--time-column", help="Column holding time stamps (excluded from the signals; default: a column "
+                                        "named t, time, timestamp, datetime, ...)."),
     click.option("--sep", help="CSV separator (default: sniffed; SKAB uses ';')."),
     click.option("--drop", multiple=True,
                  help="Columns to leave out of the signals, comma-separated or repeated (e.g. other label columns)."),
@@ -142,7 +206,7 @@ def detect():
 
 
 @detect.command("fit")
-@click.argument("normal_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("normal_files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the fitted detector.")
 @click.option("--model", "kind", default="lstm-ae", show_default=True,
@@ -175,14 +239,19 @@ def detect():
               show_default=True, help="Covering: quantile of the training windows' residuals, in (0, 1].")
 @click.option("--ucl-factor", type=click.FloatRange(min=0.0, min_open=True), default=UCL_FACTOR,
               show_default=True, help="Covering: factor on that quantile (> 0).")
+@click.option("--allow-labelled-faults", is_flag=True,
+              help="Fit on sessions labelled as faults too (they are then taken as normal).")
 def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_column, train_rows, window, horizon,
         dense_units, lstm_units, epochs, method, smoothing_span, prune_p, error_window, quantile, k_sigma,
-        ucl_quantile, ucl_factor):
-    """Fit a detector on NORMAL_FILES (CSV, Parquet or tinyad sessions holding normal data only).
+        ucl_quantile, ucl_factor, allow_labelled_faults):
+    """Fit a detector on NORMAL_FILES (CSV, Parquet or tinyad sessions holding normal data only; a folder
+    gives its session files).
 
     Well-known label columns (anomaly, changepoint, label, labels, is_anomaly, attack; any case) and the
-    --label-column are never inputs unless named with --columns. The read options (--time-column, --sep,
-    --drop, --label-column) are saved with the detector and become the defaults of `detect score`."""
+    --label-column are never inputs unless named with --columns; a column named like a time column (t, time,
+    timestamp, datetime, ...) is the time column unless --time-column names another. Sessions labelled as
+    faults are refused unless --allow-labelled-faults is given. The read options (--time-column, --sep, --drop,
+    --label-column) are saved with the detector and become the defaults of `detect score`."""
     import numpy as np
 
     from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig
@@ -214,8 +283,19 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
         raise InputError(f"--label-column {label_column!r} is also named in --columns: labels are never inputs",
                          hint=f"leave {label_column!r} out of --columns")
 
-    loaded = [load_telemetry(p, chosen, time_column, label_column, sep, _columns(drop), drop_label_like=True)
-              for p in normal_files]
+    loaded = [load_telemetry(p, chosen, time_column, label_column, sep, _columns(drop), drop_label_like=True,
+                             guess_time=True)
+              for p in expand_folders(normal_files)]
+    faults = labelled_faults(loaded)
+    if faults and not allow_labelled_faults:
+        # a label-free detector learns what it is fitted on as normal: fitted on a fault, it stays quiet on it
+        raise InputError(f"{labelled_faults_text(faults, len(loaded))}; a label-free detector takes everything it "
+                         "is fitted on as normal, so it would not alarm on these faults",
+                         hint="fit on the sessions labelled normal only, or give --allow-labelled-faults to fit on "
+                              "them anyway")
+    if faults:
+        click.secho(f"warning: {labelled_faults_text(faults, len(loaded))}; fitting on them as normal "
+                    "(--allow-labelled-faults)", fg="yellow", err=True)
     names = loaded[0].columns
     for item in loaded[1:]:
         if item.columns != names:
@@ -225,7 +305,16 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     if left_out:
         click.echo(f"note: left out label column(s) {', '.join(left_out)} (labels are never inputs; name them "
                    "with --columns to use them as signals)")
+    guessed_time = next((item.time_name for item in loaded if item.time_guessed), None)
+    if guessed_time:
+        click.echo(f"note: took column {guessed_time!r} as the time column (named like one; saved for `detect "
+                   f"score`); name another with --time-column, or use it as a signal with --columns")
     segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
+    counters = increasing_columns(segments, names)
+    if counters:
+        click.secho(f"warning: column(s) {', '.join(counters)} increase on every row, like a time stamp or counter: "
+                    "as a signal every later recording lies outside the training range; name a time column with "
+                    "--time-column, or leave it out with --drop", fg="yellow", err=True)
     click.echo(f"fitting {kind} on {sum(len(s) for s in segments)} rows x {len(names)} channels "
                f"({', '.join(names)})")
     # tqdm redraws its bar with carriage returns: a log file or pipe would collect every frame
@@ -237,7 +326,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     detector.save(out_dir)
     (out_dir / COLUMNS_FILE).write_text("\n".join(names) + "\n")
     training = np.concatenate(segments)
-    read_options = {"columns": names, "time_column": time_column, "sep": sep,
+    read_options = {"columns": names, "time_column": time_column or guessed_time, "sep": sep,
                     "drop": _columns(drop) or [], "label_column": label_column,
                     # the PNGs of `detect score` z-score the signals with these, so a level shift shows
                     "signal_mean": training.mean(0).tolist(), "signal_std": training.std(0).tolist()}
@@ -259,7 +348,7 @@ def _check_model_config(detector) -> None:
 
 @detect.command("score")
 @click.argument("model_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_with_read_options
 @click.option("--label-column", help="0/1 label column: only for the printed evaluation, never for thresholds.")
 @click.option("--threshold", "method", type=click.Choice(THRESHOLD_METHODS),
@@ -267,12 +356,14 @@ def _check_model_config(detector) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write <name>.scores.csv and <name>.png per input here.")
 def score(model_dir, files, columns, time_column, sep, drop, label_column, method, out_dir):
-    """Score FILES with the detector in MODEL_DIR: alarms, flagged regions, PNG plots, optional evaluation.
+    """Score FILES with the detector in MODEL_DIR (a folder gives its session files): alarms, flagged
+    regions, PNG plots, optional evaluation.
 
     The columns are those the detector was fitted on (matched by name, in any order in the file);
-    --time-column, --sep, --drop and --label-column default to the values given at fit. Rows are data rows
-    counted from 1 (the first row after the header), as in the scores CSV's `row` column. A file that cannot
-    be scored is reported and the others are scored; the exit code is then that of its error."""
+    --time-column, --sep, --drop and --label-column default to the values given at fit (else a column named
+    like a time column gives the times); --drop cannot leave out a fitted column. Rows are data rows counted
+    from 1 (the first row after the header), as in the scores CSV's `row` column. A file that cannot be scored
+    is reported and the others are scored; the exit code is then that of its error."""
     from tinyad.detectors.pipeline import LabelFreeDetector
 
     detector = LabelFreeDetector.load(model_dir)
@@ -287,10 +378,12 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     label_column = label_column or saved.get("label_column")
     if saved_columns:
         check_label_not_input(label_column, saved_columns, model_dir)
+        check_drop_not_input(_columns(drop), saved_columns, model_dir)
     read = {"columns": wanted, "time_column": time_column or saved.get("time_column"),
             "label_column": label_column, "sep": sep or saved.get("sep"),
             "drop": _columns(drop) or saved.get("drop") or None, "optional": optional}
     statistics = (saved.get("signal_mean"), saved.get("signal_std"))
+    files = expand_folders(files)
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, output_stems(files)):
         try:
@@ -324,7 +417,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
 
     training_p99 = detector.training_quantile(0.99)
     data = load_telemetry(path, read["columns"], read["time_column"], read["label_column"], read["sep"],
-                          read["drop"], optional=read["optional"])
+                          read["drop"], optional=read["optional"], guess_time=True,
+                          needed_by_model=read["columns"] is not None)
     result = detector.score(data.values, method)
     regions = events(result.flags)
     click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
@@ -336,9 +430,11 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
         click.echo(f"  rows {a + 1}..{b}{when}")
     if len(regions) > 20:
         click.echo(f"  ... {len(regions) - 20} more")
-    warnings = [no_threshold_note(result), unflagged_excess_note(result, training_p99, data.time)]
-    notes = [pruned_note(result, detector.threshold.p), whole_file_departure_note(result, training_p99), *warnings]
-    for note in notes:
+    # (summary mark, note): the notes worth repeating in the multi-file summary
+    warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
+                ("no threshold", no_threshold_note(result)),
+                ("unflagged excess", unflagged_excess_note(result, training_p99, data.time))]
+    for note in [pruned_note(result, detector.threshold.p), *(note for _, note in warnings)]:
         if note:
             click.echo(f"  note: {note}")
     if data.labels is not None:
@@ -362,7 +458,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
         if data.values.shape[1] > 8:
             click.echo(f"  note: the PNG plots the first 8 of {data.values.shape[1]} channels")
         click.echo(f"  wrote {csv_path} and {png}")
-    marks = [mark for mark, note in zip(("no threshold", "unflagged excess"), warnings) if note]
+    marks = [mark for mark, note in warnings if note]
     return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks))
 
 
@@ -376,8 +472,9 @@ class _ScoredFile(NamedTuple):
 
 
 def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
-    """A line per file (with its warnings: no threshold, a large unflagged excess), then (when every file is
-    labelled) the report over all files concatenated, as SKAB's protocol scores them."""
+    """A line per file (with its warnings: departs from the training data as a whole, no threshold, a large
+    unflagged excess), then (when every file is labelled) the report over all files concatenated, as SKAB's
+    protocol scores them."""
     import numpy as np
 
     from tinyad.evaluation import report

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from tinyad.atomic import check_writable
+from tinyad.atomic import check_png_path
 from tinyad.errors import InputError
 
 
@@ -37,8 +37,16 @@ def session_files(paths: tuple[str, ...] | list[str]) -> tuple[list[Path], list[
 
 
 def load_sessions(paths: tuple[str, ...] | list[str], echo=None) -> list:
-    """Read the session files of `paths` (see `session_files`); a file given twice is read once (noted through
-    `echo`), and two files with the same session id are refused: the split treats a session id as one run."""
+    """Read the session files of `paths` (see `load_session_files`): the sessions alone."""
+    return [session for _, session in load_session_files(paths, echo)]
+
+
+def load_session_files(paths: tuple[str, ...] | list[str], echo=None,
+                       unreadable: list | None = None) -> list[tuple[Path, object]]:
+    """(file, session) for the session files of `paths` (see `session_files`) - a Session does not know its
+    file; a file given twice is read once (noted through `echo`), and two files with the same session id are
+    refused: the split treats a session id as one run. A file that cannot be read raises its InputError, or
+    with an `unreadable` list is appended to it as (file, error) and left out."""
     from tinyad.session import read_session
 
     files, repeats = session_files(paths)
@@ -48,15 +56,22 @@ def load_sessions(paths: tuple[str, ...] | list[str], echo=None) -> list:
     if repeats and echo:
         echo(f"note: {len(repeats)} session file(s) given more than once, used once: "
              + ", ".join(map(str, repeats[:5])) + (" ..." if len(repeats) > 5 else ""))
-    sessions = [read_session(f) for f in files]
+    loaded = []
+    for f in files:
+        try:
+            loaded.append((f, read_session(f)))
+        except InputError as err:
+            if unreadable is None:
+                raise
+            unreadable.append((f, err))
     first_file: dict[str, Path] = {}
-    for f, s in zip(files, sessions):
+    for f, s in loaded:
         other = first_file.setdefault(s.meta.session_id, f)
         if other is not f:
             raise InputError(f"{other} and {f} have the same session id {s.meta.session_id!r}",
                              hint="session ids must be unique: re-import one with another --session-id, or "
                                   "leave the copy out")
-    return sessions
+    return loaded
 
 
 def _metrics_table(rows: list[tuple[str, dict]]) -> str:
@@ -215,28 +230,66 @@ def test_windows_int8(model_path: Path, run_dir, n_windows: int):
 @click.option("--score-kind", type=click.Choice(["margin", "probability"]), default="margin", show_default=True,
               help="What the alert sees, as the board's SCORE_KIND 0/1 (probability: give both thresholds).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a PNG: each session's smoothed score, the thresholds and the alerts.")
+              help="Write a PNG (a name ending in .png): each session's smoothed score, the thresholds and the "
+                   "alerts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
 def evaluate(model, sessions, threshold_on, threshold_off, min_windows, cooldown_windows, score_kind, plot_path,
              as_json):
     """What the exported MODEL does on new labelled SESSIONS, computed the board's way (preprocessing, TFLM,
-    score, EWMA, alert state machine): predictions, alert onsets and time to the first alert per session."""
+    score, EWMA, alert state machine): predictions, alert onsets and time to the first alert per session.
+
+    A session file that cannot be read, or that the model cannot take (too short for a window, missing
+    channels, another sample rate), is skipped with a note and the others are evaluated; the exit code is then
+    that of its error (2)."""
+    import sys
+
     from tinyad.check import require_tflite
-    from tinyad.evaluate import check_thresholds_for, evaluate_model, format_evaluation, plot_evaluation
+    from tinyad.device.reference import load_settings_for
+    from tinyad.evaluate import (SkippedSession, alert_config_for, check_thresholds_for, evaluate_model,
+                                 format_evaluation, plot_evaluation)
 
     require_tflite(model.read_bytes(), str(model))
-    check_thresholds_for(score_kind, threshold_on, threshold_off)  # before any session is read
+    # the options, then the output, before any session is read
+    check_thresholds_for(score_kind, threshold_on, threshold_off)
+    alert_config_for(load_settings_for(model), threshold_on, threshold_off, min_windows, cooldown_windows)
     if plot_path is not None:
-        check_writable(plot_path)
-    loaded = load_sessions(sessions, echo=_note)
-    evaluation = evaluate_model(model, loaded, threshold_on, threshold_off, min_windows, cooldown_windows,
-                                progress=not as_json, score_kind=score_kind)
+        check_png_path(plot_path, "--plot")
+    unreadable: list[tuple[Path, InputError]] = []
+    loaded = load_session_files(sessions, echo=_note, unreadable=unreadable)
+    total = len(loaded) + len(unreadable)
+    if not loaded:
+        raise _not_evaluated_error([SkippedSession(str(f), err) for f, err in unreadable], total)
+    evaluation = evaluate_model(model, [s for _, s in loaded], threshold_on, threshold_off, min_windows,
+                                cooldown_windows, score_kind=score_kind, files=[f for f, _ in loaded],
+                                skip_unusable=True,
+                                progress=not as_json and sys.stderr.isatty())  # a log would collect every frame
+    order = {str(f): i for i, f in enumerate(session_files(sessions)[0])}  # the skipped in the order given
+    evaluation.skipped = sorted(evaluation.skipped + [SkippedSession(str(f), err) for f, err in unreadable],
+                                key=lambda skipped: order[skipped.file])
+    if not evaluation.sessions:
+        raise _not_evaluated_error(evaluation.skipped, total)
     if as_json:
         click.echo(json.dumps(evaluation.to_dict(), indent=2, default=float))
     else:
         click.echo(format_evaluation(evaluation))
     if plot_path is not None:
         _note(f"plot: {plot_evaluation(evaluation, plot_path)}")
+    if evaluation.skipped:
+        for skipped in evaluation.skipped:
+            _warn(f"skipped {skipped.error}" + (f" (hint: {skipped.error.hint})" if skipped.error.hint else ""))
+        first, files = evaluation.skipped[0].error, [s.file for s in evaluation.skipped]
+        raise type(first)(f"{len(files)} of {total} session file(s) skipped (see the warnings), the others "
+                          f"evaluated: " + ", ".join(files[:5]) + (" ..." if len(files) > 5 else ""), hint=first.hint)
+
+
+def _not_evaluated_error(skipped: list, total: int) -> InputError:
+    """The error when no session could be evaluated: a single file's own error, else all of them (each names
+    its file)."""
+    first = skipped[0].error
+    if total == 1:
+        return first
+    return type(first)(f"none of the {total} session files could be evaluated: "
+                       + "; ".join(str(s.error) for s in skipped), hint=first.hint)
 
 
 @click.command()

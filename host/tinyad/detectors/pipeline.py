@@ -110,8 +110,9 @@ def whole_file_departure_note(result: ScoreResult, training_p99: float) -> str |
         return None
     return (f"the median smoothed error {median:.4g} is {median / training_p99:.1f}x the training p99 "
             f"{training_p99:.4g}: the file as a whole departs from the training data. The dynamic threshold "
-            "is set on the file's own errors and flags departures within it only; `--threshold quantile` "
-            "compares every step with the training errors.")
+            "is set on the file's own errors and flags departures within it only, so an error that is high "
+            "throughout stands out nowhere; `--threshold quantile` or `--threshold sigma` (set on the training "
+            "errors) compares every row with the training data")
 
 
 def no_threshold_note(result: ScoreResult) -> str | None:

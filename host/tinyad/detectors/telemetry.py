@@ -4,6 +4,7 @@ plotting scored series (signal, smoothed error, threshold, flagged regions) as P
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,9 @@ class Telemetry:
     labels: np.ndarray | None = None
     time_name: str | None = None  # the time column's name (a session's "t"), for output files and axes
     label_like_left_out: list[str] = field(default_factory=list)  # see `load_telemetry(drop_label_like=True)`
+    time_unit: str | None = None  # "s" for a session's t, or what the time column's name says ("time_ms": "ms")
+    time_guessed: bool = False  # the time column was taken by its name (`load_telemetry(guess_time=True)`)
+    session_label: str | None = None  # a tinyad session's metadata label ("normal", "bearing_fault", ...)
 
 
 # Column names that hold ground truth in public anomaly data sets (SKAB: anomaly, changepoint; NAB, SWaT...).
@@ -39,6 +43,37 @@ def label_like_columns(names) -> list[str]:
     return [name for name in names if str(name).strip().lower() in LABEL_LIKE_NAMES]
 
 
+# Column names that hold time stamps: `detect fit` / `score` take such a column as the time column when no
+# --time-column is given (a session exported to CSV keeps its "t"; SKAB has "datetime", NAB "timestamp").
+TIME_LIKE_NAMES = ("t", "time", "timestamp", "datetime", "date_time", "date", "seconds")
+# A time column named with its unit: "time_s", "t_ms", "timestamp (us)", "time[s]".
+_TIME_WITH_UNIT = re.compile(r"(?:t|time|timestamp|elapsed)\s*[_\s\[(]\s*(s|ms|us|ns|min|h)\s*[\])]?")
+_UNIT_SUFFIX = re.compile(r".*[_\s\[(](s|ms|us|ns|min|h)\s*[\])]?")
+
+
+def time_like_column(names) -> str | None:
+    """The first of `names` that is named like a time column (TIME_LIKE_NAMES, or a time name with a unit
+    such as "time_ms"; any case), else None. E.g. time_like_column(["t", "ax"]) -> "t";
+    time_like_column(["ax", "Time_s"]) -> "Time_s"; time_like_column(["tilt", "ax"]) -> None."""
+    for name in names:
+        text = str(name).strip().lower()
+        if text in TIME_LIKE_NAMES or _TIME_WITH_UNIT.fullmatch(text):
+            return name
+    return None
+
+
+def time_unit_from_name(name: str | None) -> str | None:
+    """The unit a time column's name states, else None: "seconds" -> "s", "time_ms" -> "ms",
+    "t (s)" -> "s"; "t", "time", "datetime" -> None (a plain "t" may be seconds or milliseconds)."""
+    if not name:
+        return None
+    text = str(name).strip().lower()
+    if text in ("seconds", "secs", "sec"):
+        return "s"
+    match = _UNIT_SUFFIX.fullmatch(text)
+    return match.group(1) if match else None
+
+
 def _likely_separator(frame) -> str | None:
     """The separator a CSV probably uses when it was read as one column whose name still holds one
     (a wrong --sep): ';', tab or ',', whichever the header holds most of; else None."""
@@ -50,12 +85,19 @@ def _likely_separator(frame) -> str | None:
     return best if counts[best] else None
 
 
-def _bad_cell_hint(frame, column: str, row: int) -> str:
+def _bad_cell_hint(frame, column: str, row: int, needed_by_model: bool = False) -> str:
     """What to do about the first bad cell: an empty/NaN cell in a numeric column wants filling or --drop;
-    text wants --time-column, --drop or --label-column."""
+    text wants --time-column, --drop or --label-column. When `needed_by_model` (scoring: a fitted detector
+    takes the column as an input) --drop cannot help, so the hint is to clean the file or refit without it."""
     import pandas as pd
 
-    if pd.isna(frame[column].iloc[row]):
+    empty = pd.isna(frame[column].iloc[row])
+    if needed_by_model:
+        what = "fill or interpolate the missing values" if empty else "replace the text by numbers"
+        what += f" of {column!r}"
+        return (f"the detector was fitted on {column!r} and needs it in every row: {what} (or remove those rows), "
+                f"or refit without the column (`tinyad detect fit ... --drop {column!r}`)")
+    if empty:
         return (f"the cell is empty or NaN: fill or interpolate the missing values of {column!r}, or leave the "
                 f"column out with --drop {column!r}")
     return ("a time or date column: name it with --time-column; a label or other text: leave it out with --drop "
@@ -104,13 +146,17 @@ def _is_tinyad_session(path: Path) -> bool:
 def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, time_column: str | None = None,
                    label_column: str | None = None, sep: str | None = None,
                    drop: list[str] | None = None, *, drop_label_like: bool = False,
-                   optional: tuple[str, ...] = ()) -> Telemetry:
+                   optional: tuple[str, ...] = (), guess_time: bool = False,
+                   needed_by_model: bool = False) -> Telemetry:
     """Load one file. A tinyad session (.parquet with session metadata) gives its channels and `t`;
     any other CSV/Parquet gives the `columns` (default: every column except the time and label columns and
     those in `drop`; all must be numeric). CSV separators are sniffed unless `sep` is given (SKAB uses ';').
     `drop_label_like` also leaves out well-known label columns (`label_like_columns`) when `columns` is not
     given; those left out are listed in `Telemetry.label_like_left_out`. `optional` names the options
     ("time", "label") whose column may be absent (then ignored): defaults remembered from a fit, not asked for.
+    `guess_time`: with no `time_column`, a column named like one (`time_like_column`, not among `columns`,
+    `drop` or the label column) is the time column (`Telemetry.time_guessed`). `needed_by_model`: the `columns`
+    are a fitted detector's inputs, so the hint for a bad cell does not offer --drop.
 
     Raises InputError for a missing, empty or truncated file, a wrong separator, unknown columns, non-numeric
     values or NaN (naming the first bad data row, counted from 1 after the header); nothing is dropped
@@ -131,7 +177,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if unknown:
             raise InputError(f"{path}: session has no channels {unknown}; it has {session.meta.channels}")
         idx = [session.meta.channels.index(c) for c in chosen]
-        return Telemetry(str(path), chosen, session.data[:, idx].astype(float), session.t.copy(), time_name="t")
+        return Telemetry(str(path), chosen, session.data[:, idx].astype(float), session.t.copy(), time_name="t",
+                         time_unit="s", session_label=session.meta.label)
     if suffix in (".csv", ".txt", ".tsv") and _is_blank(path):
         raise InputError(f"{path}: the file is empty", hint="score or fit a file with a header and data rows")
     try:
@@ -156,6 +203,11 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         raise InputError(f"{path}: no data rows", hint="the file has at most a header; score a file with data")
     if "time" in optional and time_column not in frame.columns:
         time_column = None
+    guessed = False
+    if guess_time and time_column is None:
+        taken = {label_column, *(columns or []), *(drop or [])}
+        time_column = time_like_column(c for c in frame.columns if c not in taken)
+        guessed = time_column is not None
     if "label" in optional and label_column not in frame.columns:
         label_column = None
     for name, column in (("time", time_column), ("label", label_column)):
@@ -180,7 +232,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
         raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN",
-                         hint=_bad_cell_hint(frame, chosen[col], row))
+                         hint=_bad_cell_hint(frame, chosen[col], row, needed_by_model and bool(columns)))
     time = None
     if time_column:
         time = frame[time_column].to_numpy()
@@ -192,7 +244,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         labels = raw.astype(np.int8)
     left_out = label_like if not columns else []
     return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
-                     label_like_left_out=left_out)
+                     label_like_left_out=left_out, time_unit=time_unit_from_name(time_column), time_guessed=guessed)
 
 
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
@@ -221,6 +273,29 @@ def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
         if np.isnat(x).any():
             return index
     return (x, "time") if (x[1:] >= x[:-1]).all() else index
+
+
+def time_axis_label(x, axis: str, time_name: str | None, time_unit: str | None) -> str:
+    """The x-axis label for `plot_axis`'s (x, axis): "data row" when plotting rows; for a time axis its unit
+    and column: "time (s, column t)" for a session or a column that states its unit, "time (column stamp)"
+    for dates (the tick labels carry the unit), "time (column t; unit as in the file)" for plain numbers."""
+    if axis != "time":
+        return axis
+    column = f"column {time_name}" if time_name else ""
+    if np.issubdtype(np.asarray(x).dtype, np.datetime64):
+        return f"time ({column})" if column else "time"
+    if time_unit:
+        return f"time ({time_unit}, {column})" if column else f"time ({time_unit})"
+    return f"time ({column}; unit as in the file)" if column else "time (unit as in the file)"
+
+
+def threshold_is_training_p99(threshold, training_p99: float | None, rtol: float = 1e-6) -> bool:
+    """True when the threshold is one constant equal to the training p99 (`--threshold quantile` at its default
+    0.99): the two lines of the error panel lie on each other. E.g. ([2.0, 2.0], 2.0) -> True."""
+    threshold = np.asarray(threshold, float)
+    if training_p99 is None or len(threshold) == 0 or not np.isfinite(threshold).all():
+        return False
+    return bool(np.allclose(threshold, training_p99, rtol=rtol, atol=0.0))
 
 
 # A flagged or labelled region is drawn at least this share of the rows wide: on a 100,000-row file a 5-row
@@ -267,9 +342,11 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     threshold is relative to the file, so only that line shows a file that departs from the training data as
     a whole; when the errors reach more than LOG_AXIS_RATIO x it the error axis is logarithmic. `pruned`, the
     dynamic threshold's (first, last) runs removed by pruning, get a cross at their peak in the error panel:
-    they cross the threshold line but raise no alarm. `score_name` labels the lower panel's curve. The x
-    axis is the telemetry's time where it has a usable one (`plot_axis`, labelled with the time column's
-    name), else the data row number."""
+    they cross the threshold line but raise no alarm; the threshold is drawn on top of the training p99 (when
+    both are one level, as with `--threshold quantile` at 0.99, the legend says so and the p99 shows as a wide
+    band under the dashes). `score_name` labels the lower panel's curve. The x axis is the telemetry's time
+    where it has a usable one (`plot_axis`, labelled with its unit and column: `time_axis_label`), else the data
+    row number."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -280,9 +357,9 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
 
     path = Path(path)
     n = len(smoothed)
-    x, x_label = plot_axis(telemetry.time, n)
-    if x_label == "time" and telemetry.time_name:
-        x_label = f"time ({telemetry.time_name})"
+    x, axis = plot_axis(telemetry.time, n)
+    x_label = time_axis_label(x, axis, telemetry.time_name,
+                              telemetry.time_unit or time_unit_from_name(telemetry.time_name))
 
     def span(first: int, stop: int) -> tuple:
         """x extent of the rows first .. stop - 1, widened to stay visible (`visible_region`); it reaches the
@@ -302,10 +379,13 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
         top.plot(x, scaled[:, i], lw=0.6, label=telemetry.columns[i])
     top.set_ylabel(f"signal (z-score,\n{scale_note})")
     bottom.plot(x, smoothed, lw=0.8, color="k", label=score_name)
+    coincide = threshold_is_training_p99(threshold, training_p99)
+    if training_p99 is not None:  # wide and faint when the threshold lies on it, so both stay visible
+        bottom.axhline(training_p99, lw=4.0 if coincide else 1.0, alpha=0.35 if coincide else 1.0,
+                       color="tab:blue", ls="-" if coincide else ":", zorder=2, label="training p99")
     if not np.isnan(threshold).all():  # the covering rule thresholds window residuals: no line to draw
-        bottom.plot(x, threshold, lw=1.0, color="tab:orange", ls="--", label="threshold")
-    if training_p99 is not None:
-        bottom.axhline(training_p99, lw=1.0, color="tab:blue", ls=":", label="training p99")
+        bottom.plot(x, threshold, lw=1.2, color="tab:orange", ls="--", zorder=3,
+                    label="threshold (= training p99)" if coincide else "threshold")
     scale = error_axis_scale(np.asarray(smoothed, float), training_p99)
     if scale == "symlog":
         bottom.set_yscale("symlog", linthresh=training_p99)

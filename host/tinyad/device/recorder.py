@@ -173,8 +173,9 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
     written (atomically) and then the DeviceError is raised (Ctrl-C returns normally, `interrupted` set)."""
     if not label or not label.strip():
         raise InputError("a recording needs a label (e.g. --label normal)")
-    if not duration_s or duration_s <= 0:
-        raise InputError(f"duration must be positive, got {duration_s}")
+    if not (duration_s is not None and math.isfinite(duration_s) and duration_s > 0):  # NaN fails every comparison
+        raise InputError(f"duration must be a positive number of seconds, got {duration_s}",
+                         hint="give the seconds to record, e.g. -d 60 (Ctrl-C stops early)")
     if not 1 <= decimation <= MAX_DECIMATION:
         raise InputError(f"decimation must be in 1..{MAX_DECIMATION}, got {decimation}")
     if any(c in label for c in "/\\") or label.startswith("."):
