@@ -6,7 +6,8 @@ import pytest
 
 from tinyad.alert import AlertState
 from tinyad.cli import main
-from tinyad.evaluate import (alert_config_for, alert_onsets, class_of, display_names, evaluate_model, evaluate_session,
+from tinyad.errors import InputError
+from tinyad.evaluate import (alert_config_for, alert_onsets, class_of, evaluate_model, evaluate_session,
                              first_alert_time)
 from tinyad.paths import default_model_dir
 
@@ -141,7 +142,7 @@ def test_sessions_the_model_cannot_read_are_refused(tmp_path, capsys):
     fast = Session(np.arange(400) / 200.0, np.zeros((400, 6), np.float32),
                    SessionMeta(200.0, "normal", ["ax", "ay", "az", "gx", "gy", "gz"], session_id="fast"))
     write_session(tmp_path / "fast.parquet", fast)
-    with pytest.raises(Exception, match="sampled at 200 Hz, the model at 100 Hz"):
+    with pytest.raises(InputError, match="sampled at 200 Hz, the model at 100 Hz"):
         evaluate_model(default_model_dir() / "model.tflite", [fast])
 
 
@@ -197,18 +198,13 @@ def _write_session(path, n_samples=200, channels=None, rate=None, label="normal"
                                                                                np.float32), meta))
 
 
-def test_display_names_are_file_stems_or_the_distinguishing_path_where_stems_repeat(tmp_path):
-    assert display_names(["s/normal-1.parquet", "s/fault.parquet"]) == ["normal-1", "fault"]
-    files = [tmp_path / "a" / "n.parquet", tmp_path / "b" / "n.parquet", tmp_path / "a" / "x.parquet",
-             tmp_path / "n.parquet"]
-    assert display_names(files) == ["a/n.parquet", "b/n.parquet", "x", "n.parquet"]
 
 
 def test_a_session_the_model_cannot_take_is_named_by_its_file(tmp_path):
     short = _write_session(tmp_path / "short.parquet", n_samples=56, session_id="df364fe77b7e")
     from tinyad.session import read_session
 
-    with pytest.raises(Exception, match=f"^{short}: 56 samples, no whole window of 64"):
+    with pytest.raises(InputError, match=f"^{short}: 56 samples, no whole window of 64"):
         evaluate_model(MODEL, [read_session(short)], files=[short])
     kept = evaluate_model(MODEL, [read_session(short)], files=[short], skip_unusable=True)
     assert kept.sessions == [] and [s.file for s in kept.skipped] == [str(short)]
@@ -268,8 +264,8 @@ def test_repeated_file_names_are_told_apart_by_their_folder_in_table_json_and_pl
 
     from matplotlib.axes import Axes
 
-    for folder in ("a", "b"):
-        _write_session(tmp_path / folder / "normal.parquet")
+    for folder in ("a", "b"):  # the same session id, as two synth or import folders give
+        _write_session(tmp_path / folder / "normal.parquet", session_id="normal_000")
     titles = []
     set_title = Axes.set_title
     monkeypatch.setattr(Axes, "set_title", lambda axis, text, *a, **k: titles.append(text) or set_title(
@@ -277,10 +273,11 @@ def test_repeated_file_names_are_told_apart_by_their_folder_in_table_json_and_pl
     assert main(["evaluate", str(MODEL), str(tmp_path / "a"), str(tmp_path / "b"), "--plot",
                  str(tmp_path / "e.png")]) == 0
     rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:4]]
-    assert rows == ["a/normal.parquet", "b/normal.parquet"]
+    assert rows == ["a_normal", "b_normal"]
     assert [t.split()[0] for t in titles] == rows
     assert main(["evaluate", str(MODEL), str(tmp_path / "a"), str(tmp_path / "b"), "--json"]) == 0
-    assert [s["name"] for s in json.loads(capsys.readouterr().out)["sessions"]] == rows
+    sessions = json.loads(capsys.readouterr().out)["sessions"]
+    assert [s["name"] for s in sessions] == rows and {s["session_id"] for s in sessions} == {"normal_000"}
 
 
 @pytest.mark.parametrize("plot", ["eval.txt", "evalplot", "eval.pdf"])
@@ -306,3 +303,72 @@ def test_threshold_errors_name_the_options(tmp_path, capsys):
     model = SimpleNamespace(threshold_on=1.0, threshold_off=0.5, min_windows=3, cooldown_windows=10)
     assert alert_config_for(model, threshold_on=0.2).threshold_off == 0.2  # the model's off follows a lower on
     assert alert_config_for(model, threshold_off=0.8, min_windows=1).threshold_on == 1.0
+
+
+def _evaluation_of(smoothed_by_label: dict, alert):
+    """An Evaluation of hand-made smoothed scores, one session per label, windows 1 s apart, 1 h recorded each."""
+    from tinyad.evaluate import Evaluation, SessionEvaluation, alert_fields
+
+    sessions = []
+    for label, smoothed in smoothed_by_label.items():
+        smoothed = np.asarray(smoothed, np.float32)
+        end_s = np.arange(1, len(smoothed) + 1, dtype=float)
+        sessions.append(SessionEvaluation(session_id=label, label=label, windows=len(smoothed), gaps=0,
+                                          predicted={}, hours=1.0, end_s=end_s, smoothed=smoothed,
+                                          **alert_fields(smoothed, end_s, alert)))
+    return Evaluation("m.tflite", ["normal", "anomaly"], alert, 1.0, sessions)
+
+
+def test_the_sweep_replays_the_same_scores_at_each_threshold_on():
+    from tinyad.alert import AlertConfig
+    from tinyad.evaluate import format_sweep, threshold_sweep
+
+    alert = AlertConfig(1.0, 0.5, min_windows=1, cooldown_windows=0)
+    evaluation = _evaluation_of({"normal": [0, 2, 0, 0, 1.5, 0], "anomaly": [0, 0, 3, 3, 3, 3]}, alert)
+    rows = threshold_sweep(evaluation, [4, 1, 2.5, 1])  # sorted, once each
+    assert [a.threshold_on for a, _ in rows] == [1.0, 2.5, 4.0]
+    assert [a.threshold_off for a, _ in rows] == [0.5, 0.5, 0.5]
+    assert [s["false_alert_onsets"] for _, s in rows] == [2, 0, 0]  # the normal session crosses 1 twice
+    assert [s["fault_sessions_alerted"] for _, s in rows] == [1, 1, 0]
+    assert [s["median_first_alert_s"] for _, s in rows] == [3.0, 3.0, None]
+    assert rows[0][1] == evaluation.alert_summary()  # at the evaluation's own settings: its own summary
+    assert threshold_sweep(evaluation, [0.25])[0][0].threshold_off == 0.25  # OFF never above ON
+    table = format_sweep(evaluation, rows)
+    assert "THRESHOLD_OFF 0.5, or ON where lower; MIN_WINDOWS 1, COOLDOWN_WINDOWS 0" in table
+    assert table.splitlines()[2].split() == ["1", "0.5", "2", "(2.0)", "1", "of", "1", "3.0", "s"]
+    assert table.splitlines()[4].split() == ["4", "0.5", "0", "(0.0)", "0", "of", "1", "-"]
+    assert "has seen them" in table
+
+
+def test_sweep_values_are_checked_before_any_session_is_read(tmp_path, capsys):
+    from tinyad.evaluate import parse_sweep
+
+    assert parse_sweep("0.5, 1,2") == [0.5, 1.0, 2.0]
+    for text in ("1,,2", "1,x", "nan", "1,inf"):
+        with pytest.raises(InputError, match="is not a finite number"):
+            parse_sweep(text)
+    with pytest.raises(InputError, match="1.5 is not a probability"):
+        parse_sweep("0.5,1.5", "probability")
+    model = str(default_model_dir() / "model.tflite")
+    assert main(["evaluate", model, str(tmp_path / "not-read"), "--sweep", "1,two"]) == 2
+    assert "'two' is not a finite number" in capsys.readouterr().err
+
+
+def test_cli_sweep_row_at_the_models_threshold_matches_the_evaluation(tmp_path, capsys):
+    import json
+
+    from tinyad.device.reference import load_settings_for
+    from tinyad.synth import synth_dataset
+
+    model = default_model_dir() / "model.tflite"
+    on = load_settings_for(model).threshold_on
+    synth_dataset(tmp_path / "s", sessions_per_class=1, duration_s=30.0, seed=77, machine_seed=0,
+                  classes=["normal", "bearing_fault"])
+    assert main(["evaluate", str(model), str(tmp_path / "s"), "--sweep", f"{on!r},1000", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    rows = {row["threshold_on"]: row for row in result["sweep"]}
+    assert {k: rows[on][k] for k in result["alerts"]} == result["alerts"]
+    assert rows[1000.0]["fault_sessions_alerted"] == 0 and result["alerts"]["fault_sessions_alerted"] == 1
+    assert main(["evaluate", str(model), str(tmp_path / "s"), "--sweep", f"{on!r},1000"]) == 0
+    assert "THRESHOLD_ON sweep over the same smoothed scores" in capsys.readouterr().out
+

@@ -229,7 +229,7 @@ def test_rate_matches_allows_a_board_clock_error_and_refuses_another_rate():
     assert RATE_TOLERANCE == 0.02
     assert rate_matches(100.0, 100.0) and rate_matches(101.9, 100.0) and rate_matches(98.1, 100.0)
     assert not rate_matches(102.1, 100.0) and not rate_matches(97.9, 100.0)
-    assert not rate_matches(111.1, 100.0)  # the board's next rate (1000 / 9 Hz) is another rate
+    assert not rate_matches(125.0, 100.0)  # the board's next rate (a divisor of 1000 Hz) is another rate
     # Relative to the expected (model's) rate, not to the larger one.
     assert rate_matches(102.0, 100.0) and not rate_matches(100.0, 98.0)
     for bad in (float("nan"), float("inf")):

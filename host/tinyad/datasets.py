@@ -9,8 +9,8 @@ a split boundary; time blocks cut from one session are separated by a gap of at 
 - The validation set (early stopping) is whole training runs (val_fraction of them) where a class has >= 3 runs left
   after the test split, else the tail of every training segment, again with a gap.
 Windows are clipped to the sessions' full scale as the board clips them (the firmware's default +-4 g / +-500 dps
-when the sessions record none); normalization (per-channel mean and std) is fitted on the training windows only. Windows that contain a
-sampling gap (lost samples, a reboot) are left out.
+when the sessions record none); normalization (per-channel mean and std) is fitted on the training windows only.
+Windows that contain a sampling gap (lost samples, a reboot) are left out.
 """
 
 from __future__ import annotations

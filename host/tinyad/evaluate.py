@@ -14,14 +14,14 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from tinyad.alert import AlertConfig, AlertState, alert_trace
 from tinyad.errors import InputError
+from tinyad.paths import distinct_stems
 
 NORMAL_LABEL = "normal"
 SCORE_KINDS = {"margin": 0, "probability": 1}  # the board's SCORE_KIND values (docs/protocol.md)
@@ -41,7 +41,7 @@ class SessionEvaluation:
     alert_share: float               # share of windows in ALERT
     first_alert_s: float | None      # session time (s from its start) of the first window in ALERT
     hours: float                     # recorded time, gaps left out
-    name: str = ""                   # what the user sees: the file's stem (see `display_names`), else the id
+    name: str = ""                   # what the user sees: `paths.distinct_stems` of its file, else the id
     file: str | None = None          # the session file, when read from one
     end_s: np.ndarray = field(repr=False, default=None)
     smoothed: np.ndarray = field(repr=False, default=None)
@@ -137,16 +137,6 @@ def first_alert_time(end_s: np.ndarray, states) -> float | None:
     return float(end_s[hits[0]]) if hits else None
 
 
-def display_names(files: list) -> list[str]:
-    """What the user sees for each session file: its stem, or where stems repeat its path relative to the folder
-    the files of that stem share (a/normal.parquet, b/normal.parquet)."""
-    paths = [Path(f) for f in files]
-    stems = Counter(p.stem for p in paths)
-    shared = {stem: os.path.commonpath([os.path.abspath(p.parent) for p in paths if p.stem == stem])
-              for stem, n in stems.items() if n > 1}
-    return [os.path.relpath(os.path.abspath(p), shared[p.stem]) if p.stem in shared else p.stem for p in paths]
-
-
 def session_counts(session, settings, where: str | None = None) -> np.ndarray:
     """The session's samples as the sensor's raw counts in the model's channel order (saturating at the rails,
     as the board's int16 registers do). Refuses missing channels and another sample rate, naming the session
@@ -191,7 +181,6 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float, 
                         for s in starts])
     scores = np.array([reference.score_for(o, SCORE_KINDS[score_kind]) for o in outputs], np.float32)
     smoothed = ewma(scores, ewma_alpha)
-    states = np.asarray(alert_trace(smoothed, alert), np.int8)
     end_s = session.t[starts + settings.window - 1] - session.t[0]
     predicted = np.argmax(outputs.astype(np.int16), axis=1)
     names = list(settings.class_names)
@@ -200,9 +189,58 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float, 
         name=name or (Path(file).stem if file is not None else session.meta.session_id),
         file=str(file) if file is not None else None,
         predicted={names[k]: int(n) for k, n in zip(*np.unique(predicted, return_counts=True))},
-        alert_onsets=alert_onsets(states), alert_share=float(np.mean(states == AlertState.ALERT)),
-        first_alert_s=first_alert_time(end_s, states), hours=seconds / 3600.0,
-        end_s=end_s, smoothed=smoothed, states=states, outputs=outputs)
+        hours=seconds / 3600.0, end_s=end_s, smoothed=smoothed, outputs=outputs,
+        **alert_fields(smoothed, end_s, alert))
+
+
+def alert_fields(smoothed: np.ndarray, end_s: np.ndarray, alert: AlertConfig) -> dict:
+    """The SessionEvaluation fields the alert settings decide, from the smoothed scores: the state per window,
+    alert onsets, share of windows in ALERT and the time of the first."""
+    states = np.asarray(alert_trace(smoothed, alert), np.int8)
+    return {"states": states, "alert_onsets": alert_onsets(states),
+            "alert_share": float(np.mean(states == AlertState.ALERT)),
+            "first_alert_s": first_alert_time(end_s, states)}
+
+
+def with_alert(evaluation: Evaluation, alert: AlertConfig) -> Evaluation:
+    """`evaluation` with other alert settings: the same smoothed scores (the model does not run again) through
+    the alert state machine with `alert`."""
+    sessions = [replace(s, **alert_fields(s.smoothed, s.end_s, alert)) for s in evaluation.sessions]
+    return replace(evaluation, alert=alert, sessions=sessions)
+
+
+def threshold_sweep(evaluation: Evaluation, on_values) -> list[tuple[AlertConfig, dict]]:
+    """For each THRESHOLD_ON of `on_values` (ascending; THRESHOLD_OFF the evaluation's, lowered to ON where it
+    is above; MIN_WINDOWS and COOLDOWN_WINDOWS the evaluation's) the alert settings and their
+    `Evaluation.alert_summary` over the same smoothed scores."""
+    base = evaluation.alert
+    rows = []
+    for on in sorted({float(v) for v in on_values}):
+        alert = AlertConfig(on, min(base.threshold_off, on), base.min_windows, base.cooldown_windows)
+        rows.append((alert, with_alert(evaluation, alert).alert_summary()))
+    return rows
+
+
+def format_sweep(evaluation: Evaluation, rows: list[tuple[AlertConfig, dict]]) -> str:
+    """The sweep as a table: per THRESHOLD_ON the alert onsets on normal sessions (and per hour), the fault
+    sessions alerted and the median time of their first alert; then what the numbers may and may not say."""
+    a = evaluation.alert
+    lines = [f"THRESHOLD_ON sweep over the same smoothed scores (THRESHOLD_OFF {a.threshold_off:g}, or ON where "
+             f"lower; MIN_WINDOWS {a.min_windows}, COOLDOWN_WINDOWS {a.cooldown_windows}):",
+             f"{'THRESHOLD_ON':>12s}  {'THRESHOLD_OFF':>13s}  {'normal: alert onsets (per hour)':>31s}  "
+             f"{'faults alerted':>14s}  median first alert"]
+    for alert, summary in rows:
+        rate = summary["false_alerts_per_hour"]
+        normal = (f"{summary['false_alert_onsets']}" + (f" ({rate:.1f})" if rate is not None else "")
+                  if summary["normal_sessions"] else "-")
+        faults = (f"{summary['fault_sessions_alerted']} of {summary['fault_sessions']}"
+                  if summary["fault_sessions"] else "-")
+        delay = summary["median_first_alert_s"]
+        lines.append(f"{alert.threshold_on:12g}  {alert.threshold_off:13g}  {normal:>31s}  {faults:>14s}  "
+                     + (f"{delay:.1f} s" if delay is not None else "-"))
+    lines.append("note: the sweep is judged on these labelled sessions, so a threshold picked from it has seen "
+                 "them: confirm it on recordings it has not seen before setting it with `tinyad config`")
+    return "\n".join(lines)
 
 
 def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float | None = None,
@@ -213,8 +251,8 @@ def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float |
     settings default to the model's (what the firmware uses unless menuconfig or CONFIG_SET changes them).
     With `score_kind` "probability" both thresholds must be given: the model's are logit margins.
 
-    `files` (one per session) name the sessions: in errors the file, in the results `display_names`. A session
-    the model cannot take (missing channels, another sample rate, too short) raises InputError, or with
+    `files` (one per session) name the sessions: in errors the file, in the results `paths.distinct_stems`. A
+    session the model cannot take (missing channels, another sample rate, too short) raises InputError, or with
     `skip_unusable` is left out and listed in `Evaluation.skipped` - even all of them (the caller decides)."""
     from tinyad.device.reference import HostReference
     from tinyad.metrics import classification_report
@@ -226,7 +264,7 @@ def evaluate_model(model_path: str | Path, sessions: list, threshold_on: float |
     settings = reference.settings
     alert = alert_config_for(settings, threshold_on, threshold_off, min_windows, cooldown_windows)
     files = list(files) if files is not None else [None] * len(sessions)
-    names = display_names(files) if all(f is not None for f in files) else [None] * len(sessions)
+    names = distinct_stems(files) if all(f is not None for f in files) else [None] * len(sessions)
     results, skipped = [], []
     with contextlib.ExitStack() as stack:
         iterator = zip(sessions, files, names)
@@ -271,6 +309,25 @@ def alert_config_for(settings, threshold_on: float | None = None, threshold_off:
                               "--threshold-off or raise --threshold-on")
     return AlertConfig(on, off, settings.min_windows if min_windows is None else min_windows,
                        settings.cooldown_windows if cooldown_windows is None else cooldown_windows)
+
+
+def parse_sweep(text: str, score_kind: str = "margin") -> list[float]:
+    """The THRESHOLD_ON values of `--sweep`: comma-separated numbers, e.g. "0.5,1,2" -> [0.5, 1.0, 2.0];
+    finite, and within [0, 1] for the probability."""
+    values = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise InputError(f"--sweep {text!r}: {item.strip()!r} is not a finite number",
+                             hint="give THRESHOLD_ON values separated by commas, e.g. --sweep 0.5,1,1.5,2,3")
+        if score_kind == "probability" and not 0.0 <= value <= 1.0:
+            raise InputError(f"--sweep {text!r}: {value:g} is not a probability",
+                             hint="with --score-kind probability give values in [0, 1], e.g. --sweep 0.5,0.7,0.9")
+        values.append(value)
+    return values
 
 
 def check_thresholds_for(score_kind: str, threshold_on: float | None, threshold_off: float | None) -> None:

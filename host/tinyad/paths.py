@@ -33,3 +33,20 @@ def firmware_dir() -> Path:
 
 def docs_dir() -> Path:
     return REPO_ROOT / "docs"
+
+
+def distinct_stems(files) -> list[str]:
+    """One name per file, unique, for output files and reports: the file's stem, or with its folder where stems
+    repeat (valve1/0.csv and valve2/0.csv -> valve1_0, valve2_0), numbered if that still repeats."""
+    from collections import Counter
+
+    paths = [Path(f) for f in files]
+    repeated = {stem for stem, n in Counter(p.stem for p in paths).items() if n > 1}
+    names = [f"{p.parent.name}_{p.stem}" if p.stem in repeated and p.parent.name else p.stem for p in paths]
+    counts = Counter(names)
+    seen: Counter = Counter()
+    unique = []
+    for name in names:
+        seen[name] += 1
+        unique.append(f"{name}_{seen[name]}" if counts[name] > 1 else name)
+    return unique

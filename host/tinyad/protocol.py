@@ -458,9 +458,9 @@ assert _STATUS.size == 60
 
 def pack_status(s: Status) -> bytes:
     return _STATUS.pack(s.alert_state, int(s.streaming), s.sensor_error_flags, s.last_score, s.last_smoothed,
-                        s.uptime_us, s.windows_scored, s.alerts_raised, s.frames_ok, s.frames_bad_crc, s.frames_bad_cobs,
-                        s.frames_bad_length, s.frames_oversize, s.requests_rejected, s.dropped_samples,
-                        s.fifo_overflows)
+                        s.uptime_us, s.windows_scored, s.alerts_raised, s.frames_ok, s.frames_bad_crc,
+                        s.frames_bad_cobs, s.frames_bad_length, s.frames_oversize, s.requests_rejected,
+                        s.dropped_samples, s.fifo_overflows)
 
 
 def parse_status(payload: bytes) -> Status:

@@ -154,7 +154,8 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
         "model": model_config.to_dict(), "train": asdict(train_config), "dataset": asdict(dataset.config),
         "class_names": dataset.class_names, "channels": dataset.channels,
         "sample_rate_hz": dataset.sample_rate_hz, "norm_mean": norm.mean.tolist(), "norm_std": norm.std.tolist(),
-        "session_ids": dataset.session_ids, "full_scale": dataset.full_scale, "segments": [asdict(s) for s in dataset.segments],
+        "session_ids": dataset.session_ids, "full_scale": dataset.full_scale,
+        "segments": [asdict(s) for s in dataset.segments],
         "counts": {split: int(len(getattr(dataset, split))) for split in ("train", "val", "test")},
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
     }

@@ -28,9 +28,10 @@ def test_nab_labels_come_from_the_windows(shared_data):
     begin, end = (pd.Timestamp(v) for v in windows[item.name][0])
     inside = (item.timestamps >= np.datetime64(begin)) & (item.timestamps <= np.datetime64(end))
     assert inside.any() and item.labels[inside].all()
-    assert item.labels.sum() == sum(
-        ((item.timestamps >= np.datetime64(pd.Timestamp(a))) & (item.timestamps <= np.datetime64(pd.Timestamp(b)))).sum()
-        for a, b in windows[item.name])
+    stamps = item.timestamps
+    in_windows = [((stamps >= np.datetime64(pd.Timestamp(a))) & (stamps <= np.datetime64(pd.Timestamp(b)))).sum()
+                  for a, b in windows[item.name]]
+    assert item.labels.sum() == sum(in_windows)
     assert {s.category for s in series} == {"realKnownCause"}
 
 

@@ -3,7 +3,6 @@ is marked in the summary, sessions labelled as faults are not fitted on, the NaN
 folders of sessions are read, a `t` column is the time, and the PNG names the time unit and shows the threshold
 when it lies on the training p99. PCA model throughout (no training time)."""
 
-import matplotlib.figure
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from tinyad.cli import main
 from tinyad.commands.detect import expand_folders, increasing_columns, labelled_faults
 from tinyad.detectors.pipeline import ScoreResult, whole_file_departure_note
-from tinyad.detectors.telemetry import (Telemetry, load_telemetry, plot_scored, threshold_is_training_p99,
-                                        time_axis_label, time_like_column, time_unit_from_name)
+from tinyad.detectors.telemetry import (Telemetry, load_telemetry, plot_scored, reads_as_time,
+                                        threshold_is_training_p99, time_axis_label, time_like_column,
+                                        time_unit_from_name)
 from tinyad.errors import InputError
 from tinyad.session import Session, SessionMeta, write_session
 
@@ -135,6 +135,9 @@ def test_fit_and_score_take_a_folder_of_sessions_in_sorted_order(tmp_path, capsy
     single = tmp_path / "single.parquet"
     single.write_bytes(first.read_bytes())
     assert expand_folders([sessions, single]) == [first, second, single]
+    notes = []
+    assert expand_folders([first, sessions], echo=notes.append) == [first, second]  # each file once
+    assert notes == [f"note: 1 file(s) given more than once, used once: {first}"]
     model = tmp_path / "model"
     assert _fit([sessions], model) == 0
     assert "fitting pca-t2q on 600 rows x 3 channels (ax, ay, gz)" in capsys.readouterr().out
@@ -170,6 +173,17 @@ def test_fit_takes_a_t_column_as_the_time_column_and_says_so(tmp_path, capsys):
     assert "took column" not in captured.out and "column(s) t increase on every row" in captured.err
 
 
+def test_a_column_named_like_time_stays_a_signal_unless_it_reads_as_time_stamps(tmp_path, capsys):
+    assert reads_as_time([0.0, 0.01, 0.01, 0.02]) and reads_as_time(["2020-01-01 00:00", "2020-01-01 00:01"])
+    assert not reads_as_time([21.5, 21.4, 21.6]) and not reads_as_time(["on", "off"])
+    assert not reads_as_time([0.0, np.nan, 0.02]) and not reads_as_time(["2020-01-02", "2020-01-01"])
+    temperature = 20.0 + np.random.default_rng(1).normal(size=300)  # "T": a name like time, values that are not
+    csv = _csv(tmp_path / "motor.csv", _signals(), columns=CHANNELS, T=temperature)
+    assert _fit([csv], tmp_path / "model") == 0
+    assert "took column" not in capsys.readouterr().out
+    assert (tmp_path / "model" / "columns.txt").read_text().split() == [*CHANNELS, "T"]
+
+
 def test_time_like_names_units_and_increasing_columns():
     assert time_like_column(["ax", "Timestamp", "t"]) == "Timestamp"
     assert time_like_column(["t_ms", "ax"]) == "t_ms" and time_like_column(["time (s)"]) == "time (s)"
@@ -183,20 +197,6 @@ def test_time_like_names_units_and_increasing_columns():
 
 
 # --- 6: the PNG: the time unit, and a threshold on the training p99 ------------------------------------------------
-
-@pytest.fixture
-def saved_figures(monkeypatch):
-    """Every matplotlib figure saved during the test, to look at what was drawn."""
-    figures = []
-    original = matplotlib.figure.Figure.savefig
-
-    def record(self, *args, **kwargs):
-        figures.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
-    return figures
-
 
 def test_plot_axis_names_seconds_for_sessions_and_the_row_otherwise(tmp_path, saved_figures):
     session = load_telemetry(_session(tmp_path, "s.parquet", "normal"))

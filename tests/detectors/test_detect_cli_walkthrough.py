@@ -4,7 +4,6 @@ threshold did not. PCA model throughout (no training time)."""
 
 import json
 
-import matplotlib.figure
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,20 +191,6 @@ def test_score_defaults_to_the_read_options_given_at_fit(tmp_path, capsys):
 
 
 # --- 6: the PNG ----------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def saved_figures(monkeypatch):
-    """Every matplotlib figure saved during the test, to look at what was drawn."""
-    figures = []
-    original = matplotlib.figure.Figure.savefig
-
-    def record(self, *args, **kwargs):
-        figures.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
-    return figures
-
 
 def test_plot_uses_training_statistics_log_axis_legends_and_names_hidden_channels(tmp_path, saved_figures):
     n = 2000

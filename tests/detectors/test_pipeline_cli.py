@@ -240,12 +240,12 @@ def test_cli_score_names_the_times_of_flagged_rows(tmp_path, capsys):
     assert line.endswith(f"({stamp + pd.Timedelta(seconds=first - 1)} .. {stamp + pd.Timedelta(seconds=last - 1)})")
 
 
-def test_output_stems_keep_files_of_the_same_name_apart():
-    from tinyad.commands.detect import output_stems
+def test_distinct_stems_keep_files_of_the_same_name_apart():
+    from tinyad.paths import distinct_stems
 
-    assert output_stems(["a/0.csv", "b/1.csv"]) == ["0", "1"]
-    assert output_stems(["valve1/0.csv", "valve2/0.csv", "other/3.csv"]) == ["valve1_0", "valve2_0", "3"]
-    assert output_stems(["x/0.csv", "x/0.parquet"]) == ["x_0_1", "x_0_2"]  # same folder and stem
+    assert distinct_stems(["a/0.csv", "b/1.csv"]) == ["0", "1"]
+    assert distinct_stems(["valve1/0.csv", "valve2/0.csv", "other/3.csv"]) == ["valve1_0", "valve2_0", "3"]
+    assert distinct_stems(["x/0.csv", "x/0.parquet"]) == ["x_0_1", "x_0_2"]  # same folder and stem
 
 
 def test_cli_score_of_several_files_writes_each_and_sums_them_up(tmp_path, capsys):

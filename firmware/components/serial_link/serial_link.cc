@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <atomic>
+
 #include "esp_log.h"
 #include "freertos/FreeRTOS.h"
 #include "freertos/semphr.h"
@@ -50,8 +52,9 @@ int capture_log(const char* format, va_list args) {
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
 // Set when a write found no room in time: nobody drains the port (no USB host, or a PC whose port is closed,
 // which usb_serial_jtag_is_connected() still reports as connected). Later writes do not wait until one goes
-// through, so a vanished host costs one timeout, not one per frame. Only the device task writes.
-bool g_tx_stalled = false;
+// through, or until the host sends (the serial task reads), so a vanished host costs one timeout, not one per
+// frame, and a host that is back gets its reply. Only the device task writes.
+std::atomic<bool> g_tx_stalled{false};
 #endif
 
 TickType_t ticks(uint32_t ms) { return ms == 0 ? 0 : (pdMS_TO_TICKS(ms) == 0 ? 1 : pdMS_TO_TICKS(ms)); }
@@ -91,6 +94,7 @@ extern "C" esp_err_t serial_link_start(void) {
 extern "C" size_t serial_link_read(uint8_t* buffer, size_t capacity, uint32_t timeout_ms) {
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
   const int n = usb_serial_jtag_read_bytes(buffer, capacity, ticks(timeout_ms));
+  if (n > 0) g_tx_stalled = false;  // a host that sends is there: its reply may wait for room again
 #else
   // uart_read_bytes returns only when `length` bytes arrived or the wait ran out (the driver loops over its
   // ring buffer), so a short request would sit for the whole timeout: wait for one byte, then take what is
@@ -110,8 +114,9 @@ extern "C" esp_err_t serial_link_write(const uint8_t* data, size_t n, uint32_t t
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
   if (n == 0) return ESP_OK;  // the driver refuses size 0
   const int written = usb_serial_jtag_write_bytes(data, n, g_tx_stalled ? 0 : ticks(timeout_ms));
-  g_tx_stalled = written != static_cast<int>(n);
-  return g_tx_stalled ? ESP_ERR_TIMEOUT : ESP_OK;
+  const bool stalled = written != static_cast<int>(n);
+  g_tx_stalled = stalled;
+  return stalled ? ESP_ERR_TIMEOUT : ESP_OK;
 #else
   (void)timeout_ms;  // uart_write_bytes waits for ring-buffer room; at 921600 baud 8 KB drain in < 90 ms
   const int written = uart_write_bytes(UART_NUM_0, data, n);

@@ -14,6 +14,7 @@ from tinyad.atomic import outputs_in, remove_outputs
 from tinyad.detectors.pipeline import KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
 from tinyad.errors import InputError, TinyadError
+from tinyad.paths import distinct_stems
 
 # What `detect fit` writes besides the model's own files: the signal columns in order, and the read options
 # and training statistics that `detect score` uses as its defaults (folders fitted before it still load).
@@ -115,41 +116,23 @@ def remove_previous_fit(out_dir: Path) -> list[str]:
     return [path.name for path in remove_outputs(outputs_in(out_dir, FIT_FILES))]
 
 
-def output_stems(files) -> list[str]:
-    """One output name per input file, unique: the file's stem, or with its folder where stems repeat
-    (valve1/0.csv and valve2/0.csv -> valve1_0, valve2_0), numbered if that still repeats."""
-    from collections import Counter
-
-    paths = [Path(f) for f in files]
-    repeated = {stem for stem, n in Counter(p.stem for p in paths).items() if n > 1}
-    names = [f"{p.parent.name}_{p.stem}" if p.stem in repeated and p.parent.name else p.stem for p in paths]
-    counts = Counter(names)
-    seen: Counter = Counter()
-    unique = []
-    for name in names:
-        seen[name] += 1
-        unique.append(f"{name}_{seen[name]}" if counts[name] > 1 else name)
-    return unique
-
-
-def expand_folders(paths) -> list[Path]:
-    """The files to read, in the order given: a file as it is, a folder replaced by its session files
-    (*.parquet, sorted), as `tinyad evaluate` reads a folder (`commands.pipeline.session_files`). A folder
-    without any is refused (InputError), with a hint to name its CSV files when it holds some."""
+def expand_folders(paths, echo=None) -> list[Path]:
+    """The files to read, in the order given, each once (a repeat is noted through `echo`): a file as it is, a
+    folder replaced by its session files (*.parquet, sorted), as `tinyad evaluate` reads them
+    (`commands.pipeline.session_files`). A folder without any is refused (InputError), with a hint to name its
+    CSV files when it holds some."""
     from tinyad.commands.pipeline import session_files
 
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if not path.is_dir():
-            files.append(path)  # a missing file is named by the reader, with its hint
-            continue
-        found, _ = session_files([path])
-        if not found:
-            csv = next(iter(sorted(path.glob("*.csv"))), None)
-            raise InputError(f"{path}: a folder without session or Parquet files (*.parquet)",
-                             hint=f"name the CSV files themselves, e.g. {path / '*.csv'}" if csv else
+    for folder in (path for path in map(Path, paths) if path.is_dir()):
+        if not session_files([folder])[0]:
+            csv = next(iter(sorted(folder.glob("*.csv"))), None)
+            raise InputError(f"{folder}: a folder without session or Parquet files (*.parquet)",
+                             hint=f"name the CSV files themselves, e.g. {folder / '*.csv'}" if csv else
                              "give CSV, Parquet or session files, or a folder of session files")
-        files.extend(found)
+    files, repeats = session_files(paths, missing_ok=True)  # a missing file is named by the reader, with its hint
+    if repeats and echo:
+        echo(f"note: {len(repeats)} file(s) given more than once, used once: "
+             + ", ".join(map(str, repeats[:5])) + (" ..." if len(repeats) > 5 else ""))
     return files
 
 
@@ -285,7 +268,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
 
     loaded = [load_telemetry(p, chosen, time_column, label_column, sep, _columns(drop), drop_label_like=True,
                              guess_time=True)
-              for p in expand_folders(normal_files)]
+              for p in expand_folders(normal_files, echo=click.echo)]
     faults = labelled_faults(loaded)
     if faults and not allow_labelled_faults:
         # a label-free detector learns what it is fitted on as normal: fitted on a fault, it stays quiet on it
@@ -383,9 +366,9 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
             "label_column": label_column, "sep": sep or saved.get("sep"),
             "drop": _columns(drop) or saved.get("drop") or None, "optional": optional}
     statistics = (saved.get("signal_mean"), saved.get("signal_std"))
-    files = expand_folders(files)
+    files = expand_folders(files, echo=click.echo)
     scored, failures = [], []  # failures: (path, error)
-    for path, stem in zip(files, output_stems(files)):
+    for path, stem in zip(files, distinct_stems(files)):
         try:
             scored.append(_score_file(detector, path, stem, read, statistics, method, out_dir))
         except TinyadError as err:

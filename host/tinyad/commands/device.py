@@ -99,7 +99,7 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
         click.echo(f"note: --synth replays one {seconds:g}-s recording in a loop, so recordings longer than that, "
                    "or made one after another, repeat it; for training data record each condition at several "
                    "--seed values (other speeds and severities)", err=True)
-    if not rate_matches(rate, settings.sample_rate_hz):
+    if not rate_matches(rate, settings.sample_rate_hz, SAME_RATE_TOLERANCE):  # a configured rate, as a board's
         click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
                     fg="yellow", err=True)
     for line in source.warnings:
@@ -181,7 +181,11 @@ def record(port, label, duration, out, decimation):
         click.secho(f"{len(result.gaps)} sequence gap(s), {result.lost_samples} samples and {result.lost_frames} "
                     f"frames lost (recorded in the session's meta.extra.sequence_gaps)", fg="yellow")
     if result.bad_frames:
-        click.secho(f"{result.bad_frames} corrupt frame(s) dropped", fg="yellow")
+        # bytes between two 0x00 that are no frame: a damaged frame, or text on a classic ESP32's shared UART0
+        # (boot log, TFLM errors); samples were lost only where sequence gaps are reported
+        click.secho(f"{result.bad_frames} corrupt frame(s) or stray text dropped"
+                    + ("" if result.gaps or result.lost_frames else " (no sample lost: no sequence gap)"),
+                    fg="yellow")
     if result.interrupted:
         click.secho(f"recording {result.interrupted}; everything received until then was written", fg="yellow")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -12,17 +13,17 @@ from tinyad.atomic import check_png_path
 from tinyad.errors import InputError
 
 
-def session_files(paths: tuple[str, ...] | list[str]) -> tuple[list[Path], list[Path]]:
+def session_files(paths: tuple[str, ...] | list[str], missing_ok: bool = False) -> tuple[list[Path], list[Path]]:
     """(files, repeats): session files given directly or as directories of *.parquet, in the order given
     (directories sorted), each file once; `repeats` are the files named more than once (by resolved path), which
-    would otherwise land in train and test at once."""
+    would otherwise land in train and test at once. A missing path is an InputError, or with `missing_ok` kept."""
     files: list[Path] = []
     seen: set[Path] = set()
     repeats: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(p.glob("*.parquet"))
-        elif p.exists():
+        elif p.exists() or missing_ok:  # `missing_ok`: the reader names a missing file, with its hint
             found = [p]
         else:
             raise InputError(f"{p}: no such file or directory")
@@ -41,12 +42,13 @@ def load_sessions(paths: tuple[str, ...] | list[str], echo=None) -> list:
     return [session for _, session in load_session_files(paths, echo)]
 
 
-def load_session_files(paths: tuple[str, ...] | list[str], echo=None,
-                       unreadable: list | None = None) -> list[tuple[Path, object]]:
+def load_session_files(paths: tuple[str, ...] | list[str], echo=None, unreadable: list | None = None,
+                       unique_ids: bool = True) -> list[tuple[Path, object]]:
     """(file, session) for the session files of `paths` (see `session_files`) - a Session does not know its
-    file; a file given twice is read once (noted through `echo`), and two files with the same session id are
-    refused: the split treats a session id as one run. A file that cannot be read raises its InputError, or
-    with an `unreadable` list is appended to it as (file, error) and left out."""
+    file; a file given twice is read once (noted through `echo`). With `unique_ids` two files with the same
+    session id are refused: the training split treats a session id as one run (synth and import give ids by
+    file name, so two such folders repeat them). A file that cannot be read raises its InputError, or with an
+    `unreadable` list is appended to it as (file, error) and left out."""
     from tinyad.session import read_session
 
     files, repeats = session_files(paths)
@@ -64,13 +66,14 @@ def load_session_files(paths: tuple[str, ...] | list[str], echo=None,
             if unreadable is None:
                 raise
             unreadable.append((f, err))
-    first_file: dict[str, Path] = {}
-    for f, s in loaded:
-        other = first_file.setdefault(s.meta.session_id, f)
-        if other is not f:
-            raise InputError(f"{other} and {f} have the same session id {s.meta.session_id!r}",
-                             hint="session ids must be unique: re-import one with another --session-id, or "
-                                  "leave the copy out")
+    if unique_ids:
+        first_file: dict[str, Path] = {}
+        for f, s in loaded:
+            other = first_file.setdefault(s.meta.session_id, f)
+            if other is not f:
+                raise InputError(f"{other} and {f} have the same session id {s.meta.session_id!r}",
+                                 hint="session ids must be unique: re-import one with another --session-id, or "
+                                      "leave the copy out")
     return loaded
 
 
@@ -229,33 +232,37 @@ def test_windows_int8(model_path: Path, run_dir, n_windows: int):
               help="COOLDOWN_WINDOWS to try [the model's].")
 @click.option("--score-kind", type=click.Choice(["margin", "probability"]), default="margin", show_default=True,
               help="What the alert sees, as the board's SCORE_KIND 0/1 (probability: give both thresholds).")
+@click.option("--sweep", "sweep_text", default=None, metavar="ON,ON,...",
+              help="Also tabulate false alerts and detections for these THRESHOLD_ON values (e.g. 0.5,1,2,3), "
+                   "from the same scores.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG (a name ending in .png): each session's smoothed score, the thresholds and the "
                    "alerts.")
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
-def evaluate(model, sessions, threshold_on, threshold_off, min_windows, cooldown_windows, score_kind, plot_path,
-             as_json):
+def evaluate(model, sessions, threshold_on, threshold_off, min_windows, cooldown_windows, score_kind, sweep_text,
+             plot_path, as_json):
     """What the exported MODEL does on new labelled SESSIONS, computed the board's way (preprocessing, TFLM,
     score, EWMA, alert state machine): predictions, alert onsets and time to the first alert per session.
 
     A session file that cannot be read, or that the model cannot take (too short for a window, missing
-    channels, another sample rate), is skipped with a note and the others are evaluated; the exit code is then
+    channels, another sample rate), is skipped with a warning and the others are evaluated; the exit code is then
     that of its error (2)."""
     import sys
 
     from tinyad.check import require_tflite
     from tinyad.device.reference import load_settings_for
     from tinyad.evaluate import (SkippedSession, alert_config_for, check_thresholds_for, evaluate_model,
-                                 format_evaluation, plot_evaluation)
+                                 format_evaluation, format_sweep, parse_sweep, plot_evaluation, threshold_sweep)
 
     require_tflite(model.read_bytes(), str(model))
     # the options, then the output, before any session is read
     check_thresholds_for(score_kind, threshold_on, threshold_off)
     alert_config_for(load_settings_for(model), threshold_on, threshold_off, min_windows, cooldown_windows)
+    sweep_values = parse_sweep(sweep_text, score_kind) if sweep_text is not None else None
     if plot_path is not None:
         check_png_path(plot_path, "--plot")
     unreadable: list[tuple[Path, InputError]] = []
-    loaded = load_session_files(sessions, echo=_note, unreadable=unreadable)
+    loaded = load_session_files(sessions, echo=_note, unreadable=unreadable, unique_ids=False)  # no split here
     total = len(loaded) + len(unreadable)
     if not loaded:
         raise _not_evaluated_error([SkippedSession(str(f), err) for f, err in unreadable], total)
@@ -265,13 +272,19 @@ def evaluate(model, sessions, threshold_on, threshold_off, min_windows, cooldown
                                 progress=not as_json and sys.stderr.isatty())  # a log would collect every frame
     order = {str(f): i for i, f in enumerate(session_files(sessions)[0])}  # the skipped in the order given
     evaluation.skipped = sorted(evaluation.skipped + [SkippedSession(str(f), err) for f, err in unreadable],
-                                key=lambda skipped: order[skipped.file])
+                                key=lambda skipped: order.get(skipped.file, len(order)))
     if not evaluation.sessions:
         raise _not_evaluated_error(evaluation.skipped, total)
+    sweep = threshold_sweep(evaluation, sweep_values) if sweep_values else None
     if as_json:
-        click.echo(json.dumps(evaluation.to_dict(), indent=2, default=float))
+        result = evaluation.to_dict()
+        if sweep is not None:
+            result["sweep"] = [{**asdict(alert), **summary} for alert, summary in sweep]
+        click.echo(json.dumps(result, indent=2, default=float))
     else:
         click.echo(format_evaluation(evaluation))
+        if sweep is not None:
+            click.echo(format_sweep(evaluation, sweep))
     if plot_path is not None:
         _note(f"plot: {plot_evaluation(evaluation, plot_path)}")
     if evaluation.skipped:

@@ -112,7 +112,7 @@ def whole_file_departure_note(result: ScoreResult, training_p99: float) -> str |
             f"{training_p99:.4g}: the file as a whole departs from the training data. The dynamic threshold "
             "is set on the file's own errors and flags departures within it only, so an error that is high "
             "throughout stands out nowhere; `--threshold quantile` or `--threshold sigma` (set on the training "
-            "errors) compares every row with the training data")
+            "errors) compare every row with the training data.")
 
 
 def no_threshold_note(result: ScoreResult) -> str | None:

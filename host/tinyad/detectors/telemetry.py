@@ -62,6 +62,30 @@ def time_like_column(names) -> str | None:
     return None
 
 
+def reads_as_time(values) -> bool:
+    """Whether a column can be time stamps: finite numbers that never decrease, or text that parses as
+    dates that never decrease. E.g. [0.0, 0.01, 0.02] -> True; [21.5, 21.4] (a temperature) -> False."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    if len(series) == 0:
+        return False
+    if pd.api.types.is_numeric_dtype(series):
+        numbers = series.to_numpy(dtype=float)
+    else:
+        try:
+            with warnings.catch_warnings():  # pandas warns when it has to guess the date format
+                warnings.simplefilter("ignore")
+                stamps = pd.to_datetime(series, errors="raise")
+        except (ValueError, TypeError, OverflowError):
+            return False
+        if stamps.isna().any():
+            return False
+        numbers = stamps.to_numpy().astype("datetime64[ns]").astype(np.int64)
+        numbers = numbers.astype(float)
+    return bool(np.isfinite(numbers).all() and (np.diff(numbers) >= 0).all())
+
+
 def time_unit_from_name(name: str | None) -> str | None:
     """The unit a time column's name states, else None: "seconds" -> "s", "time_ms" -> "ms",
     "t (s)" -> "s"; "t", "time", "datetime" -> None (a plain "t" may be seconds or milliseconds)."""
@@ -206,8 +230,10 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     guessed = False
     if guess_time and time_column is None:
         taken = {label_column, *(columns or []), *(drop or [])}
-        time_column = time_like_column(c for c in frame.columns if c not in taken)
-        guessed = time_column is not None
+        candidate = time_like_column(c for c in frame.columns if c not in taken)
+        # a name alone is not enough ("T" may be a temperature): it must also read as time stamps
+        if candidate is not None and reads_as_time(frame[candidate]):
+            time_column, guessed = candidate, True
     if "label" in optional and label_column not in frame.columns:
         label_column = None
     for name, column in (("time", time_column), ("label", label_column)):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from tinyad import protocol
 from tinyad.errors import InputError
-from tinyad.protocol import MAX_PAYLOAD, PROTOCOL_VERSION, Frame, FrameDecoder, cobs_decode, cobs_encode, encode_frame  # noqa: F401
+from tinyad.protocol import (MAX_PAYLOAD, PROTOCOL_VERSION, Frame, FrameDecoder, cobs_decode,  # noqa: F401
+                             cobs_encode, encode_frame)
 
 MSG: dict[str, int] = {m.name: int(m) for m in protocol.MsgType}
 UNSOLICITED = frozenset({MSG["SAMPLES"], MSG["SCORE"]})
