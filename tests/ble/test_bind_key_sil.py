@@ -116,6 +116,8 @@ def test_alerts_sim_decodes_with_the_key_and_skips_with_a_wrong_one(sil, capsys)
 def test_config_command_sets_gets_and_clears(sil, capsys, monkeypatch):
     import io
 
+    from tinyad.device.client import DeviceClient
+
     monkeypatch.setattr("sys.stdin", io.StringIO(KEY.hex() + "\n"))  # --bind-key -: from stdin, not argv
     assert main(["config", "--port", sil.port, "--bind-key", "-", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["bind_key_check"] == KEY_CHECK
@@ -128,7 +130,7 @@ def test_config_command_sets_gets_and_clears(sil, capsys, monkeypatch):
     assert KEY.hex() not in out
 
     assert main(["config", "--port", sil.port, "--clear-bind-key", "--get", "BIND_KEY_CHECK", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"bind_key_check": "", "encrypted": False,
+    assert json.loads(capsys.readouterr().out) == {"bind_key_check": "00000000", "encrypted": False,
                                                     "values": {"BIND_KEY_CHECK": "00000000"}}
 
     # Listing every key (no action given) includes the check value and the per-channel keys.
@@ -143,13 +145,19 @@ def test_config_command_sets_gets_and_clears(sil, capsys, monkeypatch):
         assert np.float32(float(printed[name])) == np.float32(values[name]), (name, printed[name], values[name])
 
     # Bad input: a clear error, and nothing sent.
+    with DeviceClient(sil.port) as client:
+        min_windows = client.config_get("MIN_WINDOWS")
     assert main(["config", "--port", sil.port, "--bind-key", "abcd"]) == 2
     assert "16 bytes" in capsys.readouterr().err
     assert main(["config", "--port", sil.port, "--set", "THRESHOLD_ON"]) == 2
     assert main(["config", "--port", sil.port, "--set", "MIN_WINDOWS=2.5"]) == 2
     assert main(["config", "--port", sil.port, "--set", "THRESHOLD_ON=5000"]) == 2  # the host knows the range
     assert "THRESHOLD_ON must be in [-1000, 1000], got 5000" in capsys.readouterr().err
-    assert main(["config", "--port", sil.port, "--bind-key", KEY.hex(), "--clear-bind-key"]) != 0
+    assert main(["config", "--port", sil.port, "--bind-key", KEY.hex(), "--clear-bind-key"]) == 2
+    assert "give --bind-key or --clear-bind-key, not both" in capsys.readouterr().err
+    with DeviceClient(sil.port) as client:  # all refused before anything was sent: the device is as it was
+        assert not client.info(refresh=True).encrypted and client.config_get("BIND_KEY_CHECK") == 0
+        assert (client.config_get("THRESHOLD_ON"), client.config_get("MIN_WINDOWS")) == (2.5, min_windows)
 
 
 def test_a_plain_sil_advertisement_after_clearing(sil):

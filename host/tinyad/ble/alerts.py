@@ -23,6 +23,75 @@ def event_line(event: AlertEvent) -> str:
             f"pkt {event.packet_id}{' enc' if event.encrypted else ''}{rssi}")
 
 
+def key_check_text(bind_key: bytes) -> str:
+    """The check value of a bind key as 8 hex digits (what `tinyad config --get BIND_KEY_CHECK` shows)."""
+    from tinyad.protocol import bind_key_check_value
+
+    return bind_key_check_value(bind_key).hex()
+
+
+# What to do where the receiver sees no MAC (encrypted BTHome puts the MAC in the nonce).
+NO_MAC_HINT = ("macOS (CoreBluetooth) hides MAC addresses, so encrypted adverts cannot be decrypted there: switch "
+               "encryption off (`tinyad config -p PORT --clear-bind-key`; a menuconfig key comes back at reboot, so "
+               "build without CONFIG_TINYAD_BLE_BIND_KEY), read the board's advertisement over USB with `tinyad "
+               "alerts --sim -p PORT --bind-key KEY --address <board MAC>` (the boot log prints the MAC), or receive "
+               "on Linux (BlueZ), Windows or Home Assistant")
+
+
+class SkipNotes:
+    """Says, while the receiver runs, when a device's adverts arrive but cannot be decoded (wrong or no bind key,
+    no MAC) or arrive plain although a --bind-key was given: one line per device and problem, the first time.
+
+    device_check: the check value the device reports (`tinyad alerts --sim` reads it), None when unknown;
+    address_hint: added to the wrong-key line when the address may be the culprit (a board polled with --sim)."""
+
+    def __init__(self, bind_key: bytes | None = None, device_check: bytes | None = None,
+                 address_hint: str | None = None):
+        self.key_check = key_check_text(bind_key) if bind_key is not None else None
+        self.device_check = device_check.hex() if device_check is not None else None
+        self.address_hint = address_hint
+        self.noted: set[tuple[str, str]] = set()
+
+    def __call__(self, receiver: Receiver) -> list[str]:
+        notes = []
+        for device in receiver.devices.values():
+            problems = [r for r in ("wrong_key", "no_key", "no_mac") if device.skipped[r] and not device.accepted]
+            if self.key_check is not None and device.last_event is not None and not device.last_event.encrypted:
+                problems.append("plain")
+            for problem in problems:
+                if (device.address, problem) not in self.noted:
+                    self.noted.add((device.address, problem))
+                    notes.append(self.text(device.address, problem))
+        return notes
+
+    def wrong_key(self) -> str:
+        """Why the key fails, as far as the check values tell."""
+        mine = f"this key's check value is {self.key_check}"
+        if self.device_check is None:
+            why = (f"{mine}; compare it with the board's: `tinyad config -p PORT --get BIND_KEY_CHECK` "
+                   "(or the boot log)")
+        elif self.device_check == "0" * 8:
+            why = f"{mine}, and the device reports no key (00000000)"
+        elif self.device_check == self.key_check:
+            why = (f"{mine}, the same as the device's, so the key is right and the MAC in the nonce is not: give "
+                   f"the board's own MAC with --address (for the SIL device leave --address out)")
+        else:
+            why = f"{mine}, the device's is {self.device_check}: not the key the device was given"
+        return why + (f"; {self.address_hint}" if self.address_hint and self.device_check != self.key_check else "")
+
+    def text(self, address: str, problem: str) -> str:
+        if problem == "wrong_key":
+            return f"adverts from {address} arrive but cannot be decrypted with this key: {self.wrong_key()}"
+        if problem == "no_key":
+            return (f"encrypted adverts from {address} arrive: pass --bind-key (or $TINYAD_BIND_KEY), the key "
+                    f"set with `tinyad config --bind-key`")
+        if problem == "no_mac":
+            return (f"encrypted adverts from {address} arrive but that address is not a MAC, which decryption "
+                    f"needs: {NO_MAC_HINT}")
+        return (f"adverts from {address} are not encrypted: they need no --bind-key (to encrypt them: `tinyad "
+                f"config -p PORT --bind-key KEY`)")
+
+
 class LiveView:
     """Prints events: JSON lines, a redrawn table (on a terminal) or one line per event."""
 
@@ -32,6 +101,7 @@ class LiveView:
         self.json_lines = json_lines
         self.table = table
         self.redraw_s = redraw_s
+        self.notes: list[str] = []  # shown under the table, which clears the screen on each redraw
         self._dirty = False
         self._last_draw = 0.0
 
@@ -48,7 +118,8 @@ class LiveView:
     def idle(self) -> None:
         now = time.monotonic()
         if self.table and self._dirty and now - self._last_draw >= self.redraw_s:
-            self.out.write("\x1b[H\x1b[J" + format_table(self.receiver) + "\n")  # home + clear, then redraw
+            notes = "".join(f"note: {note}\n" for note in self.notes)
+            self.out.write("\x1b[H\x1b[J" + format_table(self.receiver) + "\n" + notes)  # home + clear, redraw
             self.out.flush()
             self._dirty = False
             self._last_draw = now
@@ -64,6 +135,8 @@ def run_alerts(
     max_events: int | None = None,
     out: TextIO | None = None,
     receiver: Receiver | None = None,
+    notes: Callable[[Receiver], list[str]] | None = None,
+    err: TextIO | None = None,
 ) -> Receiver:
     """Receive alerts until Ctrl-C, `duration_s` seconds, or `max_events` new readings.
 
@@ -71,9 +144,15 @@ def run_alerts(
     enqueue. Decoding, de-duplication, printing and logging all happen here, in the calling thread.
     Returns the receiver (its counters say what was skipped and why). Raises DeviceError when the source
     fails (no Bluetooth adapter, the serial device vanished); pass your own `receiver` to keep its counters
-    for a summary even then.
+    for a summary even then. notes(receiver) (e.g. a SkipNotes) is asked after every advertisement for new
+    lines to show while running; they go to `err` (stderr) as "note: ..." and under the table.
     """
     out = out or sys.stdout
+    err = err or sys.stderr
+    if max_events is not None and max_events < 1:
+        raise ValueError(f"max_events must be >= 1, got {max_events}")
+    if duration_s is not None and not duration_s > 0:
+        raise ValueError(f"duration_s must be > 0, got {duration_s}")
     if table is None:
         table = not json_lines and out.isatty()
     adverts: "queue.Queue[Advert]" = queue.Queue()
@@ -93,7 +172,11 @@ def run_alerts(
     thread = SourceThread("tinyad-alerts-source", start_source(adverts, stop))
     deadline = None if duration_s is None else time.monotonic() + duration_s
 
-    def idle() -> None:
+    def idle() -> None:  # also called after every advertisement
+        for note in notes(receiver) if notes is not None else ():
+            view.notes.append(note)
+            err.write(f"note: {note}\n")  # once per device and problem, while running: not only at the end
+            err.flush()
         view.idle()
         if deadline is not None and time.monotonic() >= deadline:
             stop.set()

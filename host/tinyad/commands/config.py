@@ -26,8 +26,8 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
     """Set the bind key and config keys; without --set/--get/--bind-key, list every config key."""
     from tinyad.ble.bthome import parse_bind_key
     from tinyad.device.client import DeviceClient
-    from tinyad.device.configure import (all_key_names, check_channels, configure, display_value, model_key_warning,
-                                         parse_assignment, parse_key)
+    from tinyad.device.configure import (ALERT_INPUT_KEYS, all_key_names, check_alert_inputs, check_channels,
+                                         configure, display_value, model_key_warning, parse_assignment, parse_key)
 
     if bind_key is not None and clear_bind_key:
         raise click.UsageError("give --bind-key or --clear-bind-key, not both")
@@ -68,14 +68,23 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
             gets = all_key_names(client.info().channels)
         else:
             check_channels([name for name, _ in sets] + gets, client.info().channels)
-        report = configure(client, bind_key=key, clear_bind_key=clear_bind_key)  # first, as the device gets it
-        if report.bind_key_check is not None and not as_json:
-            show_bind_key(report)
+        # One call for the key and the settings: a rejected setting then says the key was already set.
+        on_bind_key = None if as_json else show_bind_key
         try:
-            report.values = configure(client, sets=sets, on_value=on_set).values
+            report = configure(client, bind_key=key, clear_bind_key=clear_bind_key, sets=sets, on_value=on_set,
+                               on_bind_key=on_bind_key)
         finally:
             for name in stored:
                 click.secho(f"warning: {model_key_warning(name)}", fg="yellow", err=True)
         report.values.update(configure(client, gets=gets, on_value=None if as_json else show).values)
+        touched = {name.upper() for name, _ in sets} | set(gets)
+        if touched & set(ALERT_INPUT_KEYS):
+            # A probability (SCORE_KIND 1) never reaches a logit threshold such as the default 1: say so now,
+            # with the values in force, rather than leave a device that silently never alerts.
+            problems, hint = check_alert_inputs(client)
+            for problem in problems:
+                click.secho(f"warning: {problem}", fg="yellow", err=True)
+            if hint:
+                click.echo(f"hint: {hint}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_dict()))  # keys in the order set/asked for, not sorted

@@ -126,12 +126,20 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
 def info(port, as_json):
     """Show what the device is: firmware, sensor, full scale, model hash and quantization, and its status."""
     from tinyad.device.client import DeviceClient
+    from tinyad.device.configure import SCORE_KIND_PROBABILITY, json_value, threshold_problems
 
     with DeviceClient(port) as client:
         device_info = client.info()
         status = client.status()
+        # INFO has the thresholds but not what they compare or for how long: without these "on >= 1" has no units.
+        alert = {name.lower(): json_value(name, client.config_get(name))
+                 for name in ("SCORE_KIND", "MIN_WINDOWS", "COOLDOWN_WINDOWS", "EWMA_ALPHA")}
+    problems = threshold_problems(alert["score_kind"], device_info.threshold_on, device_info.threshold_off,
+                                  device_info.output_scale, device_info.n_classes)
     if as_json:
-        click.echo(json.dumps({"info": asdict(device_info), "status": asdict(status)}, indent=2))
+        alert.update(threshold_on=json_value("THRESHOLD_ON", device_info.threshold_on),
+                     threshold_off=json_value("THRESHOLD_OFF", device_info.threshold_off), problems=problems)
+        click.echo(json.dumps({"info": asdict(device_info), "status": asdict(status), "alert": alert}, indent=2))
         return
     d = device_info
     click.echo(f"port          {port}")
@@ -146,7 +154,14 @@ def info(port, as_json):
                f"{d.output_scale:.6g} zp {d.output_zero_point}")
     ble = ("no" if not d.ble_available else "BTHome, encrypted (tinyad config --get BIND_KEY_CHECK)"
            if d.encrypted else "BTHome, plain")
-    click.echo(f"alert         on >= {d.threshold_on:g}, off < {d.threshold_off:g}; BLE {ble}")
+    kind = ("probability (SCORE_KIND 1)" if alert["score_kind"] == SCORE_KIND_PROBABILITY
+            else "logit margin (SCORE_KIND 0)")
+    click.echo(f"alert         on smoothed {kind} >= {d.threshold_on:g} for {alert['min_windows']} window(s) in a "
+               f"row, off < {d.threshold_off:g}")
+    click.echo(f"              then {alert['cooldown_windows']} window(s) of cooldown; EWMA alpha "
+               f"{alert['ewma_alpha']:g}; BLE {ble}")
+    for problem in problems:
+        click.secho(f"warning       {problem}", fg="yellow")
     click.echo(f"status        {status.alert_name}, {'streaming' if status.streaming else 'idle'}, "
                f"{status.windows_scored} windows scored, {status.alerts_raised} alerts, uptime "
                f"{status.uptime_us / 1e6:.1f} s")

@@ -23,6 +23,13 @@ BIND_KEY_CHECK = "BIND_KEY_CHECK"
 # first four are the constants `tinyad parity` compares with model_settings.json.
 PARITY_CHECKED_KEYS = ("INPUT_ZERO_POINT", "OUTPUT_SCALE", "AFFINE_SCALE", "AFFINE_OFFSET")
 MODEL_KEYS = PARITY_CHECKED_KEYS + ("OUTPUT_ZERO_POINT",)
+# The keys that decide whether the alert can fire at all: checked together after any of them is set.
+ALERT_INPUT_KEYS = ("SCORE_KIND", "THRESHOLD_ON", "THRESHOLD_OFF")
+SCORE_KIND_PROBABILITY = 1
+# The largest int8 logit margin, max_k q[k] - q[0] = 127 - (-128): a logit score lies within +-this * OUTPUT_SCALE.
+MAX_MARGIN_Q = 255
+# Thresholds to suggest for a probability (SCORE_KIND 1): alert at 90 %, clear below 70 %.
+PROBABILITY_ON, PROBABILITY_OFF = 0.9, 0.7
 
 
 @dataclass
@@ -37,7 +44,8 @@ class ConfigReport:
         # Values in the order set/read (not sorted); floats as the shortest decimal of their float32.
         out: dict = {"values": {k: json_value(k, v) for k, v in self.values.items()}}
         if self.bind_key_check is not None:
-            out["bind_key_check"] = self.bind_key_check.hex()
+            # Cleared: "00000000", as --get BIND_KEY_CHECK reads it (the device's value when unencrypted).
+            out["bind_key_check"] = self.bind_key_check.hex() or format_value(BIND_KEY_CHECK, 0)
         if self.encrypted is not None:
             out["encrypted"] = self.encrypted
         return out
@@ -181,12 +189,14 @@ def all_key_names(channels: int) -> list[str]:
 
 def configure(client, bind_key: bytes | None = None, clear_bind_key: bool = False,
               sets: list[tuple[str, float | int]] = (), gets: list[str] = (),
-              on_value: Callable[[str, float | int], None] | None = None) -> ConfigReport:
+              on_value: Callable[[str, float | int], None] | None = None,
+              on_bind_key: Callable[[ConfigReport], None] | None = None) -> ConfigReport:
     """Apply the bind key (or clear it), then each (KEY, value) in order, then read each KEY in `gets`.
 
     client: an open DeviceClient. on_value(name, value) is called as each value is stored or read, so a
-    caller can show progress before a later setting fails. A rejected value raises DeviceRequestError naming
-    the key, the value, its range and the settings applied before it (they stay applied). The key itself is
+    caller can show progress before a later setting fails; on_bind_key(report) likewise once the bind key is
+    set or cleared. A rejected value raises DeviceRequestError naming the key, the value, its range and the
+    settings applied before it (they stay applied, the bind key included). The key itself is
     never read back: the report carries its check value, and the INFO flag says whether advertisements are
     encrypted."""
     from tinyad.device.client import DeviceRequestError
@@ -197,11 +207,13 @@ def configure(client, bind_key: bytes | None = None, clear_bind_key: bool = Fals
     applied: list[str] = []
     if bind_key is not None or clear_bind_key:
         report.bind_key_check = client.set_bind_key(None if clear_bind_key else bind_key)
-        applied.append(f"bind key (check {report.bind_key_check.hex()})" if report.bind_key_check
-                       else "bind key cleared")
+        applied.append(f"bind key set (check value {report.bind_key_check.hex()})" if report.bind_key_check
+                       else "bind key cleared (advertisements not encrypted)")
         from tinyad.protocol import INFO_FLAG_ENCRYPTED
 
         report.encrypted = bool(client.info(refresh=True).flags & INFO_FLAG_ENCRYPTED)
+        if on_bind_key is not None:
+            on_bind_key(report)
     for name, value in sets:
         name = name.upper()
         try:
@@ -230,14 +242,104 @@ def _rejected(client, name: str, value, err, applied: list[str]):
         "OUT_OF_RANGE": f"out of range: {name} takes {range_text(info)}",
         "READ_ONLY": f"{name} is read-only",
         "UNKNOWN_KEY": f"the device has no key {name}",
-        "CONFLICT": "THRESHOLD_OFF would exceed THRESHOLD_ON",
     }.get(err.code_name, f"{err.code_name} ({err.text})")
     hint = {
         "OUT_OF_RANGE": "the ranges are in docs/protocol.md (Config keys)",
         "READ_ONLY": read_only_hint(name),
         "UNKNOWN_KEY": "per-channel keys exist only for the model's channels (`tinyad info`); " + unknown_key_hint(),
     }.get(err.code_name, err.hint)
+    if err.code_name == "CONFLICT":
+        why, hint = _conflict(client, name, value, hint)
     done = (f"already applied (and still in force): {', '.join(applied)}" if applied
             else "nothing was applied before it")
     return DeviceRequestError(f"{client.port}: the device rejected --set {name}={shown}: {why}; {done}",
                               err.code, err.code_name, err.text, hint=hint)
+
+
+def _conflict(client, name: str, value, general_hint: str | None) -> tuple[str, str]:
+    """Why a threshold was refused (OFF would exceed ON), with the values in force and the order that works."""
+    from tinyad.errors import DeviceError
+
+    try:  # the values in force, so the user sees what the new one collided with
+        on, off = client.config_get("THRESHOLD_ON"), client.config_get("THRESHOLD_OFF")
+        now = f" (now THRESHOLD_ON {format_float(on)}, THRESHOLD_OFF {format_float(off)})"
+    except DeviceError:
+        now = ""
+    v = format_float(value)
+    if name.startswith("THRESHOLD_ON"):
+        order = f"here: --set THRESHOLD_OFF=<at most {v}> --set THRESHOLD_ON={v}"
+    else:
+        order = f"here: --set THRESHOLD_ON=<at least {v}> --set THRESHOLD_OFF={v}"
+    return f"THRESHOLD_OFF would exceed THRESHOLD_ON{now}", f"{general_hint}; {order}" if general_hint else order
+
+
+def score_range(score_kind: int, output_scale: float | None, n_classes: int = 2) -> tuple[float, float] | None:
+    """(lowest, highest) score the device can give with this OUTPUT_SCALE and class count (None when the scale is
+    unknown): the scores of the two extreme int8 outputs, computed as the core does (tinyad.scoring, bit-exact).
+    A logit margin lies within +-255 x OUTPUT_SCALE; a probability within [0, 1], often well inside (0.998 at most
+    for a small OUTPUT_SCALE). The EWMA of the scores stays within their range."""
+    from tinyad.scoring import anomaly_probability, logit_margin
+
+    if output_scale is None or not output_scale > 0 or n_classes < 2:
+        return None
+    normal = np.array([127] + [-128] * (n_classes - 1), np.int8)  # class 0 as sure as int8 allows
+    fault = np.array([-128] + [127] * (n_classes - 1), np.int8)
+    score = anomaly_probability if score_kind == SCORE_KIND_PROBABILITY else logit_margin
+    return float(score(normal, output_scale)), float(score(fault, output_scale))
+
+
+def threshold_problems(score_kind: int, threshold_on: float, threshold_off: float,
+                       output_scale: float | None = None, n_classes: int = 2) -> list[str]:
+    """Why the alert cannot work with these values (empty when it can): THRESHOLD_ON above the highest score
+    never fires, at or below the lowest it always does, and THRESHOLD_OFF at or below the lowest never clears."""
+    if score_kind == SCORE_KIND_PROBABILITY and output_scale is None:
+        output_scale = 1e3  # unknown: the widest a probability gets, [0, 1]
+    bounds = score_range(score_kind, output_scale, n_classes)
+    if bounds is None:
+        return []
+    low, high = bounds
+    what = "a probability (SCORE_KIND 1)" if score_kind == SCORE_KIND_PROBABILITY else "a logit margin (SCORE_KIND 0)"
+    on, off = format_float(threshold_on), format_float(threshold_off)
+    if threshold_on > high:
+        return [f"THRESHOLD_ON {on} can never be reached: {what} of this model is at most {format_float(high)}, "
+                f"so the device never alerts"]
+    if threshold_on <= low:
+        return [f"THRESHOLD_ON {on} is reached by every window ({what} of this model is at least "
+                f"{format_float(low)}): the device is always in ALERT"]
+    if threshold_off <= low:
+        return [f"THRESHOLD_OFF {off} is above no score ({what} of this model is at least {format_float(low)}): "
+                f"an alert never clears"]
+    return []
+
+
+def threshold_fix_hint(score_kind: int, threshold_off: float, output_scale: float | None = None,
+                       n_classes: int = 2, port: str = "PORT") -> str:
+    """The --set options that make the thresholds fit the score kind, in an order the device accepts (OFF may
+    never exceed ON) given the THRESHOLD_OFF in force."""
+    bounds = score_range(score_kind, output_scale if output_scale is not None else 1e3, n_classes)
+    low, high = bounds if bounds is not None else (-8.0, 8.0)
+    if score_kind == SCORE_KIND_PROBABILITY:
+        on, off = PROBABILITY_ON, PROBABILITY_OFF
+        if high < 0.95:  # a small OUTPUT_SCALE keeps every probability far from 1
+            on, off = round(low + 0.8 * (high - low), 2), round(low + 0.6 * (high - low), 2)
+        why = f"alert at a probability of {on:.0%}, clear below {off:.0%}"
+    else:
+        on, off = round(high / 4, 2), round(high / 8, 2)
+        why = (f"a logit margin of this model lies within +-{format_float(high)}; the model's own thresholds are in "
+               f"its model_settings.json")
+    pairs = [("THRESHOLD_ON", on), ("THRESHOLD_OFF", off)]
+    if threshold_off > on:  # lower OFF first, or the device refuses an ON below it
+        pairs.reverse()
+    sets = " ".join(f"--set {k}={v:g}" for k, v in pairs)
+    return f"e.g. tinyad config -p {port} {sets} ({why})"
+
+
+def check_alert_inputs(client) -> tuple[list[str], str | None]:
+    """Read SCORE_KIND, THRESHOLD_ON/OFF and OUTPUT_SCALE from the device: (problems, hint) as
+    threshold_problems / threshold_fix_hint give them for the values in force (hint None when all is well)."""
+    kind = int(client.config_get("SCORE_KIND"))
+    on, off = client.config_get("THRESHOLD_ON"), client.config_get("THRESHOLD_OFF")
+    scale = client.config_get("OUTPUT_SCALE")
+    n_classes = client.info().n_classes
+    problems = threshold_problems(kind, on, off, scale, n_classes)
+    return problems, (threshold_fix_hint(kind, off, scale, n_classes, client.port) if problems else None)

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from tinyad.device.client import DeviceClient
+from tinyad.device.configure import SCORE_KIND_PROBABILITY, threshold_fix_hint, threshold_problems
 from tinyad.device.messages import SamplesFrame, ScoreFrame
 from tinyad.errors import DeviceError
 
@@ -43,21 +44,26 @@ def bar_scale(threshold_on: float, threshold_off: float, score_kind: int = 0) ->
 def score_bar(value: float, threshold_on: float, threshold_off: float, scale: tuple[float, float],
               width: int = BAR_WIDTH) -> str:
     """The bar: '#' from 0 (or the scale's low end) to `value`, '|' at THRESHOLD_ON, ':' at THRESHOLD_OFF, and
-    '<' / '>' at the edge for a value beyond the scale (which is clipped there)."""
+    '<' / '>' at the edge for a value beyond the scale (which is clipped there). A threshold beyond the scale
+    (THRESHOLD_ON 2 on the 0..1 bar of a probability) is not drawn: clipped to the edge it would look reachable."""
     low, high = scale
 
     def cell(v: float) -> int:
         return int(np.floor((min(max(v, low), high) - low) / (high - low) * (width - 1) + 0.5))  # half up
 
+    def mark(bar: list[str]) -> None:
+        if low <= threshold_off <= high:
+            bar[cell(threshold_off)] = ":"
+        if low <= threshold_on <= high:
+            bar[cell(threshold_on)] = "|"  # drawn last: ON wins where the two coincide
+
     if not np.isfinite(value):  # a device that sends NaN: say so rather than end the monitor
         bar = ["?"] * width
-        bar[cell(threshold_off)] = ":"
-        bar[cell(threshold_on)] = "|"
+        mark(bar)
         return "".join(bar)
     origin, end = cell(0.0), cell(value)
     bar = ["#" if min(origin, end) <= i <= max(origin, end) else "." for i in range(width)]
-    bar[cell(threshold_off)] = ":"
-    bar[cell(threshold_on)] = "|"  # drawn last: ON wins where the two coincide
+    mark(bar)
     if value < low:
         bar[0] = "<"
     elif value > high:
@@ -85,8 +91,12 @@ def score_line(frame: ScoreFrame, threshold_on: float, threshold_off: float, cla
 
 def bar_legend(threshold_on: float, threshold_off: float, scale: tuple[float, float]) -> str:
     low, high = scale
-    return (f"bar: smoothed score {low:+g} .. {high:+g} ('#' from {max(low, 0.0):g}), '|' on {threshold_on:g}, "
-            f"':' off {threshold_off:g}, '<' '>' beyond; then the predicted class")
+
+    def where(v: float) -> str:
+        return f"{v:g}" if low <= v <= high else f"{v:g} (off the bar)"
+
+    return (f"bar: smoothed score {low:+g} .. {high:+g} ('#' from {max(low, 0.0):g}), '|' on {where(threshold_on)}, "
+            f"':' off {where(threshold_off)}, '<' '>' beyond; then the predicted class")
 
 
 def class_names_for(info, model_path: str | Path | None = None) -> list[str] | None:
@@ -126,12 +136,21 @@ def monitor(port: str, seconds: float | None = None, echo: Callable[[str], None]
     try:
         info = client.info()
         class_names = class_names_for(info, model_path)
-        scale = bar_scale(info.threshold_on, info.threshold_off, int(client.config_get("SCORE_KIND")))
+        score_kind = int(client.config_get("SCORE_KIND"))
+        scale = bar_scale(info.threshold_on, info.threshold_off, score_kind)
+        kind = "probability" if score_kind == SCORE_KIND_PROBABILITY else "logit margin"
         echo(f"{info.board} ({'SIL' if info.is_sil else 'board'}) on {port}: model {info.model_sha256[:12]}, "
-             f"window {info.window} hop {info.hop} at {info.sample_rate_hz:g} Hz, alert on >= "
+             f"window {info.window} hop {info.hop} at {info.sample_rate_hz:g} Hz, alert on {kind} >= "
              f"{info.threshold_on:g}, off < {info.threshold_off:g}")
         echo(bar_legend(info.threshold_on, info.threshold_off, scale)
              + ("" if class_names else " (class numbers: give --model for their names)"))
+        # A threshold the score cannot reach (a logit threshold on a probability) is said, not just drawn.
+        problems = threshold_problems(score_kind, info.threshold_on, info.threshold_off, info.output_scale,
+                                      info.n_classes)
+        for problem in problems:
+            echo(f"warning: {problem}")
+        if problems:
+            echo(f"hint: {threshold_fix_hint(score_kind, info.threshold_off, info.output_scale, info.n_classes, port)}")
         previous_state = None
         last_seq = None
         failure: DeviceError | None = None
