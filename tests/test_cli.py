@@ -1,3 +1,5 @@
+import json
+
 from click.testing import CliRunner
 
 from tinyad import cli as cli_module
@@ -33,7 +35,10 @@ def test_bench_selftest_prints_result_line():
     runner = CliRunner()
     result = runner.invoke(cli, ["bench", "selftest", "--quick"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith("RESULT {")
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("RESULT {")
+    figures = json.loads(last[len("RESULT "):])  # a quick run sorts 10,000 numbers, and says it was quick
+    assert figures["n"] == 10_000 and figures["quick"] is True and figures["median_sort_ms"] > 0
 
 
 def test_a_path_the_system_refuses_is_an_error_with_a_hint_not_a_traceback(capsys, tmp_path):

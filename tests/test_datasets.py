@@ -110,12 +110,15 @@ def test_windows_that_contain_a_sampling_gap_are_left_out():
     starts = np.array([0, 2, 5, 6, 10, 12])
     # a window of 5 samples [s, s+5) spans the gap iff s <= 9 < s + 4, i.e. s in 6..9
     assert spans_gap(s, starts, 5).tolist() == [False, False, False, True, False, False]
-    sessions = [s, make_session("imbalance", 40, "i1")]
+    # A second normal session with a gap is the test run as a whole (rows 0..40): the windows starting at 16..19
+    # would span its gap (samples 19 -> 20) and must be missing, every other start is there.
+    gappy = make_session("normal", 40, "n2")
+    gappy.t[20:] += 0.5
+    sessions = [make_session("normal", 40, "n1"), gappy, make_session("imbalance", 40, "i1")]
     ds = build_dataset(sessions, DatasetConfig(window=5, hop=1, test_fraction=0.3, val_fraction=0.2))
-    for split in (ds.train, ds.val, ds.test):
-        for sess, start in zip(split.session, split.start):
-            if sess == 0:
-                assert not (start <= 9 < start + 4)
+    assert [(g.start, g.stop, g.split) for g in ds.segments if g.session == 1] == [(0, 40, "test")]
+    assert sorted(ds.test.start[ds.test.session == 1].tolist()) == [*range(0, 16), *range(20, 36)]
+    assert ds.test.x[ds.test.session == 1, 0, 0].tolist() == ds.test.start[ds.test.session == 1].tolist()
 
 
 def test_a_single_class_is_refused_naming_the_classes_found():

@@ -263,9 +263,19 @@ def test_import_csv_warns_when_accel_looks_like_m_per_s2(tmp_path, capsys):
     assert 'warning: good: the median accelerometer magnitude is 10 "g"' in err
     assert "(hint: import with --units ax=m/s^2,az=m/s^2)" in err
     assert "channel az: 100 % of the values exceed the full scale +-4 g" in err
-    # Converted with --units: no warning.
+    # Without --units the file is written as it was read: about 9.8 "g" on az.
+    as_read = read_session(tmp_path / "out" / "good.parquet")
+    np.testing.assert_allclose(as_read.data[:5, 1], (1 + 0.01 * np.arange(5)) * 9.80665, atol=1e-5)
+    # Converted with --units: no warning, and the session holds g (row i: ax 0.01 (i % 7), az 1 + 0.01 (i % 5));
+    # gz, given in dps, is unchanged.
     assert main(args[:4] + [str(tmp_path / "out2")] + args[5:] + ["--units", "ax=m/s^2,az=m/s^2"]) == 0
     assert "warning" not in capsys.readouterr().err
+    converted = read_session(tmp_path / "out2" / "good.parquet")
+    i = np.arange(300)
+    assert converted.meta.channels == ["ax", "az", "gz"] and converted.meta.units["az"] == "g"
+    np.testing.assert_allclose(converted.data[:, 0], 0.01 * (i % 7), atol=1e-6)
+    np.testing.assert_allclose(converted.data[:, 1], 1 + 0.01 * (i % 5), atol=1e-6)
+    np.testing.assert_array_equal(converted.data[:, 2], i % 3)
 
 
 def test_import_refuses_to_replace_a_session_file_unless_overwrite(tmp_path, capsys):

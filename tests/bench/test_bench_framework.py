@@ -67,8 +67,13 @@ def test_bench_cli_says_what_was_meant_and_checks_the_docs_before_running(monkey
     assert code == 2 and "cannot write" in err and not calls  # refused before the (long) run, not after it
     (tmp_path / "docs").unlink()
     code, out, err, calls = _bench_cli(monkeypatch, tmp_path, ["selftest"], capsys)
-    assert code == 0 and calls == [False] and (tmp_path / "docs" / "benchmarks.md").exists()
-    assert "quick" not in json.loads(out.strip().splitlines()[-1][len("RESULT "):])
+    assert code == 0 and calls == [False]
+    figures = json.loads(out.strip().splitlines()[-1][len("RESULT "):])
+    assert "quick" not in figures
+    # the docs hold the selftest section with the very figures of the RESULT line
+    text = (tmp_path / "docs" / "benchmarks.md").read_text()
+    assert text.count("<!-- bench:selftest:begin -->") == 1 and "## Self-test" in text
+    assert f"| {figures['n']} | {figures['median_sort_ms']:.3f} |" in text
 
 
 def test_a_quick_run_says_so_in_its_result_and_leaves_the_docs_alone(monkeypatch, tmp_path, capsys):

@@ -125,7 +125,7 @@ def test_score_series_averages_overlapping_windows():
         evaluate.score_series(Constant(), np.full((6, 1), np.nan, np.float32), 4, 2)
 
 
-def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(source_run, tmp_path):
+def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(source_run, tmp_path, capsys):
     import pandas as pd
 
     from tinyad.bert.train import train_on_dataset
@@ -147,8 +147,15 @@ def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(sou
 
     from tinyad.cli import main  # `bert evaluate` takes the same file the same way (it used to refuse it)
 
-    assert main(["bert", "evaluate", str(result.final_checkpoint), "--dataset", str(tmp_path / "reordered.csv"),
-                 "--range", "0:1", "--seeds", "1", "--json"]) == 0
+    frame[["time", "a", "b", "c"]].to_csv(tmp_path / "ordered.csv", index=False)  # the checkpoint's own order
+    evaluated = {}
+    for name in ("reordered", "ordered"):
+        capsys.readouterr()
+        assert main(["bert", "evaluate", str(result.final_checkpoint), "--dataset", str(tmp_path / f"{name}.csv"),
+                     "--range", "0:1", "--seeds", "1", "--json"]) == 0
+        evaluated[name] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # the reordered file is scored exactly as the same data in the checkpoint's order
+    assert evaluated["reordered"] == evaluated["ordered"] and evaluated["ordered"]["range"] == [0.0, 1.0]
 
 
 def test_a_run_folder_resolves_to_its_own_last_checkpoint_not_a_stray_one(tmp_path):

@@ -32,7 +32,9 @@ def test_alerts_json_and_log_with_bind_key(monkeypatch, tmp_path, capsys):
     assert code == 0
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(e["packet_id"], e["alert"], e["score"]) for e in out] == [(1, False, 0.1), (2, True, 2.5)]
-    assert len(log.read_text().splitlines()) == 2
+    # the log holds the same two decoded readings, field for field (the re-broadcast in between is not logged)
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert logged == out and [(e["encrypted"], e["counter"]) for e in logged] == [(True, 1), (True, 2)]
 
 
 def test_alerts_bad_bind_key_is_an_input_error(capsys):

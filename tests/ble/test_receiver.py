@@ -39,8 +39,8 @@ def test_duplicates_are_dropped_and_counted_per_device():
 
 def test_reordered_older_packet_is_stale_and_wraparound_is_new():
     receiver = Receiver()
-    assert receiver.process(adv(254, t=0.0)) is not None
-    assert receiver.process(adv(1, t=0.1)) is not None   # 254 -> 1 wraps: 3 ahead
+    assert receiver.process(adv(254, t=0.0)).packet_id == 254
+    assert receiver.process(adv(1, t=0.1)).packet_id == 1   # 254 -> 1 wraps: 3 ahead
     assert receiver.process(adv(255, t=0.2)) is None      # arrived late: behind 1
     assert receiver.counts["stale"] == 1
     assert receiver.process(adv(2, t=0.3)).packet_id == 2
@@ -48,15 +48,17 @@ def test_reordered_older_packet_is_stale_and_wraparound_is_new():
 
 def test_same_packet_id_after_a_long_silence_is_a_new_reading():
     receiver = Receiver()
-    assert receiver.process(adv(7, t=0.0)) is not None
-    assert receiver.process(adv(7, t=10.0)) is not None  # device rebooted: ids restart
+    assert (receiver.process(adv(7, t=0.0)).packet_id, receiver.process(adv(7, t=0.5))) == (7, None)  # a repeat
+    again = receiver.process(adv(7, t=10.0))  # device rebooted: ids restart
+    assert (again.packet_id, again.time) == (7, 10.0)
     assert receiver.counts["accepted"] == 2
 
 
 def test_devices_are_deduplicated_independently():
     receiver = Receiver()
-    assert receiver.process(adv(3, mac=MAC)) is not None
-    assert receiver.process(adv(3, mac=OTHER_MAC)) is not None
+    assert receiver.process(adv(3, mac=MAC)).address == MAC
+    other = receiver.process(adv(3, mac=OTHER_MAC))
+    assert (other.address, other.packet_id) == (OTHER_MAC, 3)
     assert set(receiver.devices) == {MAC, OTHER_MAC}
 
 
@@ -74,11 +76,12 @@ def test_encrypted_with_right_key_decodes_wrong_key_and_no_key_are_counted():
 
 def test_replayed_encrypted_counter_is_rejected():
     receiver = Receiver(bind_key=KEY)
-    assert receiver.process(adv(10, counter=500, key=KEY, t=0.0)) is not None
+    assert receiver.process(adv(10, counter=500, key=KEY, t=0.0)).counter == 500
     # A new packet id but an older counter: not what a board produces (its counter only grows).
     assert receiver.process(adv(11, counter=400, key=KEY, t=0.1)) is None
     assert receiver.counts["replayed"] == 1
-    assert receiver.process(adv(11, counter=501, key=KEY, t=0.2)) is not None
+    accepted = receiver.process(adv(11, counter=501, key=KEY, t=0.2))
+    assert (accepted.packet_id, accepted.counter) == (11, 501)
 
 
 def test_truncated_and_garbage_payloads_are_counted_never_raised():

@@ -46,7 +46,14 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert "step      2" in text and "step      4" in text and (run / "history.png").is_file()
     assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert 0.0 <= result["score"] <= 1.0 and "f1" in result and "vus_pr" in result
+    assert 0.0 <= result["score"] <= 1.0 and 0.0 <= result["vus_pr"] <= 1.0
+    # what was scored: the run's last checkpoint, on the default held-out range, one injected copy
+    assert (result["checkpoint"], result["step"], result["range"], result["seeds"], result["anomaly_rate"]) == (
+        str(run / "step_000004"), 4, [0.75, 1.0], 1, 0.08)
+    # the figures are the method's definitions of one set of flags: score (P+R)/2, F1, MAR = 1 - recall
+    p, r = result["precision"], result["recall"]
+    assert result["score"] == pytest.approx((p + r) / 2) and result["mar"] == pytest.approx(1 - r)
+    assert result["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
 
 
 def test_train_rejects_overlapping_ranges(tmp_path, capsys):

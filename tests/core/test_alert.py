@@ -48,11 +48,13 @@ def test_alerts_are_counted_once_per_event():
 
 
 def test_invalid_config_is_rejected():
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="threshold_off 1.0 > threshold_on 0.5"):
         AlertConfig(threshold_on=0.5, threshold_off=1.0)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="min_windows must be >= 1"):
         AlertConfig(threshold_on=1.0, threshold_off=0.5, min_windows=0)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="cooldown_windows >= 0"):
+        AlertConfig(threshold_on=1.0, threshold_off=0.5, cooldown_windows=-1)
+    with pytest.raises(InputError, match="thresholds must be finite"):
         AlertConfig(threshold_on=float("nan"), threshold_off=0.5)
 
 

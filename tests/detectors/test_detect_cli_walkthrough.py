@@ -178,11 +178,16 @@ def test_score_defaults_to_the_read_options_given_at_fit(tmp_path, capsys):
     assert main(["detect", "score", str(model), str(csv), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "(2024-05-01 12:03:" in printed  # times printed without --time-column
+    assert "threshold saw test labels: no" in printed  # the remembered label column y is evaluated
     scores = pd.read_csv(out / "run.scores.csv")
     assert list(scores.columns[:2]) == ["row", "stamp"] and scores["stamp"].iloc[0] == "2024-05-01 12:00:00"
-    # a scored file without the remembered label column is scored, without evaluation
+    # a scored file without the remembered label column is scored (the same signals: the same scores and alarms),
+    # without evaluation
     plain = _write(tmp_path, "plain.csv", data, sep=";", stamp=stamps)
-    assert main(["detect", "score", str(model), str(plain)]) == 0
+    assert main(["detect", "score", str(model), str(plain), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "plain.csv: 300 rows" in printed and "threshold saw test labels" not in printed
+    pd.testing.assert_frame_equal(pd.read_csv(out / "plain.scores.csv"), scores)
     # a folder fitted before read options were saved still loads
     (model / "read_options.json").unlink()
     plain_comma = _write(tmp_path, "plain2.csv", data)

@@ -42,7 +42,7 @@ def test_isolation_forest_ranks_outliers_higher():
     detector = IsolationForestDetector().fit(rng.normal(size=(300, 3)))
     errors = detector.errors(np.array([[0.0, 0.0, 0.0], [6.0, -6.0, 6.0]]))
     assert errors[1] > errors[0]
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="2 channels, but the model was fitted on 3"):
         detector.errors(np.zeros((4, 2)))
 
 
@@ -116,9 +116,9 @@ def test_forecaster_round_trips_through_save_and_load(tmp_path):
 def test_lstm_config_rejects_bad_shapes():
     from tinyad.detectors.lstm_ae import LSTMAEConfig
 
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="window must be >= 2, got 1"):
         LSTMAEConfig(window=1)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="need at least one LSTM layer"):
         LSTMAEConfig(lstm_units=[])
 
 

@@ -28,7 +28,9 @@ def test_pipeline_quantile_flags_the_broken_correlation(tmp_path):
     result = detector.score(data)
     assert result.flags[205:240].all()  # EWMA needs a few steps to rise
     assert result.flags[:150].mean() < 0.05
-    assert np.all(result.threshold == detector.static_threshold())
+    # the 0.99 quantile of the training rows' smoothed errors, as scoring them gives them (not the detector's own
+    # static_threshold(), which would agree with itself whatever level it computed)
+    assert np.all(result.threshold == np.quantile(result.smoothed[:150], 0.99))
     detector.save(tmp_path / "det")
     again = LabelFreeDetector.load(tmp_path / "det").score(data)
     np.testing.assert_allclose(again.smoothed, result.smoothed)
@@ -185,7 +187,7 @@ def test_cli_score_warns_when_the_dynamic_threshold_cannot_see_a_whole_file_faul
     assert np.median(scores["smoothed"]) >= 2 * p99  # what the note says is so
 
 
-def test_pruned_runs_are_named_and_marked_in_the_plot(tmp_path):
+def test_pruned_runs_are_named_and_marked_in_the_plot(tmp_path, saved_figures):
     assert pruned_note(_result([1, 2, 1]), p=0.13) is None
     smoothed = [0.5, 1.6, 1.7, 0.5, 1.5, 0.5]
     note = pruned_note(_result(smoothed, pruned=[(1, 2), (4, 4)]), p=0.13)
@@ -194,6 +196,11 @@ def test_pruned_runs_are_named_and_marked_in_the_plot(tmp_path):
     png = plot_scored(telemetry, np.asarray(smoothed), np.full(6, 1.55), np.zeros(6, bool), tmp_path / "p.png",
                       training_p99=0.8, pruned=[(1, 2), (4, 4)])
     assert png.read_bytes()[:4] == b"\x89PNG"
+    # one cross at each pruned run's peak: rows 1..2 peak at row 2 (1.7), row 4 is its own peak (1.5); no time
+    # column, so x counts data rows from 1
+    (marks,) = [line for line in saved_figures[-1].axes[1].lines if line.get_label() == "pruned (no alarm)"]
+    assert marks.get_marker() == "x" and marks.get_linestyle() == "None"
+    assert list(marks.get_xdata()) == [3, 5] and list(marks.get_ydata()) == [1.7, 1.5]
 
 
 def _csv(tmp_path, values):

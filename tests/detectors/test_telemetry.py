@@ -34,7 +34,7 @@ def test_plot_axis_falls_back_to_the_data_row_counted_from_1():
         assert label == "data row" and x.tolist() == [1, 2, 3], time
 
 
-def test_plot_scored_draws_against_time(tmp_path):
+def test_plot_scored_draws_against_time(tmp_path, saved_figures):
     import matplotlib.image
 
     time = np.arange(50) * 5.0
@@ -43,6 +43,15 @@ def test_plot_scored_draws_against_time(tmp_path):
     flags[10:12] = True
     png = plot_scored(signals, np.abs(np.sin(time)), np.full(50, 0.9), flags, tmp_path / "p.png")
     assert matplotlib.image.imread(png).shape[:2] == (660, 1320)
+    top, bottom = saved_figures[-1].axes
+    assert bottom.get_xlabel() == "time (unit as in the file)"
+    # every curve is drawn at the time stamps 0, 5, ..., 245, not at the row numbers
+    for line in top.lines + bottom.lines:
+        np.testing.assert_array_equal(line.get_xdata(), time)
+    # the flagged rows 10 and 11 are shaded from t = 50 to the next row's t = 60, in both panels
+    for axis in (top, bottom):
+        (span,) = axis.patches
+        assert (span.get_x(), span.get_width()) == (50.0, 10.0)
 
 
 @pytest.mark.parametrize("text, separator", [

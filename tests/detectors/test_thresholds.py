@@ -79,7 +79,8 @@ def test_static_thresholds():
     assert sigma_threshold([1, 2, 3, 4, 5], k=2) == pytest.approx(3 + 2 * np.sqrt(2))
 
 
-@pytest.mark.parametrize("bad", [[1.0, np.nan, 2.0], [], [[1.0, 2.0]]])
-def test_bad_errors_raise(bad):
-    with pytest.raises(InputError):
+@pytest.mark.parametrize("bad, message", [([1.0, np.nan, 2.0], "entry 1 is NaN or infinite"), ([], "is empty"),
+                                          ([[1.0, 2.0]], r"must be 1-D, got shape \(1, 2\)")])
+def test_bad_errors_raise(bad, message):
+    with pytest.raises(InputError, match=message):
         dynamic_threshold(bad)

@@ -14,6 +14,7 @@ from tinyad.cli import main
 from tinyad.device.messages import ScoreFrame
 from tinyad.device.monitor import monitor, score_line
 from tinyad.model_settings import sha256_file
+from tinyad.session import read_session
 
 
 def test_sim_command_prints_its_port_serves_and_stops_on_ctrl_c(tiny_model):
@@ -170,6 +171,8 @@ def test_record_command_names_the_file_after_the_label(sil, tmp_path, capsys):
     files = list(tmp_path.glob("bearing_fault-*.parquet"))
     assert len(files) == 1
     assert f"wrote {files[0]}" in capsys.readouterr().out
+    session = read_session(files[0])  # the label is in the file too, and 0.3 s of device time at 100 Hz
+    assert (session.meta.label, session.n_samples, session.t[-1]) == ("bearing_fault", 30, pytest.approx(0.29))
 
 
 # -- tinyad sim: options checked, the replayed data described ---------------------------------------------

@@ -4,6 +4,7 @@ tinyad, config values rejected halfway, record's -d/-o/--decimation, SIGTERM."""
 from __future__ import annotations
 
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -238,7 +239,10 @@ def test_record_out_paths(tmp_path, capsys):
 
 def test_record_writes_into_a_new_folder_once_the_device_answered(sil, tmp_path, capsys):
     assert main(["record", "-p", sil.port, "-l", "normal", "-d", "0.2", "-o", str(tmp_path / "new" / "dir")]) == 0
-    assert len(list((tmp_path / "new" / "dir").glob("normal-*.parquet"))) == 1
+    (path,) = (tmp_path / "new" / "dir").glob("normal-*.parquet")
+    session = read_session(path)  # 0.2 s of device time at 100 Hz, labelled as asked
+    assert (session.n_samples, session.meta.label, session.meta.sample_rate_hz) == (20, "normal", 100.0)
+    assert f"wrote {path}" in capsys.readouterr().out
 
 
 def test_record_decimation_is_range_checked_up_front(capsys):
@@ -281,8 +285,16 @@ def test_sigterm_stops_alerts_with_its_summary(start_sil):
     sil = start_sil(speed=1.0)
     proc = subprocess.Popen([sys.executable, "-m", "tinyad", "alerts", "--sim", "-p", sil.port],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)  # a few hops of readings
-    proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=30)
+    try:
+        # Wait for the first reading (not a fixed sleep, which a slow start outlasts): the command is then past its
+        # start-up, with its SIGTERM handler in place.
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        first = proc.stdout.readline() if ready else ""
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    assert " score " in first and " pkt " in first, (first, stderr)
     assert proc.returncode == 0, stderr
-    assert "summary: " in stderr and "accepted" in stderr
+    (summary,) = [line for line in stderr.splitlines() if line.startswith("summary: ")]
+    counts = dict(item.split() for item in summary.removeprefix("summary: ").split(", "))
+    assert int(counts["accepted"]) == 1 + len(stdout.splitlines())  # one line per reading accepted

@@ -113,9 +113,11 @@ def test_vus_matches_tsb_ad_reference():
     assert mine["vus_roc"] == pytest.approx(ref_roc, rel=1e-9)
 
 
-@pytest.mark.parametrize("bad", [[0, 2, 1], [0, float("nan"), 1], [[0, 1], [1, 0]]])
-def test_bad_labels_raise_input_error(bad):
-    with pytest.raises(InputError):
+@pytest.mark.parametrize("bad, message", [([0, 2, 1], r"only 0 and 1, found \[0, 1, 2\]"),
+                                          ([0, float("nan"), 1], "contains NaN or infinite"),
+                                          ([[0, 1], [1, 0]], r"must be 1-D .* got shape \(2, 2\)")])
+def test_bad_labels_raise_input_error(bad, message):
+    with pytest.raises(InputError, match=message):
         pointwise(bad, [0, 0, 0])
 
 
