@@ -198,8 +198,6 @@ def _write_session(path, n_samples=200, channels=None, rate=None, label="normal"
                                                                                np.float32), meta))
 
 
-
-
 def test_a_session_the_model_cannot_take_is_named_by_its_file(tmp_path):
     short = _write_session(tmp_path / "short.parquet", n_samples=56, session_id="df364fe77b7e")
     from tinyad.session import read_session
@@ -371,4 +369,3 @@ def test_cli_sweep_row_at_the_models_threshold_matches_the_evaluation(tmp_path, 
     assert rows[1000.0]["fault_sessions_alerted"] == 0 and result["alerts"]["fault_sessions_alerted"] == 1
     assert main(["evaluate", str(model), str(tmp_path / "s"), "--sweep", f"{on!r},1000"]) == 0
     assert "THRESHOLD_ON sweep over the same smoothed scores" in capsys.readouterr().out
-

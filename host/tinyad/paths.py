@@ -37,16 +37,23 @@ def docs_dir() -> Path:
 
 def distinct_stems(files) -> list[str]:
     """One name per file, unique, for output files and reports: the file's stem, or with its folder where stems
-    repeat (valve1/0.csv and valve2/0.csv -> valve1_0, valve2_0), numbered if that still repeats."""
+    repeat (valve1/0.csv and valve2/0.csv -> valve1_0, valve2_0), numbered where that still repeats (x/0.csv and
+    x/0.parquet -> x_0_1, x_0_2), never taking a name another file has (a/n, b/n, a_n, a_n_1 -> a_n_2, b_n, a_n_3,
+    a_n_1)."""
     from collections import Counter
 
     paths = [Path(f) for f in files]
     repeated = {stem for stem, n in Counter(p.stem for p in paths).items() if n > 1}
     names = [f"{p.parent.name}_{p.stem}" if p.stem in repeated and p.parent.name else p.stem for p in paths]
     counts = Counter(names)
-    seen: Counter = Counter()
+    taken = {name for name in names if counts[name] == 1}  # names that stay as they are
     unique = []
     for name in names:
-        seen[name] += 1
-        unique.append(f"{name}_{seen[name]}" if counts[name] > 1 else name)
+        if counts[name] > 1:
+            number = 1
+            while f"{name}_{number}" in taken:
+                number += 1
+            name = f"{name}_{number}"
+            taken.add(name)
+        unique.append(name)
     return unique

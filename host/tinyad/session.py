@@ -31,14 +31,14 @@ DEFAULT_FULL_SCALE = {"accel_g": 4.0, "gyro_dps": 500.0}
 # Relative tolerance for "sampled at this rate": a session's declared rate against its median interval (`validate`),
 # and a recording's rate against a model's (`rate_matches`). A session stores a nominal rate - `tinyad record` the
 # board's configured rate from INFO, an import the --rate given - or, for an import without --rate, 1 / its median
-# interval, which carries the logger's clock error. The board samples on the MPU6050's clock, a gyro MEMS
-# oscillator that varies by +-1 % over temperature (MPU-6000/6050 product specification, 7.15), so a recording
-# within 2 % is at the model's rate; the board's own rates (divisors of 1000 Hz: 100, 125, ...) stay apart.
+# interval, which carries the logger's clock error (and a SIL replaying it reports that rate). The board samples on
+# the MPU6050's clock, a gyro MEMS oscillator that varies by +-1 % over temperature (MPU-6000/6050 product
+# specification, 7.15), so a recording within 2 % is at the model's rate; the board's own rates (divisors of
+# 1000 Hz: 100, 125, ...) stay apart.
 RATE_TOLERANCE = 0.02
-# Two configured rates must be the same number: the sessions of one training set (the model keeps one rate),
-# `sim --rate` against a session's own rate, and a device's configured rate (INFO) against its model's. 1e-6
-# absorbs only float rounding (an importer's 6 significant digits, the board's float32); anything more would
-# relabel every frequency.
+# Two rates that label the same stream must be the same number: the sessions of one training set (the model keeps
+# one rate) and `sim --rate` against a session's own rate. 1e-6 absorbs only float rounding (an importer's 6
+# significant digits, the board's float32); anything more would relabel every frequency.
 SAME_RATE_TOLERANCE = 1e-6
 # An interval longer than this many nominal intervals is a gap (lost samples).
 GAP_FACTOR = 1.5

@@ -180,7 +180,8 @@ def test_a_column_named_like_time_stays_a_signal_unless_it_reads_as_time_stamps(
     temperature = 20.0 + np.random.default_rng(1).normal(size=300)  # "T": a name like time, values that are not
     csv = _csv(tmp_path / "motor.csv", _signals(), columns=CHANNELS, T=temperature)
     assert _fit([csv], tmp_path / "model") == 0
-    assert "took column" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "took column" not in out and "note: column(s) T named like time do not read as time stamps" in out
     assert (tmp_path / "model" / "columns.txt").read_text().split() == [*CHANNELS, "T"]
 
 

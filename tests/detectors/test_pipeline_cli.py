@@ -30,7 +30,7 @@ def test_pipeline_quantile_flags_the_broken_correlation(tmp_path):
     assert result.flags[:150].mean() < 0.05
     # the 0.99 quantile of the training rows' smoothed errors, as scoring them gives them (not the detector's own
     # static_threshold(), which would agree with itself whatever level it computed)
-    assert np.all(result.threshold == np.quantile(result.smoothed[:150], 0.99))
+    np.testing.assert_allclose(result.threshold, np.quantile(result.smoothed[:150], 0.99), rtol=1e-12)
     detector.save(tmp_path / "det")
     again = LabelFreeDetector.load(tmp_path / "det").score(data)
     np.testing.assert_allclose(again.smoothed, result.smoothed)
@@ -253,6 +253,8 @@ def test_distinct_stems_keep_files_of_the_same_name_apart():
     assert distinct_stems(["a/0.csv", "b/1.csv"]) == ["0", "1"]
     assert distinct_stems(["valve1/0.csv", "valve2/0.csv", "other/3.csv"]) == ["valve1_0", "valve2_0", "3"]
     assert distinct_stems(["x/0.csv", "x/0.parquet"]) == ["x_0_1", "x_0_2"]  # same folder and stem
+    # a numbered name never takes the name of another file
+    assert distinct_stems(["a/n.csv", "b/n.csv", "a_n.csv", "a_n_1.csv"]) == ["a_n_2", "b_n", "a_n_3", "a_n_1"]
 
 
 def test_cli_score_of_several_files_writes_each_and_sums_them_up(tmp_path, capsys):

@@ -52,9 +52,10 @@ int capture_log(const char* format, va_list args) {
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
 // Set when a write found no room in time: nobody drains the port (no USB host, or a PC whose port is closed,
 // which usb_serial_jtag_is_connected() still reports as connected). Later writes do not wait until one goes
-// through, or until the host sends (the serial task reads), so a vanished host costs one timeout, not one per
-// frame, and a host that is back gets its reply. Only the device task writes.
+// through, or until the host sends, so a vanished host costs one timeout, not one per frame, and a host that is
+// back gets its reply. The device task writes frames; the serial task counts reads (g_rx_reads) and clears it.
 std::atomic<bool> g_tx_stalled{false};
+std::atomic<uint32_t> g_rx_reads{0};
 #endif
 
 TickType_t ticks(uint32_t ms) { return ms == 0 ? 0 : (pdMS_TO_TICKS(ms) == 0 ? 1 : pdMS_TO_TICKS(ms)); }
@@ -94,7 +95,10 @@ extern "C" esp_err_t serial_link_start(void) {
 extern "C" size_t serial_link_read(uint8_t* buffer, size_t capacity, uint32_t timeout_ms) {
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
   const int n = usb_serial_jtag_read_bytes(buffer, capacity, ticks(timeout_ms));
-  if (n > 0) g_tx_stalled = false;  // a host that sends is there: its reply may wait for room again
+  if (n > 0) {  // a host that sends is there: its reply may wait for room again
+    g_rx_reads.fetch_add(1);
+    g_tx_stalled = false;
+  }
 #else
   // uart_read_bytes returns only when `length` bytes arrived or the wait ran out (the driver loops over its
   // ring buffer), so a short request would sit for the whole timeout: wait for one byte, then take what is
@@ -113,9 +117,11 @@ extern "C" size_t serial_link_read(uint8_t* buffer, size_t capacity, uint32_t ti
 extern "C" esp_err_t serial_link_write(const uint8_t* data, size_t n, uint32_t timeout_ms) {
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
   if (n == 0) return ESP_OK;  // the driver refuses size 0
+  const uint32_t reads_before = g_rx_reads.load();
   const int written = usb_serial_jtag_write_bytes(data, n, g_tx_stalled ? 0 : ticks(timeout_ms));
   const bool stalled = written != static_cast<int>(n);
-  g_tx_stalled = stalled;
+  // A read during this write cleared the flag: the host is there, so a failed write does not set it again.
+  g_tx_stalled = stalled && g_rx_reads.load() == reads_before;
   return stalled ? ESP_ERR_TIMEOUT : ESP_OK;
 #else
   (void)timeout_ms;  // uart_write_bytes waits for ring-buffer room; at 921600 baud 8 KB drain in < 90 ms

@@ -282,13 +282,21 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     names = loaded[0].columns
     for item in loaded[1:]:
         if item.columns != names:
+            mixed = {loaded[0].time_like_signal, item.time_like_signal} - {None}
             raise InputError(f"{item.source}: columns {item.columns} differ from {names}",
-                             hint="fit on files with the same channels")
+                             hint=f"column {mixed.pop()!r} reads as time stamps in one file and not in the other: "
+                                  "name the time column with --time-column" if mixed else
+                                  "fit on files with the same channels")
     left_out = sorted({c for item in loaded for c in item.label_like_left_out})
     if left_out:
         click.echo(f"note: left out label column(s) {', '.join(left_out)} (labels are never inputs; name them "
                    "with --columns to use them as signals)")
     guessed_time = next((item.time_name for item in loaded if item.time_guessed), None)
+    time_like = sorted({item.time_like_signal for item in loaded if item.time_like_signal})
+    if time_like:
+        click.echo(f"note: column(s) {', '.join(time_like)} named like time do not read as time stamps (a value "
+                   "decreases, is missing or is not a number or date): used as signals; name the time column with "
+                   "--time-column, or leave it out with --drop")
     if guessed_time:
         click.echo(f"note: took column {guessed_time!r} as the time column (named like one; saved for `detect "
                    f"score`); name another with --time-column, or use it as a signal with --columns")

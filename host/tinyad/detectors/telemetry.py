@@ -28,6 +28,7 @@ class Telemetry:
     label_like_left_out: list[str] = field(default_factory=list)  # see `load_telemetry(drop_label_like=True)`
     time_unit: str | None = None  # "s" for a session's t, or what the time column's name says ("time_ms": "ms")
     time_guessed: bool = False  # the time column was taken by its name (`load_telemetry(guess_time=True)`)
+    time_like_signal: str | None = None  # a column named like time that does not read as time stamps: a signal
     session_label: str | None = None  # a tinyad session's metadata label ("normal", "bearing_fault", ...)
 
 
@@ -74,14 +75,14 @@ def reads_as_time(values) -> bool:
         numbers = series.to_numpy(dtype=float)
     else:
         try:
-            with warnings.catch_warnings():  # pandas warns when it has to guess the date format
+            with warnings.catch_warnings():  # pandas warns when it guesses a date format or drops a time zone
                 warnings.simplefilter("ignore")
                 stamps = pd.to_datetime(series, errors="raise")
+                if stamps.isna().any():
+                    return False
+                numbers = stamps.to_numpy().astype("datetime64[ns]").astype(np.int64)
         except (ValueError, TypeError, OverflowError):
             return False
-        if stamps.isna().any():
-            return False
-        numbers = stamps.to_numpy().astype("datetime64[ns]").astype(np.int64)
         numbers = numbers.astype(float)
     return bool(np.isfinite(numbers).all() and (np.diff(numbers) >= 0).all())
 
@@ -227,13 +228,15 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         raise InputError(f"{path}: no data rows", hint="the file has at most a header; score a file with data")
     if "time" in optional and time_column not in frame.columns:
         time_column = None
-    guessed = False
+    guessed, time_like_signal = False, None
     if guess_time and time_column is None:
         taken = {label_column, *(columns or []), *(drop or [])}
         candidate = time_like_column(c for c in frame.columns if c not in taken)
         # a name alone is not enough ("T" may be a temperature): it must also read as time stamps
         if candidate is not None and reads_as_time(frame[candidate]):
             time_column, guessed = candidate, True
+        else:
+            time_like_signal = candidate
     if "label" in optional and label_column not in frame.columns:
         label_column = None
     for name, column in (("time", time_column), ("label", label_column)):
@@ -270,7 +273,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         labels = raw.astype(np.int8)
     left_out = label_like if not columns else []
     return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
-                     label_like_left_out=left_out, time_unit=time_unit_from_name(time_column), time_guessed=guessed)
+                     label_like_left_out=left_out, time_unit=time_unit_from_name(time_column), time_guessed=guessed,
+                     time_like_signal=time_like_signal)
 
 
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
@@ -282,23 +286,14 @@ def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
     import pandas as pd
 
     index = (np.arange(1, n + 1), "data row")
-    if time is None or len(time) != n or n == 0:
+    if time is None or len(time) != n or n == 0 or not reads_as_time(time):
         return index
     time = np.asarray(time)
     if np.issubdtype(time.dtype, np.number):
-        x = time.astype(float)
-        if not np.isfinite(x).all():
-            return index
-    else:
-        try:
-            with warnings.catch_warnings():  # text in no one format parses row by row: fine, NaT is checked
-                warnings.simplefilter("ignore", UserWarning)
-                x = pd.to_datetime(time, errors="coerce").to_numpy()
-        except (TypeError, ValueError):
-            return index
-        if np.isnat(x).any():
-            return index
-    return (x, "time") if (x[1:] >= x[:-1]).all() else index
+        return time.astype(float), "time"
+    with warnings.catch_warnings():  # text in no one format parses row by row (reads_as_time checked it parses)
+        warnings.simplefilter("ignore")
+        return pd.to_datetime(time).to_numpy(), "time"
 
 
 def time_axis_label(x, axis: str, time_name: str | None, time_unit: str | None) -> str:

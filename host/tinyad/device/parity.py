@@ -19,7 +19,7 @@ from tinyad.device.client import DeviceClient
 from tinyad.device.messages import DeviceInfo
 from tinyad.device.reference import HostReference
 from tinyad.errors import InputError, ModelMismatchError
-from tinyad.session import SAME_RATE_TOLERANCE, rate_matches
+from tinyad.session import rate_matches
 
 MAX_DETAILS = 20
 
@@ -130,7 +130,9 @@ def check_model_hash(info: DeviceInfo, model_path: str | Path, model_sha256: str
 def check_sample_rate(info: DeviceInfo, model_path: str | Path, model_rate_hz: float) -> None:
     """Refuse a device sampling at another rate than the model was trained at: ModelMismatchError naming both.
     INFER would still be bit-exact, but the live scores of such a device mean nothing."""
-    if not rate_matches(info.sample_rate_hz, model_rate_hz, SAME_RATE_TOLERANCE):  # INFO: the configured rate
+    # A board reports its configured rate (equal to its model's: a static_assert), but a SIL replaying an imported
+    # session reports that session's rate, which may be measured (1 / its median interval): a recording's tolerance.
+    if not rate_matches(info.sample_rate_hz, model_rate_hz):
         raise ModelMismatchError(
             f"the device on this port samples at {info.sample_rate_hz:g} Hz, but {model_path} was trained at "
             f"{model_rate_hz:g} Hz (its model_settings.json)",
