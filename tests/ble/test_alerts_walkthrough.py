@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import time
 
@@ -89,8 +90,18 @@ def test_alerts_sim_with_a_wrong_key_names_both_check_values(encrypted_sil, caps
     (note,) = _notes(err)
     assert f"check value is {WRONG_KEY_CHECK}, the device's is {KEY_CHECK}" in note
     assert err.index("note: ") < err.index("summary: ")  # said before the end, not only in the final error
-    assert "none could be decoded: wrong --bind-key" in err
+    assert "none could be decoded: wrong --bind-key (or --address)" in err
     assert f"hint: this key's check value is {WRONG_KEY_CHECK}, the device's is {KEY_CHECK}" in err
+
+
+def test_a_wrong_key_over_bluetooth_does_not_mention_address(monkeypatch, capsys):
+    beacon = core.Beacon(MAC_BYTES, KEY, "tinyad")  # encrypted: the name is shortened to "tiny"
+    monkeypatch.setattr(alerts_api, "bleak_source", fake_scan(MAC, [beacon.publish(False, True, 0.1)]))
+    assert main(["alerts", "--bind-key", WRONG_KEY.hex(), "--duration", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "error: 1 encrypted advertisement(s) received, none could be decoded: wrong --bind-key\n" in err
+    assert f"hint: this key's check value is {WRONG_KEY_CHECK}; compare it with the board's" in err
+    assert "--address" not in err  # refused without --sim: it cannot be the fix
 
 
 def test_the_right_key_with_a_wrong_address_blames_the_address(encrypted_sil, capsys):
@@ -112,14 +123,139 @@ def test_the_right_key_decodes_and_a_plain_device_notes_the_unneeded_key(start_s
     assert f"adverts from {SIL_ADDRESS} are not encrypted: they need no --bind-key" in note
 
 
-def test_undecryptable_adverts_are_shown_under_the_live_table():
-    receiver = alerts_api.Receiver(bind_key=WRONG_KEY)
-    out = io.StringIO()
-    view = alerts_api.LiveView(receiver, out, json_lines=False, table=True, redraw_s=0.0)
-    view.notes.append("adverts from X arrive but cannot be decrypted with this key")
-    view._dirty = True
-    view.idle()  # the redraw clears the screen: the note must come back with the table
-    assert out.getvalue().rstrip().endswith("note: adverts from X arrive but cannot be decrypted with this key")
+def test_run_alerts_shows_its_notes_under_the_live_table():
+    plain = core.Beacon(MAC_BYTES, None, "tinyad").publish(False, True, 0.3)  # a reading: a row in the table
+    encrypted = core.Beacon(bytes.fromhex("5448E68F80A6"), KEY, "tinyad").publish(False, True, 0.1)
+
+    def start(adverts, stop):
+        def run():
+            adverts.put_nowait(Advert("54:48:E6:8F:80:A6", encrypted, -50, time.time()))
+            adverts.put_nowait(Advert(MAC, plain, -50, time.time()))
+            stop.wait(5.0)
+        return run
+
+    out, err = io.StringIO(), io.StringIO()
+    alerts_api.run_alerts(start, out=out, err=err, table=True, duration_s=1.5, notes=alerts_api.SkipNotes())
+    (note,) = _notes(err.getvalue())
+    # The redraw clears the screen: the note must come back under the table, fed in by run_alerts itself.
+    frames = out.getvalue().split("\x1b[H\x1b[J")[1:]
+    table, shown = frames[-1].rstrip("\n").rsplit("\n", 1)
+    assert MAC in table and "received 2, new 1" in table
+    assert shown == note and "encrypted adverts from 54:48:E6:8F:80:A6 arrive: pass --bind-key" in shown
+    # A note alone (no reading yet) redraws the table too, or it would wait for the next reading.
+    assert "received 1, new 0" in frames[0] and frames[0].endswith(note + "\n")
+
+
+# -- encrypted adverts of other BTHome devices are not blamed on the key ----------------------------------------
+
+# A Shelly-BLU-like encrypted BTHome v2 advert: device info 0x41, 4 bytes of ciphertext, counter, MIC; its own name.
+OTHER_MAC = "3C:2E:F5:00:00:01"
+OTHER_ENCRYPTED = bytes.fromhex("020106" "1016d2fc41" "a1b2c3d4" "01000000" "deadbeef") + b"\x0a\x09SBBT-002C"
+OTHER_ENCRYPTED_NO_NAME = bytes.fromhex("020106" "1016d2fc41" "a1b2c3d4" "01000000" "deadbeef")
+
+
+@pytest.mark.parametrize("name, tinyad", [
+    ("tinyad", True), ("tiny", True), ("tinya", True), ("tinyad-sil", True), ("tinyad 80A5", True),
+    ("tin", False), ("Tiny Tag", False), ("SBBT", False), ("", False), (None, False),
+])
+def test_a_tinyad_board_is_told_by_its_default_name_complete_or_shortened(name, tinyad):
+    assert alerts_api.looks_like_tinyad(name) is tinyad
+
+
+@pytest.mark.parametrize("args", [[], ["--bind-key", WRONG_KEY.hex()], ["--bind-key", KEY.hex()]])
+def test_another_encrypted_bthome_device_alone_is_exit_3_not_a_key_error(monkeypatch, capsys, args):
+    monkeypatch.setattr(alerts_api, "bleak_source", fake_scan(OTHER_MAC, [OTHER_ENCRYPTED] * 2))
+    assert main(["alerts", "--duration", "0.5", *args]) == 3
+    err = capsys.readouterr().err
+    (note,) = _notes(err)
+    assert note.startswith(f"note: encrypted adverts from {OTHER_MAC}, a BTHome device (maybe not a tinyad board: "
+                           f"named 'SBBT-002C'; a tinyad board advertises 'tinyad', or 'tiny' when encrypted)")
+    assert "if it is a tinyad board" in note
+    assert ("error: 2 advertisement(s) received in " in err
+            and f"none usable from a tinyad board; undecrypted ones came from {OTHER_MAC} ('SBBT-002C')" in err)
+    assert "no bind key given" not in err and "wrong --bind-key" not in err
+
+
+def test_another_device_without_a_name_or_a_mac_is_not_a_tinyad_board_either(monkeypatch, capsys):
+    monkeypatch.setattr(alerts_api, "bleak_source", fake_scan(MACOS_ADDRESS, [OTHER_ENCRYPTED_NO_NAME]))
+    assert main(["alerts", "--bind-key", KEY.hex(), "--duration", "0.5"]) == 3
+    err = capsys.readouterr().err
+    (note,) = _notes(err)
+    assert "a BTHome device (maybe not a tinyad board: no name advertised;" in note and "is not a MAC" in note
+    assert "the sender's address is not a MAC" not in err  # the exit-2 error of a tinyad board
+
+
+def test_another_devices_encrypted_adverts_do_not_ask_for_a_key_next_to_a_board(monkeypatch, capsys):
+    board = core.Beacon(MAC_BYTES, None, "tinyad").publish(False, True, 0.3)  # plain: decoded without a key
+
+    def factory(adapter=None):
+        def start(adverts, stop):
+            def run():
+                adverts.put_nowait(Advert(OTHER_MAC, OTHER_ENCRYPTED, -60, time.time()))
+                adverts.put_nowait(Advert(MAC, board, -50, time.time()))
+                stop.wait(5.0)
+            return run
+        return start
+
+    monkeypatch.setattr(alerts_api, "bleak_source", factory)
+    assert main(["alerts", "--duration", "0.5"]) == 0
+    captured = capsys.readouterr()
+    assert "ok score 0.30" in captured.out
+    assert "maybe not a tinyad board" in _notes(captured.err)[0]
+    assert "hint:" not in captured.err  # "encrypted boards seen; pass --bind-key" was about the other device
+
+
+def test_with_sim_every_advert_is_the_devices_whatever_its_name():
+    from tinyad.commands.alerts import SimDevice, _check_outcome
+    from tinyad.errors import DeviceError, InputError
+
+    for sim, raised, message in [(True, InputError, "2 encrypted advertisement(s) received, none could be decoded: "
+                                                     "no bind key given"),
+                                 (False, DeviceError, "none usable from a tinyad board")]:
+        receiver = alerts_api.Receiver()
+        for i in range(2):
+            receiver.process(Advert(OTHER_MAC, OTHER_ENCRYPTED, None, float(i)))
+        notes = alerts_api.SkipNotes(sim=sim)
+        (note,) = notes(receiver)
+        assert ("maybe not a tinyad board" in note) is not sim
+        device = SimDevice(is_sil=False, encrypted=True, check=None, windows_scored=None) if sim else None
+        with pytest.raises(raised, match=re.escape(message)):
+            _check_outcome(receiver, None, notes, 1.0, device, None)
+
+
+def test_with_sim_unusable_adverts_are_not_said_to_come_from_no_tinyad_board():
+    from tinyad.commands.alerts import SimDevice, _check_outcome
+    from tinyad.errors import DeviceError
+
+    thermometer = bytes.fromhex("020106" "0916d2fc40000102c409")  # BTHome, but no alert flag or score
+    receiver = alerts_api.Receiver()
+    for raw in (thermometer, bytes.fromhex("020106" "0916d2fc40")):  # the second one truncated
+        receiver.process(Advert(SIL_ADDRESS, raw, None, 0.0))
+    device = SimDevice(is_sil=True, encrypted=False, check=None, windows_scored=3)
+    with pytest.raises(DeviceError) as raised:
+        _check_outcome(receiver, None, alerts_api.SkipNotes(sim=True), 1.0, device, 4)
+    message = str(raised.value)
+    assert message == "2 advertisement(s) read from the device in 1.0 s, none usable (foreign 1, truncated 1)"
+    assert "tinyad board" not in message and "does the device on that port run it" in raised.value.hint
+
+
+def test_a_bind_key_check_that_cannot_be_read_only_loses_its_hint():
+    from types import SimpleNamespace
+
+    from tinyad.commands.alerts import SimDevice, _read_sim_device
+    from tinyad.errors import DeviceError
+
+    class Client:
+        def info(self):
+            return SimpleNamespace(is_sil=True, encrypted=True)
+
+        def config_get(self, key):
+            raise DeviceError(f"/dev/pts/9: no reply to CONFIG_GET {key}")
+
+        def status(self):
+            return SimpleNamespace(windows_scored=7)
+
+    assert _read_sim_device(Client()) == SimDevice(is_sil=True, encrypted=True, check=None, windows_scored=7)
 
 
 # -- adverts without a MAC (macOS), and no adverts at all -------------------------------------------------
@@ -154,7 +290,8 @@ def test_other_bthome_traffic_only_is_not_a_success(monkeypatch, capsys):
     raw = bytes.fromhex("020106" "0916d2fc40000102c409")  # a BTHome v2 thermometer (25.00 C), no tinyad board
     monkeypatch.setattr(alerts_api, "bleak_source", fake_scan(MAC, [raw]))
     assert main(["alerts", "--duration", "0.5"]) == 3
-    assert "1 advertisement(s) received in " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "1 advertisement(s) received in " in err and "none usable from a tinyad board\n" in err
 
 
 # -- the key's hint, and options checked up front ------------------------------------------------------

@@ -256,8 +256,8 @@ def test_sim_warns_when_synthetic_data_runs_at_another_rate_than_the_model(tiny_
     assert "warning: replaying at 200 Hz, the model was trained at 100 Hz" in capsys.readouterr().err
     assert main(["sim", "--model", str(model_path), "--seconds", "1"]) == 0
     assert "warning" not in capsys.readouterr().err
-    assert main(["sim", "--model", str(model_path), "--rate", "101", "--seconds", "1"]) == 0  # a configured rate
-    assert "warning: replaying at 101 Hz, the model was trained at 100 Hz" in capsys.readouterr().err
+    assert main(["sim", "--model", str(model_path), "--rate", "101", "--seconds", "1"]) == 0  # within 2 %
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_sim_seed_picks_another_recording_of_the_machine_and_says_it_loops(tiny_model, capsys, no_serving):

@@ -101,6 +101,39 @@ def test_unreachable_means_beyond_what_the_model_can_output(tiny_model):
     assert "--set THRESHOLD_ON=0.9 --set THRESHOLD_OFF=0.7" in threshold_fix_hint(1, 0.5, scale, 2)
 
 
+def _suggested(hint: str) -> tuple[float, float]:
+    """(ON, OFF) of a fix hint, as the device would store them (float32)."""
+    values = dict(s.split("=") for s in re.findall(r"--set (\S+=\S+)", hint))
+    return tuple(float(np.float32(values[k])) for k in ("THRESHOLD_ON", "THRESHOLD_OFF"))
+
+
+@pytest.mark.parametrize("n_classes, scale, highest, on", [
+    (2, 1.33e-4, 0.5085, 0.505),   # two digits gave ON 0.51, above the highest score
+    (3, 5e-5, 0.6695, 0.6683),     # 0.67 (and OFF 0.67 as well)
+    (4, 2e-4, 0.7594, 0.755),      # 0.76
+])
+def test_the_probability_hint_never_rounds_past_the_highest_score(n_classes, scale, highest, on):
+    from tinyad.device.configure import score_range, threshold_fix_hint, threshold_problems
+
+    low, high = score_range(1, scale, n_classes)
+    assert high == pytest.approx(highest, abs=5e-5)
+    hint = threshold_fix_hint(1, 0.5, scale, n_classes)
+    suggested_on, off = _suggested(hint)
+    assert suggested_on == pytest.approx(on) and low < off < suggested_on <= high
+    assert threshold_problems(1, suggested_on, off, scale, n_classes) == []
+
+
+@pytest.mark.parametrize("score_kind", [0, 1])
+@pytest.mark.parametrize("n_classes, scale", [(2, 1e-5), (3, 1e-6), (4, 3e-7), (2, 1e-9)])
+def test_the_hint_takes_more_digits_when_two_leave_no_room(score_kind, n_classes, scale):
+    from tinyad.device.configure import score_range, threshold_fix_hint, threshold_problems
+
+    low, high = score_range(score_kind, scale, n_classes)
+    on, off = _suggested(threshold_fix_hint(score_kind, 0.5, scale, n_classes))
+    assert threshold_problems(score_kind, on, off, scale, n_classes) == []
+    assert low < off < on <= high
+
+
 # -- monitor: says when THRESHOLD_ON cannot be reached, draws no threshold off the bar -------------------
 
 def test_monitor_warns_when_threshold_on_cannot_be_reached(sil):
@@ -109,7 +142,7 @@ def test_monitor_warns_when_threshold_on_cannot_be_reached(sil):
         client.config_set("THRESHOLD_ON", 2.0)
     lines = []
     monitor(sil.port, seconds=0.3, echo=lines.append)
-    assert "alert on probability >= 2, off < 0.5" in lines[0]
+    assert "alert on probability (SCORE_KIND 1) >= 2, off < 0.5" in lines[0]
     assert "'|' on 2 (off the bar)" in lines[1]
     assert lines[2].startswith("warning: THRESHOLD_ON 2.0 can never be reached")
     assert lines[3].startswith(f"hint: e.g. tinyad config -p {sil.port} --set THRESHOLD_ON=0.9")
@@ -117,10 +150,21 @@ def test_monitor_warns_when_threshold_on_cannot_be_reached(sil):
     assert bars and all("|" not in bar and ":" in bar for bar in bars)  # no '|' clipped onto the edge
 
 
+def test_monitor_goes_on_without_the_score_kind(sil, monkeypatch):
+    from tinyad.device.client import DeviceRequestError
+
+    _failing_config_get(monkeypatch, {"SCORE_KIND": DeviceRequestError("SCORE_KIND refused", 3, "UNKNOWN_KEY", "")})
+    lines = []
+    stats = monitor(sil.port, seconds=0.3, echo=lines.append)
+    assert "alert on score (SCORE_KIND ?) >= 1, off < 0.5" in lines[0] and "-8 .. +8" in lines[1]
+    assert lines[2] == "warning: could not read SCORE_KIND: SCORE_KIND refused"
+    assert stats.scores > 0 and not any(line.startswith("hint:") for line in lines)
+
+
 def test_monitor_is_quiet_about_reachable_thresholds(sil):
     lines = []
     monitor(sil.port, seconds=0.3, echo=lines.append)
-    assert "alert on logit margin >= 1, off < 0.5" in lines[0]
+    assert "alert on logit margin (SCORE_KIND 0) >= 1, off < 0.5" in lines[0]
     assert not any(line.startswith(("warning:", "hint:")) for line in lines)
 
 
@@ -171,9 +215,62 @@ def test_info_shows_the_score_kind_min_windows_and_cooldown(start_sil, capsys):
     assert main(["info", "-p", sil.port, "--json"]) == 0
     alert = json.loads(capsys.readouterr().out)["alert"]
     assert alert == {"score_kind": 1, "min_windows": 4, "cooldown_windows": 7, "ewma_alpha": 0.5,
-                     "threshold_on": 1.0, "threshold_off": 0.5, "problems": alert["problems"]}
+                     "threshold_on": 1.0, "threshold_off": 0.5, "problems": alert["problems"], "hint": alert["hint"]}
     (problem,) = alert["problems"]
     assert problem.startswith("THRESHOLD_ON 1.0 can never be reached")
+    fix = f"e.g. tinyad config -p {sil.port} --set THRESHOLD_ON=0.9 --set THRESHOLD_OFF=0.7"
+    assert alert["hint"].startswith(fix)
     assert main(["info", "-p", sil.port]) == 0
     out = capsys.readouterr().out
     assert "probability (SCORE_KIND 1) >= 1" in out and "warning       THRESHOLD_ON 1.0 can never be" in out
+    assert f"hint          {fix}" in out  # the hint config and monitor give, not the warning alone
+
+
+def _failing_config_get(monkeypatch, errors: dict):
+    """Make DeviceClient.config_get raise errors[key] for those keys (a device that does not answer them)."""
+    real = DeviceClient.config_get
+
+    def config_get(self, key):
+        if key in errors:
+            raise errors[key]
+        return real(self, key)
+
+    monkeypatch.setattr(DeviceClient, "config_get", config_get)
+
+
+def test_info_survives_alert_settings_it_cannot_read(sil, capsys, monkeypatch):
+    from tinyad.device.client import DeviceRequestError
+    from tinyad.errors import DeviceError
+
+    _failing_config_get(monkeypatch, {"MIN_WINDOWS": DeviceRequestError("MIN_WINDOWS refused", 3, "UNKNOWN_KEY",
+                                                                        "no such key")})
+    assert main(["info", "-p", sil.port]) == 0
+    captured = capsys.readouterr()
+    assert "logit margin (SCORE_KIND 0) >= 1 for ? window(s) in a row" in captured.out
+    assert "of cooldown; EWMA alpha 0.5" in captured.out and "status        " in captured.out
+    assert _warnings(captured.err) == ["warning: could not read MIN_WINDOWS: MIN_WINDOWS refused"]
+
+    _failing_config_get(monkeypatch, {"SCORE_KIND": DeviceError("no reply to CONFIG_GET")})  # the link: stop asking
+    assert main(["info", "-p", sil.port, "--json"]) == 0
+    captured = capsys.readouterr()
+    alert = json.loads(captured.out)["alert"]
+    assert [alert[k] for k in ("score_kind", "min_windows", "cooldown_windows", "ewma_alpha")] == [None] * 4
+    assert alert["problems"] == [] and alert["hint"] is None
+    assert _warnings(captured.err) == ["warning: could not read SCORE_KIND, MIN_WINDOWS, COOLDOWN_WINDOWS, "
+                                       "EWMA_ALPHA: no reply to CONFIG_GET"]
+    assert main(["info", "-p", sil.port]) == 0
+    assert "on smoothed score (SCORE_KIND ?) >= 1 for ? window(s)" in capsys.readouterr().out
+
+
+def test_a_threshold_check_that_cannot_read_warns_and_keeps_the_report(sil, capsys, monkeypatch):
+    from tinyad.errors import DeviceError
+
+    _failing_config_get(monkeypatch, {"OUTPUT_SCALE": DeviceError(f"{sil.port}: no reply to CONFIG_GET")})
+    assert main(["config", "-p", sil.port, "--set", "SCORE_KIND=1", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"values": {"SCORE_KIND": 1}}  # the --set went through: it is reported
+    assert _warnings(captured.err) == [f"warning: could not check the thresholds: {sil.port}: no reply to CONFIG_GET"]
+    assert main(["config", "-p", sil.port, "--set", "THRESHOLD_ON=0.9"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "THRESHOLD_ON = 0.9\n" and "could not check the thresholds" in captured.err
+    assert _values(sil.port, "SCORE_KIND") == [1]

@@ -6,10 +6,11 @@ import queue
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable, TextIO
 
-from tinyad.ble.receiver import Advert, AlertEvent, JsonLinesLog, Receiver, consume, format_table
+from tinyad.ble.receiver import Advert, AlertEvent, DeviceState, JsonLinesLog, Receiver, consume, format_table
 from tinyad.ble.sources import SIL_ADDRESS, BleakSource, DevicePollSource, SourceThread
 from tinyad.errors import DeviceError, TinyadError
 
@@ -38,30 +39,72 @@ NO_MAC_HINT = ("macOS (CoreBluetooth) hides MAC addresses, so encrypted adverts 
                "on Linux (BlueZ), Windows or Home Assistant")
 
 
+# The local name a tinyad board advertises: CONFIG_TINYAD_BLE_NAME, by default "tinyad" (the SIL's "tinyad-sil"),
+# complete in plain adverts; an encrypted one leaves room for 4 characters of it (AD type 0x08, shortened): "tiny".
+TINYAD_NAME = "tinyad"
+SHORTENED_NAME_CHARS = 4
+
+
+def looks_like_tinyad(name: str | None) -> bool:
+    """True for a local name a tinyad board advertises by default: `tinyad...` complete, or shortened to a prefix
+    of "tinyad" of at least 4 characters (`tiny` in encrypted adverts). A board given another name does not."""
+    if not name:
+        return False
+    return name.startswith(TINYAD_NAME) or (len(name) >= SHORTENED_NAME_CHARS and TINYAD_NAME.startswith(name))
+
+
+# Skip reasons of adverts that a bind key or a MAC would have decoded.
+UNDECRYPTED = ("wrong_key", "no_key", "no_mac")
+
+
 class SkipNotes:
     """Says, while the receiver runs, when a device's adverts arrive but cannot be decoded (wrong or no bind key,
     no MAC) or arrive plain although a --bind-key was given: one line per device and problem, the first time.
+
+    An encrypted advert that cannot be decrypted says nothing about its sender but its name: it is put down to a
+    tinyad board only when the name looks like one (looks_like_tinyad), when the device's adverts decoded before,
+    or with `sim` (a device polled with --sim: every advert is its own). Other senders (an encrypted Shelly BLU,
+    say) are named as "a BTHome device (maybe not a tinyad board)", and do not count in tinyad_skips.
 
     device_check: the check value the device reports (`tinyad alerts --sim` reads it), None when unknown;
     address_hint: added to the wrong-key line when the address may be the culprit (a board polled with --sim)."""
 
     def __init__(self, bind_key: bytes | None = None, device_check: bytes | None = None,
-                 address_hint: str | None = None):
+                 address_hint: str | None = None, sim: bool = False):
         self.key_check = key_check_text(bind_key) if bind_key is not None else None
         self.device_check = device_check.hex() if device_check is not None else None
         self.address_hint = address_hint
+        self.sim = sim
         self.noted: set[tuple[str, str]] = set()
+
+    def is_tinyad(self, device: DeviceState) -> bool:
+        """Whether this device's adverts are put down to a tinyad board."""
+        return self.sim or device.accepted > 0 or looks_like_tinyad(device.name)
+
+    def tinyad_skips(self, receiver: Receiver) -> Counter:
+        """The skip counts (reason -> adverts) of the devices that look like tinyad boards."""
+        total: Counter = Counter()
+        for device in receiver.devices.values():
+            if self.is_tinyad(device):
+                total.update(device.skipped)
+        return total
+
+    def other_undecrypted(self, receiver: Receiver) -> dict[str, int]:
+        """Address (with its name) -> undecrypted adverts, for BTHome senders that do not look like tinyad boards."""
+        return {(f"{d.address} ({d.name!r})" if d.name else d.address): sum(d.skipped[r] for r in UNDECRYPTED)
+                for d in receiver.devices.values()
+                if not self.is_tinyad(d) and any(d.skipped[r] for r in UNDECRYPTED)}
 
     def __call__(self, receiver: Receiver) -> list[str]:
         notes = []
         for device in receiver.devices.values():
-            problems = [r for r in ("wrong_key", "no_key", "no_mac") if device.skipped[r] and not device.accepted]
+            problems = [r for r in UNDECRYPTED if device.skipped[r] and not device.accepted]
             if self.key_check is not None and device.last_event is not None and not device.last_event.encrypted:
                 problems.append("plain")
             for problem in problems:
                 if (device.address, problem) not in self.noted:
                     self.noted.add((device.address, problem))
-                    notes.append(self.text(device.address, problem))
+                    notes.append(self.text(device, problem))
         return notes
 
     def wrong_key(self) -> str:
@@ -79,7 +122,24 @@ class SkipNotes:
             why = f"{mine}, the device's is {self.device_check}: not the key the device was given"
         return why + (f"; {self.address_hint}" if self.address_hint and self.device_check != self.key_check else "")
 
-    def text(self, address: str, problem: str) -> str:
+    @staticmethod
+    def other_device(device: DeviceState) -> str:
+        """How a sender that does not look like a tinyad board is named."""
+        named = f"named {device.name!r}" if device.name else "no name advertised"
+        return (f"a BTHome device (maybe not a tinyad board: {named}; a tinyad board advertises {TINYAD_NAME!r}, "
+                f"or {TINYAD_NAME[:SHORTENED_NAME_CHARS]!r} when encrypted)")
+
+    def text(self, device: DeviceState, problem: str) -> str:
+        address = device.address
+        if problem in UNDECRYPTED and not self.is_tinyad(device):
+            who = f"encrypted adverts from {address}, {self.other_device(device)},"
+            if problem == "wrong_key":
+                return f"{who} cannot be decrypted with this key; if it is a tinyad board: {self.wrong_key()}"
+            if problem == "no_key":
+                return (f"{who} arrive; if it is a tinyad board, pass --bind-key (or $TINYAD_BIND_KEY), the key set "
+                        f"with `tinyad config --bind-key`")
+            return (f"{who} arrive but that address is not a MAC, which decryption needs; if it is a tinyad board: "
+                    f"{NO_MAC_HINT}")
         if problem == "wrong_key":
             return f"adverts from {address} arrive but cannot be decrypted with this key: {self.wrong_key()}"
         if problem == "no_key":
@@ -110,10 +170,14 @@ class LiveView:
             self.out.write(event.to_json() + "\n")
             self.out.flush()
         elif self.table:
-            self._dirty = True
+            self.changed()
         else:
             self.out.write(event_line(event) + "\n")
             self.out.flush()
+
+    def changed(self) -> None:
+        """Something the table shows changed (a reading, a note): redraw it at the next idle()."""
+        self._dirty = True
 
     def idle(self) -> None:
         now = time.monotonic()
@@ -175,6 +239,7 @@ def run_alerts(
     def idle() -> None:  # also called after every advertisement
         for note in notes(receiver) if notes is not None else ():
             view.notes.append(note)
+            view.changed()  # the table shows its notes: redraw it even when no reading came with this one
             err.write(f"note: {note}\n")  # once per device and problem, while running: not only at the end
             err.flush()
         view.idle()

@@ -103,7 +103,7 @@ def alerts(ctx, bind_key, json_lines, log_path, duration_s, max_events, adapter,
     address_hint = None
     if device is not None and not device.is_sil and address is None:
         address_hint = "a board's adverts need its MAC: give it with --address (the boot log prints it)"
-    notes = SkipNotes(key, device.check if device is not None else None, address_hint)
+    notes = SkipNotes(key, device.check if device is not None else None, address_hint, sim=sim)
     receiver = Receiver(bind_key=key)
     started = time.monotonic()
     scored_after = None
@@ -118,7 +118,7 @@ def alerts(ctx, bind_key, json_lines, log_path, duration_s, max_events, adapter,
         if client is not None:
             client.close()
         # Even when the source failed (the port vanished): what was received until then is worth knowing.
-        _print_summary(receiver, key, json_lines)
+        _print_summary(receiver, key, json_lines, notes)
     _check_outcome(receiver, key, notes, elapsed_s, device, scored_after)
 
 
@@ -128,7 +128,10 @@ def _read_sim_device(client) -> SimDevice:
     if info.encrypted:
         from tinyad.device.configure import BIND_KEY_CHECK
 
-        check = (int(client.config_get(BIND_KEY_CHECK)) & 0xFFFFFFFF).to_bytes(4, "big")
+        try:
+            check = (int(client.config_get(BIND_KEY_CHECK)) & 0xFFFFFFFF).to_bytes(4, "big")
+        except DeviceError:  # only for a hint: the wrong-key note then asks for the check value instead
+            check = None
     return SimDevice(info.is_sil, info.encrypted, check, _windows_scored(client))
 
 
@@ -140,12 +143,14 @@ def _windows_scored(client) -> int | None:
 
 
 def _check_outcome(receiver, key, notes, elapsed_s: float, device: SimDevice | None, scored_after) -> None:
-    """Raise when the run showed nothing: every advert undecodable (exit 2, the input's fault), or none from a
-    tinyad board arrived at all (exit 3, like a device that stays silent for `monitor`)."""
+    """Raise when the run showed nothing: adverts from a tinyad board arrived but none could be decrypted (exit 2,
+    the input's fault), or no usable advert from a tinyad board arrived (exit 3, like a device that stays silent for
+    `monitor`). Undecrypted adverts count as a board's only when notes.is_tinyad says so (its name, or --sim)."""
     counts = receiver.counts
     if counts.get("accepted", 0) or counts.get("duplicate", 0):
         return
-    undecodable = counts.get("no_key", 0) + counts.get("wrong_key", 0)
+    skips = notes.tinyad_skips(receiver)
+    undecodable = skips["no_key"] + skips["wrong_key"]
     if undecodable:
         # Every tinyad advertisement failed to decrypt: the run showed nothing, which is not a success.
         if key is None:
@@ -155,20 +160,32 @@ def _check_outcome(receiver, key, notes, elapsed_s: float, device: SimDevice | N
         if notes.key_check == notes.device_check:  # the device has this very key: the nonce's MAC is wrong
             raise InputError(f"{undecodable} encrypted advertisement(s) received, none could be decoded: wrong "
                              f"--address (the --bind-key is right)", hint=notes.wrong_key())
-        raise InputError(f"{undecodable} encrypted advertisement(s) received, none could be decoded: wrong --bind-key "
-                         f"(or --address)", hint=f"{notes.wrong_key()}; use the key the board was given, or check "
-                                                 f"--address")
-    no_mac = counts.get("no_mac", 0)
+        # --address exists only with --sim: over Bluetooth the MAC is the sender's own.
+        either, check = (" (or --address)", ", or check --address") if device is not None else ("", "")
+        raise InputError(f"{undecodable} encrypted advertisement(s) received, none could be decoded: wrong "
+                         f"--bind-key{either}", hint=f"{notes.wrong_key()}; use the key the board was given{check}")
+    no_mac = skips["no_mac"]
     if no_mac:
         from tinyad.ble.alerts import NO_MAC_HINT
 
         raise InputError(f"{no_mac} encrypted advertisement(s) received, none could be decoded: the sender's address "
                          f"is not a MAC, and the nonce of encrypted BTHome needs it", hint=NO_MAC_HINT)
     received = counts.get("received", 0)
+    if received and device is not None:  # --sim: every advertisement is the device's, so it is not a tinyad one
+        skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()) if reason != "received")
+        raise DeviceError(f"{received} advertisement(s) read from the device in {elapsed_s:.1f} s, none usable "
+                          f"({skipped})", hint="tinyad firmware advertises BTHome v2 (UUID 0xFCD2) with a problem "
+                                               "(or vibration) flag and a count score: does the device on that port "
+                                               "run it (`tinyad info -p PORT`)?")
     if received:
-        raise DeviceError(f"{received} advertisement(s) received in {elapsed_s:.1f} s, none from a tinyad board",
+        others = notes.other_undecrypted(receiver)
+        also = (f"; undecrypted ones came from {', '.join(others)}, which do not look like tinyad boards"
+                if others else "")
+        raise DeviceError(f"{received} advertisement(s) received in {elapsed_s:.1f} s, none usable from a tinyad "
+                          f"board{also}",
                           hint="a tinyad board sends BTHome v2 (UUID 0xFCD2) with a problem (or vibration) flag and "
-                               "a count score; is it powered and in range (`tinyad info -p PORT`: BLE BTHome)?")
+                               "a count score, named 'tinyad' ('tiny' when encrypted); is it powered and in range "
+                               "(`tinyad info -p PORT`: BLE BTHome)?")
     if device is None:
         hint = ("is the board powered, in range and advertising (`tinyad info -p PORT` shows BLE BTHome)? On Linux "
                 "`bluetoothctl show` must list a powered adapter")
@@ -182,7 +199,7 @@ def _check_outcome(receiver, key, notes, elapsed_s: float, device: SimDevice | N
     raise DeviceError(f"no advertisement received in {elapsed_s:.1f} s", hint=hint)
 
 
-def _print_summary(receiver, key, json_lines: bool) -> None:
+def _print_summary(receiver, key, json_lines: bool, notes) -> None:
     # Never an empty "summary: ": received 0 says that nothing arrived.
     summary = {"received": 0, **receiver.summary()["counts"]}
     if json_lines:
@@ -190,7 +207,9 @@ def _print_summary(receiver, key, json_lines: bool) -> None:
     else:
         click.echo("summary: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.items())), err=True)
     if summary.get("accepted"):
-        if key is None and summary.get("no_key"):
-            click.echo("hint: encrypted boards seen; pass --bind-key", err=True)
-        if key is not None and summary.get("wrong_key"):
-            click.echo("hint: some advertisements failed the MIC check: wrong --bind-key (or --address)", err=True)
+        skips = notes.tinyad_skips(receiver)  # another device's encrypted adverts are not this command's business
+        if key is None and skips["no_key"]:
+            click.echo("hint: encrypted tinyad boards seen; pass --bind-key", err=True)
+        if key is not None and skips["wrong_key"]:
+            either = " (or --address)" if notes.sim else ""
+            click.echo(f"hint: some tinyad advertisements failed the MIC check: wrong --bind-key{either}", err=True)

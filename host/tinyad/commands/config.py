@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from tinyad.errors import InputError
+from tinyad.errors import DeviceError, InputError
 
 
 @click.command("config")
@@ -81,7 +81,11 @@ def config(port, bind_key, clear_bind_key, assignments, keys, as_json):
         if touched & set(ALERT_INPUT_KEYS):
             # A probability (SCORE_KIND 1) never reaches a logit threshold such as the default 1: say so now,
             # with the values in force, rather than leave a device that silently never alerts.
-            problems, hint = check_alert_inputs(client)
+            try:
+                problems, hint = check_alert_inputs(client)
+            except DeviceError as err:  # the --set values are stored: a failed check must not hide the report
+                click.secho(f"warning: could not check the thresholds: {err}", fg="yellow", err=True)
+                problems, hint = [], None
             for problem in problems:
                 click.secho(f"warning: {problem}", fg="yellow", err=True)
             if hint:

@@ -99,7 +99,7 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
         click.echo(f"note: --synth replays one {seconds:g}-s recording in a loop, so recordings longer than that, "
                    "or made one after another, repeat it; for training data record each condition at several "
                    "--seed values (other speeds and severities)", err=True)
-    if not rate_matches(rate, settings.sample_rate_hz, SAME_RATE_TOLERANCE):  # a configured rate, as a board's
+    if not rate_matches(rate, settings.sample_rate_hz):  # a session's rate may be measured: a recording's tolerance
         click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
                     fg="yellow", err=True)
     for line in source.warnings:
@@ -126,22 +126,42 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
 def info(port, as_json):
     """Show what the device is: firmware, sensor, full scale, model hash and quantization, and its status."""
     from tinyad.device.client import DeviceClient
-    from tinyad.device.configure import SCORE_KIND_PROBABILITY, json_value, threshold_problems
+    from tinyad.device.configure import alert_input_check, json_value, score_kind_text
+    from tinyad.device.client import DeviceRequestError
+    from tinyad.errors import DeviceError
 
+    unread = []  # the alert settings are read for display only: one that fails is named, not the end of `info`
     with DeviceClient(port) as client:
         device_info = client.info()
         status = client.status()
         # INFO has the thresholds but not what they compare or for how long: without these "on >= 1" has no units.
-        alert = {name.lower(): json_value(name, client.config_get(name))
-                 for name in ("SCORE_KIND", "MIN_WINDOWS", "COOLDOWN_WINDOWS", "EWMA_ALPHA")}
-    problems = threshold_problems(alert["score_kind"], device_info.threshold_on, device_info.threshold_off,
-                                  device_info.output_scale, device_info.n_classes)
+        names = ["SCORE_KIND", "MIN_WINDOWS", "COOLDOWN_WINDOWS", "EWMA_ALPHA"]
+        alert = dict.fromkeys((name.lower() for name in names), None)
+        while names:
+            name = names.pop(0)
+            try:
+                alert[name.lower()] = json_value(name, client.config_get(name))
+            except DeviceRequestError as err:  # refused (an older firmware?): the other keys may still answer
+                unread.append(f"could not read {name}: {err}")
+            except DeviceError as err:  # the link failed: the rest would only wait for their timeouts
+                unread.append(f"could not read {', '.join([name] + names)}: {err}")
+                break
+    d = device_info
+    problems, hint = [], None
+    if alert["score_kind"] is not None:
+        problems, hint = alert_input_check(alert["score_kind"], d.threshold_on, d.threshold_off, d.output_scale,
+                                           d.n_classes, port)
+    for line in unread:
+        click.secho(f"warning: {line}", fg="yellow", err=True)
     if as_json:
-        alert.update(threshold_on=json_value("THRESHOLD_ON", device_info.threshold_on),
-                     threshold_off=json_value("THRESHOLD_OFF", device_info.threshold_off), problems=problems)
+        alert.update(threshold_on=json_value("THRESHOLD_ON", d.threshold_on),
+                     threshold_off=json_value("THRESHOLD_OFF", d.threshold_off), problems=problems, hint=hint)
         click.echo(json.dumps({"info": asdict(device_info), "status": asdict(status), "alert": alert}, indent=2))
         return
-    d = device_info
+
+    def shown(name: str) -> str:
+        return "?" if alert[name] is None else f"{alert[name]:g}"
+
     click.echo(f"port          {port}")
     click.echo(f"board         {d.board} ({'software-in-the-loop' if d.is_sil else 'hardware'}), firmware "
                f"{d.firmware_version}, protocol {d.protocol_version}")
@@ -154,14 +174,14 @@ def info(port, as_json):
                f"{d.output_scale:.6g} zp {d.output_zero_point}")
     ble = ("no" if not d.ble_available else "BTHome, encrypted (tinyad config --get BIND_KEY_CHECK)"
            if d.encrypted else "BTHome, plain")
-    kind = ("probability (SCORE_KIND 1)" if alert["score_kind"] == SCORE_KIND_PROBABILITY
-            else "logit margin (SCORE_KIND 0)")
-    click.echo(f"alert         on smoothed {kind} >= {d.threshold_on:g} for {alert['min_windows']} window(s) in a "
-               f"row, off < {d.threshold_off:g}")
-    click.echo(f"              then {alert['cooldown_windows']} window(s) of cooldown; EWMA alpha "
-               f"{alert['ewma_alpha']:g}; BLE {ble}")
+    click.echo(f"alert         on smoothed {score_kind_text(alert['score_kind'])} >= {d.threshold_on:g} for "
+               f"{shown('min_windows')} window(s) in a row, off < {d.threshold_off:g}")
+    click.echo(f"              then {shown('cooldown_windows')} window(s) of cooldown; EWMA alpha "
+               f"{shown('ewma_alpha')}; BLE {ble}")
     for problem in problems:
         click.secho(f"warning       {problem}", fg="yellow")
+    if hint:
+        click.echo(f"hint          {hint}")
     click.echo(f"status        {status.alert_name}, {'streaming' if status.streaming else 'idle'}, "
                f"{status.windows_scored} windows scored, {status.alerts_raised} alerts, uptime "
                f"{status.uptime_us / 1e6:.1f} s")
@@ -199,7 +219,7 @@ def record(port, label, duration, out, decimation):
         # bytes between two 0x00 that are no frame: a damaged frame, or text on a classic ESP32's shared UART0
         # (boot log, TFLM errors); samples were lost only where sequence gaps are reported
         click.secho(f"{result.bad_frames} corrupt frame(s) or stray text dropped"
-                    + ("" if result.gaps or result.lost_frames else " (no sample lost: no sequence gap)"),
+                    + ("" if result.gaps or result.lost_frames else " (no sequence gap seen)"),
                     fg="yellow")
     if result.interrupted:
         click.secho(f"recording {result.interrupted}; everything received until then was written", fg="yellow")

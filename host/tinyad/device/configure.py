@@ -26,8 +26,6 @@ MODEL_KEYS = PARITY_CHECKED_KEYS + ("OUTPUT_ZERO_POINT",)
 # The keys that decide whether the alert can fire at all: checked together after any of them is set.
 ALERT_INPUT_KEYS = ("SCORE_KIND", "THRESHOLD_ON", "THRESHOLD_OFF")
 SCORE_KIND_PROBABILITY = 1
-# The largest int8 logit margin, max_k q[k] - q[0] = 127 - (-128): a logit score lies within +-this * OUTPUT_SCALE.
-MAX_MARGIN_Q = 255
 # Thresholds to suggest for a probability (SCORE_KIND 1): alert at 90 %, clear below 70 %.
 PROBABILITY_ON, PROBABILITY_OFF = 0.9, 0.7
 
@@ -288,6 +286,15 @@ def score_range(score_kind: int, output_scale: float | None, n_classes: int = 2)
     return float(score(normal, output_scale)), float(score(fault, output_scale))
 
 
+def score_kind_text(score_kind: int | None) -> str:
+    """What the alert compares, as info, monitor and the threshold warnings name it: "probability (SCORE_KIND 1)"
+    or "logit margin (SCORE_KIND 0)"; "score (SCORE_KIND ?)" when it could not be read (None)."""
+    if score_kind is None:
+        return "score (SCORE_KIND ?)"
+    what = "probability" if score_kind == SCORE_KIND_PROBABILITY else "logit margin"
+    return f"{what} (SCORE_KIND {score_kind})"
+
+
 def threshold_problems(score_kind: int, threshold_on: float, threshold_off: float,
                        output_scale: float | None = None, n_classes: int = 2) -> list[str]:
     """Why the alert cannot work with these values (empty when it can): THRESHOLD_ON above the highest score
@@ -298,7 +305,7 @@ def threshold_problems(score_kind: int, threshold_on: float, threshold_off: floa
     if bounds is None:
         return []
     low, high = bounds
-    what = "a probability (SCORE_KIND 1)" if score_kind == SCORE_KIND_PROBABILITY else "a logit margin (SCORE_KIND 0)"
+    what = f"a {score_kind_text(score_kind)}"
     on, off = format_float(threshold_on), format_float(threshold_off)
     if threshold_on > high:
         return [f"THRESHOLD_ON {on} can never be reached: {what} of this model is at most {format_float(high)}, "
@@ -312,6 +319,35 @@ def threshold_problems(score_kind: int, threshold_on: float, threshold_off: floa
     return []
 
 
+def _f32(value: float) -> float:
+    """The value as the device holds it (a float32), as a Python float."""
+    return float(np.float32(value))
+
+
+def suggest_thresholds(score_kind: int, target_on: float, target_off: float, output_scale: float | None = None,
+                       n_classes: int = 2) -> tuple[float, float]:
+    """(ON, OFF) near the targets as short decimals that work: ON rounded down (so it never rounds past the highest
+    score), OFF below ON and above the lowest score. Each candidate is checked as the device holds it (float32) with
+    threshold_problems; when two digits leave no room (or round by more than a tenth of the score's range), more
+    are used. When even float32 leaves no room, both are the highest score (OFF may equal ON)."""
+    bounds = score_range(score_kind, output_scale if output_scale is not None else 1e3, n_classes)
+    if bounds is None:
+        return target_on, target_off
+    low, high = bounds
+    for digits in range(2, 13):
+        unit = 10.0 ** -digits
+        if unit > (high - low) / 10:
+            continue
+        on = round(math.floor(round(target_on / unit, 6)) * unit, digits)  # round(): 0.29 / 0.01 = 28.999999999999996
+        off = round(target_off, digits)
+        if off >= on:
+            off = round(on - unit, digits)
+        on32, off32 = _f32(on), _f32(off)
+        if low < off32 < on32 <= high and not threshold_problems(score_kind, on32, off32, output_scale, n_classes):
+            return on, off
+    return high, high
+
+
 def threshold_fix_hint(score_kind: int, threshold_off: float, output_scale: float | None = None,
                        n_classes: int = 2, port: str = "PORT") -> str:
     """The --set options that make the thresholds fit the score kind, in an order the device accepts (OFF may
@@ -321,25 +357,34 @@ def threshold_fix_hint(score_kind: int, threshold_off: float, output_scale: floa
     if score_kind == SCORE_KIND_PROBABILITY:
         on, off = PROBABILITY_ON, PROBABILITY_OFF
         if high < 0.95:  # a small OUTPUT_SCALE keeps every probability far from 1
-            on, off = round(low + 0.8 * (high - low), 2), round(low + 0.6 * (high - low), 2)
-        why = f"alert at a probability of {on:.0%}, clear below {off:.0%}"
+            on, off = low + 0.8 * (high - low), low + 0.6 * (high - low)
+        on, off = suggest_thresholds(score_kind, on, off, output_scale, n_classes)
+        # As the device holds them (float32), to float32's 7 digits: 57 %, not 56.99999999999999 %.
+        why = f"alert at a probability of {100 * _f32(on):.7g}%, clear below {100 * _f32(off):.7g}%"
     else:
-        on, off = round(high / 4, 2), round(high / 8, 2)
+        on, off = suggest_thresholds(score_kind, high / 4, high / 8, output_scale, n_classes)
         why = (f"a logit margin of this model lies within +-{format_float(high)}; the model's own thresholds are in "
                f"its model_settings.json")
     pairs = [("THRESHOLD_ON", on), ("THRESHOLD_OFF", off)]
     if threshold_off > on:  # lower OFF first, or the device refuses an ON below it
         pairs.reverse()
-    sets = " ".join(f"--set {k}={v:g}" for k, v in pairs)
+    sets = " ".join(f"--set {k}={format_float(v)}" for k, v in pairs)
     return f"e.g. tinyad config -p {port} {sets} ({why})"
 
 
+def alert_input_check(score_kind: int, threshold_on: float, threshold_off: float, output_scale: float | None,
+                      n_classes: int, port: str = "PORT") -> tuple[list[str], str | None]:
+    """(problems, hint) for these values: threshold_problems, and threshold_fix_hint when there are any (None when
+    all is well). `tinyad config`, `info` and `monitor` all warn with this."""
+    problems = threshold_problems(score_kind, threshold_on, threshold_off, output_scale, n_classes)
+    hint = threshold_fix_hint(score_kind, threshold_off, output_scale, n_classes, port) if problems else None
+    return problems, hint
+
+
 def check_alert_inputs(client) -> tuple[list[str], str | None]:
-    """Read SCORE_KIND, THRESHOLD_ON/OFF and OUTPUT_SCALE from the device: (problems, hint) as
-    threshold_problems / threshold_fix_hint give them for the values in force (hint None when all is well)."""
+    """Read SCORE_KIND, THRESHOLD_ON/OFF and OUTPUT_SCALE from the device: alert_input_check for the values in
+    force. Raises DeviceError when a read fails."""
     kind = int(client.config_get("SCORE_KIND"))
     on, off = client.config_get("THRESHOLD_ON"), client.config_get("THRESHOLD_OFF")
     scale = client.config_get("OUTPUT_SCALE")
-    n_classes = client.info().n_classes
-    problems = threshold_problems(kind, on, off, scale, n_classes)
-    return problems, (threshold_fix_hint(kind, off, scale, n_classes, client.port) if problems else None)
+    return alert_input_check(kind, on, off, scale, client.info().n_classes, client.port)

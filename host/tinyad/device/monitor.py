@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from tinyad.device.client import DeviceClient
-from tinyad.device.configure import SCORE_KIND_PROBABILITY, threshold_fix_hint, threshold_problems
+from tinyad.device.configure import SCORE_KIND_PROBABILITY, alert_input_check, score_kind_text
 from tinyad.device.messages import SamplesFrame, ScoreFrame
 from tinyad.errors import DeviceError
 
@@ -35,7 +35,7 @@ class MonitorStats:
 def bar_scale(threshold_on: float, threshold_off: float, score_kind: int = 0) -> tuple[float, float]:
     """(low, high) of the score bar: 0..1 for probabilities (SCORE_KIND 1), else -8..+8 widened symmetrically
     so that both thresholds lie inside with a margin."""
-    if score_kind == 1:
+    if score_kind == SCORE_KIND_PROBABILITY:
         return 0.0, 1.0
     span = max(LOGIT_SPAN, 1.25 * max(abs(threshold_on), abs(threshold_off)))
     return -span, span
@@ -136,21 +136,25 @@ def monitor(port: str, seconds: float | None = None, echo: Callable[[str], None]
     try:
         info = client.info()
         class_names = class_names_for(info, model_path)
-        score_kind = int(client.config_get("SCORE_KIND"))
-        scale = bar_scale(info.threshold_on, info.threshold_off, score_kind)
-        kind = "probability" if score_kind == SCORE_KIND_PROBABILITY else "logit margin"
+        try:
+            score_kind, unread = int(client.config_get("SCORE_KIND")), None
+        except DeviceError as err:  # only for the bar and the threshold warning: the stream may still work
+            score_kind, unread = None, f"could not read SCORE_KIND: {err}"
+        scale = bar_scale(info.threshold_on, info.threshold_off, score_kind if score_kind is not None else 0)
         echo(f"{info.board} ({'SIL' if info.is_sil else 'board'}) on {port}: model {info.model_sha256[:12]}, "
-             f"window {info.window} hop {info.hop} at {info.sample_rate_hz:g} Hz, alert on {kind} >= "
-             f"{info.threshold_on:g}, off < {info.threshold_off:g}")
+             f"window {info.window} hop {info.hop} at {info.sample_rate_hz:g} Hz, alert on "
+             f"{score_kind_text(score_kind)} >= {info.threshold_on:g}, off < {info.threshold_off:g}")
         echo(bar_legend(info.threshold_on, info.threshold_off, scale)
              + ("" if class_names else " (class numbers: give --model for their names)"))
         # A threshold the score cannot reach (a logit threshold on a probability) is said, not just drawn.
-        problems = threshold_problems(score_kind, info.threshold_on, info.threshold_off, info.output_scale,
-                                      info.n_classes)
+        problems, hint = [unread], None
+        if score_kind is not None:
+            problems, hint = alert_input_check(score_kind, info.threshold_on, info.threshold_off, info.output_scale,
+                                               info.n_classes, port)
         for problem in problems:
             echo(f"warning: {problem}")
-        if problems:
-            echo(f"hint: {threshold_fix_hint(score_kind, info.threshold_off, info.output_scale, info.n_classes, port)}")
+        if hint:
+            echo(f"hint: {hint}")
         previous_state = None
         last_seq = None
         failure: DeviceError | None = None
