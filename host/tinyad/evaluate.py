@@ -22,9 +22,10 @@ import numpy as np
 from tinyad.alert import AlertConfig, AlertState, alert_trace
 from tinyad.errors import InputError
 from tinyad.paths import distinct_stems
+from tinyad.scoring import SCORE_KIND_MARGIN, SCORE_KIND_PROBABILITY
 
 NORMAL_LABEL = "normal"
-SCORE_KINDS = {"margin": 0, "probability": 1}  # the board's SCORE_KIND values (docs/protocol.md)
+SCORE_KINDS = {"margin": SCORE_KIND_MARGIN, "probability": SCORE_KIND_PROBABILITY}  # the board's SCORE_KIND
 MAX_NAME_WIDTH = 40  # the report's session column; longer names keep their end
 
 

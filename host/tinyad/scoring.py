@@ -13,6 +13,9 @@ import numpy as np
 
 from tinyad.errors import InputError
 
+# The device's SCORE_KIND (docs/protocol.md, config key 0x0006): what the alert state machine is fed.
+SCORE_KIND_MARGIN, SCORE_KIND_PROBABILITY = 0, 1
+
 
 def _logits(output_int8) -> np.ndarray:
     q = np.asarray(output_int8)

@@ -17,6 +17,7 @@ import numpy as np
 
 from tinyad.device import codec
 from tinyad.errors import InputError
+from tinyad.scoring import SCORE_KIND_PROBABILITY
 
 BIND_KEY_CHECK = "BIND_KEY_CHECK"
 # Writable keys whose value comes from the exported model (docs/protocol.md, Config keys: default "model"); the
@@ -25,7 +26,6 @@ PARITY_CHECKED_KEYS = ("INPUT_ZERO_POINT", "OUTPUT_SCALE", "AFFINE_SCALE", "AFFI
 MODEL_KEYS = PARITY_CHECKED_KEYS + ("OUTPUT_ZERO_POINT",)
 # The keys that decide whether the alert can fire at all: checked together after any of them is set.
 ALERT_INPUT_KEYS = ("SCORE_KIND", "THRESHOLD_ON", "THRESHOLD_OFF")
-SCORE_KIND_PROBABILITY = 1
 # Thresholds to suggest for a probability (SCORE_KIND 1): alert at 90 %, clear below 70 %.
 PROBABILITY_ON, PROBABILITY_OFF = 0.9, 0.7
 

@@ -10,9 +10,10 @@ from typing import Callable
 import numpy as np
 
 from tinyad.device.client import DeviceClient
-from tinyad.device.configure import SCORE_KIND_PROBABILITY, alert_input_check, score_kind_text
+from tinyad.device.configure import alert_input_check, score_kind_text
 from tinyad.device.messages import SamplesFrame, ScoreFrame
 from tinyad.errors import DeviceError
+from tinyad.scoring import SCORE_KIND_PROBABILITY
 
 BAR_WIDTH = 41  # odd: 0 sits on the middle cell of a symmetric scale
 # Logit margins of a trained model are a few units either side of 0 (a clear fault +2 .. +5, a clear normal

@@ -19,6 +19,7 @@ from tinyad.device.client import DeviceClient
 from tinyad.device.messages import DeviceInfo
 from tinyad.device.reference import HostReference
 from tinyad.errors import InputError, ModelMismatchError
+from tinyad.scoring import SCORE_KIND_PROBABILITY
 from tinyad.session import rate_matches
 
 MAX_DETAILS = 20
@@ -77,10 +78,10 @@ class ParityReport:
             f"windows: {self.n_windows}",
         ]
         exact = self.n_windows - len(self.mismatching_windows)
+        score = "probability" if self.score_kind == SCORE_KIND_PROBABILITY else "logit margin"
         lines.append(f"device vs host TFLM: {exact}/{self.n_windows} windows bit-exact "
                      f"(input tensor mismatches {len(self.input_mismatches)}, output {len(self.output_mismatches)}, "
-                     f"score {len(self.score_mismatches)}; score = "
-                     f"{'probability' if self.score_kind == 1 else 'logit margin'}, probability compared too)")
+                     f"score {len(self.score_mismatches)}; score = {score}, probability compared too)")
         for text in self.constant_mismatches:
             lines.append(f"  device constant differs from the model settings: {text}")
         for detail in self.details:

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinyad.errors import InputError
 from tinyad.preprocess import preprocess_constants, preprocess_raw
-from tinyad.scoring import anomaly_probability, logit_margin
+from tinyad.scoring import SCORE_KIND_PROBABILITY, anomaly_probability, logit_margin
 
 
 def load_settings_for(model_path: str | Path):
@@ -67,7 +67,7 @@ class HostReference:
     def score_for(self, output_int8: np.ndarray, score_kind: int = 0) -> np.float32:
         """The alert score for the device's SCORE_KIND (tinyad.scoring, bit-exact with the core): 0 the logit
         margin, 1 the probability."""
-        if score_kind == 1:
+        if score_kind == SCORE_KIND_PROBABILITY:
             return self.probability_for(output_int8)
         return logit_margin(np.asarray(output_int8, np.int8), self.settings.output_scale)
 
