@@ -23,4 +23,8 @@ void esp_error_check_failed(esp_err_t rc, const char* file, int line, const char
 #ifdef __cplusplus
 }
 #endif
-#define ESP_ERROR_CHECK(x) do { esp_err_t err_rc_ = (x); if (err_rc_ != ESP_OK) esp_error_check_failed(err_rc_, __FILE__, __LINE__, __func__, #x); } while (0)
+#define ESP_ERROR_CHECK(x)                                                                \
+  do {                                                                                    \
+    esp_err_t err_rc_ = (x);                                                              \
+    if (err_rc_ != ESP_OK) esp_error_check_failed(err_rc_, __FILE__, __LINE__, __func__, #x); \
+  } while (0)

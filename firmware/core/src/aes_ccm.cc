@@ -131,7 +131,9 @@ Aes128::Aes128(const uint8_t key[kAes128KeyBytes]) {
       word[3] = kSbox[first];
       rcon = xtime(rcon);
     }
-    for (size_t b = 0; b < 4; ++b) round_keys_[4 * i + b] = static_cast<uint8_t>(round_keys_[4 * (i - 4) + b] ^ word[b]);
+    for (size_t b = 0; b < 4; ++b) {
+      round_keys_[4 * i + b] = static_cast<uint8_t>(round_keys_[4 * (i - 4) + b] ^ word[b]);
+    }
   }
 }
 

@@ -10,8 +10,11 @@ register("sil_parity", "tinyad.bench.sil_parity",
          "SIL device vs host TFLM, bit for bit, on 10k real IMU windows (~1 min).")
 register("sil_stream", "tinyad.bench.sil_stream",
          "SIL streaming 6 ch at 1 kHz for 10 simulated min: loss, RTT, throughput (~12 min).")
-register("skab", "tinyad.bench.skab", "SKAB protocol: LSTM-AE, Conv-AE (also SKAB's per-file recipe), forecaster, IF, PCA; label-free thresholds (~7 min).")
-register("skab_round_4", "tinyad.bench.skab_round_4", "SKAB round 4: SKAB's per-file Conv-AE recipe on drift-robust channels (~4 min).")
+register("skab", "tinyad.bench.skab",
+         "SKAB protocol: LSTM-AE, Conv-AE (also SKAB's per-file recipe), forecaster, IF, PCA; "
+         "label-free thresholds (~7 min).")
+register("skab_round_4", "tinyad.bench.skab_round_4",
+         "SKAB round 4: SKAB's per-file Conv-AE recipe on drift-robust channels (~4 min).")
 register("default_speed_sweep", "tinyad.bench.default_speed_sweep",
          "The committed default model across shaft speed: share of windows per condition, 240-480 rpm (seconds).")
 register("ble_latency", "tinyad.bench.ble_latency",
@@ -30,4 +33,5 @@ register("motor_mpu6050", "tinyad.bench.imu_supervised:run_motor",
 register("ceiling_fan", "tinyad.bench.imu_supervised:run_fan", "CNN-GRU on ceiling_fan: F1 per fan speed (~3 min).")
 register("model_zoo", "tinyad.bench.imu_supervised:run_zoo",
          "Four architectures on motor_mpu6050 4-class: F1, flash, arena, ops, MACs, latency (~5 min).")
-register("imu_labelfree", "tinyad.bench.imu_labelfree", "motor_mpu6050: detectors fit on healthy runs only, ROC-AUC on faulty runs.")
+register("imu_labelfree", "tinyad.bench.imu_labelfree",
+         "motor_mpu6050: detectors fit on healthy runs only, ROC-AUC on faulty runs.")

@@ -75,7 +75,8 @@ AFTER_PEEK_UCL_FACTORS = (1.0,)
 ROUND_2_MARK = "\u2021"  # rows added in round 2 (see the module docstring)
 ROUND_3_LABEL = f"Conv-AE per file, SKAB recipe {ROUND_3_MARK}"
 LATER_ROUND_MARKS = {2: ROUND_2_MARK, 3: ROUND_3_MARK, 4: ROUND_4_MARK}  # round number -> its rows' mark
-SKAB_RULE = f"SKAB's rule (UCL {UCL_FACTOR * 3:g}/3 x training q{UCL_QUANTILE:g} of window residuals, every covering window above it)"
+SKAB_RULE = (f"SKAB's rule (UCL {UCL_FACTOR * 3:g}/3 x training q{UCL_QUANTILE:g} of window residuals, "
+             "every covering window above it)")
 # Published outlier-detection leaderboard of the waico/SKAB README (F1, FAR %, MAR %), as quoted verbatim by
 # two independent public repositories; data/README.md gives the same F1s and Conv-AE's FAR/MAR.
 LEADERBOARD = [("Conv-AE", 0.78, 13.55, 28.02), ("MSET", 0.78, 39.73, 14.13),
@@ -343,7 +344,8 @@ def run(quick: bool = False) -> BenchResult:
         "",
         f"SKAB's notebook predicts the 400 training rows of each file too, and its leaderboard scores them. "
         f"Scored that way (for comparison with the leaderboard only, not a result), round 3's SKAB rule gives "
-        f"F1 {round_3_figures['skab_rule_all_rows']['f1']:.3f}, FAR {round_3_figures['skab_rule_all_rows']['far']:.1%}, "
+        f"F1 {round_3_figures['skab_rule_all_rows']['f1']:.3f}, "
+        f"FAR {round_3_figures['skab_rule_all_rows']['far']:.1%}, "
         f"MAR {round_3_figures['skab_rule_all_rows']['mar']:.1%}.",
         "",
         target_line(meeting, after_peek, best_f1, best_within, meeting_later),

@@ -7,7 +7,8 @@ typedef struct {
   uint32_t tx_buffer_size;
   uint32_t rx_buffer_size;
 } usb_serial_jtag_driver_config_t;
-#define USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT() (usb_serial_jtag_driver_config_t) { .tx_buffer_size = 256, .rx_buffer_size = 256, }
+#define USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT() \
+  (usb_serial_jtag_driver_config_t) { .tx_buffer_size = 256, .rx_buffer_size = 256, }
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -43,7 +43,11 @@ constexpr int sample_rate_divider(uint32_t rate_hz) {
 
 // AFS_SEL / FS_SEL field values (bits 4:3) for a full scale; -1 if unsupported.
 constexpr int accel_range_bits(uint32_t full_scale_g) {
-  return full_scale_g == 2 ? 0x00 : full_scale_g == 4 ? 0x08 : full_scale_g == 8 ? 0x10 : full_scale_g == 16 ? 0x18 : -1;
+  return full_scale_g == 2    ? 0x00
+         : full_scale_g == 4  ? 0x08
+         : full_scale_g == 8  ? 0x10
+         : full_scale_g == 16 ? 0x18
+                              : -1;
 }
 constexpr int gyro_range_bits(uint32_t full_scale_dps) {
   return full_scale_dps == 250 ? 0x00 : full_scale_dps == 500 ? 0x08 : full_scale_dps == 1000 ? 0x10
