@@ -130,6 +130,34 @@ def test_cli_reports_alerts_per_session_and_the_false_alarm_rate(tmp_path, capsy
     assert all(s["alert_onsets"] == 0 for s in result["sessions"])
 
 
+def test_a_recording_in_m_s2_is_named_as_such_not_only_scored_badly(tmp_path, capsys):
+    # Read as g, m/s^2 put gravity at 9.8 "g": beyond the model's +-4 g, clipped, and every window looks wrong.
+    import json
+    from dataclasses import replace
+
+    from tinyad.session import read_session, write_session
+    from tinyad.synth import synth_dataset
+
+    synth_dataset(tmp_path / "s", sessions_per_class=1, duration_s=10.0, seed=5, machine_seed=0, classes=["normal"])
+    good = read_session(tmp_path / "s" / "normal_000.parquet")
+    data = good.data.copy()
+    data[:, :3] *= 9.80665
+    write_session(tmp_path / "s" / "in_ms2.parquet", replace(good, data=data, meta=replace(
+        good.meta, session_id="in_ms2")))
+    assert main(["evaluate", str(MODEL), str(tmp_path / "s"), "--json"]) == 0
+    captured = capsys.readouterr()
+    warnings = {s["name"]: s["warnings"] for s in json.loads(captured.out)["sessions"]}
+    assert warnings["normal_000"] == []
+    where = str(tmp_path / "s" / "in_ms2.parquet")
+    magnitude = np.median(np.linalg.norm(data[:, :3].astype(np.float64), axis=1))  # the clamp's tilt: ~1.03 g
+    assert warnings["in_ms2"][0] == (f"{where}: the median accelerometer magnitude is {magnitude:.3g} \"g\", close "
+                                     "to 9.81: the data look like m/s^2 (hint: import with --units "
+                                     "ax=m/s^2,ay=m/s^2,az=m/s^2)")
+    assert warnings["in_ms2"][1].startswith(f"{where}: channel az: 100 % of the values exceed the model's full "
+                                            "scale +-4 g")
+    assert all(f"warning: {line}" in captured.err for line in warnings["in_ms2"])
+
+
 def test_sessions_the_model_cannot_read_are_refused(tmp_path, capsys):
     from tinyad.session import Session, SessionMeta, write_session
 

@@ -393,8 +393,37 @@ def test_a_channel_mapped_twice_is_an_error(tmp_path, capsys):
     assert main(["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=ax,ax=ay",
                  "--time-column", "t", "--label", "normal"]) == 2
     err = capsys.readouterr().err
-    assert "'ax' is given twice (ax=ax, ax=ay)" in err
+    assert "'ax' is given twice in --map (ax=ax, ax=ay)" in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option, value, message, hint", [
+    ("--units", "g", "bad --units entry 'g'", "use channel=unit, e.g. --units ax=m/s^2,gx=rad/s"),
+    ("--scale", "2", "bad --scale entry '2'", "use channel=factor, e.g. --scale ax=0.000122"),
+    ("--full-scale", "8", "bad --full-scale entry '8'", "use sensor=range, e.g. --full-scale accel_g=8"),
+    ("--full-scale", "accel=8", "unknown --full-scale sensor 'accel'",
+     "use accel_g and/or gyro_dps, e.g. --full-scale accel_g=8,gyro_dps=1000"),
+    ("--full-scale", "accel_g=0", "--full-scale accel_g=0 is no sensor range",
+     "give the range the sensor was set to, e.g. --full-scale accel_g=8 for +-8 g"),
+])
+def test_a_malformed_pair_option_names_itself(tmp_path, capsys, option, value, message, hint):
+    src = _write(tmp_path / "a.csv", "t,ax,ay\n0,1,2\n0.01,1,2\n")
+    assert main(["import", "csv", str(src), "--out", str(tmp_path / "out"), "--map", "ax=ax,ay=ay",
+                 "--time-column", "t", "--label", "normal", option, value]) == 2
+    assert capsys.readouterr().err == f"error: {message}\nhint: {hint}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_full_scale_records_the_sensor_range_the_csv_was_logged_at(tmp_path, capsys):
+    # +-8 g data: 6 g is beyond the assumed +-4 g (a warning that suggests --full-scale), within the given +-8 g.
+    src = _write(tmp_path / "a.csv", "t,ax,az\n0,6,1\n0.01,-6,1\n0.02,0,1\n")
+    args = ["import", "csv", str(src), "--map", "ax=ax,az=az", "--time-column", "t", "--label", "normal"]
+    assert main([*args, "--out", str(tmp_path / "assumed")]) == 0
+    assert "import with --full-scale, e.g. accel_g=8,gyro_dps=1000" in capsys.readouterr().err
+    assert read_session(tmp_path / "assumed" / "a.parquet").meta.full_scale == {}
+    assert main([*args, "--out", str(tmp_path / "given"), "--full-scale", "accel_g=8"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert read_session(tmp_path / "given" / "a.parquet").meta.full_scale == {"accel_g": 8.0}
 
 
 def test_csv_gaps_are_noted_and_listed_in_extra_gaps(tmp_path, capsys):

@@ -22,19 +22,23 @@ from tinyad.session import Session, SessionMeta, write_session
 pytestmark = pytest.mark.slow
 
 
-def imu_session(label: str, session_id: str, seconds: float = 8.0, seed: int = 0) -> Session:
-    """ax, az, gz at 100 Hz: "normal" is noise around 1 g; a fault adds a 7 Hz vibration."""
+def imu_session(label: str, session_id: str, seconds: float = 8.0, seed: int = 0,
+                channels=("ax", "ay", "az")) -> Session:
+    """Three channels at 100 Hz (an accelerometer-only board's by default): "normal" is noise around 1 g on the
+    third, a fault adds a 7 Hz vibration to the first."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * 100)) / 100.0
     vib = 0.0 if label == "normal" else 0.3 * np.sin(2 * np.pi * 7 * t)
-    data = np.column_stack([vib + rng.normal(0, 0.02, len(t)), 1 + rng.normal(0, 0.02, len(t)),
-                            20 * vib + rng.normal(0, 1, len(t))]).astype(np.float32)
-    return Session(t, data, SessionMeta(100.0, label, ["ax", "az", "gz"], session_id=session_id))
+    data = np.column_stack([vib + rng.normal(0, 0.02, len(t)), rng.normal(0, 0.02, len(t)),
+                            1 + rng.normal(0, 0.02, len(t))]).astype(np.float32)
+    # logged at +-8 g (`import csv --full-scale accel_g=8`), the gyro range not recorded
+    return Session(t, data, SessionMeta(100.0, label, list(channels), session_id=session_id,
+                                        full_scale={"accel_g": 8.0}))
 
 
-def write_sessions_to(folder, specs):
+def write_sessions_to(folder, specs, channels=("ax", "ay", "az")):
     folder.mkdir(parents=True, exist_ok=True)
-    return [write_session(folder / f"{sid}.parquet", imu_session(label, sid, seed=i))
+    return [write_session(folder / f"{sid}.parquet", imu_session(label, sid, seed=i, channels=channels))
             for i, (label, sid) in enumerate(specs)]
 
 
@@ -113,6 +117,41 @@ def test_export_refuses_a_tflite_older_than_the_runs_model(trained, tmp_path):
     assert not (tmp_path / "fw").exists()
 
 
+@pytest.mark.parametrize("change, problems", [
+    ({"channels": ["ax", "az", "gz"]},
+     ["input channels ax az gz: the board feeds a model ax ay az gx gy gz (6 channels) or ax ay az "
+      "(accelerometer only), in that order"]),
+    ({"window": 200},
+     ["window 200 samples > 128 (the core's sample ring)",
+      "window 200 x 3 channels = 600 values > 512 (at most 170 samples with 3 channels)"]),
+])
+def test_export_refuses_a_model_the_board_cannot_run(trained, tmp_path, change, problems):
+    # The board's sensor task feeds ax..gz in order (or the first three); the core holds 128 samples, 512 values.
+    run = tmp_path / "run"
+    shutil.copytree(trained / "run", run)
+    settings = ModelSettings.load(run / "model_settings.json")
+    for key, value in change.items():
+        setattr(settings, key, value)
+    settings.save(run / "model_settings.json")
+    with pytest.raises(InputError) as refused:
+        export_model(run / "model.tflite", out_dir=tmp_path / "fw")
+    assert str(refused.value) == f"{run / 'model.tflite'}: the board cannot run this model: {'; '.join(problems)}"
+    assert not (tmp_path / "fw").exists()
+
+
+def test_train_warns_about_channels_the_board_cannot_feed_and_refuses_a_window_the_core_cannot_hold(
+        tmp_path, capsys):
+    write_sessions_to(tmp_path / "d", [("normal", "a"), ("imbalance", "b")], channels=("ax", "az", "gz"))
+    out = tmp_path / "run"
+    assert main(["train", str(tmp_path / "d"), "--window", "171", "--hop", "50", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert ("input channels ax az gz: the board feeds a model ax ay az gx gy gz (6 channels) or ax ay az "
+            "(accelerometer only), in that order: `tinyad export` will refuse this model") in err
+    assert ("the board and the SIL could not run this model: window 171 samples > 128 (the core's sample ring); "
+            "window 171 x 3 channels = 513 values > 512 (at most 170 samples with 3 channels)") in err
+    assert not out.exists()
+
+
 def test_train_refuses_a_single_class_and_writes_nothing(tmp_path, capsys):
     write_sessions_to(tmp_path / "only_normal", [("normal", "a"), ("normal", "b")])
     out = tmp_path / "run"
@@ -187,9 +226,17 @@ def test_check_names_files_that_are_not_or_no_longer_tflite_models(trained, tmp_
 def test_export_says_what_the_board_must_match(trained, tmp_path, capsys):
     assert main(["export", str(trained / "run" / "model.tflite"), "--out", str(tmp_path / "fw")]) == 0
     out = capsys.readouterr().out
-    assert ("the board must match this model:\n  sensor full scale : +-4 g, +-500 dps\n"
+    assert ("the board must match this model:\n  sensor full scale : +-8 g\n"
             "  sample rate       : 100 Hz") in out
-    assert "channels          : ax az gz" in out and "firmware defaults (menuconfig -> tinyad) already match" in out
+    assert "channels          : ax ay az" in out
+    assert "  CONFIG_TINYAD_ACCEL_8G=y (default CONFIG_TINYAD_ACCEL_4G)" in out
+    # the recorded accelerometer range, the gyro's assumed; an accelerometer-only model leaves the board's gyro
+    # range free (0: the model has no such channel)
+    assert ModelSettings.load(trained / "run" / "model_settings.json").full_scale == {"accel_g": 8.0,
+                                                                                       "gyro_dps": 500.0}
+    header = (tmp_path / "fw" / "model_settings.h").read_text()
+    assert "kAccelFullScaleG = 0x1.0000000000000p+3f /* 8 */;" in header
+    assert "kGyroFullScaleDps = 0x0.0p+0f /* 0 */;" in header
     settings = ModelSettings.load(default_model_dir() / "model_settings.json")
     settings.full_scale, settings.sample_rate_hz = {"accel_g": 2.0, "gyro_dps": 250.0}, 200.0
     lines = board_requirements(settings)

@@ -220,7 +220,8 @@ def test_range_warnings_flag_m_per_s2_and_values_beyond_the_full_scale():
     # Without a recorded range: the firmware's default one, assumed and said so
     assert range_warnings(gyro * 2, ["gz"], {})[0].endswith(
         "(assumed: the session records no full scale) (max |gz| 600 dps); they are clipped to the full scale for "
-        "training, as on the board (hint: check --units and --scale: a sensor at that range cannot deliver them)")
+        "training, as on the board (hint: check --units and --scale; if the sensor was set to a wider range, "
+        "import with --full-scale, e.g. accel_g=8,gyro_dps=1000)")
 
 
 def test_rate_matches_allows_a_board_clock_error_and_refuses_another_rate():

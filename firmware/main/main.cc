@@ -66,6 +66,17 @@ static_assert(model::kGyroFullScaleDps == 0.0f ||
               "the MPU6050 gyro range (menuconfig) differs from the one the model was trained with");
 static_assert(model::kChannels == 6 || model::kChannels == 3,
               "the MPU6050 provides ax, ay, az (3 channels) or ax..gz (6 channels)");
+// device_task hands the core the FIFO's channels in this order (the first three for 3): a model trained on
+// other channels, or in another order, would read the wrong ones without any error.
+constexpr const char* kImuChannelNames[6] = {"ax", "ay", "az", "gx", "gy", "gz"};
+constexpr bool same_text(const char* a, const char* b) { return *a == *b && (*a == '\0' || same_text(a + 1, b + 1)); }
+constexpr bool model_channels_in_imu_order() {
+  for (int c = 0; c < model::kChannels; ++c) {
+    if (!same_text(model::kChannelNames[c], kImuChannelNames[c])) return false;
+  }
+  return true;
+}
+static_assert(model_channels_in_imu_order(), "the model's kChannelNames must be ax ay az [gx gy gz] in this order");
 static_assert(static_cast<size_t>(model::kWindow) * model::kChannels <= tinyad::kMaxWindowValues,
               "window x channels exceeds the core's TINYAD_MAX_WINDOW_VALUES");
 static_assert(model::kNumClasses >= 2 && model::kNumClasses <= tinyad::kMaxClasses, "2..16 classes");

@@ -166,6 +166,9 @@ PyType_Slot pydevice_slots[] = {{Py_tp_traverse, reinterpret_cast<void*>(pydevic
 }  // namespace
 
 void bind_device(nb::module_& m) {
+  // The limits Device::begin() checks, for the host's early checks (tinyad.export.core_limit_problems).
+  m.attr("MAX_WINDOW_VALUES") = tinyad::kMaxWindowValues;
+  m.attr("MAX_CLASSES") = tinyad::kMaxClasses;
   nb::class_<PyDevice>(m, "Device", nb::type_slots(pydevice_slots),
                        "The firmware's request handler (tinyad::Device) with Python hooks.\n\n"
                        "write(frame: bytes); invoke(input: bytes) -> (output: bytes, invoke_us: int) or None;\n"
@@ -237,7 +240,7 @@ void bind_device(nb::module_& m) {
             if (!self->device->begin(id, hooks)) {
               throw nb::value_error(
                   "device identity does not fit the core's limits (channels <= MAX_CHANNELS, 2 <= n_classes <= 16, "
-                  "window <= RING_SAMPLES, window * channels <= 512, threshold_off <= threshold_on)");
+                  "window <= RING_SAMPLES, window * channels <= MAX_WINDOW_VALUES, threshold_off <= threshold_on)");
             }
           },
           nb::arg("write"), nb::arg("invoke"), nb::kw_only(), nb::arg("window"), nb::arg("hop"),

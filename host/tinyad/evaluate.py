@@ -44,6 +44,7 @@ class SessionEvaluation:
     hours: float                     # recorded time, gaps left out
     name: str = ""                   # what the user sees: `paths.distinct_stems` of its file, else the id
     file: str | None = None          # the session file, when read from one
+    warnings: list[str] = field(default_factory=list)  # values the model's full scale clips, m/s^2 read as g
     end_s: np.ndarray = field(repr=False, default=None)
     smoothed: np.ndarray = field(repr=False, default=None)
     states: np.ndarray = field(repr=False, default=None)
@@ -154,6 +155,18 @@ def session_counts(session, settings, where: str | None = None) -> np.ndarray:
     return physical_to_counts(data, settings.units_per_count)
 
 
+def input_warnings(session, settings, where: str) -> list[str]:
+    """Why a session may score worse than the model is: values beyond the model's full scale (clipped in the
+    replay, as on the board) or an accelerometer that reads like m/s^2. The same lines import, train and the
+    SIL give."""
+    from tinyad.session import gravity_units_warnings, model_channels
+    from tinyad.sil.sources import clip_warnings
+
+    data = model_channels(session, settings.channels, where)
+    return (gravity_units_warnings(data, settings.channels, where)
+            + clip_warnings(data, settings.channels, settings.units_per_count, where))
+
+
 def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float, score_kind: str = "margin",
                      file: str | os.PathLike | None = None, name: str | None = None) -> SessionEvaluation:
     """Replay one session through the model the board's way (see the module docstring); `score_kind` is what
@@ -191,7 +204,7 @@ def evaluate_session(reference, session, alert: AlertConfig, ewma_alpha: float, 
         file=str(file) if file is not None else None,
         predicted={names[k]: int(n) for k, n in zip(*np.unique(predicted, return_counts=True))},
         hours=seconds / 3600.0, end_s=end_s, smoothed=smoothed, outputs=outputs,
-        **alert_fields(smoothed, end_s, alert))
+        warnings=input_warnings(session, settings, where), **alert_fields(smoothed, end_s, alert))
 
 
 def alert_fields(smoothed: np.ndarray, end_s: np.ndarray, alert: AlertConfig) -> dict:

@@ -80,6 +80,8 @@ def render_model_settings(settings: ModelSettings, ops_in_order: list[str], sour
     sha_bytes = ", ".join(f"0x{settings.tflite_sha256[i:i + 2]}" for i in range(0, 64, 2))
     class_names = ", ".join(f'"{c}"' for c in settings.class_names)
     channel_names = ", ".join(f'"{c}"' for c in settings.channels)
+    accel_g, gyro_dps = (float(settings.full_scale.get(key, 0.0)) if _uses_sensor(settings.channels, key) else 0.0
+                         for key in ("accel_g", "gyro_dps"))
     return f"""{GENERATED_BANNER.format(name=source_name, sha=settings.tflite_sha256)}
 #pragma once
 #include <cstddef>
@@ -100,8 +102,8 @@ constexpr float kSampleRateHz = {_float_literal(settings.sample_rate_hz)};
 constexpr const char* kChannelNames[kChannels] = {{{channel_names}}};
 // Sensor full scale the model was trained with (0: the model has no such channel). The firmware checks its
 // configured MPU6050 ranges against these at compile time.
-constexpr float kAccelFullScaleG = {_float_literal(settings.full_scale.get("accel_g", 0.0))};
-constexpr float kGyroFullScaleDps = {_float_literal(settings.full_scale.get("gyro_dps", 0.0))};
+constexpr float kAccelFullScaleG = {_float_literal(accel_g)};
+constexpr float kGyroFullScaleDps = {_float_literal(gyro_dps)};
 {_array("kUnitsPerCount", "float", settings.units_per_count, _float_literal)}
 {_array("kNormMean", "float", settings.norm_mean, _float_literal)}
 {_array("kNormStd", "float", settings.norm_std, _float_literal)}
@@ -157,11 +159,60 @@ KCONFIG_SAMPLE_RATE = "CONFIG_TINYAD_SAMPLE_RATE_HZ"
 FIRMWARE_DEFAULTS = {"accel_g": 4.0, "gyro_dps": 500.0, "sample_rate_hz": 100.0}
 
 
+# The input channels firmware/main/main.cc can hand the model: the MPU6050's six in this order, or the first three.
+BOARD_CHANNEL_SETS = (("ax", "ay", "az", "gx", "gy", "gz"), ("ax", "ay", "az"))
+
+
+def _uses_sensor(channels, key: str) -> bool:
+    """Whether any of `channels` is bounded by the full-scale entry `key` ("accel_g" or "gyro_dps")."""
+    from tinyad.session import full_scale_key
+
+    return any(full_scale_key(c) == key for c in channels)
+
+
+def board_channel_problem(channels) -> str | None:
+    """Why the board cannot feed a model these input channels, or None. The sensor task hands the core ax..gz
+    in that order, or only ax, ay, az for an accelerometer-only model: any other selection or order would give
+    the model other channels than it was trained on, silently (the SIL picks channels by name and would not
+    show it)."""
+    if tuple(channels) in BOARD_CHANNEL_SETS:
+        return None
+    return (f"input channels {' '.join(channels)}: the board feeds a model ax ay az gx gy gz (6 channels) or "
+            "ax ay az (accelerometer only), in that order")
+
+
+def core_limit_problems(window: int, n_channels: int, n_classes: int) -> list[str]:
+    """What of a model's shape the firmware core (on the board and in the SIL) cannot hold, each naming the value
+    and the limit; empty when it fits. The limits are the core's own (tinyad._core, checked by Device::begin)."""
+    from tinyad import _core
+
+    problems = []
+    if n_channels > _core.MAX_CHANNELS:
+        problems.append(f"{n_channels} channels > {_core.MAX_CHANNELS}")
+    if window > _core.RING_SAMPLES:
+        problems.append(f"window {window} samples > {_core.RING_SAMPLES} (the core's sample ring)")
+    values = window * n_channels
+    if values > _core.MAX_WINDOW_VALUES:
+        problems.append(f"window {window} x {n_channels} channels = {values} values > {_core.MAX_WINDOW_VALUES} "
+                        f"(at most {_core.MAX_WINDOW_VALUES // max(n_channels, 1)} samples with {n_channels} channels)")
+    if not 2 <= n_classes <= _core.MAX_CLASSES:
+        problems.append(f"{n_classes} classes (the core takes 2 to {_core.MAX_CLASSES})")
+    return problems
+
+
+def board_problems(settings: ModelSettings) -> list[str]:
+    """Everything about `settings` that keeps the board from running the model as trained (see
+    `board_channel_problem`, `core_limit_problems`)."""
+    channel = board_channel_problem(settings.channels)
+    return ([channel] if channel else []) + core_limit_problems(settings.window, settings.n_channels,
+                                                                 settings.n_classes)
+
+
 def board_requirements(settings: ModelSettings) -> list[str]:
     """What the board must match for this model (text lines), with the menuconfig (sdkconfig) settings to change
     where the model differs from the firmware defaults."""
-    uses_accel = any(c.startswith("a") for c in settings.channels)
-    uses_gyro = any(c.startswith("g") for c in settings.channels)
+    uses_accel = _uses_sensor(settings.channels, "accel_g")
+    uses_gyro = _uses_sensor(settings.channels, "gyro_dps")
     changes, ranges = [], []
     for used, key, unit, table in ((uses_accel, "accel_g", "g", KCONFIG_ACCEL_RANGES),
                                    (uses_gyro, "gyro_dps", "dps", KCONFIG_GYRO_RANGES)):
@@ -234,6 +285,11 @@ def export_model(tflite_path: str | Path, settings_path: str | Path | None = Non
     if stale:
         raise InputError(f"{tflite_path} is stale: {stale}",
                          hint=f"re-run `tinyad quantize {tflite_path.parent}` first")
+    problems = board_problems(settings)
+    if problems:
+        raise InputError(f"{tflite_path}: the board cannot run this model: {'; '.join(problems)}",
+                         hint="re-train with `tinyad train --window N` for a window that fits, on sessions with "
+                              "the channels ax ay az gx gy gz or ax ay az (`tinyad import csv --map` selects them)")
     model_bytes = tflite_path.read_bytes()
     from tinyad.check import require_tflite
 

@@ -192,7 +192,8 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
 
     in_s, in_z, out_s, out_z = io_quantization(tflite)
     tflm = TflmModel(tflite)
-    full_scale = info.get("full_scale") or DEFAULT_FULL_SCALE
+    # A range the sessions do not record is the assumed default, as in units_per_count: the board checks both.
+    full_scale = {**DEFAULT_FULL_SCALE, **(info.get("full_scale") or {})}
     settings = ModelSettings(
         model_name=config.name, window=run.window, hop=run.hop, channels=list(info["channels"]),
         sample_rate_hz=float(info["sample_rate_hz"]),

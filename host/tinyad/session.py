@@ -216,20 +216,29 @@ def range_warnings(data: np.ndarray, channels: list[str], full_scale: dict | Non
     same way, see `clip_to_full_scale`); they usually mean a missing unit conversion."""
     data = np.asarray(data, np.float64).reshape(-1, len(channels))
     scale = {**DEFAULT_FULL_SCALE, **(full_scale or {})}
-    prefix = f"{where}: " if where else ""
-    out = []
-    accel = [i for i, c in enumerate(channels) if c.startswith("a")]
-    if accel and len(data):
-        magnitude = float(np.median(np.linalg.norm(data[:, accel], axis=1)))
-        if 0.8 * STANDARD_GRAVITY <= magnitude <= 1.2 * STANDARD_GRAVITY:
-            out.append(f"{prefix}the median accelerometer magnitude is {magnitude:.3g} \"g\", close to 9.81: the data "
-                       "look like m/s^2 (hint: import with --units "
-                       + ",".join(f"{channels[i]}=m/s^2" for i in accel) + ")")
+    out = gravity_units_warnings(data, channels, where)
     limits = [float(scale[full_scale_key(c)]) for c in channels]
     return out + full_scale_warnings(
         data, channels, limits, where, limit_note="" if full_scale else " (assumed: the session records no full scale)",
         consequence="they are clipped to the full scale for training, as on the board",
-        hint="check --units and --scale: a sensor at that range cannot deliver them")
+        hint="check --units and --scale: a sensor at that range cannot deliver them" if full_scale else
+        "check --units and --scale; if the sensor was set to a wider range, import with --full-scale, "
+        "e.g. accel_g=8,gyro_dps=1000")
+
+
+def gravity_units_warnings(data: np.ndarray, channels: list[str], where: str = "") -> list[str]:
+    """A line (in a list) when the accelerometer channels look like m/s^2 rather than g: a median magnitude
+    near 9.8 where a sensor at rest reads 1 g; else an empty list."""
+    data = np.asarray(data, np.float64).reshape(-1, len(channels))
+    accel = [i for i, c in enumerate(channels) if c.startswith("a")]
+    if not accel or not len(data):
+        return []
+    magnitude = float(np.median(np.linalg.norm(data[:, accel], axis=1)))
+    if not 0.8 * STANDARD_GRAVITY <= magnitude <= 1.2 * STANDARD_GRAVITY:
+        return []
+    prefix = f"{where}: " if where else ""
+    return [f"{prefix}the median accelerometer magnitude is {magnitude:.3g} \"g\", close to 9.81: the data look "
+            "like m/s^2 (hint: import with --units " + ",".join(f"{channels[i]}=m/s^2" for i in accel) + ")"]
 
 
 def full_scale_warnings(data: np.ndarray, channels: list[str], limits: list[float], where: str = "",

@@ -144,17 +144,20 @@ def test_inference_component_stops_with_a_hint_when_the_model_was_not_exported(t
     assert "Generate them with `tinyad export` (see README.md, section On a real board)." in message
 
 
-def render_model_sources(out_dir):
-    """model_data.h and model_settings.h as `tinyad export` writes them, for a small 6-channel model."""
+def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz")):
+    """model_data.h and model_settings.h as `tinyad export` writes them, for a small model (6 channels unless
+    given)."""
     from tinyad.export import render_model_data, render_model_settings
     from tinyad.model_settings import ModelSettings
 
-    channels = ["ax", "ay", "az", "gx", "gy", "gz"]
+    channels = list(channels)
     settings = ModelSettings(
         model_name="compile-check", window=64, hop=32, channels=channels, sample_rate_hz=100.0,
         units={c: "g" if c.startswith("a") else "dps" for c in channels},
-        units_per_count=[4 / 32768] * 3 + [500 / 32768] * 3, full_scale={"accel_g": 4, "gyro_dps": 500},
-        norm_mean=[0.0] * 6, norm_std=[1.0] * 6, input_scale=0.05, input_zero_point=-3, output_scale=0.1,
+        units_per_count=[4 / 32768 if c.startswith("a") else 500 / 32768 for c in channels],
+        full_scale={"accel_g": 4, "gyro_dps": 500},
+        norm_mean=[0.0] * len(channels), norm_std=[1.0] * len(channels), input_scale=0.05, input_zero_point=-3,
+        output_scale=0.1,
         output_zero_point=0, class_names=["normal", "anomaly"], tflite_sha256="ab" * 32, arena_bytes=30000,
         arena_bytes_with_margin=36000)
     header, _source = render_model_data(b"\x1c\x00\x00\x00TFL3", "model.tflite", settings.tflite_sha256)
@@ -176,6 +179,28 @@ def test_firmware_sources_compile_against_the_esp_idf_api_stubs(link, std, tmp_p
     for source in FIRMWARE_SOURCES:
         result = subprocess.run(["g++", *flags, str(source)], capture_output=True, text=True)
         assert result.returncode == 0, f"{source.relative_to(REPO_ROOT)}:\n{result.stderr[-3000:]}"
+
+
+@needs_gxx
+@pytest.mark.parametrize("channels, error", [
+    (("ax", "ay", "az"), None),
+    (("ax", "ay", "gz"), "the model's kChannelNames must be ax ay az [gx gy gz] in this order"),
+    (("ay", "ax", "az", "gx", "gy", "gz"), "the model's kChannelNames must be ax ay az [gx gy gz] in this order"),
+    (("ax", "ay", "az", "gx"), "the MPU6050 provides ax, ay, az (3 channels) or ax..gz (6 channels)"),
+])
+def test_the_build_stops_on_a_model_whose_channels_the_sensor_task_cannot_feed(channels, error, tmp_path):
+    # main.cc hands the core the first kChannels of ax..gz: a model on other channels would read the wrong ones.
+    render_model_sources(tmp_path, channels)
+    flags = ["-std=gnu++17", "-fsyntax-only", "-fno-exceptions", "-fno-rtti"]
+    flags += [f"-I{p}" for p in INCLUDES + [tmp_path]]
+    result = subprocess.run(["g++", *flags, str(FIRMWARE / "main" / "main.cc")], capture_output=True, text=True)
+    if error is None:
+        assert result.returncode == 0, result.stderr[-3000:]
+        # an accelerometer-only model leaves the gyro range free (0: no such channel)
+        assert "constexpr float kGyroFullScaleDps = 0x0.0p+0f /* 0 */;" in (tmp_path / "model_settings.h").read_text()
+    else:
+        assert result.returncode != 0
+        assert error in result.stderr
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None, reason="arm-none-eabi-g++ not installed")

@@ -136,6 +136,20 @@ def test_settings_of_another_model_are_refused(tmp_path, tiny_model):
         SilDevice(other)
 
 
+def test_a_model_beyond_the_cores_limits_is_refused_naming_the_limit(tmp_path, tiny_model):
+    from dataclasses import replace
+
+    from tinyad.sil.device import SilDevice
+
+    model_path, settings = tiny_model
+    too_long = replace(settings, window=100)  # 100 x 6 channels: over the core's 512 values per window
+    with pytest.raises(InputError) as refused:
+        SilDevice(model_path, settings=too_long)
+    assert str(refused.value) == ("the firmware core rejects this model for the SIL: window 100 x 6 channels = "
+                                  "600 values > 512 (at most 85 samples with 6 channels)")
+    assert refused.value.hint == "re-train with a smaller `tinyad train --window`"
+
+
 def test_config_round_trip_and_range_check(sil):
     with DeviceClient(sil.port) as client:
         assert client.config_set("EWMA_ALPHA", 0.25) == 0.25

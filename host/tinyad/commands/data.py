@@ -43,25 +43,47 @@ def synth(out_dir, sessions_per_class, duration_s, rate_hz, seed, classes, machi
         click.echo(f"plot: {plot_sessions(firsts, out_dir / OVERVIEW_PNG)}")
 
 
-def _parse_mapping(text: str) -> dict[str, str]:
-    """'ax=AccX,ay=AccY' -> {'ax': 'AccX', 'ay': 'AccY'}."""
+# option -> how its key=value pairs look, for the errors
+PAIR_EXAMPLES = {"--map": ("channel=column", "ax=AccX,ay=AccY"), "--units": ("channel=unit", "ax=m/s^2,gx=rad/s"),
+                 "--scale": ("channel=factor", "ax=0.000122"), "--full-scale": ("sensor=range", "accel_g=8")}
+
+
+def _parse_mapping(text: str, option: str = "--map") -> dict[str, str]:
+    """'ax=AccX,ay=AccY' -> {'ax': 'AccX', 'ay': 'AccY'}; errors name `option`."""
+    form, example = PAIR_EXAMPLES[option]
     mapping = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         if "=" not in item:
-            raise InputError(f"bad --map entry {item!r}", hint="use channel=column, e.g. --map ax=AccX,ay=AccY")
+            raise InputError(f"bad {option} entry {item!r}", hint=f"use {form}, e.g. {option} {example}")
         channel, column = (s.strip() for s in item.split("=", 1))
         if channel in mapping:  # the later entry would silently win
-            raise InputError(f"{channel!r} is given twice ({channel}={mapping[channel]}, {channel}={column})",
-                             hint="give each channel once, e.g. --map ax=AccX,ay=AccY")
+            raise InputError(f"{channel!r} is given twice in {option} ({channel}={mapping[channel]}, "
+                             f"{channel}={column})", hint=f"give each once, e.g. {option} {example}")
         mapping[channel] = column
     return mapping
+
+
+def _parse_full_scale(text: str) -> dict[str, float]:
+    """'accel_g=8,gyro_dps=1000' -> {'accel_g': 8.0, 'gyro_dps': 1000.0}: the ranges a recording was made at."""
+    from tinyad.session import DEFAULT_FULL_SCALE
+
+    ranges = _parse_floats(text, "--full-scale")
+    unknown = sorted(set(ranges) - set(DEFAULT_FULL_SCALE))
+    if unknown:
+        raise InputError(f"unknown --full-scale sensor {', '.join(map(repr, unknown))}",
+                         hint=f"use {' and/or '.join(DEFAULT_FULL_SCALE)}, e.g. --full-scale accel_g=8,gyro_dps=1000")
+    bad = {key: value for key, value in ranges.items() if not 0 < value < float("inf")}
+    if bad:
+        raise InputError(f"--full-scale {', '.join(f'{k}={v:g}' for k, v in bad.items())} is no sensor range",
+                         hint="give the range the sensor was set to, e.g. --full-scale accel_g=8 for +-8 g")
+    return ranges
 
 
 def _parse_floats(text: str | None, what: str) -> dict[str, float]:
     if not text:
         return {}
     values = {}
-    for key, value in _parse_mapping(text).items():
+    for key, value in _parse_mapping(text, what).items():
         try:
             values[key] = float(value)
         except ValueError as err:
@@ -81,14 +103,17 @@ def _parse_floats(text: str | None, what: str) -> dict[str, float]:
                                            "(accel: g, m/s^2 or m/s2, mg; gyro: dps or deg/s, mdps, rad/s; "
                                            "counts needs --scale).")
 @click.option("--scale", default="", help="csv: multiply a channel after reading, e.g. ax=0.000122.")
+@click.option("--full-scale", "full_scale", default="",
+              help="csv: the ranges the sensor was set to, e.g. accel_g=8,gyro_dps=1000 (default: +-4 g, "
+                   "+-500 dps assumed); train and the board then use them.")
 @click.option("--label", default=None,
               help="csv (required): the session's class, e.g. normal or imbalance; `tinyad train` learns it.")
 @click.option("--device-id", default="csv", show_default=True)
 @click.option("--session-id", default=None, help="csv: default: the file stem.")
 @click.option("--sep", default=None, help="csv: field separator (default: sniffed among , ; tab |).")
 @click.option("--overwrite", is_flag=True, help="Replace session files of the same id already in --out.")
-def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units, scale, label, device_id,
-            session_id, sep, overwrite):
+def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units, scale, full_scale, label,
+            device_id, session_id, sep, overwrite):
     """Convert foreign data to session files: motor (imu/motor_mpu6050 dir or csv), fan (imu/ceiling_fan dir)
     or a generic csv with a column mapping. Nothing is written when any input file is bad."""
     from tinyad import importers
@@ -110,8 +135,9 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
                                   "`tinyad train` learns the labels as classes")
         sessions = [importers.import_csv(
             src, _parse_mapping(mapping), sample_rate_hz=rate_hz, time_column=time_column, time_unit=time_unit,
-            units=_parse_mapping(units) or None, scale=_parse_floats(scale, "--scale"), label=label.strip(),
-            device_id=device_id, session_id=session_id, sep=sep,
+            units=_parse_mapping(units, "--units") or None, scale=_parse_floats(scale, "--scale"),
+            full_scale=_parse_full_scale(full_scale), label=label.strip(), device_id=device_id,
+            session_id=session_id, sep=sep,
         )]
     paths = importers.write_sessions(sessions, out_dir, progress=len(sessions) > 20, overwrite=overwrite)
     click.echo(f"wrote {len(paths)} session{'' if len(paths) == 1 else 's'} to {out_dir}")

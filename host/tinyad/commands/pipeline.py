@@ -117,6 +117,7 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
           min_anomaly_fraction, out_dir, overwrite):
     """Train a model on labeled SESSIONS (files or directories of .parquet session files)."""
     from tinyad.datasets import DatasetConfig, build_dataset, repeated_test_data
+    from tinyad.export import board_channel_problem
     from tinyad.models import ModelConfig
     from tinyad.session import range_warnings
     from tinyad.train import TrainConfig, pipeline_files_in
@@ -129,9 +130,16 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
                          hint="choose another --out, or add --overwrite to replace it (removes only the files "
                               "train and quantize write there)")
     loaded = load_sessions(sessions, echo=_note)
+    # Before the training, not at export or SIL start: a model the board cannot run is wasted work.
+    channels = list(loaded[0].meta.channels) if loaded else []  # build_dataset refuses sessions that differ
+    channel_problem = board_channel_problem(channels)
+    if channel_problem:
+        _warn(f"{channel_problem}: `tinyad export` will refuse this model (the host and the SIL can still use it)")
+    _refuse_what_the_core_cannot_hold(window, len(channels), 2)
     data = build_dataset(loaded, DatasetConfig(
         window=window, hop=hop, task=task, max_windows_per_session=max_windows_per_session,
         min_samples=min_samples, min_anomaly_fraction=min_anomaly_fraction))
+    _refuse_what_the_core_cannot_hold(window, len(data.channels), len(data.class_names))
     click.echo(f"classes {data.class_names}; windows train {len(data.train)}, val {len(data.val)}, "
                f"test {len(data.test)} (split by session / time block, no window crosses a boundary)")
     # The int8 model sees counts at this full scale: anything beyond it clips on the board and in quantize.
@@ -148,6 +156,16 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
     click.echo(_best_epoch_line(metrics, run.info["history"]))
     click.echo(_metrics_table([("float", metrics["float_test"])]))
     click.echo(f"run directory: {run.path} (model.keras, metrics.json, training_curves.png, confusion_matrix.png)")
+
+
+def _refuse_what_the_core_cannot_hold(window: int, n_channels: int, n_classes: int) -> None:
+    from tinyad.export import core_limit_problems
+
+    problems = core_limit_problems(window, n_channels, n_classes)
+    if problems:
+        raise InputError(f"the board and the SIL could not run this model: {'; '.join(problems)}",
+                         hint="choose a smaller --window" if any("window" in p for p in problems) else
+                         "merge labels into fewer classes (the core's limits: docs/protocol.md)")
 
 
 def _best_epoch_line(metrics: dict, history: dict) -> str:
@@ -287,6 +305,8 @@ def evaluate(model, sessions, threshold_on, threshold_off, min_windows, cooldown
             click.echo(format_sweep(evaluation, sweep))
     if plot_path is not None:
         _note(f"plot: {plot_evaluation(evaluation, plot_path)}")
+    for line in (w for s in evaluation.sessions for w in s.warnings):
+        _warn(line)
     if evaluation.skipped:
         for skipped in evaluation.skipped:
             _warn(f"skipped {skipped.error}" + (f" (hint: {skipped.error.hint})" if skipped.error.hint else ""))

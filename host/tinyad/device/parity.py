@@ -137,8 +137,8 @@ def check_sample_rate(info: DeviceInfo, model_path: str | Path, model_rate_hz: f
         raise ModelMismatchError(
             f"the device on this port samples at {info.sample_rate_hz:g} Hz, but {model_path} was trained at "
             f"{model_rate_hz:g} Hz (its model_settings.json)",
-            hint="build the firmware with the model's sample rate (CONFIG_TINYAD_SAMPLE_RATE_HZ), or start "
-                 "`tinyad sim` without --rate")
+            hint="build the firmware with the model's sample rate (CONFIG_TINYAD_SAMPLE_RATE_HZ); for the SIL, "
+                 "replay a session recorded at the model's rate, or --synth without --rate")
 
 
 def _compare_constants(info: DeviceInfo, ref: HostReference) -> list[str]:

@@ -33,7 +33,7 @@ def load_settings_for(model_path: str | Path):
     path = model_path.with_name("model_settings.json")
     if not path.exists():
         raise InputError(f"{path}: no model settings beside {model_path}",
-                         hint="`tinyad export` writes model.tflite and model_settings.json together")
+                         hint="`tinyad quantize` writes model_settings.json beside model.tflite: keep the two together")
     return ModelSettings.load(path)
 
 

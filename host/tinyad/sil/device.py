@@ -117,8 +117,13 @@ class SilDevice:
                 set_bind_key=self._set_bind_key if self._bthome is not None else None)
         except (ValueError, TypeError) as err:
             self.pty.close()
-            raise InputError(f"the firmware core rejects this model for the SIL: {err}",
-                             hint="window x channels must fit the core's compile-time limits") from err
+            from tinyad.export import core_limit_problems
+
+            problems = core_limit_problems(self.settings.window, self.settings.n_channels, self.settings.n_classes)
+            raise InputError(f"the firmware core rejects this model for the SIL: {'; '.join(problems) or err}",
+                             hint="re-train with a smaller `tinyad train --window`" if problems else
+                             "the alert thresholds need THRESHOLD_OFF <= THRESHOLD_ON"
+                             ) from err
 
     @property
     def port(self) -> str:
