@@ -334,3 +334,40 @@ def test_report_prints_undefined_rates_as_na_and_gives_none_in_json():
     labelled = np.r_[np.zeros(40, int), np.ones(10, int)]
     missed = report(labelled, np.zeros(50, int), threshold_saw_test_labels=False)
     assert "F1 0.000" in str(missed) and "precision n/a" in str(missed)  # a miss is a real 0
+
+
+def test_score_notes_a_gap_and_rows_sampled_at_another_interval_than_the_fit(tmp_path, capsys):
+    # fitted on rows 1 s apart (the column's name says seconds); scored on rows 10 s apart with a 5-min hole
+    model, code = _fit(tmp_path, _write(tmp_path, "fit.csv", _signals(), time_s=np.arange(300.0)))
+    assert code == 0 and json.loads((model / "read_options.json").read_text())["sampling"] == {
+        "interval": 1.0, "unit": "s"}
+    seconds = np.arange(300.0) * 10
+    seconds[150:] += 300
+    assert main(["detect", "score", str(model), str(_write(tmp_path, "slow.csv", _signals(seed=1),
+                                                            time_s=seconds))]) == 0
+    out = capsys.readouterr().out
+    assert ("note: 1 gap(s) longer than 5 sampling intervals (10 s); the largest, 5.17 min, at rows 150 -> 151 "
+            "(1490.0 -> 1800.0)") in out
+    assert ("note: rows are 10 s apart (median), the detector was fitted on rows 1 s apart: windows and smoothing "
+            "count rows, so resample the file to the fitted interval") in out
+
+
+def test_unflagged_excess_note_names_a_sustained_run_a_larger_transient_hid():
+    # The dynamic threshold flagged a start-up transient (rows 1-10); 40 rows at 2.5x the training p99 later on
+    # are only 4 % of the file and under 10x, yet one sustained excursion: worth a note. 29 rows are not.
+    smoothed = np.ones(1000)
+    smoothed[:10], smoothed[500:540] = 30.0, 2.5
+    flags = np.zeros(1000, bool)
+    flags[:10] = True
+    note = unflagged_excess_note(_result(smoothed, flags), training_p99=1.0)
+    assert note.startswith("40 consecutive unflagged rows have a smoothed error above 2x the training p99 1 (up to "
+                           "2.5x); the longest stretch is data rows 501..540, and the")
+    smoothed[529:540] = 1.0
+    assert unflagged_excess_note(_result(smoothed, flags), training_p99=1.0) is None
+
+
+def test_fit_warns_about_columns_that_never_change(tmp_path, capsys):
+    model, code = _fit(tmp_path, _write(tmp_path, "fit.csv", _signals(), rated_rpm=1450.0, running=1))
+    assert code == 0
+    assert ("warning: column(s) rated_rpm, running never change in the training data (a setting or a status flag?)"
+            in capsys.readouterr().err)

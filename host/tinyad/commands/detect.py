@@ -238,7 +238,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     import numpy as np
 
     from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig
-    from tinyad.detectors.telemetry import load_telemetry
+    from tinyad.detectors.telemetry import load_telemetry, median_interval, time_unit_from_name
 
     # Everything that can be checked without the data is checked before loading it.
     check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
@@ -306,6 +306,12 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
         click.secho(f"warning: column(s) {', '.join(counters)} increase on every row, like a time stamp or counter: "
                     "as a signal every later recording lies outside the training range; name a time column with "
                     "--time-column, or leave it out with --drop", fg="yellow", err=True)
+    stacked = np.concatenate(segments)
+    constant = [name for name, values in zip(names, stacked.T) if np.ptp(values) == 0]
+    if constant:
+        click.secho(f"warning: column(s) {', '.join(constant)} never change in the training data (a setting or a "
+                    "status flag?): scaled with std 1, any later change scores as a large anomaly; leave them out "
+                    "with --drop unless that is what you want", fg="yellow", err=True)
     click.echo(f"fitting {kind} on {sum(len(s) for s in segments)} rows x {len(names)} channels "
                f"({', '.join(names)})")
     # tqdm redraws its bar with carriage returns: a log file or pipe would collect every frame
@@ -319,6 +325,9 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     training = np.concatenate(segments)
     read_options = {"columns": names, "time_column": time_column or guessed_time, "sep": sep,
                     "drop": _columns(drop) or [], "label_column": label_column,
+                    # so that `detect score` can tell a file sampled at another interval
+                    "sampling": median_interval(loaded[0].time, loaded[0].time_unit
+                                                or time_unit_from_name(loaded[0].time_name)),
                     # the PNGs of `detect score` z-score the signals with these, so a level shift shows
                     "signal_mean": training.mean(0).tolist(), "signal_std": training.std(0).tolist()}
     (out_dir / READ_OPTIONS_FILE).write_text(json.dumps(read_options, indent=2))
@@ -373,7 +382,7 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     read = {"columns": wanted, "time_column": time_column or saved.get("time_column"),
             "label_column": label_column, "sep": sep or saved.get("sep"),
             "drop": _columns(drop) or saved.get("drop") or None, "optional": optional}
-    statistics = (saved.get("signal_mean"), saved.get("signal_std"))
+    statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"))
     files = expand_folders(files, echo=click.echo)
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
@@ -403,7 +412,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
 
     from tinyad.detectors.pipeline import (no_threshold_note, pruned_note, unflagged_excess_note,
                                            whole_file_departure_note)
-    from tinyad.detectors.telemetry import load_telemetry, plot_scored
+    from tinyad.detectors.telemetry import load_telemetry, plot_scored, sampling_notes, time_unit_from_name
     from tinyad.evaluation import events, report
 
     training_p99 = detector.training_quantile(0.99)
@@ -425,7 +434,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result)),
                 ("unflagged excess", unflagged_excess_note(result, training_p99, data.time))]
-    for note in [pruned_note(result, detector.threshold.p), *(note for _, note in warnings)]:
+    for note in [pruned_note(result, detector.threshold.p), *(note for _, note in warnings),
+                 *sampling_notes(data.time, statistics[2], data.time_unit or time_unit_from_name(data.time_name))]:
         if note:
             click.echo(f"  note: {note}")
     if data.labels is not None:
@@ -440,7 +450,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
             frame.insert(1, data.time_name or "time", data.time)
         csv_path = out_dir / f"{stem}.scores.csv"
         frame.to_csv(csv_path, index=False)
-        mean, std = statistics
+        mean, std, _ = statistics
         usable = mean is not None and std is not None and len(mean) == len(data.columns)
         png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{stem}.png",
                           title=f"{path.name}: {detector.kind}, {result.method} threshold",

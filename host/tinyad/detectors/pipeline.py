@@ -135,6 +135,11 @@ def no_threshold_note(result: ScoreResult) -> str | None:
 UNFLAGGED_EXCESS_FACTOR = 10.0
 # ... over at least this share of the rows.
 UNFLAGGED_EXCESS_SHARE = 0.05
+# Or one unflagged run this long above UNFLAGGED_RUN_FACTOR x the training p99: a sustained excursion the dynamic
+# threshold missed because a larger one elsewhere in the file (a start-up transient) set its level. Runs over
+# half the file are `whole_file_departure_note`'s case.
+UNFLAGGED_RUN_ROWS = 30
+UNFLAGGED_RUN_FACTOR = 2.0
 
 
 def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
@@ -142,24 +147,35 @@ def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
                           min_share: float = UNFLAGGED_EXCESS_SHARE) -> str | None:
     """A warning when at least `min_share` of the rows have a smoothed error above `factor` x the training
     p99 yet raised no alarm (the dynamic threshold is relative to the file, so a fault covering much of it
-    can pass unflagged). Names the longest such stretch in data rows counted from 1 (and its times when
-    `time` is given) and the static thresholds that compare with the training errors. None otherwise."""
+    can pass unflagged), or when one unflagged run of at least UNFLAGGED_RUN_ROWS rows (and at most half the
+    file) stays above UNFLAGGED_RUN_FACTOR x it (a larger excursion elsewhere set the threshold's level).
+    Names the longest such stretch in data rows counted from 1 (and its times when `time` is given) and the
+    static thresholds that compare with the training errors. None otherwise."""
     n = len(result.smoothed)
     if n == 0 or not training_p99 > 0:
         return None
-    quiet_excess = (result.smoothed > factor * training_p99) & ~np.asarray(result.flags, bool)
-    count = int(quiet_excess.sum())
-    if count < min_share * n:
+    unflagged = ~np.asarray(result.flags, bool)
+    for above, share in ((factor, min_share), (UNFLAGGED_RUN_FACTOR, None)):
+        quiet_excess = (result.smoothed > above * training_p99) & unflagged
+        count = int(quiet_excess.sum())
+        if not count:
+            continue
+        first, last = max(th._runs(np.flatnonzero(quiet_excess)), key=lambda run: run[1] - run[0])
+        if share is not None and count >= share * n:
+            break
+        if share is None and UNFLAGGED_RUN_ROWS <= last - first + 1 <= n / 2:
+            count = last - first + 1  # the run itself: other short crossings at 2x are normal noise
+            break
+    else:
         return None
-    runs = th._runs(np.flatnonzero(quiet_excess))
-    first, last = max(runs, key=lambda run: run[1] - run[0])
     when = f" ({time[first]} .. {time[last]})" if time is not None and len(time) == n else ""
-    peak = float(result.smoothed[quiet_excess].max())
-    return (f"{count} unflagged rows ({count / n:.0%}) have a smoothed error above {factor:g}x the training p99 "
-            f"{training_p99:.4g} (up to {peak / training_p99:.3g}x); the longest stretch is data rows "
-            f"{first + 1}..{last + 1}{when}, and the {result.method} threshold flagged none of them. "
-            "`--threshold quantile` or `--threshold sigma` (set on the training errors) compares every row with "
-            "the training data")
+    peak = float(result.smoothed[first:last + 1].max() if share is None else result.smoothed[quiet_excess].max())
+    rows = (f"{count} unflagged rows ({count / n:.0%}) have" if share is not None else
+            f"{count} consecutive unflagged rows have")
+    return (f"{rows} a smoothed error above {above:g}x the training p99 {training_p99:.4g} (up to "
+            f"{peak / training_p99:.3g}x); the longest stretch is data rows {first + 1}..{last + 1}{when}, and the "
+            f"{result.method} threshold flagged none of them. `--threshold quantile` or `--threshold sigma` (set on "
+            "the training errors) compares every row with the training data")
 
 
 def pruned_note(result: ScoreResult, p: float) -> str | None:

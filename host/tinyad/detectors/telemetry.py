@@ -74,17 +74,47 @@ def reads_as_time(values) -> bool:
     if pd.api.types.is_numeric_dtype(series):
         numbers = series.to_numpy(dtype=float)
     else:
-        try:
-            with warnings.catch_warnings():  # pandas warns when it guesses a date format or drops a time zone
-                warnings.simplefilter("ignore")
-                stamps = pd.to_datetime(series, errors="raise")
-                if stamps.isna().any():
-                    return False
-                numbers = stamps.to_numpy().astype("datetime64[ns]").astype(np.int64)
-        except (ValueError, TypeError, OverflowError):
+        parsed = time_stamps(series)
+        if parsed is None:
             return False
-        numbers = numbers.astype(float)
+        numbers = parsed[0].astype(np.int64).astype(float)
     return bool(np.isfinite(numbers).all() and (np.diff(numbers) >= 0).all())
+
+
+def time_stamps(values) -> tuple[np.ndarray, bool] | None:
+    """Date-time text or datetimes as datetime64[ns] (NaT-free), or None when not all of them parse. Stamps
+    with a UTC offset or a time zone come back as UTC, with True: they are instants, and a file whose offset
+    changes at a daylight-saving switch (+01:00, then +02:00) only reads in order that way. Stamps without
+    one come back as written, with False. E.g. ["2024-03-31T01:59+01:00", "2024-03-31T03:00+02:00"] ->
+    (['2024-03-31T00:59', '2024-03-31T01:00'], True). Dates with dots (18.03.2024) are day first, as every
+    locale writing them has it; with slashes month first unless only day first parses (13/03/2024)."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    if not len(series):
+        return None
+    dotted = re.match(r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}\b", str(series.iloc[0])) is not None
+    with warnings.catch_warnings():  # pandas warns when it guesses a date format
+        warnings.simplefilter("ignore")
+        for dayfirst in ([True] if dotted else [False, True]):
+            try:
+                stamps = pd.to_datetime(series, errors="raise", utc=True, dayfirst=dayfirst)
+                break
+            except (ValueError, TypeError, OverflowError):
+                continue
+        else:
+            return None
+        if stamps.isna().any():
+            return None
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            zoned = True
+        else:
+            try:  # without utc=True, stamps with offsets stay zoned, and mixed offsets do not parse at all
+                zoned = isinstance(pd.to_datetime(series, errors="raise", dayfirst=dayfirst).dtype,
+                                   pd.DatetimeTZDtype)
+            except (ValueError, TypeError, OverflowError):
+                zoned = True
+    return stamps.dt.tz_localize(None).to_numpy("datetime64[ns]"), zoned
 
 
 def time_unit_from_name(name: str | None) -> str | None:
@@ -108,6 +138,28 @@ def _likely_separator(frame) -> str | None:
     counts = {sep: header.count(sep) for sep in (";", "\t", ",")}
     best = max(counts, key=counts.get)
     return best if counts[best] else None
+
+
+_DECIMAL_COMMA = r"[+-]?\d+(?:,\d+)?(?:[eE][+-]?\d+)?"  # 6,25 -1,5e2 and whole numbers (7)
+
+
+def _with_decimal_commas(frame, sep: str):
+    """`frame` with its text columns whose every cell is a number written with a decimal comma ("6,27", as
+    spreadsheets in many locales export with ';' separators) read as numbers. Not for ',' separated files,
+    where a comma inside a (quoted) number is a thousands separator."""
+    import pandas as pd
+
+    if sep == ",":
+        return frame
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column) or column.isna().all():
+            continue
+        text = column.dropna().astype(str).str.strip()
+        if text.str.fullmatch(_DECIMAL_COMMA).all() and text.str.contains(",", regex=False).any():
+            frame[name] = pd.to_numeric(column.astype(str).str.strip().str.replace(",", ".", regex=False),
+                                        errors="coerce").where(column.notna())
+    return frame
 
 
 def _bad_cell_hint(frame, column: str, row: int, needed_by_model: bool = False) -> str:
@@ -210,7 +262,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv"):
-            frame = pd.read_csv(path, sep=sep or sniff_separator(path))
+            sep = sep or sniff_separator(path)
+            frame = _with_decimal_commas(pd.read_csv(path, sep=sep), sep)
         else:
             raise InputError(f"{path}: unsupported file type {suffix!r}", hint="use .csv or .parquet")
     except InputError:
@@ -281,30 +334,29 @@ def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
     """(x values, axis label) for plotting `n` rows: the rows' times where they are usable (numbers or
     datetimes, or text that parses as datetimes, one per row, never decreasing), else the data row number
     counted from 1 (as `tinyad detect score` prints rows and writes the scores CSV's `row` column).
+    Stamps with offsets or a time zone are drawn in UTC (`time_stamps`), the axis then "time (UTC)".
     E.g. plot_axis(None, 3) -> ([1, 2, 3], "data row");
     plot_axis([0.0, 0.5, 1.0], 3) -> ([0.0, 0.5, 1.0], "time")."""
-    import pandas as pd
-
     index = (np.arange(1, n + 1), "data row")
     if time is None or len(time) != n or n == 0 or not reads_as_time(time):
         return index
-    time = np.asarray(time)
-    if np.issubdtype(time.dtype, np.number):
-        return time.astype(float), "time"
-    with warnings.catch_warnings():  # text in no one format parses row by row (reads_as_time checked it parses)
-        warnings.simplefilter("ignore")
-        return pd.to_datetime(time).to_numpy(), "time"
+    if np.issubdtype(np.asarray(time).dtype, np.number):
+        return np.asarray(time).astype(float), "time"
+    # datetime64 (not datetime objects): matplotlib converts a million of those in a blink, not in a minute
+    stamps, zoned = time_stamps(time)
+    return stamps, "time (UTC)" if zoned else "time"
 
 
 def time_axis_label(x, axis: str, time_name: str | None, time_unit: str | None) -> str:
     """The x-axis label for `plot_axis`'s (x, axis): "data row" when plotting rows; for a time axis its unit
     and column: "time (s, column t)" for a session or a column that states its unit, "time (column stamp)"
     for dates (the tick labels carry the unit), "time (column t; unit as in the file)" for plain numbers."""
-    if axis != "time":
+    if axis not in ("time", "time (UTC)"):
         return axis
     column = f"column {time_name}" if time_name else ""
     if np.issubdtype(np.asarray(x).dtype, np.datetime64):
-        return f"time ({column})" if column else "time"
+        zone = "UTC" if axis == "time (UTC)" else ""
+        return f"time ({', '.join(filter(None, (zone, column)))})" if zone or column else "time"
     if time_unit:
         return f"time ({time_unit}, {column})" if column else f"time ({time_unit})"
     return f"time ({column}; unit as in the file)" if column else "time (unit as in the file)"
@@ -414,6 +466,12 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
         bottom.set_yscale("log")
     bottom.set_ylabel(score_name.split()[-1] + ("" if scale == "linear" else f" ({scale} scale)"))
     bottom.set_xlabel(x_label)
+    if np.issubdtype(np.asarray(x).dtype, np.datetime64):  # dates that do not run into each other at any span
+        import matplotlib.dates as mdates
+
+        locator = mdates.AutoDateLocator()
+        bottom.xaxis.set_major_locator(locator)
+        bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     shading = []  # legend entries for the spans, which carry no label themselves
     if telemetry.labels is not None:
         labelled = events(telemetry.labels)
@@ -444,3 +502,98 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+# A step longer than this many median intervals is a gap worth naming (a missed sample or two is not).
+GAP_INTERVALS = 5.0
+# Files sampled this much faster or slower than the fitted data get a note (a clock's drift stays far below).
+INTERVAL_TOLERANCE = 0.1
+
+
+SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str] | None:
+    """The time column as float seconds (with "s") for date-times and for numbers in a known `unit` (s, ms,
+    us, ns: a session's t, a column named time_ms), else as the file's numbers (with "": unit unknown); None
+    when it is neither."""
+    import pandas as pd
+
+    if time is None or len(time) < 2:
+        return None
+    if pd.api.types.is_numeric_dtype(pd.Series(time)):
+        numbers = np.asarray(time, float)
+        if not np.isfinite(numbers).all():
+            return None
+        return (numbers * SECONDS_PER_UNIT[unit], "s") if unit in SECONDS_PER_UNIT else (numbers, "")
+    parsed = time_stamps(time)
+    if parsed is None:
+        return None
+    return (parsed[0] - parsed[0][0]).astype("timedelta64[ns]").astype(np.int64) / 1e9, "s"
+
+
+def median_interval(time, unit: str | None = None) -> dict | None:
+    """{"interval": median step, "unit": "s" or ""} of a time column (see `time_in_seconds`), saved at fit so
+    that scoring can tell a file sampled at another rate; None without usable times."""
+    seconds = time_in_seconds(time, unit)
+    if seconds is None:
+        return None
+    steps = np.diff(seconds[0])
+    steps = steps[steps > 0]
+    return {"interval": float(np.median(steps)), "unit": seconds[1]} if len(steps) else None
+
+
+def _span_text(value: float, unit: str) -> str:
+    """'6 h' for seconds of date-times; the number for a numeric time column (its unit unknown)."""
+    if unit != "s":
+        return f"{value:.6g} (file units)"
+    import pandas as pd
+
+    from tinyad.battery.bms import describe_duration
+
+    return describe_duration(pd.Timedelta(seconds=float(value)))
+
+
+def sampling_notes(time, fitted: dict | None = None, unit: str | None = None) -> list[str]:
+    """What the time column says that the detector cannot see, as notes: it takes the rows back to back, one
+    sample per row. Gaps longer than GAP_INTERVALS median intervals (a region flagged there may be the gap),
+    steps back in time, repeated stamps, and a median interval other than the fitted data's (`fitted`, from
+    `median_interval`) by more than INTERVAL_TOLERANCE. Rows are data rows counted from 1; `unit` as in
+    `time_in_seconds`."""
+    seconds = time_in_seconds(time, unit)
+    if seconds is None:
+        return []
+    values, unit = seconds
+    steps = np.diff(values)
+    forward = steps[steps > 0]
+    if not len(forward):
+        return []
+    median = float(np.median(forward))
+    shown = np.asarray(time)
+    notes = []
+
+    def at(i: int) -> str:  # the step from row i + 1 to row i + 2 (counted from 1), with the file's stamps
+        return f"rows {i + 1} -> {i + 2} ({shown[i]} -> {shown[i + 1]})"
+
+    gaps = np.flatnonzero(steps > GAP_INTERVALS * median)
+    if len(gaps):
+        largest = int(gaps[np.argmax(steps[gaps])])
+        notes.append(f"{len(gaps)} gap(s) longer than {GAP_INTERVALS:g} sampling intervals "
+                     f"({_span_text(median, unit)}); the largest, {_span_text(steps[largest], unit)}, at "
+                     f"{at(largest)}: the detector takes the rows back to back, so a region flagged at a gap may "
+                     "be the jump across it")
+    back = np.flatnonzero(steps < 0)
+    if len(back):
+        notes.append(f"time goes back at {len(back)} row(s), first at {at(int(back[0]))}: the rows are scored in "
+                     "file order; sort the file by time")
+    repeats = np.flatnonzero(steps == 0)
+    if len(repeats):
+        notes.append(f"{len(repeats)} repeated time stamp(s), first at {at(int(repeats[0]))}: each row counts as "
+                     "one sample")
+    if fitted and fitted.get("unit") == unit and fitted.get("interval"):
+        ratio = median / float(fitted["interval"])
+        if abs(ratio - 1) > INTERVAL_TOLERANCE:
+            notes.append(f"rows are {_span_text(median, unit)} apart (median), the detector was fitted on rows "
+                         f"{_span_text(fitted['interval'], unit)} apart: windows and smoothing count rows, so "
+                         "resample the file to the fitted interval")
+    return notes
