@@ -42,3 +42,24 @@ def test_int8_drop_warning_names_clipping_at_the_full_scale():
     assert "(1) test inputs beyond the sensor full scale are clipped (ax 25 %, gz 50 % of the samples; " \
            "full scale +-4 g / +-500 dps)" in warning
     assert int8_drop_warnings(float_m, {"macro_f1": 0.77, "binary_f1": 0.9}, clipped, {}) == []
+
+
+def test_a_conversion_that_left_ops_in_float_is_converted_again():
+    from tinyad.quantize import MAX_CONVERSIONS, convert_until_integer, float_op_warning
+
+    # The TF converter at times leaves a float SPLIT between DEQUANTIZE/QUANTIZE (the Keras LSTM): try again.
+    results = iter([b"float", b"float", b"integer", b"float"])
+    calls = []
+
+    def convert():
+        calls.append(1)
+        return next(results)
+
+    ops = {b"float": ["FULLY_CONNECTED", "DEQUANTIZE", "SPLIT", "QUANTIZE"], b"integer": ["FULLY_CONNECTED", "SPLIT"]}
+    assert convert_until_integer(convert, ops=ops.__getitem__) == b"integer" and len(calls) == 3
+    # never integer: the last conversion, and a warning naming what is left in float
+    assert convert_until_integer(lambda: b"float", attempts=2, ops=ops.__getitem__) == b"float"
+    assert float_op_warning(ops[b"float"]) == (
+        f"the int8 model holds 1 DEQUANTIZE op(s) after {MAX_CONVERSIONS} conversions: part of it runs in float on "
+        "the board (more flash, arena and time); re-run `tinyad quantize` or try another --model")
+    assert float_op_warning(ops[b"integer"]) is None

@@ -93,9 +93,16 @@ def convert_int8(keras_model, config: ModelConfig, window: int, channels: int, n
     return full_int8(fixed, representative, per_channel_dense)
 
 
+# The TF 2.21 converter does not always quantize the same graph the same way: for the Keras LSTM of cnn_lstm it
+# left, in about half of the runs, a float SPLIT between DEQUANTIZE and QUANTIZE ops (352 B more flash, another
+# hash). A conversion with DEQUANTIZE inside is tried again, up to this many conversions in all.
+MAX_CONVERSIONS = 5
+
+
 def full_int8(keras_model, representative: np.ndarray, per_channel_dense: bool = False) -> bytes:
     """Full-integer PTQ of any Keras model with a fixed batch of 1: int8 input and output, `representative`
-    windows (n, ...) as calibration data, strings stripped."""
+    windows (n, ...) as calibration data, strings stripped; converted again while float ops remain
+    (`convert_until_integer`)."""
     import tensorflow as tf
 
     from tinyad.tflm import strip_strings
@@ -104,14 +111,39 @@ def full_int8(keras_model, representative: np.ndarray, per_channel_dense: bool =
         for w in representative:
             yield [np.asarray(w, np.float32)[None]]
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative_data
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    converter._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel_dense
-    return strip_strings(_quietly(converter.convert))
+    def convert() -> bytes:
+        converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_data
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = not per_channel_dense
+        return strip_strings(_quietly(converter.convert))
+
+    return convert_until_integer(convert)
+
+
+def convert_until_integer(convert, attempts: int = MAX_CONVERSIONS, ops=None) -> bytes:
+    """The first of up to `attempts` results of `convert()` whose ops (`ops(model)`, default the TFLite
+    builtin op names) hold no DEQUANTIZE, i.e. no op left in float; else the last result (`float_op_warning`
+    says so)."""
+    if ops is None:
+        from tinyad.tflm import op_names as ops
+    for _ in range(attempts):
+        model = convert()
+        if "DEQUANTIZE" not in ops(model):
+            break
+    return model
+
+
+def float_op_warning(ops: list[str]) -> str | None:
+    """A warning when an int8 model still has ops that run in float (between DEQUANTIZE and QUANTIZE)."""
+    count = ops.count("DEQUANTIZE")
+    if not count:
+        return None
+    return (f"the int8 model holds {count} DEQUANTIZE op(s) after {MAX_CONVERSIONS} conversions: part of it runs in "
+            "float on the board (more flash, arena and time); re-run `tinyad quantize` or try another --model")
 
 
 def _quietly(fn):
@@ -229,6 +261,7 @@ def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: 
                           out_dir / "confusion_matrix_int8.png", title=f"{config.name} int8 (TFLM), test split")
     clipped = clipped_fraction(run.data["test"].x, list(info["channels"]), full_scale)
     warnings = int8_drop_warnings(float_metrics, int8_metrics, clipped, full_scale)
+    warnings += filter(None, [float_op_warning(op_names(tflite))])
     return QuantizeResult(tflite_path, settings, float_metrics, int8_metrics, warnings)
 
 

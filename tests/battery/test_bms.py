@@ -152,16 +152,118 @@ def test_one_bad_cell_becomes_a_gap_not_a_dropped_channel(tmp_path):
     assert "column 'volts': 1 cell(s) not a number (e.g. 'ERR')" in notes and "status left out" in notes
 
 
-def test_ambiguous_day_first_dates_get_a_hint_and_dayfirst_reads_them(tmp_path):
-    times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")  # crosses 12 June: 13/06 is not month-first
+def test_day_first_dates_are_read_day_first_when_only_that_reading_is_regular(tmp_path):
+    times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")  # 10/06 20:00 .. 12/06 01:00
     csv = _table(tmp_path / "x.csv", times.strftime("%d/%m/%Y %H:%M:%S"), a=np.arange(30.0))
-    month_first = bms.load_table(csv, "t")
-    assert month_first.gaps.dropped_steps > 0 and any("--dayfirst" in n for n in month_first.gaps.notes)
+    chosen = bms.load_table(csv, "t")  # no choice given: month-first leaves 30-day steps, day-first none
+    assert chosen.frame["time"].tolist() == list(times) and chosen.gaps.gaps == []
+    assert chosen.gaps.notes == [
+        "dates like '10/06/2021 20:00:00' read day-first (10 June 2021): read month-first they leave irregular "
+        "steps (largest 30 days, median 1 h), read day-first the largest step is 1 h; pass --monthfirst to read "
+        "them month-first"]
+    month_first = bms.load_table(csv, "t", dayfirst=False)  # asked for: kept, no note
+    assert month_first.gaps.dropped_steps > 0 and month_first.gaps.notes == []
+    assert month_first.frame["time"].iloc[0] == pd.Timestamp("2021-10-06 20:00")  # 6 October
     day_first = bms.load_table(csv, "t", dayfirst=True)
     assert day_first.gaps.gaps == [] and day_first.gaps.notes == []
     assert day_first.frame["time"].iloc[0] == times[0]
     iso = _table(tmp_path / "iso.csv", times.strftime("%Y-%m-%d %H:%M:%S"), a=np.arange(30.0))
     assert bms.load_table(iso, "t").gaps.notes == []  # unambiguous dates: no warning
+
+
+def test_day_first_only_somewhat_more_regular_gets_a_hint_not_a_switch(tmp_path):
+    # day-first: 30 h, a 16-day outage, 30 h; month-first: 10-12/06 become October-December (99-day step)
+    times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h").append(
+        pd.date_range("2021-06-28 20:00", periods=30, freq="1h"))
+    csv = _table(tmp_path / "x.csv", times.strftime("%d/%m/%Y %H:%M:%S"), a=np.arange(60.0))
+    tidy = bms.load_table(csv, "t", period_s=3600.0)
+    assert tidy.frame["time"].iloc[0] == pd.Timestamp("2021-06-28 20:00")  # still month-first: not 10 June
+    assert len(tidy.gaps.notes) == 1 and tidy.gaps.notes[0].startswith("dates like '10/06/2021 20:00:00' are "
+                                                                       "ambiguous")
+    assert "pass --dayfirst" in tidy.gaps.notes[0]
+
+
+def test_an_empty_column_is_left_out_with_a_note(tmp_path):
+    csv = _table(tmp_path / "x.csv", np.arange(6) * 10.0, a=np.arange(6.0), spare=[np.nan] * 6)
+    tidy = bms.load_table(csv, "t")
+    assert tidy.channels == ["a"] and len(tidy.frame) == 6 and tidy.gaps.dropped_steps == 0
+    np.testing.assert_array_equal(tidy.frame["a"], np.arange(6.0))
+    assert tidy.gaps.notes == ["column(s) spare left out: no values (every cell empty)"]
+
+
+def test_a_named_channel_without_numbers_is_refused(tmp_path):
+    csv = _table(tmp_path / "x.csv", np.arange(6) * 10.0, a=np.arange(6.0), spare=[np.nan] * 6,
+                 status=["ok"] * 6)
+    with pytest.raises(InputError, match=r"column 'spare' has no values \(every cell empty\)") as err:
+        bms.load_table(csv, "t", columns=["a", "spare"])
+    assert err.value.hint == "leave it out of --column; columns with numbers: a"
+    with pytest.raises(InputError, match=r"column 'status' holds no number \(e.g. 'ok'\)"):
+        bms.load_table(csv, "t", columns=["a", "status"])
+
+
+def test_decimal_commas_are_refused_with_a_hint_and_read_with_decimal_comma(tmp_path):
+    csv = tmp_path / "euro.csv"
+    csv.write_text("time;volts;amps\n2021-06-10 20:00:00;3,25;1,5\n2021-06-10 20:00:10;3,5;-0,25\n"
+                   "2021-06-10 20:00:20;3,75;0\n")
+    for columns in (None, ["volts"]):  # default selection and a named channel alike
+        with pytest.raises(InputError, match=r"cells look like decimal commas \('3,25' in column 'volts'\)") as err:
+            bms.load_table(csv, columns=columns)
+        assert "--decimal ," in err.value.hint
+    tidy = bms.load_table(csv, decimal=",")
+    assert tidy.channels == ["volts", "amps"] and tidy.gaps.non_numeric_cells == 0
+    np.testing.assert_allclose(tidy.values(), [[3.25, 1.5], [3.5, -0.25], [3.75, 0.0]])
+    comma_separated = _table(tmp_path / "x.csv", [0.0, 10.0], a=[1.0, 2.0])
+    with pytest.raises(InputError, match="separated by ','"):
+        bms.load_table(comma_separated, "t", decimal=",")
+
+
+def test_a_table_where_almost_no_row_reaches_the_grid_is_refused(tmp_path):
+    sparse = np.full(1000, np.nan)
+    sparse[::500] = 1.0  # 2 values in 1000 rows: every other bin is a long gap
+    csv = _table(tmp_path / "x.csv", np.arange(1000) * 60.0, a=np.arange(1000.0), b=sparse)
+    with pytest.raises(InputError) as err:
+        bms.load_table(csv, "t")
+    assert str(err.value).startswith("only 2 of 1000 timed row(s) (0.20%) are left on the 60-s grid: 2 row(s) "
+                                     "have a value in every channel; 'b' has a value in 2 of 1000 rows")
+    assert "--column" in err.value.hint
+    assert bms.load_table(csv, "t", columns=["a"]).gaps.grid_rows == 1000  # without it: every row
+
+
+def test_resample_with_no_complete_row_raises_instead_of_a_one_row_table():
+    frame = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=4, freq="10s"), "a": [1.0, 2, 3, 4],
+                          "b": np.nan})
+    with pytest.raises(InputError, match="only 0 of 4 timed row"):
+        bms.resample(frame, ["a", "b"], 10.0, 60.0)
+
+
+def test_times_with_offsets_become_utc_and_say_so(tmp_path):
+    times = ["2024-03-18T00:00:00+01:00", "2024-03-18T00:01:00+01:00", "2024-03-18T00:02:00+01:00"]
+    csv = _table(tmp_path / "x.csv", times, a=[1.0, 2.0, 3.0])
+    tidy = bms.load_table(csv, "t")
+    assert tidy.frame["time"].iloc[0] == pd.Timestamp("2024-03-17 23:00") and tidy.time_zone == "UTC"
+    assert tidy.gaps.notes == ["time column 't' has UTC offsets ('2024-03-18T00:00:00+01:00'): times are "
+                               "converted to UTC, also where they are printed and written (scores.csv)"]
+    back = bms.read_tidy(bms.write_tidy(tidy, tmp_path / "x.parquet"))
+    assert back.time_zone == "UTC" and back.time_slice(0, 1).time_zone == "UTC"
+    naive = bms.load_table(_table(tmp_path / "n.csv", [t[:19] for t in times], a=[1.0, 2.0, 3.0]), "t")
+    assert naive.time_zone == "" and naive.gaps.notes == []
+    assert bms.read_tidy(bms.write_tidy(naive, tmp_path / "n.parquet")).time_zone == ""
+
+
+def test_a_repeated_local_hour_is_explained_as_a_daylight_saving_change(tmp_path):
+    # naive local time over the end of summer time: 02:00-02:59 appears twice (other values the second time)
+    local = pd.date_range("2024-10-27 00:00", periods=300, freq="1min", tz="Europe/Berlin")
+    text = local.tz_localize(None).strftime("%Y-%m-%d %H:%M:%S")
+    csv = _table(tmp_path / "x.csv", text, a=np.arange(300.0))
+    tidy = bms.load_table(csv, "t")
+    assert tidy.gaps.duplicate_rows == 60 and tidy.gaps.conflicting_duplicates == 60 and len(tidy.frame) == 240
+    assert tidy.gaps.notes == [
+        "60 duplicate time(s) with other values (first at 2024-10-27 02:00:00): repeated local times, e.g. the hour "
+        "repeated when clocks go back at a daylight-saving change, look like this and the first of each was kept; "
+        "timestamps with a UTC offset (2024-10-27T02:30:00+01:00) or in UTC keep them apart"]
+    with_offsets = bms.load_table(_table(tmp_path / "o.csv", [t.isoformat() for t in local], a=np.arange(300.0)),
+                                  "t")
+    assert with_offsets.gaps.duplicate_rows == 0 and len(with_offsets.frame) == 300
 
 
 def test_a_missing_rack_lists_the_racks_there(tmp_path):

@@ -278,9 +278,60 @@ def test_load_bms_says_which_epoch_unit_it_assumed_and_reads_day_first_dates(tmp
     times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")
     pd.DataFrame({"time": times.strftime("%d/%m/%Y %H:%M"), "a": np.arange(30.0)}).to_csv(dates, index=False)
     assert main(["bert", "load-bms", "--input", str(dates), "-o", str(tmp_path / "d.pq")]) == 0
-    assert "--dayfirst" in capsys.readouterr().out
+    text = capsys.readouterr().out  # only day-first is regular: read so, and said
+    assert "0 gap(s)" in text and "note: dates like '10/06/2021 20:00' read day-first (10 June 2021)" in text
+    from tinyad.battery.bms import read_tidy
+
+    assert read_tidy(tmp_path / "d.pq").frame["time"].tolist() == list(times)
+    assert main(["bert", "load-bms", "--input", str(dates), "--monthfirst", "-o", str(tmp_path / "m.pq")]) == 0
+    assert "0 gap(s)" not in capsys.readouterr().out
+    assert read_tidy(tmp_path / "m.pq").frame["time"].iloc[0] == pd.Timestamp("2021-10-06 20:00")
     assert main(["bert", "load-bms", "--input", str(dates), "--dayfirst", "-o", str(tmp_path / "d.pq")]) == 0
     assert "0 gap(s)" in capsys.readouterr().out
+    assert main(["bert", "load-bms", "--rack", "1", "--monthfirst", "-o", str(tmp_path / "r.pq")]) == 2
+    assert "apply to --input only" in capsys.readouterr().err
+
+
+def test_load_bms_leaves_an_empty_column_out_and_refuses_a_near_empty_table(tmp_path, capsys):
+    csv = write_telemetry(tmp_path / "in.csv", 300)
+    frame = pd.read_csv(csv).assign(spare=np.nan)
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "tidy.parquet"
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "note: column(s) spare left out: no values (every cell empty)" in text
+    assert "300 rows x 2 channels: volts, amps" in text
+    from tinyad.battery.bms import read_tidy
+
+    np.testing.assert_allclose(read_tidy(out).frame["amps"], frame["amps"], rtol=1e-6)
+    # named, the empty column is refused; a channel with 2 values in 300 rows leaves 2 rows: refused, no file
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "--column", "volts", "--column",
+                 "spare", "-o", str(tmp_path / "named.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert "column 'spare' has no values" in err and "hint: leave it out of --column" in err
+    frame.loc[[0, 150], "spare"] = 1.0
+    frame.to_csv(csv, index=False)
+    near_empty = tmp_path / "near_empty.parquet"
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o", str(near_empty)]) == 2
+    err = capsys.readouterr().err
+    assert "only 2 of 300 timed row(s) (0.67%) are left on the 10-s grid" in err and "'spare' has a value in 2" in err
+    assert not near_empty.exists() and not (tmp_path / "named.parquet").exists()
+
+
+def test_load_bms_refuses_decimal_commas_and_reads_them_with_decimal(tmp_path, capsys):
+    csv = tmp_path / "euro.csv"
+    csv.write_text("t;volts\n0;3,25\n10;3,5\n20;3,75\n")
+    out = tmp_path / "euro.parquet"
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "--column", "volts", "-o",
+                 str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "cells look like decimal commas ('3,25' in column 'volts')" in err and "--decimal ," in err
+    assert not out.exists()
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "--decimal", ",", "-o",
+                 str(out)]) == 0
+    from tinyad.battery.bms import read_tidy
+
+    assert read_tidy(out).frame["volts"].tolist() == [3.25, 3.5, 3.75]
 
 
 def test_scores_plot_helpers_and_period_note():
@@ -358,3 +409,28 @@ def test_scores_plot_shades_interpolated_steps(tmp_path, monkeypatch):
     assert len(blue) == 1  # from the measured step before the fill to the one after it
     assert blue[0].get_x() == pytest.approx(matplotlib.dates.date2num(time[39]))
     assert blue[0].get_x() + blue[0].get_width() == pytest.approx(matplotlib.dates.date2num(time[43]))
+    assert figures[0].axes[-1].get_xlabel() == "time"  # zone unknown: no claim
+    data.time_zone = "UTC"
+    plot_scores(data, np.zeros(100), 0.5, np.zeros(100, bool), tmp_path / "scores.png")
+    assert figures[1].axes[-1].get_xlabel() == "time (UTC)"
+
+
+def test_score_says_utc_where_the_loader_converted_offsets(tmp_path, capsys):
+    # times written at +01:00: the table holds UTC, and scores.csv and the episode lines say so
+    csv = write_telemetry(tmp_path / "in.csv", 300)
+    frame = pd.read_csv(csv)
+    local = pd.Timestamp("2024-03-18 00:00", tz="Europe/Berlin") + pd.to_timedelta(frame.pop("t"), unit="s")
+    frame.insert(0, "time", [t.isoformat() for t in local])
+    frame.to_csv(csv, index=False)
+    tidy, run = tmp_path / "tidy.parquet", tmp_path / "run"
+    assert main(["bert", "load-bms", "--input", str(csv), "-o", str(tidy)]) == 0
+    assert "times are converted to UTC" in capsys.readouterr().out
+    assert main(["bert", "train", "--dataset", str(tidy), "--out", str(run), "--preset", "tiny", "--max_steps",
+                 "2", "--checkpoint_every", "2", "--batch_size", "4", "--eval-range", "none"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "scored"
+    assert main(["bert", "score", str(run), "--dataset", str(tidy), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    scores = pd.read_csv(out / "scores.csv")
+    assert scores["time"].iloc[0] == "2024-03-17 23:00:00+00:00" and len(scores) == 300
+    assert "; times in UTC):" in printed and "+00:00 .. " in printed  # the episode lines

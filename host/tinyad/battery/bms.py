@@ -1,6 +1,7 @@
 """Battery-management telemetry -> a tidy, fixed-rate table (and Parquet file).
 
-The tidy table has a `time` column (datetime64[ns], naive UTC/local as in the source), one float32 column per
+The tidy table has a `time` column (datetime64[ns], naive: UTC when the source's times carried UTC offsets or were
+epoch numbers, `Telemetry.time_zone == "UTC"`; else as written in the source), one float32 column per
 channel in physical units, and a `segment` column (int32): rows of one segment are contiguous on the fixed grid,
 a new segment starts after a gap too long to fill. Windows for a model must never cross segments.
 
@@ -14,7 +15,8 @@ Sources:
 
 Gap handling (`resample`): rows are averaged into bins of `period_s`; runs of empty or non-numeric bins up to
 `max_fill_s` long are linearly interpolated, longer runs are dropped and start a new segment; every gap is
-listed in the report. Input files are only read, never modified; output files are written atomically.
+listed in the report. Fewer than 1 % of the timed rows left on the grid is an error, not a near-empty table.
+Input files are only read, never modified; output files are written atomically.
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ class Telemetry:
     source: str
     units: dict[str, str] = field(default_factory=dict)
     gaps: GapReport = field(default_factory=GapReport)
+    # "UTC" when the times were converted to UTC (the source had offsets, a time zone or epoch numbers); "" = the
+    # times are as written in the source, zone unknown. Shown wherever times are printed or written.
+    time_zone: str = ""
 
     def values(self) -> np.ndarray:
         """All rows as a float32 array (n, channels)."""
@@ -119,14 +124,16 @@ class Telemetry:
         hi = t0 + (t1 - t0) * end_fraction
         keep = (t >= lo) & ((t < hi) if end_fraction < 1.0 else (t <= hi))
         return Telemetry(self.frame.loc[keep].reset_index(drop=True), list(self.channels), self.period_s,
-                         f"{self.source}[{start_fraction:g}:{end_fraction:g}]", dict(self.units), self.gaps)
+                         f"{self.source}[{start_fraction:g}:{end_fraction:g}]", dict(self.units), self.gaps,
+                         self.time_zone)
 
     def in_order_of(self, channels: list[str]) -> "Telemetry":
         """The same table with its channels in the order of `channels` when it has exactly those names (e.g. a
         checkpoint's: a model's input weights belong to channel positions); otherwise itself, unchanged."""
         if sorted(channels) != sorted(self.channels) or list(channels) == self.channels:
             return self
-        return Telemetry(self.frame, list(channels), self.period_s, self.source, dict(self.units), self.gaps)
+        return Telemetry(self.frame, list(channels), self.period_s, self.source, dict(self.units), self.gaps,
+                         self.time_zone)
 
     def time_at(self, fraction: float) -> pd.Timestamp:
         """The time at a fraction of the time span (0 = first row, 1 = last row)."""
@@ -144,7 +151,7 @@ class Telemetry:
         if not keep.any():
             raise InputError(f"{self.source}: no rows between {start} and {end}")
         return Telemetry(self.frame.loc[keep].reset_index(drop=True), list(self.channels), self.period_s,
-                         f"{self.source}[{start or ''}..{end or ''})", dict(self.units), self.gaps)
+                         f"{self.source}[{start or ''}..{end or ''})", dict(self.units), self.gaps, self.time_zone)
 
 
 def gap_lines(telemetry: Telemetry, max_gaps: int = 20) -> list[str]:
@@ -262,7 +269,8 @@ def resample(frame: pd.DataFrame, channels: list[str], period_s: float, max_fill
 
     Rows falling in one bin are averaged. Runs of bins where any channel is missing, up to `max_fill_s` long,
     are linearly interpolated; longer runs are dropped and the next rows start a new `segment`; runs at the
-    very start or end are trimmed. Every run is recorded in the report's `gaps`.
+    very start or end are trimmed. Every run is recorded in the report's `gaps`. Fewer than MIN_KEPT_SHARE of
+    the rows in kept bins (none complete, or a channel with a handful of values) is an InputError saying why.
     """
     report = report or GapReport()
     if period_s <= 0:
@@ -293,6 +301,13 @@ def resample(frame: pd.DataFrame, channels: list[str], period_s: float, max_fill
             drop[start:stop] = True
             report.dropped_steps += steps
         report.gaps.append(Gap(times[start].isoformat(), times[stop - 1].isoformat(), steps, action))
+    # Rows whose bin is kept: a table built from a sliver of the input would look like a result but is data loss.
+    row_bins = times.searchsorted(frame[TIME_COLUMN].to_numpy(), side="right") - 1
+    kept_rows = int((~drop)[row_bins].sum())
+    if kept_rows == 0 or kept_rows < MIN_KEPT_SHARE * len(frame):
+        raise InputError(lost_rows_message(frame, channels, kept_rows, period_s, max_fill_s),
+                         hint="leave a channel with few values out (name the others with --column), or check "
+                              "--period and --max-fill; nothing was written")
     kept = filled.loc[~drop]
     # A segment id changes after every dropped run.
     new_segment = np.concatenate([[False], np.diff(np.flatnonzero(~drop)) > 1])
@@ -301,10 +316,29 @@ def resample(frame: pd.DataFrame, channels: list[str], period_s: float, max_fill
         out[name] = out[name].astype(np.float32)
     out[SEGMENT_COLUMN] = np.cumsum(new_segment).astype(np.int32)
     report.grid_rows = len(out)
-    report.segments = int(out[SEGMENT_COLUMN].iloc[-1]) + 1 if len(out) else 0
-    if not len(out):
-        raise InputError("no complete rows left after resampling", hint="every channel needs some values")
+    report.segments = int(out[SEGMENT_COLUMN].iloc[-1]) + 1
     return out, report
+
+
+MIN_KEPT_SHARE = 0.01  # below this share of timed rows on the grid, loading is refused
+
+
+def lost_rows_message(frame: pd.DataFrame, channels: list[str], kept_rows: int, period_s: float,
+                      max_fill_s: float) -> str:
+    """Why (almost) no row reached the grid: the channels with fewest values, or else the spacing of the rows."""
+    total = len(frame)
+    present = frame[channels].notna().sum()
+    complete = int(frame[channels].notna().all(axis=1).sum())
+    head = (f"only {kept_rows} of {total} timed row(s) ({kept_rows / max(total, 1):.2%}) are left on the "
+            f"{period_s:g}-s grid")
+    sparse = [f"{name!r} has a value in {int(present[name])} of {total} rows"
+              for name in present.sort_values().index if present[name] < 0.5 * total]
+    if sparse:
+        why = f"{complete} row(s) have a value in every channel; " + ", ".join(sparse[:5])
+    else:
+        why = (f"{complete} row(s) have a value in every channel, but they are spaced further apart than --max-fill "
+               f"({max_fill_s:g} s) fills, so the stretches between them are dropped")
+    return f"{head}: {why}"
 
 
 # -------------------------------------------------------------------------------------------- loaders
@@ -341,7 +375,7 @@ def load_bess_log(path: Path, period_s: float = 10.0, max_fill_s: float = 60.0) 
     frame, report = _tidy_rows(frame, list(BESS_CHANNELS), report)
     frame, report = resample(frame, list(BESS_CHANNELS), period_s, max_fill_s, report)
     return Telemetry(frame, list(BESS_CHANNELS), period_s, f"bess log {path.name}",
-                     {c: UNITS[c] for c in BESS_CHANNELS}, report)
+                     {c: UNITS[c] for c in BESS_CHANNELS}, report, time_zone="UTC")
 
 
 # Magnitude bounds of epoch numbers in each unit: 1e11 s is the year 5138, 1e11 ms is 1973 (1e14 and 1e17 the
@@ -376,40 +410,69 @@ def _largest_over_median_step(times: pd.Series) -> tuple[pd.Timedelta, pd.Timede
     return steps.max(), steps.median()
 
 
-def dayfirst_note(text: pd.Series, month_first: pd.Series) -> str | None:
-    """A warning when dates written with '/' or '.' (10/06/2021) were read month-first and that leaves irregular
-    steps that reading them day-first would not (a 4-month "gap" from 10 June read as 6 October); else None."""
+# Day-first reading is chosen on its own when it shrinks the largest step at least this many times.
+DAYFIRST_GAIN = 10
+
+
+def ambiguous_dates(text: pd.Series, month_first: pd.Series) -> tuple[pd.Series | None, str | None]:
+    """(times to use instead, note) for dates written with '/' or '.' (10/06/2021) that were read month-first.
+
+    When month-first leaves irregular steps (a 4-month "gap" from 10 June read as 6 October) and day-first
+    shrinks the largest step at least DAYFIRST_GAIN times, the day-first times and a note saying so; when
+    day-first is only somewhat better, (None, a note suggesting --dayfirst); else (None, None)."""
     sample = text.dropna().astype(str)
     if sample.empty or not sample.str.match(_AMBIGUOUS_DATE).any():
-        return None
+        return None, None
     day_first = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=True, utc=True).dt.tz_localize(None)
     if day_first.isna().sum() > month_first.isna().sum() or day_first.equals(month_first):
-        return None
+        return None, None
     largest_mf, median_mf = _largest_over_median_step(month_first)
     largest_df, _ = _largest_over_median_step(day_first)
     if largest_mf <= 2 * median_mf or largest_df >= largest_mf:
-        return None
+        return None, None
     example = sample[sample.str.match(_AMBIGUOUS_DATE)].iloc[0]
-    return (f"dates like {example!r} are ambiguous: read month-first they leave irregular steps (largest "
-            f"{describe_duration(largest_mf)}, median {describe_duration(median_mf)}), read day-first the largest "
-            f"step is {describe_duration(largest_df)}; if the file writes the day first, pass --dayfirst "
-            f"(tinyad bert load-bms --input FILE --dayfirst)")
+    steps = (f"read month-first they leave irregular steps (largest {describe_duration(largest_mf)}, median "
+             f"{describe_duration(median_mf)}), read day-first the largest step is {describe_duration(largest_df)}")
+    if largest_df * DAYFIRST_GAIN <= largest_mf:
+        read_as = day_first[text.astype(str) == example].iloc[0]
+        return day_first, (f"dates like {example!r} read day-first ({read_as:%d %B %Y}): {steps}; pass "
+                           f"--monthfirst to read them month-first")
+    return None, (f"dates like {example!r} are ambiguous: {steps}; if the file writes the day first, pass "
+                  f"--dayfirst (tinyad bert load-bms --input FILE --dayfirst)")
 
 
-def parse_time(values: pd.Series, column: str, dayfirst: bool = False) -> tuple[pd.Series, list[str]]:
-    """A time column as naive datetime64 (UTC where the text has an offset) and notes on what was assumed.
+def has_utc_offset(values: pd.Series) -> str | None:
+    """The first value of a time column that carries a UTC offset or 'Z' (its first and last values are looked at;
+    a time zone dtype counts too), else None: such times are converted to UTC."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return f"time zone {values.dtype.tz}"
+    sample = values.dropna().astype(str)
+    for value in sample.iloc[:1].tolist() + sample.iloc[-1:].tolist():
+        try:
+            if pd.Timestamp(value).tzinfo is not None:
+                return repr(value)
+        except (ValueError, TypeError, OverflowError):
+            continue
+    return None
 
-    Numbers are epoch times in the unit their magnitude suggests (`epoch_unit`); text is parsed per value
-    (`dayfirst` for 10/06/2021 = 10 June). Values that do not parse become NaT (counted by the caller); a column
-    where nothing parses is an InputError naming the column and a value."""
+
+def parse_time(values: pd.Series, column: str,
+               dayfirst: bool | None = None) -> tuple[pd.Series, list[str], bool]:
+    """A time column as naive datetime64, notes on what was assumed, and whether the times are UTC.
+
+    Numbers are epoch times (UTC) in the unit their magnitude suggests (`epoch_unit`); text is parsed per value,
+    converted to UTC where it has an offset. `dayfirst`: True reads 10/06/2021 as 10 June, False as 6 October,
+    None decides by the steps (`ambiguous_dates`). Values that do not parse become NaT (counted by the caller);
+    a column where nothing parses is an InputError naming the column and a value."""
     notes: list[str] = []
+    in_utc = False
     if pd.api.types.is_numeric_dtype(values):
         numbers = pd.to_numeric(values, errors="coerce")
         unit, name = epoch_unit(numbers)
-        if unit != "s":
-            notes.append(f"time column {column!r} holds numbers: read as {name} since 1970-01-01 (by magnitude)")
-        elif numbers.abs().median() >= 1e8:  # 1973 onwards in seconds: an epoch time, worth saying so
-            notes.append(f"time column {column!r} holds numbers: read as seconds since 1970-01-01 (by magnitude)")
+        if unit != "s" or numbers.abs().median() >= 1e8:  # 1973 onwards in seconds: an epoch time, worth saying
+            notes.append(f"time column {column!r} holds numbers: read as {name} since 1970-01-01 UTC (by "
+                         f"magnitude)")
+            in_utc = True
         try:
             time = pd.Timestamp(0) + pd.to_timedelta(numbers, unit=unit)
         except (OverflowError, ValueError, pd.errors.OutOfBoundsTimedelta) as err:
@@ -418,30 +481,67 @@ def parse_time(values: pd.Series, column: str, dayfirst: bool = False) -> tuple[
                                   "datetime text (2021-06-10 20:00:00)") from None
     else:
         try:
-            time = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst, utc=True)
+            time = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=bool(dayfirst), utc=True)
         except (ValueError, TypeError, OverflowError) as err:
             raise InputError(f"time column {column!r} does not parse as times ({err})",
                              hint="give datetime text (2021-06-10 20:00:00) or epoch numbers") from None
         time = time.dt.tz_localize(None)
-        if not dayfirst and (note := dayfirst_note(values, time)):
-            notes.append(note)
+        if dayfirst is None:  # no choice given: the steps decide, and a note says how
+            day_first, note = ambiguous_dates(values, time)
+            time = time if day_first is None else day_first
+            notes += [note] if note else []
+        if offset := has_utc_offset(values):
+            notes.append(f"time column {column!r} has UTC offsets ({offset}): times are converted to UTC, also "
+                         f"where they are printed and written (scores.csv)")
+            in_utc = True
     if time.notna().sum() == 0:
         first = values.dropna().iloc[0] if values.notna().any() else None
         raise InputError(f"time column {column!r}: no value parses as a time (first: {first!r})",
                          hint="name the column holding the times with --time-column NAME; datetime text "
                               "(2021-06-10 20:00:00) and epoch numbers (s, ms, us, ns) are understood")
-    return time, notes
+    return time, notes, in_utc
+
+
+def repeated_time_note(times: pd.Series, conflicting: int) -> str | None:
+    """A note for conflicting duplicate times in naive local time: the hour repeated when clocks go back at the
+    end of daylight saving time looks like this (the first of each time is kept); None without conflicts."""
+    if not conflicting:
+        return None
+    repeated = times[times.duplicated(keep=False) & times.notna()]
+    first = f" (first at {repeated.min()})" if len(repeated) else ""
+    return (f"{conflicting} duplicate time(s) with other values{first}: repeated local times, e.g. the hour "
+            f"repeated when clocks go back at a daylight-saving change, look like this and the first of each was "
+            f"kept; timestamps with a UTC offset (2024-10-27T02:30:00+01:00) or in UTC keep them apart")
+
+
+DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
+
+
+def decimal_comma_example(column: pd.Series) -> str | None:
+    """A cell like '6,27' when at least half of a column's non-empty cells are numbers with a decimal comma (a
+    European spreadsheet export), else None."""
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    present = column.dropna().astype(str)
+    if present.empty:
+        return None
+    looks = present.str.match(DECIMAL_COMMA)
+    return present[looks].iloc[0] if looks.sum() >= 0.5 * len(present) else None
 
 
 def mostly_numeric_columns(raw: pd.DataFrame, exclude: Iterable[str], min_share: float = 0.5):
-    """(channel columns, dropped columns): numeric columns, and text columns where at least `min_share` of the
-    non-empty cells are numbers (a logger's 'ERR' in one cell must not drop the channel); the rest is dropped."""
+    """(channel columns, non-numeric columns, empty columns): numeric columns, and text columns where at least
+    `min_share` of the non-empty cells are numbers (a logger's 'ERR' in one cell must not drop the channel); a
+    column without any value (a spare sensor) is left out, as it would leave no complete row."""
     exclude = set(exclude)
-    kept, dropped = [], []
+    kept, dropped, empty = [], [], []
     for name in raw.columns:
         if name in exclude:
             continue
         column = raw[name]
+        if column.isna().all():
+            empty.append(name)
+            continue
         if pd.api.types.is_numeric_dtype(column):
             kept.append(name)
             continue
@@ -450,21 +550,26 @@ def mostly_numeric_columns(raw: pd.DataFrame, exclude: Iterable[str], min_share:
         is_text = column.dtype == object or pd.api.types.is_string_dtype(column)
         share = parsed.sum() / present.sum() if present.any() else 0.0
         (kept if is_text and share >= min_share else dropped).append(name)
-    return kept, dropped
+    return kept, dropped, empty
 
 
 def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str] | Iterable[str] | None = None,
-               period_s: float | None = None, max_fill_s: float | None = None, dayfirst: bool = False) -> Telemetry:
+               period_s: float | None = None, max_fill_s: float | None = None, dayfirst: bool | None = None,
+               decimal: str = ".") -> Telemetry:
     """Any Parquet or CSV telemetry: `time_column` (datetime text, or epoch numbers in s/ms/us/ns by magnitude)
     plus numeric columns.
 
     `columns` selects channels: a list of names, or a mapping {source name: tidy name}; default = every other
     column that is mostly numeric (its stray text cells become gaps). `period_s` default = the median interval.
-    `dayfirst` reads 10/06/2021 as 10 June. Also reads a tidy file written by write_tidy. What was assumed
-    (the time unit, dropped columns, ambiguous dates) is in the report's notes.
+    `dayfirst` reads 10/06/2021 as 10 June (False: 6 October; None: whichever leaves regular steps). `decimal`
+    "," reads a CSV's '6,27' as 6.27. Also reads a tidy file written by write_tidy. What was assumed (the time
+    unit, UTC conversion, left-out columns, ambiguous dates, repeated times) is in the report's notes; a channel
+    without any number is an error, as is a table where almost no row reaches the grid.
     """
     path = Path(path)
     if path.suffix.lower() == ".parquet":
+        if decimal != ".":
+            raise InputError(f"{path}: --decimal applies to CSV files", hint="leave --decimal out for Parquet")
         try:
             raw = pq.read_table(path).to_pandas()
         except (OSError, pa.ArrowInvalid) as err:
@@ -476,38 +581,62 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                 header = handle.readline()
         except FileNotFoundError:
             raise InputError(f"{path}: no such file", hint="check the path (ls it)") from None
-        raw = read_csv(path, sep=";" if ";" in header else ",")  # SKAB-style files use ";"
+        sep = ";" if ";" in header else ","  # SKAB-style and European files use ";"
+        if decimal == sep:
+            raise InputError(f"{path}: --decimal {decimal} but the fields are separated by {sep!r} too",
+                             hint="decimal commas need ';' between fields (a European spreadsheet export)")
+        raw = read_csv(path, sep=sep, decimal=decimal)
     if time_column not in raw.columns:
         raise InputError(f"{path}: no time column {time_column!r}",
                          hint=f"columns found: {', '.join(map(str, raw.columns[:40]))}; name the time column: "
                               f"tinyad bert load-bms --input {path} --time-column NAME -o tidy.parquet")
     notes: list[str] = []
+    dropped: list[str] = []
     if columns is None:
-        names, dropped = mostly_numeric_columns(raw, (time_column, SEGMENT_COLUMN))
+        names, dropped, empty = mostly_numeric_columns(raw, (time_column, SEGMENT_COLUMN))
         if dropped:
             notes.append(f"column(s) {', '.join(map(str, dropped))} left out: not numeric (name channels with "
                          f"--column)")
+        if empty:
+            notes.append(f"column(s) {', '.join(map(str, empty))} left out: no values (every cell empty)")
         mapping = {c: c for c in names}
     elif isinstance(columns, Mapping):
         mapping = dict(columns)
     else:
         mapping = {c: c for c in columns}
+    _require(raw, mapping, str(path))
+    # Before "no numeric columns": a decimal-comma export has none, and naming its columns cannot help.
+    for name in [*mapping, *dropped]:
+        if (example := decimal_comma_example(raw[name])) is not None:
+            raise InputError(f"{path}: cells look like decimal commas ({example!r} in column {name!r}), read as "
+                             f"text, not numbers",
+                             hint=f"pass --decimal , (tinyad bert load-bms --input {path} --decimal , ...)")
     if not mapping:
         raise InputError(f"{path}: no numeric channel columns", hint="name them with --column")
-    _require(raw, mapping, str(path))
     numbers, bad = _numeric(raw, list(mapping))
+    for src in mapping:
+        if numbers[src].isna().all():  # a channel without numbers leaves no complete row: refuse, do not guess
+            first = raw[src].dropna()
+            what = f"holds no number (e.g. {first.iloc[0]!r})" if len(first) else "has no values (every cell empty)"
+            usable = [str(c) for c in numbers.columns if numbers[c].notna().any()]
+            raise InputError(f"{path}: column {src!r} {what}",
+                             hint="leave it out of --column" + (f"; columns with numbers: {', '.join(usable)}"
+                                                                if usable else ""))
     for src in mapping:
         stray = raw[src].notna() & numbers[src].isna()
         if stray.any():
             notes.append(f"column {src!r}: {int(stray.sum())} cell(s) not a number (e.g. "
                          f"{raw[src][stray].iloc[0]!r}), treated as missing")
-    time, time_notes = parse_time(raw[time_column], time_column, dayfirst)
+    time, time_notes, in_utc = parse_time(raw[time_column], time_column, dayfirst)
     notes += time_notes
     frame = pd.DataFrame({TIME_COLUMN: time})
     for src, name in mapping.items():
         frame[name] = numbers[src].to_numpy()
     channels = list(mapping.values())
+    timed = frame[TIME_COLUMN]
     frame, report = _tidy_rows(frame, channels, GapReport(non_numeric_cells=bad, notes=notes))
+    if not in_utc and (note := repeated_time_note(timed, report.conflicting_duplicates)):
+        report.notes.append(note)
     if period_s is None:
         intervals = frame[TIME_COLUMN].diff().dt.total_seconds().dropna()
         if intervals.empty:
@@ -515,7 +644,8 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
         period_s = float(intervals.median())
     max_fill_s = 6 * period_s if max_fill_s is None else max_fill_s
     frame, report = resample(frame, channels, period_s, max_fill_s, report)
-    return Telemetry(frame, channels, period_s, str(path), {c: UNITS.get(c, "") for c in channels}, report)
+    return Telemetry(frame, channels, period_s, str(path), {c: UNITS.get(c, "") for c in channels}, report,
+                     "UTC" if in_utc else "")
 
 
 # ------------------------------------------------------------------------------------------- Parquet io
@@ -526,6 +656,8 @@ def write_tidy(telemetry: Telemetry, path: Path) -> Path:
     path = Path(path)
     meta = {"source": telemetry.source, "period_s": telemetry.period_s, "channels": telemetry.channels,
             "units": telemetry.units, "gaps": asdict(telemetry.gaps)}
+    if telemetry.time_zone:  # only when known, so files of naive sources stay as they were
+        meta["time_zone"] = telemetry.time_zone
     table = pa.Table.from_pandas(telemetry.frame[[TIME_COLUMN, *telemetry.channels, SEGMENT_COLUMN]],
                                  preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta)})
@@ -552,7 +684,7 @@ def read_tidy(path: Path) -> Telemetry:
     frame = table.to_pandas()
     _require(frame, [TIME_COLUMN, SEGMENT_COLUMN, *meta["channels"]], str(path))
     return Telemetry(frame, list(meta["channels"]), float(meta["period_s"]), meta["source"],
-                     dict(meta.get("units", {})), report)
+                     dict(meta.get("units", {})), report, meta.get("time_zone", ""))
 
 
 def is_tidy_file(spec: str | Path) -> bool:
@@ -567,10 +699,10 @@ def is_tidy_file(spec: str | Path) -> bool:
         return False
 
 
-def load_any(spec: str, period_s: float | None = None, dayfirst: bool = False) -> Telemetry:
+def load_any(spec: str, period_s: float | None = None, dayfirst: bool | None = None) -> Telemetry:
     """Resolve a data set name used on the command line:
     `ess_lfp:N` (rack N of ../shared/data/bms/ess_lfp), `bess` (the BESS log), or a path to Parquet/CSV
-    (`dayfirst`: a CSV's 10/06/2021 is 10 June)."""
+    (`dayfirst`: a CSV's 10/06/2021 is 10 June; None: decided by the steps, as load_table)."""
     from tinyad.paths import shared_data_dir
 
     if spec.startswith("ess_lfp:"):

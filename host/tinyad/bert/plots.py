@@ -74,7 +74,7 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
     if filled:  # and the blue ones
         axes[0].annotate("interpolated", (times[filled[0][0]], 1.0), xycoords=("data", "axes fraction"),
                          fontsize=7, va="bottom", color="tab:blue")
-    axes[-1].set_xlabel("time")
+    axes[-1].set_xlabel("time (UTC)" if getattr(telemetry, "time_zone", "") == "UTC" else "time")
     fig.suptitle(title or telemetry.source, fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,11 @@ def bert():
               help="ess_lfp root (default ../shared/data/bms/ess_lfp); BESS: the CSV path.")
 @click.option("--time-column", default="time", show_default=True, help="Time column of --input: datetime text, "
               "or epoch numbers (seconds, ms, us or ns, told apart by their size).")
-@click.option("--dayfirst", is_flag=True, help="Dates of --input written day first: 10/06/2021 = 10 June.")
+@click.option("--dayfirst/--monthfirst", default=None, help="Dates of --input written day first (10/06/2021 = 10 "
+              "June) or month first (6 October); default: day first only when month first leaves irregular steps "
+              "that day first does not (a note says so).")
+@click.option("--decimal", type=click.Choice([".", ","]), default=".", show_default=True,
+              help="Decimal mark of a CSV --input: ',' for a European export ('6,27' with ';' between fields).")
 @click.option("--column", "columns", multiple=True, help="Channel column of --input (repeat; default: all numeric).")
 @click.option("--period", "period_s", type=float, help="Grid period in seconds (default: 5 ess_lfp, 10 BESS, "
               "the median interval for --input).")
@@ -38,16 +42,18 @@ def bert():
               "the data into segments (default: 30 ess_lfp, 60 BESS, 6 periods --input).")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The tidy Parquet file to write.")
-def load_bms(rack, bess, input_path, root, time_column, dayfirst, columns, period_s, max_fill_s, out_path):
+def load_bms(rack, bess, input_path, root, time_column, dayfirst, decimal, columns, period_s, max_fill_s,
+             out_path):
     """Turn BMS telemetry into a tidy fixed-rate Parquet table (voltage, current, SOC, temperature, cell
-    voltage difference) and report the gaps."""
+    voltage difference) and report the gaps. A table where almost no row reaches the grid is refused."""
     from tinyad.battery import bms
     from tinyad.paths import shared_data_dir
 
     if sum(bool(x) for x in (rack is not None, bess, input_path)) != 1:
         raise InputError("give exactly one of --rack, --bess, --input", hint="e.g. --rack 1 -o rack1.parquet")
-    if dayfirst and not input_path:
-        raise InputError("--dayfirst applies to --input only", hint="the ess_lfp and BESS dates are unambiguous")
+    if (dayfirst is not None or decimal != ".") and not input_path:
+        raise InputError("--dayfirst, --monthfirst and --decimal apply to --input only",
+                         hint="the ess_lfp and BESS files are read in their known format")
     defaults = {}
     if period_s is not None:
         defaults["period_s"] = period_s
@@ -58,7 +64,8 @@ def load_bms(rack, bess, input_path, root, time_column, dayfirst, columns, perio
     elif bess:
         tidy = bms.load_bess_log(root or shared_data_dir() / "bms" / "bess_bmu" / "bess_task1.csv", **defaults)
     else:
-        tidy = bms.load_table(input_path, time_column, list(columns) or None, dayfirst=dayfirst, **defaults)
+        tidy = bms.load_table(input_path, time_column, list(columns) or None, dayfirst=dayfirst, decimal=decimal,
+                              **defaults)
     bms.write_tidy(tidy, out_path)
     summary, *gaps = bms.gap_lines(tidy)
     click.echo(summary)
@@ -67,7 +74,7 @@ def load_bms(rack, bess, input_path, root, time_column, dayfirst, columns, perio
     for note in tidy.gaps.notes:
         click.echo(f"note: {note}")
     click.echo(f"wrote {out_path} ({len(tidy.frame)} rows x {len(tidy.channels)} channels: "
-               f"{', '.join(tidy.channels)}; {tidy.period_s:g} s)")
+               f"{', '.join(tidy.channels)}; {tidy.period_s:g} s" + (", times in UTC)" if tidy.time_zone else ")"))
 
 
 def _range(ctx, param, value):
@@ -332,6 +339,8 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     regions = events(flags)
     out_dir.mkdir(parents=True, exist_ok=True)
     filled = data.interpolated_rows()
+    # Times the loader converted to UTC keep their +00:00 in the file and on screen: not mistaken for local time.
+    times = times.dt.tz_localize(data.time_zone) if data.time_zone else times
     pd.DataFrame({"time": times.to_numpy(), "score": scores, "alarm": flags.astype(np.int8),
                   "interpolated": filled.astype(np.int8)}).to_csv(out_dir / "scores.csv", index=False)
     cut = (f"{1 - anomaly_rate:.1%} quantile of the reference's scores" if reference
@@ -345,7 +354,8 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     if not episodes:
         click.echo("no alarm episode")
     else:
-        click.echo(f"{len(episodes)} episode(s) (runs less than a window, {loaded.config.window} steps, apart)"
+        zone = "times in UTC" if data.time_zone else "times as written in the data, no time zone given"
+        click.echo(f"{len(episodes)} episode(s) (runs less than a window, {loaded.config.window} steps, apart; {zone})"
                    + (", the 10 highest:" if len(episodes) > 10 else ":"))
     for a, b in sorted(episodes, key=lambda r: -float(scores[r[0]:r[1]].max()))[:10]:
         click.echo(f"  {times.iloc[a]} .. {times.iloc[b - 1]}  peak score {scores[a:b].max():.3f}")
