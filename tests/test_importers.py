@@ -438,3 +438,18 @@ def test_csv_gaps_are_noted_and_listed_in_extra_gaps(tmp_path, capsys):
     err = capsys.readouterr().err
     assert ("note: g: 2 gap(s) longer than 1.5 sample intervals, the largest 0.31 s before line 22; kept in the "
             "time column and listed in extra.gaps") in err
+
+
+def test_a_header_that_names_the_channels_needs_no_map(tmp_path, capsys):
+    src = _write(tmp_path / "named.csv", "t;AX;ay;temp\n0;0,5;1;20\n0.01;0,5;1;20\n0.02;0,5;1;20\n".replace(",", "."))
+    assert main(["import", "csv", str(src), "--out", str(tmp_path / "out"), "--time-column", "t",
+                 "--label", "normal"]) == 0
+    assert "note: columns AX, ay taken as channels ax, ay by their names (--map to choose others)" in \
+        capsys.readouterr().err
+    session = read_session(tmp_path / "out" / "named.parquet")
+    assert session.meta.channels == ["ax", "ay"] and session.data[:, 0].tolist() == [0.5, 0.5, 0.5]
+    other = _write(tmp_path / "other.csv", "t,AccX\n0,1\n0.01,1\n")
+    assert main(["import", "csv", str(other), "--out", str(tmp_path / "o2"), "--time-column", "t",
+                 "--label", "normal"]) == 2
+    assert ("error: csv import needs --map: no column is named like a channel (ax ay az gx gy gz)"
+            in capsys.readouterr().err)

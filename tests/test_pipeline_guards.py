@@ -252,3 +252,22 @@ def test_kconfig_names_and_defaults_match_the_firmware():
     assert "default TINYAD_ACCEL_4G" in kconfig and "default TINYAD_GYRO_500DPS" in kconfig
     rate = kconfig.split("config TINYAD_SAMPLE_RATE_HZ")[1]
     assert "default 100\n" in rate.split("help")[0]
+
+
+def test_two_synth_sets_numbered_alike_get_a_hint_about_synth(tmp_path):
+    from tinyad.synth import synth_dataset
+
+    for out, seed in (("a", 1), ("b", 2)):
+        synth_dataset(tmp_path / out, sessions_per_class=1, duration_s=5.0, seed=seed, machine_seed=0,
+                      classes=["normal"])
+    with pytest.raises(InputError, match="have the same session id 'synth_normal_000'") as refused:
+        load_sessions([str(tmp_path / "a"), str(tmp_path / "b")])
+    assert refused.value.hint == ("`tinyad synth` numbers every set's sessions alike: make one set with all the "
+                                  "sessions you need (--sessions-per-class, --classes), or train on one set")
+
+
+def test_quantize_out_is_a_folder_not_a_tflite_name(trained, tmp_path, capsys):
+    assert main(["quantize", str(trained / "run"), "--out", str(tmp_path / "mine.tflite")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --out {tmp_path / 'mine.tflite'}: a folder, not a file name" in err
+    assert "hint: e.g. --out mine" in err and not (tmp_path / "mine.tflite").exists()

@@ -203,6 +203,18 @@ def ceiling_fan_sessions(root: str | os.PathLike, progress: bool = False) -> lis
 # ----------------------------------------------------------------------------------------- generic CSV
 
 
+def channels_by_name(path: str | os.PathLike, sep: str | None = None) -> dict[str, str]:
+    """{channel: column} for the header columns already named like tinyad channels (ax .. gz, any case), so a
+    file whose header says ax,ay,az needs no --map; {} when none is."""
+    from tinyad.csvfile import read_csv
+    from tinyad.detectors.telemetry import sniff_separator
+
+    path = Path(path)
+    header = read_csv(path, sep=sep or sniff_separator(path), nrows=1).columns
+    by_lower = {str(name).strip().lower(): str(name) for name in header}
+    return {c: by_lower[c] for c in KNOWN_CHANNELS if c in by_lower}
+
+
 def import_csv(
     path: str | os.PathLike,
     mapping: dict[str, str],

@@ -371,3 +371,13 @@ def test_fit_warns_about_columns_that_never_change(tmp_path, capsys):
     assert code == 0
     assert ("warning: column(s) rated_rpm, running never change in the training data (a setting or a status flag?)"
             in capsys.readouterr().err)
+
+
+def test_every_column_with_a_bad_cell_is_named_at_once(tmp_path):
+    csv = _write(tmp_path, "run.csv", _signals(n=5), status="on", spare=np.nan)
+    with pytest.raises(InputError) as refused:
+        load_telemetry(csv)
+    assert str(refused.value) == (f"{csv}: data row 1, column 'status': missing, non-numeric or NaN (also in "
+                                  "column(s) 'spare')")
+    assert refused.value.hint == ("a time or date column: name it with --time-column; a label or other text: leave "
+                                  "it out with --drop 'status,spare' (or --label-column); else clean the file")

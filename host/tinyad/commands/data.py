@@ -126,8 +126,14 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
     elif kind == "fan":
         sessions = importers.ceiling_fan_sessions(src)
     else:
+        by_name = {} if mapping else importers.channels_by_name(src, sep)
+        if by_name:  # the header already says which column is which channel
+            click.echo(f"note: columns {', '.join(by_name.values())} taken as channels {', '.join(by_name)} by "
+                       "their names (--map to choose others)", err=True)
+            mapping = ",".join(f"{channel}={column}" for channel, column in by_name.items())
         if not mapping:
-            raise InputError("csv import needs --map", hint="e.g. --map ax=AccX,ay=AccY,az=AccZ")
+            raise InputError("csv import needs --map: no column is named like a channel (ax ay az gx gy gz)",
+                             hint="e.g. --map ax=AccX,ay=AccY,az=AccZ")
         # motor and fan derive the label from the file and folder names; a csv says nothing about its class.
         if not label or not label.strip():
             raise InputError("csv import needs --label: the class of the recording",

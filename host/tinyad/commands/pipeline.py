@@ -71,9 +71,12 @@ def load_session_files(paths: tuple[str, ...] | list[str], echo=None, unreadable
         for f, s in loaded:
             other = first_file.setdefault(s.meta.session_id, f)
             if other is not f:
+                synth = "generator_version" in s.meta.extra and s.meta.session_id.startswith("synth_")
                 raise InputError(f"{other} and {f} have the same session id {s.meta.session_id!r}",
-                                 hint="session ids must be unique: re-import one with another --session-id, or "
-                                      "leave the copy out")
+                                 hint="`tinyad synth` numbers every set's sessions alike: make one set with all the "
+                                      "sessions you need (--sessions-per-class, --classes), or train on one set"
+                                 if synth else "session ids must be unique: re-import one with another "
+                                               "--session-id, or leave the copy out")
     return loaded
 
 
@@ -159,6 +162,8 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
 
 
 def _refuse_what_the_core_cannot_hold(window: int, n_channels: int, n_classes: int) -> None:
+    """InputError naming each limit of the firmware core a model of this shape would break (see
+    `tinyad.export.core_limit_problems`)."""
     from tinyad.export import core_limit_problems
 
     problems = core_limit_problems(window, n_channels, n_classes)
@@ -184,6 +189,9 @@ def quantize(run_dir, out_dir, per_channel_dense):
     from tinyad.quantize import quantize_run
     from tinyad.train import load_run
 
+    if out_dir is not None and Path(out_dir).suffix.lower() == ".tflite":  # it would become a folder of that name
+        raise InputError(f"--out {out_dir}: a folder, not a file name (quantize writes model.tflite, "
+                         "model_settings.json and quantize.json into it)", hint=f"e.g. --out {Path(out_dir).stem}")
     result = quantize_run(load_run(run_dir), out_dir, per_channel_dense=per_channel_dense)
     click.echo(_metrics_table([("float", result.float_metrics), ("int8", result.int8_metrics)]))
     for line in result.warnings:

@@ -162,12 +162,14 @@ def _with_decimal_commas(frame, sep: str):
     return frame
 
 
-def _bad_cell_hint(frame, column: str, row: int, needed_by_model: bool = False) -> str:
+def _bad_cell_hint(frame, column: str, row: int, needed_by_model: bool = False, others=()) -> str:
     """What to do about the first bad cell: an empty/NaN cell in a numeric column wants filling or --drop;
     text wants --time-column, --drop or --label-column. When `needed_by_model` (scoring: a fitted detector
-    takes the column as an input) --drop cannot help, so the hint is to clean the file or refit without it."""
+    takes the column as an input) --drop cannot help, so the hint is to clean the file or refit without it.
+    `others`: further columns with bad cells, named in the --drop offered."""
     import pandas as pd
 
+    column_list = ",".join([column, *others])
     empty = pd.isna(frame[column].iloc[row])
     if needed_by_model:
         what = "fill or interpolate the missing values" if empty else "replace the text by numbers"
@@ -176,9 +178,9 @@ def _bad_cell_hint(frame, column: str, row: int, needed_by_model: bool = False) 
                 f"or refit without the column (`tinyad detect fit ... --drop {column!r}`)")
     if empty:
         return (f"the cell is empty or NaN: fill or interpolate the missing values of {column!r}, or leave the "
-                f"column out with --drop {column!r}")
+                f"column{'s' if others else ''} out with --drop {column_list!r}")
     return ("a time or date column: name it with --time-column; a label or other text: leave it out with --drop "
-            "(or --label-column); else clean the file")
+            f"{column_list!r} (or --label-column); else clean the file")
 
 
 # The separators a telemetry CSV uses. pandas' own sniffing considers any character, and takes the "v" of a
@@ -313,8 +315,11 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     bad = ~np.isfinite(numeric)
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
-        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN",
-                         hint=_bad_cell_hint(frame, chosen[col], row, needed_by_model and bool(columns)))
+        # all of them at once: a file with three such columns should not take three runs to find out
+        others = [chosen[c] for c in np.flatnonzero(bad.any(axis=0)) if c != col]
+        also = f" (also in column(s) {', '.join(map(repr, others))})" if others else ""
+        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN{also}",
+                         hint=_bad_cell_hint(frame, chosen[col], row, needed_by_model and bool(columns), others))
     time = None
     if time_column:
         time = frame[time_column].to_numpy()
