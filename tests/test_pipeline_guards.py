@@ -123,7 +123,7 @@ def test_export_refuses_a_tflite_older_than_the_runs_model(trained, tmp_path):
       "(accelerometer only), in that order"]),
     ({"window": 200},
      ["window 200 samples > 128 (the core's sample ring)",
-      "window 200 x 3 channels = 600 values > 512 (at most 170 samples with 3 channels)"]),
+      "window 200 x 3 channels = 600 values > 512 (at most 128 samples with 3 channels)"]),
 ])
 def test_export_refuses_a_model_the_board_cannot_run(trained, tmp_path, change, problems):
     # The board's sensor task feeds ax..gz in order (or the first three); the core holds 128 samples, 512 values.
@@ -148,7 +148,7 @@ def test_train_warns_about_channels_the_board_cannot_feed_and_refuses_a_window_t
     assert ("input channels ax az gz: the board feeds a model ax ay az gx gy gz (6 channels) or ax ay az "
             "(accelerometer only), in that order: `tinyad export` will refuse this model") in err
     assert ("the board and the SIL could not run this model: window 171 samples > 128 (the core's sample ring); "
-            "window 171 x 3 channels = 513 values > 512 (at most 170 samples with 3 channels)") in err
+            "window 171 x 3 channels = 513 values > 512 (at most 128 samples with 3 channels)") in err
     assert not out.exists()
 
 

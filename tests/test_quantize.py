@@ -57,8 +57,12 @@ def test_a_conversion_that_left_ops_in_float_is_converted_again():
 
     ops = {b"float": ["FULLY_CONNECTED", "DEQUANTIZE", "SPLIT", "QUANTIZE"], b"integer": ["FULLY_CONNECTED", "SPLIT"]}
     assert convert_until_integer(convert, ops=ops.__getitem__) == b"integer" and len(calls) == 3
-    # never integer: the last conversion, and a warning naming what is left in float
-    assert convert_until_integer(lambda: b"float", attempts=2, ops=ops.__getitem__) == b"float"
+    # never integer: the last of `attempts` conversions, and a warning naming what is left in float
+    calls.clear()
+    results = iter([b"float"] * 3)
+    assert convert_until_integer(convert, attempts=2, ops=ops.__getitem__) == b"float" and len(calls) == 2
+    calls.clear()
+    assert convert_until_integer(convert, attempts=0, ops=ops.__getitem__) == b"float" and len(calls) == 1
     assert float_op_warning(ops[b"float"]) == (
         f"the int8 model holds 1 DEQUANTIZE op(s) after {MAX_CONVERSIONS} conversions: part of it runs in float on "
         "the board (more flash, arena and time); re-run `tinyad quantize` or try another --model")

@@ -192,12 +192,20 @@ def core_limit_problems(window: int, n_channels: int, n_classes: int) -> list[st
     if window > _core.RING_SAMPLES:
         problems.append(f"window {window} samples > {_core.RING_SAMPLES} (the core's sample ring)")
     values = window * n_channels
+    longest = min(_core.RING_SAMPLES, _core.MAX_WINDOW_VALUES // max(n_channels, 1))
     if values > _core.MAX_WINDOW_VALUES:
         problems.append(f"window {window} x {n_channels} channels = {values} values > {_core.MAX_WINDOW_VALUES} "
-                        f"(at most {_core.MAX_WINDOW_VALUES // max(n_channels, 1)} samples with {n_channels} channels)")
+                        f"(at most {longest} samples with {n_channels} channels)")
     if not 2 <= n_classes <= _core.MAX_CLASSES:
         problems.append(f"{n_classes} classes (the core takes 2 to {_core.MAX_CLASSES})")
     return problems
+
+
+def core_limit_hint(problems: list[str]) -> str:
+    """What to change for `core_limit_problems`: the window when one of them is about it, else the classes."""
+    if any("window" in problem for problem in problems):
+        return "re-train with a smaller `tinyad train --window` (the core's limits: docs/protocol.md)"
+    return "re-train with fewer classes, merging labels (the core's limits: docs/protocol.md)"
 
 
 def board_problems(settings: ModelSettings) -> list[str]:

@@ -130,19 +130,21 @@ def convert_until_integer(convert, attempts: int = MAX_CONVERSIONS, ops=None) ->
     says so)."""
     if ops is None:
         from tinyad.tflm import op_names as ops
-    for _ in range(attempts):
-        model = convert()
+    model = convert()  # at least one conversion, whatever `attempts` says
+    for _ in range(attempts - 1):
         if "DEQUANTIZE" not in ops(model):
             break
+        model = convert()
     return model
 
 
-def float_op_warning(ops: list[str]) -> str | None:
-    """A warning when an int8 model still has ops that run in float (between DEQUANTIZE and QUANTIZE)."""
+def float_op_warning(ops: list[str], attempts: int = MAX_CONVERSIONS) -> str | None:
+    """A warning when an int8 model still has ops that run in float (between DEQUANTIZE and QUANTIZE) after
+    `attempts` conversions."""
     count = ops.count("DEQUANTIZE")
     if not count:
         return None
-    return (f"the int8 model holds {count} DEQUANTIZE op(s) after {MAX_CONVERSIONS} conversions: part of it runs in "
+    return (f"the int8 model holds {count} DEQUANTIZE op(s) after {attempts} conversions: part of it runs in "
             "float on the board (more flash, arena and time); re-run `tinyad quantize` or try another --model")
 
 

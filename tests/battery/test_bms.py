@@ -271,3 +271,24 @@ def test_a_missing_rack_lists_the_racks_there(tmp_path):
     with pytest.raises(InputError) as err:
         bms.load_ess_lfp(tmp_path, 9)
     assert "racks under" in err.value.hint and err.value.hint.endswith(": 7")
+
+
+def test_the_first_conflicting_duplicate_is_named_not_the_first_repeat(tmp_path):
+    # 00:00:00 repeats with the same values (a harmless repeat), 00:00:20 with others: the note names 00:00:20
+    csv = tmp_path / "d.csv"
+    csv.write_text("t,a\n2024-01-01 00:00:00,1\n2024-01-01 00:00:00,1\n2024-01-01 00:00:10,2\n"
+                   "2024-01-01 00:00:20,3\n2024-01-01 00:00:20,9\n2024-01-01 00:00:30,4\n")
+    tidy = bms.load_table(csv, "t")
+    assert (tidy.gaps.duplicate_rows, tidy.gaps.conflicting_duplicates) == (2, 1)
+    assert tidy.gaps.notes[-1].startswith("1 duplicate time(s) with other values (first at 2024-01-01 00:00:20)")
+
+
+def test_dotted_dates_are_day_first_and_a_quoted_comma_in_a_comma_file_is_only_text(tmp_path):
+    # dots: 01.03.2024 is 1 March even when every step is regular both ways (one day of data)
+    dotted = _table(tmp_path / "dots.csv", [f"01.03.2024 10:{m:02d}:00" for m in range(10)], a=np.arange(10.0))
+    assert bms.load_table(dotted, "t").frame["time"].iloc[0] == pd.Timestamp("2024-03-01 10:00:00")
+    # ',' between fields: "1,2" in a text column is quoted text, not a decimal comma; the column is left out
+    quoted = tmp_path / "q.csv"
+    quoted.write_text("time,v,status\n" + "".join(f'2024-01-01 00:00:{s:02d},{s},"1,2"\n' for s in range(0, 60, 10)))
+    tidy = bms.load_table(quoted, "time")
+    assert tidy.channels == ["v"] and "column(s) status left out: not numeric" in tidy.gaps.notes[0]

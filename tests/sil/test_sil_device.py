@@ -147,7 +147,7 @@ def test_a_model_beyond_the_cores_limits_is_refused_naming_the_limit(tmp_path, t
         SilDevice(model_path, settings=too_long)
     assert str(refused.value) == ("the firmware core rejects this model for the SIL: window 100 x 6 channels = "
                                   "600 values > 512 (at most 85 samples with 6 channels)")
-    assert refused.value.hint == "re-train with a smaller `tinyad train --window`"
+    assert refused.value.hint == "re-train with a smaller `tinyad train --window` (the core's limits: docs/protocol.md)"
 
 
 def test_config_round_trip_and_range_check(sil):

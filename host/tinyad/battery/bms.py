@@ -61,6 +61,7 @@ class GapReport:
     raw_rows: int = 0
     duplicate_rows: int = 0  # identical timestamps merged (first kept)
     conflicting_duplicates: int = 0  # identical timestamps with different values (first kept)
+    first_conflict: str = ""  # the earliest of those timestamps (ISO), for the notes
     unparseable_rows: int = 0  # rows whose time could not be parsed (a truncated line, ...)
     non_numeric_cells: int = 0  # cells that were not numbers (treated as missing)
     grid_rows: int = 0
@@ -256,6 +257,8 @@ def _tidy_rows(frame: pd.DataFrame, channels: list[str], report: GapReport) -> t
         differs = ~np.isclose(dups.to_numpy(), firsts.loc[dups.index].to_numpy(), equal_nan=True).all(axis=1)
         report.duplicate_rows += int(dup.sum())
         report.conflicting_duplicates += int(differs.sum())
+        if differs.any() and not report.first_conflict:
+            report.first_conflict = dups.index[differs].min().isoformat()
         frame = frame.loc[~dup]
     return frame.reset_index(drop=True), report
 
@@ -480,6 +483,11 @@ def parse_time(values: pd.Series, column: str,
                              hint="epoch times in s, ms, us or ns are recognized by their size; or give "
                                   "datetime text (2021-06-10 20:00:00)") from None
     else:
+        from tinyad.detectors.telemetry import is_dotted_date
+
+        present = values.dropna()
+        if dayfirst is None and len(present) and is_dotted_date(present.iloc[0]):
+            dayfirst = True  # 01.03.2024 is 1 March wherever dates are written with dots (as `tinyad detect` reads)
         try:
             time = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=bool(dayfirst), utc=True)
         except (ValueError, TypeError, OverflowError) as err:
@@ -502,13 +510,13 @@ def parse_time(values: pd.Series, column: str,
     return time, notes, in_utc
 
 
-def repeated_time_note(times: pd.Series, conflicting: int) -> str | None:
+def repeated_time_note(report: GapReport) -> str | None:
     """A note for conflicting duplicate times in naive local time: the hour repeated when clocks go back at the
     end of daylight saving time looks like this (the first of each time is kept); None without conflicts."""
+    conflicting = report.conflicting_duplicates
     if not conflicting:
         return None
-    repeated = times[times.duplicated(keep=False) & times.notna()]
-    first = f" (first at {repeated.min()})" if len(repeated) else ""
+    first = f" (first at {report.first_conflict.replace('T', ' ')})" if report.first_conflict else ""
     return (f"{conflicting} duplicate time(s) with other values{first}: repeated local times, e.g. the hour "
             f"repeated when clocks go back at a daylight-saving change, look like this and the first of each was "
             f"kept; timestamps with a UTC offset (2024-10-27T02:30:00+01:00) or in UTC keep them apart")
@@ -567,6 +575,7 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
     without any number is an error, as is a table where almost no row reaches the grid.
     """
     path = Path(path)
+    sep = None  # a CSV's field separator
     if path.suffix.lower() == ".parquet":
         if decimal != ".":
             raise InputError(f"{path}: --decimal applies to CSV files", hint="leave --decimal out for Parquet")
@@ -605,8 +614,9 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
     else:
         mapping = {c: c for c in columns}
     _require(raw, mapping, str(path))
-    # Before "no numeric columns": a decimal-comma export has none, and naming its columns cannot help.
-    for name in [*mapping, *dropped]:
+    # Before "no numeric columns": a decimal-comma export has none, and naming its columns cannot help. Only where
+    # --decimal can help: a CSV with ';' between fields (with ',' a "1,2" cell is quoted text or a thousands mark).
+    for name in [*mapping, *dropped] if sep == ";" and decimal == "." else []:
         if (example := decimal_comma_example(raw[name])) is not None:
             raise InputError(f"{path}: cells look like decimal commas ({example!r} in column {name!r}), read as "
                              f"text, not numbers",
@@ -633,9 +643,8 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
     for src, name in mapping.items():
         frame[name] = numbers[src].to_numpy()
     channels = list(mapping.values())
-    timed = frame[TIME_COLUMN]
     frame, report = _tidy_rows(frame, channels, GapReport(non_numeric_cells=bad, notes=notes))
-    if not in_utc and (note := repeated_time_note(timed, report.conflicting_duplicates)):
+    if not in_utc and (note := repeated_time_note(report)):
         report.notes.append(note)
     if period_s is None:
         intervals = frame[TIME_COLUMN].diff().dt.total_seconds().dropna()

@@ -306,8 +306,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
         click.secho(f"warning: column(s) {', '.join(counters)} increase on every row, like a time stamp or counter: "
                     "as a signal every later recording lies outside the training range; name a time column with "
                     "--time-column, or leave it out with --drop", fg="yellow", err=True)
-    stacked = np.concatenate(segments)
-    constant = [name for name, values in zip(names, stacked.T) if np.ptp(values) == 0]
+    training = np.concatenate(segments)
+    constant = [name for name, values in zip(names, training.T) if np.ptp(values) == 0]
     if constant:
         click.secho(f"warning: column(s) {', '.join(constant)} never change in the training data (a setting or a "
                     "status flag?): scaled with std 1, any later change scores as a large anomaly; leave them out "
@@ -322,7 +322,6 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
         click.echo(f"note: replaced the previous fit in {out_dir} ({', '.join(removed)})")
     detector.save(out_dir)
     (out_dir / COLUMNS_FILE).write_text("\n".join(names) + "\n")
-    training = np.concatenate(segments)
     read_options = {"columns": names, "time_column": time_column or guessed_time, "sep": sep,
                     "drop": _columns(drop) or [], "label_column": label_column,
                     # so that `detect score` can tell a file sampled at another interval

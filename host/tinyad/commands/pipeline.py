@@ -164,13 +164,12 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
 def _refuse_what_the_core_cannot_hold(window: int, n_channels: int, n_classes: int) -> None:
     """InputError naming each limit of the firmware core a model of this shape would break (see
     `tinyad.export.core_limit_problems`)."""
-    from tinyad.export import core_limit_problems
+    from tinyad.export import core_limit_hint, core_limit_problems
 
     problems = core_limit_problems(window, n_channels, n_classes)
     if problems:
         raise InputError(f"the board and the SIL could not run this model: {'; '.join(problems)}",
-                         hint="choose a smaller --window" if any("window" in p for p in problems) else
-                         "merge labels into fewer classes (the core's limits: docs/protocol.md)")
+                         hint=core_limit_hint(problems))
 
 
 def _best_epoch_line(metrics: dict, history: dict) -> str:

@@ -81,6 +81,12 @@ def reads_as_time(values) -> bool:
     return bool(np.isfinite(numbers).all() and (np.diff(numbers) >= 0).all())
 
 
+def is_dotted_date(value) -> bool:
+    """Whether a time stamp is written with dots (18.03.2024 ...): day first in every locale that writes dates
+    so, unlike slashes (10/06/2021: 10 June or 6 October)."""
+    return re.match(r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}\b", str(value)) is not None
+
+
 def time_stamps(values) -> tuple[np.ndarray, bool] | None:
     """Date-time text or datetimes as datetime64[ns] (NaT-free), or None when not all of them parse. Stamps
     with a UTC offset or a time zone come back as UTC, with True: they are instants, and a file whose offset
@@ -93,7 +99,7 @@ def time_stamps(values) -> tuple[np.ndarray, bool] | None:
     series = pd.Series(values)
     if not len(series):
         return None
-    dotted = re.match(r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}\b", str(series.iloc[0])) is not None
+    dotted = is_dotted_date(series.iloc[0])
     with warnings.catch_warnings():  # pandas warns when it guesses a date format
         warnings.simplefilter("ignore")
         for dayfirst in ([True] if dotted else [False, True]):

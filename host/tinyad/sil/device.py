@@ -117,12 +117,12 @@ class SilDevice:
                 set_bind_key=self._set_bind_key if self._bthome is not None else None)
         except (ValueError, TypeError) as err:
             self.pty.close()
-            from tinyad.export import core_limit_problems
+            from tinyad.export import core_limit_hint, core_limit_problems
 
             problems = core_limit_problems(self.settings.window, self.settings.n_channels, self.settings.n_classes)
             raise InputError(f"the firmware core rejects this model for the SIL: {'; '.join(problems) or err}",
-                             hint="re-train with a smaller `tinyad train --window`" if problems else
-                             "the alert thresholds need THRESHOLD_OFF <= THRESHOLD_ON"
+                             hint=core_limit_hint(problems) if problems else
+                             "check the model settings and the alert thresholds (THRESHOLD_OFF <= THRESHOLD_ON)"
                              ) from err
 
     @property
