@@ -141,3 +141,19 @@ def test_conv_config_rejects_windows_the_strides_cannot_rebuild():
         ConvAEConfig(window=60, filters=[8, 8, 8])
     with pytest.raises(InputError, match="positive filters"):
         ConvAEConfig(filters=[])
+
+
+def test_a_long_file_is_scored_in_chunks_to_the_same_bits(monkeypatch):
+    # Chunks of whole predict batches give every window the reconstruction an unchunked pass gives it.
+    import tinyad.detectors.pipeline as pipeline
+    from tinyad.detectors.skab_rule import window_residuals
+
+    detector = pipeline.LabelFreeDetector("conv-ae", model_config={"window": 8, "filters": [4, 2], "epochs": 1})
+    detector.fit(_sine(n=200))
+    values = _sine(n=1300, seed=1)  # 1293 windows: chunks of 512, 512 and 269
+    monkeypatch.setattr(pipeline, "CHUNK_WINDOWS", 512)
+    errors, residuals = detector._errors_and_residuals(values)
+    windows, reconstructed = detector.detector.reconstruct(values)
+    np.testing.assert_array_equal(errors, detector.detector.step_errors(windows, reconstructed))
+    np.testing.assert_array_equal(residuals, window_residuals(windows, reconstructed))
+    assert errors.shape == (1300,) and residuals.shape == (1293,)

@@ -119,11 +119,15 @@ class LSTMAutoencoder(KerasDetector):
         return windows, self.model.predict(windows, batch_size=batch_size, verbose=0)
 
     @staticmethod
-    def step_errors(windows: np.ndarray, reconstructed: np.ndarray) -> np.ndarray:
+    def window_errors(windows: np.ndarray, reconstructed: np.ndarray) -> np.ndarray:
+        """(n_windows, window): the mean over channels of the squared error at each position of each window."""
+        return ((reconstructed - windows) ** 2).mean(axis=2)
+
+    @classmethod
+    def step_errors(cls, windows: np.ndarray, reconstructed: np.ndarray) -> np.ndarray:
         """Per-time-step reconstruction error from `reconstruct`'s stride-1 windows: the mean over channels of
         the squared error, averaged over every window covering the step."""
-        per_window = ((reconstructed - windows) ** 2).mean(axis=2)  # (n_windows, window)
-        return window_errors_to_steps(per_window, len(windows) + windows.shape[1] - 1)
+        return window_errors_to_steps(cls.window_errors(windows, reconstructed), len(windows) + windows.shape[1] - 1)
 
     def errors(self, values, batch_size: int = 512) -> np.ndarray:
         """Per-time-step reconstruction error (`step_errors`) for (time, channels) data with at least

@@ -142,6 +142,12 @@ UNFLAGGED_RUN_ROWS = 30
 UNFLAGGED_RUN_FACTOR = 2.0
 
 
+# Stride-1 windows of a long file take (rows x window x channels) floats several times over (1 M rows of 4
+# channels in 30-row windows: 6 GB); scored this many at a time they take tens of MB. A multiple of the predict
+# batch (512), so every batch, and so every reconstruction, is the one an unchunked pass computes.
+CHUNK_WINDOWS = 64 * 512
+
+
 def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
                           factor: float = UNFLAGGED_EXCESS_FACTOR,
                           min_share: float = UNFLAGGED_EXCESS_SHARE) -> str | None:
@@ -214,11 +220,19 @@ class LabelFreeDetector:
 
     def _errors_and_residuals(self, values) -> tuple[np.ndarray, np.ndarray | None]:
         """Per-row errors and, for window autoencoders, per-window residuals (SKAB's rule), from one pass of
-        the model over the data."""
+        the model over the data, CHUNK_WINDOWS windows at a time (`LSTMAutoencoder.step_errors`, in parts)."""
         if self.kind not in WINDOW_AUTOENCODERS:
             return self.detector.errors(values), None
-        windows, reconstructed = self.detector.reconstruct(values)
-        return self.detector.step_errors(windows, reconstructed), window_residuals(windows, reconstructed)
+        from tinyad.detectors.common import check_series, window_errors_to_steps
+
+        window = self.detector.config.window
+        values = check_series(values, self.detector.n_features, window, where="scoring data")  # rows named whole
+        per_window, residuals = [], []
+        for start in range(0, len(values) - window + 1, CHUNK_WINDOWS):
+            windows, reconstructed = self.detector.reconstruct(values[start:start + CHUNK_WINDOWS + window - 1])
+            per_window.append(self.detector.window_errors(windows, reconstructed))
+            residuals.append(window_residuals(windows, reconstructed))
+        return window_errors_to_steps(np.concatenate(per_window), len(values)), np.concatenate(residuals)
 
     def _require_windows(self) -> None:
         if self.kind not in WINDOW_AUTOENCODERS:
