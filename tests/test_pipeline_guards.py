@@ -117,15 +117,17 @@ def test_export_refuses_a_tflite_older_than_the_runs_model(trained, tmp_path):
     assert not (tmp_path / "fw").exists()
 
 
-@pytest.mark.parametrize("change, problems", [
+@pytest.mark.parametrize("change, problems, hint", [
     ({"channels": ["ax", "az", "gz"]},
      ["input channels ax az gz: the board feeds a model ax ay az gx gy gz (6 channels) or ax ay az "
-      "(accelerometer only), in that order"]),
+      "(accelerometer only), in that order"],
+     "re-train on sessions with the channels ax ay az gx gy gz or ax ay az (`tinyad import csv --map` selects them)"),
     ({"window": 200},
      ["window 200 samples > 128 (the core's sample ring)",
-      "window 200 x 3 channels = 600 values > 512 (at most 128 samples with 3 channels)"]),
+      "window 200 x 3 channels = 600 values > 512 (at most 128 samples with 3 channels)"],
+     "re-train with a smaller `tinyad train --window` (the core's limits: docs/protocol.md)"),
 ])
-def test_export_refuses_a_model_the_board_cannot_run(trained, tmp_path, change, problems):
+def test_export_refuses_a_model_the_board_cannot_run(trained, tmp_path, change, problems, hint):
     # The board's sensor task feeds ax..gz in order (or the first three); the core holds 128 samples, 512 values.
     run = tmp_path / "run"
     shutil.copytree(trained / "run", run)
@@ -136,6 +138,7 @@ def test_export_refuses_a_model_the_board_cannot_run(trained, tmp_path, change, 
     with pytest.raises(InputError) as refused:
         export_model(run / "model.tflite", out_dir=tmp_path / "fw")
     assert str(refused.value) == f"{run / 'model.tflite'}: the board cannot run this model: {'; '.join(problems)}"
+    assert refused.value.hint == hint
     assert not (tmp_path / "fw").exists()
 
 
@@ -270,4 +273,4 @@ def test_quantize_out_is_a_folder_not_a_tflite_name(trained, tmp_path, capsys):
     assert main(["quantize", str(trained / "run"), "--out", str(tmp_path / "mine.tflite")]) == 2
     err = capsys.readouterr().err
     assert f"error: --out {tmp_path / 'mine.tflite'}: a folder, not a file name" in err
-    assert "hint: e.g. --out mine" in err and not (tmp_path / "mine.tflite").exists()
+    assert f"hint: e.g. --out {tmp_path / 'mine'}" in err and not (tmp_path / "mine.tflite").exists()

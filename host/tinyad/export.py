@@ -208,14 +208,6 @@ def core_limit_hint(problems: list[str]) -> str:
     return "re-train with fewer classes, merging labels (the core's limits: docs/protocol.md)"
 
 
-def board_problems(settings: ModelSettings) -> list[str]:
-    """Everything about `settings` that keeps the board from running the model as trained (see
-    `board_channel_problem`, `core_limit_problems`)."""
-    channel = board_channel_problem(settings.channels)
-    return ([channel] if channel else []) + core_limit_problems(settings.window, settings.n_channels,
-                                                                 settings.n_classes)
-
-
 def board_requirements(settings: ModelSettings) -> list[str]:
     """What the board must match for this model (text lines), with the menuconfig (sdkconfig) settings to change
     where the model differs from the firmware defaults."""
@@ -293,11 +285,15 @@ def export_model(tflite_path: str | Path, settings_path: str | Path | None = Non
     if stale:
         raise InputError(f"{tflite_path} is stale: {stale}",
                          hint=f"re-run `tinyad quantize {tflite_path.parent}` first")
-    problems = board_problems(settings)
-    if problems:
-        raise InputError(f"{tflite_path}: the board cannot run this model: {'; '.join(problems)}",
-                         hint="re-train with `tinyad train --window N` for a window that fits, on sessions with "
-                              "the channels ax ay az gx gy gz or ax ay az (`tinyad import csv --map` selects them)")
+    channel_problem = board_channel_problem(settings.channels)
+    limits = core_limit_problems(settings.window, settings.n_channels, settings.n_classes)
+    if channel_problem or limits:
+        hints = ([core_limit_hint(limits)] if limits else []) + (
+            ["re-train on sessions with the channels ax ay az gx gy gz or ax ay az (`tinyad import csv --map` "
+             "selects them)"] if channel_problem else [])
+        raise InputError(f"{tflite_path}: the board cannot run this model: "
+                         f"{'; '.join(([channel_problem] if channel_problem else []) + limits)}",
+                         hint="; ".join(hints))
     model_bytes = tflite_path.read_bytes()
     from tinyad.check import require_tflite
 

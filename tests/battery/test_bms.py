@@ -292,3 +292,18 @@ def test_dotted_dates_are_day_first_and_a_quoted_comma_in_a_comma_file_is_only_t
     quoted.write_text("time,v,status\n" + "".join(f'2024-01-01 00:00:{s:02d},{s},"1,2"\n' for s in range(0, 60, 10)))
     tidy = bms.load_table(quoted, "time")
     assert tidy.channels == ["v"] and "column(s) status left out: not numeric" in tidy.gaps.notes[0]
+
+
+def test_monthfirst_on_dates_that_are_day_first_is_refused_not_read_two_ways(tmp_path):
+    # 04.03 month first is 3 April, but 13.03 can only be 13 March: pandas would mix both readings silently
+    dates = [f"{d:02d}.03.2024 10:00:00" for d in range(4, 16)]
+    csv = _table(tmp_path / "dots.csv", dates, a=np.arange(12.0))
+    with pytest.raises(InputError, match=r"time column 't': --monthfirst, but '13.03.2024 10:00:00' has no month "
+                                         r"13: the dates are written day first") as refused:
+        bms.load_table(csv, "t", dayfirst=False)
+    assert refused.value.hint == "leave --monthfirst out (or give --dayfirst)"
+    # a ';' file with numbers and a version string "1,2" is not a decimal-comma export: the text is left out
+    mixed = tmp_path / "v.csv"
+    mixed.write_text("time;v;firmware\n" + "".join(f"2024-01-01 00:00:{s:02d};{s}.5;1,2\n" for s in range(0, 60, 10)))
+    tidy = bms.load_table(mixed, "time")
+    assert tidy.channels == ["v"] and tidy.frame["v"].iloc[0] == 0.5

@@ -381,3 +381,10 @@ def test_every_column_with_a_bad_cell_is_named_at_once(tmp_path):
                                   "column(s) 'spare')")
     assert refused.value.hint == ("a time or date column: name it with --time-column; a label or other text: leave "
                                   "it out with --drop 'status,spare' (or --label-column); else clean the file")
+
+
+def test_scoring_a_file_with_two_bad_fitted_columns_offers_a_refit_without_both(tmp_path):
+    csv = _write(tmp_path, "run.csv", _signals(n=5), status="on", spare=np.nan)
+    with pytest.raises(InputError) as refused:
+        load_telemetry(csv, columns=["a", "status", "spare"], needed_by_model=True)
+    assert refused.value.hint.endswith("or refit without the columns (`tinyad detect fit ... --drop 'status,spare'`)")

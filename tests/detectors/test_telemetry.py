@@ -130,3 +130,22 @@ def test_a_spreadsheet_export_with_decimal_commas_and_dotted_dates_reads_as_numb
     quoted.write_text('t,value\n0,"1,5"\n1,2\n')
     with pytest.raises(InputError, match="data row 1, column 'value': missing, non-numeric or NaN"):
         load_telemetry(quoted, columns=["value"], time_column="t")
+
+
+def test_a_local_clock_hour_jump_is_named_as_a_daylight_saving_switch():
+    def local(start, n):  # n minutes of wall-clock stamps without an offset
+        first = np.datetime64(start)
+        return [str(first + np.timedelta64(m, "m")).replace("T", " ") for m in range(n)]
+
+    autumn = local("2024-10-27T02:00", 60) + local("2024-10-27T02:00", 60) + local("2024-10-27T03:00", 10)
+    notes = sampling_notes(np.array(autumn, object))
+    assert notes == ["time goes back at 1 row(s), first at rows 60 -> 61 (2024-10-27 02:59 -> 2024-10-27 02:00): "
+                     "an hour back, as when clocks go back at a daylight-saving switch: the rows are "
+                     "scored in file order, which is right here (sorting would interleave the two hours); time "
+                     "stamps with a UTC offset keep them apart"]
+    spring = local("2024-03-31T01:00", 60) + local("2024-03-31T03:00", 60)
+    assert sampling_notes(np.array(spring, object))[0].startswith(
+        "1 gap(s) longer than 5 sampling intervals (1 min); the largest, 1.02 h, at rows 60 -> 61 (2024-03-31 "
+        "01:59 -> 2024-03-31 03:00) (an hour, as when clocks go forward at a daylight-saving switch")
+    # with offsets the instants are in order and an hour apart only where data are missing: no such note
+    assert sampling_notes(np.array([s + "+01:00" for s in spring], object))[0].find("daylight") == -1

@@ -488,6 +488,13 @@ def parse_time(values: pd.Series, column: str,
         present = values.dropna()
         if dayfirst is None and len(present) and is_dotted_date(present.iloc[0]):
             dayfirst = True  # 01.03.2024 is 1 March wherever dates are written with dots (as `tinyad detect` reads)
+        if dayfirst is False:  # pandas would read 13.03.2024 day first anyway: two readings in one column
+            month = present.astype(str).str.extract(r"^\s*(\d{1,2})[/.]\d{1,2}[/.]\d{2,4}")[0].astype(float)
+            if (month > 12).any():
+                example = present[month > 12].iloc[0]
+                raise InputError(f"time column {column!r}: --monthfirst, but {example!r} has no month "
+                                 f"{int(month[month > 12].iloc[0])}: the dates are written day first",
+                                 hint="leave --monthfirst out (or give --dayfirst)")
         try:
             time = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=bool(dayfirst), utc=True)
         except (ValueError, TypeError, OverflowError) as err:
@@ -616,7 +623,8 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
     _require(raw, mapping, str(path))
     # Before "no numeric columns": a decimal-comma export has none, and naming its columns cannot help. Only where
     # --decimal can help: a CSV with ';' between fields (with ',' a "1,2" cell is quoted text or a thousands mark).
-    for name in [*mapping, *dropped] if sep == ";" and decimal == "." else []:
+    # The left-out text columns only when no channel is numeric: a "1,2" version string beside numbers is text.
+    for name in [*mapping, *([] if mapping else dropped)] if sep == ";" and decimal == "." else []:
         if (example := decimal_comma_example(raw[name])) is not None:
             raise InputError(f"{path}: cells look like decimal commas ({example!r} in column {name!r}), read as "
                              f"text, not numbers",

@@ -190,7 +190,8 @@ def quantize(run_dir, out_dir, per_channel_dense):
 
     if out_dir is not None and Path(out_dir).suffix.lower() == ".tflite":  # it would become a folder of that name
         raise InputError(f"--out {out_dir}: a folder, not a file name (quantize writes model.tflite, "
-                         "model_settings.json and quantize.json into it)", hint=f"e.g. --out {Path(out_dir).stem}")
+                         "model_settings.json and quantize.json into it)",
+                         hint=f"e.g. --out {Path(out_dir).with_suffix('')}")
     result = quantize_run(load_run(run_dir), out_dir, per_channel_dense=per_channel_dense)
     click.echo(_metrics_table([("float", result.float_metrics), ("int8", result.int8_metrics)]))
     for line in result.warnings:

@@ -181,7 +181,8 @@ def _bad_cell_hint(frame, column: str, row: int, needed_by_model: bool = False, 
         what = "fill or interpolate the missing values" if empty else "replace the text by numbers"
         what += f" of {column!r}"
         return (f"the detector was fitted on {column!r} and needs it in every row: {what} (or remove those rows), "
-                f"or refit without the column (`tinyad detect fit ... --drop {column!r}`)")
+                f"or refit without the column{'s' if others else ''} (`tinyad detect fit ... --drop "
+                f"{column_list!r}`)")
     if empty:
         return (f"the cell is empty or NaN: fill or interpolate the missing values of {column!r}, or leave the "
                 f"column{'s' if others else ''} out with --drop {column_list!r}")
@@ -586,17 +587,30 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None) ->
     def at(i: int) -> str:  # the step from row i + 1 to row i + 2 (counted from 1), with the file's stamps
         return f"rows {i + 1} -> {i + 2} ({shown[i]} -> {shown[i + 1]})"
 
+    # Local clock time without an offset jumps an hour at a daylight-saving switch: forward in spring (an hour
+    # that looks missing), back in autumn (an hour that repeats). Sorting would interleave the two hours.
+    local_clock = unit == "s" and not np.issubdtype(np.asarray(time).dtype, np.number) and not time_stamps(time)[1]
+
+    def clock_change(step: float) -> bool:
+        return local_clock and 3600 - median <= abs(step) <= 3600 + 2 * median
+
     gaps = np.flatnonzero(steps > GAP_INTERVALS * median)
     if len(gaps):
         largest = int(gaps[np.argmax(steps[gaps])])
+        dst = (" (an hour, as when clocks go forward at a daylight-saving switch: time stamps with a UTC offset "
+               "show whether data are missing)" if clock_change(steps[largest]) else "")
         notes.append(f"{len(gaps)} gap(s) longer than {GAP_INTERVALS:g} sampling intervals "
                      f"({_span_text(median, unit)}); the largest, {_span_text(steps[largest], unit)}, at "
-                     f"{at(largest)}: the detector takes the rows back to back, so a region flagged at a gap may "
-                     "be the jump across it")
+                     f"{at(largest)}{dst}: the detector takes the rows back to back, so a region flagged at a gap "
+                     "may be the jump across it")
     back = np.flatnonzero(steps < 0)
     if len(back):
-        notes.append(f"time goes back at {len(back)} row(s), first at {at(int(back[0]))}: the rows are scored in "
-                     "file order; sort the file by time")
+        first = int(back[0])
+        advice = ("an hour back, as when clocks go back at a daylight-saving switch: the rows are scored in file "
+                  "order, which is right here (sorting would interleave the two hours); time stamps with a UTC "
+                  "offset keep them apart" if clock_change(steps[first]) else
+                  "the rows are scored in file order; sort the file by time")
+        notes.append(f"time goes back at {len(back)} row(s), first at {at(first)}: {advice}")
     repeats = np.flatnonzero(steps == 0)
     if len(repeats):
         notes.append(f"{len(repeats)} repeated time stamp(s), first at {at(int(repeats[0]))}: each row counts as "
