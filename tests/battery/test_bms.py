@@ -307,3 +307,18 @@ def test_monthfirst_on_dates_that_are_day_first_is_refused_not_read_two_ways(tmp
     mixed.write_text("time;v;firmware\n" + "".join(f"2024-01-01 00:00:{s:02d};{s}.5;1,2\n" for s in range(0, 60, 10)))
     tidy = bms.load_table(mixed, "time")
     assert tidy.channels == ["v"] and tidy.frame["v"].iloc[0] == 0.5
+
+
+def test_the_hour_clocks_skip_in_spring_is_named_in_local_time_only(tmp_path):
+    # naive local time over the start of summer time: 01:59 is followed by 03:00, no data missing
+    local = pd.date_range("2024-03-31 00:00", periods=240, freq="1min", tz="Europe/Berlin")
+    text = local.tz_localize(None).strftime("%Y-%m-%d %H:%M:%S")
+    tidy = bms.load_table(_table(tmp_path / "x.csv", text, a=np.arange(240.0)), "t")
+    assert [(g.start, g.missing_steps, g.action) for g in tidy.gaps.gaps] == [("2024-03-31T02:00:00", 60, "split")]
+    assert tidy.gaps.notes[-1] == (
+        "the gap 2024-03-31 02:00:00 .. 2024-03-31 02:59:00 is one hour of local clock time: the hour skipped when "
+        "clocks go forward at a daylight-saving switch, where no data are missing; timestamps with a UTC offset (or "
+        "in UTC) have no such gap")
+    with_offsets = bms.load_table(_table(tmp_path / "o.csv", [t.isoformat() for t in local], a=np.arange(240.0)),
+                                  "t")
+    assert with_offsets.gaps.gaps == [] and not any("clocks go forward" in n for n in with_offsets.gaps.notes)

@@ -661,8 +661,23 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
         period_s = float(intervals.median())
     max_fill_s = 6 * period_s if max_fill_s is None else max_fill_s
     frame, report = resample(frame, channels, period_s, max_fill_s, report)
+    if not in_utc and (note := skipped_hour_note(report, period_s)):
+        report.notes.append(note)
     return Telemetry(frame, channels, period_s, str(path), {c: UNITS.get(c, "") for c in channels}, report,
                      "UTC" if in_utc else "")
+
+
+def skipped_hour_note(report: GapReport, period_s: float) -> str | None:
+    """A note when a gap in local clock time is exactly the hour from a whole hour on (02:00 .. 02:59): the hour
+    skipped when clocks go forward at a daylight-saving switch, where no data need be missing; else None. The
+    autumn counterpart is `repeated_time_note`."""
+    for gap in report.gaps:
+        start = pd.Timestamp(gap.start)
+        if start.minute == start.second == 0 and abs(gap.missing_steps * period_s - 3600) < period_s:
+            return (f"the gap {gap.start.replace('T', ' ')} .. {gap.end.replace('T', ' ')} is one hour of local clock "
+                    "time: the hour skipped when clocks go forward at a daylight-saving switch, where no data are "
+                    "missing; timestamps with a UTC offset (or in UTC) have no such gap")
+    return None
 
 
 # ------------------------------------------------------------------------------------------- Parquet io
