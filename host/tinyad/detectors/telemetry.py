@@ -525,10 +525,10 @@ INTERVAL_TOLERANCE = 0.1
 SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
-def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str] | None:
+def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str, bool] | None:
     """The time column as float seconds (with "s") for date-times and for numbers in a known `unit` (s, ms,
     us, ns: a session's t, a column named time_ms), else as the file's numbers (with "": unit unknown); None
-    when it is neither."""
+    when it is neither. The flag says whether the times are local clock time: date-times without an offset."""
     import pandas as pd
 
     if time is None or len(time) < 2:
@@ -537,11 +537,12 @@ def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str] | N
         numbers = np.asarray(time, float)
         if not np.isfinite(numbers).all():
             return None
-        return (numbers * SECONDS_PER_UNIT[unit], "s") if unit in SECONDS_PER_UNIT else (numbers, "")
+        return (numbers * SECONDS_PER_UNIT[unit], "s", False) if unit in SECONDS_PER_UNIT else (numbers, "", False)
     parsed = time_stamps(time)
     if parsed is None:
         return None
-    return (parsed[0] - parsed[0][0]).astype("timedelta64[ns]").astype(np.int64) / 1e9, "s"
+    stamps, zoned = parsed
+    return (stamps - stamps[0]).astype("timedelta64[ns]").astype(np.int64) / 1e9, "s", not zoned
 
 
 def median_interval(time, unit: str | None = None) -> dict | None:
@@ -575,7 +576,7 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None) ->
     seconds = time_in_seconds(time, unit)
     if seconds is None:
         return []
-    values, unit = seconds
+    values, unit, local_clock = seconds
     steps = np.diff(values)
     forward = steps[steps > 0]
     if not len(forward):
@@ -589,8 +590,6 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None) ->
 
     # Local clock time without an offset jumps an hour at a daylight-saving switch: forward in spring (an hour
     # that looks missing), back in autumn (an hour that repeats). Sorting would interleave the two hours.
-    local_clock = unit == "s" and not np.issubdtype(np.asarray(time).dtype, np.number) and not time_stamps(time)[1]
-
     def clock_change(step: float) -> bool:
         return local_clock and 3600 - median <= abs(step) <= 3600 + 2 * median
 
