@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tinyad.detectors.baselines import IsolationForestDetector, PCADetector
-from tinyad.detectors.common import check_series, sliding_windows, window_errors_to_steps
+from tinyad.detectors.common import add_window_errors, check_series, sliding_windows, window_errors_to_steps
 from tinyad.errors import InputError
 
 
@@ -16,6 +16,22 @@ def test_sliding_windows_and_step_average():
     # windows [0..2] and [1..3]: step 1 averages 2 and 4, step 2 averages 3 and 5
     steps = window_errors_to_steps(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), 4)
     assert steps.tolist() == [1.0, 3.0, 4.0, 6.0]
+
+
+def test_window_errors_added_in_chunks_average_like_the_whole():
+    # windows [0..2], [1..3], [2..4] of 5 steps; the second and third added as a later chunk
+    per_window = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+    total, count = np.zeros(5), np.zeros(5)
+    add_window_errors(total, count, per_window[:1], 0)
+    add_window_errors(total, count, per_window[1:], 1)
+    assert count.tolist() == [1, 2, 3, 2, 1]
+    # step 2 is covered by position 2 of window 0, 1 of window 1, 0 of window 2: (3 + 5 + 7) / 3
+    assert (total / count).tolist() == [1.0, 3.0, 5.0, 7.0, 9.0]
+    assert (total / count).tolist() == window_errors_to_steps(per_window, 5).tolist()
+    # per channel: the same sums, one column each
+    total2, count2 = np.zeros((5, 2)), np.zeros(5)
+    add_window_errors(total2, count2, np.stack([per_window, 10 * per_window], axis=2), 0)
+    assert (total2[:, 1] / count2).tolist() == [10.0, 30.0, 50.0, 70.0, 90.0]
 
 
 def test_check_series_names_the_bad_row():
@@ -35,6 +51,31 @@ def test_pca_t2_and_q_by_hand():
     # raw (b, b) lies on the line with score b; the score variance of t (ddof 1) is 2.5
     t2, q = detector._statistics(detector.fitted["scaler"](np.array([[2.0, 2.0]])))
     assert t2[0] == pytest.approx(2.0 ** 2 / 2.5) and q[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_pca_channel_contributions_by_hand():
+    t = np.arange(-2.0, 3.0)
+    detector = PCADetector().fit(np.stack([t, t], axis=1))
+    ucl_t2, ucl_q = detector.fitted["ucl_t2"], detector.fitted["ucl_q"]
+    errors, channels = detector.errors_and_channels(np.array([[1.5, -1.5], [2.0, 2.0]]))
+    # (1.5, -1.5) is off the line: z = (1.5, -1.5)/sqrt(2), Q = 1.5^2 shared equally, T^2 = 0
+    np.testing.assert_allclose(channels[0], [1.5 ** 2 / 2 / ucl_q] * 2, rtol=1e-12, atol=1e-12)
+    # (2, 2) is on the line: T^2 = 4 / 2.5, split equally; Q = 0
+    np.testing.assert_allclose(channels[1], [2.0 ** 2 / 2.5 / 2 / ucl_t2] * 2, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(channels.sum(axis=1), errors, rtol=1e-12)
+
+
+def test_pca_channel_contributions_sum_to_the_error_and_name_the_broken_channel():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4))
+    x[:, 1] = x[:, 0] + 0.1 * rng.normal(size=400)
+    detector = PCADetector().fit(x[:300])
+    x[350:, 2] += 6.0  # channel 2 alone moves
+    errors, channels = detector.errors_and_channels(x)
+    assert channels.shape == (400, 4)
+    np.testing.assert_allclose(channels.sum(axis=1), errors, rtol=1e-10)
+    shares = channels[350:].sum(axis=0) / channels[350:].sum()
+    assert shares.argmax() == 2 and shares[2] > 0.9
 
 
 def test_isolation_forest_ranks_outliers_higher():
@@ -76,6 +117,15 @@ def test_lstm_autoencoder_scores_a_spike_and_round_trips(tmp_path):
 
     config = LSTMAEConfig(window=8, dense_units=[], lstm_units=[6], epochs=4, batch_size=32)
     detector, _ = _scores_a_spike_and_round_trips(LSTMAutoencoder, config, tmp_path)
+    # each channel's part of the error, from the same windows: they sum to the step error
+    test = _sine(seed=1)
+    test[100:104, 1] += 8.0  # the spike in channel 1 only
+    windows, reconstructed = detector.reconstruct(test)
+    total, count = np.zeros(test.shape), np.zeros(len(test))
+    add_window_errors(total, count, detector.window_channel_errors(windows, reconstructed), 0)
+    channels = total / count[:, None]
+    np.testing.assert_allclose(channels.sum(axis=1), detector.errors(test), rtol=1e-5)
+    assert channels[100:104, 1].sum() > 5 * channels[100:104, 0].sum()
     with pytest.raises(InputError, match="channels"):
         detector.errors(np.zeros((50, 3)))
     with pytest.raises(InputError, match="at least 8"):
@@ -94,6 +144,11 @@ def test_forecaster_scores_a_spike():
     assert errors.shape == (240,)
     assert (errors[:10] == errors[10]).all()  # no prediction for the first `history` steps
     assert errors[150] > 5 * np.median(errors)
+    test[60, 0] += 8.0  # a spike in channel 0; the one at 150 is in both
+    errors, channels = detector.errors_and_channels(test)
+    np.testing.assert_allclose(channels.sum(axis=1), errors, rtol=1e-5)
+    assert (channels[:10] == channels[10]).all()
+    assert channels[60, 0] > 5 * channels[60, 1]
 
 
 @pytest.mark.slow
@@ -152,8 +207,14 @@ def test_a_long_file_is_scored_in_chunks_to_the_same_bits(monkeypatch):
     detector.fit(_sine(n=200))
     values = _sine(n=1300, seed=1)  # 1293 windows: chunks of 512, 512 and 269
     monkeypatch.setattr(pipeline, "CHUNK_WINDOWS", 512)
-    errors, residuals = detector._errors_and_residuals(values)
+    errors, residuals, channels = detector._errors_and_residuals(values, channels=True)
     windows, reconstructed = detector.detector.reconstruct(values)
     np.testing.assert_array_equal(errors, detector.detector.step_errors(windows, reconstructed))
     np.testing.assert_array_equal(residuals, window_residuals(windows, reconstructed))
     assert errors.shape == (1300,) and residuals.shape == (1293,)
+    # channel errors in chunks: the same sums (added in another order) and a split of each step's error
+    whole = np.zeros(values.shape), np.zeros(len(values))
+    add_window_errors(*whole, detector.detector.window_channel_errors(windows, reconstructed), 0)
+    np.testing.assert_allclose(channels, whole[0] / whole[1][:, None], rtol=1e-6)
+    np.testing.assert_allclose(channels.sum(axis=1), errors, rtol=1e-5)
+    assert detector._errors_and_residuals(values)[2] is None  # not asked for: not computed

@@ -114,6 +114,77 @@ def test_cli_fit_and_score_write_csv_and_png(tmp_path, capsys):
     assert main(["detect", "score", str(model), str(tmp_path / "short.csv")]) == 2
 
 
+def test_cli_score_names_the_channels_behind_each_region_and_splits_the_error_by_channel(tmp_path, capsys):
+    data, _ = _shifted()
+    data[100:130, 2] += 6.0  # the independent channel c alone jumps
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    csv = tmp_path / "run.csv"
+    frame.to_csv(csv, index=False)
+    for kind in ("pca-t2q", "isolation-forest"):
+        assert main(["detect", "fit", str(csv), "--out", str(tmp_path / kind), "--model", kind, "--train-rows", "90",
+                     "--threshold", "quantile", "--span", "3"]) == 0
+        assert main(["detect", "score", str(tmp_path / kind), str(csv), "--out", str(tmp_path / f"out-{kind}")]) == 0
+    printed = capsys.readouterr().out
+    pca_lines = printed.split("isolation-forest")[0].splitlines()
+    region = next(line for line in pca_lines if line.strip().startswith("rows 10"))
+    share = int(region.split("mostly c ")[1].split("%")[0])
+    assert share >= 90  # c carries the error of its jump
+    scores = pd.read_csv(tmp_path / "out-pca-t2q" / "run.scores.csv")
+    np.testing.assert_allclose(scores[["error_a", "error_b", "error_c"]].sum(axis=1), scores["error"], rtol=1e-9)
+    # an isolation forest scores rows as a whole: no channel columns, and the output says why
+    forest = pd.read_csv(tmp_path / "out-isolation-forest" / "run.scores.csv")
+    assert list(forest.columns) == ["row", "error", "smoothed", "threshold", "alarm"]
+    assert "isolation-forest scores each row as a whole" in printed
+
+
+def test_merge_close_regions_joins_only_regions_fewer_rows_apart_than_the_gap():
+    from tinyad.commands.detect import merge_close_regions
+
+    flags = [1, 0, 1, 0, 0, 0, 1, 0]  # regions apart by 1 and by 3 unflagged rows
+    merged, joined = merge_close_regions(flags, 2)
+    assert merged.astype(int).tolist() == [1, 1, 1, 0, 0, 0, 1, 0] and joined == 1
+    merged, joined = merge_close_regions(flags, 4)
+    assert merged.astype(int).tolist() == [1, 1, 1, 1, 1, 1, 1, 0] and joined == 2
+    merged, joined = merge_close_regions(flags, 0)  # the default: as flagged
+    assert merged.astype(int).tolist() == flags and joined == 0
+
+
+def test_cli_score_merge_gap_joins_fragments_in_the_listing_and_the_alarms(tmp_path, capsys):
+    data, _ = _shifted()
+    for start in (100, 106, 112):  # one episode in three fragments, 4 rows apart
+        data[start:start + 2, 2] += 8.0
+    csv = tmp_path / "run.csv"
+    pd.DataFrame(data, columns=["a", "b", "c"]).to_csv(csv, index=False)
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m"), "--model", "pca-t2q", "--train-rows", "90",
+                 "--threshold", "quantile", "--span", "1"]) == 0
+    capsys.readouterr()
+    for gap in (0, 5):
+        assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", str(gap),
+                     "--out", str(tmp_path / f"out{gap}")]) == 0
+    apart, joined = capsys.readouterr().out.split("fewer than 5 rows apart joined")
+    assert all(f"rows {a}..{a + 1}" in apart for a in (101, 107, 113))
+    assert "rows 101..114" in joined
+    alarms = [pd.read_csv(tmp_path / f"out{gap}" / "run.scores.csv")["alarm"].to_numpy() for gap in (0, 5)]
+    assert alarms[0][100:114].sum() == 6 and alarms[1][100:114].all()
+
+
+def test_plot_channel_order_puts_the_channels_behind_the_alarms_first():
+    from tinyad.commands.detect import plot_channel_order
+
+    channel_errors = np.ones((6, 10))
+    channel_errors[3:5, 7] = 50.0  # channel 7 in the flagged rows
+    channel_errors[0, 2] = 500.0  # channel 2 in an unflagged row
+    flags = np.array([0, 0, 0, 1, 1, 0], bool)
+    result = ScoreResult(np.zeros(6), np.zeros(6), np.zeros(6), flags, "quantile", channel_errors=channel_errors)
+    names = [f"s{i}" for i in range(10)]
+    order, note = plot_channel_order(result, names)
+    assert order[0] == 7 and note == "the most error in the flagged rows"
+    result.flags = np.zeros(6, bool)  # nothing flagged: the most error overall
+    order, note = plot_channel_order(result, names)
+    assert order[:2] == [2, 7] and note == "the most error"
+    assert plot_channel_order(result, names[:8]) == (None, "")  # all of them are drawn
+
+
 def test_covering_threshold_flags_a_spike_and_survives_save_and_load(tmp_path):
     rng = np.random.default_rng(0)
     t = np.arange(400)
@@ -244,7 +315,7 @@ def test_cli_score_names_the_times_of_flagged_rows(tmp_path, capsys):
     runs = {tuple(int(v) for v in line.split()[1].split("..")): line for line in lines}
     (first, last), line = next((run, line) for run, line in runs.items() if 196 <= run[0] <= 206)  # shift at 200
     stamp = pd.Timestamp("2024-05-01 12:00:00")  # data row 1's time: printed rows count from 1
-    assert line.endswith(f"({stamp + pd.Timedelta(seconds=first - 1)} .. {stamp + pd.Timedelta(seconds=last - 1)})")
+    assert f"({stamp + pd.Timedelta(seconds=first - 1)} .. {stamp + pd.Timedelta(seconds=last - 1)})  mostly" in line
 
 
 def test_distinct_stems_keep_files_of_the_same_name_apart():

@@ -354,7 +354,10 @@ def _check_model_config(detector) -> None:
               help="Override the threshold method saved with the detector.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write <name>.scores.csv and <name>.png per input here.")
-def score(model_dir, files, columns, time_column, sep, drop, label_column, method, out_dir):
+@click.option("--merge-gap", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Join flagged regions fewer than this many unflagged rows apart into one region (the rows "
+                   "between then alarm too): one episode, not its fragments. 0: as flagged.")
+def score(model_dir, files, columns, time_column, sep, drop, label_column, method, out_dir, merge_gap):
     """Score FILES with the detector in MODEL_DIR (a folder gives its session files): alarms, flagged
     regions, PNG plots, optional evaluation.
 
@@ -386,7 +389,7 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
         try:
-            scored.append(_score_file(detector, path, stem, read, statistics, method, out_dir))
+            scored.append(_score_file(detector, path, stem, read, statistics, method, out_dir, merge_gap))
         except TinyadError as err:
             named = err if str(path) in str(err) else type(err)(f"{path}: {err}", hint=err.hint)
             if len(files) == 1:
@@ -403,9 +406,9 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
 
 
 def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, method: str | None,
-                out_dir: Path | None) -> "_ScoredFile":
+                out_dir: Path | None, merge_gap: int = 0) -> "_ScoredFile":
     """Score one file, print its alarms, notes and (labelled) evaluation, write its CSV and PNG; return what
-    the summary needs."""
+    the summary needs. Regions fewer than `merge_gap` rows apart are joined (`merge_close_regions`)."""
     import numpy as np
     import pandas as pd
 
@@ -418,17 +421,22 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     data = load_telemetry(path, read["columns"], read["time_column"], read["label_column"], read["sep"],
                           read["drop"], optional=read["optional"], guess_time=True,
                           needed_by_model=read["columns"] is not None)
-    result = detector.score(data.values, method)
+    result = detector.score(data.values, method, channels=True)
+    result.flags, joined = merge_close_regions(result.flags, merge_gap)
     regions = events(result.flags)
     click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
-               f"region(s) ({result.method} threshold)")
+               f"region(s) ({result.method} threshold" + (f"; {joined} fewer than {merge_gap} rows apart joined)"
+                                                          if joined else ")"))
     if regions:
-        click.echo("  flagged (data rows counted from 1):")
+        click.echo("  flagged (data rows counted from 1" + (", with the channels that carry most of the error):"
+                                                            if _has_channel_errors(result, data.columns) else "):"))
     for a, b in regions[:20]:
         when = f"  ({data.time[a]} .. {data.time[b - 1]})" if data.time is not None else ""
-        click.echo(f"  rows {a + 1}..{b}{when}")
+        click.echo(f"  rows {a + 1}..{b}{when}{region_channels_text(result.channel_errors, a, b, data.columns)}")
     if len(regions) > 20:
         click.echo(f"  ... {len(regions) - 20} more")
+    if regions and result.channel_errors is None and len(data.columns) > 1:
+        click.echo(f"  note: {detector.kind} scores each row as a whole: no channel's part of the error to name")
     # (summary mark, note): the notes worth repeating in the multi-file summary
     warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result)),
@@ -447,19 +455,83 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                               "alarm": result.flags.astype(np.int8)})
         if data.time is not None:  # under the file's own name, so the scores join back to the data
             frame.insert(1, data.time_name or "time", data.time)
+        if _has_channel_errors(result, data.columns):  # each row's error split by channel (they sum to it)
+            for name, column in zip(data.columns, result.channel_errors.T):
+                frame[f"error_{name}"] = column
         csv_path = out_dir / f"{stem}.scores.csv"
         frame.to_csv(csv_path, index=False)
         mean, std, _ = statistics
         usable = mean is not None and std is not None and len(mean) == len(data.columns)
+        order, order_note = plot_channel_order(result, data.columns)
         png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{stem}.png",
                           title=f"{path.name}: {detector.kind}, {result.method} threshold",
                           training_p99=training_p99, pruned=result.pruned,
-                          signal_mean=mean if usable else None, signal_std=std if usable else None)
-        if data.values.shape[1] > 8:
-            click.echo(f"  note: the PNG plots the first 8 of {data.values.shape[1]} channels")
+                          signal_mean=mean if usable else None, signal_std=std if usable else None,
+                          channel_order=order, order_note=order_note, max_channels=PLOTTED_CHANNELS)
+        if data.values.shape[1] > PLOTTED_CHANNELS:
+            drawn = ", ".join(data.columns[i] for i in order[:PLOTTED_CHANNELS]) if order is not None else ""
+            click.echo(f"  note: the PNG plots {PLOTTED_CHANNELS} of {data.values.shape[1]} channels, "
+                       + (f"those with {order_note}: {drawn}" if order is not None else "the first ones"))
         click.echo(f"  wrote {csv_path} and {png}")
     marks = [mark for mark, note in warnings if note]
     return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks))
+
+
+def merge_close_regions(flags, merge_gap: int):
+    """(flags with the flagged regions fewer than `merge_gap` unflagged rows apart joined, the rows between
+    flagged too; how many regions were joined into others). E.g. merge_close_regions([1, 0, 1, 0, 0, 0, 1], 2)
+    -> ([1, 1, 1, 0, 0, 0, 1], 1)."""
+    import numpy as np
+
+    from tinyad.evaluation import events, join_events
+
+    flags = np.asarray(flags, bool)
+    regions = events(flags)
+    if merge_gap <= 0 or len(regions) < 2:
+        return flags, 0
+    joined = join_events(regions, merge_gap)
+    merged = np.zeros_like(flags)
+    for start, stop in joined:
+        merged[start:stop] = True
+    return merged, len(regions) - len(joined)
+
+
+# Channels drawn in a PNG (`plot_scored`'s max_channels): more lines than this are not told apart.
+PLOTTED_CHANNELS = 8
+
+
+def _has_channel_errors(result, columns) -> bool:
+    """Whether the model split the error by channel and there is more than one channel to tell apart."""
+    return result.channel_errors is not None and len(columns) > 1
+
+
+def region_channels_text(channel_errors, first: int, stop: int, columns: list[str]) -> str:
+    """The channels carrying most of the error in rows first .. stop - 1, for a region's line, e.g.
+    "  mostly pressure 71%, flow 18%"; empty without channel errors or with a single channel."""
+    from tinyad.detectors.pipeline import channel_shares, leading_channels
+
+    if channel_errors is None or len(columns) < 2:
+        return ""
+    leading = leading_channels(channel_shares(channel_errors, first, stop), columns)
+    return "  mostly " + ", ".join(f"{name} {share:.0%}" for name, share in leading)
+
+
+def plot_channel_order(result, columns: list[str]) -> tuple[list[int] | None, str]:
+    """(channel indices, what orders them) for a PNG of a file with more channels than it draws: the channels by
+    their share of the error in the flagged rows (all rows when none is flagged), so that the plot shows the
+    channels behind the alarms rather than the first columns. (None, "") when all fit or there are no channel
+    errors."""
+    import numpy as np
+
+    from tinyad.detectors.pipeline import channel_shares
+
+    if result.channel_errors is None or len(columns) <= PLOTTED_CHANNELS:
+        return None, ""
+    flagged = np.asarray(result.flags, bool)
+    rows = result.channel_errors[flagged] if flagged.any() else result.channel_errors
+    shares = channel_shares(rows)
+    order = [int(i) for i in np.argsort(-shares, kind="stable")]
+    return order, "the most error in the flagged rows" if flagged.any() else "the most error"
 
 
 class _ScoredFile(NamedTuple):

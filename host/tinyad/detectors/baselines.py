@@ -114,6 +114,19 @@ class PCADetector:
         t_squared, q = self._statistics(self.fitted["scaler"](data))
         return t_squared / self.fitted["ucl_t2"] + q / self.fitted["ucl_q"]
 
+    def errors_and_channels(self, values) -> tuple[np.ndarray, np.ndarray]:
+        """(`errors`, per-channel contributions (time, channels)) that sum to the error of each step: Q's
+        part is the channel's squared residual; T^2's is the complete decomposition z_j (D z)_j with
+        D = P' diag(1/lambda) P (Qin, J. Chemometrics 2003), which can be slightly negative for a channel
+        that pulls the point back towards the mean."""
+        errors = self.errors(values)  # checks the data first
+        f = self.fitted
+        centered = f["scaler"](check_series(values, f["n_features"], where="scoring data")) - f["mean"]
+        components = f["components"]
+        weighted = (centered @ components.T / f["variances"]) @ components  # D z for every row
+        residual = centered - centered @ components.T @ components
+        return errors, centered * weighted / f["ucl_t2"] + residual ** 2 / f["ucl_q"]
+
     def save(self, directory) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)

@@ -78,6 +78,17 @@ def window_errors_to_steps(window_errors: np.ndarray, n_steps: int, stride: int 
     return total / np.maximum(count, 1)
 
 
+def add_window_errors(total: np.ndarray, count: np.ndarray, window_errors: np.ndarray, first_window: int) -> None:
+    """Add per-window, per-position errors (n_windows, length, ...) of the stride-1 windows that start at rows
+    `first_window`, `first_window + 1`, ... into the per-step sums `total` (n_steps, ...) and the per-step window
+    counts `count` (n_steps,), in place; total / count is then `window_errors_to_steps`'s average. A long file can
+    so be added a chunk of windows at a time."""
+    n_windows, length = window_errors.shape[:2]
+    for offset in range(length):  # each position's windows cover distinct steps: a plain slice add is exact
+        total[first_window + offset:first_window + offset + n_windows] += window_errors[:, offset]
+        count[first_window + offset:first_window + offset + n_windows] += 1
+
+
 class KerasDetector:
     """What the Keras-based detectors share: their state, and saving/loading as model.keras + detector.json.
     Subclasses set `kind` and `config_class` and implement build(), fit() and errors()."""

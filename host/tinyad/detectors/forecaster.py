@@ -89,11 +89,19 @@ class LSTMForecaster(KerasDetector):
 
     def errors(self, values, batch_size: int = 512) -> np.ndarray:
         """Absolute one-step-ahead prediction error per time step (mean over channels)."""
+        return self.errors_and_channels(values, batch_size)[0]
+
+    def errors_and_channels(self, values, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """(`errors`, per-channel errors (time, channels)) from one pass of the model: each channel's absolute
+        prediction error divided by the channel count, so that a step's channel errors sum to its error."""
         if self.model is None:
             raise InputError("the forecaster is not fitted", hint="call fit() or load a fitted model")
         c = self.config
         data = self.scaler(check_series(values, self.n_features, c.history + 1, where="scoring data"))
         inputs = sliding_windows(data[:-1], c.history).astype(np.float32)  # inputs ending at t-1
         predicted = self.model.predict(inputs, batch_size=batch_size, verbose=0)[:, 0, :]
-        errors = np.abs(predicted - data[c.history:]).mean(axis=1)
-        return np.concatenate([np.full(c.history, errors[0]), errors])
+        absolute = np.abs(predicted - data[c.history:])
+        errors = absolute.mean(axis=1)
+        channels = absolute / absolute.shape[1]
+        return (np.concatenate([np.full(c.history, errors[0]), errors]),
+                np.concatenate([np.repeat(channels[:1], c.history, axis=0), channels]))

@@ -123,6 +123,12 @@ class LSTMAutoencoder(KerasDetector):
         """(n_windows, window): the mean over channels of the squared error at each position of each window."""
         return ((reconstructed - windows) ** 2).mean(axis=2)
 
+    @staticmethod
+    def window_channel_errors(windows: np.ndarray, reconstructed: np.ndarray) -> np.ndarray:
+        """(n_windows, window, channels): each channel's share of `window_errors`, its squared error divided by
+        the channel count, so that the shares of a position sum to its error."""
+        return (reconstructed - windows) ** 2 / windows.shape[2]
+
     @classmethod
     def step_errors(cls, windows: np.ndarray, reconstructed: np.ndarray) -> np.ndarray:
         """Per-time-step reconstruction error from `reconstruct`'s stride-1 windows: the mean over channels of

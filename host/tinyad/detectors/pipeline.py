@@ -91,6 +91,30 @@ class ScoreResult:
     flags: np.ndarray
     method: str
     pruned: list = field(default_factory=list)
+    # (time, channels), each row summing to `errors` (None: not asked for, or an isolation forest, which scores
+    # a row as a whole)
+    channel_errors: np.ndarray | None = None
+
+
+def channel_shares(channel_errors: np.ndarray, first: int = 0, stop: int | None = None) -> np.ndarray:
+    """Each channel's share of the summed error of rows first .. stop - 1 (shares sum to 1; zeros when the rows
+    have no error). E.g. channel_shares(np.array([[1., 3.], [0., 4.]])) -> [0.125, 0.875]."""
+    sums = np.asarray(channel_errors, float)[first:stop].sum(axis=0)
+    total = sums.sum()
+    return sums / total if total > 0 else np.zeros_like(sums)
+
+
+def leading_channels(shares, names, most: int = 3, covered: float = 0.9) -> list[tuple[str, float]]:
+    """(name, share) of the channels with the largest shares, largest first: at most `most`, and no more once
+    they account for `covered` of the error. E.g. leading_channels([0.05, 0.93, 0.02], ["a", "b", "c"]) ->
+    [("b", 0.93)]; leading_channels([0.5, 0.3, 0.2], ["a", "b", "c"], most=2) -> [("a", 0.5), ("b", 0.3)]."""
+    leading, total = [], 0.0
+    for index in np.argsort(-np.asarray(shares, float), kind="stable")[:most]:
+        leading.append((names[index], float(shares[index])))
+        total += float(shares[index])
+        if total >= covered:
+            break
+    return leading
 
 
 # A file's median smoothed error this many times the training p99 is a departure of the whole file (a margin,
@@ -213,26 +237,38 @@ class LabelFreeDetector:
         self.detector.fit(normal, **fit_kwargs)
         segments = normal if isinstance(normal, (list, tuple)) else [normal]
         passes = [self._errors_and_residuals(s) for s in segments]
-        self.train_smoothed = np.concatenate([self.smooth(errors) for errors, _ in passes])
+        self.train_smoothed = np.concatenate([self.smooth(errors) for errors, _, _ in passes])
         if self.kind in WINDOW_AUTOENCODERS:
-            self.train_residuals = np.concatenate([residuals for _, residuals in passes])
+            self.train_residuals = np.concatenate([residuals for _, residuals, _ in passes])
         return self
 
-    def _errors_and_residuals(self, values) -> tuple[np.ndarray, np.ndarray | None]:
-        """Per-row errors and, for window autoencoders, per-window residuals (SKAB's rule), from one pass of
-        the model over the data, CHUNK_WINDOWS windows at a time (`LSTMAutoencoder.step_errors`, in parts)."""
+    def _errors_and_residuals(self, values, channels: bool = False) -> tuple:
+        """(per-row errors, per-window residuals (SKAB's rule; window autoencoders only, else None), per-row
+        channel errors (`ScoreResult.channel_errors`; None unless `channels` and the model has them)) from one
+        pass of the model over the data, CHUNK_WINDOWS windows at a time (`LSTMAutoencoder.step_errors`, in
+        parts)."""
         if self.kind not in WINDOW_AUTOENCODERS:
-            return self.detector.errors(values), None
-        from tinyad.detectors.common import check_series, window_errors_to_steps
+            if channels and hasattr(self.detector, "errors_and_channels"):
+                errors, channel_errors = self.detector.errors_and_channels(values)
+                return errors, None, channel_errors
+            return self.detector.errors(values), None, None
+        from tinyad.detectors.common import add_window_errors, check_series, window_errors_to_steps
 
         window = self.detector.config.window
         values = check_series(values, self.detector.n_features, window, where="scoring data")  # rows named whole
         per_window, residuals = [], []
+        channel_total = np.zeros(values.shape) if channels else None
+        channel_count = np.zeros(len(values))
         for start in range(0, len(values) - window + 1, CHUNK_WINDOWS):
             windows, reconstructed = self.detector.reconstruct(values[start:start + CHUNK_WINDOWS + window - 1])
             per_window.append(self.detector.window_errors(windows, reconstructed))
             residuals.append(window_residuals(windows, reconstructed))
-        return window_errors_to_steps(np.concatenate(per_window), len(values)), np.concatenate(residuals)
+            if channels:
+                add_window_errors(channel_total, channel_count,
+                                  self.detector.window_channel_errors(windows, reconstructed), start)
+        channel_errors = channel_total / np.maximum(channel_count, 1)[:, None] if channels else None
+        return (window_errors_to_steps(np.concatenate(per_window), len(values)), np.concatenate(residuals),
+                channel_errors)
 
     def _require_windows(self) -> None:
         if self.kind not in WINDOW_AUTOENCODERS:
@@ -277,17 +313,18 @@ class LabelFreeDetector:
         constant = self.static_threshold(method)
         return np.full(len(smoothed), constant), smoothed > constant, []
 
-    def score(self, values, method: str | None = None) -> ScoreResult:
-        """Errors, smoothed errors, threshold and alarms for (time, channels) data."""
+    def score(self, values, method: str | None = None, channels: bool = False) -> ScoreResult:
+        """Errors, smoothed errors, threshold and alarms for (time, channels) data; with `channels`, also each
+        channel's part of the errors (ScoreResult.channel_errors) where the model has one."""
         if self.detector is None:
             raise InputError("the detector is not fitted", hint="run `tinyad detect fit` first")
-        errors, residuals = self._errors_and_residuals(values)
+        errors, residuals, channel_errors = self._errors_and_residuals(values, channels)
         smoothed = self.smooth(errors)
         if (method or self.threshold.method) == "covering":
             return ScoreResult(errors, smoothed, np.full(len(smoothed), np.nan), self.covering_flags(residuals),
-                               "covering")
+                               "covering", channel_errors=channel_errors)
         level, flags, pruned = self.threshold_errors(smoothed, method)
-        return ScoreResult(errors, smoothed, level, flags, method or self.threshold.method, pruned)
+        return ScoreResult(errors, smoothed, level, flags, method or self.threshold.method, pruned, channel_errors)
 
     def covering_flags(self, residuals: np.ndarray | None) -> np.ndarray:
         """Row alarms by the covering-window rule (ThresholdConfig) from the data's per-window residuals

@@ -417,21 +417,22 @@ def error_axis_scale(smoothed: np.ndarray, training_p99: float | None, ratio: fl
 def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarray, flags: np.ndarray,
                 path: str | os.PathLike, title: str = "", max_channels: int = 8,
                 training_p99: float | None = None, pruned: list | tuple = (),
-                score_name: str = "smoothed error", signal_mean=None, signal_std=None) -> Path:
-    """PNG: the standardised signals on top, the smoothed error with its threshold below; flagged
-    regions shaded red in both, true anomalies (if labelled) shaded grey in the top panel, each at least
-    MIN_REGION_SHARE of the rows wide. The signals are z-scored with `signal_mean` / `signal_std` (the
-    training data's, so that a level shift against training shows) when given, else with the file's own;
-    the axis label says which. Only the first `max_channels` channels are drawn; the title says so when
-    there are more. `training_p99` draws the training errors' 99th percentile as a dotted line: the dynamic
-    threshold is relative to the file, so only that line shows a file that departs from the training data as
-    a whole; when the errors reach more than LOG_AXIS_RATIO x it the error axis is logarithmic. `pruned`, the
-    dynamic threshold's (first, last) runs removed by pruning, get a cross at their peak in the error panel:
-    they cross the threshold line but raise no alarm; the threshold is drawn on top of the training p99 (when
-    both are one level, as with `--threshold quantile` at 0.99, the legend says so and the p99 shows as a wide
-    band under the dashes). `score_name` labels the lower panel's curve. The x axis is the telemetry's time
-    where it has a usable one (`plot_axis`, labelled with its unit and column: `time_axis_label`), else the data
-    row number."""
+                score_name: str = "smoothed error", signal_mean=None, signal_std=None,
+                channel_order=None, order_note: str = "") -> Path:
+    """PNG: the standardised signals on top, the smoothed error with its threshold below; flagged regions shaded
+    red in both, true anomalies (if labelled) shaded grey in the top panel, each at least MIN_REGION_SHARE of
+    the rows wide. The signals are z-scored with `signal_mean` / `signal_std` (the training data's, so that a
+    level shift against training shows) when given, else with the file's own; the axis label says which. Only
+    `max_channels` channels are drawn, the first ones or the first of `channel_order` (channel indices, e.g. by
+    their share of the error, which `order_note` then names in the title); the title says so when there are
+    more. `training_p99` draws the training errors' 99th percentile as a dotted line: the dynamic threshold is
+    relative to the file, so only that line shows a file that departs from the training data as a whole; when
+    the errors reach more than LOG_AXIS_RATIO x it the error axis is logarithmic. `pruned`, the dynamic
+    threshold's (first, last) runs removed by pruning, get a cross at their peak in the error panel: they cross
+    the threshold line but raise no alarm; the threshold is drawn on top of the training p99 (when both are one
+    level, as with `--threshold quantile` at 0.99, the legend says so and the p99 shows as a wide band under the
+    dashes). `score_name` labels the lower panel's curve. The x axis is the telemetry's time where it has a
+    usable one (`plot_axis`, labelled with its unit and column: `time_axis_label`), else the data row number."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -451,9 +452,10 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
         next row so a single row has a width."""
         first, stop = visible_region(first, stop, n)
         return x[first], x[min(stop, n - 1)]
-    values = telemetry.values[:, :max_channels]
+    drawn = list(range(telemetry.values.shape[1]) if channel_order is None else channel_order)[:max_channels]
+    values = telemetry.values[:, drawn]
     if signal_mean is not None and signal_std is not None:
-        mean, std = (np.asarray(v, float)[:max_channels] for v in (signal_mean, signal_std))
+        mean, std = (np.asarray(v, float)[drawn] for v in (signal_mean, signal_std))
         scale_note = "training mean/std"
     else:
         mean, std = values.mean(0), values.std(0)
@@ -461,7 +463,7 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     scaled = (values - mean) / np.where(std > 0, std, 1)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
     for i in range(scaled.shape[1]):
-        top.plot(x, scaled[:, i], lw=0.6, label=telemetry.columns[i])
+        top.plot(x, scaled[:, i], lw=0.6, label=telemetry.columns[drawn[i]])
     top.set_ylabel(f"signal (z-score,\n{scale_note})")
     bottom.plot(x, smoothed, lw=0.8, color="k", label=score_name)
     coincide = threshold_is_training_p99(threshold, training_p99)
@@ -507,7 +509,9 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     heading = title or Path(telemetry.source).name
     n_channels = telemetry.values.shape[1]
     if n_channels > max_channels:
-        heading += f" (first {max_channels} of {n_channels} channels plotted)"
+        which = f": {order_note}" if channel_order is not None and order_note else ""
+        heading += (f" ({max_channels} of {n_channels} channels plotted{which})" if which else
+                    f" (first {max_channels} of {n_channels} channels plotted)")
     fig.suptitle(heading)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
