@@ -322,3 +322,67 @@ def test_the_hour_clocks_skip_in_spring_is_named_in_local_time_only(tmp_path):
     with_offsets = bms.load_table(_table(tmp_path / "o.csv", [t.isoformat() for t in local], a=np.arange(240.0)),
                                   "t")
     assert with_offsets.gaps.gaps == [] and not any("clocks go forward" in n for n in with_offsets.gaps.notes)
+
+
+def test_boolean_columns_of_a_typed_parquet_are_left_out_with_a_note_unless_named(tmp_path):
+    path = tmp_path / "typed.parquet"
+    pd.DataFrame({"time": pd.date_range("2024-01-01", periods=6, freq="10s"), "volts": [3.3, 3.4, 3.2, 3.5, 3.3, 3.4],
+                  "temp_c": np.array([25, 26, 25, 27, 26, 25], np.int64),  # integers, not rising: a signal
+                  "balancing_active": [True, False, False, True, True, False]}).to_parquet(path)
+    tidy = bms.load_table(path)
+    assert tidy.channels == ["volts", "temp_c"]
+    assert tidy.gaps.notes == [
+        "column(s) balancing_active left out: true/false status flags, not signals; to keep it, name every channel "
+        f"with --column (tinyad bert load-bms --input {path} --column NAME --column ... -o tidy.parquet)"]
+    named = bms.load_table(path, columns=["volts", "balancing_active"])  # named: kept, as 1.0 / 0.0
+    assert named.channels == ["volts", "balancing_active"] and named.gaps.notes == []
+    assert named.frame["balancing_active"].tolist() == [1.0, 0.0, 0.0, 1.0, 1.0, 0.0]
+    assert bms.load_any(str(path)).channels == ["volts", "temp_c"]  # the path `bert train --dataset` takes
+
+
+def test_an_integer_counter_column_is_left_out_with_a_note_unless_named(tmp_path):
+    volts = [3.3, 3.4, 3.2, 3.5] * 6
+    csv = _table(tmp_path / "x.csv", np.arange(24) * 10.0, volts=volts,
+                 sample_counter=np.arange(7, 31))  # 7, 8, ..., 30: one more on every row
+    tidy = bms.load_table(csv, "t")
+    assert tidy.channels == ["volts"] and len(tidy.frame) == 24
+    assert tidy.gaps.notes == [
+        "column(s) sample_counter left out: integers that increase on every row, a counter or record id, not a "
+        "signal (every later window would lie outside the training range); to keep it, name every channel with "
+        f"--column (tinyad bert load-bms --input {csv} --column NAME --column ... -o tidy.parquet)"]
+    named = bms.load_table(csv, "t", columns=["volts", "sample_counter"])
+    assert named.frame["sample_counter"].tolist() == list(np.arange(7.0, 31.0)) and named.gaps.notes == []
+    # a short file's few rising whole numbers (a charging SOC) stay a signal: a counter needs 20 rows
+    short = _table(tmp_path / "s.csv", np.arange(19) * 10.0, soc=np.arange(50, 69))
+    assert bms.load_table(short, "t").channels == ["soc"]
+    only_counter = _table(tmp_path / "c.csv", np.arange(24) * 10.0, record_id=np.arange(7, 31))
+    with pytest.raises(InputError, match=r"no numeric channel columns \(left out as status flags or counters: "
+                                         r"record_id\)") as err:
+        bms.load_table(only_counter, "t")
+    assert err.value.hint == "name them with --column"
+
+
+def test_load_any_passes_decimal_and_dayfirst_to_a_csv_data_set(tmp_path):
+    # the reader behind `bert train/evaluate/score --dataset`: a European export, ';' and decimal commas
+    euro = tmp_path / "euro.csv"
+    euro.write_text("time;volts;amps\n2021-06-10 20:00:00;3,25;1,5\n2021-06-10 20:00:10;3,5;-0,25\n"
+                    "2021-06-10 20:00:20;3,75;0\n")
+    with pytest.raises(InputError, match=r"cells look like decimal commas \('3,25' in column 'volts'\)") as err:
+        bms.load_any(str(euro))
+    assert err.value.hint == f"pass --decimal , (tinyad bert load-bms --input {euro} --decimal , ...)"
+    np.testing.assert_allclose(bms.load_any(str(euro), decimal=",").values(), [[3.25, 1.5], [3.5, -0.25], [3.75, 0]])
+    # day-first dotted dates: 12.03.2024 22:00 .. 13.03.2024 03:00 hourly, read day first without being asked
+    times = pd.date_range("2024-03-12 22:00", periods=6, freq="1h")
+    dotted = tmp_path / "dots.csv"
+    pd.DataFrame({"time": times.strftime("%d.%m.%Y %H:%M:%S"), "a": [1.0, 2.0, 1.5, 2.5, 2.0, 1.0]}).to_csv(
+        dotted, index=False)
+    tidy = bms.load_any(str(dotted))
+    assert tidy.frame["time"].tolist() == list(times) and tidy.period_s == 3600.0 and tidy.gaps.gaps == []
+    assert bms.load_any(str(dotted), dayfirst=True).frame["time"].tolist() == list(times)
+    with pytest.raises(InputError, match="--monthfirst, but '13.03.2024 00:00:00' has no month 13"):
+        bms.load_any(str(dotted), dayfirst=False)  # passed through: refused, not read two ways
+    # the options are for files read now: a tidy file keeps what load-bms read, even with decimal=","
+    tidy_file = bms.write_tidy(bms.load_any(str(euro), decimal=","), tmp_path / "euro.parquet")
+    assert bms.load_any(str(tidy_file), decimal=",").frame["volts"].tolist() == [3.25, 3.5, 3.75]
+    assert [bms.reads_as_table(s) for s in (str(euro), str(tidy_file), "ess_lfp:1", "bess")] == [True, False,
+                                                                                                  False, False]

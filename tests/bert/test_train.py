@@ -214,3 +214,35 @@ def test_evaluation_blocks_need_one_window():
     with pytest.raises(InputError, match="no contiguous run of 32 steps") as err:
         evaluate.blocks_for_evaluation([np.zeros((20, 2)), np.zeros((10, 2))], 32, "range", "--range")
     assert "--range" in err.value.hint
+
+
+def test_train_on_dataset_reads_every_csv_data_set_with_decimal_and_dayfirst(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from tinyad.bert import train as train_module
+
+    # a European export: ';' between fields, decimal commas, dotted day-first dates (13.03.2024 = 13 March)
+    times = pd.date_range("2024-03-12 23:59:00", periods=8, freq="10s")
+    volts = [3.25, 3.5, 3.75, 3.5, 3.25, 3.5, 3.75, 3.5]
+    euro = tmp_path / "euro.csv"
+    euro.write_text("time;volts\n" + "".join(f"{t:%d.%m.%Y %H:%M:%S};{str(v).replace('.', ',')}\n"
+                                             for t, v in zip(times, volts)))
+    seen = {}
+
+    def record_instead_of_training(segments, channels, options, run_dir, evaluator, donor, **kwargs):
+        seen.update(segments=segments, channels=channels, donor=donor, period_s=kwargs["period_s"])
+        return train_module.TrainResult(run_dir, None, [], [], 0.0)
+
+    monkeypatch.setattr(train_module, "train", record_instead_of_training)
+    options = TrainOptions(preset="tiny", max_steps=2, checkpoint_every=2, batch_size=4)
+    train_module.train_on_dataset(str(euro), options, tmp_path / "run", (0.0, 1.0), eval_range=None,
+                                  donor_dataset=str(euro), progress=False, decimal=",", dayfirst=True)
+    assert seen["channels"] == ["volts"] and seen["period_s"] == 10.0  # one 10-s segment across midnight
+    np.testing.assert_allclose(np.concatenate(seen["segments"])[:, 0], volts)
+    np.testing.assert_allclose(seen["donor"][:, 0], volts)  # the donor is read the same way
+    with pytest.raises(InputError, match="decimal commas") as err:  # without it: refused, with the option named
+        train_module.train_on_dataset(str(euro), options, tmp_path / "run", (0.0, 1.0), eval_range=None)
+    assert "--decimal ," in err.value.hint
+    with pytest.raises(InputError, match="--monthfirst, but '13.03.2024 00:00:00' has no month 13"):
+        train_module.train_on_dataset(str(euro), options, tmp_path / "run", (0.0, 1.0), eval_range=None,
+                                      decimal=",", dayfirst=False)  # passed on to the reader, not dropped

@@ -434,3 +434,61 @@ def test_score_says_utc_where_the_loader_converted_offsets(tmp_path, capsys):
     scores = pd.read_csv(out / "scores.csv")
     assert scores["time"].iloc[0] == "2024-03-17 23:00:00+00:00" and len(scores) == 300
     assert "; times in UTC):" in printed and "+00:00 .. " in printed  # the episode lines
+
+
+def test_every_bert_command_reading_data_takes_decimal_and_dayfirst_from_one_definition():
+    from tinyad.commands.bert import bert
+
+    helps = {}
+    for name in ("load-bms", "train", "evaluate", "score"):
+        params = {p.name: p for p in bert.commands[name].params}
+        assert {"dayfirst", "decimal"} <= set(params), name
+        helps[name] = (params["dayfirst"].help, params["decimal"].help, params["decimal"].type.choices)
+    assert len(set(helps.values())) == 1  # the same option everywhere, not copies drifting apart
+
+
+def test_train_reads_a_decimal_comma_csv_with_decimal_and_refuses_unused_reading_options(tmp_path, capsys):
+    euro = tmp_path / "euro.csv"
+    times = pd.date_range("2024-03-12 23:59:00", periods=8, freq="10s")  # dotted, day first: 13.03.2024
+    euro.write_text("time;volts\n" + "".join(f"{t:%d.%m.%Y %H:%M:%S};3,{5 + i % 3}\n" for i, t in enumerate(times)))
+    run = tmp_path / "run"
+    assert main(["bert", "train", "--dataset", str(euro), "--out", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "cells look like decimal commas ('3,5' in column 'volts')" in err
+    assert f"hint: pass --decimal , (tinyad bert load-bms --input {euro} --decimal , ...)" in err
+    # with --decimal , the file is read (its load report is printed), then the overlapping ranges stop the run
+    # before any training
+    assert main(["bert", "train", "--dataset", str(euro), "--out", str(run), "--decimal", ",", "--train-range",
+                 "0:0.8", "--eval-range", "0.7:1"]) == 2
+    captured = capsys.readouterr()
+    assert f"note: {euro}: 8 raw rows -> 8 rows on the grid in 1 segment(s); 0 gap(s)" in captured.out
+    assert "overlaps the training range" in captured.err and not run.exists()
+    # nothing given is a CSV: an option that would change nothing is refused, not ignored
+    for command in (["train", "--dataset", "ess_lfp:1", "--out", str(run)],
+                    ["evaluate", str(tmp_path), "--dataset", "bess"],
+                    ["score", str(tmp_path), "--dataset", "ess_lfp:2", "--out", str(tmp_path / "s")]):
+        assert main(["bert", *command, "--decimal", ","]) == 2
+        err = capsys.readouterr().err
+        assert "--decimal applies to a CSV file, and no data set given is one" in err
+        assert "hint: leave it out: a tidy Parquet file from tinyad bert load-bms" in err
+    assert main(["bert", "train", "--dataset", "ess_lfp:1", "--out", str(run), "--monthfirst"]) == 2
+    assert "--monthfirst applies to a CSV file" in capsys.readouterr().err
+    assert not run.exists() and not (tmp_path / "s").exists()
+
+
+def test_load_bms_leaves_out_flags_and_counters_with_a_note(tmp_path, capsys):
+    typed = tmp_path / "typed.parquet"
+    pd.DataFrame({"time": pd.date_range("2024-01-01", periods=24, freq="10s"), "volts": [3.3, 3.4, 3.2, 3.5] * 6,
+                  "balancing_active": [True, False, False, True, True, False] * 4,
+                  "record_id": np.arange(7, 31)}).to_parquet(typed)
+    out = tmp_path / "tidy.parquet"
+    assert main(["bert", "load-bms", "--input", str(typed), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "note: column(s) balancing_active left out: true/false status flags, not signals; to keep it" in text
+    assert "note: column(s) record_id left out: integers that increase on every row" in text
+    assert "24 rows x 1 channels: volts" in text
+    assert main(["bert", "load-bms", "--input", str(typed), "--column", "volts", "--column", "record_id", "-o",
+                 str(out)]) == 0
+    from tinyad.battery.bms import read_tidy
+
+    assert read_tidy(out).frame["record_id"].tolist() == list(np.arange(7.0, 31.0))

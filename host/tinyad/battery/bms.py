@@ -568,6 +568,39 @@ def mostly_numeric_columns(raw: pd.DataFrame, exclude: Iterable[str], min_share:
     return kept, dropped, empty
 
 
+# Fewer values than this never make a column a counter: a short file's few rising readings (a charging SOC in
+# whole percent) can be a signal; a real counter rises over thousands of rows.
+MIN_COUNTER_VALUES = 20
+
+
+def is_flag_column(column: pd.Series) -> bool:
+    """True for true/false values (a bool dtype, or True/False objects with gaps, as pyarrow gives for nullable
+    bools): a status such as balancing_active, not a signal."""
+    return pd.api.types.infer_dtype(column, skipna=True) == "boolean"
+
+
+def is_counter_column(column: pd.Series) -> bool:
+    """True for an integer column whose values increase on every row (a sample counter or record id): its later
+    values all lie beyond the training range, so every later window would look anomalous."""
+    if not pd.api.types.is_integer_dtype(column):
+        return False
+    values = column.dropna().to_numpy(np.int64)
+    return len(values) >= MIN_COUNTER_VALUES and bool((np.diff(values) > 0).all())
+
+
+def not_signal_columns(raw: pd.DataFrame, names: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(flag columns, counter columns) among `names`: numeric to pandas, but not telemetry signals."""
+    names = list(names)
+    return ([n for n in names if is_flag_column(raw[n])],
+            [n for n in names if not is_flag_column(raw[n]) and is_counter_column(raw[n])])
+
+
+def keep_column_hint(path: Path, left_out: list) -> str:
+    """How to keep a column the default choice left out: --column replaces that choice, so name every channel."""
+    return (f"to keep {'it' if len(left_out) == 1 else 'one'}, name every channel with --column (tinyad bert "
+            f"load-bms --input {path} --column NAME --column ... -o tidy.parquet)")
+
+
 def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str] | Iterable[str] | None = None,
                period_s: float | None = None, max_fill_s: float | None = None, dayfirst: bool | None = None,
                decimal: str = ".") -> Telemetry:
@@ -575,7 +608,8 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
     plus numeric columns.
 
     `columns` selects channels: a list of names, or a mapping {source name: tidy name}; default = every other
-    column that is mostly numeric (its stray text cells become gaps). `period_s` default = the median interval.
+    column that is mostly numeric (its stray text cells become gaps), except true/false flags and integer
+    counters (`not_signal_columns`), which are kept only when named. `period_s` default = the median interval.
     `dayfirst` reads 10/06/2021 as 10 June (False: 6 October; None: whichever leaves regular steps). `decimal`
     "," reads a CSV's '6,27' as 6.27. Also reads a tidy file written by write_tidy. What was assumed (the time
     unit, UTC conversion, left-out columns, ambiguous dates, repeated times) is in the report's notes; a channel
@@ -608,6 +642,7 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                               f"tinyad bert load-bms --input {path} --time-column NAME -o tidy.parquet")
     notes: list[str] = []
     dropped: list[str] = []
+    flags, counters = [], []
     if columns is None:
         names, dropped, empty = mostly_numeric_columns(raw, (time_column, SEGMENT_COLUMN))
         if dropped:
@@ -615,7 +650,15 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                          f"--column)")
         if empty:
             notes.append(f"column(s) {', '.join(map(str, empty))} left out: no values (every cell empty)")
-        mapping = {c: c for c in names}
+        flags, counters = not_signal_columns(raw, names)
+        if flags:
+            notes.append(f"column(s) {', '.join(map(str, flags))} left out: true/false status flags, not signals; "
+                         f"{keep_column_hint(path, flags)}")
+        if counters:
+            notes.append(f"column(s) {', '.join(map(str, counters))} left out: integers that increase on every "
+                         f"row, a counter or record id, not a signal (every later window would lie outside the "
+                         f"training range); {keep_column_hint(path, counters)}")
+        mapping = {c: c for c in names if c not in flags and c not in counters}
     elif isinstance(columns, Mapping):
         mapping = dict(columns)
     else:
@@ -630,7 +673,9 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                              f"text, not numbers",
                              hint=f"pass --decimal , (tinyad bert load-bms --input {path} --decimal , ...)")
     if not mapping:
-        raise InputError(f"{path}: no numeric channel columns", hint="name them with --column")
+        left_out = f" (left out as status flags or counters: {', '.join(map(str, flags + counters))})"
+        raise InputError(f"{path}: no numeric channel columns" + (left_out if flags or counters else ""),
+                         hint="name them with --column")
     numbers, bad = _numeric(raw, list(mapping))
     for src in mapping:
         if numbers[src].isna().all():  # a channel without numbers leaves no complete row: refuse, do not guess
@@ -731,10 +776,12 @@ def is_tidy_file(spec: str | Path) -> bool:
         return False
 
 
-def load_any(spec: str, period_s: float | None = None, dayfirst: bool | None = None) -> Telemetry:
+def load_any(spec: str, period_s: float | None = None, dayfirst: bool | None = None,
+             decimal: str = ".") -> Telemetry:
     """Resolve a data set name used on the command line:
-    `ess_lfp:N` (rack N of ../shared/data/bms/ess_lfp), `bess` (the BESS log), or a path to Parquet/CSV
-    (`dayfirst`: a CSV's 10/06/2021 is 10 June; None: decided by the steps, as load_table)."""
+    `ess_lfp:N` (rack N of ../shared/data/bms/ess_lfp), `bess` (the BESS log), or a path to Parquet/CSV.
+    `dayfirst` and `decimal` apply as in load_table to a file read now (`reads_as_table`); `decimal` only to a CSV.
+    The other forms are read in their known format (a tidy file was read with its options by load-bms)."""
     from tinyad.paths import shared_data_dir
 
     if spec.startswith("ess_lfp:"):
@@ -749,5 +796,13 @@ def load_any(spec: str, period_s: float | None = None, dayfirst: bool | None = N
     if not path.exists():
         raise InputError(f"data set {spec!r} not found",
                          hint="give ess_lfp:N, bess, or the path of a Parquet/CSV file")
-    return (read_tidy(path) if path.suffix.lower() == ".parquet"
-            else load_table(path, period_s=period_s, dayfirst=dayfirst))
+    if is_tidy_file(path):
+        return read_tidy(path)
+    is_csv = path.suffix.lower() != ".parquet"
+    return load_table(path, period_s=period_s, dayfirst=dayfirst, decimal=decimal if is_csv else ".")
+
+
+def reads_as_table(spec: str) -> bool:
+    """True for a data set load_any reads with load_table (a CSV, or a Parquet file not written by write_tidy),
+    so the reading options (dayfirst, decimal) apply; also for a missing path, which load_any reports."""
+    return not (spec.startswith("ess_lfp:") or spec == "bess" or is_tidy_file(spec))

@@ -16,6 +16,35 @@ from tinyad.errors import InputError
 DATASET_HELP = "ess_lfp:N (rack N of ../shared/data/bms/ess_lfp), bess (the BESS log), or a Parquet/CSV file."
 
 
+def _reading_options(func):
+    """--dayfirst/--monthfirst and --decimal, defined once for load-bms and every command reading a data set: how
+    a CSV file's dates and numbers are written (tinyad.battery.bms.load_table's `dayfirst` and `decimal`)."""
+    func = click.option("--decimal", type=click.Choice([".", ","]), default=".", show_default=True,
+                        help="Decimal mark of a CSV file: ',' for a European export ('6,27' with ';' between "
+                             "fields).")(func)
+    return click.option("--dayfirst/--monthfirst", default=None,
+                        help="Dates of a CSV/Parquet file written day first (10/06/2021 = 10 June) or month first "
+                             "(6 October); default: day first for dotted dates (13.03.2024), and for slashes only "
+                             "when month first leaves irregular steps that day first does not (a note says so). "
+                             "A tidy file from load-bms, ess_lfp:N and bess are read in their known format.")(func)
+
+
+def _refuse_unused_reading_options(specs, dayfirst: bool | None, decimal: str) -> None:
+    """Refuse --dayfirst/--monthfirst or --decimal when no data set given is a file they apply to: an option that
+    silently changes nothing would hide that the data was read some other way."""
+    from tinyad.battery.bms import reads_as_table
+
+    files = [spec for spec in specs if spec and reads_as_table(spec)]
+    unused = [] if files or dayfirst is None else ["--dayfirst" if dayfirst else "--monthfirst"]
+    if decimal != "." and not any(Path(spec).suffix.lower() != ".parquet" for spec in files):
+        unused.append("--decimal")
+    if unused:
+        one = len(unused) == 1
+        raise InputError(f"{' and '.join(unused)} {'applies' if one else 'apply'} to a CSV file, and no data set "
+                         f"given is one", hint=f"leave {'it' if one else 'them'} out: a tidy Parquet file from tinyad "
+                                               f"bert load-bms, ess_lfp:N and bess are read in their known format")
+
+
 @click.group("bert")
 def bert():
     """Synthetic-outlier transformer (AnomalyBERT method) for multichannel telemetry."""
@@ -30,11 +59,7 @@ def bert():
               help="ess_lfp root (default ../shared/data/bms/ess_lfp); BESS: the CSV path.")
 @click.option("--time-column", default="time", show_default=True, help="Time column of --input: datetime text, "
               "or epoch numbers (seconds, ms, us or ns, told apart by their size).")
-@click.option("--dayfirst/--monthfirst", default=None, help="Dates of --input written day first (10/06/2021 = 10 "
-              "June) or month first (6 October); default: day first only when month first leaves irregular steps "
-              "that day first does not (a note says so).")
-@click.option("--decimal", type=click.Choice([".", ","]), default=".", show_default=True,
-              help="Decimal mark of a CSV --input: ',' for a European export ('6,27' with ';' between fields).")
+@_reading_options
 @click.option("--column", "columns", multiple=True, help="Channel column of --input (repeat; default: all numeric).")
 @click.option("--period", "period_s", type=float, help="Grid period in seconds (default: 5 ess_lfp, 10 BESS, "
               "the median interval for --input).")
@@ -83,12 +108,12 @@ def _range(ctx, param, value):
     return None if value in (None, "none") else parse_range(value)
 
 
-def _load_dataset(spec: str, to_stderr: bool = False):
-    """`tinyad.battery.bms.load_any(spec)`, printing what loading did (gaps, resampling, assumptions) when the
+def _load_dataset(spec: str, to_stderr: bool = False, dayfirst: bool | None = None, decimal: str = "."):
+    """`tinyad.battery.bms.load_any(spec, ...)`, printing what loading did (gaps, resampling, assumptions) when the
     data was loaded and resampled now rather than read from a tidy file (whose report load-bms showed)."""
     from tinyad.battery.bms import is_tidy_file, load_any, report_lines
 
-    data = load_any(spec)
+    data = load_any(spec, dayfirst=dayfirst, decimal=decimal)
     if not is_tidy_file(spec):
         for line in report_lines(data):
             click.echo(f"note: {line}", err=to_stderr)
@@ -177,9 +202,11 @@ def _check_output_folder(run_dir: Path, checkpoint: str | None, overwrite: bool)
               help="Center each window per channel inside the model (judge shapes, not the operating point).")
 @click.option("--ema-decay", type=float, default=0.0, show_default=True,
               help="Exponential moving average of the weights (e.g. 0.98; 0 = off); checkpoints hold the average.")
+@_reading_options
 def train_command(dataset, run_dir, overwrite, preset, patch_size, window, window_sliding, soft_replacing,
                   uniform_replacing, peak_noising, length_adjusting, donor, checkpoint, lr, max_steps, batch_size,
-                  checkpoint_every, train_range, eval_dataset, eval_range, anomaly_rate, seed, center, ema_decay):
+                  checkpoint_every, train_range, eval_dataset, eval_range, anomaly_rate, seed, center, ema_decay,
+                  dayfirst, decimal):
     """Train (or fine-tune with --checkpoint) on normal telemetry with synthetic outliers; every
     --checkpoint_every steps a checkpoint is written and evaluated."""
     from tinyad.bert.evaluate import TARGET_SCORE, first_reaching
@@ -190,6 +217,7 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
     if checkpoint and given:
         raise InputError("--preset does not apply when fine-tuning: the architecture is the checkpoint's",
                          hint="leave --preset out with --checkpoint")
+    _refuse_unused_reading_options([dataset, donor, eval_dataset], dayfirst, decimal)
     options = TrainOptions(preset=preset, patch_size=patch_size, window=window, window_sliding=window_sliding,
                            soft_replacing=soft_replacing, uniform_replacing=uniform_replacing,
                            peak_noising=peak_noising, length_adjusting=length_adjusting, checkpoint=checkpoint,
@@ -211,7 +239,7 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
                                       anomaly_rate, log=lambda m: click.echo(f"note: {m}"),
                                       progress=sys.stderr.isatty(),  # a log file would collect every bar frame
                                       on_checkpoint=lambda row: click.echo(_format_row(row)),
-                                      before_first_write=remove_old_run)
+                                      before_first_write=remove_old_run, dayfirst=dayfirst, decimal=decimal)
     except TrainingInterrupted as interrupted:
         done = interrupted.result
         click.echo(f"interrupted: history.json holds {len(done.history)} checkpoint row(s) in {run_dir}", err=True)
@@ -232,9 +260,10 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
 def _scoring_options(range_default: str, range_help: str, rate_default: float | None = 0.08,
                      rate_help: str = "The method's cut: flags this share of the steps, those with the highest "
                                       "scores."):
-    """The options `evaluate` and `score` share: a checkpoint, the data, a time range, the window stride and
-    the method's cut. The range arrives as `score_range`."""
+    """The options `evaluate` and `score` share: a checkpoint, the data (and how a CSV is written), a time range,
+    the window stride and the method's cut. The range arrives as `score_range`."""
     def decorate(func):
+        func = _reading_options(func)
         for option in reversed([
             click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path)),
             click.option("--dataset", required=True, help=DATASET_HELP),
@@ -249,24 +278,26 @@ def _scoring_options(range_default: str, range_help: str, rate_default: float | 
     return decorate
 
 
-def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bool = False):
+def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bool = False,
+              dayfirst: bool | None = None, decimal: str = "."):
     """(loaded checkpoint, telemetry in its channel order); other channels are refused with a hint, a sampling
-    period other than the checkpoint's gets a note."""
+    period other than the checkpoint's gets a note. `dayfirst`, `decimal`: how a CSV is written."""
     from tinyad.bert.train import load_checkpoint, period_note
 
     if window_sliding < 1:
         raise InputError(f"--window_sliding must be >= 1, got {window_sliding}",
                          hint="the stride of the scoring windows in steps, e.g. --window_sliding 16 (the default)")
     loaded = load_checkpoint(checkpoint)
-    data = _telemetry_for(loaded, dataset, to_stderr)
+    data = _telemetry_for(loaded, dataset, to_stderr, dayfirst, decimal)
     if note := period_note(loaded.meta, data.period_s, data.source):
         click.echo(f"note: {note}", err=to_stderr)
     return loaded, data
 
 
-def _telemetry_for(loaded, dataset: str, to_stderr: bool = False):
+def _telemetry_for(loaded, dataset: str, to_stderr: bool = False, dayfirst: bool | None = None, decimal: str = "."):
     """`dataset` in the loaded checkpoint's channel order; other channels are refused with a hint."""
-    data = _load_dataset(dataset, to_stderr).in_order_of(loaded.channels)  # same names, other order: as trained
+    data = _load_dataset(dataset, to_stderr, dayfirst, decimal)
+    data = data.in_order_of(loaded.channels)  # same names, other order: as trained
     if data.channels != loaded.channels:
         raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
                          hint="fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)")
@@ -277,13 +308,15 @@ def _telemetry_for(loaded, dataset: str, to_stderr: bool = False):
 @_scoring_options("0.75:1", "Held-out time range to inject anomalies into and score.")
 @click.option("--seeds", type=int, default=4, show_default=True, help="Injected copies of the held-out range.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
-def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, seeds, as_json):
+def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, seeds, as_json, dayfirst,
+                     decimal):
     """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
     score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation
     from tinyad.bert.train import resolve_checkpoint
 
-    loaded, data = _load_for(checkpoint, dataset, window_sliding, to_stderr=as_json)
+    _refuse_unused_reading_options([dataset], dayfirst, decimal)
+    loaded, data = _load_for(checkpoint, dataset, window_sliding, as_json, dayfirst, decimal)
     # One block per contiguous segment: an injected test window never spans a gap in the data; a block needs at
     # least one whole window.
     blocks, left_out = blocks_for_evaluation(data.time_slice(*score_range).segments(), loaded.config.window,
@@ -317,7 +350,8 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
               help="Write scores.csv (time, score, alarm, interpolated) and scores.png here.")
 @click.option("--reference", help="Known-normal telemetry (same forms as --dataset): the cut becomes its "
               "(1 - anomaly-rate) score quantile, a fixed threshold; the anomaly rate is then its false alarm share.")
-def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference):
+def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference, dayfirst,
+                  decimal):
     """Score real telemetry with a checkpoint (or a run's last one): per-step anomaly scores, no injected
     anomalies and no labels. Writes a CSV and a PNG. The cut ranks steps within this data, or with
     --reference is set on known-normal telemetry."""
@@ -329,10 +363,11 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     from tinyad.bert.plots import plot_scores
     from tinyad.evaluation import events, join_events
 
-    loaded, data = _load_for(checkpoint, dataset, window_sliding)
+    _refuse_unused_reading_options([dataset, reference], dayfirst, decimal)
+    loaded, data = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal)
     data = data.time_slice(*(score_range or (0.0, 1.0)))
     times = data.frame[TIME_COLUMN]
-    normal = _telemetry_for(loaded, reference).segments() if reference else None
+    normal = _telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal).segments() if reference else None
     if anomaly_rate is None:
         anomaly_rate = 0.001 if reference else 0.08
     scores, threshold, flags = score_unlabelled(loaded, data.segments(), window_sliding, anomaly_rate, normal)
