@@ -185,23 +185,26 @@ def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
     if n == 0 or not training_p99 > 0:
         return None
     unflagged = ~np.asarray(result.flags, bool)
-    for above, share in ((factor, min_share), (UNFLAGGED_RUN_FACTOR, None)):
-        quiet_excess = (result.smoothed > above * training_p99) & unflagged
-        count = int(quiet_excess.sum())
-        if not count:
-            continue
-        first, last = max(th._runs(np.flatnonzero(quiet_excess)), key=lambda run: run[1] - run[0])
-        if share is not None and count >= share * n:
-            break
-        if share is None and UNFLAGGED_RUN_ROWS <= last - first + 1 <= n / 2:
-            count = last - first + 1  # the run itself: other short crossings at 2x are normal noise
-            break
-    else:
-        return None
+
+    def quiet_above(level: float) -> tuple[np.ndarray, tuple[int, int] | None]:
+        """(unflagged rows above `level` x the training p99, the longest run of them as (first, last))."""
+        quiet = (result.smoothed > level * training_p99) & unflagged
+        runs = th._runs(np.flatnonzero(quiet))
+        return quiet, max(runs, key=lambda run: run[1] - run[0]) if runs else None
+
+    quiet, longest = quiet_above(factor)
+    if longest and quiet.sum() >= min_share * n:  # many rows far above the training errors
+        above, (first, last), count = factor, longest, int(quiet.sum())
+        peak = float(result.smoothed[quiet].max())
+        rows = f"{count} unflagged rows ({count / n:.0%}) have"
+    else:  # one long run at a lower level; other short crossings at that level are normal noise
+        _, longest = quiet_above(UNFLAGGED_RUN_FACTOR)
+        if not longest or not UNFLAGGED_RUN_ROWS <= longest[1] - longest[0] + 1 <= n / 2:
+            return None
+        above, (first, last) = UNFLAGGED_RUN_FACTOR, longest
+        peak = float(result.smoothed[first:last + 1].max())
+        rows = f"{last - first + 1} consecutive unflagged rows have"
     when = f" ({time[first]} .. {time[last]})" if time is not None and len(time) == n else ""
-    peak = float(result.smoothed[first:last + 1].max() if share is None else result.smoothed[quiet_excess].max())
-    rows = (f"{count} unflagged rows ({count / n:.0%}) have" if share is not None else
-            f"{count} consecutive unflagged rows have")
     return (f"{rows} a smoothed error above {above:g}x the training p99 {training_p99:.4g} (up to "
             f"{peak / training_p99:.3g}x); the longest stretch is data rows {first + 1}..{last + 1}{when}, and the "
             f"{result.method} threshold flagged none of them. `--threshold quantile` or `--threshold sigma` (set on "
