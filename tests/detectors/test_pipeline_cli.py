@@ -358,3 +358,89 @@ def test_cli_score_of_several_files_writes_each_and_sums_them_up(tmp_path, capsy
                       threshold_saw_test_labels=False)
     assert f"all files concatenated: {expected}" in summary
     assert summary.count(" rows ") == 2 and f"{int(flags[:300].sum())} flagged" in summary
+
+
+def test_longest_constant_runs_and_stuck_channel_notes_by_hand():
+    from tinyad.detectors.pipeline import longest_constant_runs, stuck_channel_notes
+
+    assert longest_constant_runs([[1, 5], [2, 5], [2, 5], [2, 6]]) == [(3, 1), (3, 0)]
+    values = np.zeros((100, 2))
+    values[:, 0] = np.arange(100)  # changes on every row
+    values[:, 1] = np.arange(100) % 7
+    values[40:75, 1] = 2.5  # 35 rows of one value
+    time = np.arange(100) * 60
+    notes = stuck_channel_notes(values, ["flow", "speed"], [1, 3], time)
+    assert notes == [
+        "column speed holds one value (2.5) for 35 rows, data rows 41..75 (2400 .. 4440); its longest such run in "
+        "the training data was 3 rows. A stuck sensor or a frozen historian value reads to the detector as a real "
+        "measurement, so it may raise no alarm"]
+    assert stuck_channel_notes(values, ["flow", "speed"], [1, 18]) == []  # 35 < 2 x 18: it often holds still
+    assert stuck_channel_notes(values[:, :1], ["flow"], [1]) == []  # no run of 30 rows
+    assert stuck_channel_notes(values, ["flow", "speed"], None) == []  # a folder fitted before: not known
+
+
+def test_cli_score_names_a_stuck_sensor_and_fit_saves_the_training_runs(tmp_path, capsys):
+    import json
+
+    data, _ = _shifted()
+    data[150:200, 0] = data[149, 0]  # channel a freezes after row 149 (index): 51 rows of one value
+    csv = tmp_path / "run.csv"
+    pd.DataFrame(data, columns=["a", "b", "c"]).to_csv(csv, index=False)
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m"), "--model", "pca-t2q", "--train-rows", "100",
+                 "--threshold", "quantile"]) == 0
+    printed = capsys.readouterr().out
+    assert "2 of 3 principal components, the fewest that keep 95% of the training variance" in printed
+    saved = json.loads((tmp_path / "m" / "read_options.json").read_text())
+    assert saved["longest_constant_run"] == [1, 1, 1]
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv)]) == 0
+    scored = capsys.readouterr().out
+    assert f"note: column a holds one value ({data[149, 0]:g}) for 51 rows, data rows 150..200; its longest such " \
+           "run in the training data was 1 row." in scored
+
+
+def test_region_channels_text_names_leading_channels_and_says_when_the_error_is_spread():
+    from tinyad.commands.detect import region_channels_text
+
+    names = ["p", "q", "r", "s"]
+    assert region_channels_text(np.array([[9.0, 0.6, 0.4, 0.0]]), 0, 1, names) == "  mostly p 90%"
+    # q at 6 % is named, r at 3 % (below 5 %) is not, though it is within the three largest
+    assert region_channels_text(np.array([[88.0, 6.0, 3.0, 3.0]]), 0, 1, names) == "  mostly p 88%, q 6%"
+    spread = np.array([[1.0, 1.0, 1.0, 1.0]] * 2 + [[0.0, 0.0, 0.0, 0.0]])
+    assert region_channels_text(spread, 0, 3, names) == "  mostly p 25%, q 25%, r 25%"
+    wide = np.ones((1, 10))
+    wide[0, 3] = 1.5
+    assert region_channels_text(wide, 0, 1, [f"c{i}" for i in range(10)]) == \
+        "  spread over the channels, largest: c3 14%, c0 10%, c1 10%"
+    assert region_channels_text(None, 0, 1, names) == "" and region_channels_text(spread, 0, 1, ["p"]) == ""
+
+
+def test_fit_summary_names_epochs_early_stopping_and_the_kept_epoch():
+    from tinyad.detectors.lstm_ae import LSTMAEConfig, LSTMAutoencoder
+    from tinyad.detectors.pipeline import fit_summary
+
+    pipeline = LabelFreeDetector("lstm-ae")
+    pipeline.detector = LSTMAutoencoder(LSTMAEConfig(epochs=40))
+    pipeline.detector.history = {"loss": [0.9, 0.5, 0.4, 0.38], "val_loss": [0.8, 0.45, 0.47, 0.5]}
+    assert fit_summary(pipeline) == ("trained 4 of 40 epochs (early stopping); kept epoch 2, validation loss 0.45 "
+                                     "(training loss 0.5)")
+    pipeline.detector.history = {"loss": [0.9, 0.5]}
+    assert fit_summary(pipeline) == "trained 2 epochs, final training loss 0.5 (too few windows to validate)"
+
+
+def test_cli_fit_names_a_gap_in_the_training_times_and_parquet_times_print_as_written(tmp_path, capsys):
+    data, _ = _shifted()
+    time = pd.date_range("2024-03-11", periods=300, freq="1min").to_numpy().copy()
+    time[50:] += np.timedelta64(2, "h")  # two hours missing after data row 50
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame.insert(0, "timestamp", time)
+    path = tmp_path / "pump.parquet"
+    frame.to_parquet(path)
+    assert main(["detect", "fit", str(path), "--out", str(tmp_path / "m"), "--model", "pca-t2q", "--train-rows", "150",
+                 "--threshold", "quantile", "--span", "3"]) == 0
+    fitted = capsys.readouterr().out
+    assert (f"note: {path}: 1 gap(s) longer than 5 sampling intervals (1 min); the largest, 2.02 h, at rows 50 -> 51 "
+            "(2024-03-11 00:49:00 -> 2024-03-11 02:50:00): the detector takes the rows back to back, so it learns "
+            "the jump across a gap as normal") in fitted
+    assert main(["detect", "score", str(tmp_path / "m"), str(path)]) == 0
+    listed = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("rows 2")]
+    assert listed and all("T" not in line.split("(")[1].split(")")[0] for line in listed)  # 2024-03-11 05:20:00

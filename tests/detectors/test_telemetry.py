@@ -1,4 +1,4 @@
-"""tinyad.detectors.telemetry: the plot's x axis."""
+"""tinyad.detectors.telemetry: reading files (encodings, time columns, notes, errors) and the plot's x axis."""
 
 import numpy as np
 import pandas as pd
@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from tinyad.errors import InputError
-from tinyad.detectors.telemetry import (Telemetry, load_telemetry, median_interval, plot_axis, plot_scored,
-                                        reads_as_time, sampling_notes, sniff_separator, time_axis_label,
-                                        time_stamps)
+from tinyad.detectors.telemetry import (Telemetry, close_column_matches, is_date_or_time_text, load_telemetry,
+                                        median_interval, plot_axis, plot_scored, reads_as_time, reads_as_time_column,
+                                        sampling_notes, sniff_separator, time_axis_label, time_like_column,
+                                        time_stamps, unused_columns_note)
 
 
 def test_plot_axis_uses_numeric_time():
@@ -149,3 +150,154 @@ def test_a_local_clock_hour_jump_is_named_as_a_daylight_saving_switch():
         "01:59 -> 2024-03-31 03:00) (an hour, as when clocks go forward at a daylight-saving switch")
     # with offsets the instants are in order and an hour apart only where data are missing: no such note
     assert sampling_notes(np.array([s + "+01:00" for s in spring], object))[0].find("daylight") == -1
+
+
+# --- a pump historian export from a German water utility: what the reader tells and asks -----------------------
+
+def test_a_windows_1252_csv_from_excel_reads_as_cp1252_with_a_note(tmp_path):
+    excel = tmp_path / "pumpe.csv"  # Excel's "CSV (Trennzeichen-getrennt)": cp1252, ';' and decimal commas
+    excel.write_bytes("Zeitstempel;Temperatur °C;Druck\n11.03.2024 00:00;21,5;1\n11.03.2024 00:01;21,6;2\n"
+                      .encode("cp1252"))
+    assert sniff_separator(excel) == ";"
+    data = load_telemetry(excel, time_column="Zeitstempel")
+    assert data.columns == ["Temperatur °C", "Druck"] and data.values.tolist() == [[21.5, 1.0], [21.6, 2.0]]
+    assert data.notes == ["not UTF-8 text: read as Windows-1252 (cp1252), as Excel writes in Western Europe"]
+    # UTF-8, with Excel's byte-order mark or without one: nothing to tell
+    for name, encoding in (("bom.csv", "utf-8-sig"), ("plain.csv", "utf-8")):
+        utf8 = tmp_path / name
+        utf8.write_bytes("Temperatur °C,Druck\n21.5,1\n".encode(encoding))
+        data = load_telemetry(utf8)
+        assert data.columns == ["Temperatur °C", "Druck"] and data.notes == []
+    # 0x81 is neither UTF-8 nor Windows-1252: named as an encoding problem, not as a truncated file
+    neither = tmp_path / "neither.csv"
+    neither.write_bytes(b"a,b\n1,\x81\n")
+    with pytest.raises(InputError) as refused:
+        load_telemetry(neither)
+    assert str(refused.value).startswith(f"{neither}: not UTF-8 or Windows-1252 text ('utf-8' codec can't decode "
+                                         "byte 0x81")
+    assert refused.value.hint == 'save the file as UTF-8 text (in Excel: Save As, "CSV UTF-8")'
+
+
+def test_a_remembered_time_or_label_column_the_file_lacks_is_named_in_a_note(tmp_path):
+    german = tmp_path / "score.csv"
+    german.write_text("Zeitstempel,flow\n11.03.2024 00:00,1.0\n11.03.2024 00:01,2.0\n")
+    data = load_telemetry(german, ["flow"], "timestamp", "anomaly", optional=("time", "label"),
+                          needed_by_model=True)
+    assert data.time is None and data.labels is None
+    assert data.notes == ["no column 'timestamp' (the time column at fit): rows are listed without times and the "
+                          "sampling is not checked; give the file's time column with --time-column",
+                          "no label column 'anomaly' (saved at fit): no evaluation",
+                          "columns not used by the detector: Zeitstempel"]
+    # guessing, the file's own time column (named like one, reading as dates) is taken, and the note says so
+    data = load_telemetry(german, ["flow"], "timestamp", optional=("time",), guess_time=True, needed_by_model=True)
+    assert data.time_name == "Zeitstempel" and data.time_guessed and data.time.tolist()[0] == "11.03.2024 00:00"
+    assert data.notes == ["no column 'timestamp' (the time column at fit): took column 'Zeitstempel', named like "
+                          "time, as the time column; name another with --time-column"]
+    # the remembered columns present: nothing to tell
+    same = tmp_path / "same.csv"
+    same.write_text("timestamp,flow,anomaly\n2024-03-11 00:00,1.0,0\n2024-03-11 00:01,2.0,1\n")
+    data = load_telemetry(same, ["flow"], "timestamp", "anomaly", optional=("time", "label"), guess_time=True)
+    assert data.time_name == "timestamp" and data.labels.tolist() == [0, 1] and data.notes == []
+
+
+@pytest.mark.parametrize("name", ["Zeitstempel", "zeit", "DATUM", "Uhrzeit", "horodatage", "Fecha", "tiempo",
+                                  "data_ora", "Tijd", "tidspunkt", "Zeit [s]"])
+def test_time_columns_named_in_other_languages_are_guessed_when_they_read_as_time(tmp_path, name):
+    stamps = "0,1,2" if name == "Zeit [s]" else "2024-03-11 00:00,2024-03-11 00:01,2024-03-11 00:02"
+    path = tmp_path / "x.csv"
+    path.write_text(f"{name};flow\n" + "".join(f"{stamp};{i}.5\n" for i, stamp in enumerate(stamps.split(","))))
+    data = load_telemetry(path, guess_time=True)
+    assert (data.time_name, data.columns, data.time_guessed) == (name, ["flow"], True)
+
+
+def test_time_names_are_whole_names_and_must_still_read_as_time():
+    assert time_like_column(["Zeitraum_h", "Datumswert", "data", "fecha_alta"]) is None
+    assert time_like_column(["flow", "Zeitstempel"]) == "Zeitstempel"
+    assert reads_as_time_column(["2024-03-11 00:10", "2024-03-11 00:00"])  # dates, unsorted: the time column
+    assert reads_as_time_column(np.array(["2024-03-11T00:10", "2024-03-11T00:00"], "datetime64[ns]"))
+    assert not reads_as_time_column([21.5, 21.4, 21.6])  # numbers that go back: a temperature
+    # pandas reads "2,5" and "now" as dates too: unsorted text must look like dates or clock times
+    assert not reads_as_time_column(["2,5", "1,5"]) and not reads_as_time_column(["now", "2024-03-11"])
+    assert not reads_as_time_column(["2024-03-11", None]) and not reads_as_time_column([])
+
+
+def test_an_unsorted_export_keeps_its_date_column_as_the_time_column(tmp_path):
+    unsorted = tmp_path / "unsorted.csv"
+    unsorted.write_text("timestamp,flow\n2024-03-11 00:00,1\n2024-03-11 00:02,2\n2024-03-11 00:01,3\n"
+                        "2024-03-11 00:03,4\n")
+    data = load_telemetry(unsorted, guess_time=True)
+    assert (data.time_name, data.columns, data.time_like_signal) == ("timestamp", ["flow"], None)
+    assert sampling_notes(data.time)[0] == ("time goes back at 1 row(s), first at rows 2 -> 3 (2024-03-11 00:02 -> "
+                                            "2024-03-11 00:01): the rows are scored in file order; sort the file "
+                                            "by time")
+    # numbers named like time that go back stay a signal, as before
+    temperature = tmp_path / "motor.csv"
+    temperature.write_text("T,flow\n21.5,1\n21.4,2\n21.6,3\n")
+    data = load_telemetry(temperature, guess_time=True)
+    assert (data.time_name, data.columns, data.time_like_signal) == (None, ["T", "flow"], "T")
+
+
+def test_a_date_in_a_signal_column_is_named_as_a_date(tmp_path):
+    path = tmp_path / "historian.csv"
+    path.write_text("Zeitstempel;flow\n11.03.2024 00:00;1,5\n11.03.2024 00:01;2,5\n")
+    with pytest.raises(InputError) as refused:
+        load_telemetry(path)
+    assert str(refused.value) == (f"{path}: data row 1, column 'Zeitstempel': a date/time ('11.03.2024 00:00'), "
+                                  "not a number")
+    assert refused.value.hint == ("a time or date column: name it with --time-column; a label or other text: leave "
+                                  "it out with --drop 'Zeitstempel' (or --label-column); else clean the file")
+    assert is_date_or_time_text("2024-03-11") and is_date_or_time_text("12:30")
+    assert not any(is_date_or_time_text(v) for v in ("1,5", "now", "off", "n/a", 3.0, None))
+    # other text keeps its wording
+    status = tmp_path / "status.csv"
+    status.write_text("flow,status\n1.5,an\n2.5,aus\n")
+    with pytest.raises(InputError) as refused:
+        load_telemetry(status)
+    assert str(refused.value) == f"{status}: data row 1, column 'status': missing, non-numeric or NaN"
+
+
+def test_missing_columns_name_a_close_match_and_what_to_do(tmp_path):
+    path = tmp_path / "score.csv"
+    path.write_text("timestamp,suction_pressure_mbar,Flow_M3_H,motor_current_a\n2024-03-11 00:00,980,12.0,40\n")
+    fitted = ["suction_pressure_bar", "flow_m3_h", "vibration_nde_mm_s"]
+    with pytest.raises(InputError) as refused:
+        load_telemetry(path, fitted, "timestamp", needed_by_model=True)
+    assert str(refused.value) == (
+        f"{path}: missing columns ['suction_pressure_bar', 'flow_m3_h', 'vibration_nde_mm_s'] (did you mean "
+        "'suction_pressure_mbar' for 'suction_pressure_bar', 'Flow_M3_H' for 'flow_m3_h'?); the file has "
+        "['timestamp', 'suction_pressure_mbar', 'Flow_M3_H', 'motor_current_a']")
+    assert refused.value.hint == (
+        "the detector needs every column it was fitted on: add the column(s) to the file or rename the file's "
+        "column(s) to those names (a renamed column must hold the same signal in the same unit), or refit without "
+        "them (`tinyad detect fit ... --drop 'suction_pressure_bar,flow_m3_h,vibration_nde_mm_s'`)")
+    # a fit with --columns: no close name, and a hint about --columns
+    with pytest.raises(InputError) as refused:
+        load_telemetry(path, ["motor_current_a", "vibration_nde_mm_s"], "timestamp")
+    assert str(refused.value) == (f"{path}: missing columns ['vibration_nde_mm_s']; the file has ['timestamp', "
+                                  "'suction_pressure_mbar', 'Flow_M3_H', 'motor_current_a']")
+    assert refused.value.hint == "name columns the file has (every file fitted on needs all the --columns)"
+    assert close_column_matches(["a"], ["b"]) == {}
+
+
+def test_columns_the_detector_does_not_use_are_noted(tmp_path):
+    path = tmp_path / "score.csv"
+    path.write_text("timestamp,flow,oil_pressure_bar,operator_note,anomaly,spare\n"
+                    "2024-03-11 00:00,1.0,2.0,ok,0,7\n")
+    data = load_telemetry(path, ["flow"], "timestamp", "anomaly", drop=["spare"])
+    assert data.notes == ["columns not used by the detector: oil_pressure_bar, operator_note"]
+    # all columns used, or no detector's columns given: nothing to tell
+    assert load_telemetry(path, ["flow", "oil_pressure_bar"], "timestamp", "anomaly", drop=["operator_note",
+                                                                                            "spare"]).notes == []
+    assert unused_columns_note([]) is None
+    assert unused_columns_note([f"c{i}" for i in range(11)]) == ("columns not used by the detector: c0, c1, c2, c3, "
+                                                                 "c4, c5, c6, c7 and 3 more")
+
+
+def test_session_channels_the_detector_does_not_use_are_noted(tmp_path):
+    from tinyad.session import Session, SessionMeta, write_session
+
+    t = np.arange(5) / 100.0
+    path = write_session(tmp_path / "s.parquet", Session(t, np.zeros((5, 3), np.float32), SessionMeta(
+        sample_rate_hz=100.0, label="normal", channels=["ax", "ay", "gz"])))
+    assert load_telemetry(path, ["ax"]).notes == ["columns not used by the detector: ay, gz"]
+    assert load_telemetry(path).notes == []

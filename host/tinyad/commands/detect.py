@@ -168,10 +168,11 @@ def increasing_columns(segments, names: list[str], min_rows: int = 3) -> list[st
 
 _read_options = [
     click.option("--columns", multiple=True,
-                 help="Numeric columns, comma-separated or repeated (default: all numeric ones / session channels)."),
+                 help="Signal columns, comma-separated or repeated (fit: default every numeric column or a session's "
+                      "channels; score: the fitted columns, which are also the only ones it takes)."),
     click.option("--time-column", help="Column holding time stamps (excluded from the signals; default: a column "
                                         "named t, time, timestamp, datetime, ...)."),
-    click.option("--sep", help="CSV separator (default: sniffed; SKAB uses ';')."),
+    click.option("--sep", help="CSV separator (default: sniffed from the file; e.g. ';' in European exports)."),
     click.option("--drop", multiple=True,
                  help="Columns to leave out of the signals, comma-separated or repeated (e.g. other label columns)."),
 ]
@@ -238,7 +239,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     import numpy as np
 
     from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig
-    from tinyad.detectors.telemetry import load_telemetry, median_interval, time_unit_from_name
+    from tinyad.detectors.pipeline import fit_summary, longest_constant_runs
+    from tinyad.detectors.telemetry import load_telemetry, median_interval, sampling_notes, time_unit_from_name
 
     # Everything that can be checked without the data is checked before loading it.
     check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
@@ -287,6 +289,10 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
                              hint=f"column {mixed.pop()!r} reads as time stamps in one file and not in the other: "
                                   "name the time column with --time-column" if mixed else
                                   "fit on files with the same channels")
+    for item in loaded:  # what reading assumed, and the time column's gaps: before hours of training, not after
+        unit = item.time_unit or time_unit_from_name(item.time_name)
+        for note in item.notes + sampling_notes(item.time, None, unit, at_fit=True):
+            click.echo(f"note: {item.source}: {note}")
     left_out = sorted({c for item in loaded for c in item.label_like_left_out})
     if left_out:
         click.echo(f"note: left out label column(s) {', '.join(left_out)} (labels are never inputs; name them "
@@ -328,8 +334,13 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
                     "sampling": median_interval(loaded[0].time, loaded[0].time_unit
                                                 or time_unit_from_name(loaded[0].time_name)),
                     # the PNGs of `detect score` z-score the signals with these, so a level shift shows
-                    "signal_mean": training.mean(0).tolist(), "signal_std": training.std(0).tolist()}
+                    "signal_mean": training.mean(0).tolist(), "signal_std": training.std(0).tolist(),
+                    # so that `detect score` can tell a stuck sensor from a channel that often holds still
+                    "longest_constant_run": [max(runs) for runs in zip(*(
+                        [length for length, _ in longest_constant_runs(s)] for s in segments))]}
     (out_dir / READ_OPTIONS_FILE).write_text(json.dumps(read_options, indent=2))
+    if summary := fit_summary(detector):
+        click.echo(summary)
     click.echo(f"saved to {out_dir}; smoothed training error p99 {detector.training_quantile(0.99):.4g}")
 
 
@@ -384,7 +395,8 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
     read = {"columns": wanted, "time_column": time_column or saved.get("time_column"),
             "label_column": label_column, "sep": sep or saved.get("sep"),
             "drop": _columns(drop) or saved.get("drop") or None, "optional": optional}
-    statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"))
+    statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"),
+                  saved.get("longest_constant_run"))
     files = expand_folders(files, echo=click.echo)
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
@@ -412,9 +424,10 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     import numpy as np
     import pandas as pd
 
-    from tinyad.detectors.pipeline import (no_threshold_note, pruned_note, unflagged_excess_note,
+    from tinyad.detectors.pipeline import (no_threshold_note, pruned_note, stuck_channel_notes, unflagged_excess_note,
                                            whole_file_departure_note)
-    from tinyad.detectors.telemetry import load_telemetry, plot_scored, sampling_notes, time_unit_from_name
+    from tinyad.detectors.telemetry import (load_telemetry, plot_scored, sampling_notes, time_text,
+                                            time_unit_from_name)
     from tinyad.evaluation import events, report
 
     training_p99 = detector.training_quantile(0.99)
@@ -431,7 +444,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
         click.echo("  flagged (data rows counted from 1" + (", with the channels that carry most of the error):"
                                                             if _has_channel_errors(result, data.columns) else "):"))
     for a, b in regions[:20]:
-        when = f"  ({data.time[a]} .. {data.time[b - 1]})" if data.time is not None else ""
+        when = f"  ({time_text(data.time[a])} .. {time_text(data.time[b - 1])})" if data.time is not None else ""
         click.echo(f"  rows {a + 1}..{b}{when}{region_channels_text(result.channel_errors, a, b, data.columns)}")
     if len(regions) > 20:
         click.echo(f"  ... {len(regions) - 20} more")
@@ -441,8 +454,9 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result)),
                 ("unflagged excess", unflagged_excess_note(result, training_p99, data.time))]
-    for note in [pruned_note(result, detector.threshold.p), *(note for _, note in warnings),
-                 *sampling_notes(data.time, statistics[2], data.time_unit or time_unit_from_name(data.time_name))]:
+    for note in [*data.notes, pruned_note(result, detector.threshold.p), *(note for _, note in warnings),
+                 *sampling_notes(data.time, statistics[2], data.time_unit or time_unit_from_name(data.time_name)),
+                 *stuck_channel_notes(data.values, data.columns, statistics[3], data.time)]:
         if note:
             click.echo(f"  note: {note}")
     if data.labels is not None:
@@ -460,7 +474,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                 frame[f"error_{name}"] = column
         csv_path = out_dir / f"{stem}.scores.csv"
         frame.to_csv(csv_path, index=False)
-        mean, std, _ = statistics
+        mean, std = statistics[:2]
         usable = mean is not None and std is not None and len(mean) == len(data.columns)
         order, order_note = plot_channel_order(result, data.columns)
         png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{stem}.png",
@@ -505,15 +519,26 @@ def _has_channel_errors(result, columns) -> bool:
     return result.channel_errors is not None and len(columns) > 1
 
 
+# A channel under this share of a region's error is not named beside a larger one (noise, not a cause); leading
+# channels that together carry less than SPREAD_SHARE are named as the largest parts of a spread-out error.
+MIN_NAMED_SHARE = 0.05
+SPREAD_SHARE = 0.5
+
+
 def region_channels_text(channel_errors, first: int, stop: int, columns: list[str]) -> str:
     """The channels carrying most of the error in rows first .. stop - 1, for a region's line, e.g.
-    "  mostly pressure 71%, flow 18%"; empty without channel errors or with a single channel."""
+    "  mostly pressure 71%, flow 18%", or "  spread over the channels, largest: valve 14%, leak 9%, volts 8%"
+    when no few channels carry half of it; channels under MIN_NAMED_SHARE are named only when first. Empty
+    without channel errors or with a single channel."""
     from tinyad.detectors.pipeline import channel_shares, leading_channels
 
     if channel_errors is None or len(columns) < 2:
         return ""
     leading = leading_channels(channel_shares(channel_errors, first, stop), columns)
-    return "  mostly " + ", ".join(f"{name} {share:.0%}" for name, share in leading)
+    if sum(share for _, share in leading) < SPREAD_SHARE:
+        return "  spread over the channels, largest: " + ", ".join(f"{name} {share:.0%}" for name, share in leading)
+    named = leading[:1] + [(name, share) for name, share in leading[1:] if share >= MIN_NAMED_SHARE]
+    return "  mostly " + ", ".join(f"{name} {share:.0%}" for name, share in named)
 
 
 def plot_channel_order(result, columns: list[str]) -> tuple[list[int] | None, str]:

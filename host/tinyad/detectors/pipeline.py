@@ -14,6 +14,7 @@ import numpy as np
 from tinyad.detectors import thresholds as th
 from tinyad.detectors.skab_rule import (UCL_FACTOR, UCL_QUANTILE, control_limit, covering_window_flags,
                                         window_residuals)
+from tinyad.detectors.telemetry import time_text
 from tinyad.errors import InputError
 
 THRESHOLD_METHODS = ("dynamic", "quantile", "sigma", "covering")
@@ -204,11 +205,74 @@ def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
         above, (first, last) = UNFLAGGED_RUN_FACTOR, longest
         peak = float(result.smoothed[first:last + 1].max())
         rows = f"{last - first + 1} consecutive unflagged rows have"
-    when = f" ({time[first]} .. {time[last]})" if time is not None and len(time) == n else ""
+    when = f" ({time_text(time[first])} .. {time_text(time[last])})" if time is not None and len(time) == n else ""
     return (f"{rows} a smoothed error above {above:g}x the training p99 {training_p99:.4g} (up to "
             f"{peak / training_p99:.3g}x); the longest stretch is data rows {first + 1}..{last + 1}{when}, and the "
             f"{result.method} threshold flagged none of them. `--threshold quantile` or `--threshold sigma` (set on "
             "the training errors) compares every row with the training data")
+
+
+# A channel holding one value for at least this many rows, and STUCK_FACTOR x its longest such run in the training
+# data, gets a note: a frozen sensor or historian value reads as a real, constant measurement to every detector.
+STUCK_MIN_ROWS = 30
+STUCK_FACTOR = 2.0
+
+
+def longest_constant_runs(values) -> list[tuple[int, int]]:
+    """Per channel of (time, channels) data, (length, first row) of its longest run of one repeated value (the
+    first such run on ties). E.g. longest_constant_runs([[1, 5], [2, 5], [2, 5], [2, 6]]) -> [(3, 1), (3, 0)]."""
+    values = np.asarray(values, float)
+    if values.ndim == 1:
+        values = values[:, None]
+    runs = []
+    for column in values.T:
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(column) != 0) + 1))
+        lengths = np.diff(np.concatenate((starts, [len(column)])))
+        longest = int(np.argmax(lengths)) if len(lengths) else 0
+        runs.append((int(lengths[longest]), int(starts[longest])) if len(lengths) else (0, 0))
+    return runs
+
+
+def stuck_channel_notes(values, columns: list[str], training_longest: list[int] | None, time=None) -> list[str]:
+    """A note per channel that holds one value for at least STUCK_MIN_ROWS rows and STUCK_FACTOR x its longest
+    such run in the training data (`training_longest`, per channel; None: not known, no notes), naming the value,
+    the data rows (counted from 1) and their times when `time` is given."""
+    if training_longest is None or len(training_longest) != len(columns):
+        return []
+    values = np.asarray(values, float)
+    notes = []
+    runs = longest_constant_runs(values)
+    for column, (name, (length, first), trained) in enumerate(zip(columns, runs, training_longest)):
+        if length >= max(STUCK_MIN_ROWS, STUCK_FACTOR * trained):
+            last = first + length - 1
+            when = f" ({time_text(time[first])} .. {time_text(time[last])})" if time is not None else ""
+            notes.append(f"column {name} holds one value ({values[first, column]:g}) for {length} rows, data rows "
+                         f"{first + 1}..{last + 1}{when}; its longest such run in the training data was {trained} "
+                         f"row{'' if trained == 1 else 's'}. A stuck sensor or a frozen historian value reads to "
+                         "the detector as a real measurement, so it may raise no alarm")
+    return notes
+
+
+def fit_summary(detector: "LabelFreeDetector") -> str | None:
+    """One line on what fitting did: the epochs trained and the early-stopping choice (Keras models), the
+    principal components kept (PCA), the trees (Isolation Forest)."""
+    model = detector.detector
+    history = getattr(model, "history", None) or {}
+    if "loss" in history:
+        epochs, planned = len(history["loss"]), model.config.epochs
+        if history.get("val_loss"):
+            best = int(np.argmin(history["val_loss"]))
+            stopped = "early stopping" if epochs < planned else "the last epoch reached"
+            return (f"trained {epochs} of {planned} epochs ({stopped}); kept epoch {best + 1}, validation loss "
+                    f"{history['val_loss'][best]:.4g} (training loss {history['loss'][best]:.4g})")
+        return f"trained {epochs} epochs, final training loss {history['loss'][-1]:.4g} (too few windows to validate)"
+    fitted = getattr(model, "fitted", None)
+    if isinstance(fitted, dict) and "components" in fitted:
+        return (f"{len(fitted['components'])} of {fitted['n_features']} principal components, the fewest that keep "
+                f"{model.config.explained_variance:.0%} of the training variance")
+    if getattr(model, "forest", None) is not None:
+        return f"{model.config.n_estimators} trees"
+    return None
 
 
 def pruned_note(result: ScoreResult, p: float) -> str | None:

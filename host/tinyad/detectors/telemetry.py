@@ -3,6 +3,7 @@ plotting scored series (signal, smoothed error, threshold, flagged regions) as P
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import warnings
@@ -30,6 +31,9 @@ class Telemetry:
     time_guessed: bool = False  # the time column was taken by its name (`load_telemetry(guess_time=True)`)
     time_like_signal: str | None = None  # a column named like time that does not read as time stamps: a signal
     session_label: str | None = None  # a tinyad session's metadata label ("normal", "bearing_fault", ...)
+    # what reading did or assumed that the user should be told (an encoding, a remembered column the file lacks,
+    # columns the detector does not use); `detect fit` and `detect score` print them as notes
+    notes: list[str] = field(default_factory=list)
 
 
 # Column names that hold ground truth in public anomaly data sets (SKAB: anomaly, changepoint; NAB, SWaT...).
@@ -46,9 +50,13 @@ def label_like_columns(names) -> list[str]:
 
 # Column names that hold time stamps: `detect fit` / `score` take such a column as the time column when no
 # --time-column is given (a session exported to CSV keeps its "t"; SKAB has "datetime", NAB "timestamp").
-TIME_LIKE_NAMES = ("t", "time", "timestamp", "datetime", "date_time", "date", "seconds")
-# A time column named with its unit: "time_s", "t_ms", "timestamp (us)", "time[s]".
-_TIME_WITH_UNIT = re.compile(r"(?:t|time|timestamp|elapsed)\s*[_\s\[(]\s*(s|ms|us|ns|min|h)\s*[\])]?")
+# Then the names historians and spreadsheets write in German, French, Spanish, Italian, Dutch and Danish or
+# Norwegian: whole names only, none of them a word for a measured quantity (the column must also read as time).
+TIME_LIKE_NAMES = ("t", "time", "timestamp", "datetime", "date_time", "date", "seconds",
+                   "zeit", "zeitstempel", "zeitpunkt", "datum", "uhrzeit", "horodatage", "fecha", "tiempo",
+                   "data_ora", "tijd", "tijdstempel", "tidspunkt", "tidsstempel")
+# A time column named with its unit: "time_s", "t_ms", "timestamp (us)", "time[s]", "Zeit [s]".
+_TIME_WITH_UNIT = re.compile(r"(?:t|time|timestamp|elapsed|zeit)\s*[_\s\[(]\s*(s|ms|us|ns|min|h)\s*[\])]?")
 _UNIT_SUFFIX = re.compile(r".*[_\s\[(](s|ms|us|ns|min|h)\s*[\])]?")
 
 
@@ -79,6 +87,35 @@ def reads_as_time(values) -> bool:
             return False
         numbers = parsed[0].astype(np.int64).astype(float)
     return bool(np.isfinite(numbers).all() and (np.diff(numbers) >= 0).all())
+
+
+# A date (2024-03-11, 11.03.2024, 03/11/2024) or a clock time (00:00) somewhere in a text: pandas alone also
+# parses "1,5" (a quoted decimal comma) and "now" as dates.
+_DATE_OR_CLOCK = re.compile(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}|\d{1,2}:\d{2}")
+
+
+def is_date_or_time_text(value) -> bool:
+    """Whether a cell is text that reads as a date or a time of day: a date or clock pattern that
+    `time_stamps` parses. E.g. "11.03.2024 00:00", "2024-03-11", "12:30" -> True; "1,5", "now", "off" -> False."""
+    return (isinstance(value, str) and _DATE_OR_CLOCK.search(value) is not None
+            and time_stamps([value]) is not None)
+
+
+def reads_as_time_column(values) -> bool:
+    """Whether a column named like time is the time column: it reads as time stamps (`reads_as_time`), or it
+    holds dates and times, every one of them, in any order (an unsorted export, which the sampling notes of
+    `detect` name). Numbers must still never decrease: a temperature "T" stays a signal.
+    E.g. ["2024-03-11 00:10", "2024-03-11 00:00"] -> True; [21.5, 21.4] -> False."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    if reads_as_time(series):
+        return True
+    if not len(series) or pd.api.types.is_numeric_dtype(series):
+        return False
+    if not pd.api.types.is_datetime64_any_dtype(series) and not series.astype(str).str.contains(_DATE_OR_CLOCK).all():
+        return False
+    return time_stamps(series) is not None
 
 
 def is_dotted_date(value) -> bool:
@@ -197,7 +234,8 @@ CSV_SEPARATORS = ",;\t|"
 
 def sniff_separator(path: Path, sample_bytes: int = 65536) -> str:
     """The separator of a CSV file among CSV_SEPARATORS, sniffed from its start; "," when nothing decides
-    (a one-column file). E.g. SKAB's files give ";"."""
+    (a one-column file). E.g. SKAB's files give ";". Any encoding that writes the separators as ASCII will do
+    (UTF-8, Windows-1252): bytes that are not UTF-8 (a cp1252 "°") read as U+FFFD, which is no separator."""
     import csv
 
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
@@ -206,6 +244,71 @@ def sniff_separator(path: Path, sample_bytes: int = 65536) -> str:
         return csv.Sniffer().sniff(sample, delimiters=CSV_SEPARATORS).delimiter
     except csv.Error:
         return ","
+
+
+# What Excel's "CSV" writes in Western Europe (and what Windows editors call ANSI there): "°C" is the byte 0xb0.
+FALLBACK_ENCODING = "cp1252"
+FALLBACK_ENCODING_NOTE = "not UTF-8 text: read as Windows-1252 (cp1252), as Excel writes in Western Europe"
+
+
+def _read_csv_any_encoding(path: Path, sep: str):
+    """(frame, notes): the CSV read as UTF-8 (with or without a byte-order mark), else as Windows-1252 with a
+    note saying so; InputError when it is neither."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, sep=sep), []
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return pd.read_csv(path, sep=sep, encoding=FALLBACK_ENCODING), [FALLBACK_ENCODING_NOTE]
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not UTF-8 or Windows-1252 text ({utf8_error})",
+                             hint="save the file as UTF-8 text (in Excel: Save As, \"CSV UTF-8\")") from utf8_error
+
+
+def close_column_matches(missing, available, cutoff: float = 0.8) -> dict[str, str]:
+    """For each name in `missing`, the most similar name in `available` (difflib ratio >= `cutoff`, any case)
+    where there is one. E.g. close_column_matches(["suction_pressure_bar"], ["suction_pressure_mbar", "flow"])
+    -> {"suction_pressure_bar": "suction_pressure_mbar"}."""
+    by_lower = {str(name).lower(): name for name in available}
+    matches = {}
+    for name in missing:
+        best = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=cutoff)
+        if best:
+            matches[name] = by_lower[best[0]]
+    return matches
+
+
+def _missing_columns_error(path: Path, missing: list, file_columns: list, used: list,
+                           needed_by_model: bool) -> InputError:
+    """The error for `columns` the file lacks, with the file's columns that look like them (a renamed or
+    re-unit column: "suction_pressure_mbar" for "suction_pressure_bar") and what to do."""
+    matches = close_column_matches(missing, [c for c in file_columns if c not in used])
+    guesses = ", ".join(f"{found!r} for {name!r}" for name, found in matches.items())
+    did_you_mean = f" (did you mean {guesses}?)" if guesses else ""
+    names = ",".join(map(str, missing))
+    if needed_by_model:
+        hint = ("the detector needs every column it was fitted on: add the column(s) to the file or rename the "
+                "file's column(s) to those names (a renamed column must hold the same signal in the same unit), or "
+                f"refit without them (`tinyad detect fit ... --drop {names!r}`)")
+    else:
+        hint = "name columns the file has (every file fitted on needs all the --columns)"
+    return InputError(f"{path}: missing columns {missing}{did_you_mean}; the file has {file_columns}", hint=hint)
+
+
+# At most this many unused columns are named in the note; a 200-tag historian export would fill the screen.
+UNUSED_COLUMNS_SHOWN = 8
+
+
+def unused_columns_note(names, shown: int = UNUSED_COLUMNS_SHOWN) -> str | None:
+    """The note for the file's columns the detector does not take (`names`), the first `shown` named; None when
+    there are none. E.g. ["oil_pressure_bar", "operator_note"] -> "columns not used by the detector:
+    oil_pressure_bar, operator_note"; 10 names -> the first 8, then "and 2 more"."""
+    names = [str(name) for name in names]
+    if not names:
+        return None
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"columns not used by the detector: {', '.join(names[:shown])}{more}"
 
 
 def _is_blank(path: Path) -> bool:
@@ -236,17 +339,25 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                    needed_by_model: bool = False) -> Telemetry:
     """Load one file. A tinyad session (.parquet with session metadata) gives its channels and `t`;
     any other CSV/Parquet gives the `columns` (default: every column except the time and label columns and
-    those in `drop`; all must be numeric). CSV separators are sniffed unless `sep` is given (SKAB uses ';').
+    those in `drop`; all must be numeric). CSV separators are sniffed unless `sep` is given (SKAB uses ';');
+    a CSV that is not UTF-8 is read as Windows-1252 (Excel's CSV in Western Europe).
     `drop_label_like` also leaves out well-known label columns (`label_like_columns`) when `columns` is not
     given; those left out are listed in `Telemetry.label_like_left_out`. `optional` names the options
-    ("time", "label") whose column may be absent (then ignored): defaults remembered from a fit, not asked for.
-    `guess_time`: with no `time_column`, a column named like one (`time_like_column`, not among `columns`,
-    `drop` or the label column) is the time column (`Telemetry.time_guessed`). `needed_by_model`: the `columns`
-    are a fitted detector's inputs, so the hint for a bad cell does not offer --drop.
+    ("time", "label") whose column may be absent (then ignored, with a note): defaults remembered from a fit,
+    not asked for. `guess_time`: with no `time_column` (or an optional one the file lacks), a column named like
+    one (`time_like_column`, not among `columns`, `drop` or the label column) that reads as time
+    (`reads_as_time_column`: never-decreasing numbers, or dates in any order) is the time column
+    (`Telemetry.time_guessed`). `needed_by_model`: the `columns` are a fitted detector's inputs, so the hint for
+    a missing column or a bad cell is to fix the file or refit, as --drop cannot leave an input out.
 
-    Raises InputError for a missing, empty or truncated file, a wrong separator, unknown columns, non-numeric
-    values or NaN (naming the first bad data row, counted from 1 after the header); nothing is dropped
-    silently.
+    `Telemetry.notes` tells what reading did or assumed: the encoding when not UTF-8, a remembered time or
+    label column the file lacks, and, when `columns` are given, the file's other columns (not the time, label
+    or `drop` columns), which the detector does not use.
+
+    Raises InputError for a missing, empty or truncated file, a wrong separator, text neither UTF-8 nor
+    Windows-1252, unknown columns (naming the file's columns that look like them), non-numeric values or NaN
+    (naming the first bad data row, counted from 1 after the header, and a date found there); nothing is
+    dropped silently.
     """
     import pandas as pd
 
@@ -263,16 +374,19 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if unknown:
             raise InputError(f"{path}: session has no channels {unknown}; it has {session.meta.channels}")
         idx = [session.meta.channels.index(c) for c in chosen]
+        unused = unused_columns_note(c for c in session.meta.channels if c not in chosen) if columns else None
         return Telemetry(str(path), chosen, session.data[:, idx].astype(float), session.t.copy(), time_name="t",
-                         time_unit="s", session_label=session.meta.label)
+                         time_unit="s", session_label=session.meta.label, notes=[unused] if unused else [])
     if suffix in (".csv", ".txt", ".tsv") and _is_blank(path):
         raise InputError(f"{path}: the file is empty", hint="score or fit a file with a header and data rows")
+    notes = []
     try:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv"):
-            sep = sep or sniff_separator(path)
-            frame = _with_decimal_commas(pd.read_csv(path, sep=sep), sep)
+            given_sep, sep = sep, sep or sniff_separator(path)
+            frame, notes = _read_csv_any_encoding(path, sep)
+            frame = _with_decimal_commas(frame, sep)
         else:
             raise InputError(f"{path}: unsupported file type {suffix!r}", hint="use .csv or .parquet")
     except InputError:
@@ -282,24 +396,33 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     likely_sep = _likely_separator(frame) if suffix != ".parquet" else None
     if likely_sep:
         option = "--sep $'\\t'" if likely_sep == "\t" else f"--sep '{likely_sep}'"
-        used = "the sniffed separator" if sep is None else f"--sep {sep!r}"
+        used = f"the sniffed separator {sep!r}" if given_sep is None else f"--sep {sep!r}"
         raise InputError(f"{path}: read as a single column {str(frame.columns[0])[:60]!r} with {used}: the "
                          f"header holds {option.split()[1]} separators",
                          hint=f"give the file's separator: {option}")
     if frame.empty:
         raise InputError(f"{path}: no data rows", hint="the file has at most a header; score a file with data")
+    absent_time = None  # the remembered time column, when this file lacks it
     if "time" in optional and time_column not in frame.columns:
-        time_column = None
+        absent_time, time_column = time_column, None
     guessed, time_like_signal = False, None
     if guess_time and time_column is None:
         taken = {label_column, *(columns or []), *(drop or [])}
         candidate = time_like_column(c for c in frame.columns if c not in taken)
-        # a name alone is not enough ("T" may be a temperature): it must also read as time stamps
-        if candidate is not None and reads_as_time(frame[candidate]):
+        # a name alone is not enough ("T" may be a temperature): it must also read as time stamps, or be dates
+        # in any order (an unsorted export; as a signal it would only fail as "non-numeric")
+        if candidate is not None and reads_as_time_column(frame[candidate]):
             time_column, guessed = candidate, True
         else:
             time_like_signal = candidate
+    if absent_time is not None:
+        notes.append(f"no column {absent_time!r} (the time column at fit): " + (
+            f"took column {time_column!r}, named like time, as the time column; name another with --time-column"
+            if guessed else "rows are listed without times and the sampling is not checked; give the file's time "
+                            "column with --time-column"))
     if "label" in optional and label_column not in frame.columns:
+        if label_column is not None:
+            notes.append(f"no label column {label_column!r} (saved at fit): no evaluation")
         label_column = None
     for name, column in (("time", time_column), ("label", label_column)):
         if column and column not in frame.columns:
@@ -308,9 +431,12 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     if columns:
         unknown = [c for c in columns if c not in frame.columns]
         if unknown:
-            raise InputError(f"{path}: missing columns {unknown}; the file has {list(frame.columns)}",
-                             hint="give columns the file has (a fitted detector needs the columns it was fit on)")
+            raise _missing_columns_error(path, unknown, list(frame.columns), list(columns), needed_by_model)
         chosen = list(columns)
+        skip = {time_column, label_column, *(drop or [])}
+        unused = unused_columns_note(c for c in frame.columns if c not in chosen and c not in skip)
+        if unused:
+            notes.append(unused)
     else:
         skip = {time_column, label_column, *(drop or [])}
         label_like = label_like_columns(c for c in frame.columns if c not in skip) if drop_label_like else []
@@ -325,7 +451,10 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         # all of them at once: a file with three such columns should not take three runs to find out
         others = [chosen[c] for c in np.flatnonzero(bad.any(axis=0)) if c != col]
         also = f" (also in column(s) {', '.join(map(repr, others))})" if others else ""
-        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN{also}",
+        cell = frame[chosen[col]].iloc[row]
+        # a date in a signal column is a time column the reader did not recognise, not a broken number
+        what = f"a date/time ({cell!r}), not a number" if is_date_or_time_text(cell) else "missing, non-numeric or NaN"
+        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: {what}{also}",
                          hint=_bad_cell_hint(frame, chosen[col], row, needed_by_model and bool(columns), others))
     time = None
     if time_column:
@@ -339,7 +468,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     left_out = label_like if not columns else []
     return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
                      label_like_left_out=left_out, time_unit=time_unit_from_name(time_column), time_guessed=guessed,
-                     time_like_signal=time_like_signal)
+                     time_like_signal=time_like_signal, notes=notes)
 
 
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
@@ -529,6 +658,16 @@ INTERVAL_TOLERANCE = 0.1
 SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
+def time_text(value) -> str:
+    """A time stamp as people write it: numpy's datetime64 (a Parquet file's times) as "2024-03-12 07:24:00", not
+    "2024-03-12T07:24:00.000000"; anything else (a CSV's text as written, seconds) as it is."""
+    if isinstance(value, np.datetime64):
+        import pandas as pd
+
+        return str(pd.Timestamp(value))
+    return str(value)
+
+
 def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str, bool] | None:
     """The time column as float seconds (with "s") for date-times and for numbers in a known `unit` (s, ms,
     us, ns: a session's t, a column named time_ms), else as the file's numbers (with "": unit unknown); None
@@ -571,12 +710,12 @@ def _span_text(value: float, unit: str) -> str:
     return describe_duration(pd.Timedelta(seconds=float(value)))
 
 
-def sampling_notes(time, fitted: dict | None = None, unit: str | None = None) -> list[str]:
+def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at_fit: bool = False) -> list[str]:
     """What the time column says that the detector cannot see, as notes: it takes the rows back to back, one
     sample per row. Gaps longer than GAP_INTERVALS median intervals (a region flagged there may be the gap),
     steps back in time, repeated stamps, and a median interval other than the fitted data's (`fitted`, from
     `median_interval`) by more than INTERVAL_TOLERANCE. Rows are data rows counted from 1; `unit` as in
-    `time_in_seconds`."""
+    `time_in_seconds`. `at_fit`: for training data, where a gap's jump is learnt as normal rather than flagged."""
     seconds = time_in_seconds(time, unit)
     if seconds is None:
         return []
@@ -590,7 +729,7 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None) ->
     notes = []
 
     def at(i: int) -> str:  # the step from row i + 1 to row i + 2 (counted from 1), with the file's stamps
-        return f"rows {i + 1} -> {i + 2} ({shown[i]} -> {shown[i + 1]})"
+        return f"rows {i + 1} -> {i + 2} ({time_text(shown[i])} -> {time_text(shown[i + 1])})"
 
     # Local clock time without an offset jumps an hour at a daylight-saving switch: forward in spring (an hour
     # that looks missing), back in autumn (an hour that repeats). Sorting would interleave the two hours.
@@ -604,8 +743,9 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None) ->
                "show whether data are missing)" if clock_change(steps[largest]) else "")
         notes.append(f"{len(gaps)} gap(s) longer than {GAP_INTERVALS:g} sampling intervals "
                      f"({_span_text(median, unit)}); the largest, {_span_text(steps[largest], unit)}, at "
-                     f"{at(largest)}{dst}: the detector takes the rows back to back, so a region flagged at a gap "
-                     "may be the jump across it")
+                     f"{at(largest)}{dst}: the detector takes the rows back to back, so "
+                     + ("it learns the jump across a gap as normal" if at_fit else
+                        "a region flagged at a gap may be the jump across it"))
     back = np.flatnonzero(steps < 0)
     if len(back):
         first = int(back[0])
