@@ -92,7 +92,8 @@ def test_unflagged_excess_note_names_the_longest_stretch_in_rows_and_times():
     smoothed[80:83] = 50.0
     time = np.arange(100) * 10
     note = unflagged_excess_note(_result(smoothed), training_p99=1.0, time=time)
-    assert "23 unflagged rows (23%)" in note and "data rows 41..60 (400 .. 590)" in note
+    assert "23 unflagged rows (23%)" in note
+    assert "the longest stretches are data rows 41..60 (400 .. 590) and 81..83 (800 .. 820)," in note
     assert "--threshold quantile" in note
     flags = np.zeros(100, bool)
     flags[40:60] = True  # flagged: only 3 % left, under the 5 % bar
@@ -378,7 +379,7 @@ def test_every_column_with_a_bad_cell_is_named_at_once(tmp_path):
     with pytest.raises(InputError) as refused:
         load_telemetry(csv)
     assert str(refused.value) == (f"{csv}: data row 1, column 'status': missing, non-numeric or NaN (also in "
-                                  "column(s) 'spare')")
+                                  "column(s) 'spare'); 10 such cell(s) in all, the longest run 5 row(s)")
     assert refused.value.hint == ("a time or date column: name it with --time-column; a label or other text: leave "
                                   "it out with --drop 'status,spare' (or --label-column); else clean the file")
 

@@ -149,14 +149,23 @@ def test_merge_close_regions_joins_only_regions_fewer_rows_apart_than_the_gap():
     assert merged.astype(int).tolist() == flags and joined == 0
 
 
-def test_cli_score_merge_gap_joins_fragments_in_the_listing_and_the_alarms(tmp_path, capsys):
+def _fragmented_episode_fitted(tmp_path, train_rows: int, blip: bool = False):
+    """A CSV whose channel c jumps in one episode of three 2-row fragments 4 rows apart (data rows 101..114; with
+    `blip`, also in data row 61 alone), and a PCA detector fitted on its first `train_rows` rows in tmp_path/m."""
     data, _ = _shifted()
-    for start in (100, 106, 112):  # one episode in three fragments, 4 rows apart
+    if blip:
+        data[60, 2] += 8.0
+    for start in (100, 106, 112):
         data[start:start + 2, 2] += 8.0
     csv = tmp_path / "run.csv"
     pd.DataFrame(data, columns=["a", "b", "c"]).to_csv(csv, index=False)
-    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m"), "--model", "pca-t2q", "--train-rows", "90",
-                 "--threshold", "quantile", "--span", "1"]) == 0
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m"), "--model", "pca-t2q", "--train-rows",
+                 str(train_rows), "--threshold", "quantile", "--span", "1"]) == 0
+    return csv
+
+
+def test_cli_score_merge_gap_joins_fragments_in_the_listing_and_the_alarms(tmp_path, capsys):
+    csv = _fragmented_episode_fitted(tmp_path, 90)
     capsys.readouterr()
     for gap in (0, 5):
         assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", str(gap),
@@ -444,3 +453,77 @@ def test_cli_fit_names_a_gap_in_the_training_times_and_parquet_times_print_as_wr
     assert main(["detect", "score", str(tmp_path / "m"), str(path)]) == 0
     listed = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("rows 2")]
     assert listed and all("T" not in line.split("(")[1].split(")")[0] for line in listed)  # 2024-03-11 05:20:00
+
+
+def test_cli_fill_missing_is_saved_at_fit_and_used_by_score(tmp_path, capsys):
+    import json
+
+    data, _ = _shifted()
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame.loc[[20, 21], "c"] = np.nan  # a historian's two missing minutes in the training rows
+    csv = tmp_path / "run.csv"
+    frame.to_csv(csv, index=False)
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m"), "--model", "pca-t2q", "--train-rows", "100",
+                 "--threshold", "quantile", "--fill-missing", "2"]) == 0
+    assert (f"note: {csv}: 2 missing or non-numeric cell(s) interpolated (runs of at most 2 rows, --fill-missing): "
+            "c 2") in capsys.readouterr().out
+    assert json.loads((tmp_path / "m" / "read_options.json").read_text())["fill_missing"] == 2
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv)]) == 0  # the saved setting
+    assert "note: 2 missing or non-numeric cell(s) interpolated" in capsys.readouterr().out
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--fill-missing", "0"]) == 2  # given: it wins
+    assert "with --fill-missing 2" in capsys.readouterr().err
+
+
+def test_rows_before_reads_the_limit_as_the_time_column_reads_its_stamps():
+    from tinyad.detectors.telemetry import rows_before
+
+    text = np.array(["11.03.2024 23:58", "11.03.2024 23:59", "12.03.2024 00:00", "12.03.2024 00:01"], object)
+    assert rows_before(text, "2024-03-12") == 2 and rows_before(text, "2024-03-13") == 4
+    zoned = np.array(["2024-03-12T00:30+01:00", "2024-03-12T01:30+01:00"], object)  # read as 23:30 and 00:30 UTC
+    assert rows_before(zoned, "2024-03-12") == 1 and rows_before(zoned, "2024-03-12T00:00+00:00") == 1
+    assert rows_before(np.arange(10) * 0.5, "2") == 4  # numbers: 0, 0.5, 1, 1.5 come before 2
+    with pytest.raises(InputError, match="has no time column"):
+        rows_before(None, "2024-03-12")
+    with pytest.raises(InputError, match="is not a date or time"):
+        rows_before(text, "yesterday")
+    with pytest.raises(InputError, match="the time column holds numbers"):
+        rows_before(np.arange(10.0), "2024-03-12")
+
+
+def test_cli_train_until_fits_on_the_rows_before_a_time(tmp_path, capsys):
+    data, _ = _shifted()
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame.insert(0, "time", pd.date_range("2024-03-11 22:00", periods=300, freq="1min").strftime("%Y-%m-%d %H:%M"))
+    csv = tmp_path / "run.csv"
+    frame.to_csv(csv, index=False)
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m"), "--model", "pca-t2q",
+                 "--train-until", "2024-03-12 00:30", "--threshold", "quantile"]) == 0
+    printed = capsys.readouterr().out
+    assert "note: training on the rows before 2024-03-12 00:30: 150 of 300" in printed
+    assert "fitting pca-t2q on 150 rows x 3 channels" in printed
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m2"), "--train-until", "2024-03-11",
+                 "--model", "pca-t2q"]) == 2
+    assert "no rows before it" in capsys.readouterr().err
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m3"), "--train-until", "2024-03-12",
+                 "--train-rows", "10", "--model", "pca-t2q"]) == 2
+
+
+def test_drop_short_regions_removes_blips_only():
+    from tinyad.commands.detect import drop_short_regions
+
+    flags, dropped = drop_short_regions([1, 0, 1, 1, 0, 1], 2)
+    assert flags.astype(int).tolist() == [0, 0, 1, 1, 0, 0] and dropped == 2
+    flags, dropped = drop_short_regions([1, 0, 1, 1, 0, 1], 1)  # the default keeps everything
+    assert flags.astype(int).tolist() == [1, 0, 1, 1, 0, 1] and dropped == 0
+
+
+def test_cli_score_min_rows_drops_blips_after_merging(tmp_path, capsys):
+    csv = _fragmented_episode_fitted(tmp_path, 50, blip=True)
+    capsys.readouterr()
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", "5", "--min-rows", "3",
+                 "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "fewer than 5 rows apart joined; " in printed and " shorter than 3 rows dropped)" in printed
+    assert "rows 101..114" in printed and "rows 61..61" not in printed
+    alarms = pd.read_csv(tmp_path / "out" / "run.scores.csv")["alarm"].to_numpy()
+    assert alarms[60] == 0 and alarms[100:114].all()

@@ -253,7 +253,8 @@ def test_a_date_in_a_signal_column_is_named_as_a_date(tmp_path):
     status.write_text("flow,status\n1.5,an\n2.5,aus\n")
     with pytest.raises(InputError) as refused:
         load_telemetry(status)
-    assert str(refused.value) == f"{status}: data row 1, column 'status': missing, non-numeric or NaN"
+    assert str(refused.value) == (f"{status}: data row 1, column 'status': missing, non-numeric or NaN; 2 such "
+                                  "cell(s) in all, the longest run 2 row(s)")
 
 
 def test_missing_columns_name_a_close_match_and_what_to_do(tmp_path):
@@ -301,3 +302,37 @@ def test_session_channels_the_detector_does_not_use_are_noted(tmp_path):
         sample_rate_hz=100.0, label="normal", channels=["ax", "ay", "gz"])))
     assert load_telemetry(path, ["ax"]).notes == ["columns not used by the detector: ay, gz"]
     assert load_telemetry(path).notes == []
+
+
+def test_fill_short_gaps_interpolates_only_runs_up_to_the_limit():
+    from tinyad.detectors.telemetry import fill_short_gaps, missing_runs
+
+    assert missing_runs([1, np.nan, np.nan, 4, np.nan]) == [(1, 2), (4, 4)]
+    column = np.array([[1, np.nan, 3, np.nan, np.nan, np.nan, 7]], float).T
+    filled, counts = fill_short_gaps(column, 2)
+    np.testing.assert_array_equal(filled[:, 0], [1, 2, 3, np.nan, np.nan, np.nan, 7])  # the run of 3 stays
+    assert counts.tolist() == [1] and np.isnan(column[1, 0])  # the input is not changed
+    filled, counts = fill_short_gaps(column, 3)
+    np.testing.assert_array_equal(filled[:, 0], [1, 2, 3, 4, 5, 6, 7])
+    # at the start and the end: the nearest value; a column without a number stays as it is
+    edges = np.array([[np.nan, 2, 3, np.nan], [np.nan] * 4], float).T
+    filled, counts = fill_short_gaps(edges, 1)
+    np.testing.assert_array_equal(filled[:, 0], [2, 2, 3, 3])
+    assert np.isnan(filled[:, 1]).all() and counts.tolist() == [2, 0]
+
+
+def test_fill_missing_interpolates_short_gaps_with_a_note_and_names_longer_runs(tmp_path):
+    path = tmp_path / "historian.csv"
+    path.write_text("flow,temp\n1.0,20\n,21\n3.0,#N/A\n4.0,23\n5.0,\n6.0,\n7.0,\n8.0,27\n")
+    with pytest.raises(InputError) as refused:  # without --fill-missing: every bad cell counted, the fix offered
+        load_telemetry(path)
+    assert str(refused.value) == (f"{path}: data row 2, column 'flow': missing, non-numeric or NaN (also in "
+                                  "column(s) 'temp'); 5 such cell(s) in all, the longest run 3 row(s)")
+    assert refused.value.hint.endswith("; or interpolate runs of up to 3 row(s) with --fill-missing 3")
+    data = load_telemetry(path, fill_missing=3)
+    np.testing.assert_array_equal(data.values[:, 0], np.arange(1.0, 9.0))
+    np.testing.assert_array_equal(data.values[:, 1], [20, 21, 22, 23, 24, 25, 26, 27])
+    assert data.notes == ["5 missing or non-numeric cell(s) interpolated (runs of at most 3 rows, --fill-missing): "
+                          "flow 1, temp 4"]
+    with pytest.raises(InputError, match=r"the longest run 3 row\(s\), longer than --fill-missing 2"):
+        load_telemetry(path, fill_missing=2)

@@ -175,6 +175,9 @@ _read_options = [
     click.option("--sep", help="CSV separator (default: sniffed from the file; e.g. ';' in European exports)."),
     click.option("--drop", multiple=True,
                  help="Columns to leave out of the signals, comma-separated or repeated (e.g. other label columns)."),
+    click.option("--fill-missing", type=click.IntRange(min=0),
+                 help="Interpolate runs of up to N missing or non-numeric cells in a signal column (a note counts "
+                      "them); longer runs stay an error. Default 0: none at fit; score: as at fit."),
 ]
 
 
@@ -199,6 +202,8 @@ def detect():
 @click.option("--label-column", help="Label column to exclude from the signals (labels are never used to fit).")
 @click.option("--train-rows", type=click.IntRange(min=1),
               help="Use only the first N rows of each file (the rest may hold faults).")
+@click.option("--train-until", help="Use only the rows of each file before this time (the rest may hold faults), "
+                                    "e.g. 2024-03-11 or '2024-03-11 06:00'; needs a time column.")
 @click.option("--window", type=click.IntRange(min=2),
               help="LSTM-AE / Conv-AE window, forecaster history (steps).")
 @click.option("--horizon", type=click.IntRange(min=1), help="Forecaster: steps predicted ahead.")
@@ -225,9 +230,9 @@ def detect():
               show_default=True, help="Covering: factor on that quantile (> 0).")
 @click.option("--allow-labelled-faults", is_flag=True,
               help="Fit on sessions labelled as faults too (they are then taken as normal).")
-def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_column, train_rows, window, horizon,
-        dense_units, lstm_units, epochs, method, smoothing_span, prune_p, error_window, quantile, k_sigma,
-        ucl_quantile, ucl_factor, allow_labelled_faults):
+def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missing, label_column, train_rows,
+        train_until, window, horizon, dense_units, lstm_units, epochs, method, smoothing_span, prune_p, error_window,
+        quantile, k_sigma, ucl_quantile, ucl_factor, allow_labelled_faults):
     """Fit a detector on NORMAL_FILES (CSV, Parquet or tinyad sessions holding normal data only; a folder
     gives its session files).
 
@@ -235,16 +240,20 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     --label-column are never inputs unless named with --columns; a column named like a time column (t, time,
     timestamp, datetime, ...) is the time column unless --time-column names another. Sessions labelled as
     faults are refused unless --allow-labelled-faults is given. The read options (--time-column, --sep, --drop,
-    --label-column) are saved with the detector and become the defaults of `detect score`."""
+    --fill-missing, --label-column) are saved with the detector and become the defaults of `detect score`."""
     import numpy as np
 
     from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig
     from tinyad.detectors.pipeline import fit_summary, longest_constant_runs
-    from tinyad.detectors.telemetry import load_telemetry, median_interval, sampling_notes, time_unit_from_name
+    from tinyad.detectors.telemetry import (load_telemetry, median_interval, rows_before, sampling_notes,
+                                            time_unit_from_name)
 
     # Everything that can be checked without the data is checked before loading it.
     check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
                                "--lstm-units": lstm_units, "--epochs": epochs})
+    if train_rows and train_until:
+        raise InputError("--train-rows and --train-until both choose the training rows",
+                         hint="give one of them")
     if method == "covering" and kind not in WINDOW_AUTOENCODERS:
         raise InputError(f"the covering threshold needs a window autoencoder, not {kind}",
                          hint=f"use --model {' or '.join(WINDOW_AUTOENCODERS)}, or another threshold")
@@ -269,7 +278,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
                          hint=f"leave {label_column!r} out of --columns")
 
     loaded = [load_telemetry(p, chosen, time_column, label_column, sep, _columns(drop), drop_label_like=True,
-                             guess_time=True)
+                             guess_time=True, fill_missing=fill_missing or 0)
               for p in expand_folders(normal_files, echo=click.echo)]
     faults = labelled_faults(loaded)
     if faults and not allow_labelled_faults:
@@ -289,9 +298,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
                              hint=f"column {mixed.pop()!r} reads as time stamps in one file and not in the other: "
                                   "name the time column with --time-column" if mixed else
                                   "fit on files with the same channels")
-    for item in loaded:  # what reading assumed, and the time column's gaps: before hours of training, not after
-        unit = item.time_unit or time_unit_from_name(item.time_name)
-        for note in item.notes + sampling_notes(item.time, None, unit, at_fit=True):
+    for item in loaded:  # what reading assumed: before hours of training, not after
+        for note in item.notes:
             click.echo(f"note: {item.source}: {note}")
     left_out = sorted({c for item in loaded for c in item.label_like_left_out})
     if left_out:
@@ -306,7 +314,22 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     if guessed_time:
         click.echo(f"note: took column {guessed_time!r} as the time column (named like one; saved for `detect "
                    f"score`); name another with --time-column, or use it as a signal with --columns")
-    segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
+    if train_until:
+        train_rows_of = [rows_before(item.time, train_until, item.time_unit) for item in loaded]
+        empty = [item.source for item, rows in zip(loaded, train_rows_of) if rows == 0]
+        if empty:
+            raise InputError(f"--train-until {train_until}: no rows before it in {', '.join(empty)}",
+                             hint="give a later time, or leave those files out")
+        segments = [item.values[:rows] for item, rows in zip(loaded, train_rows_of)]
+        click.echo(f"note: training on the rows before {train_until}: "
+                   + ", ".join(f"{rows} of {len(item.values)}" for item, rows in zip(loaded, train_rows_of)))
+    else:
+        segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
+    for item, segment in zip(loaded, segments):  # the time column of the rows trained on: gaps, steps back
+        unit = item.time_unit or time_unit_from_name(item.time_name)
+        time = item.time[:len(segment)] if item.time is not None else None
+        for note in sampling_notes(time, None, unit, at_fit=True):
+            click.echo(f"note: {item.source}: {note}")
     counters = increasing_columns(segments, names)
     if counters:
         click.secho(f"warning: column(s) {', '.join(counters)} increase on every row, like a time stamp or counter: "
@@ -329,7 +352,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, label_colu
     detector.save(out_dir)
     (out_dir / COLUMNS_FILE).write_text("\n".join(names) + "\n")
     read_options = {"columns": names, "time_column": time_column or guessed_time, "sep": sep,
-                    "drop": _columns(drop) or [], "label_column": label_column,
+                    "drop": _columns(drop) or [], "label_column": label_column, "fill_missing": fill_missing or 0,
                     # so that `detect score` can tell a file sampled at another interval
                     "sampling": median_interval(loaded[0].time, loaded[0].time_unit
                                                 or time_unit_from_name(loaded[0].time_name)),
@@ -368,15 +391,18 @@ def _check_model_config(detector) -> None:
 @click.option("--merge-gap", type=click.IntRange(min=0), default=0, show_default=True,
               help="Join flagged regions fewer than this many unflagged rows apart into one region (the rows "
                    "between then alarm too): one episode, not its fragments. 0: as flagged.")
-def score(model_dir, files, columns, time_column, sep, drop, label_column, method, out_dir, merge_gap):
+@click.option("--min-rows", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Drop flagged regions shorter than this many rows (after --merge-gap): no alarm for a blip.")
+def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label_column, method, out_dir, merge_gap,
+          min_rows):
     """Score FILES with the detector in MODEL_DIR (a folder gives its session files): alarms, flagged
     regions, PNG plots, optional evaluation.
 
     The columns are those the detector was fitted on (matched by name, in any order in the file);
-    --time-column, --sep, --drop and --label-column default to the values given at fit (else a column named
-    like a time column gives the times); --drop cannot leave out a fitted column. Rows are data rows counted
-    from 1 (the first row after the header), as in the scores CSV's `row` column. A file that cannot be scored
-    is reported and the others are scored; the exit code is then that of its error."""
+    --time-column, --sep, --drop, --fill-missing and --label-column default to the values given at fit (else a
+    column named like a time column gives the times); --drop cannot leave out a fitted column. Rows are data rows
+    counted from 1 (the first row after the header), as in the scores CSV's `row` column. A file that cannot be
+    scored is reported and the others are scored; the exit code is then that of its error."""
     from tinyad.detectors.pipeline import LabelFreeDetector
 
     detector = LabelFreeDetector.load(model_dir)
@@ -394,14 +420,15 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
         check_drop_not_input(_columns(drop), saved_columns, model_dir)
     read = {"columns": wanted, "time_column": time_column or saved.get("time_column"),
             "label_column": label_column, "sep": sep or saved.get("sep"),
-            "drop": _columns(drop) or saved.get("drop") or None, "optional": optional}
+            "drop": _columns(drop) or saved.get("drop") or None, "optional": optional,
+            "fill_missing": saved.get("fill_missing", 0) if fill_missing is None else fill_missing}
     statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"),
                   saved.get("longest_constant_run"))
     files = expand_folders(files, echo=click.echo)
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
         try:
-            scored.append(_score_file(detector, path, stem, read, statistics, method, out_dir, merge_gap))
+            scored.append(_score_file(detector, path, stem, read, statistics, method, out_dir, merge_gap, min_rows))
         except TinyadError as err:
             named = err if str(path) in str(err) else type(err)(f"{path}: {err}", hint=err.hint)
             if len(files) == 1:
@@ -418,9 +445,10 @@ def score(model_dir, files, columns, time_column, sep, drop, label_column, metho
 
 
 def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, method: str | None,
-                out_dir: Path | None, merge_gap: int = 0) -> "_ScoredFile":
+                out_dir: Path | None, merge_gap: int = 0, min_rows: int = 1) -> "_ScoredFile":
     """Score one file, print its alarms, notes and (labelled) evaluation, write its CSV and PNG; return what
-    the summary needs. Regions fewer than `merge_gap` rows apart are joined (`merge_close_regions`)."""
+    the summary needs. Regions fewer than `merge_gap` rows apart are joined (`merge_close_regions`), then those
+    shorter than `min_rows` dropped (`drop_short_regions`)."""
     import numpy as np
     import pandas as pd
 
@@ -433,13 +461,15 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     training_p99 = detector.training_quantile(0.99)
     data = load_telemetry(path, read["columns"], read["time_column"], read["label_column"], read["sep"],
                           read["drop"], optional=read["optional"], guess_time=True,
-                          needed_by_model=read["columns"] is not None)
+                          needed_by_model=read["columns"] is not None, fill_missing=read["fill_missing"])
     result = detector.score(data.values, method, channels=True)
     result.flags, joined = merge_close_regions(result.flags, merge_gap)
+    result.flags, dropped = drop_short_regions(result.flags, min_rows)
     regions = events(result.flags)
+    changes = ([f"{joined} fewer than {merge_gap} rows apart joined"] if joined else []) + (
+        [f"{dropped} shorter than {min_rows} rows dropped"] if dropped else [])
     click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
-               f"region(s) ({result.method} threshold" + (f"; {joined} fewer than {merge_gap} rows apart joined)"
-                                                          if joined else ")"))
+               f"region(s) ({'; '.join([f'{result.method} threshold', *changes])})")
     if regions:
         click.echo("  flagged (data rows counted from 1" + (", with the channels that carry most of the error):"
                                                             if _has_channel_errors(result, data.columns) else "):"))
@@ -508,6 +538,20 @@ def merge_close_regions(flags, merge_gap: int):
     for start, stop in joined:
         merged[start:stop] = True
     return merged, len(regions) - len(joined)
+
+
+def drop_short_regions(flags, min_rows: int):
+    """(flags without the flagged regions shorter than `min_rows` rows, how many were dropped). E.g.
+    drop_short_regions([1, 0, 1, 1, 0, 1], 2) -> ([0, 0, 1, 1, 0, 0], 2)."""
+    import numpy as np
+
+    from tinyad.evaluation import events
+
+    flags = np.array(flags, bool)
+    short = [(start, stop) for start, stop in events(flags) if stop - start < min_rows]
+    for start, stop in short:
+        flags[start:stop] = False
+    return flags, len(short)
 
 
 # Channels drawn in a PNG (`plot_scored`'s max_channels): more lines than this are not told apart.

@@ -164,6 +164,9 @@ UNFLAGGED_EXCESS_SHARE = 0.05
 # threshold missed because a larger one elsewhere in the file (a start-up transient) set its level. Runs over
 # half the file are `whole_file_departure_note`'s case.
 UNFLAGGED_RUN_ROWS = 30
+# The note names this many of the longest unflagged stretches: a larger fault that set the threshold can hide more
+# than one smaller one.
+UNFLAGGED_STRETCHES_SHOWN = 3
 UNFLAGGED_RUN_FACTOR = 2.0
 
 
@@ -187,29 +190,34 @@ def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
         return None
     unflagged = ~np.asarray(result.flags, bool)
 
-    def quiet_above(level: float) -> tuple[np.ndarray, tuple[int, int] | None]:
-        """(unflagged rows above `level` x the training p99, the longest run of them as (first, last))."""
+    def quiet_above(level: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """(unflagged rows above `level` x the training p99, their runs as (first, last), longest first)."""
         quiet = (result.smoothed > level * training_p99) & unflagged
-        runs = th._runs(np.flatnonzero(quiet))
-        return quiet, max(runs, key=lambda run: run[1] - run[0]) if runs else None
+        return quiet, sorted(th._runs(np.flatnonzero(quiet)), key=lambda run: run[0] - run[1])
 
-    quiet, longest = quiet_above(factor)
-    if longest and quiet.sum() >= min_share * n:  # many rows far above the training errors
-        above, (first, last), count = factor, longest, int(quiet.sum())
+    def stretch(run: tuple[int, int]) -> str:
+        first, last = run
+        when = f" ({time_text(time[first])} .. {time_text(time[last])})" if time is not None and len(time) == n else ""
+        return f"{first + 1}..{last + 1}{when}"
+
+    quiet, runs = quiet_above(factor)
+    if runs and quiet.sum() >= min_share * n:  # many rows far above the training errors, maybe in several faults
+        above, count, shown = factor, int(quiet.sum()), runs[:UNFLAGGED_STRETCHES_SHOWN]
         peak = float(result.smoothed[quiet].max())
         rows = f"{count} unflagged rows ({count / n:.0%}) have"
     else:  # one long run at a lower level; other short crossings at that level are normal noise
-        _, longest = quiet_above(UNFLAGGED_RUN_FACTOR)
-        if not longest or not UNFLAGGED_RUN_ROWS <= longest[1] - longest[0] + 1 <= n / 2:
+        _, runs = quiet_above(UNFLAGGED_RUN_FACTOR)
+        if not runs or not UNFLAGGED_RUN_ROWS <= runs[0][1] - runs[0][0] + 1 <= n / 2:
             return None
-        above, (first, last) = UNFLAGGED_RUN_FACTOR, longest
-        peak = float(result.smoothed[first:last + 1].max())
-        rows = f"{last - first + 1} consecutive unflagged rows have"
-    when = f" ({time_text(time[first])} .. {time_text(time[last])})" if time is not None and len(time) == n else ""
+        above, shown = UNFLAGGED_RUN_FACTOR, runs[:1]
+        peak = float(result.smoothed[shown[0][0]:shown[0][1] + 1].max())
+        rows = f"{shown[0][1] - shown[0][0] + 1} consecutive unflagged rows have"
+    where = (f"the longest stretch is data rows {stretch(shown[0])}" if len(shown) == 1 else
+             f"the longest stretches are data rows {', '.join(map(stretch, shown[:-1]))} and {stretch(shown[-1])}")
     return (f"{rows} a smoothed error above {above:g}x the training p99 {training_p99:.4g} (up to "
-            f"{peak / training_p99:.3g}x); the longest stretch is data rows {first + 1}..{last + 1}{when}, and the "
-            f"{result.method} threshold flagged none of them. `--threshold quantile` or `--threshold sigma` (set on "
-            "the training errors) compares every row with the training data")
+            f"{peak / training_p99:.3g}x); {where}, and the {result.method} threshold flagged none of them. "
+            "`--threshold quantile` or `--threshold sigma` (set on the training errors) compares every row with the "
+            "training data")
 
 
 # A channel holding one value for at least this many rows, and STUCK_FACTOR x its longest such run in the training

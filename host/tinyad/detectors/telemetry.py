@@ -205,6 +205,39 @@ def _with_decimal_commas(frame, sep: str):
     return frame
 
 
+def missing_runs(column: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive (first, last) rows of each run of non-finite cells in one column, e.g. [1, nan, nan, 4, nan] ->
+    [(1, 2), (4, 4)]."""
+    bad = np.concatenate(([False], ~np.isfinite(np.asarray(column, float)), [False])).astype(np.int8)
+    edges = np.diff(bad)
+    return [(int(a), int(b) - 1) for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
+
+
+def fill_short_gaps(values: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a copy of (time, channels) `values` with each run of at most `limit` non-finite cells in a channel filled
+    by linear interpolation between its neighbours, or with the nearest value at the start or end; cells filled
+    per channel). Longer runs, and channels without a single number, stay as they are. E.g. the column
+    [1, nan, 3, nan, nan, nan, 7] with limit 2 -> [1, 2, 3, nan, nan, nan, 7], one cell filled."""
+    filled_values = np.array(values, float)
+    filled = np.zeros(filled_values.shape[1], int)
+    n = len(filled_values)
+    for j, column in enumerate(filled_values.T):  # views: writing to `column` writes to `filled_values`
+        runs = missing_runs(column)
+        if limit <= 0 or not runs or runs[0] == (0, n - 1):
+            continue
+        for first, last in runs:
+            if last - first + 1 > limit:
+                continue
+            before, after = first - 1, last + 1
+            if before < 0 or after >= n:  # at the start or end: the nearest value, nothing to interpolate to
+                column[first:last + 1] = column[after if before < 0 else before]
+            else:
+                column[first:last + 1] = np.interp(np.arange(first, last + 1), [before, after],
+                                                   [column[before], column[after]])
+            filled[j] += last - first + 1
+    return filled_values, filled
+
+
 def _bad_cell_hint(frame, column: str, row: int, needed_by_model: bool = False, others=()) -> str:
     """What to do about the first bad cell: an empty/NaN cell in a numeric column wants filling or --drop;
     text wants --time-column, --drop or --label-column. When `needed_by_model` (scoring: a fitted detector
@@ -336,7 +369,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                    label_column: str | None = None, sep: str | None = None,
                    drop: list[str] | None = None, *, drop_label_like: bool = False,
                    optional: tuple[str, ...] = (), guess_time: bool = False,
-                   needed_by_model: bool = False) -> Telemetry:
+                   needed_by_model: bool = False, fill_missing: int = 0) -> Telemetry:
     """Load one file. A tinyad session (.parquet with session metadata) gives its channels and `t`;
     any other CSV/Parquet gives the `columns` (default: every column except the time and label columns and
     those in `drop`; all must be numeric). CSV separators are sniffed unless `sep` is given (SKAB uses ';');
@@ -349,6 +382,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     (`reads_as_time_column`: never-decreasing numbers, or dates in any order) is the time column
     (`Telemetry.time_guessed`). `needed_by_model`: the `columns` are a fitted detector's inputs, so the hint for
     a missing column or a bad cell is to fix the file or refit, as --drop cannot leave an input out.
+    `fill_missing`: runs of at most that many missing or non-numeric cells in a signal column are interpolated
+    (`fill_short_gaps`; a note counts them per column); longer runs stay an error.
 
     `Telemetry.notes` tells what reading did or assumed: the encoding when not UTF-8, a remembered time or
     label column the file lacks, and, when `columns` are given, the file's other columns (not the time, label
@@ -445,6 +480,12 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if not chosen:
             raise InputError(f"{path}: no signal columns", hint="name them with --columns")
     numeric = frame[chosen].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if fill_missing:
+        numeric, filled = fill_short_gaps(numeric, fill_missing)
+        if filled.any():
+            counts = ", ".join(f"{name} {count}" for name, count in zip(chosen, filled) if count)
+            notes.append(f"{int(filled.sum())} missing or non-numeric cell(s) interpolated (runs of at most "
+                         f"{fill_missing} rows, --fill-missing): {counts}")
     bad = ~np.isfinite(numeric)
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
@@ -452,10 +493,17 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         others = [chosen[c] for c in np.flatnonzero(bad.any(axis=0)) if c != col]
         also = f" (also in column(s) {', '.join(map(repr, others))})" if others else ""
         cell = frame[chosen[col]].iloc[row]
-        # a date in a signal column is a time column the reader did not recognise, not a broken number
-        what = f"a date/time ({cell!r}), not a number" if is_date_or_time_text(cell) else "missing, non-numeric or NaN"
-        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: {what}{also}",
-                         hint=_bad_cell_hint(frame, chosen[col], row, needed_by_model and bool(columns), others))
+        hint = _bad_cell_hint(frame, chosen[col], row, needed_by_model and bool(columns), others)
+        if is_date_or_time_text(cell):  # a time column the reader did not recognise, not a broken number
+            raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: a date/time ({cell!r}), not a "
+                             f"number{also}", hint=hint)
+        longest = max(last - first + 1 for j in np.flatnonzero(bad.any(axis=0)) for first, last in
+                      missing_runs(numeric[:, j]))
+        if longest < len(numeric):  # gaps in a column of numbers, which interpolation can close
+            hint += f"; or interpolate runs of up to {longest} row(s) with --fill-missing {longest}"
+        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN{also}; "
+                         f"{int(bad.sum())} such cell(s) in all, the longest run {longest} row(s)"
+                         + (f", longer than --fill-missing {fill_missing}" if fill_missing else ""), hint=hint)
     time = None
     if time_column:
         time = frame[time_column].to_numpy()
@@ -666,6 +714,35 @@ def time_text(value) -> str:
 
         return str(pd.Timestamp(value))
     return str(value)
+
+
+def rows_before(time, until: str, unit: str | None = None) -> int:
+    """How many rows come before the first whose time is at or after `until` (all of them when none is): a
+    date-time text ("2024-03-11", "2024-03-11 06:00", with an offset for times read in UTC) for date-time stamps,
+    a number for numeric times. InputError when there is no time column or `until` is not of its kind."""
+    import pandas as pd
+
+    if time is None:
+        raise InputError(f"--train-until {until}: the file has no time column",
+                         hint="name it with --time-column, or use --train-rows")
+    stamps = time_stamps(time) if not np.issubdtype(np.asarray(time).dtype, np.number) else None
+    if stamps is not None:
+        try:
+            limit = pd.Timestamp(until)
+        except (ValueError, TypeError) as err:
+            raise InputError(f"--train-until {until!r} is not a date or time ({err})",
+                             hint="e.g. --train-until 2024-03-11 or --train-until '2024-03-11 06:00'") from err
+        if limit.tzinfo is not None:  # zoned stamps are read as UTC (time_stamps); so is an offset given here
+            limit = limit.tz_convert("UTC").tz_localize(None)
+        at_or_after = stamps[0] >= limit.to_datetime64()
+    else:
+        try:
+            limit = float(until)
+        except ValueError as err:
+            raise InputError(f"--train-until {until!r}: the time column holds numbers"
+                             + (f" ({unit})" if unit else ""), hint="give a number, e.g. --train-until 3600") from err
+        at_or_after = np.asarray(time, float) >= limit
+    return int(np.argmax(at_or_after)) if at_or_after.any() else len(at_or_after)
 
 
 def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str, bool] | None:
