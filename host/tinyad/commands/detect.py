@@ -243,8 +243,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     --fill-missing, --label-column) are saved with the detector and become the defaults of `detect score`."""
     import numpy as np
 
-    from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig
-    from tinyad.detectors.pipeline import fit_summary, longest_constant_runs
+    from tinyad.detectors.pipeline import (WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig, fit_summary,
+                                           longest_constant_runs)
     from tinyad.detectors.telemetry import (load_telemetry, median_interval, rows_before, sampling_notes,
                                             time_unit_from_name)
 
