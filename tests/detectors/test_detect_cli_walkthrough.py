@@ -363,6 +363,11 @@ def test_unflagged_excess_note_names_a_sustained_run_a_larger_transient_hid():
     note = unflagged_excess_note(_result(smoothed, flags), training_p99=1.0)
     assert note.startswith("40 consecutive unflagged rows have a smoothed error above 2x the training p99 1 (up to "
                            "2.5x); the longest stretch is data rows 501..540, and the")
+    smoothed[700:735] = 3.0  # a second sustained excursion, higher: both are named, the longest first
+    note = unflagged_excess_note(_result(smoothed, flags), training_p99=1.0)
+    assert note.startswith("2 runs of 30 or more consecutive unflagged rows have a smoothed error above 2x the "
+                           "training p99 1 (up to 3x); the longest stretches are data rows 501..540 and 701..735,")
+    smoothed[700:735] = 1.0
     smoothed[529:540] = 1.0
     assert unflagged_excess_note(_result(smoothed, flags), training_p99=1.0) is None
 
@@ -378,8 +383,8 @@ def test_every_column_with_a_bad_cell_is_named_at_once(tmp_path):
     csv = _write(tmp_path, "run.csv", _signals(n=5), status="on", spare=np.nan)
     with pytest.raises(InputError) as refused:
         load_telemetry(csv)
-    assert str(refused.value) == (f"{csv}: data row 1, column 'status': missing, non-numeric or NaN (also in "
-                                  "column(s) 'spare'); 10 such cell(s) in all, the longest run 5 row(s)")
+    assert str(refused.value) == (f"{csv}: data row 1, column 'status': missing, non-numeric or NaN ('on') (also "
+                                  "in column(s) 'spare'); 10 such cell(s) in all, the longest run 5 row(s)")
     assert refused.value.hint == ("a time or date column: name it with --time-column; a label or other text: leave "
                                   "it out with --drop 'status,spare' (or --label-column); else clean the file")
 

@@ -382,7 +382,7 @@ def test_longest_constant_runs_and_stuck_channel_notes_by_hand():
     assert notes == [
         "column speed holds one value (2.5) for 35 rows, data rows 41..75 (2400 .. 4440); its longest such run in "
         "the training data was 3 rows. A stuck sensor or a frozen historian value reads to the detector as a real "
-        "measurement, so it may raise no alarm"]
+        "measurement: alarms there, or none, may come from the frozen value"]
     assert stuck_channel_notes(values, ["flow", "speed"], [1, 18]) == []  # 35 < 2 x 18: it often holds still
     assert stuck_channel_notes(values[:, :1], ["flow"], [1]) == []  # no run of 30 rows
     assert stuck_channel_notes(values, ["flow", "speed"], None) == []  # a folder fitted before: not known
@@ -478,10 +478,15 @@ def test_rows_before_reads_the_limit_as_the_time_column_reads_its_stamps():
     from tinyad.detectors.telemetry import rows_before
 
     text = np.array(["11.03.2024 23:58", "11.03.2024 23:59", "12.03.2024 00:00", "12.03.2024 00:01"], object)
-    assert rows_before(text, "2024-03-12") == 2 and rows_before(text, "2024-03-13") == 4
+    assert rows_before(text, "2024-03-12") == (2, "2024-03-12 00:00:00") and rows_before(text, "2024-03-13")[0] == 4
+    assert rows_before(text, "12.03.2024") == (2, "2024-03-12 00:00:00")  # dotted: day first, as the file's dates
     zoned = np.array(["2024-03-12T00:30+01:00", "2024-03-12T01:30+01:00"], object)  # read as 23:30 and 00:30 UTC
-    assert rows_before(zoned, "2024-03-12") == 1 and rows_before(zoned, "2024-03-12T00:00+00:00") == 1
-    assert rows_before(np.arange(10) * 0.5, "2") == 4  # numbers: 0, 0.5, 1, 1.5 come before 2
+    assert rows_before(zoned, "2024-03-12")[0] == 1 and rows_before(zoned, "2024-03-12T00:00+00:00")[0] == 1
+    assert rows_before(np.arange(10) * 0.5, "2") == (4, "2")  # numbers: 0, 0.5, 1, 1.5 come before 2
+    with pytest.raises(InputError, match=r"the time goes back at data rows 2 -> 3"):
+        rows_before(text[[0, 2, 1, 3]], "2024-03-12")
+    with pytest.raises(InputError, match="does not read as time stamps"):
+        rows_before(np.array(["11.03.2024 23:58", None], object), "2024-03-12")
     with pytest.raises(InputError, match="has no time column"):
         rows_before(None, "2024-03-12")
     with pytest.raises(InputError, match="is not a date or time"):
@@ -499,13 +504,18 @@ def test_cli_train_until_fits_on_the_rows_before_a_time(tmp_path, capsys):
     assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m"), "--model", "pca-t2q",
                  "--train-until", "2024-03-12 00:30", "--threshold", "quantile"]) == 0
     printed = capsys.readouterr().out
-    assert "note: training on the rows before 2024-03-12 00:30: 150 of 300" in printed
+    assert "note: training on the rows before 2024-03-12 00:30:00 (--train-until 2024-03-12 00:30): 150 of 300" \
+        in printed
     assert "fitting pca-t2q on 150 rows x 3 channels" in printed
     assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m2"), "--train-until", "2024-03-11",
                  "--model", "pca-t2q"]) == 2
     assert "no rows before it" in capsys.readouterr().err
     assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m3"), "--train-until", "2024-03-12",
                  "--train-rows", "10", "--model", "pca-t2q"]) == 2
+    # 11.03.2025 is after the last row: trained on all of it, with a warning (a misread date would look alike)
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m4"), "--train-until", "11.03.2025",
+                 "--model", "pca-t2q"]) == 0
+    assert "warning: --train-until 2025-03-11 00:00:00 is after the last row of" in capsys.readouterr().err
 
 
 def test_drop_short_regions_removes_blips_only():
@@ -527,3 +537,23 @@ def test_cli_score_min_rows_drops_blips_after_merging(tmp_path, capsys):
     assert "rows 101..114" in printed and "rows 61..61" not in printed
     alarms = pd.read_csv(tmp_path / "out" / "run.scores.csv")["alarm"].to_numpy()
     assert alarms[60] == 0 and alarms[100:114].all()
+
+
+def test_cli_notes_speak_of_the_threshold_not_of_min_rows_and_the_summary_marks_a_stuck_channel(tmp_path, capsys):
+    data, _ = _shifted()
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    frame.to_csv(tmp_path / "fit.csv", index=False)
+    assert main(["detect", "fit", str(tmp_path / "fit.csv"), "--out", str(tmp_path / "m"), "--model", "pca-t2q",
+                 "--train-rows", "150", "--threshold", "quantile", "--span", "3"]) == 0
+    stuck = frame.copy()
+    stuck.loc[10:60, "a"] = stuck.loc[10, "a"]
+    stuck.to_csv(tmp_path / "stuck.csv", index=False)
+    capsys.readouterr()
+    # --min-rows drops the 40-row region at 200..240: it was flagged, so no "flagged none of them" note
+    assert main(["detect", "score", str(tmp_path / "m"), str(tmp_path / "fit.csv"), str(tmp_path / "stuck.csv"),
+                 "--min-rows", "100"]) == 0
+    printed = capsys.readouterr().out
+    assert "shorter than 100 rows dropped" in printed and "flagged none of them" not in printed
+    summary = printed.split("summary:")[1]
+    assert "stuck.csv" in summary and "[stuck channel: see its notes]" in summary
+    assert "fit.csv" in summary.split("stuck.csv")[0] and "stuck channel" not in summary.split("\n")[1]

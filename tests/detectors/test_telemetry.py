@@ -253,8 +253,8 @@ def test_a_date_in_a_signal_column_is_named_as_a_date(tmp_path):
     status.write_text("flow,status\n1.5,an\n2.5,aus\n")
     with pytest.raises(InputError) as refused:
         load_telemetry(status)
-    assert str(refused.value) == (f"{status}: data row 1, column 'status': missing, non-numeric or NaN; 2 such "
-                                  "cell(s) in all, the longest run 2 row(s)")
+    assert str(refused.value) == (f"{status}: data row 1, column 'status': missing, non-numeric or NaN ('an'); 2 "
+                                  "such cell(s) in all, the longest run 2 row(s)")
 
 
 def test_missing_columns_name_a_close_match_and_what_to_do(tmp_path):
@@ -336,3 +336,15 @@ def test_fill_missing_interpolates_short_gaps_with_a_note_and_names_longer_runs(
                           "flow 1, temp 4"]
     with pytest.raises(InputError, match=r"the longest run 3 row\(s\), longer than --fill-missing 2"):
         load_telemetry(path, fill_missing=2)
+
+
+def test_an_empty_time_cell_keeps_the_time_column_with_a_note_and_a_tab_separator_may_be_typed(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("timestamp,flow\n2024-03-11 00:00,1.5\n,2.5\n2024-03-11 00:02,3.5\n")
+    data = load_telemetry(path, guess_time=True)
+    assert data.columns == ["flow"] and data.time_name == "timestamp"
+    assert data.notes == ["time column 'timestamp' has 1 empty cell(s), first at data row 2: the time notes (gaps, "
+                          "sampling) and the PNG's time axis are left out; fill the cells to have them"]
+    tsv = tmp_path / "run.tsv"
+    tsv.write_text("a\tb\n1\t2\n3\t4\n")
+    assert load_telemetry(tsv, sep="\\t").columns == ["a", "b"]  # as `--sep '\t'` arrives from a shell

@@ -315,14 +315,19 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
         click.echo(f"note: took column {guessed_time!r} as the time column (named like one; saved for `detect "
                    f"score`); name another with --time-column, or use it as a signal with --columns")
     if train_until:
-        train_rows_of = [rows_before(item.time, train_until, item.time_unit) for item in loaded]
+        cuts = [rows_before(item.time, train_until, item.time_unit) for item in loaded]
+        train_rows_of, limit = [rows for rows, _ in cuts], cuts[0][1]
         empty = [item.source for item, rows in zip(loaded, train_rows_of) if rows == 0]
         if empty:
-            raise InputError(f"--train-until {train_until}: no rows before it in {', '.join(empty)}",
-                             hint="give a later time, or leave those files out")
+            raise InputError(f"--train-until {train_until} (read as {limit}): no rows before it in "
+                             f"{', '.join(empty)}", hint="give a later time, or leave those files out")
         segments = [item.values[:rows] for item, rows in zip(loaded, train_rows_of)]
-        click.echo(f"note: training on the rows before {train_until}: "
+        click.echo(f"note: training on the rows before {limit} (--train-until {train_until}): "
                    + ", ".join(f"{rows} of {len(item.values)}" for item, rows in zip(loaded, train_rows_of)))
+        whole = [item.source for item, rows in zip(loaded, train_rows_of) if rows == len(item.values)]
+        if whole:  # a limit after the end is most likely a misread date, and would train on any faults too
+            click.secho(f"warning: --train-until {limit} is after the last row of {', '.join(whole)}: trained on "
+                        "all of it", fg="yellow", err=True)
     else:
         segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
     for item, segment in zip(loaded, segments):  # the time column of the rows trained on: gaps, steps back
@@ -449,6 +454,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     """Score one file, print its alarms, notes and (labelled) evaluation, write its CSV and PNG; return what
     the summary needs. Regions fewer than `merge_gap` rows apart are joined (`merge_close_regions`), then those
     shorter than `min_rows` dropped (`drop_short_regions`)."""
+    import dataclasses
+
     import numpy as np
     import pandas as pd
 
@@ -464,6 +471,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                           needed_by_model=read["columns"] is not None, fill_missing=read["fill_missing"])
     result = detector.score(data.values, method, channels=True)
     result.flags, joined = merge_close_regions(result.flags, merge_gap)
+    flagged_by_threshold = result.flags  # before --min-rows: the notes speak of what the threshold flagged
     result.flags, dropped = drop_short_regions(result.flags, min_rows)
     regions = events(result.flags)
     changes = ([f"{joined} fewer than {merge_gap} rows apart joined"] if joined else []) + (
@@ -481,12 +489,14 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     if regions and result.channel_errors is None and len(data.columns) > 1:
         click.echo(f"  note: {detector.kind} scores each row as a whole: no channel's part of the error to name")
     # (summary mark, note): the notes worth repeating in the multi-file summary
+    stuck = stuck_channel_notes(data.values, data.columns, statistics[3], data.time)
     warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result)),
-                ("unflagged excess", unflagged_excess_note(result, training_p99, data.time))]
+                ("unflagged excess", unflagged_excess_note(dataclasses.replace(result, flags=flagged_by_threshold),
+                                                           training_p99, data.time))]
     for note in [*data.notes, pruned_note(result, detector.threshold.p), *(note for _, note in warnings),
                  *sampling_notes(data.time, statistics[2], data.time_unit or time_unit_from_name(data.time_name)),
-                 *stuck_channel_notes(data.values, data.columns, statistics[3], data.time)]:
+                 *stuck]:
         if note:
             click.echo(f"  note: {note}")
     if data.labels is not None:
@@ -517,7 +527,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
             click.echo(f"  note: the PNG plots {PLOTTED_CHANNELS} of {data.values.shape[1]} channels, "
                        + (f"those with {order_note}: {drawn}" if order is not None else "the first ones"))
         click.echo(f"  wrote {csv_path} and {png}")
-    marks = [mark for mark, note in warnings if note]
+    marks = [mark for mark, note in warnings if note] + (["stuck channel"] if stuck else [])
     return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks))
 
 
@@ -614,7 +624,7 @@ class _ScoredFile(NamedTuple):
 
 def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
     """A line per file (with its warnings: departs from the training data as a whole, no threshold, a large
-    unflagged excess), then (when every file is labelled) the report over all files concatenated, as SKAB's
+    unflagged excess, a stuck channel), then (when every file is labelled) the report over all files concatenated, as SKAB's
     protocol scores them."""
     import numpy as np
 

@@ -205,13 +205,15 @@ def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
         above, count, shown = factor, int(quiet.sum()), runs[:UNFLAGGED_STRETCHES_SHOWN]
         peak = float(result.smoothed[quiet].max())
         rows = f"{count} unflagged rows ({count / n:.0%}) have"
-    else:  # one long run at a lower level; other short crossings at that level are normal noise
+    else:  # long runs at a lower level; short crossings at that level are normal noise
         _, runs = quiet_above(UNFLAGGED_RUN_FACTOR)
-        if not runs or not UNFLAGGED_RUN_ROWS <= runs[0][1] - runs[0][0] + 1 <= n / 2:
+        runs = [(first, last) for first, last in runs if UNFLAGGED_RUN_ROWS <= last - first + 1 <= n / 2]
+        if not runs:
             return None
-        above, shown = UNFLAGGED_RUN_FACTOR, runs[:1]
-        peak = float(result.smoothed[shown[0][0]:shown[0][1] + 1].max())
-        rows = f"{shown[0][1] - shown[0][0] + 1} consecutive unflagged rows have"
+        above, shown = UNFLAGGED_RUN_FACTOR, runs[:UNFLAGGED_STRETCHES_SHOWN]
+        peak = float(max(result.smoothed[first:last + 1].max() for first, last in shown))
+        rows = (f"{shown[0][1] - shown[0][0] + 1} consecutive unflagged rows have" if len(runs) == 1 else
+                f"{len(runs)} runs of {UNFLAGGED_RUN_ROWS} or more consecutive unflagged rows have")
     where = (f"the longest stretch is data rows {stretch(shown[0])}" if len(shown) == 1 else
              f"the longest stretches are data rows {', '.join(map(stretch, shown[:-1]))} and {stretch(shown[-1])}")
     return (f"{rows} a smoothed error above {above:g}x the training p99 {training_p99:.4g} (up to "
@@ -257,7 +259,7 @@ def stuck_channel_notes(values, columns: list[str], training_longest: list[int] 
             notes.append(f"column {name} holds one value ({values[first, column]:g}) for {length} rows, data rows "
                          f"{first + 1}..{last + 1}{when}; its longest such run in the training data was {trained} "
                          f"row{'' if trained == 1 else 's'}. A stuck sensor or a frozen historian value reads to "
-                         "the detector as a real measurement, so it may raise no alarm")
+                         "the detector as a real measurement: alarms there, or none, may come from the frozen value")
     return notes
 
 

@@ -419,6 +419,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv"):
+            sep = "\t" if sep == "\\t" else sep  # --sep '\t' from a shell arrives as backslash and t
             given_sep, sep = sep, sep or sniff_separator(path)
             frame, notes = _read_csv_any_encoding(path, sep)
             frame = _with_decimal_commas(frame, sep)
@@ -446,7 +447,9 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         candidate = time_like_column(c for c in frame.columns if c not in taken)
         # a name alone is not enough ("T" may be a temperature): it must also read as time stamps, or be dates
         # in any order (an unsorted export; as a signal it would only fail as "non-numeric")
-        if candidate is not None and reads_as_time_column(frame[candidate]):
+        # (its empty cells aside: one blank stamp should not turn the time column into a "non-numeric" signal)
+        present = frame[candidate].dropna() if candidate is not None else None
+        if candidate is not None and len(present) and reads_as_time_column(present):
             time_column, guessed = candidate, True
         else:
             time_like_signal = candidate
@@ -501,12 +504,18 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                       missing_runs(numeric[:, j]))
         if longest < len(numeric):  # gaps in a column of numbers, which interpolation can close
             hint += f"; or interpolate runs of up to {longest} row(s) with --fill-missing {longest}"
-        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN{also}; "
-                         f"{int(bad.sum())} such cell(s) in all, the longest run {longest} row(s)"
+        text = f" ({cell!r})" if isinstance(cell, str) and cell.strip() else ""  # what stands there: #N/A, ERR
+        raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN{text}"
+                         f"{also}; {int(bad.sum())} such cell(s) in all, the longest run {longest} row(s)"
                          + (f", longer than --fill-missing {fill_missing}" if fill_missing else ""), hint=hint)
     time = None
     if time_column:
         time = frame[time_column].to_numpy()
+        blank = np.flatnonzero(frame[time_column].isna().to_numpy())
+        if len(blank):  # the rows stay (their signals are good); the stamps cannot place them
+            notes.append(f"time column {time_column!r} has {len(blank)} empty cell(s), first at data row "
+                         f"{blank[0] + 1}: the time notes (gaps, sampling) and the PNG's time axis are left out; fill "
+                         "the cells to have them")
     labels = None
     if label_column:
         raw = pd.to_numeric(frame[label_column], errors="coerce").to_numpy(dtype=float)
@@ -716,33 +725,46 @@ def time_text(value) -> str:
     return str(value)
 
 
-def rows_before(time, until: str, unit: str | None = None) -> int:
-    """How many rows come before the first whose time is at or after `until` (all of them when none is): a
-    date-time text ("2024-03-11", "2024-03-11 06:00", with an offset for times read in UTC) for date-time stamps,
-    a number for numeric times. InputError when there is no time column or `until` is not of its kind."""
+def rows_before(time, until: str, unit: str | None = None) -> tuple[int, str]:
+    """(how many rows come before the first whose time is at or after `until`, all of them when none is; the
+    limit as read). `until` is a date-time text for date-time stamps, read as the file's are (dotted dates day
+    first: "11.03.2024" is 11 March; an offset for times read in UTC), a number for numeric times. InputError
+    when there is no usable time column, the times go back (the rows before a time would not be one stretch), or
+    `until` is not of the column's kind."""
     import pandas as pd
 
     if time is None:
         raise InputError(f"--train-until {until}: the file has no time column",
                          hint="name it with --time-column, or use --train-rows")
-    stamps = time_stamps(time) if not np.issubdtype(np.asarray(time).dtype, np.number) else None
-    if stamps is not None:
-        try:
-            limit = pd.Timestamp(until)
-        except (ValueError, TypeError) as err:
-            raise InputError(f"--train-until {until!r} is not a date or time ({err})",
-                             hint="e.g. --train-until 2024-03-11 or --train-until '2024-03-11 06:00'") from err
-        if limit.tzinfo is not None:  # zoned stamps are read as UTC (time_stamps); so is an offset given here
-            limit = limit.tz_convert("UTC").tz_localize(None)
-        at_or_after = stamps[0] >= limit.to_datetime64()
-    else:
+    if np.issubdtype(np.asarray(time).dtype, np.number):
         try:
             limit = float(until)
         except ValueError as err:
             raise InputError(f"--train-until {until!r}: the time column holds numbers"
                              + (f" ({unit})" if unit else ""), hint="give a number, e.g. --train-until 3600") from err
-        at_or_after = np.asarray(time, float) >= limit
-    return int(np.argmax(at_or_after)) if at_or_after.any() else len(at_or_after)
+        numbers, shown = np.asarray(time, float), f"{limit:g}"
+    else:
+        stamps = time_stamps(time)
+        if stamps is None:
+            raise InputError(f"--train-until {until}: the time column does not read as time stamps (an empty or "
+                             "unreadable cell)", hint="fill or remove those rows, or use --train-rows")
+        try:
+            parsed = pd.to_datetime(until, dayfirst=is_dotted_date(until))
+        except (ValueError, TypeError) as err:
+            raise InputError(f"--train-until {until!r} is not a date or time ({err})",
+                             hint="e.g. --train-until 2024-03-11 or --train-until '2024-03-11 06:00'") from err
+        if parsed.tzinfo is not None:  # zoned stamps are read as UTC (time_stamps); so is an offset given here
+            parsed = parsed.tz_convert("UTC").tz_localize(None)
+        numbers = stamps[0].astype("datetime64[ns]").astype(np.int64)
+        limit = parsed.to_datetime64().astype("datetime64[ns]").astype(np.int64)
+        shown = str(parsed)
+    back = np.flatnonzero(np.diff(numbers) < 0)
+    if len(back):
+        raise InputError(f"--train-until {until}: the time goes back at data rows {back[0] + 1} -> {back[0] + 2}, so "
+                         "the rows before a time are not one stretch of the file",
+                         hint="sort the file by time, or use --train-rows")
+    at_or_after = numbers >= limit
+    return (int(np.argmax(at_or_after)) if at_or_after.any() else len(numbers)), shown
 
 
 def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str, bool] | None:
