@@ -624,8 +624,8 @@ class _ScoredFile(NamedTuple):
 
 def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
     """A line per file (with its warnings: departs from the training data as a whole, no threshold, a large
-    unflagged excess, a stuck channel), then (when every file is labelled) the report over all files concatenated, as SKAB's
-    protocol scores them."""
+    unflagged excess, a stuck channel), then (when every file is labelled) the report over all files
+    concatenated, as SKAB's protocol scores them."""
     import numpy as np
 
     from tinyad.evaluation import report
