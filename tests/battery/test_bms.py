@@ -154,7 +154,7 @@ def test_one_bad_cell_becomes_a_gap_not_a_dropped_channel(tmp_path):
 
 def test_day_first_dates_are_read_day_first_when_only_that_reading_is_regular(tmp_path):
     times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")  # 10/06 20:00 .. 12/06 01:00
-    csv = _table(tmp_path / "x.csv", times.strftime("%d/%m/%Y %H:%M:%S"), a=np.arange(30.0))
+    csv = _table(tmp_path / "x.csv", times.strftime("%d/%m/%Y %H:%M:%S"), a=np.arange(30) + 0.5)
     chosen = bms.load_table(csv, "t")  # no choice given: month-first leaves 30-day steps, day-first none
     assert chosen.frame["time"].tolist() == list(times) and chosen.gaps.gaps == []
     assert chosen.gaps.notes == [
@@ -167,7 +167,7 @@ def test_day_first_dates_are_read_day_first_when_only_that_reading_is_regular(tm
     day_first = bms.load_table(csv, "t", dayfirst=True)
     assert day_first.gaps.gaps == [] and day_first.gaps.notes == []
     assert day_first.frame["time"].iloc[0] == times[0]
-    iso = _table(tmp_path / "iso.csv", times.strftime("%Y-%m-%d %H:%M:%S"), a=np.arange(30.0))
+    iso = _table(tmp_path / "iso.csv", times.strftime("%Y-%m-%d %H:%M:%S"), a=np.arange(30) + 0.5)
     assert bms.load_table(iso, "t").gaps.notes == []  # unambiguous dates: no warning
 
 
@@ -175,7 +175,7 @@ def test_day_first_only_somewhat_more_regular_gets_a_hint_not_a_switch(tmp_path)
     # day-first: 30 h, a 16-day outage, 30 h; month-first: 10-12/06 become October-December (99-day step)
     times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h").append(
         pd.date_range("2021-06-28 20:00", periods=30, freq="1h"))
-    csv = _table(tmp_path / "x.csv", times.strftime("%d/%m/%Y %H:%M:%S"), a=np.arange(60.0))
+    csv = _table(tmp_path / "x.csv", times.strftime("%d/%m/%Y %H:%M:%S"), a=np.arange(60) + 0.5)
     tidy = bms.load_table(csv, "t", period_s=3600.0)
     assert tidy.frame["time"].iloc[0] == pd.Timestamp("2021-06-28 20:00")  # still month-first: not 10 June
     assert len(tidy.gaps.notes) == 1 and tidy.gaps.notes[0].startswith("dates like '10/06/2021 20:00:00' are "
@@ -254,14 +254,14 @@ def test_a_repeated_local_hour_is_explained_as_a_daylight_saving_change(tmp_path
     # naive local time over the end of summer time: 02:00-02:59 appears twice (other values the second time)
     local = pd.date_range("2024-10-27 00:00", periods=300, freq="1min", tz="Europe/Berlin")
     text = local.tz_localize(None).strftime("%Y-%m-%d %H:%M:%S")
-    csv = _table(tmp_path / "x.csv", text, a=np.arange(300.0))
+    csv = _table(tmp_path / "x.csv", text, a=np.arange(300) + 0.5)
     tidy = bms.load_table(csv, "t")
     assert tidy.gaps.duplicate_rows == 60 and tidy.gaps.conflicting_duplicates == 60 and len(tidy.frame) == 240
     assert tidy.gaps.notes == [
         "60 duplicate time(s) with other values (first at 2024-10-27 02:00:00): repeated local times, e.g. the hour "
         "repeated when clocks go back at a daylight-saving change, look like this and the first of each was kept; "
         "timestamps with a UTC offset (2024-10-27T02:30:00+01:00) or in UTC keep them apart"]
-    with_offsets = bms.load_table(_table(tmp_path / "o.csv", [t.isoformat() for t in local], a=np.arange(300.0)),
+    with_offsets = bms.load_table(_table(tmp_path / "o.csv", [t.isoformat() for t in local], a=np.arange(300) + 0.5),
                                   "t")
     assert with_offsets.gaps.duplicate_rows == 0 and len(with_offsets.frame) == 300
 
@@ -313,13 +313,13 @@ def test_the_hour_clocks_skip_in_spring_is_named_in_local_time_only(tmp_path):
     # naive local time over the start of summer time: 01:59 is followed by 03:00, no data missing
     local = pd.date_range("2024-03-31 00:00", periods=240, freq="1min", tz="Europe/Berlin")
     text = local.tz_localize(None).strftime("%Y-%m-%d %H:%M:%S")
-    tidy = bms.load_table(_table(tmp_path / "x.csv", text, a=np.arange(240.0)), "t")
+    tidy = bms.load_table(_table(tmp_path / "x.csv", text, a=np.arange(240) + 0.5), "t")
     assert [(g.start, g.missing_steps, g.action) for g in tidy.gaps.gaps] == [("2024-03-31T02:00:00", 60, "split")]
     assert tidy.gaps.notes[-1] == (
         "the gap 2024-03-31 02:00:00 .. 2024-03-31 02:59:00 is one hour of local clock time: the hour skipped when "
         "clocks go forward at a daylight-saving switch, where no data are missing; timestamps with a UTC offset (or "
         "in UTC) have no such gap")
-    with_offsets = bms.load_table(_table(tmp_path / "o.csv", [t.isoformat() for t in local], a=np.arange(240.0)),
+    with_offsets = bms.load_table(_table(tmp_path / "o.csv", [t.isoformat() for t in local], a=np.arange(240) + 0.5),
                                   "t")
     assert with_offsets.gaps.gaps == [] and not any("clocks go forward" in n for n in with_offsets.gaps.notes)
 
@@ -349,7 +349,7 @@ def test_an_integer_counter_column_is_left_out_with_a_note_unless_named(tmp_path
     assert tidy.gaps.notes == [
         "column(s) sample_counter left out: integers that increase on every row, a counter or record id, not a "
         "signal (every later window would lie outside the training range); to keep it, name every channel with "
-        f"--column (tinyad bert load-bms --input {csv} --column NAME --column ... -o tidy.parquet)"]
+        f"--column (tinyad bert load-bms --input {csv} --time-column t --column NAME --column ... -o tidy.parquet)"]
     named = bms.load_table(csv, "t", columns=["volts", "sample_counter"])
     assert named.frame["sample_counter"].tolist() == list(np.arange(7.0, 31.0)) and named.gaps.notes == []
     # a short file's few rising whole numbers (a charging SOC) stay a signal: a counter needs 20 rows
@@ -362,6 +362,27 @@ def test_an_integer_counter_column_is_left_out_with_a_note_unless_named(tmp_path
     assert err.value.hint == "name them with --column"
 
 
+def test_a_counter_with_one_blank_cell_is_still_a_counter_and_a_rising_fractional_signal_is_not(tmp_path):
+    # a CSV counter with one blank cell reads as float64 with a NaN: its whole numbers still rise on every row
+    rows = ["t,volts,soc,sample_counter"]
+    for i in range(24):
+        counter = "" if i == 5 else str(7 + i)
+        rows.append(f"{i * 10},{[3.3, 3.4, 3.2, 3.5][i % 4]},{50 + 0.5 * i},{counter}")
+    csv = tmp_path / "x.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    tidy = bms.load_table(csv, "t")
+    assert tidy.channels == ["volts", "soc"] and len(tidy.frame) == 24 and tidy.gaps.gaps == []
+    assert tidy.gaps.notes == [
+        "column(s) sample_counter left out: integers that increase on every row, a counter or record id, not a "
+        "signal (every later window would lie outside the training range); to keep it, name every channel with "
+        f"--column (tinyad bert load-bms --input {csv} --time-column t --column NAME --column ... -o tidy.parquet)"]
+    assert bms.is_counter_column(pd.Series([7.0, np.nan, *range(9, 29)]))  # 21 whole numbers, one blank
+    assert not bms.is_counter_column(pd.Series(50 + 0.5 * np.arange(24)))  # a rising signal with fractions
+    assert not bms.is_counter_column(pd.Series([7.0, np.nan, 8.0, *range(8, 27)]))  # 8 twice: not rising
+    assert not bms.is_counter_column(pd.Series([True] * 24))  # a flag
+    assert not bms.is_counter_column(pd.Series([7.0, np.nan, *range(9, 26)]))  # 18 values: too few
+
+
 def test_load_any_passes_decimal_and_dayfirst_to_a_csv_data_set(tmp_path):
     # the reader behind `bert train/evaluate/score --dataset`: a European export, ';' and decimal commas
     euro = tmp_path / "euro.csv"
@@ -369,7 +390,8 @@ def test_load_any_passes_decimal_and_dayfirst_to_a_csv_data_set(tmp_path):
                     "2021-06-10 20:00:20;3,75;0\n")
     with pytest.raises(InputError, match=r"cells look like decimal commas \('3,25' in column 'volts'\)") as err:
         bms.load_any(str(euro))
-    assert err.value.hint == f"pass --decimal , (tinyad bert load-bms --input {euro} --decimal , ...)"
+    assert err.value.hint == f"add --decimal , (this command takes it; or tinyad bert load-bms --input {euro} " \
+                             f"--decimal , -o tidy.parquet)"
     np.testing.assert_allclose(bms.load_any(str(euro), decimal=",").values(), [[3.25, 1.5], [3.5, -0.25], [3.75, 0]])
     # day-first dotted dates: 12.03.2024 22:00 .. 13.03.2024 03:00 hourly, read day first without being asked
     times = pd.date_range("2024-03-12 22:00", periods=6, freq="1h")
@@ -386,3 +408,71 @@ def test_load_any_passes_decimal_and_dayfirst_to_a_csv_data_set(tmp_path):
     assert bms.load_any(str(tidy_file), decimal=",").frame["volts"].tolist() == [3.25, 3.5, 3.75]
     assert [bms.reads_as_table(s) for s in (str(euro), str(tidy_file), "ess_lfp:1", "bess")] == [True, False,
                                                                                                   False, False]
+
+
+def test_dayfirst_or_monthfirst_on_typed_times_is_refused_not_ignored(tmp_path):
+    times = pd.date_range("2024-03-12 22:00", periods=6, freq="1h")
+    typed = tmp_path / "typed.parquet"
+    pd.DataFrame({"Zeitstempel": times, "volts": [3.25, 3.5, 3.75, 3.5, 3.25, 3.5]}).to_parquet(typed)
+    assert bms.load_table(typed, "Zeitstempel").frame["time"].tolist() == list(times)  # no option: read as typed
+    for dayfirst, option in ((False, "--monthfirst"), (True, "--dayfirst")):
+        with pytest.raises(InputError) as err:
+            bms.load_table(typed, "Zeitstempel", dayfirst=dayfirst)
+        assert str(err.value) == (f"{option} applies to dates written as text; column 'Zeitstempel' holds typed "
+                                     f"date-times")
+        assert err.value.hint == "leave it out"
+    epoch = _table(tmp_path / "e.csv", 1_710_280_800 + np.arange(6) * 3600, volts=[3.25, 3.5] * 3)
+    with pytest.raises(InputError) as err:
+        bms.load_any(str(epoch), dayfirst=True, time_column="t")  # as `bert train --dataset` reads it
+    assert str(err.value) == "--dayfirst applies to dates written as text; column 't' holds epoch numbers"
+    # a Parquet text column is dates written as text: the option applies
+    text = tmp_path / "text.parquet"
+    pd.DataFrame({"Zeitstempel": times.strftime("%d.%m.%Y %H:%M"), "volts": [3.25, 3.5] * 3}).to_parquet(text)
+    assert bms.load_table(text, "Zeitstempel", dayfirst=True).frame["time"].tolist() == list(times)
+
+
+def test_copy_paste_load_bms_hints_repeat_the_options_given(tmp_path):
+    assert bms.load_bms_command(tmp_path / "a.csv") == f"tinyad bert load-bms --input {tmp_path / 'a.csv'}"
+    assert bms.load_bms_command("my rack.csv", "Zeit stempel", ",", False) == (
+        "tinyad bert load-bms --input 'my rack.csv' --time-column 'Zeit stempel' --decimal , --monthfirst")
+    # a German export: ';', decimal commas, a time column 'Zeitstempel', a counter left out
+    euro = tmp_path / "euro.csv"
+    euro.write_text("Zeitstempel;Spannung;Zaehler\n" + "".join(
+        f"12.03.2024 10:{i:02d}:00;3,{25 + i % 3};{100 + i}\n" for i in range(24)))
+    with pytest.raises(InputError) as err:
+        bms.load_table(euro, "Zeitstempel")
+    assert err.value.hint == (f"add --decimal , (this command takes it; or tinyad bert load-bms --input {euro} "
+                              f"--time-column Zeitstempel --decimal , -o tidy.parquet)")
+    tidy = bms.load_table(euro, "Zeitstempel", decimal=",")
+    assert tidy.channels == ["Spannung"]
+    assert tidy.gaps.notes == [
+        "column(s) Zaehler left out: integers that increase on every row, a counter or record id, not a signal "
+        "(every later window would lie outside the training range); to keep it, name every channel with --column "
+        f"(tinyad bert load-bms --input {euro} --time-column Zeitstempel --decimal , --column NAME --column ... "
+        "-o tidy.parquet)"]
+    with pytest.raises(InputError) as err:
+        bms.load_table(euro, decimal=",", dayfirst=True)  # the default name 'time' is not in the file
+    assert err.value.hint == ("columns found: Zeitstempel, Spannung, Zaehler; name the time column: add --time-column "
+                              f"NAME (this command takes it; or tinyad bert load-bms --input {euro} --decimal , "
+                              f"--dayfirst --time-column NAME -o tidy.parquet)")
+    # slashed dates only somewhat more regular day first: the note's command repeats the options given too
+    times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h").append(
+        pd.date_range("2021-06-28 20:00", periods=30, freq="1h"))
+    csv = tmp_path / "slashes.csv"
+    csv.write_text("Zeitstempel;a\n" + "".join(f"{t:%d/%m/%Y %H:%M:%S};{i},5\n" for i, t in enumerate(times)))
+    note = bms.load_table(csv, "Zeitstempel", period_s=3600.0, decimal=",").gaps.notes[0]
+    assert note.endswith(f"if the file writes the day first, pass --dayfirst (tinyad bert load-bms --input {csv} "
+                         f"--time-column Zeitstempel --decimal , --dayfirst)")
+
+
+def test_load_any_reads_a_file_with_another_time_column_and_keeps_tidy_files_as_written(tmp_path):
+    euro = tmp_path / "euro.csv"
+    euro.write_text("Zeitstempel;Spannung\n12.03.2024 23:59:50;3,25\n13.03.2024 00:00:00;3,5\n"
+                    "13.03.2024 00:00:10;3,75\n")
+    tidy = bms.load_any(str(euro), decimal=",", time_column="Zeitstempel")
+    assert tidy.frame["time"].tolist() == list(pd.date_range("2024-03-12 23:59:50", periods=3, freq="10s"))
+    assert tidy.channels == ["Spannung"] and tidy.frame["Spannung"].tolist() == [3.25, 3.5, 3.75]
+    with pytest.raises(InputError, match="no time column 'time'"):
+        bms.load_any(str(euro), decimal=",")
+    tidy_file = bms.write_tidy(tidy, tmp_path / "tidy.parquet")  # its column is `time`: the option is not used
+    assert bms.load_any(str(tidy_file), time_column="Zeitstempel").frame["Spannung"].tolist() == [3.25, 3.5, 3.75]

@@ -246,3 +246,30 @@ def test_train_on_dataset_reads_every_csv_data_set_with_decimal_and_dayfirst(tmp
     with pytest.raises(InputError, match="--monthfirst, but '13.03.2024 00:00:00' has no month 13"):
         train_module.train_on_dataset(str(euro), options, tmp_path / "run", (0.0, 1.0), eval_range=None,
                                       decimal=",", dayfirst=False)  # passed on to the reader, not dropped
+
+
+def test_train_on_dataset_reads_every_file_data_set_with_its_time_column(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from tinyad.bert import train as train_module
+
+    times = pd.date_range("2024-03-12 23:59:00", periods=8, freq="10s")
+    volts = [3.25, 3.5, 3.75, 3.5, 3.25, 3.5, 3.75, 3.5]
+    csv = tmp_path / "zeit.csv"
+    pd.DataFrame({"Zeitstempel": times.strftime("%Y-%m-%d %H:%M:%S"), "volts": volts}).to_csv(csv, index=False)
+    seen = {}
+
+    def record_instead_of_training(segments, channels, options, run_dir, evaluator, donor, **kwargs):
+        seen.update(segments=segments, channels=channels, donor=donor)
+        return train_module.TrainResult(run_dir, None, [], [], 0.0)
+
+    monkeypatch.setattr(train_module, "train", record_instead_of_training)
+    options = TrainOptions(preset="tiny", max_steps=2, checkpoint_every=2, batch_size=4)
+    train_module.train_on_dataset(str(csv), options, tmp_path / "run", (0.0, 1.0), eval_range=None,
+                                  donor_dataset=str(csv), progress=False, time_column="Zeitstempel")
+    assert seen["channels"] == ["volts"]
+    np.testing.assert_allclose(np.concatenate(seen["segments"])[:, 0], volts)
+    np.testing.assert_allclose(seen["donor"][:, 0], volts)  # the donor is read the same way
+    with pytest.raises(InputError, match="no time column 'time'") as err:
+        train_module.train_on_dataset(str(csv), options, tmp_path / "run", (0.0, 1.0), eval_range=None)
+    assert "add --time-column NAME (this command takes it" in err.value.hint

@@ -271,12 +271,12 @@ def test_evaluate_refuses_a_range_shorter_than_a_window_and_json_has_the_suite(t
 
 def test_load_bms_says_which_epoch_unit_it_assumed_and_reads_day_first_dates(tmp_path, capsys):
     csv = tmp_path / "ms.csv"
-    pd.DataFrame({"t": 1_623_355_200_000 + np.arange(50) * 10_000, "a": np.arange(50.0)}).to_csv(csv, index=False)
+    pd.DataFrame({"t": 1_623_355_200_000 + np.arange(50) * 10_000, "a": np.arange(50) + 0.5}).to_csv(csv, index=False)
     assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o", str(tmp_path / "ms.pq")]) == 0
     assert "note: time column 't' holds numbers: read as milliseconds" in capsys.readouterr().out
     dates = tmp_path / "dates.csv"
     times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")
-    pd.DataFrame({"time": times.strftime("%d/%m/%Y %H:%M"), "a": np.arange(30.0)}).to_csv(dates, index=False)
+    pd.DataFrame({"time": times.strftime("%d/%m/%Y %H:%M"), "a": np.arange(30) + 0.5}).to_csv(dates, index=False)
     assert main(["bert", "load-bms", "--input", str(dates), "-o", str(tmp_path / "d.pq")]) == 0
     text = capsys.readouterr().out  # only day-first is regular: read so, and said
     assert "0 gap(s)" in text and "note: dates like '10/06/2021 20:00' read day-first (10 June 2021)" in text
@@ -455,7 +455,8 @@ def test_train_reads_a_decimal_comma_csv_with_decimal_and_refuses_unused_reading
     assert main(["bert", "train", "--dataset", str(euro), "--out", str(run)]) == 2
     err = capsys.readouterr().err
     assert "cells look like decimal commas ('3,5' in column 'volts')" in err
-    assert f"hint: pass --decimal , (tinyad bert load-bms --input {euro} --decimal , ...)" in err
+    assert (f"hint: add --decimal , (this command takes it; or tinyad bert load-bms --input {euro} --decimal , "
+            f"-o tidy.parquet)") in err
     # with --decimal , the file is read (its load report is printed), then the overlapping ranges stop the run
     # before any training
     assert main(["bert", "train", "--dataset", str(euro), "--out", str(run), "--decimal", ",", "--train-range",
@@ -492,3 +493,58 @@ def test_load_bms_leaves_out_flags_and_counters_with_a_note(tmp_path, capsys):
     from tinyad.battery.bms import read_tidy
 
     assert read_tidy(out).frame["record_id"].tolist() == list(np.arange(7.0, 31.0))
+
+
+def test_load_bms_refuses_monthfirst_for_a_typed_time_column_and_the_help_says_text_dates(tmp_path, capsys):
+    from tinyad.commands.bert import bert
+
+    typed = tmp_path / "typed.parquet"
+    pd.DataFrame({"Zeitstempel": pd.date_range("2024-03-12 22:00", periods=6, freq="1h"),
+                  "volts": [3.25, 3.5, 3.75, 3.5, 3.25, 3.5]}).to_parquet(typed)
+    out = tmp_path / "tidy.parquet"
+    assert main(["bert", "load-bms", "--input", str(typed), "--time-column", "Zeitstempel", "--monthfirst", "-o",
+                 str(out)]) == 2
+    err = capsys.readouterr().err
+    assert ("error: --monthfirst applies to dates written as text; column 'Zeitstempel' holds typed date-times\n"
+            "hint: leave it out") in err and not out.exists()
+    assert main(["bert", "load-bms", "--input", str(typed), "--time-column", "Zeitstempel", "-o", str(out)]) == 0
+    help_text = {p.name: p for p in bert.commands["train"].params}["dayfirst"].help
+    assert help_text.startswith("Dates written as text (in a CSV, or a Parquet text column) day first")
+
+
+def test_train_evaluate_and_score_take_time_column_for_files_read_now_and_refuse_it_otherwise(tmp_path, capsys):
+    from tinyad.commands.bert import bert
+
+    helps = {name: {p.name: p for p in bert.commands[name].params}["time_column"].help
+             for name in ("train", "evaluate", "score")}
+    assert len(set(helps.values())) == 1  # one definition for the three
+    assert "time_column" in {p.name for p in bert.commands["load-bms"].params}  # load-bms keeps its own
+    tidy, run = _tiny_run(tmp_path, 300)
+    csv = tmp_path / "in.csv"  # the file behind `tidy`: its time column is 't'
+    capsys.readouterr()
+    out = tmp_path / "scored"
+    assert main(["bert", "score", str(run), "--dataset", str(csv), "--time-column", "t", "--out", str(out)]) == 0
+    assert f"note: {csv}: 300 raw rows -> 300 rows on the grid" in capsys.readouterr().out
+    assert len(pd.read_csv(out / "scores.csv")) == 300
+    assert main(["bert", "evaluate", str(run), "--dataset", str(csv), "--time-column", "t", "--range", "0:1",
+                 "--seeds", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["seeds"] == 1
+    # train: read with the option (its report printed), then the overlapping ranges stop it before any training
+    assert main(["bert", "train", "--dataset", str(csv), "--time-column", "t", "--out", str(tmp_path / "r2"),
+                 "--train-range", "0:0.8", "--eval-range", "0.7:1"]) == 2
+    captured = capsys.readouterr()
+    assert f"note: {csv}: 300 raw rows -> 300 rows on the grid" in captured.out
+    assert "overlaps the training range" in captured.err
+    # without it: the hint names this command's option first
+    assert main(["bert", "train", "--dataset", str(csv), "--out", str(tmp_path / "r2")]) == 2
+    assert (f"name the time column: add --time-column NAME (this command takes it; or tinyad bert load-bms "
+            f"--input {csv} --time-column NAME -o tidy.parquet)") in capsys.readouterr().err
+    # nothing given is read now: refused, not ignored
+    for command in (["train", "--dataset", str(tidy), "--out", str(tmp_path / "r2")],
+                    ["evaluate", str(run), "--dataset", str(tidy)],
+                    ["score", str(run), "--dataset", "bess", "--out", str(tmp_path / "s")]):
+        assert main(["bert", *command, "--time-column", "t"]) == 2
+        err = capsys.readouterr().err
+        assert "error: --time-column applies to a CSV file, and no data set given is one" in err
+        assert "hint: leave it out: a tidy Parquet file from tinyad bert load-bms" in err
+    assert not (tmp_path / "r2").exists() and not (tmp_path / "s").exists()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -417,12 +418,14 @@ def _largest_over_median_step(times: pd.Series) -> tuple[pd.Timedelta, pd.Timede
 DAYFIRST_GAIN = 10
 
 
-def ambiguous_dates(text: pd.Series, month_first: pd.Series) -> tuple[pd.Series | None, str | None]:
+def ambiguous_dates(text: pd.Series, month_first: pd.Series,
+                    load_bms: str | None = None) -> tuple[pd.Series | None, str | None]:
     """(times to use instead, note) for dates written with '/' or '.' (10/06/2021) that were read month-first.
 
     When month-first leaves irregular steps (a 4-month "gap" from 10 June read as 6 October) and day-first
     shrinks the largest step at least DAYFIRST_GAIN times, the day-first times and a note saying so; when
-    day-first is only somewhat better, (None, a note suggesting --dayfirst); else (None, None)."""
+    day-first is only somewhat better, (None, a note suggesting --dayfirst, with `load_bms`, the start of a
+    load-bms command from `load_bms_command`); else (None, None)."""
     sample = text.dropna().astype(str)
     if sample.empty or not sample.str.match(_AMBIGUOUS_DATE).any():
         return None, None
@@ -441,7 +444,7 @@ def ambiguous_dates(text: pd.Series, month_first: pd.Series) -> tuple[pd.Series 
         return day_first, (f"dates like {example!r} read day-first ({read_as:%d %B %Y}): {steps}; pass "
                            f"--monthfirst to read them month-first")
     return None, (f"dates like {example!r} are ambiguous: {steps}; if the file writes the day first, pass "
-                  f"--dayfirst (tinyad bert load-bms --input FILE --dayfirst)")
+                  f"--dayfirst ({load_bms or load_bms_command('FILE')} --dayfirst)")
 
 
 def has_utc_offset(values: pd.Series) -> str | None:
@@ -459,16 +462,25 @@ def has_utc_offset(values: pd.Series) -> str | None:
     return None
 
 
-def parse_time(values: pd.Series, column: str,
-               dayfirst: bool | None = None) -> tuple[pd.Series, list[str], bool]:
+def parse_time(values: pd.Series, column: str, dayfirst: bool | None = None,
+               load_bms: str | None = None) -> tuple[pd.Series, list[str], bool]:
     """A time column as naive datetime64, notes on what was assumed, and whether the times are UTC.
 
     Numbers are epoch times (UTC) in the unit their magnitude suggests (`epoch_unit`); text is parsed per value,
     converted to UTC where it has an offset. `dayfirst`: True reads 10/06/2021 as 10 June, False as 6 October,
-    None decides by the steps (`ambiguous_dates`). Values that do not parse become NaT (counted by the caller);
-    a column where nothing parses is an InputError naming the column and a value."""
+    None decides by the steps (`ambiguous_dates`, whose hint starts with `load_bms`). Values that do not parse
+    become NaT (counted by the caller); a column where nothing parses is an InputError naming the column and a
+    value; so is a `dayfirst` choice for a column of typed date-times or numbers, which it cannot change (refused,
+    not ignored)."""
     notes: list[str] = []
     in_utc = False
+    if dayfirst is not None:
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        typed = ("typed date-times" if kind in ("datetime64", "datetime", "date") else
+                 "epoch numbers" if pd.api.types.is_numeric_dtype(values) else None)
+        if typed:
+            raise InputError(f"{'--dayfirst' if dayfirst else '--monthfirst'} applies to dates written as text; "
+                             f"column {column!r} holds {typed}", hint="leave it out")
     if pd.api.types.is_numeric_dtype(values):
         numbers = pd.to_numeric(values, errors="coerce")
         unit, name = epoch_unit(numbers)
@@ -502,7 +514,7 @@ def parse_time(values: pd.Series, column: str,
                              hint="give datetime text (2021-06-10 20:00:00) or epoch numbers") from None
         time = time.dt.tz_localize(None)
         if dayfirst is None:  # no choice given: the steps decide, and a note says how
-            day_first, note = ambiguous_dates(values, time)
+            day_first, note = ambiguous_dates(values, time, load_bms)
             time = time if day_first is None else day_first
             notes += [note] if note else []
         if offset := has_utc_offset(values):
@@ -580,12 +592,15 @@ def is_flag_column(column: pd.Series) -> bool:
 
 
 def is_counter_column(column: pd.Series) -> bool:
-    """True for an integer column whose values increase on every row (a sample counter or record id): its later
-    values all lie beyond the training range, so every later window would look anomalous."""
-    if not pd.api.types.is_integer_dtype(column):
+    """True for a numeric column whose values are whole numbers increasing on every row, blanks aside (a sample
+    counter or record id; a CSV reads a counter with one blank cell as floats): its later values all lie beyond
+    the training range, so every later window would look anomalous. Flags and fractional values never are."""
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         return False
-    values = column.dropna().to_numpy(np.int64)
-    return len(values) >= MIN_COUNTER_VALUES and bool((np.diff(values) > 0).all())
+    values = column.dropna().to_numpy(np.float64)
+    if len(values) < MIN_COUNTER_VALUES or not np.isfinite(values).all() or (values != np.round(values)).any():
+        return False
+    return bool((np.diff(values) > 0).all())
 
 
 def not_signal_columns(raw: pd.DataFrame, names: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -595,10 +610,26 @@ def not_signal_columns(raw: pd.DataFrame, names: Iterable[str]) -> tuple[list[st
             [n for n in names if not is_flag_column(raw[n]) and is_counter_column(raw[n])])
 
 
-def keep_column_hint(path: Path, left_out: list) -> str:
-    """How to keep a column the default choice left out: --column replaces that choice, so name every channel."""
-    return (f"to keep {'it' if len(left_out) == 1 else 'one'}, name every channel with --column (tinyad bert "
-            f"load-bms --input {path} --column NAME --column ... -o tidy.parquet)")
+def load_bms_command(path: Path, time_column: str = TIME_COLUMN, decimal: str = ".",
+                     dayfirst: bool | None = None) -> str:
+    """The start of a `tinyad bert load-bms --input PATH` command for a hint, repeating the reading options the
+    caller gave (--time-column when not the default, --decimal, --dayfirst/--monthfirst), so that it runs as shown
+    and reads the file the same way."""
+    words = ["tinyad bert load-bms --input", shlex.quote(str(path))]
+    if time_column != TIME_COLUMN:
+        words += ["--time-column", shlex.quote(str(time_column))]
+    if decimal != ".":
+        words += ["--decimal", decimal]
+    if dayfirst is not None:
+        words.append("--dayfirst" if dayfirst else "--monthfirst")
+    return " ".join(words)
+
+
+def keep_column_hint(load_bms: str, left_out: list) -> str:
+    """How to keep a column the default choice left out: --column replaces that choice, so name every channel.
+    `load_bms`: the start of the command (`load_bms_command`)."""
+    return (f"to keep {'it' if len(left_out) == 1 else 'one'}, name every channel with --column ({load_bms} "
+            f"--column NAME --column ... -o tidy.parquet)")
 
 
 def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str] | Iterable[str] | None = None,
@@ -636,10 +667,13 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
             raise InputError(f"{path}: --decimal {decimal} but the fields are separated by {sep!r} too",
                              hint="decimal commas need ';' between fields (a European spreadsheet export)")
         raw = read_csv(path, sep=sep, decimal=decimal)
+    load_bms = load_bms_command(path, time_column, decimal, dayfirst)  # for hints: the options given, repeated
     if time_column not in raw.columns:
         raise InputError(f"{path}: no time column {time_column!r}",
-                         hint=f"columns found: {', '.join(map(str, raw.columns[:40]))}; name the time column: "
-                              f"tinyad bert load-bms --input {path} --time-column NAME -o tidy.parquet")
+                         hint=f"columns found: {', '.join(map(str, raw.columns[:40]))}; name the time column: add "
+                              f"--time-column NAME (this command takes it; or "
+                              f"{load_bms_command(path, decimal=decimal, dayfirst=dayfirst)} --time-column NAME "
+                              f"-o tidy.parquet)")
     notes: list[str] = []
     dropped: list[str] = []
     flags, counters = [], []
@@ -653,11 +687,11 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
         flags, counters = not_signal_columns(raw, names)
         if flags:
             notes.append(f"column(s) {', '.join(map(str, flags))} left out: true/false status flags, not signals; "
-                         f"{keep_column_hint(path, flags)}")
+                         f"{keep_column_hint(load_bms, flags)}")
         if counters:
             notes.append(f"column(s) {', '.join(map(str, counters))} left out: integers that increase on every "
                          f"row, a counter or record id, not a signal (every later window would lie outside the "
-                         f"training range); {keep_column_hint(path, counters)}")
+                         f"training range); {keep_column_hint(load_bms, counters)}")
         mapping = {c: c for c in names if c not in flags and c not in counters}
     elif isinstance(columns, Mapping):
         mapping = dict(columns)
@@ -671,7 +705,8 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
         if (example := decimal_comma_example(raw[name])) is not None:
             raise InputError(f"{path}: cells look like decimal commas ({example!r} in column {name!r}), read as "
                              f"text, not numbers",
-                             hint=f"pass --decimal , (tinyad bert load-bms --input {path} --decimal , ...)")
+                             hint=f"add --decimal , (this command takes it; or "
+                                  f"{load_bms_command(path, time_column, ',', dayfirst)} -o tidy.parquet)")
     if not mapping:
         left_out = f" (left out as status flags or counters: {', '.join(map(str, flags + counters))})"
         raise InputError(f"{path}: no numeric channel columns" + (left_out if flags or counters else ""),
@@ -690,7 +725,7 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
         if stray.any():
             notes.append(f"column {src!r}: {int(stray.sum())} cell(s) not a number (e.g. "
                          f"{raw[src][stray].iloc[0]!r}), treated as missing")
-    time, time_notes, in_utc = parse_time(raw[time_column], time_column, dayfirst)
+    time, time_notes, in_utc = parse_time(raw[time_column], time_column, dayfirst, load_bms)
     notes += time_notes
     frame = pd.DataFrame({TIME_COLUMN: time})
     for src, name in mapping.items():
@@ -777,10 +812,11 @@ def is_tidy_file(spec: str | Path) -> bool:
 
 
 def load_any(spec: str, period_s: float | None = None, dayfirst: bool | None = None,
-             decimal: str = ".") -> Telemetry:
+             decimal: str = ".", time_column: str = TIME_COLUMN) -> Telemetry:
     """Resolve a data set name used on the command line:
     `ess_lfp:N` (rack N of ../shared/data/bms/ess_lfp), `bess` (the BESS log), or a path to Parquet/CSV.
-    `dayfirst` and `decimal` apply as in load_table to a file read now (`reads_as_table`); `decimal` only to a CSV.
+    `dayfirst`, `decimal` and `time_column` apply as in load_table to a file read now (`reads_as_table`);
+    `decimal` only to a CSV.
     The other forms are read in their known format (a tidy file was read with its options by load-bms)."""
     from tinyad.paths import shared_data_dir
 
@@ -799,10 +835,10 @@ def load_any(spec: str, period_s: float | None = None, dayfirst: bool | None = N
     if is_tidy_file(path):
         return read_tidy(path)
     is_csv = path.suffix.lower() != ".parquet"
-    return load_table(path, period_s=period_s, dayfirst=dayfirst, decimal=decimal if is_csv else ".")
+    return load_table(path, time_column, period_s=period_s, dayfirst=dayfirst, decimal=decimal if is_csv else ".")
 
 
 def reads_as_table(spec: str) -> bool:
     """True for a data set load_any reads with load_table (a CSV, or a Parquet file not written by write_tidy),
-    so the reading options (dayfirst, decimal) apply; also for a missing path, which load_any reports."""
+    so the reading options (dayfirst, decimal, time_column) apply; also for a missing path, which load_any reports."""
     return not (spec.startswith("ess_lfp:") or spec == "bess" or is_tidy_file(spec))

@@ -463,12 +463,13 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
                      anomaly_rate: float = 0.08, progress: bool = True, log=None,
                      on_checkpoint: Callable[[dict], None] | None = None,
                      before_first_write: Callable[[], None] | None = None, dayfirst: bool | None = None,
-                     decimal: str = ".") -> TrainResult:
+                     decimal: str = ".", time_column: str = "time") -> TrainResult:
     """`tinyad bert train`: train on the `train_range` of `dataset` (ess_lfp:N, bess, or a file) and evaluate
     every checkpoint on the `eval_range` of `eval_dataset` (default: the same data) with injected anomalies,
     including types never used in training. Writes the run directory and `history.png` (also on Ctrl-C, for the
     checkpoints done). Data loaded and resampled on the fly has its gap report logged and kept in the notes.
-    `dayfirst` and `decimal` say how a CSV's dates and numbers are written (as `load_any`), for every data set."""
+    `dayfirst`, `decimal` and `time_column` say how a CSV's dates and numbers are written and which column holds
+    the times (as `load_any`), for every data set read now."""
     from tinyad.battery.bms import is_tidy_file, load_any, report_lines
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation, plot_history
 
@@ -477,7 +478,7 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
     notes: list[str] = []
 
     def load(spec: str):
-        data = load_any(spec, dayfirst=dayfirst, decimal=decimal)
+        data = load_any(spec, dayfirst=dayfirst, decimal=decimal, time_column=time_column)
         if not is_tidy_file(spec):
             for line in report_lines(data):
                 log(line)

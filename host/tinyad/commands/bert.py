@@ -18,24 +18,36 @@ DATASET_HELP = "ess_lfp:N (rack N of ../shared/data/bms/ess_lfp), bess (the BESS
 
 def _reading_options(func):
     """--dayfirst/--monthfirst and --decimal, defined once for load-bms and every command reading a data set: how
-    a CSV file's dates and numbers are written (tinyad.battery.bms.load_table's `dayfirst` and `decimal`)."""
+    a CSV file's dates and numbers are written (tinyad.battery.bms.load_table's `dayfirst` and `decimal`). Not
+    --time-column: load-bms has its own (for --input); train, evaluate and score share `_time_column_option`."""
     func = click.option("--decimal", type=click.Choice([".", ","]), default=".", show_default=True,
                         help="Decimal mark of a CSV file: ',' for a European export ('6,27' with ';' between "
                              "fields).")(func)
     return click.option("--dayfirst/--monthfirst", default=None,
-                        help="Dates of a CSV/Parquet file written day first (10/06/2021 = 10 June) or month first "
-                             "(6 October); default: day first for dotted dates (13.03.2024), and for slashes only "
-                             "when month first leaves irregular steps that day first does not (a note says so). "
-                             "A tidy file from load-bms, ess_lfp:N and bess are read in their known format.")(func)
+                        help="Dates written as text (in a CSV, or a Parquet text column) day first (10/06/2021 = "
+                             "10 June) or month first (6 October); default: day first for dotted dates (13.03.2024), "
+                             "and for slashes only when month first leaves irregular steps that day first does not "
+                             "(a note says so). Refused for typed date-times and epoch numbers; a tidy file from "
+                             "load-bms, ess_lfp:N and bess are read in their known format.")(func)
 
 
-def _refuse_unused_reading_options(specs, dayfirst: bool | None, decimal: str) -> None:
-    """Refuse --dayfirst/--monthfirst or --decimal when no data set given is a file they apply to: an option that
-    silently changes nothing would hide that the data was read some other way."""
+def _time_column_option(func):
+    """--time-column, defined once for the commands reading data sets (train, evaluate, score); load-bms has its own
+    for --input. Arrives as `time_column`, None when not given (then `time`)."""
+    return click.option("--time-column", metavar="NAME", help="Time column of a CSV/Parquet data set read now "
+                        "(default: time): datetime text, or epoch numbers. A tidy file from load-bms, ess_lfp:N "
+                        "and bess are read in their known format.")(func)
+
+
+def _refuse_unused_reading_options(specs, dayfirst: bool | None, decimal: str, time_column: str | None = None) -> None:
+    """Refuse --dayfirst/--monthfirst, --decimal or --time-column when no data set given is a file they apply to: an
+    option that silently changes nothing would hide that the data was read some other way."""
     from tinyad.battery.bms import reads_as_table
 
     files = [spec for spec in specs if spec and reads_as_table(spec)]
     unused = [] if files or dayfirst is None else ["--dayfirst" if dayfirst else "--monthfirst"]
+    if time_column is not None and not files:
+        unused.append("--time-column")
     if decimal != "." and not any(Path(spec).suffix.lower() != ".parquet" for spec in files):
         unused.append("--decimal")
     if unused:
@@ -108,12 +120,14 @@ def _range(ctx, param, value):
     return None if value in (None, "none") else parse_range(value)
 
 
-def _load_dataset(spec: str, to_stderr: bool = False, dayfirst: bool | None = None, decimal: str = "."):
-    """`tinyad.battery.bms.load_any(spec, ...)`, printing what loading did (gaps, resampling, assumptions) when the
-    data was loaded and resampled now rather than read from a tidy file (whose report load-bms showed)."""
-    from tinyad.battery.bms import is_tidy_file, load_any, report_lines
+def _load_dataset(spec: str, to_stderr: bool = False, dayfirst: bool | None = None, decimal: str = ".",
+                  time_column: str | None = None):
+    """`tinyad.battery.bms.load_any(spec, ...)` (`time_column` None: `time`), printing what loading did (gaps,
+    resampling, assumptions) when the data was loaded and resampled now rather than read from a tidy file (whose
+    report load-bms showed)."""
+    from tinyad.battery.bms import TIME_COLUMN, is_tidy_file, load_any, report_lines
 
-    data = load_any(spec, dayfirst=dayfirst, decimal=decimal)
+    data = load_any(spec, dayfirst=dayfirst, decimal=decimal, time_column=time_column or TIME_COLUMN)
     if not is_tidy_file(spec):
         for line in report_lines(data):
             click.echo(f"note: {line}", err=to_stderr)
@@ -203,10 +217,11 @@ def _check_output_folder(run_dir: Path, checkpoint: str | None, overwrite: bool)
 @click.option("--ema-decay", type=float, default=0.0, show_default=True,
               help="Exponential moving average of the weights (e.g. 0.98; 0 = off); checkpoints hold the average.")
 @_reading_options
+@_time_column_option
 def train_command(dataset, run_dir, overwrite, preset, patch_size, window, window_sliding, soft_replacing,
                   uniform_replacing, peak_noising, length_adjusting, donor, checkpoint, lr, max_steps, batch_size,
                   checkpoint_every, train_range, eval_dataset, eval_range, anomaly_rate, seed, center, ema_decay,
-                  dayfirst, decimal):
+                  dayfirst, decimal, time_column):
     """Train (or fine-tune with --checkpoint) on normal telemetry with synthetic outliers; every
     --checkpoint_every steps a checkpoint is written and evaluated."""
     from tinyad.bert.evaluate import TARGET_SCORE, first_reaching
@@ -217,7 +232,7 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
     if checkpoint and given:
         raise InputError("--preset does not apply when fine-tuning: the architecture is the checkpoint's",
                          hint="leave --preset out with --checkpoint")
-    _refuse_unused_reading_options([dataset, donor, eval_dataset], dayfirst, decimal)
+    _refuse_unused_reading_options([dataset, donor, eval_dataset], dayfirst, decimal, time_column)
     options = TrainOptions(preset=preset, patch_size=patch_size, window=window, window_sliding=window_sliding,
                            soft_replacing=soft_replacing, uniform_replacing=uniform_replacing,
                            peak_noising=peak_noising, length_adjusting=length_adjusting, checkpoint=checkpoint,
@@ -239,7 +254,8 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
                                       anomaly_rate, log=lambda m: click.echo(f"note: {m}"),
                                       progress=sys.stderr.isatty(),  # a log file would collect every bar frame
                                       on_checkpoint=lambda row: click.echo(_format_row(row)),
-                                      before_first_write=remove_old_run, dayfirst=dayfirst, decimal=decimal)
+                                      before_first_write=remove_old_run, dayfirst=dayfirst, decimal=decimal,
+                                      time_column=time_column or "time")
     except TrainingInterrupted as interrupted:
         done = interrupted.result
         click.echo(f"interrupted: history.json holds {len(done.history)} checkpoint row(s) in {run_dir}", err=True)
@@ -260,10 +276,10 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
 def _scoring_options(range_default: str, range_help: str, rate_default: float | None = 0.08,
                      rate_help: str = "The method's cut: flags this share of the steps, those with the highest "
                                       "scores."):
-    """The options `evaluate` and `score` share: a checkpoint, the data (and how a CSV is written), a time range,
-    the window stride and the method's cut. The range arrives as `score_range`."""
+    """The options `evaluate` and `score` share: a checkpoint, the data (and how a CSV is written, which column
+    holds its times), a time range, the window stride and the method's cut. The range arrives as `score_range`."""
     def decorate(func):
-        func = _reading_options(func)
+        func = _reading_options(_time_column_option(func))
         for option in reversed([
             click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path)),
             click.option("--dataset", required=True, help=DATASET_HELP),
@@ -279,24 +295,25 @@ def _scoring_options(range_default: str, range_help: str, rate_default: float | 
 
 
 def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bool = False,
-              dayfirst: bool | None = None, decimal: str = "."):
+              dayfirst: bool | None = None, decimal: str = ".", time_column: str | None = None):
     """(loaded checkpoint, telemetry in its channel order); other channels are refused with a hint, a sampling
-    period other than the checkpoint's gets a note. `dayfirst`, `decimal`: how a CSV is written."""
+    period other than the checkpoint's gets a note. `dayfirst`, `decimal`, `time_column`: how a CSV is written."""
     from tinyad.bert.train import load_checkpoint, period_note
 
     if window_sliding < 1:
         raise InputError(f"--window_sliding must be >= 1, got {window_sliding}",
                          hint="the stride of the scoring windows in steps, e.g. --window_sliding 16 (the default)")
     loaded = load_checkpoint(checkpoint)
-    data = _telemetry_for(loaded, dataset, to_stderr, dayfirst, decimal)
+    data = _telemetry_for(loaded, dataset, to_stderr, dayfirst, decimal, time_column)
     if note := period_note(loaded.meta, data.period_s, data.source):
         click.echo(f"note: {note}", err=to_stderr)
     return loaded, data
 
 
-def _telemetry_for(loaded, dataset: str, to_stderr: bool = False, dayfirst: bool | None = None, decimal: str = "."):
+def _telemetry_for(loaded, dataset: str, to_stderr: bool = False, dayfirst: bool | None = None, decimal: str = ".",
+                   time_column: str | None = None):
     """`dataset` in the loaded checkpoint's channel order; other channels are refused with a hint."""
-    data = _load_dataset(dataset, to_stderr, dayfirst, decimal)
+    data = _load_dataset(dataset, to_stderr, dayfirst, decimal, time_column)
     data = data.in_order_of(loaded.channels)  # same names, other order: as trained
     if data.channels != loaded.channels:
         raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
@@ -309,14 +326,14 @@ def _telemetry_for(loaded, dataset: str, to_stderr: bool = False, dayfirst: bool
 @click.option("--seeds", type=int, default=4, show_default=True, help="Injected copies of the held-out range.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, seeds, as_json, dayfirst,
-                     decimal):
+                     decimal, time_column):
     """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
     score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation
     from tinyad.bert.train import resolve_checkpoint
 
-    _refuse_unused_reading_options([dataset], dayfirst, decimal)
-    loaded, data = _load_for(checkpoint, dataset, window_sliding, as_json, dayfirst, decimal)
+    _refuse_unused_reading_options([dataset], dayfirst, decimal, time_column)
+    loaded, data = _load_for(checkpoint, dataset, window_sliding, as_json, dayfirst, decimal, time_column)
     # One block per contiguous segment: an injected test window never spans a gap in the data; a block needs at
     # least one whole window.
     blocks, left_out = blocks_for_evaluation(data.time_slice(*score_range).segments(), loaded.config.window,
@@ -351,7 +368,7 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
 @click.option("--reference", help="Known-normal telemetry (same forms as --dataset): the cut becomes its "
               "(1 - anomaly-rate) score quantile, a fixed threshold; the anomaly rate is then its false alarm share.")
 def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference, dayfirst,
-                  decimal):
+                  decimal, time_column):
     """Score real telemetry with a checkpoint (or a run's last one): per-step anomaly scores, no injected
     anomalies and no labels. Writes a CSV and a PNG. The cut ranks steps within this data, or with
     --reference is set on known-normal telemetry."""
@@ -363,11 +380,13 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     from tinyad.bert.plots import plot_scores
     from tinyad.evaluation import events, join_events
 
-    _refuse_unused_reading_options([dataset, reference], dayfirst, decimal)
-    loaded, data = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal)
+    _refuse_unused_reading_options([dataset, reference], dayfirst, decimal, time_column)
+    loaded, data = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal,
+                             time_column=time_column)
     data = data.time_slice(*(score_range or (0.0, 1.0)))
     times = data.frame[TIME_COLUMN]
-    normal = _telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal).segments() if reference else None
+    normal = (_telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal, time_column=time_column).segments()
+              if reference else None)
     if anomaly_rate is None:
         anomaly_rate = 0.001 if reference else 0.08
     scores, threshold, flags = score_unlabelled(loaded, data.segments(), window_sliding, anomaly_rate, normal)
