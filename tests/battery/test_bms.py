@@ -476,3 +476,20 @@ def test_load_any_reads_a_file_with_another_time_column_and_keeps_tidy_files_as_
         bms.load_any(str(euro), decimal=",")
     tidy_file = bms.write_tidy(tidy, tmp_path / "tidy.parquet")  # its column is `time`: the option is not used
     assert bms.load_any(str(tidy_file), time_column="Zeitstempel").frame["Spannung"].tolist() == [3.25, 3.5, 3.75]
+
+
+def test_dotted_digit_groups_in_a_decimal_comma_file_are_refused_not_misread(tmp_path):
+    # A German export's "100.000" (a thousands mark) would be read as 100.0 beside decimal commas
+    times = [f"13.03.2024 10:{m:02d}:00" for m in range(30)]
+    rows = [f"{t};3,{m:02d};{100 + m}.{m:03d}" for m, t in enumerate(times)]
+    path = tmp_path / "de.csv"
+    path.write_text("Zeitstempel;Spannung;Datensatz\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as refused:
+        bms.load_table(path, "Zeitstempel", decimal=",")
+    assert str(refused.value) == (f"{path}: column 'Datensatz' holds '100.000', read with --decimal , : is '.' a "
+                                  "thousands mark there or a decimal point?")
+    assert refused.value.hint.endswith("for a decimal point, leave out --decimal ,")
+    # decimal commas alone read as before
+    path.write_text("Zeitstempel;Spannung\n" + "\n".join(f"{t};3,{m:02d}" for m, t in enumerate(times)) + "\n")
+    assert bms.load_table(path, "Zeitstempel", decimal=",").frame["Spannung"].iloc[:2].tolist() == \
+        pytest.approx([3.0, 3.01])

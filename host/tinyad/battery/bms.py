@@ -556,6 +556,26 @@ def decimal_comma_example(column: pd.Series) -> str | None:
     return present[looks].iloc[0] if looks.sum() >= 0.5 * len(present) else None
 
 
+# "100.000" or "1.250,5": digits in groups of three after a point, in a file with decimal commas.
+DOTTED_GROUPS = re.compile(r"^\s*[-+]?\d{1,3}(?:\.\d{3})+(?:,\d*)?\s*$")
+
+
+def refuse_dotted_groups(path: Path, text: pd.DataFrame, time_column: str) -> None:
+    """Refuse a CSV read with decimal commas (`text`: its cells as text) with a column other than the time column
+    holding cells like "100.000": a German export's thousands mark (100000) or a decimal point (100.0), which
+    pandas reads as the latter, silently turning a counter 100.000, 100.001 into 100.0, 100.001."""
+    for name in text.columns:
+        if name == time_column:
+            continue
+        cells = text[name].dropna().astype(str)
+        grouped = cells[cells.str.match(DOTTED_GROUPS)]
+        if len(grouped):
+            raise InputError(f"{path}: column {name!r} holds {grouped.iloc[0].strip()!r}, read with --decimal , : "
+                             "is '.' a thousands mark there or a decimal point?",
+                             hint="for a thousands mark, export the numbers without it (in Excel: no 1000 separator); "
+                                  "for a decimal point, leave out --decimal ,")
+
+
 def mostly_numeric_columns(raw: pd.DataFrame, exclude: Iterable[str], min_share: float = 0.5):
     """(channel columns, non-numeric columns, empty columns): numeric columns, and text columns where at least
     `min_share` of the non-empty cells are numbers (a logger's 'ERR' in one cell must not drop the channel); a
@@ -667,6 +687,8 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
             raise InputError(f"{path}: --decimal {decimal} but the fields are separated by {sep!r} too",
                              hint="decimal commas need ';' between fields (a European spreadsheet export)")
         raw = read_csv(path, sep=sep, decimal=decimal)
+        if decimal == ",":
+            refuse_dotted_groups(path, read_csv(path, sep=sep, dtype=str), time_column)
     load_bms = load_bms_command(path, time_column, decimal, dayfirst)  # for hints: the options given, repeated
     if time_column not in raw.columns:
         raise InputError(f"{path}: no time column {time_column!r}",
