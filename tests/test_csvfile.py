@@ -34,8 +34,17 @@ def test_missing_file_carries_the_callers_hint(tmp_path):
     assert caught.value.hint == "the public data sets live in ../shared/data"
 
 
-def test_binary_file_is_a_parse_error_not_a_crash(tmp_path):
+def test_binary_file_is_an_input_error_not_a_crash(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes(b"t,x\n\xff\xfe\x00\x01,\x80\n")
-    with pytest.raises(InputError, match="cannot parse CSV"):
+    with pytest.raises(InputError, match="a.csv: not UTF-8 text"):
         read_csv(path)
+
+
+def test_a_windows_1252_export_is_named_as_not_utf8_with_how_to_save_it(tmp_path):
+    path = tmp_path / "de.csv"
+    path.write_bytes("Zeit;Temperatur °C\n1;20,5\n".encode("cp1252"))
+    with pytest.raises(InputError) as refused:
+        read_csv(path, sep=";")
+    assert str(refused.value) == f"{path}: not UTF-8 text (a byte b0, as in a Windows-1252 export)"
+    assert refused.value.hint == 'save the file as UTF-8 text (in Excel: Save As, "CSV UTF-8")'

@@ -12,7 +12,8 @@ def read_csv(path: Path, missing_hint: str = "check the path (ls it)", **read_cs
     """`pandas.read_csv(path, **read_csv_kwargs)` with column names stripped of surrounding blanks.
 
     Raises InputError naming the file (and the line, when pandas gives one) for a folder, a missing file, an empty file,
-    a file pandas cannot parse (truncated row, wrong separator, not text) and a header without data rows.
+    a file pandas cannot parse (truncated row, wrong separator, not text), text that is not UTF-8 (with a hint to
+    save it so) and a header without data rows.
     `missing_hint` tells the user where such a file should come from.
     """
     import pandas as pd
@@ -26,7 +27,11 @@ def read_csv(path: Path, missing_hint: str = "check the path (ls it)", **read_cs
         frame = pd.read_csv(path, **read_csv_kwargs)
     except pd.errors.EmptyDataError as err:
         raise InputError(f"{path}: the file is empty") from err
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+    except UnicodeDecodeError as err:  # before ValueError, its base: not a separator problem
+        raise InputError(f"{path}: not UTF-8 text (a byte {err.object[err.start:err.start + 1].hex()}, as in a "
+                         "Windows-1252 export)",
+                         hint="save the file as UTF-8 text (in Excel: Save As, \"CSV UTF-8\")") from err
+    except (pd.errors.ParserError, ValueError) as err:
         line = re.search(r"line (\d+)", str(err))
         where = f"line {line.group(1)}: " if line else ""
         raise InputError(f"{path}: {where}cannot parse CSV ({err})",
