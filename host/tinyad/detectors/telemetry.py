@@ -208,9 +208,9 @@ def _with_decimal_commas(frame, sep: str):
 def missing_runs(column: np.ndarray) -> list[tuple[int, int]]:
     """Inclusive (first, last) rows of each run of non-finite cells in one column, e.g. [1, nan, nan, 4, nan] ->
     [(1, 2), (4, 4)]."""
-    bad = np.concatenate(([False], ~np.isfinite(np.asarray(column, float)), [False])).astype(np.int8)
-    edges = np.diff(bad)
-    return [(int(a), int(b) - 1) for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
+    from tinyad.evaluation import events  # the project's runs of 1s, half-open
+
+    return [(start, stop - 1) for start, stop in events(~np.isfinite(np.asarray(column, float)))]
 
 
 def fill_short_gaps(values: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
