@@ -41,3 +41,20 @@ def read_csv(path: Path, missing_hint: str = "check the path (ls it)", **read_cs
     if len(frame) == 0:
         raise InputError(f"{path}: header but no data rows", hint="the file holds only its header line")
     return frame
+
+
+# "100.000" or "1.250,5": digits in groups of three after a point, in a file with decimal commas. A German export's
+# thousands mark (100000) or a decimal point (100.0)? pandas takes the latter, so a counter 100.000, 100.001
+# silently becomes 100.0, 100.001, and a pressure crossing 1.000 drops a thousandfold.
+DOTTED_GROUPS = re.compile(r"^\s*[-+]?\d{1,3}(?:\.\d{3})+(?:,\d*)?\s*$")
+THOUSANDS_MARK_HINT = "export the numbers without a thousands mark (in Excel: no 1000 separator in the number format)"
+
+
+def first_dotted_group(cells) -> str | None:
+    """The first cell among `cells` (text, blanks aside) written with points between groups of three digits
+    (DOTTED_GROUPS), stripped; else None. E.g. ["6,5", "1.100,5"] -> "1.100,5"; ["6,5", "1.5"] -> None."""
+    import pandas as pd
+
+    text = pd.Series(cells).dropna().astype(str)
+    grouped = text[text.str.match(DOTTED_GROUPS)]
+    return grouped.iloc[0].strip() if len(grouped) else None

@@ -394,3 +394,18 @@ def test_scoring_a_file_with_two_bad_fitted_columns_offers_a_refit_without_both(
     with pytest.raises(InputError) as refused:
         load_telemetry(csv, columns=["a", "status", "spare"], needed_by_model=True)
     assert refused.value.hint.endswith("or refit without the columns (`tinyad detect fit ... --drop 'status,spare'`)")
+
+
+def test_a_date_and_time_of_day_pair_is_the_time_column_at_fit_and_at_score(tmp_path, capsys):
+    # Datum;Uhrzeit (one stamp in two columns): fit joins them, saves the pair, score reads it and writes it
+    stamps = pd.date_range("2024-03-11", periods=300, freq="min")
+    columns = {"Datum": stamps.strftime("%d.%m.%Y"), "Uhrzeit": stamps.strftime("%H:%M:%S")}
+    model, code = _fit(tmp_path, _write(tmp_path, "fit.csv", _signals(), sep=";", **columns))
+    assert code == 0 and json.loads((model / "read_options.json").read_text())["time_column"] == "Datum+Uhrzeit"
+    assert json.loads((model / "read_options.json").read_text())["sampling"] == {"interval": 60.0, "unit": "s"}
+    assert (model / "columns.txt").read_text().split() == ["a", "b", "c"]
+    assert main(["detect", "score", str(model), str(_write(tmp_path, "new.csv", _signals(seed=1), sep=";",
+                                                           **columns)), "--out", str(tmp_path / "out")]) == 0
+    assert "repeated" not in capsys.readouterr().out
+    scores = pd.read_csv(tmp_path / "out" / "new.scores.csv")
+    assert scores["Datum+Uhrzeit"].iloc[[0, -1]].tolist() == ["11.03.2024 00:00:00", "11.03.2024 04:59:00"]

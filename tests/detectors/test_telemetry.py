@@ -133,6 +133,26 @@ def test_a_spreadsheet_export_with_decimal_commas_and_dotted_dates_reads_as_numb
         load_telemetry(quoted, columns=["value"], time_column="t")
 
 
+def test_digits_grouped_by_points_are_refused_not_read_a_thousandfold_smaller(tmp_path):
+    path = tmp_path / "de.csv"
+    # beside decimal commas, pandas reads "1.002" (1002 with a German thousands mark) as 1.002
+    path.write_text("Zeit;Druck;Temp\n12.03.2024 10:00;998;6,5\n12.03.2024 10:01;1.002;6,6\n")
+    with pytest.raises(InputError) as ambiguous:
+        load_telemetry(path, guess_time=True)
+    assert str(ambiguous.value) == (f"{path}: column 'Druck' holds '1.002' in a file with decimal commas (column "
+                                    "'Temp'): is '.' a thousands mark there or a decimal point?")
+    assert "no 1000 separator" in ambiguous.value.hint
+    # with a decimal comma after it, the point can only group thousands
+    path.write_text("Zeit;Druck\n12.03.2024 10:00;998,5\n12.03.2024 10:01;1.002,5\n")
+    with pytest.raises(InputError, match="column 'Druck' holds '1.002,5', a number with a thousands mark"):
+        load_telemetry(path, guess_time=True)
+    # a file of decimal points keeps its 3-place decimals, and points beside commas that group nothing stay points
+    path.write_text("Zeit;Druck;Temp\n12.03.2024 10:00;1.500;6.5\n12.03.2024 10:01;2.250;6.6\n")
+    assert load_telemetry(path, guess_time=True).values.tolist() == [[1.5, 6.5], [2.25, 6.6]]
+    path.write_text("Zeit;Druck;Temp\n12.03.2024 10:00;1.5;6,5\n12.03.2024 10:01;2.5;6,6\n")
+    assert load_telemetry(path, guess_time=True).values.tolist() == [[1.5, 6.5], [2.5, 6.6]]
+
+
 def test_a_local_clock_hour_jump_is_named_as_a_daylight_saving_switch():
     def local(start, n):  # n minutes of wall-clock stamps without an offset
         first = np.datetime64(start)
@@ -235,6 +255,27 @@ def test_an_unsorted_export_keeps_its_date_column_as_the_time_column(tmp_path):
     temperature.write_text("T,flow\n21.5,1\n21.4,2\n21.6,3\n")
     data = load_telemetry(temperature, guess_time=True)
     assert (data.time_name, data.columns, data.time_like_signal) == (None, ["T", "flow"], "T")
+
+
+def test_a_date_column_and_a_time_of_day_column_read_as_one_time_column(tmp_path):
+    path = tmp_path / "pump.csv"
+    path.write_text("Datum;Uhrzeit;Druck\n31.03.2024;23:59:00;2,5\n01.04.2024;00:00:00;2,6\n"
+                    "01.04.2024;00:01:30;2,7\n")
+    data = load_telemetry(path, guess_time=True)
+    assert (data.time_name, data.columns, data.time_guessed) == ("Datum+Uhrzeit", ["Druck"], True)
+    assert data.values[:, 0].tolist() == [2.5, 2.6, 2.7]
+    assert data.notes == ["read the date column 'Datum' and the time-of-day column 'Uhrzeit' as one time column "
+                          "'Datum+Uhrzeit'"]
+    assert time_stamps(data.time)[0].astype("datetime64[s]").astype(str).tolist() == [
+        "2024-03-31T23:59:00", "2024-04-01T00:00:00", "2024-04-01T00:01:30"]  # day first, as the dots say
+    # named so (as `detect fit` saves it for `detect score`): the same column, with no note
+    named = load_telemetry(path, ["Druck"], "Datum+Uhrzeit")
+    assert named.time.tolist() == data.time.tolist() and named.notes == []
+    # a clock column beside a full time stamp is no half of one: the stamp is the time, the clock a text signal
+    whole = tmp_path / "whole.csv"
+    whole.write_text("timestamp,Uhrzeit,flow\n2024-03-11 00:00,00:00,1\n2024-03-11 00:01,00:01,2\n")
+    with pytest.raises(InputError, match="column 'Uhrzeit': a date/time"):
+        load_telemetry(whole, guess_time=True)
 
 
 def test_a_date_in_a_signal_column_is_named_as_a_date(tmp_path):

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tinyad.atomic import atomic_path
-from tinyad.csvfile import read_csv
+from tinyad.csvfile import THOUSANDS_MARK_HINT, first_dotted_group, read_csv
 from tinyad.errors import InputError
 
 # The main columns of the issue, in this order, with their units.
@@ -556,24 +556,15 @@ def decimal_comma_example(column: pd.Series) -> str | None:
     return present[looks].iloc[0] if looks.sum() >= 0.5 * len(present) else None
 
 
-# "100.000" or "1.250,5": digits in groups of three after a point, in a file with decimal commas.
-DOTTED_GROUPS = re.compile(r"^\s*[-+]?\d{1,3}(?:\.\d{3})+(?:,\d*)?\s*$")
-
-
 def refuse_dotted_groups(path: Path, text: pd.DataFrame, time_column: str) -> None:
     """Refuse a CSV read with decimal commas (`text`: its cells as text) with a column other than the time column
-    holding cells like "100.000": a German export's thousands mark (100000) or a decimal point (100.0), which
-    pandas reads as the latter, silently turning a counter 100.000, 100.001 into 100.0, 100.001."""
+    holding cells like "100.000" (`csvfile.first_dotted_group`): a thousands mark or a decimal point?"""
     for name in text.columns:
-        if name == time_column:
-            continue
-        cells = text[name].dropna().astype(str)
-        grouped = cells[cells.str.match(DOTTED_GROUPS)]
-        if len(grouped):
-            raise InputError(f"{path}: column {name!r} holds {grouped.iloc[0].strip()!r}, read with --decimal , : "
+        if name != time_column and (cell := first_dotted_group(text[name])) is not None:
+            raise InputError(f"{path}: column {name!r} holds {cell!r}, read with --decimal , : "
                              "is '.' a thousands mark there or a decimal point?",
-                             hint="for a thousands mark, export the numbers without it (in Excel: no 1000 separator); "
-                                  "for a decimal point, leave out --decimal ,")
+                             hint=f"for a thousands mark, {THOUSANDS_MARK_HINT}; for a decimal point, leave out "
+                                  "--decimal ,")
 
 
 def mostly_numeric_columns(raw: pd.DataFrame, exclude: Iterable[str], min_share: float = 0.5):

@@ -171,7 +171,8 @@ _read_options = [
                  help="Signal columns, comma-separated or repeated (fit: default every numeric column or a session's "
                       "channels; score: the fitted columns, which are also the only ones it takes)."),
     click.option("--time-column", help="Column holding time stamps (excluded from the signals; default: a column "
-                                        "named t, time, timestamp, datetime, ...)."),
+                                        "named t, time, timestamp, datetime, ...); a date column and a time-of-day "
+                                        "column as DATE+TIME (e.g. Datum+Uhrzeit, also found by name)."),
     click.option("--sep", help="CSV separator (default: sniffed from the file; e.g. ';' in European exports)."),
     click.option("--drop", multiple=True,
                  help="Columns to leave out of the signals, comma-separated or repeated (e.g. other label columns)."),

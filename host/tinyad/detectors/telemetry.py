@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyad.csvfile import THOUSANDS_MARK_HINT, first_dotted_group
 from tinyad.errors import InputError
 
 
@@ -160,6 +161,38 @@ def time_stamps(values) -> tuple[np.ndarray, bool] | None:
     return stamps.dt.tz_localize(None).to_numpy("datetime64[ns]"), zoned
 
 
+# A date without a time of day (11.03.2024, 2024-03-11, 3/11/2024) and a time of day without a date (00:00,
+# 14:05:30.250, 3:04:05 PM): the two halves of one stamp that some exports write in two columns (Datum;Uhrzeit).
+_DATE_ONLY = re.compile(r"\s*\d{1,4}[-./]\d{1,2}[-./]\d{1,4}\s*")
+_CLOCK_ONLY = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?\s*")
+# How a date column and a clock column are named as one time column: "Datum+Uhrzeit" (--time-column, saved at fit).
+JOINED_TIME = "+"
+
+
+def date_and_clock_columns(frame, names) -> tuple[str, str] | None:
+    """(date column, clock column) when two of `names`, in the order given, are a column of dates without a
+    time of day and a column of times of day without a date (blank cells aside); else None. E.g. a frame with
+    Datum ["11.03.2024", ...] and Uhrzeit ["00:00:00", ...] -> ("Datum", "Uhrzeit")."""
+    def every(name, pattern) -> bool:
+        column = frame[name].dropna()
+        return (len(column) > 0 and column.map(lambda cell: isinstance(cell, str)).all()
+                and column.str.fullmatch(pattern).all())
+
+    names = list(names)
+    date = next((name for name in names if every(name, _DATE_ONLY)), None)
+    clock = next((name for name in names if every(name, _CLOCK_ONLY)), None)
+    return (date, clock) if date is not None and clock is not None else None
+
+
+def joined_time_column(frame, date: str, clock: str) -> str:
+    """Add to `frame` the column "date+clock" holding each row's date and time of day as one stamp
+    ("11.03.2024 00:00:00"; empty where either half is), and return its name."""
+    name = f"{date}{JOINED_TIME}{clock}"
+    both = frame[date].notna() & frame[clock].notna()
+    frame[name] = (frame[date].astype(str).str.strip() + " " + frame[clock].astype(str).str.strip()).where(both)
+    return name
+
+
 def time_unit_from_name(name: str | None) -> str | None:
     """The unit a time column's name states, else None: "seconds" -> "s", "time_ms" -> "ms",
     "t (s)" -> "s"; "t", "time", "datetime" -> None (a plain "t" may be seconds or milliseconds)."""
@@ -186,14 +219,15 @@ def _likely_separator(frame) -> str | None:
 _DECIMAL_COMMA = r"[+-]?\d+(?:,\d+)?(?:[eE][+-]?\d+)?"  # 6,25 -1,5e2 and whole numbers (7)
 
 
-def _with_decimal_commas(frame, sep: str):
-    """`frame` with its text columns whose every cell is a number written with a decimal comma ("6,27", as
-    spreadsheets in many locales export with ';' separators) read as numbers. Not for ',' separated files,
-    where a comma inside a (quoted) number is a thousands separator."""
+def _with_decimal_commas(frame, sep: str) -> list[str]:
+    """Read as numbers, in place, the text columns of `frame` whose every cell is a number written with a decimal
+    comma ("6,27", as spreadsheets in many locales export with ';' separators); return their names. Not for ','
+    separated files, where a comma inside a (quoted) number is a thousands separator."""
     import pandas as pd
 
+    read = []
     if sep == ",":
-        return frame
+        return read
     for name in frame.columns:
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column) or column.isna().all():
@@ -202,7 +236,30 @@ def _with_decimal_commas(frame, sep: str):
         if text.str.fullmatch(_DECIMAL_COMMA).all() and text.str.contains(",", regex=False).any():
             frame[name] = pd.to_numeric(column.astype(str).str.strip().str.replace(",", ".", regex=False),
                                         errors="coerce").where(column.notna())
-    return frame
+            read.append(name)
+    return read
+
+
+def _refuse_dotted_groups(path: Path, frame, chosen: list, decimal_commas: list, read_text) -> None:
+    """Refuse signal columns holding digits grouped by points ("1.100,5", or "1.100" in a file with
+    `decimal_commas`): a thousands mark or a decimal point? (`csvfile.first_dotted_group`). Text columns are
+    checked as read; numeric ones, only beside decimal commas, from their cells as text (`read_text(names)`)."""
+    import pandas as pd
+
+    numbers = [name for name in chosen if pd.api.types.is_numeric_dtype(frame[name])]
+    text = read_text(numbers) if decimal_commas and numbers else None
+    for name in chosen:
+        cells = frame[name] if name not in numbers else text[name] if text is not None else None
+        if cells is not None and not decimal_commas:  # "1.100" beside points only: a decimal point
+            cells = cells[cells.astype(str).str.contains(",", regex=False)]
+        if cells is not None and (cell := first_dotted_group(cells)) is not None:
+            if "," in cell:  # 1.100,5: the point can only group thousands
+                raise InputError(f"{path}: column {name!r} holds {cell!r}, a number with a thousands mark, which "
+                                 "is not read", hint=THOUSANDS_MARK_HINT)
+            raise InputError(f"{path}: column {name!r} holds {cell!r} in a file with decimal commas (column "
+                             f"{decimal_commas[0]!r}): is '.' a thousands mark there or a decimal point?",
+                             hint=f"for a thousands mark, {THOUSANDS_MARK_HINT}; for decimal points, export every "
+                                  "column with points")
 
 
 def missing_runs(column: np.ndarray) -> list[tuple[int, int]]:
@@ -284,16 +341,17 @@ FALLBACK_ENCODING = "cp1252"
 FALLBACK_ENCODING_NOTE = "not UTF-8 text: read as Windows-1252 (cp1252), as Excel writes in Western Europe"
 
 
-def _read_csv_any_encoding(path: Path, sep: str):
+def _read_csv_any_encoding(path: Path, sep: str, **read_csv_kwargs):
     """(frame, notes): the CSV read as UTF-8 (with or without a byte-order mark), else as Windows-1252 with a
     note saying so; InputError when it is neither."""
     import pandas as pd
 
     try:
-        return pd.read_csv(path, sep=sep), []
+        return pd.read_csv(path, sep=sep, **read_csv_kwargs), []
     except UnicodeDecodeError as utf8_error:
         try:
-            return pd.read_csv(path, sep=sep, encoding=FALLBACK_ENCODING), [FALLBACK_ENCODING_NOTE]
+            return (pd.read_csv(path, sep=sep, encoding=FALLBACK_ENCODING, **read_csv_kwargs),
+                    [FALLBACK_ENCODING_NOTE])
         except UnicodeDecodeError:
             raise InputError(f"{path}: not UTF-8 or Windows-1252 text ({utf8_error})",
                              hint="save the file as UTF-8 text (in Excel: Save As, \"CSV UTF-8\")") from utf8_error
@@ -414,7 +472,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                          time_unit="s", session_label=session.meta.label, notes=[unused] if unused else [])
     if suffix in (".csv", ".txt", ".tsv") and _is_blank(path):
         raise InputError(f"{path}: the file is empty", hint="score or fit a file with a header and data rows")
-    notes = []
+    notes, decimal_commas = [], []
     try:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
@@ -422,7 +480,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             sep = "\t" if sep == "\\t" else sep  # --sep '\t' from a shell arrives as backslash and t
             given_sep, sep = sep, sep or sniff_separator(path)
             frame, notes = _read_csv_any_encoding(path, sep)
-            frame = _with_decimal_commas(frame, sep)
+            decimal_commas = _with_decimal_commas(frame, sep)
         else:
             raise InputError(f"{path}: unsupported file type {suffix!r}", hint="use .csv or .parquet")
     except InputError:
@@ -438,21 +496,35 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                          hint=f"give the file's separator: {option}")
     if frame.empty:
         raise InputError(f"{path}: no data rows", hint="the file has at most a header; score a file with data")
+    time_parts = []  # a date column and a time-of-day column read as one time column ("Datum+Uhrzeit")
+    if time_column is not None and time_column not in frame.columns and JOINED_TIME in time_column:
+        date, _, clock = time_column.partition(JOINED_TIME)  # given so, or saved so at fit
+        if date in frame.columns and clock in frame.columns:
+            time_parts = [date, clock]
+            joined_time_column(frame, date, clock)
     absent_time = None  # the remembered time column, when this file lacks it
     if "time" in optional and time_column not in frame.columns:
         absent_time, time_column = time_column, None
     guessed, time_like_signal = False, None
     if guess_time and time_column is None:
         taken = {label_column, *(columns or []), *(drop or [])}
-        candidate = time_like_column(c for c in frame.columns if c not in taken)
-        # a name alone is not enough ("T" may be a temperature): it must also read as time stamps, or be dates
-        # in any order (an unsorted export; as a signal it would only fail as "non-numeric")
-        # (its empty cells aside: one blank stamp should not turn the time column into a "non-numeric" signal)
-        present = frame[candidate].dropna() if candidate is not None else None
-        if candidate is not None and len(present) and reads_as_time_column(present):
-            time_column, guessed = candidate, True
+        halves = date_and_clock_columns(frame, [c for c in frame.columns
+                                                if c not in taken and time_like_column([c]) is not None])
+        if halves is not None:  # Datum;Uhrzeit: one stamp in two columns
+            time_parts = list(halves)
+            time_column, guessed = joined_time_column(frame, *halves), True
+            notes.append(f"read the date column {halves[0]!r} and the time-of-day column {halves[1]!r} as one time "
+                         f"column {time_column!r}")
         else:
-            time_like_signal = candidate
+            candidate = time_like_column(c for c in frame.columns if c not in taken)
+            # a name alone is not enough ("T" may be a temperature): it must also read as time stamps, or be dates
+            # in any order (an unsorted export; as a signal it would only fail as "non-numeric")
+            # (its empty cells aside: one blank stamp should not turn the time column into a "non-numeric" signal)
+            present = frame[candidate].dropna() if candidate is not None else None
+            if candidate is not None and len(present) and reads_as_time_column(present):
+                time_column, guessed = candidate, True
+            else:
+                time_like_signal = candidate
     if absent_time is not None:
         notes.append(f"no column {absent_time!r} (the time column at fit): " + (
             f"took column {time_column!r}, named like time, as the time column; name another with --time-column"
@@ -471,17 +543,20 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if unknown:
             raise _missing_columns_error(path, unknown, list(frame.columns), list(columns), needed_by_model)
         chosen = list(columns)
-        skip = {time_column, label_column, *(drop or [])}
+        skip = {time_column, label_column, *time_parts, *(drop or [])}
         unused = unused_columns_note(c for c in frame.columns if c not in chosen and c not in skip)
         if unused:
             notes.append(unused)
     else:
-        skip = {time_column, label_column, *(drop or [])}
+        skip = {time_column, label_column, *time_parts, *(drop or [])}
         label_like = label_like_columns(c for c in frame.columns if c not in skip) if drop_label_like else []
         # Every other column is a signal: a text column is an error below, never silently skipped.
         chosen = [c for c in frame.columns if c not in skip and c not in label_like]
         if not chosen:
             raise InputError(f"{path}: no signal columns", hint="name them with --columns")
+    if suffix != ".parquet" and sep != ",":  # "1.100,5" as text, or "1.100" beside "6,5" read as 1.1 by pandas
+        _refuse_dotted_groups(path, frame, chosen, decimal_commas,
+                              lambda numbers: _read_csv_any_encoding(path, sep, dtype=str, usecols=numbers)[0])
     numeric = frame[chosen].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     if fill_missing:
         numeric, filled = fill_short_gaps(numeric, fill_missing)
