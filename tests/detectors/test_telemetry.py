@@ -181,7 +181,16 @@ def test_a_windows_1252_csv_from_excel_reads_as_cp1252_with_a_note(tmp_path):
     assert sniff_separator(excel) == ";"
     data = load_telemetry(excel, time_column="Zeitstempel")
     assert data.columns == ["Temperatur °C", "Druck"] and data.values.tolist() == [[21.5, 1.0], [21.6, 2.0]]
-    assert data.notes == ["not UTF-8 text: read as Windows-1252 (cp1252), as Excel writes in Western Europe"]
+    assert data.notes == ["not UTF-8 text: 1 byte(s) read as Windows-1252 (cp1252), as Excel writes in Western "
+                          "Europe"]
+    # UTF-8 with one line typed in a Windows editor: its UTF-8 characters stay as written, not "Â°C"
+    mixed = tmp_path / "gemischt.csv"
+    mixed.write_bytes("Zeitstempel;Temperatur °C;Bemerkung\n11.03.2024 00:00;21,5;Lüfter\n".encode("utf-8")
+                      + "11.03.2024 00:01;21,6;Lüfter\n".encode("cp1252"))
+    data = load_telemetry(mixed, columns=["Temperatur °C"], time_column="Zeitstempel")
+    assert data.values[:, 0].tolist() == [21.5, 21.6]
+    assert data.notes == ["not UTF-8 text: 1 byte(s) read as Windows-1252 (cp1252), as Excel writes in Western "
+                          "Europe; the rest is UTF-8", "columns not used by the detector: Bemerkung"]
     # UTF-8, with Excel's byte-order mark or without one: nothing to tell
     for name, encoding in (("bom.csv", "utf-8-sig"), ("plain.csv", "utf-8")):
         utf8 = tmp_path / name

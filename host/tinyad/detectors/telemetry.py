@@ -3,6 +3,7 @@ plotting scored series (signal, smoothed error, threshold, flagged regions) as P
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import re
@@ -338,23 +339,49 @@ def sniff_separator(path: Path, sample_bytes: int = 65536) -> str:
 
 # What Excel's "CSV" writes in Western Europe (and what Windows editors call ANSI there): "°C" is the byte 0xb0.
 FALLBACK_ENCODING = "cp1252"
-FALLBACK_ENCODING_NOTE = "not UTF-8 text: read as Windows-1252 (cp1252), as Excel writes in Western Europe"
+_AS_FALLBACK = "tinyad-cp1252"  # a codec error handler: the bytes that are not UTF-8, decoded as Windows-1252
+
+
+def _decode_as_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Decode the bytes UTF-8 could not as Windows-1252 (raising UnicodeDecodeError for 0x81, 0x8d, 0x8f, 0x90
+    and 0x9d, which it leaves undefined)."""
+    return error.object[error.start:error.end].decode(FALLBACK_ENCODING), error.end
+
+
+codecs.register_error(_AS_FALLBACK, _decode_as_fallback)
+
+
+def decode_utf8_or_cp1252(data: bytes) -> tuple[str, str | None]:
+    """(text, note): `data` as UTF-8 (a byte-order mark dropped), with each byte that is not UTF-8 read as
+    Windows-1252, and a note counting those (None when there are none). A file saved by Excel as CSV in Western
+    Europe is wholly Windows-1252; a UTF-8 file one edit made in another editor keeps its UTF-8 characters
+    (b"\xc2\xb0C \xb0C" -> "°C °C"). Raises UnicodeDecodeError for a byte neither encoding has."""
+    text = data.decode("utf-8-sig", errors=_AS_FALLBACK)
+    utf8_only = data.decode("utf-8-sig", errors="ignore")
+    foreign = len(data.removeprefix(b"\xef\xbb\xbf")) - len(utf8_only.encode("utf-8"))
+    if not foreign:
+        return text, None
+    rest = "; the rest is UTF-8" if any(ord(char) > 127 for char in utf8_only) else ""
+    return text, (f"not UTF-8 text: {foreign} byte(s) read as Windows-1252 (cp1252), as Excel writes in Western "
+                  f"Europe{rest}")
 
 
 def _read_csv_any_encoding(path: Path, sep: str, **read_csv_kwargs):
-    """(frame, notes): the CSV read as UTF-8 (with or without a byte-order mark), else as Windows-1252 with a
-    note saying so; InputError when it is neither."""
+    """(frame, notes): the CSV read as UTF-8 (with or without a byte-order mark), else with its bytes that are not
+    UTF-8 read as Windows-1252 (`decode_utf8_or_cp1252`) and a note saying so; InputError when neither will do."""
+    import io
+
     import pandas as pd
 
     try:
         return pd.read_csv(path, sep=sep, **read_csv_kwargs), []
     except UnicodeDecodeError as utf8_error:
         try:
-            return (pd.read_csv(path, sep=sep, encoding=FALLBACK_ENCODING, **read_csv_kwargs),
-                    [FALLBACK_ENCODING_NOTE])
+            text, note = decode_utf8_or_cp1252(path.read_bytes())
         except UnicodeDecodeError:
             raise InputError(f"{path}: not UTF-8 or Windows-1252 text ({utf8_error})",
                              hint="save the file as UTF-8 text (in Excel: Save As, \"CSV UTF-8\")") from utf8_error
+        return pd.read_csv(io.StringIO(text), sep=sep, **read_csv_kwargs), [note] if note else []
 
 
 def close_column_matches(missing, available, cutoff: float = 0.8) -> dict[str, str]:
@@ -431,7 +458,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     """Load one file. A tinyad session (.parquet with session metadata) gives its channels and `t`;
     any other CSV/Parquet gives the `columns` (default: every column except the time and label columns and
     those in `drop`; all must be numeric). CSV separators are sniffed unless `sep` is given (SKAB uses ';');
-    a CSV that is not UTF-8 is read as Windows-1252 (Excel's CSV in Western Europe).
+    a CSV that is not UTF-8 has those bytes read as Windows-1252 (Excel's CSV in Western Europe).
     `drop_label_like` also leaves out well-known label columns (`label_like_columns`) when `columns` is not
     given; those left out are listed in `Telemetry.label_like_left_out`. `optional` names the options
     ("time", "label") whose column may be absent (then ignored, with a note): defaults remembered from a fit,
