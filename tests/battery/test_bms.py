@@ -84,6 +84,7 @@ def test_generic_table_and_parquet_round_trip(tmp_path):
     out = bms.write_tidy(tidy, tmp_path / "tidy.parquet")
     back = bms.read_tidy(out)
     assert back.channels == ["a", "b"] and back.period_s == 10.0
+    assert back.source == f"{out} (from {csv})"  # named as given on the command line, and where it came from
     np.testing.assert_array_equal(back.values(), tidy.values())
     assert back.gaps.interpolated_steps == 1 and back.gaps.gaps[0].action == "interpolated"
     with pytest.raises(InputError, match="missing column"):

@@ -808,7 +808,9 @@ def read_tidy(path: Path) -> Telemetry:
                        gaps=[Gap(**g) for g in gaps.get("gaps", [])])
     frame = table.to_pandas()
     _require(frame, [TIME_COLUMN, SEGMENT_COLUMN, *meta["channels"]], str(path))
-    return Telemetry(frame, list(meta["channels"]), float(meta["period_s"]), meta["source"],
+    # named by the path given, which is what the user typed and sees on screen; the recorded source says where from
+    source = str(path) if meta["source"] == str(path) else f"{path} (from {meta['source']})"
+    return Telemetry(frame, list(meta["channels"]), float(meta["period_s"]), source,
                      dict(meta.get("units", {})), report, meta.get("time_zone", ""))
 
 
