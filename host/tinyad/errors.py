@@ -4,13 +4,28 @@ from __future__ import annotations
 
 
 class TinyadError(Exception):
-    """Base error: a message, a hint on what to do about it, and the CLI exit code."""
+    """Base error: a message, a hint on what to do about it, and the CLI exit code. The CLI prints the hint on a
+    line of its own; a traceback (a script or notebook calling the API) shows it as a note (PEP 678, Python 3.11+),
+    while str(error) stays the message alone."""
 
     exit_code = 1
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
         self.hint = hint
+
+    @property
+    def hint(self) -> str | None:
+        return self._hint
+
+    @hint.setter
+    def hint(self, hint: str | None) -> None:
+        notes = getattr(self, "__notes__", None)
+        if notes is not None and getattr(self, "_hint_note", None) in notes:  # a changed hint replaces its note
+            notes.remove(self._hint_note)
+        self._hint, self._hint_note = hint, f"hint: {hint}" if hint else None
+        if hint and hasattr(self, "add_note"):
+            self.add_note(self._hint_note)
 
 
 class InputError(TinyadError):

@@ -265,11 +265,13 @@ def stale_model_problem(tflite_path: Path, settings: ModelSettings) -> str | Non
     return None
 
 
-def export_model(tflite_path: str | Path, settings_path: str | Path | None = None,
-                 out_dir: str | Path | None = None) -> list[Path]:
-    """Generate the firmware sources for `tflite_path` (with its model_settings.json beside it by default).
-    Refuses settings whose hash does not match the .tflite. Returns the written paths."""
-    from tinyad.paths import firmware_dir
+def export_model(tflite_path: str | Path, settings_path: str | Path | None = None, *,
+                 out_dir: str | Path) -> list[Path]:
+    """Generate the firmware sources (model_data.h/.cc, model_settings.h) for `tflite_path` into `out_dir`
+    (the firmware's own is firmware/main/model, where `tinyad export` writes by default; given explicitly here,
+    so that a script never replaces the board's model by accident), with the model_settings.json beside the
+    .tflite unless `settings_path` is given. Refuses settings whose hash does not match the .tflite, a stale
+    model and one the board cannot run. Returns the written paths."""
     from tinyad.tflm import op_names
 
     tflite_path = Path(tflite_path)
@@ -298,7 +300,7 @@ def export_model(tflite_path: str | Path, settings_path: str | Path | None = Non
     from tinyad.check import require_tflite
 
     require_tflite(model_bytes, str(tflite_path), settings.flash_bytes or None)
-    out_dir = Path(out_dir) if out_dir else firmware_dir() / "main" / "model"
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     header, source = render_model_data(model_bytes, tflite_path.name, sha)
     files = {

@@ -37,6 +37,52 @@ def test_pipeline_quantile_flags_the_broken_correlation(tmp_path):
     assert (again.flags == result.flags).all()
 
 
+def test_a_detector_fitted_on_dataframes_scores_them_by_column_name(tmp_path):
+    data, labels = _shifted()
+    frame = pd.DataFrame(data, columns=["temp", "pressure", "flow"],
+                         index=pd.date_range("2024-03-11", periods=len(data), freq="min"))  # the index is no channel
+    detector = LabelFreeDetector("pca-t2q", ThresholdConfig(method="quantile", smoothing_span=3)).fit(frame[:150])
+    assert detector.columns == ["temp", "pressure", "flow"] and len(detector.detector.fitted["mean"]) == 3
+    result = detector.score(frame)
+    assert result.flags[205:240].all() and result.flags[:150].mean() < 0.05
+    # another column order, and a label column beside them: the same scores, by name
+    shuffled = frame[["flow", "temp", "pressure"]].assign(anomaly=labels)
+    np.testing.assert_array_equal(detector.score(shuffled).smoothed, result.smoothed)
+    # an array is taken in the fitted order
+    np.testing.assert_array_equal(detector.score(data).smoothed, result.smoothed)
+    with pytest.raises(InputError, match=r"scoring data: no column\(s\) \['pressure'\]; the detector was fitted on"):
+        detector.score(shuffled.drop(columns="pressure"))
+    # saved with columns.txt, which `detect score` matches a file by
+    detector.save(tmp_path / "det")
+    assert (tmp_path / "det" / "columns.txt").read_text() == "temp\npressure\nflow\n"
+    again = LabelFreeDetector.load(tmp_path / "det")
+    assert again.columns == ["temp", "pressure", "flow"]
+    np.testing.assert_array_equal(again.score(shuffled).smoothed, result.smoothed)
+
+
+def test_natural_but_wrong_inputs_get_errors_that_name_them():
+    data, _ = _shifted()
+    frame = pd.DataFrame(data, columns=["temp", "pressure", "flow"])
+    pca = LabelFreeDetector("pca-t2q")
+    stamped = frame.assign(time=pd.date_range("2024-03-11", periods=len(frame), freq="min"))
+    with pytest.raises(InputError, match="column 'time' holds times") as refused:
+        pca.fit(stamped)
+    assert refused.value.hint.startswith("make it the index (frame.set_index('time'))")
+    with pytest.raises(InputError, match="column 'status' is not numbers \\(dtype .*, e.g. 'ok'\\)"):
+        pca.fit(frame.assign(status="ok"))
+    nullable = frame.astype({"temp": "Float64"})
+    nullable.loc[7, "temp"] = pd.NA
+    with pytest.raises(InputError, match="row 7, column 0 .*NaN"):
+        pca.fit(nullable)
+    # a list of rows is one series, not 300 one-row segments
+    assert len(pca.fit(data.tolist()).detector.fitted["mean"]) == 3
+    with pytest.raises(InputError, match="unknown detector 'lstm_ae'"):
+        LabelFreeDetector("lstm_ae")
+    with pytest.raises(InputError, match="threshold must be a ThresholdConfig") as refused:
+        LabelFreeDetector("pca-t2q", threshold="quantile")
+    assert refused.value.hint == "e.g. ThresholdConfig(method='quantile')"
+
+
 def test_pipeline_dynamic_threshold_needs_no_training_errors():
     data, _ = _shifted()
     detector = LabelFreeDetector("pca-t2q", ThresholdConfig(method="dynamic", smoothing_span=3)).fit(data[:150])

@@ -11,14 +11,13 @@ from typing import NamedTuple
 import click
 
 from tinyad.atomic import outputs_in, remove_outputs
-from tinyad.detectors.pipeline import KIND_NAMES, THRESHOLD_METHODS
+from tinyad.detectors.pipeline import COLUMNS_FILE, KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
 from tinyad.errors import InputError, TinyadError
 from tinyad.paths import distinct_stems
 
 # What `detect fit` writes besides the model's own files: the signal columns in order, and the read options
 # and training statistics that `detect score` uses as its defaults (folders fitted before it still load).
-COLUMNS_FILE = "columns.txt"
 READ_OPTIONS_FILE = "read_options.json"
 # Every file a fit writes into its folder: a refit removes those of the previous fit first, so that no stale
 # model.keras of an LSTM-AE lies beside the model.pkl of a PCA refit.
@@ -355,8 +354,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     removed = remove_previous_fit(out_dir)
     if removed:
         click.echo(f"note: replaced the previous fit in {out_dir} ({', '.join(removed)})")
-    detector.save(out_dir)
-    (out_dir / COLUMNS_FILE).write_text("\n".join(names) + "\n")
+    detector.columns = names
+    detector.save(out_dir)  # columns.txt among its files
     read_options = {"columns": names, "time_column": time_column or guessed_time, "sep": sep,
                     "drop": _columns(drop) or [], "label_column": label_column, "fill_missing": fill_missing or 0,
                     # so that `detect score` can tell a file sampled at another interval

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyad.detectors.common import Standardizer, check_series
+from tinyad.detectors.common import Standardizer, as_segments, check_series
 from tinyad.errors import InputError
 
 
@@ -34,7 +34,7 @@ class IsolationForestDetector:
     def fit(self, normal, progress: bool = False) -> "IsolationForestDetector":  # seconds: no bar
         from sklearn.ensemble import IsolationForest
 
-        segments = normal if isinstance(normal, (list, tuple)) else [normal]
+        segments = as_segments(normal)
         data = np.concatenate([check_series(s, where="training data") for s in segments])
         self.n_features = data.shape[1]
         self.scaler = Standardizer.fit(data)
@@ -90,7 +90,7 @@ class PCADetector:
         return t_squared, q
 
     def fit(self, normal, progress: bool = False) -> "PCADetector":  # seconds: no bar
-        segments = normal if isinstance(normal, (list, tuple)) else [normal]
+        segments = as_segments(normal)
         data = np.concatenate([check_series(s, where="training data") for s in segments])
         scaler = Standardizer.fit(data)
         z = scaler(data)

@@ -12,9 +12,40 @@ import numpy as np
 from tinyad.errors import InputError
 
 
+def as_segments(normal) -> list:
+    """The training data as a list of segments: a list or tuple of arrays, DataFrames or Series is segments (no
+    window straddles two); anything else, also a list of rows ([[1.0, 2.0], [1.1, 2.1], ...]), is one series.
+    E.g. as_segments(np.zeros((9, 2))) -> [that array]; as_segments([[1, 2], [3, 4]]) -> [[[1, 2], [3, 4]]]."""
+    if isinstance(normal, (list, tuple)) and normal and all(hasattr(part, "shape") for part in normal):
+        return list(normal)
+    return [normal]
+
+
+def _frame_as_array(frame, where: str) -> np.ndarray:
+    """A DataFrame's cells as float64 (missing as NaN), or InputError naming a column that is not numbers (a
+    date-time column: a hint to make it the index)."""
+    import pandas as pd
+
+    for name, dtype in frame.dtypes.items():
+        if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+            raise InputError(f"{where}: column {name!r} holds times ({dtype}), not signal values",
+                             hint=f"make it the index (frame.set_index({name!r})) or leave it out")
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            sample = frame[name].dropna()
+            shown = f", e.g. {sample.iloc[0]!r}" if len(sample) else ""
+            raise InputError(f"{where}: column {name!r} is not numbers (dtype {dtype}{shown})",
+                             hint="leave it out, or convert it with pandas.to_numeric")
+    return frame.to_numpy(dtype=float, na_value=np.nan)
+
+
 def check_series(values, n_features: int | None = None, min_length: int = 2, where: str = "data") -> np.ndarray:
     """Return `values` as a (time, features) float64 array, or raise InputError for wrong shape, wrong
-    channel count, too few rows, or NaN/inf (naming the first bad row)."""
+    channel count, too few rows, a DataFrame column that is not numbers, or NaN/inf (naming the first bad row).
+    A DataFrame's index (e.g. its time stamps) is not a channel."""
+    if hasattr(values, "dtypes") and hasattr(values, "columns"):  # a DataFrame
+        values = _frame_as_array(values, where)
+    elif hasattr(values, "dtype") and hasattr(values, "index") and hasattr(values, "to_numpy"):  # a Series
+        values = values.to_numpy(dtype=float, na_value=np.nan)
     array = np.asarray(values, dtype=float)
     if array.ndim == 1:
         array = array[:, None]

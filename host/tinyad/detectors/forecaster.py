@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinyad.detectors.common import KerasDetector, Standardizer, check_series, sliding_windows
+from tinyad.detectors.common import KerasDetector, Standardizer, as_segments, check_series, sliding_windows
 from tinyad.detectors.lstm_ae import _fit_keras
 from tinyad.errors import InputError
 
@@ -73,7 +73,7 @@ class LSTMForecaster(KerasDetector):
 
         c = self.config
         segments = [check_series(s, min_length=c.history + c.horizon, where="training data")
-                    for s in (normal if isinstance(normal, (list, tuple)) else [normal])]
+                    for s in as_segments(normal)]
         n_features = segments[0].shape[1]
         if any(s.shape[1] != n_features for s in segments):
             raise InputError("training segments differ in channel count")

@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from tinyad.detectors import thresholds as th
+from tinyad.detectors.common import as_segments, check_series
 from tinyad.detectors.skab_rule import (UCL_FACTOR, UCL_QUANTILE, control_limit, covering_window_flags,
                                         window_residuals)
 from tinyad.detectors.telemetry import time_text
 from tinyad.errors import InputError
 
 THRESHOLD_METHODS = ("dynamic", "quantile", "sigma", "covering")
+COLUMNS_FILE = "columns.txt"  # the fitted channels by name, one a line: what `detect score` reads from a file
 WINDOW_AUTOENCODERS = ("lstm-ae", "conv-ae")  # the kinds with per-window reconstructions (`covering`)
 
 
@@ -296,7 +298,13 @@ def pruned_note(result: ScoreResult, p: float) -> str | None:
 
 @dataclass
 class LabelFreeDetector:
-    """Scoring model + smoothing + threshold. `fit` uses normal data only; `score` never sees labels."""
+    """Scoring model + smoothing + threshold. `fit` uses normal data only; `score` never sees labels.
+
+    Data are (time, channels): a NumPy array, a DataFrame (its index, e.g. time stamps, is not a channel), or for
+    `fit` a list of such segments (windows never straddle two). Fitted on DataFrames, the detector keeps their
+    column names (`columns`) and scores a DataFrame by name, in any column order, leaving other columns out;
+    arrays are taken in the fitted order. E.g.
+    `LabelFreeDetector("pca-t2q").fit(frame.loc[:"2024-03-07"]).score(frame.loc["2024-03-08":]).flags`."""
 
     kind: str
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
@@ -304,20 +312,48 @@ class LabelFreeDetector:
     detector: object = None
     train_smoothed: np.ndarray | None = None
     train_residuals: np.ndarray | None = None  # per training window (window autoencoders only)
+    columns: list[str] | None = None  # the channels by name, when known (fitted on DataFrames, or by `detect fit`)
+
+    def __post_init__(self):
+        if self.kind not in KIND_NAMES:
+            raise InputError(f"unknown detector {self.kind!r}", hint=f"choose one of {', '.join(KIND_NAMES)}")
+        if not isinstance(self.threshold, ThresholdConfig):
+            raise InputError(f"threshold must be a ThresholdConfig, not {self.threshold!r}",
+                             hint=f"e.g. ThresholdConfig(method={self.threshold!r})" if isinstance(
+                                 self.threshold, str) else "e.g. ThresholdConfig(method=\"quantile\")")
 
     def fit(self, normal, **fit_kwargs) -> "LabelFreeDetector":
-        """Fit the scoring model on normal data (array or list of segments) and keep the smoothed training
-        errors for the static thresholds (and, for window autoencoders, the training windows' residuals)."""
+        """Fit the scoring model on normal data (array, DataFrame or list of segments) and keep the smoothed
+        training errors for the static thresholds (and, for window autoencoders, the training windows'
+        residuals). `fit_kwargs` go to the model's fit: `progress` (a bar; Keras models) and `verbose` (Keras)."""
         if self.threshold.method == "covering":
             self._require_windows()
+        # a list of rows is one series: as an array, so that the model does not take it for segments again
+        segments = [part if hasattr(part, "shape") else check_series(part, where="training data")
+                    for part in as_segments(normal)]
+        names = [[str(name) for name in part.columns] for part in segments if hasattr(part, "columns")]
+        if names:
+            self.columns = names[0]
+            segments = [self.in_fitted_order(part, "training data") for part in segments]
         self.detector = make_detector(self.kind, **self.model_config)
-        self.detector.fit(normal, **fit_kwargs)
-        segments = normal if isinstance(normal, (list, tuple)) else [normal]
+        self.detector.fit(segments, **fit_kwargs)
         passes = [self._errors_and_residuals(s) for s in segments]
         self.train_smoothed = np.concatenate([self.smooth(errors) for errors, _, _ in passes])
         if self.kind in WINDOW_AUTOENCODERS:
             self.train_residuals = np.concatenate([residuals for _, residuals, _ in passes])
         return self
+
+    def in_fitted_order(self, values, where: str = "scoring data"):
+        """`values` with a DataFrame's columns picked by name in the fitted order (`columns`), others left out;
+        arrays, and DataFrames when no names were fitted, as they are. InputError for fitted columns it lacks."""
+        if not hasattr(values, "columns") or self.columns is None:
+            return values
+        have = [str(name) for name in values.columns]
+        missing = [name for name in self.columns if name not in have]
+        if missing:
+            raise InputError(f"{where}: no column(s) {missing}; the detector was fitted on {self.columns} and the data "
+                             f"has {have}", hint="name the columns as at fit (a DataFrame is matched by name)")
+        return values.set_axis(have, axis=1)[self.columns]
 
     def _errors_and_residuals(self, values, channels: bool = False) -> tuple:
         """(per-row errors, per-window residuals (SKAB's rule; window autoencoders only, else None), per-row
@@ -329,7 +365,7 @@ class LabelFreeDetector:
                 errors, channel_errors = self.detector.errors_and_channels(values)
                 return errors, None, channel_errors
             return self.detector.errors(values), None, None
-        from tinyad.detectors.common import add_window_errors, check_series, window_errors_to_steps
+        from tinyad.detectors.common import add_window_errors, window_errors_to_steps
 
         window = self.detector.config.window
         values = check_series(values, self.detector.n_features, window, where="scoring data")  # rows named whole
@@ -394,8 +430,8 @@ class LabelFreeDetector:
         """Errors, smoothed errors, threshold and alarms for (time, channels) data; with `channels`, also each
         channel's part of the errors (ScoreResult.channel_errors) where the model has one."""
         if self.detector is None:
-            raise InputError("the detector is not fitted", hint="run `tinyad detect fit` first")
-        errors, residuals, channel_errors = self._errors_and_residuals(values, channels)
+            raise InputError("the detector is not fitted", hint="call fit(normal) first (CLI: `tinyad detect fit`)")
+        errors, residuals, channel_errors = self._errors_and_residuals(self.in_fitted_order(values), channels)
         smoothed = self.smooth(errors)
         if (method or self.threshold.method) == "covering":
             return ScoreResult(errors, smoothed, np.full(len(smoothed), np.nan), self.covering_flags(residuals),
@@ -416,9 +452,14 @@ class LabelFreeDetector:
         return covering_window_flags(residuals > limit, self.detector.config.window, skab_bounds=False)
 
     def save(self, directory) -> Path:
-        """Write the model files and pipeline.json (threshold settings, training error statistics)."""
+        """Write the model files, pipeline.json (threshold settings, training error statistics) and, when the
+        channels are known by name, columns.txt (which `tinyad detect score` matches a file's columns by)."""
+        if self.detector is None:
+            raise InputError("the detector is not fitted", hint="call fit(normal) before save")
         directory = Path(directory)
         self.detector.save(directory)
+        if self.columns is not None:
+            (directory / COLUMNS_FILE).write_text("\n".join(self.columns) + "\n")
         meta = {"kind": self.kind, "threshold": asdict(self.threshold), "model_config": self.model_config,
                 "train_smoothed": self.train_smoothed.tolist(),
                 "train_residuals": None if self.train_residuals is None else self.train_residuals.tolist()}
@@ -445,4 +486,6 @@ class LabelFreeDetector:
         pipeline.train_smoothed = np.asarray(meta["train_smoothed"], float)
         if meta.get("train_residuals") is not None:  # absent in detectors saved before the covering rule
             pipeline.train_residuals = np.asarray(meta["train_residuals"], float)
+        if (directory / COLUMNS_FILE).exists():
+            pipeline.columns = [line for line in (directory / COLUMNS_FILE).read_text().splitlines() if line]
         return pipeline
