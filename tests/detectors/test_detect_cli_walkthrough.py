@@ -112,6 +112,10 @@ def test_score_marks_a_file_whose_fault_goes_unflagged_in_notes_and_summary(tmp_
     printed = capsys.readouterr().out
     faulty_part = printed[printed.index("faulty.csv: "):printed.index("summary:")]
     assert "have a smoothed error above 10x the training p99" in faulty_part
+    # the first line read says so too; the normal file's does not
+    assert faulty_part.splitlines()[0].endswith("; rows far above the training errors left unflagged, see the notes")
+    normal_part = printed[printed.index("normal.csv: "):printed.index("faulty.csv: ")]
+    assert "left unflagged" not in normal_part
     summary_line = next(line for line in printed.splitlines() if "faulty.csv" in line and " rows " in line
                         and "flagged (" in line)
     assert "unflagged excess" in summary_line
@@ -409,3 +413,23 @@ def test_a_date_and_time_of_day_pair_is_the_time_column_at_fit_and_at_score(tmp_
     assert "repeated" not in capsys.readouterr().out
     scores = pd.read_csv(tmp_path / "out" / "new.scores.csv")
     assert scores["Datum+Uhrzeit"].iloc[[0, -1]].tolist() == ["11.03.2024 00:00:00", "11.03.2024 04:59:00"]
+
+
+def test_many_regions_list_the_highest_in_file_order(tmp_path, capsys):
+    from tinyad.commands.detect import regions_to_list
+
+    smoothed = np.array([1, 1, 0, 0, 0, 9, 9, 9, 9, 0, 0, 0, 4])
+    assert regions_to_list([(0, 2), (5, 9), (12, 13)], smoothed, most=2) == [(5, 9), (12, 13)]
+    assert regions_to_list([(0, 2), (5, 9)], smoothed, most=2) == [(0, 2), (5, 9)]
+    # a quantile threshold's blips before a fault: the fault is listed, with how many are not
+    normal = _signals(n=4000)
+    model, _ = _fit(tmp_path, _write(tmp_path, "normal.csv", normal), "--span", "1", "--threshold", "quantile")
+    faulty = _signals(n=4000, seed=3)
+    faulty[3900:3950, 1] -= 40.0
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(_write(tmp_path, "faulty.csv", faulty))]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    regions = int(lines[0].split(" flagged in ")[1].split()[0])
+    assert regions > 20 and "the 20 of" in lines[1] and "with the highest smoothed error, in file order" in lines[1]
+    assert any(line.startswith("  rows 3901..") for line in lines[2:22])
+    assert lines[22] == f"  ... {regions - 20} more (all of them in the scores CSV's alarm column)"

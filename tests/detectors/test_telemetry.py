@@ -398,3 +398,82 @@ def test_an_empty_time_cell_keeps_the_time_column_with_a_note_and_a_tab_separato
     tsv = tmp_path / "run.tsv"
     tsv.write_text("a\tb\n1\t2\n3\t4\n")
     assert load_telemetry(tsv, sep="\\t").columns == ["a", "b"]  # as `--sep '\t'` arrives from a shell
+
+
+# --- a factory technician's data-logger exports ------------------------------------------------------------------
+
+def test_comment_lines_above_the_header_and_a_unit_row_under_it_are_skipped_with_notes(tmp_path):
+    path = tmp_path / "logview.csv"
+    path.write_text("# LogView 3.2 export, Conveyor 3, motor\n# Channels: current (A), temp (°C)\n"
+                    "time,current,temp\ns,A,°C\n0,6.36,41.07\n20,6.75,40.99\n40,6.5,41.2\n")
+    data = load_telemetry(path, guess_time=True)
+    assert (data.time_name, data.columns) == ("time", ["current", "temp"])
+    assert data.values.tolist() == [[6.36, 41.07], [6.75, 40.99], [6.5, 41.2]] and data.time.tolist() == [0, 20, 40]
+    assert data.notes == ["skipped 2 comment line(s) above the header (the first: '# LogView 3.2 export, Conveyor 3, "
+                          "motor')", "skipped data row 1 (s, A, °C), text in every column, as a row of units is; "
+                          "data rows are counted from the row after it"]
+    # a decimal-comma unit row file too; a first row with a number in it is data, not units
+    euro = tmp_path / "euro.csv"
+    euro.write_text("Zeit;Strom\n[s];[A]\n0;6,5\n1;6,7\n")
+    assert load_telemetry(euro, guess_time=True).values[:, 0].tolist() == [6.5, 6.7]
+    status = tmp_path / "status.csv"
+    status.write_text("t,flow,state\n0,1.5,on\n1,1.6,on\n")
+    with pytest.raises(InputError, match="column 'state'"):
+        load_telemetry(status, guess_time=True)
+
+
+def test_a_preamble_or_header_lines_without_hash_get_errors_that_say_so(tmp_path):
+    preamble = tmp_path / "preamble.csv"
+    preamble.write_text("Logger EL-USB-2\nExported 2026-11-16\ntime,current,temp\n0,6.3,41.0\n1,6.4,41.1\n")
+    with pytest.raises(InputError) as refused:
+        load_telemetry(preamble)
+    assert str(refused.value) == f"{preamble}: line 3 has 3 fields where the first line has 1"
+    assert "start each with #" in refused.value.hint
+    # two rows of text under the header: more header lines, not gaps to interpolate
+    doubled = tmp_path / "doubled.csv"
+    doubled.write_text("time,current,temp\nElapsed,Current,Temperature\nunit s,unit A,unit C\n0,6.3,41.0\n"
+                       "1,6.4,41.1\n2,6.5,41.2\n")
+    with pytest.raises(InputError) as refused:
+        load_telemetry(doubled, time_column="time")
+    assert refused.value.hint.startswith("data row(s) 1..2 hold text above columns of numbers: more header lines?")
+    assert "--fill-missing" not in refused.value.hint
+    sheet = tmp_path / "logger.xlsx"
+    sheet.write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputError, match="unsupported file type '.xlsx'") as refused:
+        load_telemetry(sheet)
+    assert refused.value.hint == 'save it as CSV (in Excel: Save As, "CSV UTF-8") and give that file'
+
+
+def test_epoch_numbers_in_the_time_column_read_as_utc_dates():
+    from tinyad.detectors.telemetry import epoch_stamps, rows_before
+
+    stamps, unit = epoch_stamps([1794182400000, 1794182460000, None])
+    assert (stamps.tolist(), unit) == (["2026-11-09T00:00:00Z", "2026-11-09T00:01:00Z", None], "milliseconds")
+    assert epoch_stamps([1794182400.5, 1794182401.25])[0].tolist() == ["2026-11-09T00:00:00.500Z",
+                                                                       "2026-11-09T00:00:01.250Z"]
+    # elapsed time from 0, an elapsed counter named with another unit, and numbers before 2000 are not dates
+    assert epoch_stamps([0.0, 0.01]) is None and epoch_stamps([6e8, 6.1e8], "ms") is None
+    assert epoch_stamps([5e8, 5.1e8]) is None and epoch_stamps(["2026-11-09"]) is None
+    assert epoch_stamps([1794182400000, 1794182460000], "ms")[1] == "milliseconds"  # "epoch_ms"
+    # so that a date cuts the training rows
+    assert rows_before(np.array(["2026-11-08T23:59:00Z", "2026-11-09T00:00:00Z"], object), "2026-11-09")[0] == 1
+
+
+def test_epoch_time_columns_are_found_and_read_as_dates(tmp_path):
+    path = tmp_path / "vib.csv"
+    path.write_text("Epoch,value\n" + "".join(f"{1794182400 + 60 * i},{1 + i / 10}\n" for i in range(3)))
+    data = load_telemetry(path, guess_time=True)
+    assert (data.time_name, data.columns, data.time_unit) == ("Epoch", ["value"], None)
+    assert data.time.tolist() == ["2026-11-09T00:00:00Z", "2026-11-09T00:01:00Z", "2026-11-09T00:02:00Z"]
+    assert data.notes == ["time column 'Epoch' holds numbers of the size of seconds since 1970-01-01: read as such, "
+                          "in UTC (the scores CSV and the PNG show them as dates)"]
+    for name in ["Date Time", "Date/Time", "Time Stamp", "Timestamp (UTC)", "unix_time", "epoch_ms", "Time-Stamp"]:
+        assert time_like_column(["flow", name]) == name
+
+
+def test_a_logger_that_writes_on_change_gets_an_irregular_sampling_note():
+    seconds = np.cumsum([0] + [1] * 80 + [600] * 10 + [1] * 10).astype(float)  # 10 of 100 steps are 10-min holds
+    notes = sampling_notes(seconds, unit="s")
+    assert notes[1].startswith("10% of the steps are gaps: the rows look irregularly sampled, as from a logger that "
+                               "writes only when a value changes")
+    assert len(sampling_notes(np.cumsum([0] + [1] * 20 + [600] * 9).astype(float), unit="s")) == 1  # 9 outages

@@ -382,16 +382,15 @@ def load_bess_log(path: Path, period_s: float = 10.0, max_fill_s: float = 60.0) 
                      {c: UNITS[c] for c in BESS_CHANNELS}, report, time_zone="UTC")
 
 
-# Magnitude bounds of epoch numbers in each unit: 1e11 s is the year 5138, 1e11 ms is 1973 (1e14 and 1e17 the
-# same for us and ns), so any date from 1973 to 5138 is read in the right unit.
-EPOCH_UNITS = ((1e11, "s", "seconds"), (1e14, "ms", "milliseconds"), (1e17, "us", "microseconds"),
-               (float("inf"), "ns", "nanoseconds"))
 _AMBIGUOUS_DATE = re.compile(r"^\s*\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
 
 
 def epoch_unit(numbers: pd.Series) -> tuple[str, str]:
     """(pandas unit, name) of numeric times, by the magnitude of their median: seconds up to 1e11 (also
-    elapsed seconds from 0), milliseconds up to 1e14, microseconds up to 1e17, nanoseconds above."""
+    elapsed seconds from 0), milliseconds up to 1e14, microseconds up to 1e17, nanoseconds above (EPOCH_UNITS:
+    any date from 1973 to 5138 is read in the right unit)."""
+    from tinyad.detectors.telemetry import EPOCH_UNITS
+
     finite = numbers[np.isfinite(numbers)]
     magnitude = float(finite.abs().median()) if len(finite) else 0.0
     return next((unit, name) for bound, unit, name in EPOCH_UNITS if magnitude < bound)

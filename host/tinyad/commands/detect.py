@@ -297,7 +297,10 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
             raise InputError(f"{item.source}: columns {item.columns} differ from {names}",
                              hint=f"column {mixed.pop()!r} reads as time stamps in one file and not in the other: "
                                   "name the time column with --time-column" if mixed else
-                                  "fit on files with the same channels")
+                                  "files fitted together are more recordings of the same channels; for two loggers "
+                                  "on one machine, fit a detector per logger, or join their files by time into one "
+                                  "first (pandas.merge_asof, with each logger's clock offset), as "
+                                  "docs/label-free-detection.md shows")
     for item in loaded:  # what reading assumed: before hours of training, not after
         for note in item.notes:
             click.echo(f"note: {item.source}: {note}")
@@ -476,24 +479,29 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     regions = events(result.flags)
     changes = ([f"{joined} fewer than {merge_gap} rows apart joined"] if joined else []) + (
         [f"{dropped} shorter than {min_rows} rows dropped"] if dropped else [])
-    click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
-               f"region(s) ({'; '.join([f'{result.method} threshold', *changes])})")
-    if regions:
-        click.echo("  flagged (data rows counted from 1" + (", with the channels that carry most of the error):"
-                                                            if _has_channel_errors(result, data.columns) else "):"))
-    for a, b in regions[:20]:
-        when = f"  ({time_text(data.time[a])} .. {time_text(data.time[b - 1])})" if data.time is not None else ""
-        click.echo(f"  rows {a + 1}..{b}{when}{region_channels_text(result.channel_errors, a, b, data.columns)}")
-    if len(regions) > 20:
-        click.echo(f"  ... {len(regions) - 20} more")
-    if regions and result.channel_errors is None and len(data.columns) > 1:
-        click.echo(f"  note: {detector.kind} scores each row as a whole: no channel's part of the error to name")
     # (summary mark, note): the notes worth repeating in the multi-file summary
     stuck = stuck_channel_notes(data.values, data.columns, statistics[3], data.time)
     warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result)),
                 ("unflagged excess", unflagged_excess_note(dataclasses.replace(result, flags=flagged_by_threshold),
                                                            training_p99, data.time))]
+    # "0 flagged" is the line read first: say there and then when rows far above the training errors went unflagged
+    unflagged = "; rows far above the training errors left unflagged, see the notes" if warnings[2][1] else ""
+    click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
+               f"region(s) ({'; '.join([f'{result.method} threshold', *changes])}){unflagged}")
+    shown = regions_to_list(regions, result.smoothed)
+    if regions:
+        click.echo("  flagged (data rows counted from 1" + (", with the channels that carry most of the error"
+                                                            if _has_channel_errors(result, data.columns) else "")
+                   + (f"; the {len(shown)} of {len(regions)} with the highest smoothed error, in file order"
+                      if len(shown) < len(regions) else "") + "):")
+    for a, b in shown:
+        when = f"  ({time_text(data.time[a])} .. {time_text(data.time[b - 1])})" if data.time is not None else ""
+        click.echo(f"  rows {a + 1}..{b}{when}{region_channels_text(result.channel_errors, a, b, data.columns)}")
+    if len(shown) < len(regions):
+        click.echo(f"  ... {len(regions) - len(shown)} more (all of them in the scores CSV's alarm column)")
+    if regions and result.channel_errors is None and len(data.columns) > 1:
+        click.echo(f"  note: {detector.kind} scores each row as a whole: no channel's part of the error to name")
     for note in [*data.notes, pruned_note(result, detector.threshold.p), *(note for _, note in warnings),
                  *sampling_notes(data.time, statistics[2], data.time_unit or time_unit_from_name(data.time_name)),
                  *stuck]:
@@ -529,6 +537,21 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
         click.echo(f"  wrote {csv_path} and {png}")
     marks = [mark for mark, note in warnings if note] + (["stuck channel"] if stuck else [])
     return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks))
+
+
+# A file's flagged regions listed on screen at most: a quantile threshold can flag hundreds of blips.
+REGIONS_LISTED = 20
+
+
+def regions_to_list(regions: list, smoothed, most: int = REGIONS_LISTED) -> list:
+    """The flagged `regions` (half-open row ranges) to print: all of them when at most `most`, else the `most`
+    with the highest peak of the `smoothed` error, in file order (the first 20 could all be blips before the
+    fault). E.g. regions [(0, 2), (5, 9), (12, 13)], peaks 1, 9, 4, most 2 -> [(5, 9), (12, 13)]."""
+    if len(regions) <= most:
+        return list(regions)
+    peaks = [float(smoothed[a:b].max()) for a, b in regions]
+    highest = sorted(range(len(regions)), key=lambda i: -peaks[i])[:most]
+    return [regions[i] for i in sorted(highest)]
 
 
 def merge_close_regions(flags, merge_gap: int):

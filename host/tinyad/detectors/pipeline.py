@@ -220,8 +220,8 @@ def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
              f"the longest stretches are data rows {', '.join(map(stretch, shown[:-1]))} and {stretch(shown[-1])}")
     return (f"{rows} a smoothed error above {above:g}x the training p99 {training_p99:.4g} (up to "
             f"{peak / training_p99:.3g}x); {where}, and the {result.method} threshold flagged none of them. "
-            "`--threshold quantile` or `--threshold sigma` (set on the training errors) compares every row with the "
-            "training data")
+            "`--threshold sigma` or `--threshold quantile` (set on the training errors) compares every row with the "
+            "training data; with `--min-rows 10` their short blips are dropped")
 
 
 # A channel holding one value for at least this many rows, and STUCK_FACTOR x its longest such run in the training

@@ -54,21 +54,27 @@ def label_like_columns(names) -> list[str]:
 # --time-column is given (a session exported to CSV keeps its "t"; SKAB has "datetime", NAB "timestamp").
 # Then the names historians and spreadsheets write in German, French, Spanish, Italian, Dutch and Danish or
 # Norwegian: whole names only, none of them a word for a measured quantity (the column must also read as time).
-TIME_LIKE_NAMES = ("t", "time", "timestamp", "datetime", "date_time", "date", "seconds",
+TIME_LIKE_NAMES = ("t", "time", "timestamp", "time_stamp", "datetime", "date_time", "date", "seconds",
+                   "epoch", "epoch_time", "unix_time", "unixtime",
                    "zeit", "zeitstempel", "zeitpunkt", "datum", "uhrzeit", "horodatage", "fecha", "tiempo",
                    "data_ora", "tijd", "tijdstempel", "tidspunkt", "tidsstempel")
-# A time column named with its unit: "time_s", "t_ms", "timestamp (us)", "time[s]", "Zeit [s]".
-_TIME_WITH_UNIT = re.compile(r"(?:t|time|timestamp|elapsed|zeit)\s*[_\s\[(]\s*(s|ms|us|ns|min|h)\s*[\])]?")
+# A time column named with its unit: "time_s", "t_ms", "timestamp (us)", "time[s]", "Zeit [s]", "epoch_ms".
+_TIME_WITH_UNIT = re.compile(r"(?:t|time|timestamp|elapsed|zeit|epoch|unix)\s*[_\s\[(]\s*(s|ms|us|ns|min|h)\s*[\])]?")
 _UNIT_SUFFIX = re.compile(r".*[_\s\[(](s|ms|us|ns|min|h)\s*[\])]?")
+# How loggers dress a time column's name: "Date Time", "Date/Time", "Time-Stamp", "Timestamp (UTC)", "Zeit [UTC]".
+_NAME_SEPARATORS = re.compile(r"[\s/\-]+")
+_ZONE_SUFFIX = re.compile(r"_?[(\[]?(?:utc|gmt|local|lt|mez|cet)[)\]]?$")
 
 
 def time_like_column(names) -> str | None:
     """The first of `names` that is named like a time column (TIME_LIKE_NAMES, or a time name with a unit
-    such as "time_ms"; any case), else None. E.g. time_like_column(["t", "ax"]) -> "t";
-    time_like_column(["ax", "Time_s"]) -> "Time_s"; time_like_column(["tilt", "ax"]) -> None."""
+    such as "time_ms"; any case; spaces, "/" and "-" as "_", a zone after it left aside), else None. E.g.
+    time_like_column(["t", "ax"]) -> "t"; time_like_column(["ax", "Time_s"]) -> "Time_s";
+    time_like_column(["Date/Time", "ax"]) -> "Date/Time"; time_like_column(["tilt", "ax"]) -> None."""
     for name in names:
         text = str(name).strip().lower()
-        if text in TIME_LIKE_NAMES or _TIME_WITH_UNIT.fullmatch(text):
+        plain = _ZONE_SUFFIX.sub("", _NAME_SEPARATORS.sub("_", text)).strip("_")
+        if text in TIME_LIKE_NAMES or plain in TIME_LIKE_NAMES or _TIME_WITH_UNIT.fullmatch(text):
             return name
     return None
 
@@ -192,6 +198,45 @@ def joined_time_column(frame, date: str, clock: str) -> str:
     both = frame[date].notna() & frame[clock].notna()
     frame[name] = (frame[date].astype(str).str.strip() + " " + frame[clock].astype(str).str.strip()).where(both)
     return name
+
+
+# Epoch numbers from 2000-01-01 (946,684,800 s) to this bound, in the unit their size suggests, are dates; a
+# logger's elapsed-time counter this large would have run for 30 years (in s), or 11 days in ms, named so.
+EPOCH_FIRST_SECONDS = 946_684_800
+EPOCH_UNITS = ((1e11, "s", "seconds"), (1e14, "ms", "milliseconds"), (1e17, "us", "microseconds"),
+               (float("inf"), "ns", "nanoseconds"))  # 1e11 s is the year 5138, 1e11 ms 1973: no overlap
+
+
+def epoch_stamps(values, name_unit: str | None = None) -> tuple[np.ndarray, str] | None:
+    """(ISO 8601 UTC text, one per cell, None where blank; the unit's name) for numbers that are epoch times:
+    seconds, milliseconds, microseconds or nanoseconds since 1970 by their size (EPOCH_UNITS), all from 2000 to
+    a year from now, in the unit the column's name states if it states one (`name_unit`: a "time_ms" of 1.7e12 is
+    epoch milliseconds, an "elapsed_ms" of 6e8 is no date). Else None. E.g. [1794182400000, 1794182401000] ->
+    (["2026-11-09T00:00:00.000Z", "2026-11-09T00:00:01.000Z"], "milliseconds")."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None
+    numbers = series.dropna().to_numpy(float)
+    if not len(numbers) or not np.isfinite(numbers).all():
+        return None
+    unit, name = next((unit, name) for bound, unit, name in EPOCH_UNITS if abs(float(np.median(numbers))) < bound)
+    seconds = numbers / {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
+    latest = (np.datetime64("now", "s") - np.datetime64(0, "s")).astype(float) + 366 * 86400
+    if (name_unit not in (None, unit)) or seconds.min() < EPOCH_FIRST_SECONDS or seconds.max() > latest:
+        return None
+    # whole ticks of the unit (milliseconds for fractional seconds: exact in float64 up to 2e15), shown to the
+    # coarsest unit that keeps every value (whole seconds of milliseconds print without .000)
+    tick = "ms" if unit == "s" and not np.all(numbers == np.round(numbers)) else unit
+    ticks = np.round(numbers * (1000 if tick != unit else 1)).astype("int64")
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+    coarser = [name for name in per_second if per_second[name] <= per_second[tick]]
+    shown = next(name for name in coarser if np.all(ticks % (per_second[tick] // per_second[name]) == 0))
+    stamps = np.full(len(series), None, dtype=object)
+    stamps[series.notna().to_numpy()] = np.datetime_as_string(ticks.astype(f"datetime64[{tick}]"), unit=shown,
+                                                               timezone="UTC")
+    return stamps, name
 
 
 def time_unit_from_name(name: str | None) -> str | None:
@@ -323,13 +368,16 @@ def _bad_cell_hint(frame, column: str, row: int, needed_by_model: bool = False, 
 CSV_SEPARATORS = ",;\t|"
 
 
-def sniff_separator(path: Path, sample_bytes: int = 65536) -> str:
-    """The separator of a CSV file among CSV_SEPARATORS, sniffed from its start; "," when nothing decides
-    (a one-column file). E.g. SKAB's files give ";". Any encoding that writes the separators as ASCII will do
-    (UTF-8, Windows-1252): bytes that are not UTF-8 (a cp1252 "°") read as U+FFFD, which is no separator."""
+def sniff_separator(path: Path, sample_bytes: int = 65536, skip_lines: int = 0) -> str:
+    """The separator of a CSV file among CSV_SEPARATORS, sniffed from its start (after `skip_lines` lines, e.g.
+    comments above the header); "," when nothing decides (a one-column file). E.g. SKAB's files give ";". Any
+    encoding that writes the separators as ASCII will do (UTF-8, Windows-1252): bytes that are not UTF-8 (a
+    cp1252 "°") read as U+FFFD, which is no separator."""
     import csv
 
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        for _ in range(skip_lines):
+            handle.readline()
         sample = handle.read(sample_bytes)
     try:
         return csv.Sniffer().sniff(sample, delimiters=CSV_SEPARATORS).delimiter
@@ -429,6 +477,42 @@ def unused_columns_note(names, shown: int = UNUSED_COLUMNS_SHOWN) -> str | None:
     return f"columns not used by the detector: {', '.join(names[:shown])}{more}"
 
 
+def leading_comment_lines(path: Path, most: int = 1000) -> list[str]:
+    """The lines at the top of a text file that start with "#" (a logger's export notes above the header),
+    stripped; at most `most` are read."""
+    lines = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            text = line.lstrip("\ufeff").strip()
+            if not text.startswith("#") or len(lines) >= most:
+                break
+            lines.append(text)
+    return lines
+
+
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?\s*")
+
+
+def unit_row(frame) -> list[str] | None:
+    """The first data row's cells when it is a row of units under the header (`s;A;°C`): text in every cell
+    (blanks aside) that is neither a number nor a date, above a column holding nothing but numbers after it
+    (with decimal points or commas); else None."""
+    import pandas as pd
+
+    if len(frame) < 2:
+        return None
+    first = [cell for cell in frame.iloc[0] if not pd.isna(cell)]
+    if not first or not all(isinstance(cell, str) and not _NUMBER_TEXT.fullmatch(cell)
+                            and not is_date_or_time_text(cell) for cell in first):
+        return None
+    rest = frame.iloc[1:]
+    for name in frame.columns:
+        cells = rest[name].dropna()
+        if len(cells) and cells.astype(str).str.fullmatch(_NUMBER_TEXT).all():
+            return [str(cell).strip() for cell in first]
+    return None
+
+
 def _is_blank(path: Path) -> bool:
     """True for a text file with nothing but whitespace in its first 4 KiB (read only that much)."""
     try:
@@ -505,14 +589,33 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv"):
             sep = "\t" if sep == "\\t" else sep  # --sep '\t' from a shell arrives as backslash and t
-            given_sep, sep = sep, sep or sniff_separator(path)
-            frame, notes = _read_csv_any_encoding(path, sep)
+            comments = leading_comment_lines(path)  # a logger's notes above the header
+            read_kwargs = {"skiprows": len(comments)} if comments else {}
+            given_sep, sep = sep, sep or sniff_separator(path, skip_lines=len(comments))
+            frame, notes = _read_csv_any_encoding(path, sep, **read_kwargs)
+            if comments:
+                notes.append(f"skipped {len(comments)} comment line(s) above the header (the first: "
+                             f"{comments[0][:60]!r})")
+            units = unit_row(frame)
+            if units is not None:  # read again without it, so that the columns under it read as numbers
+                read_kwargs["skiprows"] = [*range(len(comments)), len(comments) + 1]
+                frame = _read_csv_any_encoding(path, sep, **read_kwargs)[0]
+                notes.append(f"skipped data row 1 ({', '.join(units)}), text in every column, as a row of units "
+                             "is; data rows are counted from the row after it")
             decimal_commas = _with_decimal_commas(frame, sep)
         else:
-            raise InputError(f"{path}: unsupported file type {suffix!r}", hint="use .csv or .parquet")
+            spreadsheet = suffix in (".xlsx", ".xls", ".xlsm", ".ods")
+            raise InputError(f"{path}: unsupported file type {suffix!r}",
+                             hint="save it as CSV (in Excel: Save As, \"CSV UTF-8\") and give that file"
+                                  if spreadsheet else "use .csv or .parquet")
     except InputError:
         raise
     except Exception as err:
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+        if fields:  # a preamble above the header: pandas took its first line for the header
+            raise InputError(f"{path}: line {fields.group(2)} has {fields.group(3)} fields where the first line has "
+                             f"{fields.group(1)}", hint="lines above the header (a logger's export notes) must "
+                             "go: delete them, or start each with #, which is skipped") from err
         raise InputError(f"{path}: cannot read ({err})", hint="the file may be truncated or corrupt") from err
     likely_sep = _likely_separator(frame) if suffix != ".parquet" else None
     if likely_sep:
@@ -583,7 +686,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             raise InputError(f"{path}: no signal columns", hint="name them with --columns")
     if suffix != ".parquet" and sep != ",":  # "1.100,5" as text, or "1.100" beside "6,5" read as 1.1 by pandas
         _refuse_dotted_groups(path, frame, chosen, decimal_commas,
-                              lambda numbers: _read_csv_any_encoding(path, sep, dtype=str, usecols=numbers)[0])
+                              lambda numbers: _read_csv_any_encoding(path, sep, dtype=str, usecols=numbers,
+                                                                     **read_kwargs)[0])
     numeric = frame[chosen].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     if fill_missing:
         numeric, filled = fill_short_gaps(numeric, fill_missing)
@@ -602,17 +706,29 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if is_date_or_time_text(cell):  # a time column the reader did not recognise, not a broken number
             raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: a date/time ({cell!r}), not a "
                              f"number{also}", hint=hint)
-        longest = max(last - first + 1 for j in np.flatnonzero(bad.any(axis=0)) for first, last in
-                      missing_runs(numeric[:, j]))
-        if longest < len(numeric):  # gaps in a column of numbers, which interpolation can close
+        runs = [missing_runs(numeric[:, j]) for j in np.flatnonzero(bad.any(axis=0))]
+        longest = max(last - first + 1 for column_runs in runs for first, last in column_runs)
+        top = max(column_runs[0][1] + 1 for column_runs in runs)
+        if (len(numeric) > top and all(len(column_runs) == 1 and column_runs[0][0] == 0 for column_runs in runs)
+                and all(isinstance(value, str) for value in frame[chosen].iloc[:top].stack())):
+            # text in the top rows only, numbers below: more header lines, which interpolating would turn into data
+            hint = (f"data row(s) 1..{top} hold text above columns of numbers: more header lines? delete them from "
+                    "the file (lines starting with # above the header are skipped)")
+        elif longest < len(numeric):  # gaps in a column of numbers, which interpolation can close
             hint += f"; or interpolate runs of up to {longest} row(s) with --fill-missing {longest}"
         text = f" ({cell!r})" if isinstance(cell, str) and cell.strip() else ""  # what stands there: #N/A, ERR
         raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN{text}"
                          f"{also}; {int(bad.sum())} such cell(s) in all, the longest run {longest} row(s)"
                          + (f", longer than --fill-missing {fill_missing}" if fill_missing else ""), hint=hint)
-    time = None
+    time, time_unit = None, time_unit_from_name(time_column)
     if time_column:
         time = frame[time_column].to_numpy()
+        epoch = epoch_stamps(frame[time_column], time_unit)
+        if epoch is not None:  # dates to read, cut at (--train-until 2026-11-09) and plot
+            time, unit_name = epoch
+            time_unit = None
+            notes.append(f"time column {time_column!r} holds numbers of the size of {unit_name} since 1970-01-01: "
+                         "read as such, in UTC (the scores CSV and the PNG show them as dates)")
         blank = np.flatnonzero(frame[time_column].isna().to_numpy())
         if len(blank):  # the rows stay (their signals are good); the stamps cannot place them
             notes.append(f"time column {time_column!r} has {len(blank)} empty cell(s), first at data row "
@@ -626,7 +742,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         labels = raw.astype(np.int8)
     left_out = label_like if not columns else []
     return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
-                     label_like_left_out=left_out, time_unit=time_unit_from_name(time_column), time_guessed=guessed,
+                     label_like_left_out=left_out, time_unit=time_unit, time_guessed=guessed,
                      time_like_signal=time_like_signal, notes=notes)
 
 
@@ -911,6 +1027,12 @@ def _span_text(value: float, unit: str) -> str:
     return describe_duration(pd.Timedelta(seconds=float(value)))
 
 
+# When this share of the steps, and at least this many, are gaps (GAP_INTERVALS median intervals or more), the file
+# is irregularly sampled, not interrupted now and then.
+IRREGULAR_SHARE = 0.05
+IRREGULAR_MIN_GAPS = 10
+
+
 def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at_fit: bool = False) -> list[str]:
     """What the time column says that the detector cannot see, as notes: it takes the rows back to back, one
     sample per row. Gaps longer than GAP_INTERVALS median intervals (a region flagged there may be the gap),
@@ -947,6 +1069,11 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
                      f"{at(largest)}{dst}: the detector takes the rows back to back, so "
                      + ("it learns the jump across a gap as normal" if at_fit else
                         "a region flagged at a gap may be the jump across it"))
+        if len(gaps) >= max(IRREGULAR_MIN_GAPS, IRREGULAR_SHARE * len(steps)):  # a logger writing on change
+            notes.append(f"{len(gaps) / len(steps):.0%} of the steps are gaps: the rows look irregularly sampled, as "
+                         "from a logger that writes only when a value changes; windows and smoothing count rows, "
+                         "so 10 rows may be seconds or hours: resample the file to a fixed interval first (pandas: "
+                         "frame.resample('10s').ffill())")
     back = np.flatnonzero(steps < 0)
     if len(back):
         first = int(back[0])
