@@ -409,13 +409,10 @@ def format_evaluation(evaluation: Evaluation) -> str:
 
 def plot_evaluation(evaluation: Evaluation, path, max_sessions: int = 12) -> Path:
     """PNG: per session the smoothed score over time, the on/off thresholds, windows in ALERT shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tinyad.plots import new_figure
 
     shown = evaluation.sessions[:max_sessions]
-    fig, axes = plt.subplots(len(shown), 1, figsize=(11, 1.7 * len(shown) + 0.8), squeeze=False)
+    fig, axes = new_figure(len(shown), 1, figsize=(11, 1.7 * len(shown) + 0.8), squeeze=False)
     a = evaluation.alert
     for axis, s in zip(axes[:, 0], shown):
         axis.plot(s.end_s, s.smoothed, lw=0.8, color="k")
@@ -437,5 +434,4 @@ def plot_evaluation(evaluation: Evaluation, path, max_sessions: int = 12) -> Pat
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -1,4 +1,4 @@
-"""PNG plots for training runs (matplotlib, Agg backend: works without a display)."""
+"""PNG plots for training runs, and `new_figure`, which every plot in tinyad draws on."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
-    import matplotlib
+def new_figure(nrows: int = 1, ncols: int = 1, figsize=None, **subplots_kwargs):
+    """(figure, axes) for a PNG: a matplotlib Figure made without pyplot, so no display is needed and the caller's
+    backend (a notebook's inline plots) is left as it was; `fig.savefig` writes it, and it is freed with its last
+    reference. `subplots_kwargs` as for Figure.subplots (sharex, squeeze, ...)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **subplots_kwargs)
 
 
 def plot_training_curves(history: dict, path: str | Path, best_epoch: int | None = None) -> Path:
@@ -21,8 +22,7 @@ def plot_training_curves(history: dict, path: str | Path, best_epoch: int | None
     stopping kept) is marked with a vertical line, since the curves run on past it."""
     from matplotlib.ticker import MaxNLocator
 
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig, axes = new_figure(1, 2, figsize=(9, 3.5))
     for ax, key in zip(axes, ("loss", "accuracy")):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + key in history:
@@ -37,17 +37,15 @@ def plot_training_curves(history: dict, path: str | Path, best_epoch: int | None
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names: list[str], path: str | Path, title: str = "") -> Path:
     """Confusion matrix with counts and row-normalized shading (rows: true class)."""
-    plt = _plt()
     cm = np.asarray(cm)
     rows = cm.sum(axis=1, keepdims=True)
     frac = np.divide(cm, rows, out=np.zeros(cm.shape), where=rows > 0)
-    fig, ax = plt.subplots(figsize=(1.2 * len(class_names) + 2.5, 1.0 * len(class_names) + 2))
+    fig, ax = new_figure(figsize=(1.2 * len(class_names) + 2.5, 1.0 * len(class_names) + 2))
     ax.imshow(frac, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(class_names)), class_names, rotation=30, ha="right")
     ax.set_yticks(range(len(class_names)), class_names)
@@ -59,5 +57,4 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: list[str], path: str | Pa
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)

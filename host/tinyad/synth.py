@@ -406,13 +406,10 @@ def envelope_spectrum(
 
 def plot_sessions(sessions: list[Session], png_path: str | Path, seconds: float = 2.0) -> Path:
     """Write a PNG with one row per session: accel time trace (first `seconds`) and accel/gyro spectra."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tinyad.plots import new_figure
 
     png_path = Path(png_path)
-    fig, axes = plt.subplots(len(sessions), 3, figsize=(15, 2.6 * len(sessions)), squeeze=False)
+    fig, axes = new_figure(len(sessions), 3, figsize=(15, 2.6 * len(sessions)), squeeze=False)
     for row, session in zip(axes, sessions):
         fs = session.meta.sample_rate_hz
         shown = min(session.n_samples, int(seconds * fs))
@@ -444,7 +441,6 @@ def plot_sessions(sessions: list[Session], png_path: str | Path, seconds: float 
     fig.tight_layout()
     png_path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png_path, dpi=90)
-    plt.close(fig)
     return png_path
 
 

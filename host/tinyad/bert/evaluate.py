@@ -306,12 +306,9 @@ def plot_history(histories: dict[str, list[dict]], path, key: str = "score", tit
     training loss of each checkpoint on a second axis (dotted)."""
     from pathlib import Path
 
-    import matplotlib
+    from tinyad.plots import new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = new_figure(figsize=(7, 4))
     loss_axis = ax.twinx() if with_loss else None
     for i, (name, history) in enumerate(histories.items()):
         color = f"C{i}"
@@ -340,5 +337,4 @@ def plot_history(histories: dict[str, list[dict]], path, key: str = "score", tit
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -24,10 +24,7 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
     with the cut below. Lines break at gaps (each segment drawn apart, the gap shaded grey and labelled), so a
     hole is never drawn as a straight line; steps the loader interpolated are shaded blue (labelled); alarms
     are shaded red, behind the lines, each at least 0.2 % of the steps wide (`visible_region`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tinyad.plots import new_figure
 
     from tinyad.battery.bms import SEGMENT_COLUMN, TIME_COLUMN
     from tinyad.detectors.telemetry import visible_region
@@ -39,7 +36,7 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
     channels = list(telemetry.channels)[:max_channels]
     bounds = segment_bounds(frame[SEGMENT_COLUMN].to_numpy())
     filled = events(telemetry.interpolated_rows())
-    fig, axes = plt.subplots(len(channels) + 1, 1, figsize=(12, 1.4 * len(channels) + 2.4), sharex=True,
+    fig, axes = new_figure(len(channels) + 1, 1, figsize=(12, 1.4 * len(channels) + 2.4), sharex=True,
                              squeeze=False)
     axes = axes[:, 0]
     series = [frame[name].to_numpy(np.float64) for name in channels] + [np.asarray(scores, np.float64)]
@@ -79,5 +76,4 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

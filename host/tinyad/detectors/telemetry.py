@@ -837,10 +837,7 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     level, as with `--threshold quantile` at 0.99, the legend says so and the p99 shows as a wide band under the
     dashes). `score_name` labels the lower panel's curve. The x axis is the telemetry's time where it has a
     usable one (`plot_axis`, labelled with its unit and column: `time_axis_label`), else the data row number."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tinyad.plots import new_figure
     from matplotlib.patches import Patch
 
     from tinyad.evaluation import events
@@ -865,7 +862,7 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
         mean, std = values.mean(0), values.std(0)
         scale_note = "this file's mean/std"
     scaled = (values - mean) / np.where(std > 0, std, 1)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
+    fig, (top, bottom) = new_figure(2, 1, figsize=(12, 6), sharex=True)
     for i in range(scaled.shape[1]):
         top.plot(x, scaled[:, i], lw=0.6, label=telemetry.columns[drawn[i]])
     top.set_ylabel(f"signal (z-score,\n{scale_note})")
@@ -920,7 +917,6 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
