@@ -180,7 +180,7 @@ def test_sessions_without_a_label_are_refused_naming_them(label):
     sessions = [make_session("normal", 500, "n1"), make_session(label, 500, "imported_a"),
                 make_session("imbalance", 500, "i1"), make_session(label, 500, "imported_b")]
     for task in ("binary", "multiclass"):  # binary would train the healthy "unknown" data as anomalies
-        with pytest.raises(InputError, match=r"2 session\(s\) have no label \(\"unknown\" or empty\): "
+        with pytest.raises(InputError, match=r"(?m)2 session\(s\) have no label \(\"unknown\" or empty\): "
                                              r"imported_a, imported_b$") as err:
             build_dataset(sessions, DatasetConfig(window=50, hop=50, task=task))
         assert "--label" in err.value.hint and "re-import" in err.value.hint

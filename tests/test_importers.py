@@ -354,7 +354,7 @@ def test_non_increasing_time_shows_the_numbers_as_in_the_file(tmp_path):
         importers.import_csv(path, {"ax": "x"}, time_column="t")
     assert str(err.value) == f"{path}: line 5: time does not increase (4.99 -> 4.99 s)"
     path = _write(tmp_path / "m.csv", "ms,x\n1000,1\n1010,1\n1005,1\n")
-    with pytest.raises(InputError, match=r"line 4: time does not increase \(1010 -> 1005 ms\)$"):
+    with pytest.raises(InputError, match=r"(?m)line 4: time does not increase \(1010 -> 1005 ms\)$"):
         importers.import_csv(path, {"ax": "x"}, time_column="ms", time_unit="ms")
 
 
@@ -371,7 +371,7 @@ def test_a_cell_too_large_for_float32_is_named_without_numpy_warnings(tmp_path):
 def test_a_folder_is_named_as_a_folder(tmp_path, capsys):
     from tinyad.csvfile import read_csv
 
-    with pytest.raises(InputError, match=r": is a folder, not a CSV file$"):
+    with pytest.raises(InputError, match=r"(?m): is a folder, not a CSV file$"):
         read_csv(tmp_path)
     assert main(["import", "csv", str(tmp_path), "--out", str(tmp_path / "out"), "--map", "ax=x", "--rate", "100",
                  "--label", "normal"]) == 2

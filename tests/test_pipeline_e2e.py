@@ -15,7 +15,6 @@ from tinyad.export import export_model, resolver_method
 from tinyad.model_settings import ModelSettings
 from tinyad.models import ModelConfig
 from tinyad.quantize import board_inputs, quantize_run
-from tinyad.session import read_session
 from tinyad.synth import synth_dataset
 from tinyad.tflm import TflmModel, op_names
 from tinyad.train import TrainConfig, load_run, train
@@ -27,10 +26,10 @@ pytestmark = pytest.mark.slow
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     paths = synth_dataset(root / "sessions", sessions_per_class=3, duration_s=12, seed=3, machine_seed=3)
-    data = build_dataset([read_session(p) for p in paths], DatasetConfig(window=64, hop=32))
+    data = build_dataset(paths, DatasetConfig(window=64, hop=32))  # session files, as synth returns them
     run = train(data, ModelConfig(units=8, conv_filters=8), TrainConfig(epochs=3, seed=1), root / "run",
                 progress=False)
-    q = quantize_run(run, root / "model", n_representative=50, progress=False)
+    q = quantize_run(str(run.path), root / "model", n_representative=50, progress=False)  # a run by its folder
     out = export_model(q.tflite_path, out_dir=root / "fw")
     return root, run, q, out
 
@@ -63,6 +62,7 @@ def test_check_reports_costs_and_localizes_tflite_differences(pipeline):
     model_bytes = q.tflite_path.read_bytes()
     windows = board_inputs(run.data["test"].x[:60], q.settings)
     report = check_model(model_bytes, windows)
+    assert check_model(q.tflite_path, windows).comparison == report.comparison  # a path reads the same bytes
     assert report.flash_bytes == len(model_bytes)
     assert report.n_ops == sum(report.ops.values()) == len(op_names(model_bytes))
     assert report.macs == sum(count_macs(model_bytes).values()) > 0

@@ -155,6 +155,19 @@ def test_train_warns_about_channels_the_board_cannot_feed_and_refuses_a_window_t
     assert not out.exists()
 
 
+def test_the_train_api_refuses_a_window_the_core_cannot_hold_before_training(tmp_path):
+    from tinyad.datasets import DatasetConfig, build_dataset
+    from tinyad.models import ModelConfig
+    from tinyad.train import TrainConfig, train
+
+    paths = write_sessions_to(tmp_path / "d", [("normal", "n1"), ("normal", "n2"), ("imbalance", "i1"),
+                                               ("imbalance", "i2")])
+    data = build_dataset(paths, DatasetConfig(window=130, hop=50))
+    with pytest.raises(InputError, match="the board and the SIL could not run this model: window 130 samples > 128"):
+        train(data, ModelConfig(), TrainConfig(epochs=1), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()  # refused before a folder is made, as tinyad train refuses
+
+
 def test_train_refuses_a_single_class_and_writes_nothing(tmp_path, capsys):
     write_sessions_to(tmp_path / "only_normal", [("normal", "a"), ("normal", "b")])
     out = tmp_path / "run"

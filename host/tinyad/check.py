@@ -8,6 +8,7 @@ never hidden by a tolerance.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -167,11 +168,18 @@ def time_per_window(model: TflmModel, windows: np.ndarray, repeats: int = 200) -
     return float(np.median(samples) * 1e6)
 
 
-def check_model(model_bytes: bytes, windows_int8: np.ndarray | None = None, compare: bool = True,
+def check_model(model_bytes: bytes | str | os.PathLike, windows_int8: np.ndarray | None = None, compare: bool = True,
                 progress: bool = False, n_random_windows: int = 64) -> CheckReport:
-    """Measure the model and, given int8 test windows, compare TFLite (reference kernels) with TFLM; without
-    windows, on `n_random_windows` random int8 windows."""
-    require_tflite(model_bytes, "model")
+    """Measure the model (its bytes, or a .tflite path) and, given int8 test windows, compare TFLite (reference
+    kernels) with TFLM; without windows, on `n_random_windows` random int8 windows."""
+    name = "model"
+    if isinstance(model_bytes, (str, os.PathLike)):
+        name = str(model_bytes)
+        if not os.path.isfile(model_bytes):
+            raise InputError(f"{name}: no such model file", hint="give the path of a .tflite file")
+        with open(model_bytes, "rb") as handle:
+            model_bytes = handle.read()
+    require_tflite(model_bytes, name)
     tflm = TflmModel(model_bytes)
     if windows_int8 is None or len(windows_int8) == 0:
         if n_random_windows < 1:

@@ -307,8 +307,14 @@ def repeated_test_data(sessions: list[Session], segments: list[Segment], window:
     return found
 
 
-def build_dataset(sessions: list[Session], config: DatasetConfig | None = None) -> Dataset:
-    """Split, window and normalize labeled sessions (see module docstring)."""
+def build_dataset(sessions: list, config: DatasetConfig | None = None) -> Dataset:
+    """Split, window and normalize labeled sessions (see module docstring): Sessions, or paths of session files
+    (as `synth_dataset` returns them)."""
+    import os
+
+    from tinyad.session import read_session
+
+    sessions = [read_session(s) if isinstance(s, (str, os.PathLike)) else s for s in sessions]
     config = config or DatasetConfig()
     check_compatible(sessions)
     reason = curation_reason(sessions, config)

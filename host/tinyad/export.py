@@ -208,6 +208,15 @@ def core_limit_hint(problems: list[str]) -> str:
     return "re-train with fewer classes, merging labels (the core's limits: docs/protocol.md)"
 
 
+def refuse_what_the_core_cannot_hold(window: int, n_channels: int, n_classes: int) -> None:
+    """InputError naming each limit of the firmware core a model of this shape would break
+    (`core_limit_problems`): before training, not after an hour of it at export."""
+    problems = core_limit_problems(window, n_channels, n_classes)
+    if problems:
+        raise InputError(f"the board and the SIL could not run this model: {'; '.join(problems)}",
+                         hint=core_limit_hint(problems))
+
+
 def board_requirements(settings: ModelSettings) -> list[str]:
     """What the board must match for this model (text lines), with the menuconfig (sdkconfig) settings to change
     where the model differs from the firmware defaults."""

@@ -199,13 +199,16 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (np.asarray(q, np.float32) - zero_point) * np.float32(scale)
 
 
-def quantize_run(run: Run, out_dir: str | Path | None = None, n_representative: int = 400, seed: int = 0,
-                 progress: bool = True, per_channel_dense: bool = False) -> QuantizeResult:
-    """Quantize the run's model to int8, evaluate float vs int8 (TFLM) on the test split, and write
-    `model.tflite`, `model_settings.json` and `quantize.json` into out_dir (default: the run directory)."""
+def quantize_run(run: Run | str | Path, out_dir: str | Path | None = None, n_representative: int = 400,
+                 seed: int = 0, progress: bool = True, per_channel_dense: bool = False) -> QuantizeResult:
+    """Quantize the run's model (a Run, or its folder) to int8, evaluate float vs int8 (TFLM) on the test split,
+    and write `model.tflite`, `model_settings.json` and `quantize.json` into out_dir (default: the run directory)."""
     from tinyad.check import esp_nn_scratch_bytes
     from tinyad.tflm import TflmModel, op_names
+    from tinyad.train import load_run
 
+    if isinstance(run, (str, Path)):
+        run = load_run(run)
     out_dir = Path(out_dir or run.path)
     info = run.info
     if len(run.class_names) < 2:  # runs made before train refused one class

@@ -115,8 +115,11 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     1-based epoch whose weights early stopping kept."""
     import keras
 
+    from tinyad.export import refuse_what_the_core_cannot_hold
+
     if train_config.epochs < 1:  # before any folder is made: a refused option leaves nothing behind
         raise InputError(f"epochs must be >= 1, got {train_config.epochs}")
+    refuse_what_the_core_cannot_hold(dataset.config.window, len(dataset.channels), len(dataset.class_names))
     keras.utils.set_random_seed(train_config.seed)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

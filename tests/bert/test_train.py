@@ -2,6 +2,7 @@
 method's score on hand-computed arrays, and scoring bad input."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -273,3 +274,33 @@ def test_train_on_dataset_reads_every_file_data_set_with_its_time_column(tmp_pat
     with pytest.raises(InputError, match="no time column 'time'") as err:
         train_module.train_on_dataset(str(csv), options, tmp_path / "run", (0.0, 1.0), eval_range=None)
     assert "add --time-column NAME (this command takes it" in err.value.hint
+
+
+def test_a_script_scores_dataframes_by_name_and_gives_checkpoints_by_path(source_run):
+    import pandas as pd
+
+    data = normal_telemetry(200, seed=4)
+    checkpoint = load_checkpoint(source_run.run_dir)
+    expected = evaluate.score_segments(checkpoint, [data], 8)
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    # a DataFrame alone, columns in another order and one more: matched by name; a path for the checkpoint
+    shuffled = frame[["c", "a", "b"]].assign(note=0.0)
+    np.testing.assert_array_equal(evaluate.score_segments(str(source_run.run_dir), shuffled, 8), expected)
+    scores, threshold, flags = evaluate.score_unlabelled(source_run.run_dir, shuffled, 8, 0.08)
+    np.testing.assert_array_equal(scores, expected)
+    with pytest.raises(InputError, match=r"scoring data: no column\(s\) \['b'\]"):
+        evaluate.score_segments(checkpoint, frame.drop(columns="b"), 8)
+    with pytest.raises(InputError, match=r"takes \(steps, 3\) for channels \['a', 'b', 'c'\]"):
+        evaluate.score_segments(checkpoint, data[:, :2], 8)
+
+
+def test_training_from_a_script_warns_instead_of_dropping_warnings(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame(normal_telemetry(300), columns=["a", "b", "c"])
+    options = TrainOptions(preset="tiny", max_steps=2, checkpoint_every=2, batch_size=8, lr=5.0)
+    with warnings.catch_warnings(record=True) as caught:  # (pytest.warns would re-raise Keras' own warnings)
+        warnings.simplefilter("always")
+        result = train(frame, ["a", "b", "c"], options, tmp_path / "run", progress=False)
+    warned = [str(w.message) for w in caught if w.category is UserWarning]  # no log given: a warning, not silence
+    assert len(warned) == 1 and "very large" in warned[0] and result.history[-1]["step"] == 2

@@ -8,7 +8,9 @@ F1, AUC-PR, VUS-PR. Test sets are held-out time ranges with injected anomalies (
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -94,25 +96,37 @@ def quantile_threshold(scores: np.ndarray, anomaly_rate: float) -> float:
     return float(np.quantile(np.asarray(scores, float), 1.0 - anomaly_rate))
 
 
-def score_segments(checkpoint, segments: list, stride: int) -> np.ndarray:
+def score_segments(checkpoint, segments, stride: int) -> np.ndarray:
     """Per-step scores of real telemetry: `segments` are its contiguous runs (steps, channels) in the
-    checkpoint's channel order and units, each standardized and scored on its own (a window across a gap
-    would score the seam), then concatenated."""
+    checkpoint's units, each standardized and scored on its own (a window across a gap would score the seam),
+    then concatenated. `checkpoint`: a loaded Checkpoint or its path (a run folder means its last); `segments`:
+    arrays in the checkpoint's channel order, or DataFrames matched by name (`as_channel_segments`), or one."""
+    from tinyad.bert.train import as_channel_segments, load_checkpoint
+
+    if isinstance(checkpoint, (str, os.PathLike)):
+        checkpoint = load_checkpoint(Path(checkpoint))
+    segments = as_channel_segments(segments, checkpoint.channels, "scoring data")
     if not segments:
         raise InputError("nothing to score: no rows")
+    if any(part.ndim != 2 or part.shape[1] != len(checkpoint.channels) for part in segments):
+        raise InputError(f"scoring data: {[part.shape for part in segments]}, but the checkpoint takes (steps, "
+                         f"{len(checkpoint.channels)}) for channels {checkpoint.channels}")
     window = checkpoint.config.window
     return np.concatenate([score_series(checkpoint.model, checkpoint.standardizer.apply(part), window, stride)
                            for part in segments])
 
 
-def score_unlabelled(checkpoint, segments: list, stride: int, anomaly_rate: float,
-                     reference: list | None = None) -> tuple:
+def score_unlabelled(checkpoint, segments, stride: int, anomaly_rate: float, reference=None) -> tuple:
     """(scores, threshold, flags) for real telemetry (`score_segments`) and the method's cut: the
     (1 - anomaly_rate) quantile of the scores of `reference`, known-normal telemetry given as segments, or by
     default of these scores themselves. The default cut flags about `anomaly_rate` of any series by
     construction: it ranks the steps of this series and cannot tell whether it holds an anomaly at all. With a
     reference, `anomaly_rate` is the share of normal steps above the cut (the false alarm rate on the
     reference), and a series like the reference gets about that share flagged."""
+    if isinstance(checkpoint, (str, os.PathLike)):
+        from tinyad.bert.train import load_checkpoint
+
+        checkpoint = load_checkpoint(Path(checkpoint))
     scores = score_segments(checkpoint, segments, stride)
     basis = scores if reference is None else score_segments(checkpoint, reference, stride)
     threshold = quantile_threshold(basis, anomaly_rate)
@@ -304,8 +318,6 @@ def plot_history(histories: dict[str, list[dict]], path, key: str = "score", tit
                  target: float | None = TARGET_SCORE, extra_keys=("f1",), with_loss: bool = False):
     """PNG: `key` (and `extra_keys`, dashed) versus training steps, one line per run; `with_loss` adds the mean
     training loss of each checkpoint on a second axis (dotted)."""
-    from pathlib import Path
-
     from tinyad.plots import new_figure
 
     fig, ax = new_figure(figsize=(7, 4))

@@ -12,8 +12,10 @@ re-initialized (and the run says so in its `notes`).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -203,9 +205,9 @@ def remove_run_files(run_dir: Path) -> list[Path]:
     return remove_outputs(run_files(run_dir))
 
 
-def load_checkpoint(path: Path) -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Load a checkpoint directory (or the last checkpoint of a run directory)."""
-    path = resolve_checkpoint(path)
+    path = resolve_checkpoint(Path(path))
     try:
         meta = json.loads((path / CONFIG_FILE).read_text())
         config = BertConfig.from_dict(meta["model"])
@@ -283,12 +285,41 @@ def prepare_model(n_channels: int, channels: list[str], options: TrainOptions) -
 Evaluator = Callable[[object, "Standardizer"], dict]
 
 
-def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions, run_dir: Path,
+def library_log(message: str) -> None:
+    """Where messages go when a script calls the API without a `log`: warnings as Python warnings (a learning rate
+    that will diverge must not pass unseen), notes (a re-initialized embedding, gaps) to the "tinyad" logger."""
+    if message.startswith("warning: "):
+        warnings.warn(message.removeprefix("warning: "), UserWarning, stacklevel=3)
+    else:
+        logging.getLogger("tinyad").info(message)
+
+
+def as_channel_segments(segments, channels: list[str], where: str = "data") -> list[np.ndarray]:
+    """Telemetry as a list of (steps, channels) float arrays in the order of `channels`: a list of arrays or
+    DataFrames, or one of them alone. DataFrame columns are picked by name (others left out; a missing one is an
+    InputError), arrays are taken as they are."""
+    if hasattr(segments, "shape"):  # one array or DataFrame
+        segments = [segments]
+    parts = []
+    for part in segments:
+        if hasattr(part, "columns"):
+            have = [str(name) for name in part.columns]
+            missing = [name for name in channels if name not in have]
+            if missing:
+                raise InputError(f"{where}: no column(s) {missing}; the channels are {list(channels)}, the data has "
+                                 f"{have}", hint="name the columns as the channels (a DataFrame is matched by name)")
+            part = part.set_axis(have, axis=1)[list(channels)].to_numpy(dtype=float, na_value=np.nan)
+        parts.append(np.asarray(part, dtype=float))
+    return parts
+
+
+def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
           evaluator: Evaluator | None = None, donor: np.ndarray | None = None, source: str = "",
           progress: bool = True, log: Callable[[str], None] | None = None, period_s: float | None = None,
           extra_notes: list[str] | tuple = (), on_checkpoint: Callable[[dict], None] | None = None,
           before_first_write: Callable[[], None] | None = None) -> TrainResult:
-    """Train on normal telemetry `segments` (raw units, list of (n_i, channels)) with synthetic outliers.
+    """Train on normal telemetry `segments` (raw units: a list of (n_i, channels) arrays or DataFrames, or one;
+    `as_channel_segments`) with synthetic outliers. Without `log`, warnings are Python warnings (`library_log`).
 
     Every `checkpoint_every` steps (and at the end) a checkpoint is written to `run_dir/step_NNNNNN` and, if
     given, `evaluator(model, standardizer)` scores it; its dict goes into the checkpoint and `history.json`,
@@ -302,7 +333,8 @@ def train(segments: list[np.ndarray], channels: list[str], options: TrainOptions
     import keras
     from tqdm import tqdm
 
-    log = log or (lambda message: None)
+    log = log or library_log
+    segments = as_channel_segments(segments, channels, "training data")
     if not segments or any(s.ndim != 2 or s.shape[1] != len(channels) for s in segments):
         raise InputError(f"training data must be (steps, {len(channels)}) arrays for channels {channels}")
     stacked = np.concatenate(segments)
@@ -473,7 +505,8 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
     from tinyad.battery.bms import is_tidy_file, load_any, report_lines
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation, plot_history
 
-    log = log or (lambda message: None)
+    log = log or library_log
+    dataset = str(dataset)  # a Path names a file as the string does
     validate_options(options)  # a refused option fails before any loading; train() logs the warnings
     notes: list[str] = []
 

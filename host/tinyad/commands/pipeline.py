@@ -120,7 +120,7 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
           min_anomaly_fraction, out_dir, overwrite):
     """Train a model on labeled SESSIONS (files or directories of .parquet session files)."""
     from tinyad.datasets import DatasetConfig, build_dataset, repeated_test_data
-    from tinyad.export import board_channel_problem
+    from tinyad.export import board_channel_problem, refuse_what_the_core_cannot_hold
     from tinyad.models import ModelConfig
     from tinyad.session import range_warnings
     from tinyad.train import TrainConfig, pipeline_files_in
@@ -138,11 +138,11 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
     channel_problem = board_channel_problem(channels)
     if channel_problem:
         _warn(f"{channel_problem}: `tinyad export` will refuse this model (the host and the SIL can still use it)")
-    _refuse_what_the_core_cannot_hold(window, len(channels), 2)
+    refuse_what_the_core_cannot_hold(window, len(channels), 2)
     data = build_dataset(loaded, DatasetConfig(
         window=window, hop=hop, task=task, max_windows_per_session=max_windows_per_session,
         min_samples=min_samples, min_anomaly_fraction=min_anomaly_fraction))
-    _refuse_what_the_core_cannot_hold(window, len(data.channels), len(data.class_names))
+    refuse_what_the_core_cannot_hold(window, len(data.channels), len(data.class_names))
     click.echo(f"classes {data.class_names}; windows train {len(data.train)}, val {len(data.val)}, "
                f"test {len(data.test)} (split by session / time block, no window crosses a boundary)")
     # The int8 model sees counts at this full scale: anything beyond it clips on the board and in quantize.
@@ -159,17 +159,6 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
     click.echo(_best_epoch_line(metrics, run.info["history"]))
     click.echo(_metrics_table([("float", metrics["float_test"])]))
     click.echo(f"run directory: {run.path} (model.keras, metrics.json, training_curves.png, confusion_matrix.png)")
-
-
-def _refuse_what_the_core_cannot_hold(window: int, n_channels: int, n_classes: int) -> None:
-    """InputError naming each limit of the firmware core a model of this shape would break (see
-    `tinyad.export.core_limit_problems`)."""
-    from tinyad.export import core_limit_hint, core_limit_problems
-
-    problems = core_limit_problems(window, n_channels, n_classes)
-    if problems:
-        raise InputError(f"the board and the SIL could not run this model: {'; '.join(problems)}",
-                         hint=core_limit_hint(problems))
 
 
 def _best_epoch_line(metrics: dict, history: dict) -> str:
