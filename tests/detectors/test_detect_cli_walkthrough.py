@@ -433,3 +433,20 @@ def test_many_regions_list_the_highest_in_file_order(tmp_path, capsys):
     assert regions > 20 and "the 20 of" in lines[1] and "with the highest smoothed error, in file order" in lines[1]
     assert any(line.startswith("  rows 3901..") for line in lines[2:22])
     assert lines[22] == f"  ... {regions - 20} more (all of them in the scores CSV's alarm column)"
+
+
+def test_an_over_range_stretch_stays_flagged_and_is_not_called_a_stuck_sensor(tmp_path, capsys):
+    normal = _signals(n=600)
+    model, _ = _fit(tmp_path, _write(tmp_path, "normal.csv", normal), "--threshold", "sigma")
+    faulty = pd.DataFrame(_signals(n=600, seed=2), columns=["a", "b", "c"])
+    faulty.loc[400:460, "a"] = 6.0
+    faulty = faulty.astype({"a": object})
+    faulty.loc[420:450, "a"] = "OVF"  # the logger's range ends below the fault's peak
+    faulty.to_csv(tmp_path / "faulty.csv", index=False)
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(tmp_path / "faulty.csv"), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "column 'a': read 31 over-range cell(s) (e.g. 'OVF') as its largest reading, 6" in out
+    assert "holds one value" not in out
+    alarm = pd.read_csv(tmp_path / "out" / "faulty.scores.csv")["alarm"].to_numpy()
+    assert alarm[420:451].all()

@@ -477,3 +477,24 @@ def test_a_logger_that_writes_on_change_gets_an_irregular_sampling_note():
     assert notes[1].startswith("10% of the steps are gaps: the rows look irregularly sampled, as from a logger that "
                                "writes only when a value changes")
     assert len(sampling_notes(np.cumsum([0] + [1] * 20 + [600] * 9).astype(float), unit="s")) == 1  # 9 outages
+
+
+def test_over_and_under_range_marks_read_as_the_columns_extremes_with_a_note(tmp_path):
+    path = tmp_path / "pressure.csv"
+    path.write_text("t,pressure_bar,flow\n0,6.5,1.0\n1,9.8,1.1\n2,OVF,1.2\n3, +OVER ,1.1\n4,2.1,-OL\n5,6.4,0.9\n")
+    data = load_telemetry(path, guess_time=True)
+    assert data.values[:, 0].tolist() == [6.5, 9.8, 9.8, 9.8, 2.1, 6.4]
+    assert data.values[:, 1].tolist() == [1.0, 1.1, 1.2, 1.1, 0.9, 0.9]
+    assert data.range_marked[:, 0].tolist() == [False, False, True, True, False, False]
+    assert data.notes == [
+        "column 'pressure_bar': read 2 over-range cell(s) (e.g. 'OVF') as its largest reading, 9.8 (the true values "
+        "lay beyond: the error there is a lower bound)",
+        "column 'flow': read 1 under-range cell(s) (e.g. '-OL') as its smallest, 0.9 (the true values lay beyond: "
+        "the error there is a lower bound)"]
+    # other text is still a bad cell; a column of marks alone has no reading to stand in
+    path.write_text("t,pressure_bar\n0,6.5\n1,ERR\n")
+    with pytest.raises(InputError, match="column 'pressure_bar': missing, non-numeric or NaN \\('ERR'\\)"):
+        load_telemetry(path, guess_time=True)
+    path.write_text("t,pressure_bar\n0,OVF\n1,OVF\n")
+    with pytest.raises(InputError, match="missing, non-numeric or NaN \\('OVF'\\)"):
+        load_telemetry(path, guess_time=True)

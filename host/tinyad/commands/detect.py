@@ -480,7 +480,9 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     changes = ([f"{joined} fewer than {merge_gap} rows apart joined"] if joined else []) + (
         [f"{dropped} shorter than {min_rows} rows dropped"] if dropped else [])
     # (summary mark, note): the notes worth repeating in the multi-file summary
-    stuck = stuck_channel_notes(data.values, data.columns, statistics[3], data.time)
+    # a run of over-range marks read as the column's largest reading is no frozen sensor: left out of that test
+    held = data.values if data.range_marked is None else np.where(data.range_marked, np.nan, data.values)
+    stuck = stuck_channel_notes(held, data.columns, statistics[3], data.time)
     warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result)),
                 ("unflagged excess", unflagged_excess_note(dataclasses.replace(result, flags=flagged_by_threshold),

@@ -36,6 +36,8 @@ class Telemetry:
     # what reading did or assumed that the user should be told (an encoding, a remembered column the file lacks,
     # columns the detector does not use); `detect fit` and `detect score` print them as notes
     notes: list[str] = field(default_factory=list)
+    # (time, channels) True where a cell held an over- or under-range mark ("OVF"), read as the column's extreme
+    range_marked: np.ndarray | None = None
 
 
 # Column names that hold ground truth in public anomaly data sets (SKAB: anomaly, changepoint; NAB, SWaT...).
@@ -306,6 +308,42 @@ def _refuse_dotted_groups(path: Path, frame, chosen: list, decimal_commas: list,
                              f"{decimal_commas[0]!r}): is '.' a thousands mark there or a decimal point?",
                              hint=f"for a thousands mark, {THOUSANDS_MARK_HINT}; for decimal points, export every "
                                   "column with points")
+
+
+# What loggers and meters write when a reading is beyond the sensor's range: the fault's worst moments, which
+# interpolating between the readings around them would turn into ordinary values.
+_OVER_RANGE = re.compile(r"\s*(?:\+?(?:OVF|OVL|OL|OVER|OVERRANGE|OVER[ _-]RANGE|OVERFLOW)|>\s*RANGE)\s*", re.I)
+_UNDER_RANGE = re.compile(r"\s*(?:-(?:OVF|OVL|OL|OVER)|UNF|UFL|UNDER|UNDERRANGE|UNDER[ _-]RANGE|UNDERFLOW|"
+                          r"<\s*RANGE)\s*", re.I)
+
+
+def _read_range_marks(frame, chosen: list, numeric: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Read over-range marks ("OVF", "OL", "+OVER") in the text cells of the signal columns as the column's largest
+    reading in the file, and under-range marks ("UNF", "-OL") as its smallest, in `numeric` (in place); return a note
+    per column and the cells so read (rows, columns). The true value lay beyond, so an alarm there stays an alarm;
+    a column with no reading is left alone (the bad-cell error names it)."""
+    import pandas as pd
+
+    notes, marked = [], np.zeros(numeric.shape, bool)
+    for j, name in enumerate(chosen):
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column):
+            continue
+        text = column.astype(str)
+        over = text.str.fullmatch(_OVER_RANGE).to_numpy(bool) & column.notna().to_numpy()
+        under = text.str.fullmatch(_UNDER_RANGE).to_numpy(bool) & column.notna().to_numpy()
+        readings = numeric[:, j][np.isfinite(numeric[:, j])]
+        if not (over.any() or under.any()) or not len(readings):
+            continue
+        numeric[over, j], numeric[under, j] = readings.max(), readings.min()
+        marked[:, j] = over | under
+        parts = ([f"{int(over.sum())} over-range cell(s) (e.g. {text[over].iloc[0].strip()!r}) as its largest "
+                  f"reading, {readings.max():g}"] if over.any() else []) + (
+                 [f"{int(under.sum())} under-range cell(s) (e.g. {text[under].iloc[0].strip()!r}) as its smallest, "
+                  f"{readings.min():g}"] if under.any() else [])
+        notes.append(f"column {name!r}: read {' and '.join(parts)} (the true values lay beyond: the error there is "
+                     "a lower bound)")
+    return notes, marked
 
 
 def missing_runs(column: np.ndarray) -> list[tuple[int, int]]:
@@ -688,7 +726,9 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         _refuse_dotted_groups(path, frame, chosen, decimal_commas,
                               lambda numbers: _read_csv_any_encoding(path, sep, dtype=str, usecols=numbers,
                                                                      **read_kwargs)[0])
-    numeric = frame[chosen].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    numeric = frame[chosen].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, copy=True)
+    range_notes, range_marked = _read_range_marks(frame, chosen, numeric)
+    notes += range_notes
     if fill_missing:
         numeric, filled = fill_short_gaps(numeric, fill_missing)
         if filled.any():
@@ -743,7 +783,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     left_out = label_like if not columns else []
     return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
                      label_like_left_out=left_out, time_unit=time_unit, time_guessed=guessed,
-                     time_like_signal=time_like_signal, notes=notes)
+                     time_like_signal=time_like_signal, notes=notes,
+                     range_marked=range_marked if range_marked.any() else None)
 
 
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
