@@ -498,3 +498,60 @@ def test_over_and_under_range_marks_read_as_the_columns_extremes_with_a_note(tmp
     path.write_text("t,pressure_bar\n0,OVF\n1,OVF\n")
     with pytest.raises(InputError, match="missing, non-numeric or NaN \\('OVF'\\)"):
         load_telemetry(path, guess_time=True)
+
+
+def test_header_variants_from_loggers_are_read_or_named_never_fitted_on_the_wrong_columns(tmp_path):
+    path = tmp_path / "x.csv"
+    # numpy.savetxt's header: the last comment line above rows of numbers is the header
+    path.write_text("# time,current,temp\n0.00,6.36,41.07\n20.00,6.75,40.99\n")
+    data = load_telemetry(path, guess_time=True)
+    assert (data.time_name, data.columns, data.values.tolist()) == ("time", ["current", "temp"],
+                                                                    [[6.36, 41.07], [6.75, 40.99]])
+    assert data.notes == ["took the last comment line '# time,current,temp' as the header (the lines below it are "
+                          "numbers)"]
+    # blank lines among the comments, and between the header and its units
+    path.write_text("# Logger EL-USB-2\n\n# Site 3\ntime,current\n\ns,A\n0,6.36\n20,6.75\n")
+    data = load_telemetry(path, guess_time=True)
+    assert (data.columns, data.values[:, 0].tolist()) == (["current"], [6.36, 6.75])
+    # a line above the header without #: pandas took the extra fields for an index; named, not fitted
+    for first in ("Conveyor 3 motor", "Logger,EL-USB-2"):
+        path.write_text(f"{first}\ntime,current,temp\n0,6.36,41.07\n20,6.75,40.99\n")
+        with pytest.raises(InputError, match="the first line has fewer fields than the lines below it"):
+            load_telemetry(path, guess_time=True)
+    # key,value lines above a 2-column header: header lines, not gaps to interpolate
+    path.write_text("Logger,EL-USB-1\nSerial,0045123\ntime,current\n0,6.36\n20,6.75\n40,6.5\n")
+    with pytest.raises(InputError) as refused:
+        load_telemetry(path, guess_time=True)
+    assert refused.value.hint.startswith("data row(s) 1..2 hold text above columns of numbers: more header lines?")
+    # a comment line inside the data
+    path.write_text("time,current\n0,6.36\n# power failure\n20,6.75\n")
+    with pytest.raises(InputError) as refused:
+        load_telemetry(path, guess_time=True)
+    assert refused.value.hint.startswith("data row(s) 2 are comment lines (#): delete them from the file")
+
+
+def test_epoch_numbers_are_dates_only_in_a_column_named_for_instants(tmp_path):
+    from tinyad.detectors.telemetry import names_an_instant, rows_before
+
+    assert all(map(names_an_instant, ["timestamp", "Timestamp (UTC)", "epoch_ms", "unix_time", "Date Time"]))
+    assert not any(map(names_an_instant, ["t", "time", "time_ms", "seconds", "elapsed_ms"]))
+    # an Arduino's millis() after 12 days in "time", a counter in "t": numbers, as written
+    path = tmp_path / "millis.csv"
+    path.write_text("time,value\n1036800000,5.4\n1036801000,4.5\n")
+    data = load_telemetry(path, guess_time=True)
+    assert data.time.tolist() == [1036800000, 1036801000] and data.notes == []
+    path.write_text("timestamp,value\n1794182400000,5.4\n1794182401000,4.5\n")
+    data = load_telemetry(path, guess_time=True)
+    with pytest.raises(InputError, match="the time column holds dates \\(epoch numbers are read as dates") as err:
+        rows_before(data.time, "1794182400500")
+    assert err.value.hint.startswith("give a date, e.g. --train-until 2026-11-09")
+    assert rows_before(data.time, "2026-11-09 00:00:00.5")[0] == 1
+
+
+def test_over_range_marks_are_no_reading_for_a_time_column(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("time,P\n0,4.9\n1,5.0\nOVF,5.1\n3,5.0\n")
+    with pytest.raises(InputError, match="column 'time': missing, non-numeric or NaN \\('OVF'\\)"):
+        load_telemetry(path, guess_time=True)
+    path.write_text("T,P\n20.1,4.9\n19.9,5.0\nOVF,5.1\n20.0,5.0\n")  # a temperature named T: a signal
+    assert load_telemetry(path, guess_time=True).values[:, 0].tolist() == [20.1, 19.9, 20.1, 20.0]

@@ -68,6 +68,26 @@ _NAME_SEPARATORS = re.compile(r"[\s/\-]+")
 _ZONE_SUFFIX = re.compile(r"_?[(\[]?(?:utc|gmt|local|lt|mez|cet)[)\]]?$")
 
 
+def _plain_time_name(name) -> str:
+    """A column name as the time names are listed: lower case, spaces, "/" and "-" as "_", a zone after it left
+    aside. E.g. "Timestamp (UTC)" -> "timestamp", "Date/Time" -> "date_time"."""
+    return _ZONE_SUFFIX.sub("", _NAME_SEPARATORS.sub("_", str(name).strip().lower())).strip("_")
+
+
+# Names of time columns that hold instants, not elapsed time: only these are read as epoch numbers. A "t" or a
+# "time" of 1.04e9 may as well be an Arduino's millis() after 12 days, or a counter.
+ABSOLUTE_TIME_NAMES = ("timestamp", "time_stamp", "datetime", "date_time", "date", "epoch", "epoch_time",
+                       "unix_time", "unixtime", "unix", "zeitstempel", "tijdstempel", "tidsstempel", "horodatage")
+
+
+def names_an_instant(name) -> bool:
+    """Whether a time column's name says it holds instants (ABSOLUTE_TIME_NAMES, with or without a unit:
+    "Timestamp (UTC)", "epoch_ms", "unix_s"), so that epoch numbers in it are dates."""
+    plain = _plain_time_name(name)
+    base = re.sub(r"_?[\[(]?(?:s|ms|us|ns)[\])]?$", "", plain).strip("_")
+    return plain in ABSOLUTE_TIME_NAMES or base in ABSOLUTE_TIME_NAMES
+
+
 def time_like_column(names) -> str | None:
     """The first of `names` that is named like a time column (TIME_LIKE_NAMES, or a time name with a unit
     such as "time_ms"; any case; spaces, "/" and "-" as "_", a zone after it left aside), else None. E.g.
@@ -75,8 +95,7 @@ def time_like_column(names) -> str | None:
     time_like_column(["Date/Time", "ax"]) -> "Date/Time"; time_like_column(["tilt", "ax"]) -> None."""
     for name in names:
         text = str(name).strip().lower()
-        plain = _ZONE_SUFFIX.sub("", _NAME_SEPARATORS.sub("_", text)).strip("_")
-        if text in TIME_LIKE_NAMES or plain in TIME_LIKE_NAMES or _TIME_WITH_UNIT.fullmatch(text):
+        if text in TIME_LIKE_NAMES or _plain_time_name(name) in TIME_LIKE_NAMES or _TIME_WITH_UNIT.fullmatch(text):
             return name
     return None
 
@@ -288,6 +307,10 @@ def _with_decimal_commas(frame, sep: str) -> list[str]:
     return read
 
 
+# Bad cells in no more than this many top rows, all of them text, are lines of a header, not gaps in the data.
+HEADER_LINES_AT_MOST = 5
+
+
 def _refuse_dotted_groups(path: Path, frame, chosen: list, decimal_commas: list, read_text) -> None:
     """Refuse signal columns holding digits grouped by points ("1.100,5", or "1.100" in a file with
     `decimal_commas`): a thousands mark or a decimal point? (`csvfile.first_dotted_group`). Text columns are
@@ -329,10 +352,12 @@ def _read_range_marks(frame, chosen: list, numeric: np.ndarray) -> tuple[list[st
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column):
             continue
+        readings = numeric[:, j][np.isfinite(numeric[:, j])]
+        if time_like_column([name]) is not None and (np.diff(readings) >= 0).all():  # a time column's stamps
+            continue
         text = column.astype(str)
         over = text.str.fullmatch(_OVER_RANGE).to_numpy(bool) & column.notna().to_numpy()
         under = text.str.fullmatch(_UNDER_RANGE).to_numpy(bool) & column.notna().to_numpy()
-        readings = numeric[:, j][np.isfinite(numeric[:, j])]
         if not (over.any() or under.any()) or not len(readings):
             continue
         numeric[over, j], numeric[under, j] = readings.max(), readings.min()
@@ -515,17 +540,36 @@ def unused_columns_note(names, shown: int = UNUSED_COLUMNS_SHOWN) -> str | None:
     return f"columns not used by the detector: {', '.join(names[:shown])}{more}"
 
 
-def leading_comment_lines(path: Path, most: int = 1000) -> list[str]:
-    """The lines at the top of a text file that start with "#" (a logger's export notes above the header),
-    stripped; at most `most` are read."""
-    lines = []
+def leading_comment_lines(path: Path, most: int = 1000) -> tuple[list[str], int, str | None]:
+    """(the lines at the top of a text file that start with "#", stripped: a logger's export notes above the
+    header; how many lines to skip to the header, blank ones among them included; the first line after them, or
+    None). At most `most` lines are read."""
+    comments, skipped = [], 0
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             text = line.lstrip("\ufeff").strip()
-            if not text.startswith("#") or len(lines) >= most:
-                break
-            lines.append(text)
-    return lines
+            if skipped >= most or (text and not text.startswith("#")):
+                return comments, skipped, text
+            skipped += 1
+            if text:
+                comments.append(text)
+    return comments, skipped, None
+
+
+def _next_text_line(path: Path, after: int) -> int:
+    """The index of the first line after line `after` (counted from 0) that is not blank: the row under a header,
+    blank lines aside (pandas skips those)."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for index, line in enumerate(handle):
+            if index > after and line.lstrip("\ufeff").strip():
+                return index
+    return after + 1
+
+
+def _all_numbers(line: str, sep: str) -> bool:
+    """Whether every field of a text line is a number (a data row, not a header)."""
+    fields = [field.strip().strip('"') for field in line.split(sep)]
+    return len(fields) > 1 and all(_NUMBER_TEXT.fullmatch(field) for field in fields)
 
 
 _NUMBER_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?\s*")
@@ -627,16 +671,29 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv"):
             sep = "\t" if sep == "\\t" else sep  # --sep '\t' from a shell arrives as backslash and t
-            comments = leading_comment_lines(path)  # a logger's notes above the header
-            read_kwargs = {"skiprows": len(comments)} if comments else {}
-            given_sep, sep = sep, sep or sniff_separator(path, skip_lines=len(comments))
+            comments, skipped, first_line = leading_comment_lines(path)  # a logger's notes above the header
+            given_sep, sep = sep, sep or sniff_separator(path, skip_lines=skipped)
+            read_kwargs = {"skiprows": skipped} if skipped else {}
+            header_comment = bool(comments) and first_line is not None and _all_numbers(first_line, sep)
+            if header_comment:  # "# time,current,temp" (numpy.savetxt's header) above rows of numbers
+                read_kwargs.update(header=None, names=[name.strip() for name in
+                                                       comments[-1].lstrip("#").split(sep)])
             frame, notes = _read_csv_any_encoding(path, sep, **read_kwargs)
-            if comments:
+            if header_comment:
+                notes.append(f"took the last comment line {comments[-1][:60]!r} as the header (the lines below "
+                             "it are numbers)" + (f", skipped {len(comments) - 1} comment line(s) above it"
+                                                  if len(comments) > 1 else ""))
+            elif comments:
                 notes.append(f"skipped {len(comments)} comment line(s) above the header (the first: "
                              f"{comments[0][:60]!r})")
-            units = unit_row(frame)
+            if not isinstance(frame.index, pd.RangeIndex):  # more fields below the first line than in it
+                raise InputError(f"{path}: the first line{' after the comments' if skipped else ''} has fewer "
+                                 f"fields than the lines below it ({str(frame.columns[0])[:60]!r}): a line above "
+                                 "the header?", hint="lines above the header (a logger's export notes) must go: "
+                                                     "delete them, or start each with #, which is skipped")
+            units = unit_row(frame) if not header_comment else None
             if units is not None:  # read again without it, so that the columns under it read as numbers
-                read_kwargs["skiprows"] = [*range(len(comments)), len(comments) + 1]
+                read_kwargs["skiprows"] = [*range(skipped), _next_text_line(path, skipped)]
                 frame = _read_csv_any_encoding(path, sep, **read_kwargs)[0]
                 notes.append(f"skipped data row 1 ({', '.join(units)}), text in every column, as a row of units "
                              "is; data rows are counted from the row after it")
@@ -746,11 +803,17 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         if is_date_or_time_text(cell):  # a time column the reader did not recognise, not a broken number
             raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: a date/time ({cell!r}), not a "
                              f"number{also}", hint=hint)
-        runs = [missing_runs(numeric[:, j]) for j in np.flatnonzero(bad.any(axis=0))]
+        bad_columns = np.flatnonzero(bad.any(axis=0))
+        runs = [missing_runs(numeric[:, j]) for j in bad_columns]
         longest = max(last - first + 1 for column_runs in runs for first, last in column_runs)
-        top = max(column_runs[0][1] + 1 for column_runs in runs)
-        if (len(numeric) > top and all(len(column_runs) == 1 and column_runs[0][0] == 0 for column_runs in runs)
-                and all(isinstance(value, str) for value in frame[chosen].iloc[:top].stack())):
+        top = int(np.flatnonzero(bad.any(axis=1))[-1]) + 1  # the last row with a bad cell, counted from 1
+        cells = [frame[chosen[j]].iloc[i] for i, j in np.argwhere(bad)]
+        comment_rows = sorted({int(i) + 1 for (i, _), cell in zip(np.argwhere(bad), cells)
+                               if isinstance(cell, str) and cell.lstrip().startswith("#")})
+        if comment_rows:  # pandas reads a "# power failure" line inside the data as a row
+            hint = (f"data row(s) {', '.join(map(str, comment_rows[:5]))}{' ...' if len(comment_rows) > 5 else ''} "
+                    "are comment lines (#): delete them from the file (only those above the header are skipped)")
+        elif top <= HEADER_LINES_AT_MOST and top < len(numeric) and all(isinstance(cell, str) for cell in cells):
             # text in the top rows only, numbers below: more header lines, which interpolating would turn into data
             hint = (f"data row(s) 1..{top} hold text above columns of numbers: more header lines? delete them from "
                     "the file (lines starting with # above the header are skipped)")
@@ -763,7 +826,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     time, time_unit = None, time_unit_from_name(time_column)
     if time_column:
         time = frame[time_column].to_numpy()
-        epoch = epoch_stamps(frame[time_column], time_unit)
+        epoch = epoch_stamps(frame[time_column], time_unit) if names_an_instant(time_column) else None
         if epoch is not None:  # dates to read, cut at (--train-until 2026-11-09) and plot
             time, unit_name = epoch
             time_unit = None
@@ -1003,6 +1066,10 @@ def rows_before(time, until: str, unit: str | None = None) -> tuple[int, str]:
         if stamps is None:
             raise InputError(f"--train-until {until}: the time column does not read as time stamps (an empty or "
                              "unreadable cell)", hint="fill or remove those rows, or use --train-rows")
+        if re.fullmatch(r"\s*[+-]?\d+(?:\.\d*)?\s*", until):  # a number against dates: epoch numbers read as dates
+            raise InputError(f"--train-until {until}: the time column holds dates (epoch numbers are read as dates in "
+                             "UTC)", hint="give a date, e.g. --train-until 2026-11-09 or --train-until "
+                                          "'2026-11-09 06:00'")
         try:
             parsed = pd.to_datetime(until, dayfirst=is_dotted_date(until))
         except (ValueError, TypeError) as err:
@@ -1110,7 +1177,8 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
             notes.append(f"{len(gaps) / len(steps):.0%} of the steps are gaps: the rows look irregularly sampled, as "
                          "from a logger that writes only when a value changes; windows and smoothing count rows, "
                          "so 10 rows may be seconds or hours: resample the file to a fixed interval first (pandas: "
-                         "frame.resample('10s').ffill())")
+                         "frame.set_index(TIME_COLUMN).resample('10s').ffill(), its time column read with "
+                         "parse_dates)")
     back = np.flatnonzero(steps < 0)
     if len(back):
         first = int(back[0])
