@@ -27,6 +27,7 @@ def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     paths = synth_dataset(root / "sessions", sessions_per_class=3, duration_s=12, seed=3, machine_seed=3)
     data = build_dataset(paths, DatasetConfig(window=64, hop=32))  # session files, as synth returns them
+    assert build_dataset(root / "sessions", DatasetConfig(window=64, hop=32)).class_names == data.class_names
     run = train(data, ModelConfig(units=8, conv_filters=8), TrainConfig(epochs=3, seed=1), root / "run",
                 progress=False)
     q = quantize_run(str(run.path), root / "model", n_representative=50, progress=False)  # a run by its folder

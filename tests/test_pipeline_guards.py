@@ -166,6 +166,14 @@ def test_the_train_api_refuses_a_window_the_core_cannot_hold_before_training(tmp
     with pytest.raises(InputError, match="the board and the SIL could not run this model: window 130 samples > 128"):
         train(data, ModelConfig(), TrainConfig(epochs=1), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()  # refused before a folder is made, as tinyad train refuses
+    # a folder holding a run is refused as tinyad train refuses it, unless overwrite=True
+    data = build_dataset(paths, DatasetConfig(window=64, hop=32))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.tflite").write_bytes(b"an earlier model")
+    with pytest.raises(InputError, match=r"run already holds a run \(model.tflite\)") as refused:
+        train(data, ModelConfig(), TrainConfig(epochs=1), tmp_path / "run", progress=False)
+    assert refused.value.hint == "give another run_dir, or overwrite=True to replace that run's files"
+    assert (tmp_path / "run" / "model.tflite").read_bytes() == b"an earlier model"
 
 
 def test_train_refuses_a_single_class_and_writes_nothing(tmp_path, capsys):

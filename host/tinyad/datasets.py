@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -308,12 +309,19 @@ def repeated_test_data(sessions: list[Session], segments: list[Segment], window:
 
 
 def build_dataset(sessions: list, config: DatasetConfig | None = None) -> Dataset:
-    """Split, window and normalize labeled sessions (see module docstring): Sessions, or paths of session files
-    (as `synth_dataset` returns them)."""
+    """Split, window and normalize labeled sessions (see module docstring): Sessions, paths of session files
+    (as `synth_dataset` returns them), or a folder of them."""
     import os
 
     from tinyad.session import read_session
 
+    if isinstance(sessions, (str, os.PathLike)):  # a folder of session files
+        folder = Path(sessions)
+        if not folder.is_dir():
+            raise InputError(f"{folder}: not a folder of session files", hint="give a folder, or a list of sessions")
+        sessions = sorted(folder.glob("*.parquet"))
+        if not sessions:
+            raise InputError(f"{folder}: no session files (*.parquet)", hint="record, synth or import sessions first")
     sessions = [read_session(s) if isinstance(s, (str, os.PathLike)) else s for s in sessions]
     config = config or DatasetConfig()
     check_compatible(sessions)

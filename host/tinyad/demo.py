@@ -45,7 +45,8 @@ def run_demo(out_dir: Path, sessions_per_class: int = 6, duration_s: float = 60.
     data = build_dataset([read_session(p) for p in paths], DatasetConfig(window=64, hop=32))
     echo(f"classes {data.class_names}; windows train {len(data.train)}, val {len(data.val)}, test {len(data.test)}"
          " (split by session)")
-    run = train(data, ModelConfig(name="cnn_gru"), TrainConfig(epochs=epochs, seed=seed), out_dir / "run")
+    run = train(data, ModelConfig(name="cnn_gru"), TrainConfig(epochs=epochs, seed=seed), out_dir / "run",
+                overwrite=True)  # the demo replaces its earlier run
     done("train")
 
     stage("quantize")

@@ -107,12 +107,13 @@ class EpochProgress:
 
 
 def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig, run_dir: str | Path,
-          progress: bool = True) -> Run:
+          progress: bool = True, overwrite: bool = False) -> Run:
     """Train a model on `dataset` and write the run directory. Returns the loaded Run.
 
-    Files of an earlier run in `run_dir` (RUN_FILES, QUANTIZE_FILES) are removed once the new model is trained,
-    so a stale model.tflite can never sit beside the new model.keras. metrics.json gets `best_epoch`: the
-    1-based epoch whose weights early stopping kept."""
+    A `run_dir` holding an earlier run is refused unless `overwrite` (as `tinyad train --overwrite`); then its
+    files (RUN_FILES, QUANTIZE_FILES, nothing else) are removed once the new model is trained, so a stale
+    model.tflite can never sit beside the new model.keras. metrics.json gets `best_epoch`: the 1-based epoch
+    whose weights early stopping kept."""
     import keras
 
     from tinyad.export import refuse_what_the_core_cannot_hold
@@ -120,6 +121,10 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     if train_config.epochs < 1:  # before any folder is made: a refused option leaves nothing behind
         raise InputError(f"epochs must be >= 1, got {train_config.epochs}")
     refuse_what_the_core_cannot_hold(dataset.config.window, len(dataset.channels), len(dataset.class_names))
+    previous = pipeline_files_in(run_dir)
+    if previous and not overwrite:
+        raise InputError(f"{run_dir} already holds a run ({', '.join(p.name for p in previous)})",
+                         hint="give another run_dir, or overwrite=True to replace that run's files")
     keras.utils.set_random_seed(train_config.seed)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -292,6 +292,8 @@ def test_a_script_scores_dataframes_by_name_and_gives_checkpoints_by_path(source
         evaluate.score_segments(checkpoint, frame.drop(columns="b"), 8)
     with pytest.raises(InputError, match=r"takes \(steps, 3\) for channels \['a', 'b', 'c'\]"):
         evaluate.score_segments(checkpoint, data[:, :2], 8)
+    with pytest.raises(InputError, match=r"scoring data: column 'b' is not numbers"):
+        evaluate.score_segments(checkpoint, frame.astype({"b": str}), 8)
 
 
 def test_training_from_a_script_warns_instead_of_dropping_warnings(tmp_path):
@@ -304,3 +306,16 @@ def test_training_from_a_script_warns_instead_of_dropping_warnings(tmp_path):
         result = train(frame, ["a", "b", "c"], options, tmp_path / "run", progress=False)
     warned = [str(w.message) for w in caught if w.category is UserWarning]  # no log given: a warning, not silence
     assert len(warned) == 1 and "very large" in warned[0] and result.history[-1]["step"] == 2
+
+
+def test_a_script_training_into_a_used_run_folder_is_refused_unless_overwrite(source_run, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(source_run.run_dir, run_dir)  # steps 10 and 20
+    options = TrainOptions(preset="tiny", max_steps=2, checkpoint_every=2, batch_size=8)
+    with pytest.raises(InputError, match="already holds a run \\(step_000010, step_000020, history.json"):
+        train(normal_telemetry(300), ["a", "b", "c"], options, run_dir, progress=False)
+    result = train(normal_telemetry(300), ["a", "b", "c"], options, run_dir, progress=False, overwrite=True)
+    assert sorted(p.name for p in run_dir.glob("step_*")) == ["step_000002"]  # no stale checkpoints beside it
+    assert load_checkpoint(run_dir).step == 2 and result.history[-1]["step"] == 2

@@ -58,6 +58,12 @@ def test_a_detector_fitted_on_dataframes_scores_them_by_column_name(tmp_path):
     again = LabelFreeDetector.load(tmp_path / "det")
     assert again.columns == ["temp", "pressure", "flow"]
     np.testing.assert_array_equal(again.score(shuffled).smoothed, result.smoothed)
+    # each channel's error comes in the fitted order, named
+    assert detector.score(shuffled, channels=True).channel_names == ["temp", "pressure", "flow"]
+    # refitted on arrays, the names are forgotten, in the detector and in its folder
+    detector.fit(data[:150, ::-1])
+    assert detector.columns is None and detector.save(tmp_path / "det") and not (tmp_path / "det/columns.txt").exists()
+    assert LabelFreeDetector.load(tmp_path / "det").columns is None
 
 
 def test_natural_but_wrong_inputs_get_errors_that_name_them():
@@ -72,8 +78,10 @@ def test_natural_but_wrong_inputs_get_errors_that_name_them():
         pca.fit(frame.assign(status="ok"))
     nullable = frame.astype({"temp": "Float64"})
     nullable.loc[7, "temp"] = pd.NA
-    with pytest.raises(InputError, match="row 7, column 0 .*NaN"):
+    with pytest.raises(InputError, match="row 7, column 'temp': NaN or infinite value \\(1 such cell"):
         pca.fit(nullable)
+    with pytest.raises(InputError, match="column name\\(s\\) \\['a'\\] appear more than once"):
+        pca.fit(pd.DataFrame(data, columns=["a", "a", "b"]))
     # a list of rows is one series, not 300 one-row segments
     assert len(pca.fit(data.tolist()).detector.fitted["mean"]) == 3
     with pytest.raises(InputError, match="unknown detector 'lstm_ae'"):

@@ -51,7 +51,7 @@ def run(quick: bool = False) -> BenchResult:
         opts = replace(options, center_windows=center)
         run_dir = out_dir / ("centered" if center else "not_centered")
         result = train([p.astype(np.float32) for p in train_parts], channels, opts, run_dir, progress=not quick,
-                       source="SKAB first 400 rows + anomaly-free pieces")
+                       source="SKAB first 400 rows + anomaly-free pieces", overwrite=True)
         standardizer = load_checkpoint(result.final_checkpoint).standardizer
 
         def smoothed(values):

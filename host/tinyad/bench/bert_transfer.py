@@ -286,13 +286,14 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     pre = train(split.pretrain_segments, split.channels,
                 TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 10), seed=0, ema_decay=EMA_DECAY,
                              **common),
-                out / "racks_pretrain", evaluator=None, progress=not quick, source=split.pretrain_source)
+                out / "racks_pretrain", evaluator=None, progress=not quick, source=split.pretrain_source,
+                overwrite=True)
     fines = [train(split.finetune_segments, split.channels,
                    TrainOptions(max_steps=finetune_steps, checkpoint_every=every, seed=seed, ema_decay=EMA_DECAY,
                                 checkpoint=str(pre.final_checkpoint), **common),
                    out / f"{split.target_tag}_finetune_seed{seed}",
                    evaluator=_TestAndValidation(evaluator, validator, with_test=seed == FINETUNE_SEEDS[0]),
-                   progress=not quick, source=split.finetune_source)
+                   progress=not quick, source=split.finetune_source, overwrite=True)
              for seed in FINETUNE_SEEDS]
     # Choices on validation only: fine-tune steps (mean over seeds), then the smoothing of the ensemble.
     chosen_step, validation_by_step = choose_steps([f.history for f in fines])
@@ -311,7 +312,7 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
                     TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 20), seed=0,
                                  ema_decay=EMA_DECAY, **common),
                     out / f"{split.target_tag}_scratch", evaluator=evaluator, progress=not quick,
-                    source=split.scratch_source)
+                    source=split.scratch_source, overwrite=True)
     final_sc = evaluator(scratch.model, _standardizer(scratch), with_report=True)
     final_sc_smoothed = evaluator(scratch.model, _standardizer(scratch), smoothing=chosen_smoothing)
     core_s = time.perf_counter() - started
@@ -554,12 +555,13 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
     # Variant: the first recipe (rack 1 only, one seed, no EMA, last checkpoint, no smoothing), same split.
     pre_old = train(source_train.segments(), source.channels,
                     TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 10), seed=0, **common),
-                    out_dir / "rack1_pretrain", evaluator=None, progress=not quick, source="rack 1 before cut")
+                    out_dir / "rack1_pretrain", evaluator=None, progress=not quick, source="rack 1 before cut",
+                    overwrite=True)
     fine_old = train(target_train.segments(), target.channels,
                      TrainOptions(max_steps=finetune_steps, checkpoint_every=finetune_steps, seed=0,
                                   checkpoint=str(pre_old.final_checkpoint), **common),
                      out_dir / "rack2_finetune_first_recipe", evaluator=evaluator, progress=not quick,
-                     source="rack 2 before cut")
+                     source="rack 2 before cut", overwrite=True)
     total_s = time.perf_counter() - started
     plot = plot_history({"fine-tune seed 0 (racks -> rack 2)": fine.history, "rack 2 from scratch": scratch.history},
                         out_dir / "score_vs_steps.png", title="rack 2 held-out, injected anomalies")

@@ -156,12 +156,12 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
                  TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 10), seed=0, ema_decay=EMA_DECAY,
                               **common),
                  split.run_dir / "ess_lfp_5ch_pretrain", evaluator=None, progress=not quick,
-                 source=f"{SOURCE_LABEL}, 5 channels")
+                 source=f"{SOURCE_LABEL}, 5 channels", overwrite=True)
     fine5 = train(split.finetune_segments, split.channels,
                   TrainOptions(max_steps=finetune_steps, checkpoint_every=every, seed=FINETUNE_SEEDS[0],
                                ema_decay=EMA_DECAY, checkpoint=str(pre5.final_checkpoint), **common),
                   split.run_dir / "bess_finetune_from_5ch", evaluator=recipe.evaluator, progress=not quick,
-                  source=split.finetune_source)
+                  source=split.finetune_source, overwrite=True)
     reinit_notes = [n for n in fine5.notes if "re-initialized" in n]
     five_last, five_zero = fine5.history[-1], fine5.history[0]
     total_s = time.perf_counter() - started

@@ -298,18 +298,28 @@ def as_channel_segments(segments, channels: list[str], where: str = "data") -> l
     """Telemetry as a list of (steps, channels) float arrays in the order of `channels`: a list of arrays or
     DataFrames, or one of them alone. DataFrame columns are picked by name (others left out; a missing one is an
     InputError), arrays are taken as they are."""
+    import pandas as pd
+
     if hasattr(segments, "shape"):  # one array or DataFrame
         segments = [segments]
     parts = []
     for part in segments:
         if hasattr(part, "columns"):
             have = [str(name) for name in part.columns]
-            missing = [name for name in channels if name not in have]
+            missing = [name for name in channels if str(name) not in have]
             if missing:
                 raise InputError(f"{where}: no column(s) {missing}; the channels are {list(channels)}, the data has "
                                  f"{have}", hint="name the columns as the channels (a DataFrame is matched by name)")
-            part = part.set_axis(have, axis=1)[list(channels)].to_numpy(dtype=float, na_value=np.nan)
-        parts.append(np.asarray(part, dtype=float))
+            picked = part.set_axis(have, axis=1)[[str(name) for name in channels]]
+            for name, column in picked.items():
+                if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+                    raise InputError(f"{where}: column {name!r} is not numbers (dtype {column.dtype})",
+                                     hint="give numeric channels; convert text with pandas.to_numeric")
+            part = picked.to_numpy(dtype=float, na_value=np.nan)
+        try:
+            parts.append(np.asarray(part, dtype=float))
+        except (TypeError, ValueError) as err:
+            raise InputError(f"{where}: not numbers ({err})", hint="give (steps, channels) arrays of numbers") from err
     return parts
 
 
@@ -317,7 +327,7 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
           evaluator: Evaluator | None = None, donor: np.ndarray | None = None, source: str = "",
           progress: bool = True, log: Callable[[str], None] | None = None, period_s: float | None = None,
           extra_notes: list[str] | tuple = (), on_checkpoint: Callable[[dict], None] | None = None,
-          before_first_write: Callable[[], None] | None = None) -> TrainResult:
+          before_first_write: Callable[[], None] | None = None, overwrite: bool = False) -> TrainResult:
     """Train on normal telemetry `segments` (raw units: a list of (n_i, channels) arrays or DataFrames, or one;
     `as_channel_segments`) with synthetic outliers. Without `log`, warnings are Python warnings (`library_log`).
 
@@ -327,6 +337,8 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     `donor` (raw units) is another data set to take soft-replacing segments from (default: the training data).
     `period_s` (the data's sampling period) and `extra_notes` (e.g. the loader's gap report) are stored in every
     checkpoint. `before_first_write()` runs after every check passed, just before `run_dir` is first written.
+    A `run_dir` holding an earlier run (`run_files`) is refused, its checkpoints would mix with these, unless
+    `overwrite`: then that run's files are removed just before the first write.
     Ctrl-C raises TrainingInterrupted after writing history.json for the checkpoints done.
     """
     import tensorflow as tf
@@ -334,6 +346,11 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     from tqdm import tqdm
 
     log = log or library_log
+    earlier = run_files(Path(run_dir))
+    if earlier and not overwrite:
+        raise InputError(f"{run_dir} already holds a run ({', '.join(p.name for p in earlier[:6])}): its checkpoints "
+                         "would mix with this one's", hint="give another run_dir, or overwrite=True to remove the "
+                                                           "earlier run's files first")
     segments = as_channel_segments(segments, channels, "training data")
     if not segments or any(s.ndim != 2 or s.shape[1] != len(channels) for s in segments):
         raise InputError(f"training data must be (steps, {len(channels)}) arrays for channels {channels}")
@@ -390,6 +407,8 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     run_dir = Path(run_dir)
     if before_first_write is not None:
         before_first_write()
+    if overwrite:
+        remove_run_files(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     history: list[dict] = []
     meta = {"train": {**asdict(options), "source": source, "notes": notes}}
@@ -495,13 +514,13 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
                      anomaly_rate: float = 0.08, progress: bool = True, log=None,
                      on_checkpoint: Callable[[dict], None] | None = None,
                      before_first_write: Callable[[], None] | None = None, dayfirst: bool | None = None,
-                     decimal: str = ".", time_column: str = "time") -> TrainResult:
+                     decimal: str = ".", time_column: str = "time", overwrite: bool = False) -> TrainResult:
     """`tinyad bert train`: train on the `train_range` of `dataset` (ess_lfp:N, bess, or a file) and evaluate
     every checkpoint on the `eval_range` of `eval_dataset` (default: the same data) with injected anomalies,
     including types never used in training. Writes the run directory and `history.png` (also on Ctrl-C, for the
     checkpoints done). Data loaded and resampled on the fly has its gap report logged and kept in the notes.
     `dayfirst`, `decimal` and `time_column` say how a CSV's dates and numbers are written and which column holds
-    the times (as `load_any`), for every data set read now."""
+    the times (as `load_any`), for every data set read now. `overwrite` as for `train`."""
     from tinyad.battery.bms import is_tidy_file, load_any, report_lines
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation, plot_history
 
@@ -559,7 +578,7 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
         result = train(training.segments(), data.channels, options, run_dir, evaluator, donor,
                        source=f"{data.source} range {train_range}", progress=progress, log=log,
                        period_s=data.period_s, extra_notes=notes, on_checkpoint=on_checkpoint,
-                       before_first_write=before_first_write)
+                       before_first_write=before_first_write, overwrite=overwrite)
     except TrainingInterrupted as interrupted:
         plot(interrupted.result.history)
         raise

@@ -255,7 +255,7 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
                                       progress=sys.stderr.isatty(),  # a log file would collect every bar frame
                                       on_checkpoint=lambda row: click.echo(_format_row(row)),
                                       before_first_write=remove_old_run, dayfirst=dayfirst, decimal=decimal,
-                                      time_column=time_column or "time")
+                                      time_column=time_column or "time", overwrite=overwrite)
     except TrainingInterrupted as interrupted:
         done = interrupted.result
         click.echo(f"interrupted: history.json holds {len(done.history)} checkpoint row(s) in {run_dir}", err=True)

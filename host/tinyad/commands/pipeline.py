@@ -154,7 +154,8 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
         _warn(line)
     if previous:
         _note(f"--overwrite: replacing the earlier run in {out_dir}")
-    run = train_model(data, ModelConfig(name=model_name), TrainConfig(epochs=epochs, seed=seed), out_dir)
+    run = train_model(data, ModelConfig(name=model_name), TrainConfig(epochs=epochs, seed=seed), out_dir,
+                      overwrite=True)  # a used --out was refused above unless --overwrite
     metrics = json.loads((run.path / "metrics.json").read_text())
     click.echo(_best_epoch_line(metrics, run.info["history"]))
     click.echo(_metrics_table([("float", metrics["float_test"])]))

@@ -42,7 +42,9 @@ def check_series(values, n_features: int | None = None, min_length: int = 2, whe
     """Return `values` as a (time, features) float64 array, or raise InputError for wrong shape, wrong
     channel count, too few rows, a DataFrame column that is not numbers, or NaN/inf (naming the first bad row).
     A DataFrame's index (e.g. its time stamps) is not a channel."""
+    names = index = None  # a DataFrame's, to name a bad cell by them
     if hasattr(values, "dtypes") and hasattr(values, "columns"):  # a DataFrame
+        names, index = list(values.columns), values.index
         values = _frame_as_array(values, where)
     elif hasattr(values, "dtype") and hasattr(values, "index") and hasattr(values, "to_numpy"):  # a Series
         values = values.to_numpy(dtype=float, na_value=np.nan)
@@ -60,7 +62,9 @@ def check_series(values, n_features: int | None = None, min_length: int = 2, whe
     bad = ~np.isfinite(array)
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
-        raise InputError(f"{where}: row {row}, column {col} (array indices, from 0): NaN or infinite value",
+        at = (f"row {index[row]!s}, column {names[col]!r}" if names is not None and len(names) == array.shape[1]
+              else f"row {row}, column {col} (array indices, from 0)")
+        raise InputError(f"{where}: {at}: NaN or infinite value ({int(bad.sum())} such cell(s))",
                          hint="drop or interpolate the bad rows first")
     return array
 

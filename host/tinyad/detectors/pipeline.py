@@ -95,8 +95,9 @@ class ScoreResult:
     method: str
     pruned: list = field(default_factory=list)
     # (time, channels), each row summing to `errors` (None: not asked for, or an isolation forest, which scores
-    # a row as a whole)
+    # a row as a whole); the channels in the fitted order, `channel_names` when the detector knows them
     channel_errors: np.ndarray | None = None
+    channel_names: list[str] | None = None
 
 
 def channel_shares(channel_errors: np.ndarray, first: int = 0, stop: int | None = None) -> np.ndarray:
@@ -332,8 +333,12 @@ class LabelFreeDetector:
         segments = [part if hasattr(part, "shape") else check_series(part, where="training data")
                     for part in as_segments(normal)]
         names = [[str(name) for name in part.columns] for part in segments if hasattr(part, "columns")]
+        self.columns = names[0] if names else None  # a refit on arrays forgets the names of an earlier fit
         if names:
-            self.columns = names[0]
+            repeated = sorted({name for name in names[0] if names[0].count(name) > 1})
+            if repeated:
+                raise InputError(f"training data: column name(s) {repeated} appear more than once",
+                                 hint="give each column its own name (a DataFrame is matched by name)")
             segments = [self.in_fitted_order(part, "training data") for part in segments]
         self.detector = make_detector(self.kind, **self.model_config)
         self.detector.fit(segments, **fit_kwargs)
@@ -433,11 +438,13 @@ class LabelFreeDetector:
             raise InputError("the detector is not fitted", hint="call fit(normal) first (CLI: `tinyad detect fit`)")
         errors, residuals, channel_errors = self._errors_and_residuals(self.in_fitted_order(values), channels)
         smoothed = self.smooth(errors)
+        names = list(self.columns) if channel_errors is not None and self.columns is not None else None
         if (method or self.threshold.method) == "covering":
             return ScoreResult(errors, smoothed, np.full(len(smoothed), np.nan), self.covering_flags(residuals),
-                               "covering", channel_errors=channel_errors)
+                               "covering", channel_errors=channel_errors, channel_names=names)
         level, flags, pruned = self.threshold_errors(smoothed, method)
-        return ScoreResult(errors, smoothed, level, flags, method or self.threshold.method, pruned, channel_errors)
+        return ScoreResult(errors, smoothed, level, flags, method or self.threshold.method, pruned, channel_errors,
+                           names)
 
     def covering_flags(self, residuals: np.ndarray | None) -> np.ndarray:
         """Row alarms by the covering-window rule (ThresholdConfig) from the data's per-window residuals
@@ -460,6 +467,8 @@ class LabelFreeDetector:
         self.detector.save(directory)
         if self.columns is not None:
             (directory / COLUMNS_FILE).write_text("\n".join(self.columns) + "\n")
+        else:  # an earlier fit's names in this folder would be matched against data this fit takes by position
+            (directory / COLUMNS_FILE).unlink(missing_ok=True)
         meta = {"kind": self.kind, "threshold": asdict(self.threshold), "model_config": self.model_config,
                 "train_smoothed": self.train_smoothed.tolist(),
                 "train_residuals": None if self.train_residuals is None else self.train_residuals.tolist()}
