@@ -24,11 +24,10 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
     with the cut below. Lines break at gaps (each segment drawn apart, the gap shaded grey and labelled), so a
     hole is never drawn as a straight line; steps the loader interpolated are shaded blue (labelled); alarms
     are shaded red, behind the lines, each at least 0.2 % of the steps wide (`visible_region`)."""
-    from tinyad.plots import new_figure
-
     from tinyad.battery.bms import SEGMENT_COLUMN, TIME_COLUMN
     from tinyad.detectors.telemetry import visible_region
     from tinyad.evaluation import events
+    from tinyad.plots import new_figure
 
     path = Path(path)
     frame = telemetry.frame

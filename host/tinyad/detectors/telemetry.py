@@ -941,10 +941,10 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     level, as with `--threshold quantile` at 0.99, the legend says so and the p99 shows as a wide band under the
     dashes). `score_name` labels the lower panel's curve. The x axis is the telemetry's time where it has a
     usable one (`plot_axis`, labelled with its unit and column: `time_axis_label`), else the data row number."""
-    from tinyad.plots import new_figure
     from matplotlib.patches import Patch
 
     from tinyad.evaluation import events
+    from tinyad.plots import new_figure
 
     path = Path(path)
     n = len(smoothed)
