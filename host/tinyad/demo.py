@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from tinyad.paths import default_model_dir, firmware_dir
+from tinyad.paths import default_model_dir, firmware_dir, outside_checkout_note
 
 
 def run_demo(out_dir: Path, sessions_per_class: int = 6, duration_s: float = 60.0, epochs: int = 40,
@@ -66,6 +66,8 @@ def run_demo(out_dir: Path, sessions_per_class: int = 6, duration_s: float = 60.
         echo(f"wrote {path}")
     if update_default:
         default_dir = default_model_dir()
+        if note := outside_checkout_note(default_dir):
+            echo(note)
         default_dir.mkdir(parents=True, exist_ok=True)
         for name in ("model.tflite", "model_settings.json", "quantize.json"):
             shutil.copy2(out_dir / "model" / name, default_dir / name)

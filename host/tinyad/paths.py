@@ -22,6 +22,17 @@ def shared_data_hint() -> str:
             f"(now: {shared_data_dir()}); set TINYAD_SHARED_DATA to the folder that holds imu/, ts/ and bms/")
 
 
+def outside_checkout_note(target: Path, cwd: Path | None = None) -> str | None:
+    """A note when `target`, a path in the checkout tinyad is installed from (REPO_ROOT), is written from a folder
+    outside that checkout: with two clones, the other one's files change. None when the current folder is inside
+    it, as in the README's commands."""
+    cwd = Path(cwd or Path.cwd()).resolve()
+    if cwd == REPO_ROOT or REPO_ROOT in cwd.parents:
+        return None
+    return (f"note: writing {target}, in the checkout tinyad is installed from ({REPO_ROOT}), not under the current "
+            "folder")
+
+
 def default_model_dir() -> Path:
     """The committed default model (models/default): the .tflite there is the source of truth."""
     return REPO_ROOT / "models" / "default"

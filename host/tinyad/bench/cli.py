@@ -9,7 +9,7 @@ import click
 from tinyad.bench import BENCHMARKS, check_section_markers, result_line, write_section
 from tinyad.bench import registry  # noqa: F401  (fills BENCHMARKS)
 from tinyad.errors import InputError
-from tinyad.paths import shared_data_dir, shared_data_hint
+from tinyad.paths import docs_dir, outside_checkout_note, shared_data_dir, shared_data_hint
 
 
 @click.command()
@@ -34,6 +34,8 @@ def bench(name, list_only, no_docs, quick):
     writes_docs = not no_docs and not quick
     if writes_docs:  # before the long work, not after it: a run whose docs cannot be written loses nothing
         check_section_markers(name)
+        if note := outside_checkout_note(docs_dir() / "benchmarks.md"):
+            click.echo(note)
     target = BENCHMARKS[name][0]  # "package.module" (its run()) or "package.module:function"
     module_name, _, function = target.partition(":")
     from tinyad.device.signals import sigterm_as_interrupt

@@ -332,8 +332,10 @@ def export(model, settings_path, out_dir):
     """Generate model_data.cc/.h and model_settings.h (with RegisterOps) for the firmware from MODEL."""
     from tinyad.export import board_requirements, export_model
     from tinyad.model_settings import ModelSettings
-    from tinyad.paths import firmware_dir
+    from tinyad.paths import firmware_dir, outside_checkout_note
 
+    if out_dir is None and (note := outside_checkout_note(firmware_dir() / "main" / "model")):
+        click.echo(note)
     for path in export_model(model, settings_path, out_dir=out_dir or firmware_dir() / "main" / "model"):
         click.echo(f"wrote {path}")
     settings = ModelSettings.load(settings_path or Path(model).with_name("model_settings.json"))
