@@ -385,17 +385,6 @@ def load_bess_log(path: Path, period_s: float = 10.0, max_fill_s: float = 60.0) 
 _AMBIGUOUS_DATE = re.compile(r"^\s*\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
 
 
-def epoch_unit(numbers: pd.Series) -> tuple[str, str]:
-    """(pandas unit, name) of numeric times, by the magnitude of their median: seconds up to 1e11 (also
-    elapsed seconds from 0), milliseconds up to 1e14, microseconds up to 1e17, nanoseconds above (EPOCH_UNITS:
-    any date from 1973 to 5138 is read in the right unit)."""
-    from tinyad.detectors.telemetry import EPOCH_UNITS
-
-    finite = numbers[np.isfinite(numbers)]
-    magnitude = float(finite.abs().median()) if len(finite) else 0.0
-    return next((unit, name) for bound, unit, name in EPOCH_UNITS if magnitude < bound)
-
-
 def describe_duration(delta: pd.Timedelta) -> str:
     """A time span for people: '5 s', '25 min', '3.5 h', '30 days'."""
     seconds = delta.total_seconds()
@@ -481,6 +470,8 @@ def parse_time(values: pd.Series, column: str, dayfirst: bool | None = None,
             raise InputError(f"{'--dayfirst' if dayfirst else '--monthfirst'} applies to dates written as text; "
                              f"column {column!r} holds {typed}", hint="leave it out")
     if pd.api.types.is_numeric_dtype(values):
+        from tinyad.detectors.telemetry import epoch_unit
+
         numbers = pd.to_numeric(values, errors="coerce")
         unit, name = epoch_unit(numbers)
         if unit != "s" or numbers.abs().median() >= 1e8:  # 1973 onwards in seconds: an epoch time, worth saying

@@ -300,17 +300,14 @@ def as_channel_segments(segments, channels: list[str], where: str = "data") -> l
     InputError), arrays are taken as they are."""
     import pandas as pd
 
+    from tinyad.detectors.common import columns_by_name
+
     if hasattr(segments, "shape"):  # one array or DataFrame
         segments = [segments]
     parts = []
     for part in segments:
         if hasattr(part, "columns"):
-            have = [str(name) for name in part.columns]
-            missing = [name for name in channels if str(name) not in have]
-            if missing:
-                raise InputError(f"{where}: no column(s) {missing}; the channels are {list(channels)}, the data has "
-                                 f"{have}", hint="name the columns as the channels (a DataFrame is matched by name)")
-            picked = part.set_axis(have, axis=1)[[str(name) for name in channels]]
+            picked = columns_by_name(part, channels, where, "the channels are")
             for name, column in picked.items():
                 if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
                     raise InputError(f"{where}: column {name!r} is not numbers (dtype {column.dtype})",

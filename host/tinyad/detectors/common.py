@@ -21,6 +21,17 @@ def as_segments(normal) -> list:
     return [normal]
 
 
+def columns_by_name(frame, wanted, where: str, named: str):
+    """`frame` with the columns `wanted` (names compared as text), in that order, the others left out; InputError
+    naming those it lacks, with what the names are (`named`: "the detector was fitted on")."""
+    have = [str(name) for name in frame.columns]
+    missing = [name for name in wanted if str(name) not in have]
+    if missing:
+        raise InputError(f"{where}: no column(s) {missing}; {named} {list(wanted)} and the data has {have}",
+                         hint="name the columns so (a DataFrame is matched by name)")
+    return frame.set_axis(have, axis=1)[[str(name) for name in wanted]]
+
+
 def _frame_as_array(frame, where: str) -> np.ndarray:
     """A DataFrame's cells as float64 (missing as NaN), or InputError naming a column that is not numbers (a
     date-time column: a hint to make it the index)."""

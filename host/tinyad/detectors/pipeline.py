@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyad.detectors import thresholds as th
-from tinyad.detectors.common import as_segments, check_series
+from tinyad.detectors.common import as_segments, check_series, columns_by_name
 from tinyad.detectors.skab_rule import (UCL_FACTOR, UCL_QUANTILE, control_limit, covering_window_flags,
                                         window_residuals)
 from tinyad.detectors.telemetry import time_text
@@ -353,12 +353,7 @@ class LabelFreeDetector:
         arrays, and DataFrames when no names were fitted, as they are. InputError for fitted columns it lacks."""
         if not hasattr(values, "columns") or self.columns is None:
             return values
-        have = [str(name) for name in values.columns]
-        missing = [name for name in self.columns if name not in have]
-        if missing:
-            raise InputError(f"{where}: no column(s) {missing}; the detector was fitted on {self.columns} and the data "
-                             f"has {have}", hint="name the columns as at fit (a DataFrame is matched by name)")
-        return values.set_axis(have, axis=1)[self.columns]
+        return columns_by_name(values, self.columns, where, "the detector was fitted on")
 
     def _errors_and_residuals(self, values, channels: bool = False) -> tuple:
         """(per-row errors, per-window residuals (SKAB's rule; window autoencoders only, else None), per-row

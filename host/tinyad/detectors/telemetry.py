@@ -228,6 +228,16 @@ EPOCH_UNITS = ((1e11, "s", "seconds"), (1e14, "ms", "milliseconds"), (1e17, "us"
                (float("inf"), "ns", "nanoseconds"))  # 1e11 s is the year 5138, 1e11 ms 1973: no overlap
 
 
+def epoch_unit(numbers) -> tuple[str, str]:
+    """(pandas unit, name) of numeric times, by the magnitude of their median: seconds up to 1e11 (also
+    elapsed seconds from 0), milliseconds up to 1e14, microseconds up to 1e17, nanoseconds above (EPOCH_UNITS:
+    any date from 1973 to 5138 is read in the right unit). E.g. [1794182400000] -> ("ms", "milliseconds")."""
+    numbers = np.asarray(numbers, float)
+    finite = np.abs(numbers[np.isfinite(numbers)])
+    magnitude = float(np.median(finite)) if len(finite) else 0.0
+    return next((unit, name) for bound, unit, name in EPOCH_UNITS if magnitude < bound)
+
+
 def epoch_stamps(values, name_unit: str | None = None) -> tuple[np.ndarray, str] | None:
     """(ISO 8601 UTC text, one per cell, None where blank; the unit's name) for numbers that are epoch times:
     seconds, milliseconds, microseconds or nanoseconds since 1970 by their size (EPOCH_UNITS), all from 2000 to
@@ -242,7 +252,7 @@ def epoch_stamps(values, name_unit: str | None = None) -> tuple[np.ndarray, str]
     numbers = series.dropna().to_numpy(float)
     if not len(numbers) or not np.isfinite(numbers).all():
         return None
-    unit, name = next((unit, name) for bound, unit, name in EPOCH_UNITS if abs(float(np.median(numbers))) < bound)
+    unit, name = epoch_unit(numbers)
     seconds = numbers / {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
     latest = (np.datetime64("now", "s") - np.datetime64(0, "s")).astype(float) + 366 * 86400
     if (name_unit not in (None, unit)) or seconds.min() < EPOCH_FIRST_SECONDS or seconds.max() > latest:
