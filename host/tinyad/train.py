@@ -34,6 +34,17 @@ def pipeline_files_in(run_dir: str | Path) -> list[Path]:
     return outputs_in(run_dir, RUN_FILES + QUANTIZE_FILES)
 
 
+def refuse_a_used_run_dir(run_dir: str | Path, overwrite: bool,
+                          hint: str = "give another run_dir, or overwrite=True to replace that run's files"
+                          ) -> list[Path]:
+    """The files an earlier train/quantize wrote into `run_dir` (`pipeline_files_in`); InputError with `hint` when
+    there are any and not `overwrite` (a kept model.tflite would not belong to the new model.keras)."""
+    previous = pipeline_files_in(run_dir)
+    if previous and not overwrite:
+        raise InputError(f"{run_dir} already holds a run ({', '.join(p.name for p in previous)})", hint=hint)
+    return previous
+
+
 def remove_pipeline_files(run_dir: str | Path) -> list[Path]:
     """Remove the files an earlier train/quantize wrote into `run_dir` (nothing else); returns them."""
     return remove_outputs(pipeline_files_in(run_dir))
@@ -121,10 +132,7 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     if train_config.epochs < 1:  # before any folder is made: a refused option leaves nothing behind
         raise InputError(f"epochs must be >= 1, got {train_config.epochs}")
     refuse_what_the_core_cannot_hold(dataset.config.window, len(dataset.channels), len(dataset.class_names))
-    previous = pipeline_files_in(run_dir)
-    if previous and not overwrite:
-        raise InputError(f"{run_dir} already holds a run ({', '.join(p.name for p in previous)})",
-                         hint="give another run_dir, or overwrite=True to replace that run's files")
+    refuse_a_used_run_dir(run_dir, overwrite)
     keras.utils.set_random_seed(train_config.seed)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -200,6 +200,18 @@ def run_files(run_dir: Path) -> list[Path]:
     return steps + outputs_in(run_dir, (HISTORY_FILE, HISTORY_PLOT, CONFIG_FILE, WEIGHTS_FILE))
 
 
+def refuse_a_used_run_dir(run_dir: Path, overwrite: bool, hint: str = "give another run_dir, or overwrite=True to "
+                                                                     "remove the earlier run's files first"):
+    """The earlier run's files in `run_dir` (`run_files`); InputError with `hint` when there are any and not
+    `overwrite`: its checkpoints would mix with the new run's."""
+    existing = run_files(run_dir)
+    if existing and not overwrite:
+        listed = ", ".join(p.name for p in existing[:6]) + (" ..." if len(existing) > 6 else "")
+        raise InputError(f"{run_dir} already holds a run ({listed}): its checkpoints would mix with this one's",
+                         hint=hint)
+    return existing
+
+
 def remove_run_files(run_dir: Path) -> list[Path]:
     """Remove what `run_files` lists (an earlier run's output) and return it; everything else stays."""
     return remove_outputs(run_files(run_dir))
@@ -343,11 +355,7 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     from tqdm import tqdm
 
     log = log or library_log
-    earlier = run_files(Path(run_dir))
-    if earlier and not overwrite:
-        raise InputError(f"{run_dir} already holds a run ({', '.join(p.name for p in earlier[:6])}): its checkpoints "
-                         "would mix with this one's", hint="give another run_dir, or overwrite=True to remove the "
-                                                           "earlier run's files first")
+    refuse_a_used_run_dir(Path(run_dir), overwrite)
     segments = as_channel_segments(segments, channels, "training data")
     if not segments or any(s.ndim != 2 or s.shape[1] != len(channels) for s in segments):
         raise InputError(f"training data must be (steps, {len(channels)}) arrays for channels {channels}")

@@ -162,16 +162,12 @@ def _removed_if_left_empty(folder: Path):
 def _check_output_folder(run_dir: Path, checkpoint: str | None, overwrite: bool) -> list[Path]:
     """The earlier run's files in `run_dir` that --overwrite will remove (empty: a fresh folder). Refuses a
     folder holding a run without --overwrite, and a --checkpoint inside the folder it would remove."""
-    from tinyad.bert.train import resolve_checkpoint, run_files
+    from tinyad.bert.train import refuse_a_used_run_dir, resolve_checkpoint
 
-    existing = run_files(run_dir)
+    existing = refuse_a_used_run_dir(run_dir, overwrite, hint=f"train into another folder (e.g. --out {run_dir}_2), "
+                                                              "or add --overwrite to remove the old run's files first")
     if not existing:
         return []
-    listed = ", ".join(p.name for p in existing[:6]) + (" ..." if len(existing) > 6 else "")
-    if not overwrite:
-        raise InputError(f"{run_dir} already holds a run ({listed}): its checkpoints would mix with this one's",
-                         hint=f"train into another folder (e.g. --out {run_dir}_2), or add --overwrite to remove "
-                              f"the old run's files first")
     if checkpoint:
         source = resolve_checkpoint(Path(checkpoint)).resolve()
         folder = run_dir.resolve()

@@ -123,15 +123,13 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
     from tinyad.export import board_channel_problem, refuse_what_the_core_cannot_hold
     from tinyad.models import ModelConfig
     from tinyad.session import range_warnings
-    from tinyad.train import TrainConfig, pipeline_files_in
+    from tinyad.train import TrainConfig, refuse_a_used_run_dir
     from tinyad.train import train as train_model
 
     out_dir = Path(out_dir or f"runs/{model_name}")
-    previous = pipeline_files_in(out_dir)
-    if previous and not overwrite:  # a kept model.tflite would not belong to the new model.keras
-        raise InputError(f"{out_dir} already holds a run ({', '.join(p.name for p in previous)})",
-                         hint="choose another --out, or add --overwrite to replace it (removes only the files "
-                              "train and quantize write there)")
+    previous = refuse_a_used_run_dir(out_dir, overwrite, hint="choose another --out, or add --overwrite to replace "
+                                                              "it (removes only the files train and quantize write "
+                                                              "there)")  # before loading anything
     loaded = load_sessions(sessions, echo=_note)
     # Before the training, not at export or SIL start: a model the board cannot run is wasted work.
     channels = list(loaded[0].meta.channels) if loaded else []  # build_dataset refuses sessions that differ
