@@ -52,6 +52,49 @@ def test_fit_leaves_well_known_label_columns_out_and_says_so(tmp_path, capsys):
     assert code == 0 and (model / "columns.txt").read_text().split() == ["a", "b", "Anomaly"]
 
 
+def test_score_evaluates_a_labelled_file_without_the_rows_the_detector_was_fitted_on(tmp_path, capsys):
+    labels = np.zeros(300, int)
+    labels[200:240] = 1
+    csv = _write(tmp_path, "run.csv", _signals(), anomaly=labels)
+    model, _ = _fit(tmp_path, csv, "--train-rows", "150")
+    copy = tmp_path / "copy.csv"  # the same data under another name is recognised by its content
+    copy.write_bytes(csv.read_bytes())
+    other = _write(tmp_path, "other.csv", _signals(seed=1), anomaly=labels)
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(copy), str(other), "--label-column", "anomaly"]) == 0
+    out = capsys.readouterr().out
+    assert "rows 1..150 of this file trained the detector: left out of the evaluation" in out
+    assert "evaluation, rows 151..300 (AUC-PR, VUS-PR and ROC-AUC rank the smoothed error)" in out
+    assert "evaluation, rows 1..300 " in out  # the other file: every row
+    # normal rows: the copy's rows 151..300 hold 110 (40 anomalous), the other file 260; together 370
+    assert "of 110 normal rows" in out and "of 260 normal rows" in out
+    assert "all files concatenated, without the 150 rows fitted on: pca-t2q:" in out and "of 370 normal rows" in out
+    whole, _ = _fit(tmp_path, csv, out="whole")  # fitted on every row: nothing left to evaluate
+    capsys.readouterr()
+    assert main(["detect", "score", str(whole), str(csv), str(other), "--label-column", "anomaly"]) == 0
+    out = capsys.readouterr().out
+    assert "all 300 rows of this file trained the detector: no evaluation" in out
+    assert f"left out of the evaluation (every row trained the detector): {csv}" in out
+    assert "all files concatenated: pca-t2q:" in out and "of 260 normal rows" in out
+
+
+def test_score_offers_a_label_like_column_and_names_a_bad_label_cell(tmp_path, capsys):
+    labels = np.zeros(300, int)
+    labels[200:240] = 1
+    csv = _write(tmp_path, "run.csv", _signals(), anomaly=labels)
+    model, _ = _fit(tmp_path, csv, "--train-rows", "150")
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(csv)]) == 0
+    assert ("column 'anomaly' looks like labels: --label-column anomaly evaluates the alarms against it"
+            in capsys.readouterr().out)
+    gap = labels.astype(float)
+    gap[[7, 9]] = np.nan
+    holed = _write(tmp_path, "holed.csv", _signals(), anomaly=gap)
+    assert main(["detect", "score", str(model), str(holed), "--label-column", "anomaly"]) == 2
+    assert ("label column 'anomaly' must hold only 0 and 1: data row 8 holds an empty cell (2 such row(s))"
+            in capsys.readouterr().err)
+
+
 def test_score_refuses_a_label_column_that_the_model_takes_as_input(tmp_path, capsys):
     labels = np.zeros(300, int)
     labels[200:240] = 1
@@ -94,7 +137,9 @@ def test_unflagged_excess_note_names_the_longest_stretch_in_rows_and_times():
     note = unflagged_excess_note(_result(smoothed), training_p99=1.0, time=time)
     assert "23 unflagged rows (23%)" in note
     assert "the longest stretches are data rows 41..60 (400 .. 590) and 81..83 (800 .. 820)," in note
-    assert "--threshold quantile" in note
+    assert "--threshold quantile" in note and note.endswith("refit with `--error-window N` (a dynamic threshold "
+                                                           "per N rows, as telemanom sets one per batch)")
+    assert "--error-window" not in unflagged_excess_note(_result(smoothed, method="quantile"), training_p99=1.0)
     flags = np.zeros(100, bool)
     flags[40:60] = True  # flagged: only 3 % left, under the 5 % bar
     assert unflagged_excess_note(_result(smoothed, flags), training_p99=1.0) is None
@@ -450,3 +495,39 @@ def test_an_over_range_stretch_stays_flagged_and_is_not_called_a_stuck_sensor(tm
     assert "holds one value" not in out
     alarm = pd.read_csv(tmp_path / "out" / "faulty.scores.csv")["alarm"].to_numpy()
     assert alarm[420:451].all()
+
+
+# --- settings in rows and time; one channel; little training data ----------------------------------------------
+
+def test_settings_line_gives_rows_and_their_time():
+    from tinyad.commands.detect import settings_line
+    from tinyad.detectors.pipeline import ThresholdConfig
+
+    five_minutes = {"interval": 300.0, "unit": "s"}
+    forecaster = LabelFreeDetector("forecaster", ThresholdConfig(window=2016), {})
+    assert settings_line(forecaster, five_minutes) == (
+        "settings: history 30 rows (2.5 h) predicts 5 rows (25 min), EWMA span 10 rows (50 min), dynamic threshold "
+        "per 2016 rows (7 days) (--error-window)")
+    covering = LabelFreeDetector("conv-ae", ThresholdConfig(method="covering"), {})
+    assert settings_line(covering, None) == ("settings: window 60 rows, covering threshold: 1.33 x the 0.999 quantile "
+                                             "of the training windows' residuals (no smoothing)")
+    # numbers in unknown units: rows only
+    sigma = LabelFreeDetector("pca-t2q", ThresholdConfig(method="sigma"), {})
+    assert settings_line(sigma, {"interval": 2.0, "unit": ""}) == (
+        "settings: EWMA span 10 rows, threshold: mean + 3 sigma of the training errors")
+
+
+def test_fit_on_one_channel_and_on_few_rows_says_so(tmp_path, capsys):
+    stamps = pd.date_range("2024-03-11", periods=300, freq="5min").strftime("%Y-%m-%d %H:%M")
+    one = _write(tmp_path, "one.csv", _signals()[:, :1], columns=("value",), timestamp=stamps)
+    _, code = _fit(tmp_path, one)
+    captured = capsys.readouterr()
+    assert code == 0 and "settings: EWMA span 10 rows (50 min), dynamic threshold over the whole scored file" in (
+        captured.out)
+    assert "note: one channel: PCA's T2 is the squared z-score and Q is 0" in captured.out
+    assert "windows" not in captured.err
+    few = _write(tmp_path, "few.csv", _signals()[:40])
+    _, code = _fit(tmp_path, few, "--model", "lstm-ae", "--window", "8", "--epochs", "1", out="few")
+    captured = capsys.readouterr()
+    assert code == 0 and "warning: 40 training rows hold fewer than 10 windows of 8 rows" in captured.err
+    assert "one channel" not in captured.out

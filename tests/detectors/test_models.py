@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tinyad.detectors.baselines import IsolationForestDetector, PCADetector
-from tinyad.detectors.common import add_window_errors, check_series, sliding_windows, window_errors_to_steps
+from tinyad.detectors.common import (add_window_errors, as_segments, check_series, sliding_windows,
+                                     window_errors_to_steps)
 from tinyad.errors import InputError
 
 
@@ -39,6 +40,18 @@ def test_check_series_names_the_bad_row():
         check_series([[0.0, 1.0], [1.0, 2.0], [2.0, np.nan]])
     with pytest.raises(InputError, match="3 channels, but the model was fitted on 2"):
         check_series(np.zeros((5, 3)), n_features=2)
+
+
+def test_rows_given_as_a_list_of_arrays_are_refused_not_read_as_segments():
+    rows = list(np.arange(12.0).reshape(4, 3))  # list(array): four 1-D rows of 3 channels
+    with pytest.raises(InputError, match="4 one-dimensional arrays of 3 values each") as err:
+        as_segments(rows)
+    assert "numpy.asarray(rows)" in err.value.hint
+    with pytest.raises(InputError, match="one-dimensional arrays"):
+        PCADetector().fit(rows)
+    # one-channel segments of different lengths cannot be rows; a 2-D array alone is one segment
+    assert [len(part) for part in as_segments([np.zeros(5), np.zeros(7)])] == [5, 7]
+    assert len(as_segments(np.zeros((4, 3)))) == 1
 
 
 def test_pca_t2_and_q_by_hand():

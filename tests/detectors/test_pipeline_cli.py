@@ -416,11 +416,13 @@ def test_cli_score_of_several_files_writes_each_and_sums_them_up(tmp_path, capsy
     assert (out / "valve1_0.png").exists() and (out / "valve2_0.png").exists()
     summary = printed[printed.index("summary: 2 files"):]
     flags = np.concatenate([written[f]["alarm"].to_numpy() for f in written])
-    expected = report(np.concatenate([labels, labels]), flags,
-                      np.concatenate([written[f]["smoothed"].to_numpy() for f in written]), name="pca-t2q",
+    # both files hold the data fitted on (its first 150 rows): the evaluation takes rows 151..300 of each
+    expected = report(np.concatenate([labels[150:], labels[150:]]),
+                      np.concatenate([written[f]["alarm"].to_numpy()[150:] for f in written]),
+                      np.concatenate([written[f]["smoothed"].to_numpy()[150:] for f in written]), name="pca-t2q",
                       threshold_saw_test_labels=False)
-    assert f"all files concatenated: {expected}" in summary
-    assert summary.count(" rows ") == 2 and f"{int(flags[:300].sum())} flagged" in summary
+    assert f"all files concatenated, without the 300 rows fitted on: {expected}" in summary
+    assert summary.count(" flagged (") == 2 and f"{int(flags[:300].sum())} flagged" in summary
 
 
 def test_longest_constant_runs_and_stuck_channel_notes_by_hand():
@@ -537,8 +539,13 @@ def test_rows_before_reads_the_limit_as_the_time_column_reads_its_stamps():
     zoned = np.array(["2024-03-12T00:30+01:00", "2024-03-12T01:30+01:00"], object)  # read as 23:30 and 00:30 UTC
     assert rows_before(zoned, "2024-03-12")[0] == 1 and rows_before(zoned, "2024-03-12T00:00+00:00")[0] == 1
     assert rows_before(np.arange(10) * 0.5, "2") == (4, "2")  # numbers: 0, 0.5, 1, 1.5 come before 2
-    with pytest.raises(InputError, match=r"the time goes back at data rows 2 -> 3"):
+    with pytest.raises(InputError, match=r"data row 3 comes before it, but after data row 2, which does not"):
         rows_before(text[[0, 2, 1, 3]], "2024-03-12")
+    # an hour repeated after the limit (NAB's machine_temperature file) leaves the rows before it one stretch
+    repeated = np.array(["2024-03-11 00:00", "2024-03-12 00:00", "2024-03-12 01:00", "2024-03-12 00:30"], object)
+    assert rows_before(repeated, "2024-03-12") == (1, "2024-03-12 00:00:00")
+    with pytest.raises(InputError, match="data row 4 comes before it"):
+        rows_before(repeated, "2024-03-12 00:45")
     with pytest.raises(InputError, match="does not read as time stamps"):
         rows_before(np.array(["11.03.2024 23:58", None], object), "2024-03-12")
     with pytest.raises(InputError, match="has no time column"):

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from tinyad.errors import InputError
-from tinyad.detectors.telemetry import (Telemetry, close_column_matches, is_date_or_time_text, load_telemetry,
-                                        median_interval, plot_axis, plot_scored, reads_as_time, reads_as_time_column,
-                                        sampling_notes, sniff_separator, time_axis_label, time_like_column,
-                                        time_stamps, unused_columns_note)
+from tinyad.detectors.telemetry import (Telemetry, close_column_matches, file_fingerprint, is_date_or_time_text,
+                                        load_telemetry, median_interval, plot_axis, plot_scored, reads_as_time,
+                                        reads_as_time_column, rows_trained_on, sampling_notes, sniff_separator,
+                                        time_axis_label, time_like_column, time_stamps, unused_columns_note)
 
 
 def test_plot_axis_uses_numeric_time():
@@ -21,6 +21,13 @@ def test_plot_axis_parses_datetime_text():
     x, label = plot_axis(np.array(["2020-03-09 10:14:33", "2020-03-09 10:14:34"], dtype=object), 2)
     assert label == "time"
     assert (x == np.array(["2020-03-09T10:14:33", "2020-03-09T10:14:34"], dtype="datetime64[ns]")).all()
+
+
+def test_plot_axis_says_why_it_counts_rows_when_the_time_goes_back():
+    repeated = np.array(["2014-01-07 02:55", "2014-01-07 03:00", "2014-01-07 02:00", "2014-01-07 02:05"], object)
+    x, label = plot_axis(repeated, 4)  # NAB's machine_temperature file repeats an hour
+    assert x.tolist() == [1, 2, 3, 4] and label == "data row (the time column goes back at data row 3)"
+    assert plot_axis(np.array(["on", "off"], object), 2)[1] == "data row"  # no time at all: no reason to give
 
 
 def test_stamps_across_a_daylight_saving_switch_read_as_time_in_utc():
@@ -48,11 +55,12 @@ def test_plot_axis_keeps_a_gap_in_datetimes():
 def test_plot_axis_falls_back_to_the_data_row_counted_from_1():
     for time in (None,                                              # no time column
                  np.array([0.0, 1.0]),                              # another length
-                 np.array([2.0, 1.0, 3.0]),                         # time going back
+                 np.array([2.0, 1.0, 3.0]),                         # time going back (the label says so)
                  np.array([0.0, np.nan, 2.0]),                      # a missing time
                  np.array(["10:00", "later", "10:02"], dtype=object)):  # text that is no time
         x, label = plot_axis(time, 3)
-        assert label == "data row" and x.tolist() == [1, 2, 3], time
+        assert label.startswith("data row") and x.tolist() == [1, 2, 3], time
+        assert ("goes back" in label) == (time is not None and time[0] == 2.0)
 
 
 def test_plot_scored_draws_against_time(tmp_path, saved_figures):
@@ -161,9 +169,17 @@ def test_a_local_clock_hour_jump_is_named_as_a_daylight_saving_switch():
     autumn = local("2024-10-27T02:00", 60) + local("2024-10-27T02:00", 60) + local("2024-10-27T03:00", 10)
     notes = sampling_notes(np.array(autumn, object))
     assert notes == ["time goes back at 1 row(s), first at rows 60 -> 61 (2024-10-27 02:59 -> 2024-10-27 02:00): "
-                     "an hour back, as when clocks go back at a daylight-saving switch: the rows are "
-                     "scored in file order, which is right here (sorting would interleave the two hours); time "
-                     "stamps with a UTC offset keep them apart"]
+                     "an hour back, as when clocks go back at a daylight-saving switch or a clock is set back: "
+                     "the rows are scored in file order, which is right here (sorting would interleave the two "
+                     "hours); time stamps with a UTC offset keep them apart"]
+    # rows out of order, days apart: with a median step of days, a step back of 5 days is no clock change
+    days = ["2024-10-01 00:00", "2024-10-05 00:00", "2024-10-09 00:00", "2024-10-04 00:00", "2024-10-13 00:00"]
+    assert sampling_notes(np.array(days, object))[-1].endswith(
+        "first at rows 3 -> 4 (2024-10-09 00:00 -> 2024-10-04 00:00): the rows are scored in file order; sort the "
+        "file by time")
+    # two hour-long steps back are no single clock change either
+    twice = autumn[:60] + autumn[:60] + autumn[:60]
+    assert sampling_notes(np.array(twice, object))[-1].endswith("sort the file by time")
     spring = local("2024-03-31T01:00", 60) + local("2024-03-31T03:00", 60)
     assert sampling_notes(np.array(spring, object))[0].startswith(
         "1 gap(s) longer than 5 sampling intervals (1 min); the largest, 1.02 h, at rows 60 -> 61 (2024-03-31 "
@@ -280,11 +296,17 @@ def test_a_date_column_and_a_time_of_day_column_read_as_one_time_column(tmp_path
     # named so (as `detect fit` saves it for `detect score`): the same column, with no note
     named = load_telemetry(path, ["Druck"], "Datum+Uhrzeit")
     assert named.time.tolist() == data.time.tolist() and named.notes == []
+    # one half named as the time column: the other is read as a signal and refused, with the pair offered
+    for half, other in (("Datum", "Uhrzeit"), ("Uhrzeit", "Datum")):
+        with pytest.raises(InputError, match=f"column '{other}': a date/time") as err:
+            load_telemetry(path, time_column=half)
+        assert err.value.hint.endswith("--time-column 'Datum+Uhrzeit'")
     # a clock column beside a full time stamp is no half of one: the stamp is the time, the clock a text signal
     whole = tmp_path / "whole.csv"
     whole.write_text("timestamp,Uhrzeit,flow\n2024-03-11 00:00,00:00,1\n2024-03-11 00:01,00:01,2\n")
-    with pytest.raises(InputError, match="column 'Uhrzeit': a date/time"):
+    with pytest.raises(InputError, match="column 'Uhrzeit': a date/time") as err:
         load_telemetry(whole, guess_time=True)
+    assert "Datum+Uhrzeit" not in err.value.hint and err.value.hint.startswith("a time or date column")
 
 
 def test_a_date_in_a_signal_column_is_named_as_a_date(tmp_path):
@@ -555,3 +577,15 @@ def test_over_range_marks_are_no_reading_for_a_time_column(tmp_path):
         load_telemetry(path, guess_time=True)
     path.write_text("T,P\n20.1,4.9\n19.9,5.0\nOVF,5.1\n20.0,5.0\n")  # a temperature named T: a signal
     assert load_telemetry(path, guess_time=True).values[:, 0].tolist() == [20.1, 19.9, 20.1, 20.0]
+
+
+def test_rows_trained_on_matches_a_file_by_content(tmp_path):
+    import hashlib
+
+    path = tmp_path / "run.csv"
+    path.write_bytes(b"a\n1\n2\n")
+    assert file_fingerprint(path) == {"bytes": 6, "sha256": hashlib.sha256(b"a\n1\n2\n").hexdigest()}
+    trained_on = [{"file": "elsewhere/run.csv", **file_fingerprint(path), "rows": 1}]
+    assert rows_trained_on(path, trained_on) == 1
+    path.write_bytes(b"a\n1\n3\n")  # same size, other content: not the file fitted on
+    assert rows_trained_on(path, trained_on) == 0 and rows_trained_on(path, []) == 0

@@ -142,3 +142,55 @@ def test_report_prints_f1_beside_pa_f1_and_label_use():
     assert "YES" in str(oracle) and "| YES |" in report_table([oracle])
     with pytest.raises(TypeError):
         report(Y_TRUE, Y_PRED)  # the label-use flag is mandatory
+    for not_a_bool in (None, "no", 0):
+        with pytest.raises(InputError, match="threshold_saw_test_labels must be True or False"):
+            report(Y_TRUE, Y_PRED, name="toy", threshold_saw_test_labels=not_a_bool)
+
+
+def test_report_counts_rare_false_alarms_and_prints_event_precision_and_recall():
+    truth = np.zeros(100_000, int)
+    truth[500:600] = 1
+    flags = truth.copy()
+    flags[[10, 2_000, 30_000, 70_000]] = 1  # four one-row false alarms beside the found anomaly
+    text = str(report(truth, flags, name="toy", threshold_saw_test_labels=False))
+    # 4 / 99,900 = 0.004 %: not rounded away to 0.0 %
+    assert "FAR 0.004% (4 of 99,900 normal rows), MAR 0.0% (0 of 100 anomalous rows)" in text
+    # 1 of 5 flagged runs overlaps the event, which is found: P 0.2, R 1, F1 1/3
+    assert "event (overlap) P/R/F1 0.200/1.000/0.333" in text and "VUS-PR n/a (window 100)" in text
+
+
+def test_report_table_shows_what_the_text_shows():
+    found = report(Y_TRUE, Y_PRED, name="toy", threshold_saw_test_labels=False)
+    silent = report(Y_TRUE, [0] * 10, name="silent", threshold_saw_test_labels=False)
+    header, _, toy, quiet = report_table([found, silent]).splitlines()
+    assert "| FAR % | MAR % | event P | event R | event F1 |" in header
+    # toy: FP 2 of 5 normal rows = 40.0 %, FN 4 of 5 = 80.0 %; event P 1/3, R 1/2, F1 0.4
+    assert "| 40.0 | 80.0 | 0.333 | 0.500 | 0.400 |" in toy
+    # nothing flagged: precision and event precision have no denominator (n/a in the text, as here)
+    assert "| silent | 0.000 | 0.000 | n/a | 0.000 | 0.0 | 100.0 | n/a | 0.000 | 0.000 |" in quiet
+    assert "precision n/a" in str(silent)
+
+
+def test_event_precision_counts_a_run_once_however_long():
+    assert event_prf(Y_TRUE, [1] * 10)["precision"] == 1.0  # one run over everything overlaps an event
+
+
+def test_pandas_series_with_different_indexes_are_refused():
+    import pandas as pd
+
+    truth = pd.Series(Y_TRUE, index=range(10))
+    assert pointwise(truth, pd.Series(Y_PRED, index=range(10)))["tp"] == 1  # equal indexes: by position
+    shuffled = pd.Series(Y_PRED, index=range(10)).sort_index(ascending=False)
+    with pytest.raises(InputError, match="y_true and y_pred are pandas objects with different indexes") as err:
+        pointwise(truth, shuffled)
+    assert "y_pred.reindex(y_true.index)" in err.value.hint
+    with pytest.raises(InputError, match="y_true and score are pandas objects"):
+        auc_pr(truth, pd.Series(np.arange(10.0), index=range(1, 11)))
+    with pytest.raises(InputError, match="different indexes"):
+        report(truth, shuffled, name="toy", threshold_saw_test_labels=False)
+    assert pointwise(truth, np.asarray(Y_PRED))["tp"] == 1  # an array beside a Series: by position
+
+
+def test_every_step_anomalous_gives_no_numpy_warning(recwarn):
+    result = vus([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4], sliding_window=2)
+    assert result["vus_pr"] == pytest.approx(1.0) and not [w for w in recwarn if w.category is RuntimeWarning]

@@ -245,8 +245,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
 
     from tinyad.detectors.pipeline import (WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig, fit_summary,
                                            longest_constant_runs)
-    from tinyad.detectors.telemetry import (load_telemetry, median_interval, rows_before, sampling_notes,
-                                            time_unit_from_name)
+    from tinyad.detectors.telemetry import (file_fingerprint, load_telemetry, median_interval, rows_before,
+                                            sampling_notes, time_unit_from_name)
 
     # Everything that can be checked without the data is checked before loading it.
     check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
@@ -368,21 +368,78 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
                     "signal_mean": training.mean(0).tolist(), "signal_std": training.std(0).tolist(),
                     # so that `detect score` can tell a stuck sensor from a channel that often holds still
                     "longest_constant_run": [max(runs) for runs in zip(*(
-                        [length for length, _ in longest_constant_runs(s)] for s in segments))]}
+                        [length for length, _ in longest_constant_runs(s)] for s in segments))],
+                    # so that `detect score` leaves the rows fitted on out of a labelled file's evaluation
+                    "trained_on": [{"file": item.source, **file_fingerprint(item.source), "rows": len(segment)}
+                                   for item, segment in zip(loaded, segments)]}
     (out_dir / READ_OPTIONS_FILE).write_text(json.dumps(read_options, indent=2))
     if summary := fit_summary(detector):
         click.echo(summary)
+    click.echo(settings_line(detector, read_options["sampling"]))
+    if kind == "pca-t2q" and len(names) == 1:
+        click.echo("note: one channel: PCA's T2 is the squared z-score and Q is 0, so pca-t2q is a z-score detector "
+                   "here (a fair baseline; PCA's use is the ties between channels)")
+    if 0 < len(training) < MANY_WINDOWS * _rows_per_window(detector):
+        click.secho(f"warning: {len(training)} training rows hold fewer than {MANY_WINDOWS} windows of "
+                    f"{_rows_per_window(detector)} rows: the detector has seen little of normal operation, and "
+                    "anything else it scores as anomalous", fg="yellow", err=True)
     click.echo(f"saved to {out_dir}; smoothed training error p99 {detector.training_quantile(0.99):.4g}")
+
+
+# Fewer training rows than this many model windows earn a warning at fit (the hard floor is one window).
+MANY_WINDOWS = 10
+
+
+def _model_config(detector):
+    """The detector's model config (its class's defaults with the options given), fitted or not."""
+    from tinyad.detectors.pipeline import detector_kinds
+
+    _, config_cls = detector_kinds()[detector.kind]
+    return config_cls(**detector.model_config)
+
+
+def _rows_per_window(detector) -> int:
+    """The rows one model input spans (window, or history + horizon); 1 for the per-row baselines."""
+    config = _model_config(detector)
+    if hasattr(config, "history"):
+        return int(config.history) + int(config.horizon)
+    return int(getattr(config, "window", 1))
+
+
+def settings_line(detector, sampling: dict | None) -> str:
+    """The fitted detector's settings in rows, and in time when the file's sampling interval is known (`sampling`
+    as `median_interval` gives it), e.g. "settings: window 30 rows (2.5 h), EWMA span 10 rows (50 min), dynamic
+    threshold over the whole scored file (--error-window: rows per threshold)"."""
+    from tinyad.detectors.telemetry import rows_as_time
+
+    def rows(n) -> str:
+        return f"{n:g} rows{rows_as_time(n, sampling)}"
+
+    config, threshold = _model_config(detector), detector.threshold
+    parts = []
+    if hasattr(config, "history"):
+        parts.append(f"history {rows(config.history)} predicts {rows(config.horizon)}")
+    elif hasattr(config, "window"):
+        parts.append(f"window {rows(config.window)}")
+    if threshold.method == "covering":
+        parts.append(f"covering threshold: {threshold.ucl_factor:.3g} x the {threshold.ucl_quantile:g} quantile of the "
+                     "training windows' residuals (no smoothing)")
+    else:
+        parts.append(f"EWMA span {rows(threshold.smoothing_span)}")
+        parts.append({"dynamic": "dynamic threshold " + (f"per {rows(threshold.window)} (--error-window)"
+                                                          if threshold.window else
+                                                          "over the whole scored file (--error-window N sets one "
+                                                          "per N rows)"),
+                      "quantile": f"threshold: the {threshold.quantile:g} quantile of the training errors",
+                      "sigma": f"threshold: mean + {threshold.k:g} sigma of the training errors"}[threshold.method])
+    return "settings: " + ", ".join(parts)
 
 
 def _check_model_config(detector) -> None:
     """Build the (unfitted) model once so that a bad combination of model options (e.g. a Conv-AE window that
     its strides do not divide) fails before the data is loaded. Keras is imported only by fit itself."""
-    from tinyad.detectors.pipeline import detector_kinds
-
-    _, config_cls = detector_kinds()[detector.kind]
     try:
-        config_cls(**detector.model_config)
+        _model_config(detector)
     except TypeError as err:
         raise InputError(f"bad option for {detector.kind}: {err}") from err
 
@@ -429,7 +486,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     read = {"columns": wanted, "time_column": time_column or saved.get("time_column"),
             "label_column": label_column, "sep": sep or saved.get("sep"),
             "drop": _columns(drop) or saved.get("drop") or None, "optional": optional,
-            "fill_missing": saved.get("fill_missing", 0) if fill_missing is None else fill_missing}
+            "fill_missing": saved.get("fill_missing", 0) if fill_missing is None else fill_missing,
+            "trained_on": saved.get("trained_on", [])}
     statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"),
                   saved.get("longest_constant_run"))
     files = expand_folders(files, echo=click.echo)
@@ -464,7 +522,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
 
     from tinyad.detectors.pipeline import (no_threshold_note, pruned_note, stuck_channel_notes, unflagged_excess_note,
                                            whole_file_departure_note)
-    from tinyad.detectors.telemetry import (load_telemetry, plot_scored, sampling_notes, time_text,
+    from tinyad.detectors.telemetry import (load_telemetry, plot_scored, rows_trained_on, sampling_notes, time_text,
                                             time_unit_from_name)
     from tinyad.evaluation import events, report
 
@@ -509,8 +567,18 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                  *stuck]:
         if note:
             click.echo(f"  note: {note}")
-    if data.labels is not None:
-        click.echo("  " + str(report(data.labels, result.flags, result.smoothed, name=detector.kind,
+    first_test_row = rows_trained_on(path, read["trained_on"]) if data.labels is not None else 0
+    if data.labels is not None and first_test_row >= len(result.flags):
+        click.echo(f"  note: all {len(result.flags)} rows of this file trained the detector: no evaluation (score "
+                   "files it was not fitted on)")
+    elif data.labels is not None:
+        if first_test_row:
+            click.echo(f"  note: rows 1..{first_test_row} of this file trained the detector: left out of the "
+                       "evaluation")
+        click.echo(f"  evaluation, rows {first_test_row + 1}..{len(result.flags)} (AUC-PR, VUS-PR and ROC-AUC rank "
+                   "the smoothed error):")
+        click.echo("  " + str(report(data.labels[first_test_row:], result.flags[first_test_row:],
+                                     result.smoothed[first_test_row:], name=detector.kind,
                                      threshold_saw_test_labels=False)))
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -538,7 +606,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                        + (f"those with {order_note}: {drawn}" if order is not None else "the first ones"))
         click.echo(f"  wrote {csv_path} and {png}")
     marks = [mark for mark, note in warnings if note] + (["stuck channel"] if stuck else [])
-    return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks))
+    return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks), first_test_row)
 
 
 # A file's flagged regions listed on screen at most: a quantile threshold can flag hundreds of blips.
@@ -645,12 +713,13 @@ class _ScoredFile(NamedTuple):
     smoothed: "np.ndarray"
     labels: "np.ndarray | None"
     marks: tuple = ()  # warnings worth repeating in the summary, e.g. "no threshold"
+    first_test_row: int = 0  # the rows before it trained the detector: not evaluated
 
 
 def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
     """A line per file (with its warnings: departs from the training data as a whole, no threshold, a large
     unflagged excess, a stuck channel), then (when every file is labelled) the report over all files
-    concatenated, as SKAB's protocol scores them."""
+    concatenated, as SKAB's protocol scores them, without the rows the detector was fitted on."""
     import numpy as np
 
     from tinyad.evaluation import report
@@ -662,6 +731,16 @@ def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
         marks = f"  [{'; '.join(f.marks)}: see its notes]" if f.marks else ""
         click.echo(f"  {str(f.path):{width}}  {rows:7d} rows  {flagged:7d} flagged ({flagged / rows:6.1%})  "
                    f"{f.regions:4d} region(s){marks}")
-    if all(f.labels is not None for f in scored):
-        joined = [np.concatenate([getattr(f, name) for f in scored]) for name in ("labels", "flags", "smoothed")]
-        click.echo("  all files concatenated: " + str(report(*joined, name=kind, threshold_saw_test_labels=False)))
+    if not all(f.labels is not None for f in scored):
+        return
+    tested = [f for f in scored if f.first_test_row < len(f.flags)]
+    if len(tested) < len(scored):
+        click.echo(f"  left out of the evaluation (every row trained the detector): "
+                   f"{', '.join(str(f.path) for f in scored if f not in tested)}")
+    if tested:
+        joined = [np.concatenate([getattr(f, name)[f.first_test_row:] for f in tested])
+                  for name in ("labels", "flags", "smoothed")]
+        fitted_rows = sum(f.first_test_row for f in tested)
+        without = f", without the {fitted_rows} rows fitted on" if fitted_rows else ""
+        click.echo(f"  all files concatenated{without}: "
+                   + str(report(*joined, name=kind, threshold_saw_test_labels=False)))

@@ -15,8 +15,15 @@ from tinyad.errors import InputError
 def as_segments(normal) -> list:
     """The training data as a list of segments: a list or tuple of arrays, DataFrames or Series is segments (no
     window straddles two); anything else, also a list of rows ([[1.0, 2.0], [1.1, 2.1], ...]), is one series.
-    E.g. as_segments(np.zeros((9, 2))) -> [that array]; as_segments([[1, 2], [3, 4]]) -> [[[1, 2], [3, 4]]]."""
+    E.g. as_segments(np.zeros((9, 2))) -> [that array]; as_segments([[1, 2], [3, 4]]) -> [[[1, 2], [3, 4]]].
+    Several 1-D arrays of one length are refused: they may be rows (list(array)) or one-channel segments."""
     if isinstance(normal, (list, tuple)) and normal and all(hasattr(part, "shape") for part in normal):
+        shapes = {tuple(part.shape) for part in normal}
+        if len(normal) > 1 and len(shapes) == 1 and len(next(iter(shapes))) == 1:
+            raise InputError(f"{len(normal)} one-dimensional arrays of {next(iter(shapes))[0]} values each: rows of "
+                             "one series, or one-channel segments?",
+                             hint="for rows give numpy.asarray(rows); for one-channel segments give each as a "
+                                  "column, segment.reshape(-1, 1)")
         return list(normal)
     return [normal]
 

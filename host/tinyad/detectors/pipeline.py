@@ -222,7 +222,10 @@ def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
     return (f"{rows} a smoothed error above {above:g}x the training p99 {training_p99:.4g} (up to "
             f"{peak / training_p99:.3g}x); {where}, and the {result.method} threshold flagged none of them. "
             "`--threshold sigma` or `--threshold quantile` (set on the training errors) compares every row with the "
-            "training data; with `--min-rows 10` their short blips are dropped")
+            "training data; with `--min-rows 10` their short blips are dropped"
+            + ("; if they then flag much of the file, the training rows may have shown too little of normal "
+               "operation: for a long record, refit with `--error-window N` (a dynamic threshold per N rows, as "
+               "telemanom sets one per batch)" if result.method == "dynamic" else ""))
 
 
 # A channel holding one value for at least this many rows, and STUCK_FACTOR x its longest such run in the training

@@ -539,6 +539,30 @@ def _missing_columns_error(path: Path, missing: list, file_columns: list, used: 
 UNUSED_COLUMNS_SHOWN = 8
 
 
+def file_fingerprint(path: str | os.PathLike) -> dict:
+    """{"bytes": size, "sha256": hex digest} of a file's content: the same data under another name or path
+    matches, a file changed since matches no more."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": os.path.getsize(path), "sha256": digest.hexdigest()}
+
+
+def rows_trained_on(path: str | os.PathLike, trained_on: list[dict]) -> int:
+    """How many leading rows of the file at `path` a detector was fitted on: the "rows" of the entry of
+    `trained_on` (as `detect fit` saves it: {"file", "bytes", "sha256", "rows"}) with the same content; 0 for a
+    file it was not fitted on. Only a file of a fitted size is hashed."""
+    size = os.path.getsize(path)
+    candidates = [entry for entry in trained_on if entry.get("bytes") == size]
+    if not candidates:
+        return 0
+    digest = file_fingerprint(path)["sha256"]
+    return max((int(entry["rows"]) for entry in candidates if entry.get("sha256") == digest), default=0)
+
+
 def unused_columns_note(names, shown: int = UNUSED_COLUMNS_SHOWN) -> str | None:
     """The note for the file's columns the detector does not take (`names`), the first `shown` named; None when
     there are none. E.g. ["oil_pressure_bar", "operator_note"] -> "columns not used by the detector:
@@ -779,9 +803,13 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             raise _missing_columns_error(path, unknown, list(frame.columns), list(columns), needed_by_model)
         chosen = list(columns)
         skip = {time_column, label_column, *time_parts, *(drop or [])}
-        unused = unused_columns_note(c for c in frame.columns if c not in chosen and c not in skip)
+        unused = [c for c in frame.columns if c not in chosen and c not in skip]
         if unused:
-            notes.append(unused)
+            notes.append(unused_columns_note(unused))
+        labels_unused = label_like_columns(unused) if label_column is None and needed_by_model else []
+        if labels_unused:  # scoring: SKAB's "anomaly" is left unused unless named
+            notes.append(f"column {labels_unused[0]!r} looks like labels: --label-column {labels_unused[0]} "
+                         "evaluates the alarms against it (it never sets the threshold)")
     else:
         skip = {time_column, label_column, *time_parts, *(drop or [])}
         label_like = label_like_columns(c for c in frame.columns if c not in skip) if drop_label_like else []
@@ -811,6 +839,11 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         cell = frame[chosen[col]].iloc[row]
         hint = _bad_cell_hint(frame, chosen[col], row, needed_by_model and bool(columns), others)
         if is_date_or_time_text(cell):  # a time column the reader did not recognise, not a broken number
+            halves = (date_and_clock_columns(frame, [time_column, chosen[col]])
+                      if time_column in frame.columns and time_column not in time_parts else None)
+            if halves is not None:  # --time-column Datum, and Uhrzeit holds its time of day
+                hint = (f"{halves[0]!r} holds dates and {halves[1]!r} times of day: read them as one time column, "
+                        f"--time-column '{halves[0]}{JOINED_TIME}{halves[1]}'")
             raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: a date/time ({cell!r}), not a "
                              f"number{also}", hint=hint)
         bad_columns = np.flatnonzero(bad.any(axis=0))
@@ -850,8 +883,14 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     labels = None
     if label_column:
         raw = pd.to_numeric(frame[label_column], errors="coerce").to_numpy(dtype=float)
-        if not np.isin(raw, (0, 1)).all():
-            raise InputError(f"{path}: label column {label_column!r} must hold only 0 and 1")
+        bad = np.flatnonzero(~np.isin(raw, (0, 1)))
+        if len(bad):
+            cell = frame[label_column].iloc[bad[0]]
+            shown = "an empty cell" if pd.isna(cell) or not str(cell).strip() else repr(cell)
+            raise InputError(f"{path}: label column {label_column!r} must hold only 0 and 1: data row {bad[0] + 1} "
+                             f"holds {shown} ({len(bad)} such row(s))",
+                             hint="give every row a label, 0 (normal) or 1 (anomaly), or score without "
+                                  "--label-column")
         labels = raw.astype(np.int8)
     left_out = label_like if not columns else []
     return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
@@ -863,13 +902,19 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
     """(x values, axis label) for plotting `n` rows: the rows' times where they are usable (numbers or
     datetimes, or text that parses as datetimes, one per row, never decreasing), else the data row number
-    counted from 1 (as `tinyad detect score` prints rows and writes the scores CSV's `row` column).
-    Stamps with offsets or a time zone are drawn in UTC (`time_stamps`), the axis then "time (UTC)".
+    counted from 1 (as `tinyad detect score` prints rows and writes the scores CSV's `row` column), the label then
+    naming the first row where the time goes back, if that is why. Stamps with offsets or a time zone are drawn
+    in UTC (`time_stamps`), the axis then "time (UTC)".
     E.g. plot_axis(None, 3) -> ([1, 2, 3], "data row");
     plot_axis([0.0, 0.5, 1.0], 3) -> ([0.0, 0.5, 1.0], "time")."""
     index = (np.arange(1, n + 1), "data row")
-    if time is None or len(time) != n or n == 0 or not reads_as_time(time):
+    if time is None or len(time) != n or n == 0:
         return index
+    if not reads_as_time(time):
+        seconds = time_in_seconds(time)
+        back = np.flatnonzero(np.diff(seconds[0]) < 0) if seconds is not None else []
+        # times that go back (an hour repeated) cannot be an axis: say why the plot counts rows
+        return (index[0], f"data row (the time column goes back at data row {back[0] + 2})") if len(back) else index
     if np.issubdtype(np.asarray(time).dtype, np.number):
         return np.asarray(time).astype(float), "time"
     # datetime64 (not datetime objects): matplotlib converts a million of those in a blink, not in a minute
@@ -1090,13 +1135,16 @@ def rows_before(time, until: str, unit: str | None = None) -> tuple[int, str]:
         numbers = stamps[0].astype("datetime64[ns]").astype(np.int64)
         limit = parsed.to_datetime64().astype("datetime64[ns]").astype(np.int64)
         shown = str(parsed)
-    back = np.flatnonzero(np.diff(numbers) < 0)
-    if len(back):
-        raise InputError(f"--train-until {until}: the time goes back at data rows {back[0] + 1} -> {back[0] + 2}, so "
-                         "the rows before a time are not one stretch of the file",
-                         hint="sort the file by time, or use --train-rows")
     at_or_after = numbers >= limit
-    return (int(np.argmax(at_or_after)) if at_or_after.any() else len(numbers)), shown
+    cut = int(np.argmax(at_or_after)) if at_or_after.any() else len(numbers)
+    # time going back elsewhere (an hour repeated at a clock change, weeks later) does not matter; a row before
+    # the limit after the cut does: the rows before the time would not be one stretch of the file
+    later = np.flatnonzero(numbers[cut:] < limit)
+    if len(later):
+        raise InputError(f"--train-until {until}: data row {cut + later[0] + 1} comes before it, but after data row "
+                         f"{cut + 1}, which does not: the time goes back, so the rows before a time are not one "
+                         "stretch of the file", hint="sort the file by time, or use --train-rows")
+    return cut, shown
 
 
 def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str, bool] | None:
@@ -1128,6 +1176,14 @@ def median_interval(time, unit: str | None = None) -> dict | None:
     steps = np.diff(seconds[0])
     steps = steps[steps > 0]
     return {"interval": float(np.median(steps)), "unit": seconds[1]} if len(steps) else None
+
+
+def rows_as_time(rows: float, sampling: dict | None) -> str:
+    """" (2.5 h)" for 30 rows sampled every 5 minutes (`sampling` as `median_interval` gives it); "" when the
+    interval is not in seconds (no time column, or numbers in unknown units)."""
+    if not sampling or sampling.get("unit") != "s" or not sampling.get("interval"):
+        return ""
+    return f" ({_span_text(rows * sampling['interval'], 's')})"
 
 
 def _span_text(value: float, unit: str) -> str:
@@ -1170,8 +1226,9 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
 
     # Local clock time without an offset jumps an hour at a daylight-saving switch: forward in spring (an hour
     # that looks missing), back in autumn (an hour that repeats). Sorting would interleave the two hours.
-    def clock_change(step: float) -> bool:
-        return local_clock and 3600 - median <= abs(step) <= 3600 + 2 * median
+    def clock_change(step: float) -> bool:  # an hour, told apart from the sampling interval (a shuffled file's
+        # median step can be days, which would make any step "about an hour")
+        return local_clock and median <= 900 and 3600 - median <= abs(step) <= 3600 + 2 * median
 
     gaps = np.flatnonzero(steps > GAP_INTERVALS * median)
     if len(gaps):
@@ -1192,10 +1249,10 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
     back = np.flatnonzero(steps < 0)
     if len(back):
         first = int(back[0])
-        advice = ("an hour back, as when clocks go back at a daylight-saving switch: the rows are scored in file "
-                  "order, which is right here (sorting would interleave the two hours); time stamps with a UTC "
-                  "offset keep them apart" if clock_change(steps[first]) else
-                  "the rows are scored in file order; sort the file by time")
+        advice = ("an hour back, as when clocks go back at a daylight-saving switch or a clock is set back: the "
+                  "rows are scored in file order, which is right here (sorting would interleave the two hours); "
+                  "time stamps with a UTC offset keep them apart" if len(back) == 1 and clock_change(steps[first])
+                  else "the rows are scored in file order; sort the file by time")
         notes.append(f"time goes back at {len(back)} row(s), first at {at(first)}: {advice}")
     repeats = np.flatnonzero(steps == 0)
     if len(repeats):

@@ -11,6 +11,7 @@
   `vus(...) -> dict(vus_pr, vus_roc)` (TSB-AD's definition, tested against the package when installed)
 - `report(y_true, y_pred, score=None, *, name, threshold_saw_test_labels) -> Report`;
   `report_table([Report, ...]) -> Markdown` with the unadjusted F1 always beside the point-adjusted one.
+- `same_index(**values)`: pandas Series are paired by position; different indexes raise.
 
 Labels are 0/1 per time step (1 = anomaly); scores are "higher = more anomalous". Bad input (NaN, 2-D
 arrays, non-binary labels, length mismatch) raises tinyad.errors.InputError.
@@ -25,6 +26,7 @@ from tinyad.evaluation.metrics import (
     point_adjusted_f1,
     pointwise,
     roc_auc,
+    same_index,
     vus,
     vus_pr,
 )
@@ -32,5 +34,5 @@ from tinyad.evaluation.report import COLUMNS, Report, report, report_table
 
 __all__ = [
     "COLUMNS", "Report", "auc_pr", "event_prf", "events", "join_events", "point_adjust", "point_adjusted_f1",
-    "pointwise", "report", "report_table", "roc_auc", "vus", "vus_pr",
+    "pointwise", "report", "report_table", "roc_auc", "same_index", "vus", "vus_pr",
 ]

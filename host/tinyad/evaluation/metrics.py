@@ -5,7 +5,9 @@ Conventions
 - `score`: 1-D float array, higher = more anomalous.
 - Events are maximal runs of 1s, returned as half-open `(start, stop)` index pairs.
 - Rates with an empty denominator are 0.0 (e.g. precision when nothing is flagged), never NaN, so that
-  concatenated tables stay printable; the raw counts are returned beside them.
+  concatenated tables stay summable; the raw counts are returned beside them (`Report` prints such a rate as
+  n/a).
+- pandas Series are taken by position; two with different indexes are refused (`same_index`).
 
 Point adjustment (`point_adjust`) marks a whole true anomaly segment as detected if any point of it is
 flagged. It inflates scores so much that random detectors look state of the art (Kim et al., AAAI 2022):
@@ -51,6 +53,21 @@ def _same_length(**arrays) -> None:
         raise InputError(f"arrays differ in length: {lengths}")
 
 
+def same_index(**values) -> None:
+    """InputError when two of `values` are pandas Series or DataFrames with different indexes (other values,
+    and None, are skipped): the metrics pair entries by position, so shuffled or shifted Series would be scored
+    against the wrong rows. E.g. same_index(y_true=labels, y_pred=flags.sort_index(ascending=False)) raises."""
+    indexed = {name: value.index for name, value in values.items()
+               if value is not None and hasattr(value, "index") and hasattr(value, "to_numpy")}
+    names = list(indexed)
+    for other in names[1:]:
+        if not indexed[names[0]].equals(indexed[other]):
+            raise InputError(f"{names[0]} and {other} are pandas objects with different indexes (entries are "
+                             "paired by position)",
+                             hint=f"align them first, e.g. {other}.reindex({names[0]}.index), or pass each "
+                                  "as .to_numpy() in time order")
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator) / float(denominator) if denominator else 0.0
 
@@ -88,6 +105,7 @@ def pointwise(y_true, y_pred) -> dict:
     Returns precision, recall, f1, far (false alarm rate = FP / (FP + TN), the SKAB definition),
     mar (missed alarm rate = FN / (FN + TP)) and the counts tp, fp, fn, tn.
     """
+    same_index(y_true=y_true, y_pred=y_pred)
     truth, pred = _binary("y_true", y_true), _binary("y_pred", y_pred)
     _same_length(y_true=truth, y_pred=pred)
     tp = int(np.sum(truth & pred))
@@ -108,6 +126,7 @@ def pointwise(y_true, y_pred) -> dict:
 def point_adjust(y_true, y_pred) -> np.ndarray:
     """Point-adjusted predictions: every true anomaly segment that has at least one flagged point becomes
     fully flagged; points outside true segments are left as they are. Returns a bool array."""
+    same_index(y_true=y_true, y_pred=y_pred)
     truth, pred = _binary("y_true", y_true), _binary("y_pred", y_pred)
     _same_length(y_true=truth, y_pred=pred)
     adjusted = pred.copy()
@@ -126,9 +145,12 @@ def event_prf(y_true, y_pred) -> dict:
     """Event-wise (overlap) precision, recall and F1.
 
     recall = share of true events overlapped by at least one flagged point;
-    precision = share of predicted events (runs of flagged points) that overlap a true event.
+    precision = share of predicted events (runs of flagged points) that overlap a true event. A run counts
+    once however long it is: flagging every point is one correct event (precision 1.0), so read event scores
+    beside the point-wise precision and FAR.
     Also returns the counts: true_events, pred_events, detected_events, correct_pred_events.
     """
+    same_index(y_true=y_true, y_pred=y_pred)
     truth, pred = _binary("y_true", y_true), _binary("y_pred", y_pred)
     _same_length(y_true=truth, y_pred=pred)
     true_events, pred_events = events(truth), events(pred)
@@ -151,6 +173,7 @@ def auc_pr(y_true, score) -> float:
     Returns NaN if y_true has no anomaly (the metric is undefined there)."""
     from sklearn.metrics import average_precision_score
 
+    same_index(y_true=y_true, score=score)
     truth, values = _binary("y_true", y_true), _scores("score", score)
     _same_length(y_true=truth, score=values)
     if not truth.any():
@@ -162,6 +185,7 @@ def roc_auc(y_true, score) -> float:
     """Area under the ROC curve (sklearn). NaN if y_true holds only one class."""
     from sklearn.metrics import roc_auc_score
 
+    same_index(y_true=y_true, score=score)
     truth, values = _binary("y_true", y_true), _scores("score", score)
     _same_length(y_true=truth, score=values)
     if truth.all() or not truth.any():
@@ -205,6 +229,7 @@ def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250) -> di
     Returns {"vus_pr": float, "vus_roc": float}; both NaN when y_true has no anomaly.
     Vectorised over thresholds; agrees with TSB-AD 1.5 to floating-point rounding (tested when installed).
     """
+    same_index(y_true=y_true, score=score)
     truth, values = _binary("y_true", y_true), _scores("score", score)
     _same_length(y_true=truth, score=values)
     if sliding_window < 0 or n_thresholds < 1:
@@ -236,7 +261,8 @@ def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250) -> di
         false_positive = n_predicted - true_positive
         p_new = (positives + n_labels) / 2
         tpr = np.minimum(true_positive / p_new, 1.0) * existence_ratio
-        fpr = false_positive / (length - p_new)
+        with np.errstate(divide="ignore", invalid="ignore"):  # every step anomalous: no FPR (NaN VUS-ROC)
+            fpr = false_positive / (length - p_new)
         precision = true_positive / n_predicted
         tpr_curve = np.concatenate([[0.0], tpr, [1.0]])
         fpr_curve = np.concatenate([[0.0], fpr, [1.0]])

@@ -8,11 +8,17 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from tinyad.errors import InputError
 from tinyad.evaluation import metrics
 
-# Column order of `Report.row()` / `report_table()`: unadjusted F1 first, PA-F1 right beside it.
-COLUMNS = ["detector", "F1", "PA-F1", "precision", "recall", "FAR", "MAR", "event F1", "AUC-PR", "VUS-PR",
-           "ROC-AUC", "threshold saw test labels"]
+# Column order of `Report.row()` / `report_table()`: unadjusted F1 first, PA-F1 right beside it. FAR and MAR are
+# percentages, as in the printed report; event P/R/F1 count runs that overlap (`event_prf`).
+COLUMNS = ["detector", "F1", "PA-F1", "precision", "recall", "FAR %", "MAR %", "event P", "event R", "event F1",
+           "AUC-PR", "VUS-PR", "ROC-AUC", "threshold saw test labels"]
+# Report fields in the order of COLUMNS[1:-1]
+_ROW_FIELDS = ("f1", "pa_f1", "precision", "recall", "far", "mar", "event_precision", "event_recall", "event_f1",
+               "auc_pr", "vus_pr", "roc_auc")
+_PERCENT_FIELDS = ("far", "mar")
 
 
 @dataclass
@@ -36,11 +42,20 @@ class Report:
     n_points: int = 0
     n_anomalous_points: int = 0
     counts: dict = field(default_factory=dict)
+    sliding_window: int = 100  # VUS-PR's largest buffer width, in time steps
 
     def row(self) -> list:
-        """One table row in the order of COLUMNS."""
-        return [self.name, self.f1, self.pa_f1, self.precision, self.recall, self.far, self.mar, self.event_f1,
-                self.auc_pr, self.vus_pr, self.roc_auc, "YES" if self.threshold_saw_test_labels else "no"]
+        """One table row in the order of COLUMNS (FAR and MAR as fractions, as the fields hold them)."""
+        return [self.name, *(getattr(self, name) for name in _ROW_FIELDS),
+                "YES" if self.threshold_saw_test_labels else "no"]
+
+    def shown(self, name: str) -> str:
+        """A field as printed: n/a when `undefined` or NaN, FAR and MAR in percent (two significant digits
+        below 0.1 %, so 4 false alarms in 100,000 normal rows do not print as 0.0 %), others to 3 decimals."""
+        value = getattr(self, name)
+        if name in self.undefined():
+            return "n/a"
+        return _percent(value) if name in _PERCENT_FIELDS else _fmt(value)
 
     def undefined(self) -> set[str]:
         """Names of the rate fields whose denominator is empty, e.g. {"precision", "recall", "f1", ...} when
@@ -68,22 +83,28 @@ class Report:
 
     def __str__(self) -> str:
         saw = "YES - not a headline number" if self.threshold_saw_test_labels else "no"
-        undefined = self.undefined()
-
-        def show(name: str, percent: bool = False) -> str:
-            value = getattr(self, name)
-            return "n/a" if name in undefined else (f"{value:.1%}" if percent else _fmt(value))
-
+        show = self.shown
+        tp, fp, fn, tn = (self.counts.get(k) for k in ("tp", "fp", "fn", "tn"))
+        far_count = f" ({fp:,} of {fp + tn:,} normal rows)" if self.counts and "far" not in self.undefined() else ""
+        mar_count = f" ({fn:,} of {fn + tp:,} anomalous rows)" if self.counts and "mar" not in self.undefined() else ""
         return (
             f"{self.name}: F1 {show('f1')} (point-adjusted {show('pa_f1')}), precision {show('precision')}, "
-            f"recall {show('recall')}, FAR {show('far', True)}, MAR {show('mar', True)}, "
-            f"event F1 {show('event_f1')}, AUC-PR {_fmt(self.auc_pr)}, VUS-PR {_fmt(self.vus_pr)}, "
-            f"ROC-AUC {_fmt(self.roc_auc)}; threshold saw test labels: {saw}"
+            f"recall {show('recall')}, FAR {show('far')}{far_count}, MAR {show('mar')}{mar_count}, "
+            f"event (overlap) P/R/F1 {show('event_precision')}/{show('event_recall')}/{show('event_f1')}, "
+            f"AUC-PR {show('auc_pr')}, VUS-PR {show('vus_pr')} (window {self.sliding_window}), "
+            f"ROC-AUC {show('roc_auc')}; threshold saw test labels: {saw}"
         )
 
 
 def _fmt(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def _percent(value: float) -> str:
+    """A fraction in percent: 0.076 -> "7.6%", 4.0e-05 -> "0.004%", 0 -> "0.0%"."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{100 * value:.2g}%" if 0 < value < 0.001 else f"{value:.1%}"
 
 
 def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_test_labels: bool,
@@ -93,8 +114,14 @@ def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_
 
     `threshold_saw_test_labels` is required (keyword-only) so that no caller can forget to state it:
     True when the threshold producing `y_pred` was chosen with the test labels (an oracle number that
-    must not be a headline).
+    must not be a headline); it must be a bool (not None or "no"). `sliding_window`: VUS-PR's largest buffer
+    width (TSB-AD's get_metrics default, 100 steps), printed beside it.
+    Pandas Series are paired by position, so their indexes must be equal (`metrics.same_index`).
     """
+    if not isinstance(threshold_saw_test_labels, (bool, np.bool_)):
+        raise InputError(f"threshold_saw_test_labels must be True or False, got {threshold_saw_test_labels!r}",
+                         hint="True when the threshold that produced y_pred was chosen with the test labels")
+    metrics.same_index(y_true=y_true, y_pred=y_pred, score=score)
     point = metrics.pointwise(y_true, y_pred)
     event = metrics.event_prf(y_true, y_pred)
     ranking = {"auc_pr": float("nan"), "vus_pr": float("nan"), "roc_auc": float("nan")}
@@ -111,13 +138,15 @@ def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_
         event_precision=event["precision"], event_recall=event["recall"], event_f1=event["f1"],
         n_points=int(len(np.asarray(y_true))), n_anomalous_points=int(np.sum(np.asarray(y_true) == 1)),
         counts={**{k: point[k] for k in ("tp", "fp", "fn", "tn")}, "pred_events": event["pred_events"]},
-        **ranking,
+        sliding_window=int(sliding_window), **ranking,
     )
 
 
 def report_table(reports: list[Report]) -> str:
-    """A Markdown table of reports (F1 and PA-F1 side by side, the label-use column last)."""
+    """A Markdown table of reports (F1 and PA-F1 side by side, the label-use column last), each value as the
+    printed report shows it (`Report.shown`: n/a where undefined, FAR and MAR in percent without the sign)."""
     from tinyad.bench import markdown_table
 
-    rows = [[_fmt(v) if isinstance(v, float) else v for v in r.row()] for r in reports]
+    rows = [[r.name, *(r.shown(name).rstrip("%") for name in _ROW_FIELDS),
+             "YES" if r.threshold_saw_test_labels else "no"] for r in reports]
     return markdown_table(COLUMNS, rows)
