@@ -73,15 +73,36 @@ def test_an_explicit_preset_with_a_checkpoint_is_refused(source_run, tmp_path, c
 
 
 def test_bad_training_input_is_rejected(tmp_path):
+    import pandas as pd
+
     data = normal_telemetry()
     data[5, 1] = np.nan
-    with pytest.raises(InputError, match="NaN"):
+    with pytest.raises(InputError, match=r"training data: row 5 \(from 0\), channel 'b': NaN or inf"):
         train([data], ["a", "b", "c"], TrainOptions(preset="tiny", max_steps=1), tmp_path, progress=False)
-    with pytest.raises(InputError, match="channels"):
+    stamped = pd.DataFrame(data, columns=["a", "b", "c"], index=pd.date_range("2026-01-01", periods=400, freq="5s"))
+    with pytest.raises(InputError, match=r"training data: row 2026-01-01 00:00:25, channel 'b': NaN"):
+        train(stamped, ["a", "b", "c"], TrainOptions(preset="tiny", max_steps=1), tmp_path, progress=False)
+    with pytest.raises(InputError, match=r"shape \(400, 3\); the channels \['a', 'b'\] take \(steps, 2\)"):
         train([normal_telemetry()], ["a", "b"], TrainOptions(preset="tiny", max_steps=1), tmp_path, progress=False)
+    with pytest.raises(InputError, match=r"channel name\(s\) \['a'\] given more than once"):
+        train([normal_telemetry()], ["a", "b", "a"], TrainOptions(preset="tiny", max_steps=1), tmp_path,
+              progress=False)
+    with pytest.raises(InputError, match=r"segment 0 \(from 0\), shape \(3,\)") as err:  # list(array): rows
+        train(list(normal_telemetry()), ["a", "b", "c"], TrainOptions(preset="tiny", max_steps=1), tmp_path,
+              progress=False)
+    assert "numpy.asarray(rows)" in err.value.hint
     with pytest.raises(InputError, match="contiguous run"):
         train([normal_telemetry(20)], ["a", "b", "c"], TrainOptions(preset="tiny", max_steps=1), tmp_path,
               progress=False)
+
+
+def test_one_channel_may_come_as_a_1d_array():
+    from tinyad.bert.train import as_channel_segments
+
+    parts = as_channel_segments(np.array([1.0, 2.0, 4.0]), ["volts"])
+    assert [part.tolist() for part in parts] == [[[1.0], [2.0], [4.0]]]
+    with pytest.raises(InputError, match=r"shape \(3,\); the channels \['volts', 'amps'\] take \(steps, 2\)"):
+        as_channel_segments(np.array([1.0, 2.0, 4.0]), ["volts", "amps"])
 
 
 def test_damaged_checkpoint_is_a_clear_error(source_run, tmp_path):
@@ -157,6 +178,37 @@ def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(sou
         evaluated[name] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     # the reordered file is scored exactly as the same data in the checkpoint's order
     assert evaluated["reordered"] == evaluated["ordered"] and evaluated["ordered"]["range"] == [0.0, 1.0]
+
+
+def test_checkpoint_positions_match_shared_names_first():
+    from tinyad.bert.train import checkpoint_positions
+
+    # i and v swapped and t renamed: v and i keep their places, t2 takes t's
+    assert checkpoint_positions(["v", "i", "t"], ["i", "v", "t2"]) == ["v", "i", "t2"]
+    assert checkpoint_positions(["v", "i", "t"], ["t", "v", "i"]) == ["v", "i", "t"]  # a reorder
+    assert checkpoint_positions(["v", "i", "t"], ["x", "y", "z"]) is None  # all renamed: by position
+    assert checkpoint_positions(["v", "i"], ["v", "i", "t"]) is None  # another count: a new input embedding
+
+
+def test_fine_tuning_on_a_renamed_and_reordered_table_keeps_shared_channels_in_place(source_run, tmp_path):
+    import pandas as pd
+
+    from tinyad.bert.train import train_on_dataset
+
+    values = normal_telemetry(300) + np.array([0.0, 10.0, 20.0], np.float32)  # a ~0, b ~10, c ~20
+    frame = pd.DataFrame({"time": pd.date_range("2026-01-01", periods=300, freq="5s"),
+                          "c2": values[:, 2], "b": values[:, 1], "a": values[:, 0]})
+    frame.to_csv(tmp_path / "renamed.csv", index=False)
+    messages = []
+    options = TrainOptions(preset="tiny", max_steps=2, checkpoint_every=2, batch_size=8,
+                           checkpoint=str(source_run.final_checkpoint))
+    result = train_on_dataset(str(tmp_path / "renamed.csv"), options, tmp_path / "ft", train_range=(0.0, 1.0),
+                              eval_range=None, progress=False, log=messages.append)
+    assert any("put at the checkpoint's positions by name: ['a', 'b', 'c2']" in m for m in messages)
+    assert any("channel names differ at the same positions ('c' -> 'c2')" in m for m in messages)
+    tuned = load_checkpoint(result.final_checkpoint)
+    assert tuned.channels == ["a", "b", "c2"]  # a in a's slot, b in b's: not a in c's as the file's order had it
+    np.testing.assert_allclose(tuned.standardizer.mean, values.mean(axis=0), atol=0.05)
 
 
 def test_a_run_folder_resolves_to_its_own_last_checkpoint_not_a_stray_one(tmp_path):
@@ -290,8 +342,14 @@ def test_a_script_scores_dataframes_by_name_and_gives_checkpoints_by_path(source
     np.testing.assert_array_equal(scores, expected)
     with pytest.raises(InputError, match=r"scoring data: no column\(s\) \['b'\]"):
         evaluate.score_segments(checkpoint, frame.drop(columns="b"), 8)
-    with pytest.raises(InputError, match=r"takes \(steps, 3\) for channels \['a', 'b', 'c'\]"):
+    with pytest.raises(InputError, match=r"scoring data: shape \(200, 2\); the channels \['a', 'b', 'c'\] "
+                                         r"take \(steps, 3\)"):
         evaluate.score_segments(checkpoint, data[:, :2], 8)
+    with_gap = data.copy()
+    with_gap[7, 1] = np.nan
+    with pytest.raises(InputError, match=r"scoring data: segment 1 \(from 0\), row 7 \(from 0\), channel 'b': "
+                                         r"NaN or inf \(1 such cell"):
+        evaluate.score_segments(checkpoint, [data, with_gap], 8)
     with pytest.raises(InputError, match=r"scoring data: column 'b' is not numbers"):
         evaluate.score_segments(checkpoint, frame.astype({"b": str}), 8)
 

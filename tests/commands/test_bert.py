@@ -54,6 +54,25 @@ def test_train_then_evaluate(tmp_path, capsys):
     p, r = result["precision"], result["recall"]
     assert result["score"] == pytest.approx((p + r) / 2) and result["mar"] == pytest.approx(1 - r)
     assert result["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
+    # the checkpoint records rows of its training range (0:0.75): evaluating on them is warned about
+    assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--range", "0.5:1"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: the range 0.5:1 of" in captured.err and "holds rows the checkpoint was trained on (" in (
+        captured.err) and "its range [0.0, 0.75]): these numbers are not held out" in captured.err
+    # a held-out range other than the run's own: said, not warned
+    assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--range", "0.8:1"]) == 0
+    captured = capsys.readouterr()
+    assert ("evaluated its checkpoints on the range [0.75, 1.0] of this data (trained on [0.0, 0.75]); this is "
+            "0.8:1" in captured.out) and "warning" not in captured.err
+    # another rack at the same times: none of the recorded rows, no warning and no note
+    other = tmp_path / "other.parquet"
+    shifted = pd.read_csv(tmp_path / "in.csv").assign(volts=lambda f: f["volts"] + 0.01)
+    shifted.to_csv(tmp_path / "other.csv", index=False)
+    main(["bert", "load-bms", "--input", str(tmp_path / "other.csv"), "--time-column", "t", "-o", str(other)])
+    capsys.readouterr()
+    assert main(["bert", "evaluate", str(run), "--dataset", str(other), "--seeds", "1", "--range", "0:1"]) == 0
+    captured = capsys.readouterr()
+    assert "trained on" not in captured.err + captured.out
 
 
 def test_train_rejects_overlapping_ranges(tmp_path, capsys):
@@ -108,6 +127,16 @@ def test_score_real_telemetry_writes_scores_at_the_quantile_cut(tmp_path, capsys
     threshold = np.quantile(expected, 0.9)
     assert (scores["alarm"] == (expected > threshold)).all() and scores["alarm"].mean() <= 0.1
     assert f"above the 90% quantile ({threshold:.3f})" in printed and "by construction" in printed
+    # a range is cut out of the whole data's scores: its edges are judged with the data around them
+    ranged = tmp_path / "ranged"
+    assert main(["bert", "score", str(run), "--dataset", str(tidy), "--window_sliding", "8", "--anomaly-rate",
+                 "0.1", "--range", "0.3:0.7", "--out", str(ranged)]) == 0
+    part = pd.read_csv(ranged / "scores.csv")
+    rows = scores["time"].isin(part["time"]).to_numpy()
+    assert 100 < len(part) == rows.sum() < 400
+    np.testing.assert_allclose(part["score"], expected[rows], rtol=1e-6)
+    cut = np.quantile(expected[rows], 0.9)  # the cut ranks the range's own scores
+    assert (part["alarm"] == (expected[rows] > cut)).all()
 
 
 def test_score_refuses_telemetry_with_other_channels(tmp_path, capsys):
@@ -121,7 +150,18 @@ def test_score_refuses_telemetry_with_other_channels(tmp_path, capsys):
     assert main(["bert", "score", str(run), "--dataset", str(other), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "the checkpoint ['volts', 'amps']" in err and "fine-tune" in err
+    # amps renamed celsius: maybe the same signal under another name, which a rename fixes without training
+    assert "rename 'celsius' -> 'amps' in the data; else fine-tune" in err
     assert not (tmp_path / "x").exists()  # nothing written for a refused file
+
+
+def test_other_channels_hint_names_renames_and_raw_exports():
+    from tinyad.commands.bert import other_channels_hint
+
+    assert other_channels_hint(["v", "i", "t"], ["i", "v", "t2"]).startswith(
+        "if they are the same signals named otherwise, rename 't2' -> 't' in the data")
+    assert "tinyad bert load-bms" in other_channels_hint(["v", "i"], ["id", "relay", "v", "i", "limit"])
+    assert other_channels_hint(["v", "i"], ["x", "y", "z"]).startswith("fine-tune the checkpoint")
 
 
 def test_score_with_a_reference_sets_the_cut_on_known_normal_telemetry(tmp_path, capsys):
@@ -548,3 +588,22 @@ def test_train_evaluate_and_score_take_time_column_for_files_read_now_and_refuse
         assert "error: --time-column applies to a CSV file, and no data set given is one" in err
         assert "hint: leave it out: a tidy Parquet file from tinyad bert load-bms" in err
     assert not (tmp_path / "r2").exists() and not (tmp_path / "s").exists()
+
+
+def test_a_diverged_run_and_collapsed_scores_are_warned_about():
+    from tinyad.commands.bert import collapsed_scores_note, diverged_warning
+
+    # a fine-tune at --lr 5 (a walk-through's history): 0.853 before any update, then 0.000
+    history = [{"step": 0, "loss": float("nan"), "score": 0.853}, {"step": 50, "loss": 28027.9, "score": 0.0},
+               {"step": 100, "loss": 1.43, "score": 0.0}]
+    assert diverged_warning(history) == (
+        "the final checkpoint scores (P+R)/2 0.000, down from 0.853 at step 0: the training likely diverged (loss "
+        "1.43); retrain with a lower --lr or fewer steps rather than pick a checkpoint by these scores (that would "
+        "use the evaluation range's labels)")
+    assert diverged_warning(history[:1] + [{"step": 10, "loss": 0.3, "score": 0.7}]) is None  # 0.153 lower: noise
+    assert "is inf: training diverged" in diverged_warning([{"step": 10, "loss": float("inf")}])
+    assert diverged_warning([]) is None and diverged_warning([{"step": 10, "loss": 0.2}]) is None
+    # six values for 300 steps: the 92 % quantile is the largest, so the cut flags nothing or ties
+    tied = np.repeat([0.00777, 0.0078, 0.0079, 0.008, 0.0082, 0.00845], 50)
+    assert "the 300 scores take only 6 distinct value(s) (from 0.00777 to 0.00845)" in collapsed_scores_note(tied)
+    assert collapsed_scores_note(np.random.default_rng(0).random(300)) is None

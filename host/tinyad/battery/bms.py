@@ -118,13 +118,17 @@ class Telemetry:
                 rows |= ((times >= pd.Timestamp(gap.start)) & (times <= pd.Timestamp(gap.end))).to_numpy()
         return rows
 
-    def time_slice(self, start_fraction: float, end_fraction: float) -> "Telemetry":
-        """The rows between two fractions of the time span (e.g. 0.75-1.0 = the last quarter), for time splits."""
+    def time_slice_rows(self, start_fraction: float, end_fraction: float) -> np.ndarray:
+        """A bool per row: True for the rows `time_slice` keeps."""
         t = self.frame[TIME_COLUMN]
         t0, t1 = t.iloc[0], t.iloc[-1]
         lo = t0 + (t1 - t0) * start_fraction
         hi = t0 + (t1 - t0) * end_fraction
-        keep = (t >= lo) & ((t < hi) if end_fraction < 1.0 else (t <= hi))
+        return ((t >= lo) & ((t < hi) if end_fraction < 1.0 else (t <= hi))).to_numpy()
+
+    def time_slice(self, start_fraction: float, end_fraction: float) -> "Telemetry":
+        """The rows between two fractions of the time span (e.g. 0.75-1.0 = the last quarter), for time splits."""
+        keep = self.time_slice_rows(start_fraction, end_fraction)
         return Telemetry(self.frame.loc[keep].reset_index(drop=True), list(self.channels), self.period_s,
                          f"{self.source}[{start_fraction:g}:{end_fraction:g}]", dict(self.units), self.gaps,
                          self.time_zone)

@@ -108,9 +108,6 @@ def score_segments(checkpoint, segments, stride: int) -> np.ndarray:
     segments = as_channel_segments(segments, checkpoint.channels, "scoring data")
     if not segments:
         raise InputError("nothing to score: no rows")
-    if any(part.ndim != 2 or part.shape[1] != len(checkpoint.channels) for part in segments):
-        raise InputError(f"scoring data: {[part.shape for part in segments]}, but the checkpoint takes (steps, "
-                         f"{len(checkpoint.channels)}) for channels {checkpoint.channels}")
     window = checkpoint.config.window
     return np.concatenate([score_series(checkpoint.model, checkpoint.standardizer.apply(part), window, stride)
                            for part in segments])

@@ -290,7 +290,9 @@ def prepare_model(n_channels: int, channels: list[str], options: TrainOptions) -
         notes.append(f"channel count differs (checkpoint {source.config.n_channels}: {source.channels}; "
                      f"data {n_channels}: {channels}): re-initialized {', '.join(reinitialized)}")
     elif source.channels != list(channels):
-        notes.append(f"channel names differ ({source.channels} -> {channels}); same count, weights kept")
+        renamed = ", ".join(f"{was!r} -> {now!r}" for was, now in zip(source.channels, channels) if was != now)
+        notes.append(f"channel names differ at the same positions ({renamed}); same count, weights kept: each "
+                     "takes the input weights of the checkpoint's channel at its position")
     return model, config, notes
 
 
@@ -309,26 +311,48 @@ def library_log(message: str) -> None:
 def as_channel_segments(segments, channels: list[str], where: str = "data") -> list[np.ndarray]:
     """Telemetry as a list of (steps, channels) float arrays in the order of `channels`: a list of arrays or
     DataFrames, or one of them alone. DataFrame columns are picked by name (others left out; a missing one is an
-    InputError), arrays are taken as they are."""
+    InputError), arrays are taken as they are (a 1-D array is one channel's steps). InputError for repeated
+    channel names, another channel count, or NaN/inf (naming the segment, row and channel of the first)."""
     import pandas as pd
 
     from tinyad.detectors.common import columns_by_name
 
+    repeated = sorted({name for name in channels if list(channels).count(name) > 1})
+    if repeated:
+        raise InputError(f"{where}: channel name(s) {repeated} given more than once in {list(channels)}",
+                         hint="name each channel once")
     if hasattr(segments, "shape"):  # one array or DataFrame
         segments = [segments]
     parts = []
-    for part in segments:
+    for number, part in enumerate(segments):
+        index = None  # a DataFrame's, to name a bad row by it
         if hasattr(part, "columns"):
             picked = columns_by_name(part, channels, where, "the channels are")
             for name, column in picked.items():
                 if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
                     raise InputError(f"{where}: column {name!r} is not numbers (dtype {column.dtype})",
                                      hint="give numeric channels; convert text with pandas.to_numeric")
-            part = picked.to_numpy(dtype=float, na_value=np.nan)
+            index, part = picked.index, picked.to_numpy(dtype=float, na_value=np.nan)
         try:
-            parts.append(np.asarray(part, dtype=float))
+            array = np.asarray(part, dtype=float)
         except (TypeError, ValueError) as err:
             raise InputError(f"{where}: not numbers ({err})", hint="give (steps, channels) arrays of numbers") from err
+        segment = f"segment {number} (from 0), " if len(segments) > 1 else ""
+        if array.ndim == 1 and len(channels) == 1:
+            array = array[:, None]
+        if array.ndim != 2 or array.shape[1] != len(channels):
+            hint = ("give one (steps, channels) array per contiguous run; a list of rows is one array: "
+                    "numpy.asarray(rows)" if array.ndim < 2 else "give (steps, channels) arrays")
+            raise InputError(f"{where}: {segment}shape {array.shape}; the channels {list(channels)} take "
+                             f"(steps, {len(channels)})", hint=hint)
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row, col = (int(v) for v in np.argwhere(bad)[0])
+            at = f"row {index[row]!s}" if index is not None else f"row {row} (from 0)"
+            raise InputError(f"{where}: {segment}{at}, channel {channels[col]!r}: NaN or inf "
+                             f"({int(bad.sum())} such cell(s))",
+                             hint="fill or drop the gaps first (tinyad.battery's loader interpolates short ones)")
+        parts.append(array)
     return parts
 
 
@@ -336,7 +360,8 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
           evaluator: Evaluator | None = None, donor: np.ndarray | None = None, source: str = "",
           progress: bool = True, log: Callable[[str], None] | None = None, period_s: float | None = None,
           extra_notes: list[str] | tuple = (), on_checkpoint: Callable[[dict], None] | None = None,
-          before_first_write: Callable[[], None] | None = None, overwrite: bool = False) -> TrainResult:
+          before_first_write: Callable[[], None] | None = None, overwrite: bool = False,
+          probe: dict | None = None) -> TrainResult:
     """Train on normal telemetry `segments` (raw units: a list of (n_i, channels) arrays or DataFrames, or one;
     `as_channel_segments`) with synthetic outliers. Without `log`, warnings are Python warnings (`library_log`).
 
@@ -344,8 +369,9 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     given, `evaluator(model, standardizer)` scores it; its dict goes into the checkpoint and `history.json`,
     and `on_checkpoint(row)` is called with it (also for step 0 of a fine-tuning run).
     `donor` (raw units) is another data set to take soft-replacing segments from (default: the training data).
-    `period_s` (the data's sampling period) and `extra_notes` (e.g. the loader's gap report) are stored in every
-    checkpoint. `before_first_write()` runs after every check passed, just before `run_dir` is first written.
+    `period_s` (the data's sampling period), `extra_notes` (e.g. the loader's gap report) and `probe` (rows of
+    the training data, `training_probe`) are stored in every checkpoint. `before_first_write()` runs after every
+    check passed, just before `run_dir` is first written.
     A `run_dir` holding an earlier run (`run_files`) is refused, its checkpoints would mix with these, unless
     `overwrite`: then that run's files are removed just before the first write.
     Ctrl-C raises TrainingInterrupted after writing history.json for the checkpoints done.
@@ -357,11 +383,9 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     log = log or library_log
     refuse_a_used_run_dir(Path(run_dir), overwrite)
     segments = as_channel_segments(segments, channels, "training data")
-    if not segments or any(s.ndim != 2 or s.shape[1] != len(channels) for s in segments):
-        raise InputError(f"training data must be (steps, {len(channels)}) arrays for channels {channels}")
+    if not segments:
+        raise InputError(f"training data: no segments for channels {channels}")
     stacked = np.concatenate(segments)
-    if not np.isfinite(stacked).all():
-        raise InputError("training data contains NaN or inf", hint="load it through tinyad.battery (gap filling)")
     for warning in validate_options(options):
         log(f"warning: {warning}")
     probabilities = options.probabilities()
@@ -417,6 +441,8 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     run_dir.mkdir(parents=True, exist_ok=True)
     history: list[dict] = []
     meta = {"train": {**asdict(options), "source": source, "notes": notes}}
+    if probe is not None:
+        meta["train"]["probe"] = probe
     if period_s is not None:
         meta["period_s"] = float(period_s)
     losses: list[float] = []
@@ -477,16 +503,31 @@ def parse_range(text: str) -> tuple[float, float]:
     return lo, hi
 
 
+def checkpoint_positions(saved: list[str], channels: list[str]) -> list[str] | None:
+    """The data's `channels` in the order that puts each at the checkpoint's position for it: a name the
+    checkpoint has (`saved`) at that name's position, the others in the positions left, in data order. None when
+    the counts differ (the input embedding is re-initialized) or no name is shared (all renamed: by position).
+    E.g. saved [v, i, t], channels [i, v, t2] -> [v, i, t2]: t2 takes t's place."""
+    if len(saved) != len(channels) or not set(saved) & set(channels):
+        return None
+    others = iter([name for name in channels if name not in saved])
+    return [name if name in channels else next(others) for name in saved]
+
+
 def _in_checkpoint_order(data, checkpoint: Path, log=None):
-    """`data` with its channels in the checkpoint's order when both have the same names in another order (the
-    input weights belong to positions); otherwise unchanged (a different set is handled by prepare_model)."""
+    """`data` with its channels at the checkpoint's positions (`checkpoint_positions`: the input weights belong
+    to positions, so a shared name must keep its place even when another channel is renamed); otherwise unchanged
+    (a different count is handled by prepare_model)."""
     try:
         saved = list(json.loads((resolve_checkpoint(checkpoint) / CONFIG_FILE).read_text())["channels"])
     except (OSError, ValueError, KeyError, TypeError):
         return data  # a damaged checkpoint: load_checkpoint reports it with a hint
-    reordered = data.in_order_of(saved)
+    order = checkpoint_positions(saved, list(data.channels))
+    reordered = data.in_order_of(order) if order else data
     if log and reordered is not data:
-        log(f"channels reordered to the checkpoint's order {saved} (the data had {data.channels})")
+        log(f"channels reordered to the checkpoint's order {saved} (the data had {data.channels})" if order == saved
+            else f"channels put at the checkpoint's positions by name: {order} (the checkpoint has {saved}, the data "
+                 f"had {data.channels})")
     return reordered
 
 
@@ -512,6 +553,43 @@ def period_note(checkpoint_meta: dict, data_period_s: float, source: str) -> str
         return None
     return (f"{source} is sampled every {data_period_s:g} s, the checkpoint was trained on {float(trained):g} s "
             f"data: a window spans another time (resample with tinyad bert load-bms --period {float(trained):g})")
+
+
+# Rows of the training range recorded in a checkpoint (time and values), so that `bert evaluate` can tell
+# when the range it scores holds the very rows trained on.
+PROBE_ROWS = 64
+
+
+def training_probe(data, range_=None, eval_range=None) -> dict:
+    """{"rows": [[ISO time, value, ...], ...] PROBE_ROWS rows spread over `data` (the training slice),
+    "range": the fractions trained on, "eval_range": those evaluated on}: a fingerprint of the training rows."""
+    from tinyad.battery.bms import TIME_COLUMN
+
+    frame = data.frame
+    picks = np.unique(np.linspace(0, len(frame) - 1, min(PROBE_ROWS, len(frame))).astype(int))
+    rows = [[str(frame[TIME_COLUMN].iloc[i]), *map(float, frame[data.channels].iloc[i])] for i in picks]
+    return {"rows": rows, "range": list(range_) if range_ else None,
+            "eval_range": list(eval_range) if eval_range else None}
+
+
+def trained_rows_in(data, probe: dict | None) -> int:
+    """How many of a checkpoint's probe rows (`training_probe`) `data` holds: at the same time, the same values
+    in the same channels (another rack at the same times differs). 0 without a probe or shared channels."""
+    import pandas as pd
+
+    from tinyad.battery.bms import TIME_COLUMN
+
+    if not probe or not probe.get("rows"):
+        return 0
+    times = pd.to_datetime(data.frame[TIME_COLUMN])
+    index = pd.Index(times)
+    found = 0
+    for time, *values in probe["rows"]:
+        at = index.get_indexer([pd.Timestamp(time)])[0]
+        if at >= 0 and len(values) == len(data.channels) and np.allclose(
+                data.frame[data.channels].iloc[at].to_numpy(float), values, rtol=1e-6, atol=1e-9, equal_nan=True):
+            found += 1
+    return found
 
 
 def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_range=(0.0, 0.75),
@@ -583,7 +661,8 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
         result = train(training.segments(), data.channels, options, run_dir, evaluator, donor,
                        source=f"{data.source} range {train_range}", progress=progress, log=log,
                        period_s=data.period_s, extra_notes=notes, on_checkpoint=on_checkpoint,
-                       before_first_write=before_first_write, overwrite=overwrite)
+                       before_first_write=before_first_write, overwrite=overwrite,
+                       probe=training_probe(training, train_range, None if eval_dataset else eval_range))
     except TrainingInterrupted as interrupted:
         plot(interrupted.result.history)
         raise

@@ -266,6 +266,8 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
         click.echo(f"first checkpoint with unadjusted (P+R)/2 >= {TARGET_SCORE:.2f}: "
                    f"{first if first is not None else 'none'}")
         click.echo(f"plot: {result.run_dir / 'history.png'}")
+    if warning := diverged_warning(result.history):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     click.echo(f"final checkpoint: {result.final_checkpoint} ({result.seconds:.0f} s)")
 
 
@@ -306,6 +308,67 @@ def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bo
     return loaded, data
 
 
+# The final checkpoint this far below a run's earlier best (P+R)/2 is taken for a training that diverged.
+DIVERGED_DROP = 0.2
+
+
+def diverged_warning(history: list[dict]) -> str | None:
+    """A warning when a run's last checkpoint has a non-finite loss, or scores DIVERGED_DROP or more below
+    its best earlier checkpoint (step 0 of a fine-tuning run included), as when --lr is too large. It names no
+    checkpoint to pick instead: picking by these scores would use the evaluation range's labels."""
+    import math
+
+    if not history:
+        return None
+    last = history[-1]
+    loss = last.get("loss")
+    if loss is not None and not math.isfinite(loss) and last.get("step", 0) > 0:
+        return (f"the loss at step {last['step']} is {loss}: training diverged; retrain with a lower --lr")
+    scored = [row for row in history[:-1] if "score" in row]
+    if "score" not in last or not scored:
+        return None
+    best = max(scored, key=lambda row: row["score"])
+    if best["score"] - last["score"] < DIVERGED_DROP:
+        return None
+    return (f"the final checkpoint scores (P+R)/2 {last['score']:.3f}, down from {best['score']:.3f} at step "
+            f"{best['step']}: the training likely diverged"
+            + (f" (loss {loss:.4g})" if loss is not None else "") + "; retrain with a lower --lr or fewer "
+            "steps rather than pick a checkpoint by these scores (that would use the evaluation range's labels)")
+
+
+def collapsed_scores_note(scores, few: int = 20) -> str | None:
+    """A warning when the scores take only a handful of distinct values (a model whose training diverged
+    answers nearly the same for every window): a quantile cut then flags whatever ties, not the highest scores.
+    None for scores that spread."""
+    import numpy as np
+
+    distinct = len(np.unique(np.round(np.asarray(scores, float), 6)))
+    if len(scores) <= few or distinct > few:
+        return None
+    return (f"the {len(scores)} scores take only {distinct} distinct value(s) (from {np.min(scores):.4g} to "
+            f"{np.max(scores):.4g}): the model answers nearly the same for everything, as after a training that "
+            "diverged (or on data that do not change); the cut then flags ties, not the highest scores: check the "
+            "run's history (loss and scores) and retrain with a lower --lr")
+
+
+def other_channels_hint(checkpoint: list[str], data: list[str]) -> str:
+    """What to do when a data set's channels are not the checkpoint's: rename what is only named otherwise (same
+    count, the unmatched names paired by position, as fine-tuning would pair them), load raw BMS exports with
+    load-bms (many more columns than the model takes), else fine-tune on the data."""
+    from tinyad.bert.train import checkpoint_positions
+
+    fine_tune = "fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)"
+    order = checkpoint_positions(checkpoint, data)
+    if order is not None:
+        renames = [f"{now!r} -> {was!r}" for was, now in zip(checkpoint, order) if was != now]
+        return (f"if they are the same signals named otherwise, rename {', '.join(renames)} in the data; else "
+                + fine_tune)
+    if len(data) > 2 * len(checkpoint):
+        return ("a raw export? `tinyad bert load-bms` turns BMS files into the tidy table of the main channels; "
+                "else " + fine_tune)
+    return fine_tune
+
+
 def _telemetry_for(loaded, dataset: str, to_stderr: bool = False, dayfirst: bool | None = None, decimal: str = ".",
                    time_column: str | None = None):
     """`dataset` in the loaded checkpoint's channel order; other channels are refused with a hint."""
@@ -313,7 +376,7 @@ def _telemetry_for(loaded, dataset: str, to_stderr: bool = False, dayfirst: bool
     data = data.in_order_of(loaded.channels)  # same names, other order: as trained
     if data.channels != loaded.channels:
         raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
-                         hint="fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)")
+                         hint=other_channels_hint(loaded.channels, data.channels))
     return data
 
 
@@ -326,13 +389,25 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
     score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation
-    from tinyad.bert.train import resolve_checkpoint
+    from tinyad.bert.train import resolve_checkpoint, trained_rows_in
 
     _refuse_unused_reading_options([dataset], dayfirst, decimal, time_column)
     loaded, data = _load_for(checkpoint, dataset, window_sliding, as_json, dayfirst, decimal, time_column)
     # One block per contiguous segment: an injected test window never spans a gap in the data; a block needs at
     # least one whole window.
-    blocks, left_out = blocks_for_evaluation(data.time_slice(*score_range).segments(), loaded.config.window,
+    scored = data.time_slice(*score_range)
+    probe = loaded.meta.get("train", {}).get("probe")
+    if (trained := trained_rows_in(scored, probe)):
+        click.secho(f"warning: the range {score_range[0]:g}:{score_range[1]:g} of {dataset} holds rows the "
+                    f"checkpoint was trained on ({trained} of the {len(probe['rows'])} it recorded, its range "
+                    f"{probe['range']}): these numbers are not held out; pick a range after the training one",
+                    fg="yellow", err=True)
+    elif probe and probe.get("eval_range") and trained_rows_in(data, probe) and (
+            list(score_range) != probe["eval_range"]):
+        click.echo(f"note: the training run evaluated its checkpoints on the range {probe['eval_range']} of this data "
+                   f"(trained on {probe['range']}); this is {score_range[0]:g}:{score_range[1]:g} (--range)",
+                   err=as_json)
+    blocks, left_out = blocks_for_evaluation(scored.segments(), loaded.config.window,
                                              f"range {score_range[0]:g}:{score_range[1]:g} of {dataset}", "--range")
     if left_out:
         click.echo(f"note: {left_out}", err=as_json)
@@ -372,20 +447,27 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     import pandas as pd
 
     from tinyad.battery.bms import TIME_COLUMN
-    from tinyad.bert.evaluate import score_unlabelled
+    from tinyad.bert.evaluate import quantile_threshold, score_segments
     from tinyad.bert.plots import plot_scores
     from tinyad.evaluation import events, join_events
 
     _refuse_unused_reading_options([dataset, reference], dayfirst, decimal, time_column)
-    loaded, data = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal,
-                             time_column=time_column)
-    data = data.time_slice(*(score_range or (0.0, 1.0)))
+    loaded, whole = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal,
+                              time_column=time_column)
+    data = whole.time_slice(*(score_range or (0.0, 1.0)))
     times = data.frame[TIME_COLUMN]
     normal = (_telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal, time_column=time_column).segments()
               if reference else None)
     if anomaly_rate is None:
         anomaly_rate = 0.001 if reference else 0.08
-    scores, threshold, flags = score_unlabelled(loaded, data.segments(), window_sliding, anomaly_rate, normal)
+    # A range is scored within the whole data, then cut out: its first and last steps are judged with the data
+    # around them as the model's windows see it, not as the edge of a series (a range starting in a transient
+    # would alarm at its start)
+    in_range = whole.time_slice_rows(*(score_range or (0.0, 1.0)))
+    scores = score_segments(loaded, whole.segments(), window_sliding)[in_range]
+    threshold = quantile_threshold(scores if normal is None else score_segments(loaded, normal, window_sliding),
+                                   anomaly_rate)
+    flags = scores > threshold
     regions = events(flags)
     out_dir.mkdir(parents=True, exist_ok=True)
     filled = data.interpolated_rows()
@@ -412,7 +494,9 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     if filled.any():
         click.echo(f"note: {int(filled.sum())} step(s) were interpolated over short gaps, {int((filled & flags).sum())}"
                    " of them above the cut (column `interpolated` in scores.csv, blue in scores.png)")
-    if not reference:
+    if note := collapsed_scores_note(scores):
+        click.secho(f"warning: {note}", fg="yellow", err=True)
+    elif not reference:
         click.echo("note: this cut flags that share of any data by construction; set it on known-normal telemetry "
                    "with --reference before calling a region an anomaly")
     click.echo(f"wrote {out_dir / 'scores.csv'} and {png}")
