@@ -607,3 +607,35 @@ def test_a_diverged_run_and_collapsed_scores_are_warned_about():
     tied = np.repeat([0.00777, 0.0078, 0.0079, 0.008, 0.0082, 0.00845], 50)
     assert "the 300 scores take only 6 distinct value(s) (from 0.00777 to 0.00845)" in collapsed_scores_note(tied)
     assert collapsed_scores_note(np.random.default_rng(0).random(300)) is None
+
+
+def test_method_cut_text_states_the_ceiling_the_labelled_share_sets():
+    from tinyad.commands.bert import method_cut_text
+
+    # 4 % labelled, 8 % flagged: precision at most 0.5, recall at most 1 -> (P+R)/2 at most 0.75
+    assert method_cut_text(0.08, 0.2099, 40, 1000) == (
+        "cut: the top 8% of the scores (above 0.2099, --anomaly-rate); 4.0% of the steps are labelled anomalous, "
+        "so (P+R)/2 can reach at most 0.750 here")
+    assert method_cut_text(0.08, 0.5, 80, 1000).endswith("at most 1.000 here")
+
+
+def test_evaluate_prints_the_cut_and_notes_a_short_range(tmp_path, capsys):
+    tidy, run = _tiny_run(tmp_path, 300)
+    capsys.readouterr()
+    assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--range", "0.5:1"]) == 0
+    printed = capsys.readouterr().out
+    assert "  cut: the top 8% of the scores (above " in printed and "so (P+R)/2 can reach at most" in printed
+    assert "note: only " in printed and "injected events: figures from so few vary much" in printed
+
+
+def test_a_missing_checkpoint_or_a_file_is_named_as_such(tmp_path):
+    from tinyad.bert.train import resolve_checkpoint
+    from tinyad.errors import InputError
+
+    with pytest.raises(InputError, match="no such checkpoint or run directory"):
+        resolve_checkpoint(tmp_path / "runs" / "step_000999")
+    weights = tmp_path / "model.weights.h5"
+    weights.write_bytes(b"")
+    with pytest.raises(InputError, match="a file, not a checkpoint directory") as err:
+        resolve_checkpoint(weights)
+    assert str(tmp_path) in err.value.hint

@@ -61,10 +61,13 @@ def test_score_evaluates_a_labelled_file_without_the_rows_the_detector_was_fitte
     copy.write_bytes(csv.read_bytes())
     other = _write(tmp_path, "other.csv", _signals(seed=1), anomaly=labels)
     capsys.readouterr()
-    assert main(["detect", "score", str(model), str(copy), str(other), "--label-column", "anomaly"]) == 0
+    assert main(["detect", "score", str(model), str(copy), str(other), "--label-column", "anomaly", "--out",
+                 str(tmp_path / "scored")]) == 0
     out = capsys.readouterr().out
+    assert (pd.read_csv(tmp_path / "scored" / "other.scores.csv")["label"] == labels).all()  # beside the alarms
     assert "rows 1..150 of this file trained the detector: left out of the evaluation" in out
-    assert "evaluation, rows 151..300 (AUC-PR, VUS-PR and ROC-AUC rank the smoothed error)" in out
+    assert ("evaluation, rows 151..300 (AUC-PR, VUS-PR and ROC-AUC rank the smoothed error; the dynamic threshold "
+            "was set on this file's own errors, without its labels)") in out
     assert "evaluation, rows 1..300 " in out  # the other file: every row
     # normal rows: the copy's rows 151..300 hold 110 (40 anomalous), the other file 260; together 370
     assert "of 110 normal rows" in out and "of 260 normal rows" in out
@@ -124,7 +127,10 @@ def _result(smoothed, flags=None, threshold=None, method="dynamic"):
 def test_no_threshold_note_says_when_no_level_was_found():
     assert "no threshold could be set" in no_threshold_note(_result([1.0, 2.0, 3.0]))
     partly = _result([1.0, 2.0, 3.0, 4.0], threshold=[np.nan, np.nan, 5.0, 5.0])
-    assert "for 2 of 4 rows" in no_threshold_note(partly)
+    assert "for 2 of 4 rows" in no_threshold_note(partly) and no_threshold_note(partly).endswith("data rows 1..2")
+    twice = _result(np.ones(6), threshold=[5.0, np.nan, np.nan, 5.0, np.nan, 5.0])
+    assert no_threshold_note(twice, time=np.arange(6) * 10.0).endswith(
+        "data rows 2..3 (10.0 .. 20.0), and 1 more stretch(es)")
     assert no_threshold_note(_result([1.0, 2.0], threshold=[3.0, 3.0])) is None
     assert no_threshold_note(_result([1.0, 2.0], method="covering")) is None  # NaN by design there
 
@@ -237,7 +243,7 @@ def test_score_defaults_to_the_read_options_given_at_fit(tmp_path, capsys):
     assert main(["detect", "score", str(model), str(plain), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "plain.csv: 300 rows" in printed and "threshold saw test labels" not in printed
-    pd.testing.assert_frame_equal(pd.read_csv(out / "plain.scores.csv"), scores)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "plain.scores.csv"), scores.drop(columns="label"))
     # a folder fitted before read options were saved still loads
     (model / "read_options.json").unlink()
     plain_comma = _write(tmp_path, "plain2.csv", data)
@@ -474,6 +480,8 @@ def test_many_regions_list_the_highest_in_file_order(tmp_path, capsys):
     capsys.readouterr()
     assert main(["detect", "score", str(model), str(_write(tmp_path, "faulty.csv", faulty))]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("settings: ")
+    lines = lines[1:]
     regions = int(lines[0].split(" flagged in ")[1].split()[0])
     assert regions > 20 and "the 20 of" in lines[1] and "with the highest smoothed error, in file order" in lines[1]
     assert any(line.startswith("  rows 3901..") for line in lines[2:22])

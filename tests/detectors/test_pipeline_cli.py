@@ -1,5 +1,8 @@
 """The fit/score pipeline, the telemetry reader and `tinyad detect` (PCA model: no training time)."""
 
+import json
+
+import click
 import numpy as np
 import pandas as pd
 import pytest
@@ -203,7 +206,58 @@ def test_merge_close_regions_joins_only_regions_fewer_rows_apart_than_the_gap():
     assert merged.astype(int).tolist() == flags and joined == 0
 
 
-def _fragmented_episode_fitted(tmp_path, train_rows: int, blip: bool = False):
+def test_regions_are_joined_and_dropped_by_time_when_given_a_duration():
+    from tinyad.commands.detect import RowsOrDuration, drop_short_regions, merge_close_regions
+
+    flags = [1, 0, 1, 0, 0, 1, 1, 0]
+    seconds = np.array([0, 60, 120, 180, 240, 7200, 7260, 7320], float)  # 1-min rows, a 2-hour gap at row 5
+    # 2 min from row 0 to row 2 joins them; 2 h to row 5 (two rows on) stays apart, as 2 rows would have joined
+    merged, joined = merge_close_regions(flags, pd.Timedelta("5min"), seconds)
+    assert merged.astype(int).tolist() == [1, 1, 1, 0, 0, 1, 1, 0] and joined == 1
+    assert merge_close_regions(flags, 3)[0].astype(int).tolist() == [1, 1, 1, 1, 1, 1, 1, 0]
+    # lasting: one row = one median interval (1 min): rows 5..6 last 2 min, row 0 and row 2 1 min each
+    kept, dropped = drop_short_regions(flags, pd.Timedelta("2min"), seconds)
+    assert kept.astype(int).tolist() == [0, 0, 0, 0, 0, 1, 1, 0] and dropped == 2
+    kind = RowsOrDuration(1)
+    assert kind.convert("12", None, None) == 12 and kind.convert("1h", None, None) == pd.Timedelta(hours=1)
+    for bad in ("0", "soon", "-5min"):
+        with pytest.raises(click.BadParameter):
+            kind.convert(bad, None, None)
+
+
+def test_cli_score_takes_durations_for_merge_gap_and_min_rows(tmp_path, capsys):
+    csv = _fragmented_episode_fitted(tmp_path, 90, stamped=True)  # one row a minute
+    capsys.readouterr()
+    # fragments of 2 rows, their flagged rows 5 min apart (4 unflagged rows between): joined by 6 min, not by 5
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", "5min"]) == 0
+    assert "rows 101..102" in capsys.readouterr().out
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", "6min", "--min-rows", "10min",
+                 "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "fewer than 00:06:00 apart joined" in printed and "rows 101..114" in printed
+    plain = tmp_path / "plain.csv"
+    pd.read_csv(csv).drop(columns="time").to_csv(plain, index=False)
+    assert main(["detect", "score", str(tmp_path / "m"), str(plain), "--merge-gap", "5min"]) == 2
+    assert "--merge-gap 00:05:00 is a duration, but the file has no time column" in capsys.readouterr().err
+
+
+def test_cli_score_threshold_options_apply_to_one_scoring_only(tmp_path, capsys):
+    csv = _fragmented_episode_fitted(tmp_path, 90)
+    capsys.readouterr()
+    saved = json.loads((tmp_path / "m" / "pipeline.json").read_text())["threshold"]
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--quantile", "0.5", "--out",
+                 str(tmp_path / "low")]) == 0
+    printed = capsys.readouterr().out
+    assert ("settings: EWMA span 1 rows, threshold: the 0.5 quantile of the training errors (threshold options "
+            "given here: for this scoring only)") in printed
+    assert json.loads((tmp_path / "m" / "pipeline.json").read_text())["threshold"] == saved  # not refitted
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--out", str(tmp_path / "as_fitted")]) == 0
+    assert "the 0.99 quantile of the training errors\n" in capsys.readouterr().out
+    low, as_fitted = (pd.read_csv(tmp_path / name / "run.scores.csv") for name in ("low", "as_fitted"))
+    assert low["alarm"].sum() > as_fitted["alarm"].sum() and (low["alarm"] >= as_fitted["alarm"]).all()
+
+
+def _fragmented_episode_fitted(tmp_path, train_rows: int, blip: bool = False, stamped: bool = False):
     """A CSV whose channel c jumps in one episode of three 2-row fragments 4 rows apart (data rows 101..114; with
     `blip`, also in data row 61 alone), and a PCA detector fitted on its first `train_rows` rows in tmp_path/m."""
     data, _ = _shifted()
@@ -212,7 +266,11 @@ def _fragmented_episode_fitted(tmp_path, train_rows: int, blip: bool = False):
     for start in (100, 106, 112):
         data[start:start + 2, 2] += 8.0
     csv = tmp_path / "run.csv"
-    pd.DataFrame(data, columns=["a", "b", "c"]).to_csv(csv, index=False)
+    frame = pd.DataFrame(data, columns=["a", "b", "c"])
+    if stamped:
+        stamps = pd.date_range("2024-03-11", periods=len(frame), freq="1min")
+        frame.insert(0, "time", stamps.strftime("%Y-%m-%d %H:%M"))
+    frame.to_csv(csv, index=False)
     assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "m"), "--model", "pca-t2q", "--train-rows",
                  str(train_rows), "--threshold", "quantile", "--span", "1"]) == 0
     return csv

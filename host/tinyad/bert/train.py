@@ -175,6 +175,12 @@ def resolve_checkpoint(path: Path) -> Path:
     path = Path(path)
     if (path / CONFIG_FILE).is_file():
         return path
+    if not path.exists():
+        raise InputError(f"{path}: no such checkpoint or run directory",
+                         hint="pass a directory written by `tinyad bert train` (a run folder or its step_NNNNNN)")
+    if path.is_file():
+        raise InputError(f"{path}: a file, not a checkpoint directory",
+                         hint=f"pass the folder that holds {CONFIG_FILE} ({path.parent}), or its run folder")
     try:
         last_step = int(json.loads((path / HISTORY_FILE).read_text())[-1]["step"])
         recorded = path / f"step_{last_step:06d}"

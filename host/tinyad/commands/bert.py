@@ -308,6 +308,20 @@ def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bo
     return loaded, data
 
 
+# Fewer injected events than this in an evaluation earn a note: its figures rest on a handful of events.
+FEW_EVENTS = 10
+
+
+def method_cut_text(anomaly_rate: float, threshold: float, anomalous: int, steps: int) -> str:
+    """The method's cut and the ceiling it puts on (P+R)/2: flagging `anomaly_rate` of the steps when
+    `anomalous` of `steps` are labelled, precision is at most labelled/flagged and recall flagged/labelled.
+    E.g. rate 0.08 with 4 % labelled: (P+R)/2 at most (0.5 + 1) / 2 = 0.75."""
+    share = anomalous / steps if steps else 0.0
+    ceiling = (min(1.0, share / anomaly_rate) + min(1.0, anomaly_rate / share)) / 2 if share else 0.0
+    return (f"cut: the top {anomaly_rate:.0%} of the scores (above {threshold:.4g}, --anomaly-rate); {share:.1%} of "
+            f"the steps are labelled anomalous, so (P+R)/2 can reach at most {ceiling:.3f} here")
+
+
 # The final checkpoint this far below a run's earlier best (P+R)/2 is taken for a training that diverged.
 DIVERGED_DROP = 0.2
 
@@ -389,6 +403,7 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
     score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation
+    from tinyad.bert.outliers import TRAIN_TYPES, UNSEEN_TYPES
     from tinyad.bert.train import resolve_checkpoint, trained_rows_in
 
     _refuse_unused_reading_options([dataset], dayfirst, decimal, time_column)
@@ -415,6 +430,7 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     # The checkpoint's standardizer was fitted on its training data; evaluate in its units.
     result = evaluator(loaded.model, loaded.standardizer, with_report=True)
     report = result.pop("report")
+    injected = result["events"]  # (type, start, stop) of every injected anomaly
     for key in ("scores", "labels", "events"):
         result.pop(key)
     if as_json:
@@ -426,8 +442,15 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     click.echo(f"checkpoint step {loaded.step}, {dataset} range {score_range}, {seeds} injected copies")
     click.echo(f"method score (P+R)/2: {result['score']:.3f} (point-adjusted {result['score_pa']:.3f}); "
                f"precision {result['precision']:.3f}, recall {result['recall']:.3f}")
+    click.echo(f"  {method_cut_text(anomaly_rate, result['threshold'], report.n_anomalous_points, report.n_points)}")
     click.echo(str(report))
     click.echo("recall by type: " + ", ".join(f"{k} {v:.2f}" for k, v in result["recall_by_type"].items()))
+    if unplaced := [kind for kind in TRAIN_TYPES + UNSEEN_TYPES if kind not in result["recall_by_type"]]:
+        click.echo(f"  not placed in this range: {', '.join(unplaced)} (they would change nothing visible in these "
+                   "rows, e.g. a stuck value in a flat stretch)")
+    if len(injected) < FEW_EVENTS:
+        click.echo(f"note: only {len(injected)} injected events: figures from so few vary much; evaluate a longer "
+                   "range or more --seeds")
 
 
 @bert.command("score")

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -187,6 +189,75 @@ def _with_read_options(func):
     return func
 
 
+class RowsOrDuration(click.ParamType):
+    """A number of rows ("12") or a duration ("30min", "1h", "2 days": pandas.Timedelta's forms), returned as an
+    int or a pandas.Timedelta; rows at least `least`, durations above zero."""
+
+    name = "ROWS|DURATION"
+
+    def __init__(self, least: int):
+        self.least = least
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, timedelta)):
+            return value
+        text = str(value).strip()
+        if text.isdigit():
+            if int(text) < self.least:
+                self.fail(f"{text} rows is below the least, {self.least}", param, ctx)
+            return int(text)
+        import pandas as pd
+
+        try:
+            duration = pd.Timedelta(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number of rows nor a duration (e.g. 12, 30min, 1h, 2d)", param, ctx)
+        if duration <= pd.Timedelta(0):
+            self.fail(f"{value!r}: a duration must be longer than 0", param, ctx)
+        return duration
+
+
+def region_option_text(value) -> str:
+    """How --merge-gap / --min-rows read in the output: "12 rows" or "1:00:00"."""
+    return f"{value} rows" if isinstance(value, int) else str(value).replace("0 days ", "")
+
+
+# The threshold's settings (not the EWMA span: the saved training errors are smoothed with it): fit saves them,
+# score may override them for one scoring without refitting the model.
+# (ThresholdConfig field, option names, default at fit, type, help)
+THRESHOLD_SETTINGS = (
+    ("p", ("--p", "prune_p"), 0.13, click.FloatRange(0.0, 1.0), "Dynamic: pruning fraction (0..1)."),
+    ("window", ("--error-window", "error_window"), None, click.IntRange(min=2),
+     "Dynamic: error window length in rows, one threshold per window (default: the whole scored series)."),
+    ("quantile", ("--quantile", "quantile"), 0.99, click.FloatRange(0.0, 1.0, min_open=True),
+     "Quantile threshold: quantile of the smoothed training errors, in (0, 1]."),
+    ("k", ("--k", "k_sigma"), 3.0, click.FloatRange(min=0.0),
+     "Sigma threshold: mean + k standard deviations of the smoothed training errors (k >= 0)."),
+    ("ucl_quantile", ("--ucl-quantile", "ucl_quantile"), UCL_QUANTILE, click.FloatRange(0.0, 1.0, min_open=True),
+     "Covering: quantile of the training windows' residuals, in (0, 1]."),
+    ("ucl_factor", ("--ucl-factor", "ucl_factor"), UCL_FACTOR, click.FloatRange(min=0.0, min_open=True),
+     "Covering: factor on that quantile (> 0)."),
+)
+
+
+def _threshold_settings(at_fit: bool):
+    """THRESHOLD_SETTINGS as options: with their defaults at fit; at score without (None: as saved at fit)."""
+    def decorate(func):
+        for _, decls, default, kind, text in reversed(THRESHOLD_SETTINGS):
+            func = click.option(*decls, type=kind, default=default if at_fit else None,
+                                show_default=at_fit and default is not None,
+                                help=text if at_fit else f"{text} Default: as saved at fit.")(func)
+        return func
+    return decorate
+
+
+def threshold_overrides(**given) -> dict:
+    """The ThresholdConfig fields given at score, keyed by THRESHOLD_SETTINGS' parameter names (prune_p=0.2 ->
+    {"p": 0.2}); those None are left out."""
+    fields = {decls[1]: name for name, decls, *_ in THRESHOLD_SETTINGS}
+    return {fields[key]: value for key, value in given.items() if value is not None}
+
+
 @click.group("detect")
 def detect():
     """Label-free anomaly detection: fit on normal data, score new data, plot the alarms."""
@@ -216,18 +287,7 @@ def detect():
               help="covering (lstm-ae, conv-ae): SKAB's Conv-AE rule on per-window residuals.")
 @click.option("--span", "smoothing_span", type=click.FloatRange(min=1.0), default=10.0, show_default=True,
               help="EWMA span (steps, >= 1; 1 = no smoothing).")
-@click.option("--p", "prune_p", type=click.FloatRange(0.0, 1.0), default=0.13, show_default=True,
-              help="Dynamic: pruning fraction (0..1).")
-@click.option("--error-window", type=click.IntRange(min=2),
-              help="Dynamic: error window length (default: whole series).")
-@click.option("--quantile", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.99, show_default=True,
-              help="Quantile threshold: quantile of the smoothed training errors, in (0, 1].")
-@click.option("--k", "k_sigma", type=click.FloatRange(min=0.0), default=3.0, show_default=True,
-              help="Sigma threshold: mean + k standard deviations of the smoothed training errors (k >= 0).")
-@click.option("--ucl-quantile", type=click.FloatRange(0.0, 1.0, min_open=True), default=UCL_QUANTILE,
-              show_default=True, help="Covering: quantile of the training windows' residuals, in (0, 1].")
-@click.option("--ucl-factor", type=click.FloatRange(min=0.0, min_open=True), default=UCL_FACTOR,
-              show_default=True, help="Covering: factor on that quantile (> 0).")
+@_threshold_settings(at_fit=True)
 @click.option("--allow-labelled-faults", is_flag=True,
               help="Fit on sessions labelled as faults too (they are then taken as normal).")
 def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missing, label_column, train_rows,
@@ -453,24 +513,34 @@ def _check_model_config(detector) -> None:
               help="Override the threshold method saved with the detector.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write <name>.scores.csv and <name>.png per input here.")
-@click.option("--merge-gap", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Join flagged regions fewer than this many unflagged rows apart into one region (the rows "
-                   "between then alarm too): one episode, not its fragments. 0: as flagged.")
-@click.option("--min-rows", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Drop flagged regions shorter than this many rows (after --merge-gap): no alarm for a blip.")
+@click.option("--merge-gap", type=RowsOrDuration(0), default="0", show_default=True,
+              help="Join flagged regions fewer than this many unflagged rows apart, or less than this duration "
+                   "(e.g. 1h, 30min; needs a time column), into one region (the rows between then alarm too): "
+                   "one episode, not its fragments. 0: as flagged.")
+@click.option("--min-rows", type=RowsOrDuration(1), default="1", show_default=True,
+              help="Drop flagged regions shorter than this many rows, or lasting less than this duration (e.g. "
+                   "30min), after --merge-gap: no alarm for a blip.")
+@_threshold_settings(at_fit=False)
 def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label_column, method, out_dir, merge_gap,
-          min_rows):
+          min_rows, prune_p, error_window, quantile, k_sigma, ucl_quantile, ucl_factor):
     """Score FILES with the detector in MODEL_DIR (a folder gives its session files): alarms, flagged
     regions, PNG plots, optional evaluation.
 
     The columns are those the detector was fitted on (matched by name, in any order in the file);
     --time-column, --sep, --drop, --fill-missing and --label-column default to the values given at fit (else a
-    column named like a time column gives the times); --drop cannot leave out a fitted column. Rows are data rows
-    counted from 1 (the first row after the header), as in the scores CSV's `row` column. A file that cannot be
-    scored is reported and the others are scored; the exit code is then that of its error."""
+    column named like a time column gives the times); --drop cannot leave out a fitted column. The threshold
+    options (--threshold, --p, --error-window, --quantile, --k, --ucl-*) apply to this scoring only, without
+    refitting. Rows are data rows counted from 1 (the first row after the header), as in the scores CSV's `row`
+    column. A file that cannot be scored is reported and the others are scored; the exit code is then that of
+    its error."""
     from tinyad.detectors.pipeline import LabelFreeDetector
 
     detector = LabelFreeDetector.load(model_dir)
+    overrides = threshold_overrides(prune_p=prune_p, error_window=error_window, quantile=quantile, k_sigma=k_sigma,
+                                    ucl_quantile=ucl_quantile, ucl_factor=ucl_factor)
+    if method or overrides:  # for this scoring only; the saved detector keeps its settings
+        detector.threshold = dataclasses.replace(detector.threshold, **overrides,
+                                                 **({"method": method} if method else {}))
     saved = load_read_options(model_dir)
     saved_columns_file = model_dir / COLUMNS_FILE
     saved_columns = ([line for line in saved_columns_file.read_text().splitlines() if line]
@@ -490,6 +560,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
             "trained_on": saved.get("trained_on", [])}
     statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"),
                   saved.get("longest_constant_run"))
+    click.echo(settings_line(detector, saved.get("sampling"))
+               + (" (threshold options given here: for this scoring only)" if method or overrides else ""))
     files = expand_folders(files, echo=click.echo)
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
@@ -513,10 +585,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
 def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, method: str | None,
                 out_dir: Path | None, merge_gap: int = 0, min_rows: int = 1) -> "_ScoredFile":
     """Score one file, print its alarms, notes and (labelled) evaluation, write its CSV and PNG; return what
-    the summary needs. Regions fewer than `merge_gap` rows apart are joined (`merge_close_regions`), then those
-    shorter than `min_rows` dropped (`drop_short_regions`)."""
-    import dataclasses
-
+    the summary needs. Regions fewer than `merge_gap` rows (or less than a `merge_gap` duration) apart are joined
+    (`merge_close_regions`), then those shorter than `min_rows` rows (or a duration) dropped (`drop_short_regions`)."""
     import numpy as np
     import pandas as pd
 
@@ -531,18 +601,19 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                           read["drop"], optional=read["optional"], guess_time=True,
                           needed_by_model=read["columns"] is not None, fill_missing=read["fill_missing"])
     result = detector.score(data.values, method, channels=True)
-    result.flags, joined = merge_close_regions(result.flags, merge_gap)
+    seconds = _seconds_for_durations(data, path, merge_gap, min_rows)
+    result.flags, joined = merge_close_regions(result.flags, merge_gap, seconds)
     flagged_by_threshold = result.flags  # before --min-rows: the notes speak of what the threshold flagged
-    result.flags, dropped = drop_short_regions(result.flags, min_rows)
+    result.flags, dropped = drop_short_regions(result.flags, min_rows, seconds)
     regions = events(result.flags)
-    changes = ([f"{joined} fewer than {merge_gap} rows apart joined"] if joined else []) + (
-        [f"{dropped} shorter than {min_rows} rows dropped"] if dropped else [])
+    changes = ([f"{joined} fewer than {region_option_text(merge_gap)} apart joined"] if joined else []) + (
+        [f"{dropped} shorter than {region_option_text(min_rows)} dropped"] if dropped else [])
     # (summary mark, note): the notes worth repeating in the multi-file summary
     # a run of over-range marks read as the column's largest reading is no frozen sensor: left out of that test
     held = data.values if data.range_marked is None else np.where(data.range_marked, np.nan, data.values)
     stuck = stuck_channel_notes(held, data.columns, statistics[3], data.time)
     warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
-                ("no threshold", no_threshold_note(result)),
+                ("no threshold", no_threshold_note(result, data.time)),
                 ("unflagged excess", unflagged_excess_note(dataclasses.replace(result, flags=flagged_by_threshold),
                                                            training_p99, data.time))]
     # "0 flagged" is the line read first: say there and then when rows far above the training errors went unflagged
@@ -575,8 +646,10 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
         if first_test_row:
             click.echo(f"  note: rows 1..{first_test_row} of this file trained the detector: left out of the "
                        "evaluation")
+        basis = {"dynamic": "; the dynamic threshold was set on this file's own errors, without its labels",
+                 "covering": "; the covering rule alarms on window residuals"}.get(result.method, "")
         click.echo(f"  evaluation, rows {first_test_row + 1}..{len(result.flags)} (AUC-PR, VUS-PR and ROC-AUC rank "
-                   "the smoothed error):")
+                   f"the smoothed error{basis}):")
         click.echo("  " + str(report(data.labels[first_test_row:], result.flags[first_test_row:],
                                      result.smoothed[first_test_row:], name=detector.kind,
                                      threshold_saw_test_labels=False)))
@@ -587,6 +660,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                               "alarm": result.flags.astype(np.int8)})
         if data.time is not None:  # under the file's own name, so the scores join back to the data
             frame.insert(1, data.time_name or "time", data.time)
+        if data.labels is not None:  # beside the alarms they are compared with
+            frame["label"] = data.labels
         if _has_channel_errors(result, data.columns):  # each row's error split by channel (they sum to it)
             for name, column in zip(data.columns, result.channel_errors.T):
                 frame[f"error_{name}"] = column
@@ -624,34 +699,52 @@ def regions_to_list(regions: list, smoothed, most: int = REGIONS_LISTED) -> list
     return [regions[i] for i in sorted(highest)]
 
 
-def merge_close_regions(flags, merge_gap: int):
+def merge_close_regions(flags, merge_gap, seconds=None):
     """(flags with the flagged regions fewer than `merge_gap` unflagged rows apart joined, the rows between
     flagged too; how many regions were joined into others). E.g. merge_close_regions([1, 0, 1, 0, 0, 0, 1], 2)
-    -> ([1, 1, 1, 0, 0, 0, 1], 1)."""
+    -> ([1, 1, 1, 0, 0, 0, 1], 1). A `merge_gap` duration (a timedelta) with the rows' times in `seconds`
+    joins regions whose last and first flagged rows are less than that far apart in time (gaps in the file
+    count as the time they are)."""
     import numpy as np
 
     from tinyad.evaluation import events, join_events
 
     flags = np.asarray(flags, bool)
     regions = events(flags)
-    if merge_gap <= 0 or len(regions) < 2:
+    if len(regions) < 2 or not merge_gap:
         return flags, 0
-    joined = join_events(regions, merge_gap)
+    if isinstance(merge_gap, timedelta):
+        limit, joined = merge_gap.total_seconds(), [regions[0]]
+        for start, stop in regions[1:]:
+            if seconds[start] - seconds[joined[-1][1] - 1] < limit:
+                joined[-1] = (joined[-1][0], stop)
+            else:
+                joined.append((start, stop))
+    else:
+        joined = join_events(regions, merge_gap)
     merged = np.zeros_like(flags)
     for start, stop in joined:
         merged[start:stop] = True
     return merged, len(regions) - len(joined)
 
 
-def drop_short_regions(flags, min_rows: int):
+def drop_short_regions(flags, min_rows, seconds=None):
     """(flags without the flagged regions shorter than `min_rows` rows, how many were dropped). E.g.
-    drop_short_regions([1, 0, 1, 1, 0, 1], 2) -> ([0, 0, 1, 1, 0, 0], 2)."""
+    drop_short_regions([1, 0, 1, 1, 0, 1], 2) -> ([0, 0, 1, 1, 0, 0], 2). A `min_rows` duration (a timedelta)
+    with the rows' times in `seconds` drops regions lasting less than that: from their first row's time to their
+    last row's, plus the median sampling interval (one row lasts one interval)."""
     import numpy as np
 
     from tinyad.evaluation import events
 
     flags = np.array(flags, bool)
-    short = [(start, stop) for start, stop in events(flags) if stop - start < min_rows]
+    if isinstance(min_rows, timedelta):
+        steps = np.diff(seconds)
+        interval = float(np.median(steps[steps > 0])) if (steps > 0).any() else 0.0
+        short = [(start, stop) for start, stop in events(flags)
+                 if seconds[stop - 1] - seconds[start] + interval < min_rows.total_seconds()]
+    else:
+        short = [(start, stop) for start, stop in events(flags) if stop - start < min_rows]
     for start, stop in short:
         flags[start:stop] = False
     return flags, len(short)
@@ -704,6 +797,24 @@ def plot_channel_order(result, columns: list[str]) -> tuple[list[int] | None, st
     shares = channel_shares(rows)
     order = [int(i) for i in np.argsort(-shares, kind="stable")]
     return order, "the most error in the flagged rows" if flagged.any() else "the most error"
+
+
+def _seconds_for_durations(data, path, merge_gap, min_rows):
+    """The rows' times in seconds when --merge-gap or --min-rows is a duration (else None); InputError when the
+    file has no time column of date-times or seconds to measure it with."""
+    from tinyad.detectors.telemetry import time_in_seconds, time_unit_from_name
+
+    given = [f"{name} {region_option_text(value)}" for name, value in (("--merge-gap", merge_gap),
+                                                                        ("--min-rows", min_rows))
+             if isinstance(value, timedelta)]
+    if not given:
+        return None
+    found = time_in_seconds(data.time, data.time_unit or time_unit_from_name(data.time_name))
+    if found is None or found[1] != "s":
+        raise InputError(f"{path}: {' and '.join(given)} is a duration, but the file has no time column of dates or "
+                         "seconds to measure it with", hint="give rows instead (e.g. --merge-gap 12), or name the "
+                                                            "time column with --time-column")
+    return found[0]
 
 
 class _ScoredFile(NamedTuple):

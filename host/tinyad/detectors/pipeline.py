@@ -143,10 +143,11 @@ def whole_file_departure_note(result: ScoreResult, training_p99: float) -> str |
             "errors) compare every row with the training data.")
 
 
-def no_threshold_note(result: ScoreResult) -> str | None:
+def no_threshold_note(result: ScoreResult, time=None) -> str | None:
     """A warning when the dynamic threshold found no level for some or all rows (no z passed telemanom's guard
     rails: at most `max_sequences` runs flagging less than `max_flagged_fraction` of the rows), so those rows
-    cannot alarm whatever their error. None when every row has a threshold, or for other methods."""
+    cannot alarm whatever their error; names the first such stretch in data rows from 1 (and its times, given
+    `time`). None when every row has a threshold, or for other methods."""
     if result.method != "dynamic" or len(result.threshold) == 0:
         return None
     missing = np.isnan(result.threshold)
@@ -155,8 +156,14 @@ def no_threshold_note(result: ScoreResult) -> str | None:
     if missing.all():
         return ("no threshold could be set: the dynamic threshold found no level that flags few enough, short "
                 "enough runs (telemanom's guard rails), so nothing in this file can be flagged")
+    runs = th._runs(np.flatnonzero(missing))
+    first, last = runs[0]
+    when = (f" ({time_text(time[first])} .. {time_text(time[last])})"
+            if time is not None and len(time) == len(missing) else "")
+    more = f", and {len(runs) - 1} more stretch(es)" if len(runs) > 1 else ""
     return (f"no threshold could be set for {int(missing.sum())} of {len(missing)} rows (error windows where the "
-            "dynamic threshold found no level): they cannot be flagged")
+            f"dynamic threshold found no level): they cannot be flagged; data rows {first + 1}..{last + 1}{when}"
+            f"{more}")
 
 
 # An unflagged stretch is worth a warning when its smoothed error is this many times the training p99 ...
