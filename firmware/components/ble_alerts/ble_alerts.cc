@@ -39,7 +39,7 @@ int64_t g_next_reserve_attempt_us = 0;  // guarded by g_lock
 StaticSemaphore_t g_lock_storage;
 SemaphoreHandle_t g_lock = nullptr;
 StaticTask_t g_task_storage;
-StackType_t g_task_stack[3072];
+StackType_t g_task_stack[4096];  // NimBLE's own host task, making the same calls, gets 4096
 TaskHandle_t g_task = nullptr;
 volatile bool g_synced = false;
 uint32_t g_adv_interval_ms = 100;
@@ -174,6 +174,19 @@ extern "C" esp_err_t ble_alerts_start(const ble_alerts_config_t* config) {
   if (config->bind_key_hex != nullptr && config->bind_key_hex[0] != '\0' && !have_key) {
     ESP_LOGE(kTag, "CONFIG_TINYAD_BLE_BIND_KEY is not 32 hex characters: advertising UNENCRYPTED");
   }
+  ESP_LOGI(kTag, "address %02X:%02X:%02X:%02X:%02X:%02X", encoder.mac[0], encoder.mac[1], encoder.mac[2],
+           encoder.mac[3], encoder.mac[4], encoder.mac[5]);
+
+  g_task = xTaskCreateStaticPinnedToCore(advertiser_task, "ble_adv", sizeof(g_task_stack) / sizeof(StackType_t),
+                                         nullptr, 5, g_task_stack, &g_task_storage, tskNO_AFFINITY);
+  // NimBLE host + controller (ESP-IDF 5.x: nimble_port_init() also initializes the controller).
+  err = nimble_port_init();
+  if (err != ESP_OK) {
+    ESP_LOGE(kTag, "nimble_port_init: %s", esp_err_to_name(err));
+    return err;
+  }
+  // After nimble_port_init(): the controller is on, so esp_random() draws true random numbers (before it, only
+  // pseudo-random ones: ESP-IDF's "Random Number Generation"). The host task does not run yet.
   if (counter_err != ESP_OK) {
     // No stored counter (a new board, or NVS erased) or an unreadable one. A compiled-in key survives an NVS
     // erase, so counting from 0 again could repeat nonces under the same key: start at a random point in the
@@ -193,17 +206,6 @@ extern "C" esp_err_t ble_alerts_start(const ble_alerts_config_t* config) {
     ESP_LOGI(kTag, "BTHome encryption on, key check value %08x, counter from %u", (unsigned)kcv, (unsigned)counter);
   } else {
     ESP_LOGI(kTag, "BTHome unencrypted");
-  }
-  ESP_LOGI(kTag, "address %02X:%02X:%02X:%02X:%02X:%02X", encoder.mac[0], encoder.mac[1], encoder.mac[2],
-           encoder.mac[3], encoder.mac[4], encoder.mac[5]);
-
-  g_task = xTaskCreateStaticPinnedToCore(advertiser_task, "ble_adv", sizeof(g_task_stack) / sizeof(StackType_t),
-                                         nullptr, 5, g_task_stack, &g_task_storage, tskNO_AFFINITY);
-  // NimBLE host + controller (ESP-IDF 5.x: nimble_port_init() also initializes the controller).
-  err = nimble_port_init();
-  if (err != ESP_OK) {
-    ESP_LOGE(kTag, "nimble_port_init: %s", esp_err_to_name(err));
-    return err;
   }
   ble_hs_cfg.sync_cb = on_sync;
   ble_hs_cfg.reset_cb = on_reset;

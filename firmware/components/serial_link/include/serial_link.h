@@ -19,7 +19,8 @@ size_t serial_link_read(uint8_t* buffer, size_t capacity, uint32_t timeout_ms);
 // Queues bytes for sending; stdio text on a shared UART0 goes between two calls, never inside one.
 // USB: waits at most timeout_ms for room (a host that does not read must not stall the device), and not at all
 // after a write that timed out, until one goes through again or the host sends; returns ESP_ERR_TIMEOUT if not
-// everything was queued. Call from one task only.
+// everything was queued (up to 64 bytes may already be on the wire: the driver fills the idle FIFO first; the 0x00
+// written before every frame lets the host drop such a fragment). Call from one task only.
 esp_err_t serial_link_write(const uint8_t* data, size_t n, uint32_t timeout_ms);
 
 // When the protocol shares UART0 with the console, ESP_LOG output would corrupt frames: from now on log
