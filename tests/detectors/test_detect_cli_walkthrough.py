@@ -65,6 +65,8 @@ def test_score_evaluates_a_labelled_file_without_the_rows_the_detector_was_fitte
                  str(tmp_path / "scored")]) == 0
     out = capsys.readouterr().out
     assert (pd.read_csv(tmp_path / "scored" / "other.scores.csv")["label"] == labels).all()  # beside the alarms
+    fitted_on = pd.read_csv(tmp_path / "scored" / "copy.scores.csv")["fitted_on"]
+    assert fitted_on.tolist() == [1] * 150 + [0] * 150  # the rows left out of the evaluation
     assert "rows 1..150 of this file trained the detector: left out of the evaluation" in out
     assert ("evaluation, rows 151..300 (AUC-PR, VUS-PR and ROC-AUC rank the smoothed error; the dynamic threshold "
             "was set on this file's own errors, without its labels)") in out
@@ -143,8 +145,9 @@ def test_unflagged_excess_note_names_the_longest_stretch_in_rows_and_times():
     note = unflagged_excess_note(_result(smoothed), training_p99=1.0, time=time)
     assert "23 unflagged rows (23%)" in note
     assert "the longest stretches are data rows 41..60 (400 .. 590) and 81..83 (800 .. 820)," in note
-    assert "--threshold quantile" in note and note.endswith("refit with `--error-window N` (a dynamic threshold "
+    assert "--threshold quantile" in note and note.endswith("score with `--error-window N` (a dynamic threshold "
                                                            "per N rows, as telemanom sets one per batch)")
+    assert "--error-window" not in unflagged_excess_note(_result(smoothed), training_p99=1.0, error_window=50)
     assert "--error-window" not in unflagged_excess_note(_result(smoothed, method="quantile"), training_p99=1.0)
     flags = np.zeros(100, bool)
     flags[40:60] = True  # flagged: only 3 % left, under the 5 % bar
@@ -243,7 +246,7 @@ def test_score_defaults_to_the_read_options_given_at_fit(tmp_path, capsys):
     assert main(["detect", "score", str(model), str(plain), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "plain.csv: 300 rows" in printed and "threshold saw test labels" not in printed
-    pd.testing.assert_frame_equal(pd.read_csv(out / "plain.scores.csv"), scores.drop(columns="label"))
+    pd.testing.assert_frame_equal(pd.read_csv(out / "plain.scores.csv"), scores.drop(columns=["label", "fitted_on"]))
     # a folder fitted before read options were saved still loads
     (model / "read_options.json").unlink()
     plain_comma = _write(tmp_path, "plain2.csv", data)
@@ -485,7 +488,7 @@ def test_many_regions_list_the_highest_in_file_order(tmp_path, capsys):
     regions = int(lines[0].split(" flagged in ")[1].split()[0])
     assert regions > 20 and "the 20 of" in lines[1] and "with the highest smoothed error, in file order" in lines[1]
     assert any(line.startswith("  rows 3901..") for line in lines[2:22])
-    assert lines[22] == f"  ... {regions - 20} more (all of them in the scores CSV's alarm column)"
+    assert lines[22] == f"  ... {regions - 20} more (--out writes them all to a scores CSV)"  # no --out given
 
 
 def test_an_over_range_stretch_stays_flagged_and_is_not_called_a_stuck_sensor(tmp_path, capsys):
@@ -515,7 +518,7 @@ def test_settings_line_gives_rows_and_their_time():
     forecaster = LabelFreeDetector("forecaster", ThresholdConfig(window=2016), {})
     assert settings_line(forecaster, five_minutes) == (
         "settings: history 30 rows (2.5 h) predicts 5 rows (25 min), EWMA span 10 rows (50 min), dynamic threshold "
-        "per 2016 rows (7 days) (--error-window)")
+        "(p 0.13) per 2016 rows (7 days) (--error-window)")
     covering = LabelFreeDetector("conv-ae", ThresholdConfig(method="covering"), {})
     assert settings_line(covering, None) == ("settings: window 60 rows, covering threshold: 1.33 x the 0.999 quantile "
                                              "of the training windows' residuals (no smoothing)")
@@ -530,12 +533,16 @@ def test_fit_on_one_channel_and_on_few_rows_says_so(tmp_path, capsys):
     one = _write(tmp_path, "one.csv", _signals()[:, :1], columns=("value",), timestamp=stamps)
     _, code = _fit(tmp_path, one)
     captured = capsys.readouterr()
-    assert code == 0 and "settings: EWMA span 10 rows (50 min), dynamic threshold over the whole scored file" in (
-        captured.out)
+    assert code == 0 and ("settings: EWMA span 10 rows (50 min), dynamic threshold (p 0.13) over the whole scored "
+                          "file") in captured.out
     assert "note: one channel: PCA's T2 is the squared z-score and Q is 0" in captured.out
     assert "windows" not in captured.err
     few = _write(tmp_path, "few.csv", _signals()[:40])
     _, code = _fit(tmp_path, few, "--model", "lstm-ae", "--window", "8", "--epochs", "1", out="few")
     captured = capsys.readouterr()
-    assert code == 0 and "warning: 40 training rows hold fewer than 10 windows of 8 rows" in captured.err
+    assert code == 0 and "warning: 40 training rows span 5 windows of 8 rows (fewer than 10)" in captured.err
+    from tinyad.commands.detect import few_training_rows_warning
+
+    assert few_training_rows_warning(12, 1, 8).startswith("12 training rows for 8 channels (fewer than 10 per channel)")
+    assert few_training_rows_warning(80, 1, 8) is None and few_training_rows_warning(80, 8, 3) is None
     assert "one channel" not in captured.out

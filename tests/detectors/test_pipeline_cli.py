@@ -228,17 +228,17 @@ def test_regions_are_joined_and_dropped_by_time_when_given_a_duration():
 def test_cli_score_takes_durations_for_merge_gap_and_min_rows(tmp_path, capsys):
     csv = _fragmented_episode_fitted(tmp_path, 90, stamped=True)  # one row a minute
     capsys.readouterr()
-    # fragments of 2 rows, their flagged rows 5 min apart (4 unflagged rows between): joined by 6 min, not by 5
-    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", "5min"]) == 0
+    # fragments of 2 rows with 4 unflagged rows (4 min) between: joined by 5 min as by 5 rows, not by 4 min
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", "4min"]) == 0
     assert "rows 101..102" in capsys.readouterr().out
-    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", "6min", "--min-rows", "10min",
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--merge-gap", "5min", "--min-rows", "10min",
                  "--out", str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out
-    assert "fewer than 00:06:00 apart joined" in printed and "rows 101..114" in printed
+    assert "less than 5 min apart joined" in printed and "rows 101..114" in printed
     plain = tmp_path / "plain.csv"
     pd.read_csv(csv).drop(columns="time").to_csv(plain, index=False)
     assert main(["detect", "score", str(tmp_path / "m"), str(plain), "--merge-gap", "5min"]) == 2
-    assert "--merge-gap 00:05:00 is a duration, but the file has no time column" in capsys.readouterr().err
+    assert "--merge-gap 5 min: a duration needs a time column, and the file has none" in capsys.readouterr().err
 
 
 def test_cli_score_threshold_options_apply_to_one_scoring_only(tmp_path, capsys):
@@ -248,8 +248,8 @@ def test_cli_score_threshold_options_apply_to_one_scoring_only(tmp_path, capsys)
     assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--quantile", "0.5", "--out",
                  str(tmp_path / "low")]) == 0
     printed = capsys.readouterr().out
-    assert ("settings: EWMA span 1 rows, threshold: the 0.5 quantile of the training errors (threshold options "
-            "given here: for this scoring only)") in printed
+    assert ("settings (threshold options given here, for this scoring only): EWMA span 1 rows, threshold: the 0.5 "
+            "quantile of the training errors") in printed
     assert json.loads((tmp_path / "m" / "pipeline.json").read_text())["threshold"] == saved  # not refitted
     assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--out", str(tmp_path / "as_fitted")]) == 0
     assert "the 0.99 quantile of the training errors\n" in capsys.readouterr().out
@@ -602,8 +602,15 @@ def test_rows_before_reads_the_limit_as_the_time_column_reads_its_stamps():
     # an hour repeated after the limit (NAB's machine_temperature file) leaves the rows before it one stretch
     repeated = np.array(["2024-03-11 00:00", "2024-03-12 00:00", "2024-03-12 01:00", "2024-03-12 00:30"], object)
     assert rows_before(repeated, "2024-03-12") == (1, "2024-03-12 00:00:00")
-    with pytest.raises(InputError, match="data row 4 comes before it"):
+    with pytest.raises(InputError, match="data row 4 comes before it") as err:
         rows_before(repeated, "2024-03-12 00:45")
+    assert err.value.hint.startswith("sort the file by time")  # half an hour back: no repeated hour
+    clock = np.array(["2024-10-27 01:45", "2024-10-27 02:00", "2024-10-27 02:15", "2024-10-27 02:30",
+                      "2024-10-27 02:45", "2024-10-27 02:00", "2024-10-27 02:15", "2024-10-27 02:30",
+                      "2024-10-27 02:45", "2024-10-27 03:00"], object)  # 15-min rows, 02:00..02:45 twice
+    with pytest.raises(InputError, match="data row 6 comes before it") as err:
+        rows_before(clock, "2024-10-27 02:15")
+    assert err.value.hint.startswith("the file repeats an hour (a clock set back): give a time outside")
     with pytest.raises(InputError, match="does not read as time stamps"):
         rows_before(np.array(["11.03.2024 23:58", None], object), "2024-03-12")
     with pytest.raises(InputError, match="has no time column"):
@@ -676,3 +683,45 @@ def test_cli_notes_speak_of_the_threshold_not_of_min_rows_and_the_summary_marks_
     summary = printed.split("summary:")[1]
     assert "stuck.csv" in summary and "[stuck channel: see its notes]" in summary
     assert "fit.csv" in summary.split("stuck.csv")[0] and "stuck channel" not in summary.split("\n")[1]
+
+
+def test_elapsed_seconds_count_a_repeated_hour_as_samples():
+    from tinyad.commands.detect import RowsOrDuration, elapsed_seconds
+
+    assert elapsed_seconds(np.array([0.0, 60.0, 120.0, 60.0, 120.0])).tolist() == [0.0, 60.0, 120.0, 180.0, 240.0]
+    assert RowsOrDuration(0).convert("0min", None, None) == 0  # no joining, as --merge-gap 0
+    with pytest.raises(click.BadParameter, match="longer than 0"):
+        RowsOrDuration(1).convert("0min", None, None)
+
+
+def test_cli_score_names_threshold_options_the_threshold_does_not_read(tmp_path, capsys):
+    csv = _fragmented_episode_fitted(tmp_path, 90)  # saved with a quantile threshold
+    capsys.readouterr()
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--k", "2", "--p", "0.2"]) == 0
+    assert ("warning: --p (for --threshold dynamic), --k (for --threshold sigma) ignored: this scoring's threshold "
+            "is quantile") in capsys.readouterr().err
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--threshold", "sigma", "--k", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "mean + 2 sigma" in captured.out and "ignored" not in captured.err
+    # covering needs a window autoencoder: refused before any output
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--threshold", "covering"]) == 2
+    captured = capsys.readouterr()
+    assert "needs a window autoencoder, not pca-t2q" in captured.err and "settings" not in captured.out
+
+
+def test_cli_score_refuses_a_duration_on_numbers_without_a_unit_and_notes_a_changed_fitted_file(tmp_path, capsys):
+    csv = _fragmented_episode_fitted(tmp_path, 90)
+    numbered = tmp_path / "numbered.csv"
+    pd.read_csv(csv).assign(t=np.arange(300) * 2.0).to_csv(numbered, index=False)
+    capsys.readouterr()
+    assert main(["detect", "score", str(tmp_path / "m"), str(numbered), "--min-rows", "30s"]) == 2
+    err = capsys.readouterr().err
+    assert "--min-rows 30 s: the time column 't' holds numbers without a unit" in err
+    assert "--min-rows 12" in err and "--merge-gap" not in err and "t_s" in err
+    # the fitted file, edited since: its rows are evaluated, and a note says why
+    labelled = pd.read_csv(csv).assign(anomaly=0)
+    labelled.loc[100:113, "anomaly"] = 1
+    labelled.to_csv(csv, index=False)
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--label-column", "anomaly"]) == 0
+    assert ("the detector was fitted on rows 1..90 of this file, which has changed since: every row is evaluated"
+            in capsys.readouterr().out)

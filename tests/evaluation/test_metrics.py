@@ -194,3 +194,10 @@ def test_pandas_series_with_different_indexes_are_refused():
 def test_every_step_anomalous_gives_no_numpy_warning(recwarn):
     result = vus([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4], sliding_window=2)
     assert result["vus_pr"] == pytest.approx(1.0) and not [w for w in recwarn if w.category is RuntimeWarning]
+
+
+def test_percentages_keep_a_handful_of_rows_visible_at_both_ends():
+    from tinyad.evaluation.report import _percent
+
+    assert [_percent(v) for v in (0.0, 4.004e-05, 0.00123, 0.076, 0.9995, 99_899 / 99_900, 1.0)] == [
+        "0.0%", "0.004%", "0.12%", "7.6%", "99.95%", "99.999%", "100.0%"]

@@ -212,14 +212,20 @@ class RowsOrDuration(click.ParamType):
             duration = pd.Timedelta(text)
         except ValueError:
             self.fail(f"{value!r} is neither a number of rows nor a duration (e.g. 12, 30min, 1h, 2d)", param, ctx)
+        if duration == pd.Timedelta(0) and self.least == 0:
+            return 0
         if duration <= pd.Timedelta(0):
             self.fail(f"{value!r}: a duration must be longer than 0", param, ctx)
         return duration
 
 
 def region_option_text(value) -> str:
-    """How --merge-gap / --min-rows read in the output: "12 rows" or "1:00:00"."""
-    return f"{value} rows" if isinstance(value, int) else str(value).replace("0 days ", "")
+    """How --merge-gap / --min-rows read in the output: "12 rows", "1 h", "50 ms"."""
+    if isinstance(value, int):
+        return f"{value} rows"
+    from tinyad.battery.bms import describe_duration
+
+    return describe_duration(value) if value.total_seconds() >= 1 else f"{value.total_seconds() * 1000:.3g} ms"
 
 
 # The threshold's settings (not the EWMA span: the saved training errors are smoothed with it): fit saves them,
@@ -228,7 +234,7 @@ def region_option_text(value) -> str:
 THRESHOLD_SETTINGS = (
     ("p", ("--p", "prune_p"), 0.13, click.FloatRange(0.0, 1.0), "Dynamic: pruning fraction (0..1)."),
     ("window", ("--error-window", "error_window"), None, click.IntRange(min=2),
-     "Dynamic: error window length in rows, one threshold per window (default: the whole scored series)."),
+     "Dynamic: error window length in rows, one threshold per window (none: the whole scored series)."),
     ("quantile", ("--quantile", "quantile"), 0.99, click.FloatRange(0.0, 1.0, min_open=True),
      "Quantile threshold: quantile of the smoothed training errors, in (0, 1]."),
     ("k", ("--k", "k_sigma"), 3.0, click.FloatRange(min=0.0),
@@ -245,10 +251,26 @@ def _threshold_settings(at_fit: bool):
     def decorate(func):
         for _, decls, default, kind, text in reversed(THRESHOLD_SETTINGS):
             func = click.option(*decls, type=kind, default=default if at_fit else None,
-                                show_default=at_fit and default is not None,
+                                show_default=f"{default:.4g}" if at_fit and default is not None else False,
                                 help=text if at_fit else f"{text} Default: as saved at fit.")(func)
         return func
     return decorate
+
+
+# The threshold method each setting belongs to (ThresholdConfig field -> method)
+SETTING_METHOD = {"p": "dynamic", "window": "dynamic", "quantile": "quantile", "k": "sigma",
+                  "ucl_quantile": "covering", "ucl_factor": "covering"}
+
+
+def unused_settings_note(overrides: dict, method: str) -> str | None:
+    """A note naming the threshold options given at score that the threshold in use does not read, e.g. --k with
+    a dynamic threshold; None when all apply."""
+    options = {name: decls[0] for name, decls, *_ in THRESHOLD_SETTINGS}
+    unused = [name for name in overrides if SETTING_METHOD[name] != method]
+    if not unused:
+        return None
+    listed = ", ".join(f"{options[name]} (for --threshold {SETTING_METHOD[name]})" for name in unused)
+    return f"{listed} ignored: this scoring's threshold is {method}"
 
 
 def threshold_overrides(**given) -> dict:
@@ -430,7 +452,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
                     "longest_constant_run": [max(runs) for runs in zip(*(
                         [length for length, _ in longest_constant_runs(s)] for s in segments))],
                     # so that `detect score` leaves the rows fitted on out of a labelled file's evaluation
-                    "trained_on": [{"file": item.source, **file_fingerprint(item.source), "rows": len(segment)}
+                    "trained_on": [{"file": str(Path(item.source).resolve()), **file_fingerprint(item.source),
+                                    "rows": len(segment)}
                                    for item, segment in zip(loaded, segments)]}
     (out_dir / READ_OPTIONS_FILE).write_text(json.dumps(read_options, indent=2))
     if summary := fit_summary(detector):
@@ -439,15 +462,25 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     if kind == "pca-t2q" and len(names) == 1:
         click.echo("note: one channel: PCA's T2 is the squared z-score and Q is 0, so pca-t2q is a z-score detector "
                    "here (a fair baseline; PCA's use is the ties between channels)")
-    if 0 < len(training) < MANY_WINDOWS * _rows_per_window(detector):
-        click.secho(f"warning: {len(training)} training rows hold fewer than {MANY_WINDOWS} windows of "
-                    f"{_rows_per_window(detector)} rows: the detector has seen little of normal operation, and "
-                    "anything else it scores as anomalous", fg="yellow", err=True)
+    if warning := few_training_rows_warning(len(training), _rows_per_window(detector), len(names)):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     click.echo(f"saved to {out_dir}; smoothed training error p99 {detector.training_quantile(0.99):.4g}")
 
 
 # Fewer training rows than this many model windows earn a warning at fit (the hard floor is one window).
 MANY_WINDOWS = 10
+
+
+def few_training_rows_warning(rows: int, window: int, channels: int) -> str | None:
+    """A warning when the training rows hold fewer than MANY_WINDOWS model windows, or (per-row models, window 1)
+    fewer than MANY_WINDOWS rows per channel (a covariance of 8 channels from 12 rows); None otherwise."""
+    seen = "the detector has seen little of normal operation, and anything else it scores as anomalous"
+    if window > 1 and rows < MANY_WINDOWS * window:
+        return (f"{rows} training rows span {rows / window:.3g} windows of {window} rows (fewer than "
+                f"{MANY_WINDOWS}): {seen}")
+    if window == 1 and rows < MANY_WINDOWS * channels:
+        return f"{rows} training rows for {channels} channels (fewer than {MANY_WINDOWS} per channel): {seen}"
+    return None
 
 
 def _model_config(detector):
@@ -466,10 +499,10 @@ def _rows_per_window(detector) -> int:
     return int(getattr(config, "window", 1))
 
 
-def settings_line(detector, sampling: dict | None) -> str:
+def settings_line(detector, sampling: dict | None, given_here: bool = False) -> str:
     """The fitted detector's settings in rows, and in time when the file's sampling interval is known (`sampling`
     as `median_interval` gives it), e.g. "settings: window 30 rows (2.5 h), EWMA span 10 rows (50 min), dynamic
-    threshold over the whole scored file (--error-window: rows per threshold)"."""
+    threshold (p 0.13) over the whole scored file (...)"; `given_here`: the threshold options were given at score."""
     from tinyad.detectors.telemetry import rows_as_time
 
     def rows(n) -> str:
@@ -486,13 +519,13 @@ def settings_line(detector, sampling: dict | None) -> str:
                      "training windows' residuals (no smoothing)")
     else:
         parts.append(f"EWMA span {rows(threshold.smoothing_span)}")
-        parts.append({"dynamic": "dynamic threshold " + (f"per {rows(threshold.window)} (--error-window)"
-                                                          if threshold.window else
-                                                          "over the whole scored file (--error-window N sets one "
-                                                          "per N rows)"),
+        parts.append({"dynamic": f"dynamic threshold (p {threshold.p:g}) "
+                                 + (f"per {rows(threshold.window)} (--error-window)" if threshold.window else
+                                    "over the whole scored file (--error-window N sets one per N rows)"),
                       "quantile": f"threshold: the {threshold.quantile:g} quantile of the training errors",
                       "sigma": f"threshold: mean + {threshold.k:g} sigma of the training errors"}[threshold.method])
-    return "settings: " + ", ".join(parts)
+    return ("settings (threshold options given here, for this scoring only): " if given_here else "settings: ") + (
+        ", ".join(parts))
 
 
 def _check_model_config(detector) -> None:
@@ -519,7 +552,7 @@ def _check_model_config(detector) -> None:
                    "one episode, not its fragments. 0: as flagged.")
 @click.option("--min-rows", type=RowsOrDuration(1), default="1", show_default=True,
               help="Drop flagged regions shorter than this many rows, or lasting less than this duration (e.g. "
-                   "30min), after --merge-gap: no alarm for a blip.")
+                   "30min; needs a time column), after --merge-gap: no alarm for a blip.")
 @_threshold_settings(at_fit=False)
 def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label_column, method, out_dir, merge_gap,
           min_rows, prune_p, error_window, quantile, k_sigma, ucl_quantile, ucl_factor):
@@ -533,7 +566,7 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     refitting. Rows are data rows counted from 1 (the first row after the header), as in the scores CSV's `row`
     column. A file that cannot be scored is reported and the others are scored; the exit code is then that of
     its error."""
-    from tinyad.detectors.pipeline import LabelFreeDetector
+    from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector
 
     detector = LabelFreeDetector.load(model_dir)
     overrides = threshold_overrides(prune_p=prune_p, error_window=error_window, quantile=quantile, k_sigma=k_sigma,
@@ -541,6 +574,10 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     if method or overrides:  # for this scoring only; the saved detector keeps its settings
         detector.threshold = dataclasses.replace(detector.threshold, **overrides,
                                                  **({"method": method} if method else {}))
+    if detector.threshold.method == "covering" and detector.kind not in WINDOW_AUTOENCODERS:
+        raise InputError(f"the covering threshold needs a window autoencoder, not {detector.kind}",
+                         hint="choose another --threshold, or fit a detector with --model "
+                              + " or ".join(WINDOW_AUTOENCODERS))
     saved = load_read_options(model_dir)
     saved_columns_file = model_dir / COLUMNS_FILE
     saved_columns = ([line for line in saved_columns_file.read_text().splitlines() if line]
@@ -560,8 +597,9 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
             "trained_on": saved.get("trained_on", [])}
     statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"),
                   saved.get("longest_constant_run"))
-    click.echo(settings_line(detector, saved.get("sampling"))
-               + (" (threshold options given here: for this scoring only)" if method or overrides else ""))
+    click.echo(settings_line(detector, saved.get("sampling"), given_here=bool(method or overrides)))
+    if unused := unused_settings_note(overrides, detector.threshold.method):
+        click.secho(f"warning: {unused}", fg="yellow", err=True)
     files = expand_folders(files, echo=click.echo)
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
@@ -592,8 +630,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
 
     from tinyad.detectors.pipeline import (no_threshold_note, pruned_note, stuck_channel_notes, unflagged_excess_note,
                                            whole_file_departure_note)
-    from tinyad.detectors.telemetry import (load_telemetry, plot_scored, rows_trained_on, sampling_notes, time_text,
-                                            time_unit_from_name)
+    from tinyad.detectors.telemetry import (fitted_path_changed, load_telemetry, plot_scored, rows_trained_on,
+                                            sampling_notes, time_text, time_unit_from_name)
     from tinyad.evaluation import events, report
 
     training_p99 = detector.training_quantile(0.99)
@@ -606,7 +644,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     flagged_by_threshold = result.flags  # before --min-rows: the notes speak of what the threshold flagged
     result.flags, dropped = drop_short_regions(result.flags, min_rows, seconds)
     regions = events(result.flags)
-    changes = ([f"{joined} fewer than {region_option_text(merge_gap)} apart joined"] if joined else []) + (
+    fewer = "fewer" if isinstance(merge_gap, int) else "less"
+    changes = ([f"{joined} {fewer} than {region_option_text(merge_gap)} apart joined"] if joined else []) + (
         [f"{dropped} shorter than {region_option_text(min_rows)} dropped"] if dropped else [])
     # (summary mark, note): the notes worth repeating in the multi-file summary
     # a run of over-range marks read as the column's largest reading is no frozen sensor: left out of that test
@@ -615,7 +654,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result, data.time)),
                 ("unflagged excess", unflagged_excess_note(dataclasses.replace(result, flags=flagged_by_threshold),
-                                                           training_p99, data.time))]
+                                                           training_p99, data.time,
+                                                           error_window=detector.threshold.window))]
     # "0 flagged" is the line read first: say there and then when rows far above the training errors went unflagged
     unflagged = "; rows far above the training errors left unflagged, see the notes" if warnings[2][1] else ""
     click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
@@ -630,7 +670,9 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
         when = f"  ({time_text(data.time[a])} .. {time_text(data.time[b - 1])})" if data.time is not None else ""
         click.echo(f"  rows {a + 1}..{b}{when}{region_channels_text(result.channel_errors, a, b, data.columns)}")
     if len(shown) < len(regions):
-        click.echo(f"  ... {len(regions) - len(shown)} more (all of them in the scores CSV's alarm column)")
+        click.echo(f"  ... {len(regions) - len(shown)} more ("
+                   + ("all of them in the scores CSV's alarm column)" if out_dir else "--out writes them all to a "
+                                                                                      "scores CSV)"))
     if regions and result.channel_errors is None and len(data.columns) > 1:
         click.echo(f"  note: {detector.kind} scores each row as a whole: no channel's part of the error to name")
     for note in [*data.notes, pruned_note(result, detector.threshold.p), *(note for _, note in warnings),
@@ -639,6 +681,9 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
         if note:
             click.echo(f"  note: {note}")
     first_test_row = rows_trained_on(path, read["trained_on"]) if data.labels is not None else 0
+    if data.labels is not None and not first_test_row and (changed := fitted_path_changed(path, read["trained_on"])):
+        click.echo(f"  note: the detector was fitted on rows 1..{changed} of this file, which has changed since: "
+                   "every row is evaluated")
     if data.labels is not None and first_test_row >= len(result.flags):
         click.echo(f"  note: all {len(result.flags)} rows of this file trained the detector: no evaluation (score "
                    "files it was not fitted on)")
@@ -646,7 +691,9 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
         if first_test_row:
             click.echo(f"  note: rows 1..{first_test_row} of this file trained the detector: left out of the "
                        "evaluation")
-        basis = {"dynamic": "; the dynamic threshold was set on this file's own errors, without its labels",
+        basis = {"dynamic": "; the dynamic threshold was set on this file's own errors, without its labels"
+                            if np.isfinite(result.threshold).any() else "; no dynamic threshold could be set: "
+                                                                        "nothing flagged",
                  "covering": "; the covering rule alarms on window residuals"}.get(result.method, "")
         click.echo(f"  evaluation, rows {first_test_row + 1}..{len(result.flags)} (AUC-PR, VUS-PR and ROC-AUC rank "
                    f"the smoothed error{basis}):")
@@ -662,6 +709,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
             frame.insert(1, data.time_name or "time", data.time)
         if data.labels is not None:  # beside the alarms they are compared with
             frame["label"] = data.labels
+        if first_test_row:  # the rows the detector was fitted on: not evaluated
+            frame["fitted_on"] = (np.arange(len(frame)) < first_test_row).astype(np.int8)
         if _has_channel_errors(result, data.columns):  # each row's error split by channel (they sum to it)
             for name, column in zip(data.columns, result.channel_errors.T):
                 frame[f"error_{name}"] = column
@@ -703,8 +752,9 @@ def merge_close_regions(flags, merge_gap, seconds=None):
     """(flags with the flagged regions fewer than `merge_gap` unflagged rows apart joined, the rows between
     flagged too; how many regions were joined into others). E.g. merge_close_regions([1, 0, 1, 0, 0, 0, 1], 2)
     -> ([1, 1, 1, 0, 0, 0, 1], 1). A `merge_gap` duration (a timedelta) with the rows' times in `seconds`
-    joins regions whose last and first flagged rows are less than that far apart in time (gaps in the file
-    count as the time they are)."""
+    joins regions when the unflagged rows between them cover less than that time (the time from the last flagged
+    row to the next, less one median interval; a gap in the file counts as the time it is): at 5-minute rows,
+    1 h joins as 12 rows do."""
     import numpy as np
 
     from tinyad.evaluation import events, join_events
@@ -714,9 +764,10 @@ def merge_close_regions(flags, merge_gap, seconds=None):
     if len(regions) < 2 or not merge_gap:
         return flags, 0
     if isinstance(merge_gap, timedelta):
-        limit, joined = merge_gap.total_seconds(), [regions[0]]
+        limit, interval, joined = merge_gap.total_seconds(), median_step(seconds), [regions[0]]
         for start, stop in regions[1:]:
-            if seconds[start] - seconds[joined[-1][1] - 1] < limit:
+            # the time the unflagged rows between cover (one interval each, as a region's rows in drop_short_regions)
+            if seconds[start] - seconds[joined[-1][1] - 1] - interval < limit:
                 joined[-1] = (joined[-1][0], stop)
             else:
                 joined.append((start, stop))
@@ -726,6 +777,24 @@ def merge_close_regions(flags, merge_gap, seconds=None):
     for start, stop in joined:
         merged[start:stop] = True
     return merged, len(regions) - len(joined)
+
+
+def median_step(seconds) -> float:
+    """The median of the steps forward between rows' times (0 without any)."""
+    import numpy as np
+
+    steps = np.diff(seconds)
+    return float(np.median(steps[steps > 0])) if (steps > 0).any() else 0.0
+
+
+def elapsed_seconds(seconds):
+    """The rows' times as time elapsed in file order: a step back or a repeated stamp (an hour repeated at a clock
+    change) counts as one median interval, as the detectors count each row as one sample. E.g. [0, 60, 120, 60,
+    120] -> [0, 60, 120, 180, 240]."""
+    import numpy as np
+
+    steps = np.diff(seconds)
+    return np.concatenate([[0.0], np.cumsum(np.where(steps > 0, steps, median_step(seconds)))]) + seconds[0]
 
 
 def drop_short_regions(flags, min_rows, seconds=None):
@@ -739,8 +808,7 @@ def drop_short_regions(flags, min_rows, seconds=None):
 
     flags = np.array(flags, bool)
     if isinstance(min_rows, timedelta):
-        steps = np.diff(seconds)
-        interval = float(np.median(steps[steps > 0])) if (steps > 0).any() else 0.0
+        interval = median_step(seconds)
         short = [(start, stop) for start, stop in events(flags)
                  if seconds[stop - 1] - seconds[start] + interval < min_rows.total_seconds()]
     else:
@@ -804,17 +872,22 @@ def _seconds_for_durations(data, path, merge_gap, min_rows):
     file has no time column of date-times or seconds to measure it with."""
     from tinyad.detectors.telemetry import time_in_seconds, time_unit_from_name
 
-    given = [f"{name} {region_option_text(value)}" for name, value in (("--merge-gap", merge_gap),
-                                                                        ("--min-rows", min_rows))
+    given = [(name, value) for name, value in (("--merge-gap", merge_gap), ("--min-rows", min_rows))
              if isinstance(value, timedelta)]
     if not given:
         return None
     found = time_in_seconds(data.time, data.time_unit or time_unit_from_name(data.time_name))
     if found is None or found[1] != "s":
-        raise InputError(f"{path}: {' and '.join(given)} is a duration, but the file has no time column of dates or "
-                         "seconds to measure it with", hint="give rows instead (e.g. --merge-gap 12), or name the "
-                                                            "time column with --time-column")
-    return found[0]
+        shown = " and ".join(f"{name} {region_option_text(value)}" for name, value in given)
+        rows = "give rows instead, e.g. " + " ".join(f"{name} 12" for name, _ in given)
+        if data.time is None:
+            raise InputError(f"{path}: {shown}: a duration needs a time column, and the file has none",
+                             hint=f"{rows}, or name the time column with --time-column")
+        raise InputError(f"{path}: {shown}: the time column {data.time_name!r} holds numbers without a unit, so a "
+                         "duration cannot be measured on it",
+                         hint=f"{rows}, or name the column with its unit (e.g. {data.time_name}_s or "
+                              f"{data.time_name}_ms)")
+    return elapsed_seconds(found[0])
 
 
 class _ScoredFile(NamedTuple):
@@ -836,7 +909,7 @@ def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
     from tinyad.evaluation import report
 
     width = max(len(str(f.path)) for f in scored)
-    click.echo(f"summary: {len(scored)} files")
+    click.echo(f"summary: {len(scored)} file{'s' if len(scored) != 1 else ''}")
     for f in scored:
         rows, flagged = len(f.flags), int(f.flags.sum())
         marks = f"  [{'; '.join(f.marks)}: see its notes]" if f.marks else ""

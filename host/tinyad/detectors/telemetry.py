@@ -563,6 +563,14 @@ def rows_trained_on(path: str | os.PathLike, trained_on: list[dict]) -> int:
     return max((int(entry["rows"]) for entry in candidates if entry.get("sha256") == digest), default=0)
 
 
+def fitted_path_changed(path: str | os.PathLike, trained_on: list[dict]) -> int:
+    """The rows fitted on when `path` is a file the detector was fitted on (the same path) whose content has
+    changed since (`rows_trained_on` then finds no match); 0 otherwise."""
+    here = Path(path).resolve()
+    return max((int(entry["rows"]) for entry in trained_on if Path(entry.get("file", "")).resolve() == here),
+               default=0)
+
+
 def unused_columns_note(names, shown: int = UNUSED_COLUMNS_SHOWN) -> str | None:
     """The note for the file's columns the detector does not take (`names`), the first `shown` named; None when
     there are none. E.g. ["oil_pressure_bar", "operator_note"] -> "columns not used by the detector:
@@ -1098,6 +1106,14 @@ def time_text(value) -> str:
     return str(value)
 
 
+def about_an_hour(step_s: float, median_s: float) -> bool:
+    """Whether a step between two rows' times (seconds, either way) is the hour a clock change skips or repeats:
+    within one sampling interval (`median_s`) below and two above an hour, and only where an hour stands out from
+    the sampling (a median of at most 15 min; a shuffled file's median step can be days, which would make any
+    step "about an hour"). E.g. 59 min back at 1-min rows -> True; 5 days back at a 4-day median -> False."""
+    return median_s <= 900 and 3600 - median_s <= abs(step_s) <= 3600 + 2 * median_s
+
+
 def rows_before(time, until: str, unit: str | None = None) -> tuple[int, str]:
     """(how many rows come before the first whose time is at or after `until`, all of them when none is; the
     limit as read). `until` is a date-time text for date-time stamps, read as the file's are (dotted dates day
@@ -1141,9 +1157,15 @@ def rows_before(time, until: str, unit: str | None = None) -> tuple[int, str]:
     # the limit after the cut does: the rows before the time would not be one stretch of the file
     later = np.flatnonzero(numbers[cut:] < limit)
     if len(later):
+        steps = np.diff(numbers) / (1.0 if np.issubdtype(np.asarray(time).dtype, np.number) else 1e9)  # s
+        back = steps[steps < 0]
+        # one step back by about an hour: a repeated hour (a clock set back), which sorting would interleave
+        repeated_hour = len(back) == 1 and about_an_hour(back[0], float(np.median(steps[steps > 0])))
         raise InputError(f"--train-until {until}: data row {cut + later[0] + 1} comes before it, but after data row "
                          f"{cut + 1}, which does not: the time goes back, so the rows before a time are not one "
-                         "stretch of the file", hint="sort the file by time, or use --train-rows")
+                         "stretch of the file",
+                         hint="the file repeats an hour (a clock set back): give a time outside the repeated hour, "
+                              "or use --train-rows" if repeated_hour else "sort the file by time, or use --train-rows")
     return cut, shown
 
 
@@ -1226,9 +1248,8 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
 
     # Local clock time without an offset jumps an hour at a daylight-saving switch: forward in spring (an hour
     # that looks missing), back in autumn (an hour that repeats). Sorting would interleave the two hours.
-    def clock_change(step: float) -> bool:  # an hour, told apart from the sampling interval (a shuffled file's
-        # median step can be days, which would make any step "about an hour")
-        return local_clock and median <= 900 and 3600 - median <= abs(step) <= 3600 + 2 * median
+    def clock_change(step: float) -> bool:
+        return local_clock and about_an_hour(step, median)
 
     gaps = np.flatnonzero(steps > GAP_INTERVALS * median)
     if len(gaps):

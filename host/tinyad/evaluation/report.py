@@ -50,8 +50,8 @@ class Report:
                 "YES" if self.threshold_saw_test_labels else "no"]
 
     def shown(self, name: str) -> str:
-        """A field as printed: n/a when `undefined` or NaN, FAR and MAR in percent (two significant digits
-        below 0.1 %, so 4 false alarms in 100,000 normal rows do not print as 0.0 %), others to 3 decimals."""
+        """A field as printed: n/a when `undefined` or NaN, FAR and MAR in percent (`_percent`: 4 false alarms in
+        100,000 normal rows do not print as 0.0 %), others to 3 decimals."""
         value = getattr(self, name)
         if name in self.undefined():
             return "n/a"
@@ -101,10 +101,17 @@ def _fmt(value: float) -> str:
 
 
 def _percent(value: float) -> str:
-    """A fraction in percent: 0.076 -> "7.6%", 4.0e-05 -> "0.004%", 0 -> "0.0%"."""
+    """A fraction in percent: one decimal from 1 % to 99.9 %, two significant digits below 1 % and as many
+    decimals as keep it below 100 % above 99.9 %, so a handful of rows never rounds away: 0.076 -> "7.6%",
+    0.00123 -> "0.12%", 4.0e-05 -> "0.004%", 0.99999 -> "99.999%", 0 -> "0.0%"."""
     if value is None or math.isnan(value):
         return "n/a"
-    return f"{100 * value:.2g}%" if 0 < value < 0.001 else f"{value:.1%}"
+    if 0 < value < 0.01:
+        return np.format_float_positional(100 * value, precision=2, fractional=False, trim="-") + "%"
+    if 0.999 < value < 1:
+        rest = np.format_float_positional(100 * (1 - value), precision=2, fractional=False, trim="-")
+        return f"{100 * value:.{max(1, len(rest.partition('.')[2]))}f}%"
+    return f"{value:.1%}"
 
 
 def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_test_labels: bool,
