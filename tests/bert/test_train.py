@@ -87,7 +87,7 @@ def test_bad_training_input_is_rejected(tmp_path):
     with pytest.raises(InputError, match=r"channel name\(s\) \['a'\] given more than once"):
         train([normal_telemetry()], ["a", "b", "a"], TrainOptions(preset="tiny", max_steps=1), tmp_path,
               progress=False)
-    with pytest.raises(InputError, match=r"segment 0 \(from 0\), shape \(3,\)") as err:  # list(array): rows
+    with pytest.raises(InputError, match=r"400 one-dimensional arrays of 3 values each") as err:  # list(array)
         train(list(normal_telemetry()), ["a", "b", "c"], TrainOptions(preset="tiny", max_steps=1), tmp_path,
               progress=False)
     assert "numpy.asarray(rows)" in err.value.hint
@@ -101,6 +101,8 @@ def test_one_channel_may_come_as_a_1d_array():
 
     parts = as_channel_segments(np.array([1.0, 2.0, 4.0]), ["volts"])
     assert [part.tolist() for part in parts] == [[[1.0], [2.0], [4.0]]]
+    # a list of rows is one array, also for one channel (not three one-step segments)
+    assert [part.tolist() for part in as_channel_segments([[1.0], [2.0], [4.0]], ["volts"])] == [[[1.0], [2.0], [4.0]]]
     with pytest.raises(InputError, match=r"shape \(3,\); the channels \['volts', 'amps'\] take \(steps, 2\)"):
         as_channel_segments(np.array([1.0, 2.0, 4.0]), ["volts", "amps"])
 
@@ -377,3 +379,21 @@ def test_a_script_training_into_a_used_run_folder_is_refused_unless_overwrite(so
     result = train(normal_telemetry(300), ["a", "b", "c"], options, run_dir, progress=False, overwrite=True)
     assert sorted(p.name for p in run_dir.glob("step_*")) == ["step_000002"]  # no stale checkpoints beside it
     assert load_checkpoint(run_dir).step == 2 and result.history[-1]["step"] == 2
+
+
+def test_a_loss_that_is_no_longer_a_number_stops_training_and_keeps_the_history(tmp_path, monkeypatch):
+    from tinyad.bert import train as train_module
+
+    real = train_module.synthesize_batch
+
+    def poisoned(*args, **kwargs):  # what weights gone to inf do: every loss NaN
+        windows, labels = real(*args, **kwargs)
+        return np.full_like(windows, np.nan), labels
+
+    monkeypatch.setattr(train_module, "synthesize_batch", poisoned)
+    options = TrainOptions(preset="tiny", max_steps=4, checkpoint_every=2, batch_size=4)
+    with pytest.raises(InputError, match=r"training diverged by step 2: the mean loss of its last 2 steps is nan") \
+            as err:
+        train([normal_telemetry()], ["a", "b", "c"], options, tmp_path / "run", progress=False)
+    assert "no checkpoint was written" in str(err.value) and "lower --lr" in err.value.hint
+    assert json.loads((tmp_path / "run" / "history.json").read_text())[-1]["step"] == 2

@@ -57,12 +57,12 @@ def test_train_then_evaluate(tmp_path, capsys):
     # the checkpoint records rows of its training range (0:0.75): evaluating on them is warned about
     assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--range", "0.5:1"]) == 0
     captured = capsys.readouterr()
-    assert "warning: the range 0.5:1 of" in captured.err and "holds rows the checkpoint was trained on (" in (
-        captured.err) and "its range [0.0, 0.75]): these numbers are not held out" in captured.err
+    assert "warning: the range 0.5:1 of" in captured.err and "these numbers are not held out" in captured.err
+    assert "steps the checkpoint was trained on (its training span" in captured.err
     # a held-out range other than the run's own: said, not warned
     assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--range", "0.8:1"]) == 0
     captured = capsys.readouterr()
-    assert ("evaluated its checkpoints on the range [0.75, 1.0] of this data (trained on [0.0, 0.75]); this is "
+    assert ("evaluated its checkpoints on the range [0.75, 1.0] of its data (trained on [0.0, 0.75]); this is "
             "0.8:1" in captured.out) and "warning" not in captured.err
     # another rack at the same times: none of the recorded rows, no warning and no note
     other = tmp_path / "other.parquet"
@@ -73,6 +73,17 @@ def test_train_then_evaluate(tmp_path, capsys):
     assert main(["bert", "evaluate", str(run), "--dataset", str(other), "--seeds", "1", "--range", "0:1"]) == 0
     captured = capsys.readouterr()
     assert "trained on" not in captured.err + captured.out
+    # fine-tuned on the other rack: the first run's rows are still named, as pre-trained on
+    tuned = tmp_path / "tuned"
+    assert main(["bert", "train", "--dataset", str(other), "--checkpoint", str(run), "--out", str(tuned),
+                 "--max_steps", "2", "--checkpoint_every", "2", "--batch_size", "4", "--eval-range", "none"]) == 0
+    capsys.readouterr()
+    assert main(["bert", "evaluate", str(tuned), "--dataset", str(tidy), "--seeds", "1", "--range", "0:0.5"]) == 0
+    assert "steps the checkpoint was pre-trained (before fine-tuning) on" in capsys.readouterr().err
+    # a weights file given as the checkpoint: named as such, with the folder to give
+    weights = next(run.glob("step_*/model.weights.h5"))
+    assert main(["bert", "evaluate", str(weights), "--dataset", str(tidy)]) == 2
+    assert "a file, not a checkpoint directory" in capsys.readouterr().err
 
 
 def test_train_rejects_overlapping_ranges(tmp_path, capsys):
@@ -159,7 +170,10 @@ def test_other_channels_hint_names_renames_and_raw_exports():
     from tinyad.commands.bert import other_channels_hint
 
     assert other_channels_hint(["v", "i", "t"], ["i", "v", "t2"]).startswith(
-        "if they are the same signals named otherwise, rename 't2' -> 't' in the data")
+        "if they are the same signal named otherwise, rename 't2' -> 't' in the data")
+    # two names unmatched: which is which is not known, so no pair is recommended
+    assert other_channels_hint(["v", "i", "t"], ["x", "i", "y"]).startswith(
+        "if 'x', 'y' are 'v', 't' named otherwise, rename each to the checkpoint's name for the same signal")
     assert "tinyad bert load-bms" in other_channels_hint(["v", "i"], ["id", "relay", "v", "i", "limit"])
     assert other_channels_hint(["v", "i"], ["x", "y", "z"]).startswith("fine-tune the checkpoint")
 
@@ -613,10 +627,12 @@ def test_method_cut_text_states_the_ceiling_the_labelled_share_sets():
     from tinyad.commands.bert import method_cut_text
 
     # 4 % labelled, 8 % flagged: precision at most 0.5, recall at most 1 -> (P+R)/2 at most 0.75
-    assert method_cut_text(0.08, 0.2099, 40, 1000) == (
-        "cut: the top 8% of the scores (above 0.2099, --anomaly-rate); 4.0% of the steps are labelled anomalous, "
-        "so (P+R)/2 can reach at most 0.750 here")
-    assert method_cut_text(0.08, 0.5, 80, 1000).endswith("at most 1.000 here")
+    assert method_cut_text(0.08, 0.2099, 80, 40, 1000) == (
+        "cut: the top 8% of the scores (above 0.2099, --anomaly-rate; 8.0% of the steps flagged); 4.0% are labelled "
+        "anomalous, so (P+R)/2 can reach at most 0.750 here")
+    assert method_cut_text(0.08, 0.5, 80, 80, 1000).endswith("at most 1.000 here")
+    # the steps flagged, not the rate: 42 of 520 flagged, 74 labelled -> recall up to 42/74 (a walk-through's case)
+    assert method_cut_text(0.08, 0.96, 42, 74, 520).endswith(f"at most {(42 / 74 + 1) / 2:.3f} here")
 
 
 def test_evaluate_prints_the_cut_and_notes_a_short_range(tmp_path, capsys):
@@ -626,6 +642,7 @@ def test_evaluate_prints_the_cut_and_notes_a_short_range(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "  cut: the top 8% of the scores (above " in printed and "so (P+R)/2 can reach at most" in printed
     assert "note: only " in printed and "injected events: figures from so few vary much" in printed
+    assert "not placed in this range: " not in printed or "(the range held only " in printed
 
 
 def test_a_missing_checkpoint_or_a_file_is_named_as_such(tmp_path):

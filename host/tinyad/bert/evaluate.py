@@ -43,6 +43,9 @@ def score_series(model, series: np.ndarray, window: int, stride: int, batch_size
     probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
     total = np.zeros(len(padded))
     count = np.zeros(len(padded))
+    if not np.isfinite(probs).all():
+        raise InputError("the model's scores are NaN: its weights are not finite, as after a training that diverged",
+                         hint="retrain with a lower --lr, or use a checkpoint from before the divergence")
     for s, p in zip(starts, probs):
         total[s:s + window] += p
         count[s:s + window] += 1

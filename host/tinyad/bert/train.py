@@ -296,9 +296,15 @@ def prepare_model(n_channels: int, channels: list[str], options: TrainOptions) -
         notes.append(f"channel count differs (checkpoint {source.config.n_channels}: {source.channels}; "
                      f"data {n_channels}: {channels}): re-initialized {', '.join(reinitialized)}")
     elif source.channels != list(channels):
-        renamed = ", ".join(f"{was!r} -> {now!r}" for was, now in zip(source.channels, channels) if was != now)
-        notes.append(f"channel names differ at the same positions ({renamed}); same count, weights kept: each "
-                     "takes the input weights of the checkpoint's channel at its position")
+        pairs = [(was, now) for was, now in zip(source.channels, channels) if was != now]
+        renamed = ", ".join(f"{was!r} -> {now!r}" for was, now in pairs)
+        if len(pairs) == 1:
+            notes.append(f"channel names differ at the same positions ({renamed}); same count, weights kept: each "
+                         "takes the input weights of the checkpoint's channel at its position")
+        else:  # which new name is which old signal is only a guess from the column order
+            notes.append(f"warning: {len(pairs)} channels are not named as in the checkpoint and were paired by the "
+                         f"data's column order ({renamed}); each takes the input weights of its pair: check that "
+                         "each pair is the same signal, else name the columns as the checkpoint does")
     return model, config, notes
 
 
@@ -316,19 +322,19 @@ def library_log(message: str) -> None:
 
 def as_channel_segments(segments, channels: list[str], where: str = "data") -> list[np.ndarray]:
     """Telemetry as a list of (steps, channels) float arrays in the order of `channels`: a list of arrays or
-    DataFrames, or one of them alone. DataFrame columns are picked by name (others left out; a missing one is an
-    InputError), arrays are taken as they are (a 1-D array is one channel's steps). InputError for repeated
-    channel names, another channel count, or NaN/inf (naming the segment, row and channel of the first)."""
+    DataFrames, or one of them alone, or a list of rows (one array; `as_segments`). DataFrame columns are picked
+    by name (others left out; a missing one is an InputError), arrays are taken as they are (a 1-D array is one
+    channel's steps). InputError for repeated channel names, another channel count, or NaN/inf (naming the
+    segment, row and channel of the first)."""
     import pandas as pd
 
-    from tinyad.detectors.common import columns_by_name
+    from tinyad.detectors.common import as_segments, columns_by_name
 
     repeated = sorted({name for name in channels if list(channels).count(name) > 1})
     if repeated:
         raise InputError(f"{where}: channel name(s) {repeated} given more than once in {list(channels)}",
                          hint="name each channel once")
-    if hasattr(segments, "shape"):  # one array or DataFrame
-        segments = [segments]
+    segments = as_segments(segments)  # a list of arrays or DataFrames is segments; a list of rows is one array
     parts = []
     for number, part in enumerate(segments):
         index = None  # a DataFrame's, to name a bad row by it
@@ -449,6 +455,11 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     meta = {"train": {**asdict(options), "source": source, "notes": notes}}
     if probe is not None:
         meta["train"]["probe"] = probe
+    if options.checkpoint:  # the rows of the runs this one fine-tunes, so that evaluate can tell them too
+        parent = json.loads((resolve_checkpoint(Path(options.checkpoint)) / CONFIG_FILE).read_text()).get("train", {})
+        earlier = ([parent["probe"]] if parent.get("probe") else []) + parent.get("earlier_probes", [])
+        if earlier:
+            meta["train"]["earlier_probes"] = earlier
     if period_s is not None:
         meta["period_s"] = float(period_s)
     losses: list[float] = []
@@ -471,6 +482,14 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
             if step % options.checkpoint_every == 0 or step == options.max_steps:
                 row = {"step": step, "loss": float(np.mean(losses[-options.checkpoint_every:])),
                        "seconds": time.perf_counter() - started}
+                if not np.isfinite(row["loss"]):  # the weights are no longer numbers: nothing later can recover
+                    history.append(row)
+                    _atomic_json(run_dir / HISTORY_FILE, history)
+                    kept = f"the checkpoints before step {step} are kept" if last_dir else "no checkpoint was written"
+                    raise InputError(f"training diverged by step {step}: the mean loss of its last "
+                                     f"{options.checkpoint_every} steps is {row['loss']} (the weights are no longer "
+                                     f"finite); {kept}, history in {run_dir / HISTORY_FILE}",
+                                     hint=f"retrain with a lower --lr (this run: {options.lr:g})")
                 if evaluator is not None:
                     row.update(with_averaged_weights(lambda: evaluator(model, standardizer)))
                 history.append(row)
@@ -568,14 +587,16 @@ PROBE_ROWS = 64
 
 def training_probe(data, range_=None, eval_range=None) -> dict:
     """{"rows": [[ISO time, value, ...], ...] PROBE_ROWS rows spread over `data` (the training slice),
-    "range": the fractions trained on, "eval_range": those evaluated on}: a fingerprint of the training rows."""
+    "range": the fractions trained on, "eval_range": those evaluated on, "span": its first and last time}: a
+    fingerprint of the training rows."""
     from tinyad.battery.bms import TIME_COLUMN
 
     frame = data.frame
     picks = np.unique(np.linspace(0, len(frame) - 1, min(PROBE_ROWS, len(frame))).astype(int))
     rows = [[str(frame[TIME_COLUMN].iloc[i]), *map(float, frame[data.channels].iloc[i])] for i in picks]
     return {"rows": rows, "range": list(range_) if range_ else None,
-            "eval_range": list(eval_range) if eval_range else None}
+            "eval_range": list(eval_range) if eval_range else None,
+            "span": [str(frame[TIME_COLUMN].iloc[0]), str(frame[TIME_COLUMN].iloc[-1])]}
 
 
 def trained_rows_in(data, probe: dict | None) -> int:
@@ -596,6 +617,23 @@ def trained_rows_in(data, probe: dict | None) -> int:
                 data.frame[data.channels].iloc[at].to_numpy(float), values, rtol=1e-6, atol=1e-9, equal_nan=True):
             found += 1
     return found
+
+
+def trained_steps_in(data, scored, probe: dict | None) -> int:
+    """How many steps of `scored` (a range of `data`) a run trained on: those inside the training span `probe`
+    records, when `data` is that run's data (it holds the probe's rows; another rack at the same times does
+    not). 0 without a probe. A probe without a span (an older checkpoint): the probe rows `scored` holds."""
+    import pandas as pd
+
+    from tinyad.battery.bms import TIME_COLUMN
+
+    if not probe or not trained_rows_in(data, probe):
+        return 0
+    if not probe.get("span"):
+        return trained_rows_in(scored, probe)
+    times = pd.to_datetime(scored.frame[TIME_COLUMN])
+    first, last = (pd.Timestamp(text) for text in probe["span"])
+    return int(((times >= first) & (times <= last)).sum())
 
 
 def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_range=(0.0, 0.75),

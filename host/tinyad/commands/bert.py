@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from tinyad.errors import InputError
 
@@ -247,7 +248,7 @@ def train_command(dataset, run_dir, overwrite, preset, patch_size, window, windo
     try:
         with _removed_if_left_empty(run_dir):
             result = train_on_dataset(dataset, options, run_dir, train_range, eval_dataset, eval_range, donor,
-                                      anomaly_rate, log=lambda m: click.echo(f"note: {m}"),
+                                      anomaly_rate, log=_log_note_or_warning,
                                       progress=sys.stderr.isatty(),  # a log file would collect every bar frame
                                       on_checkpoint=lambda row: click.echo(_format_row(row)),
                                       before_first_write=remove_old_run, dayfirst=dayfirst, decimal=decimal,
@@ -279,7 +280,8 @@ def _scoring_options(range_default: str, range_help: str, rate_default: float | 
     def decorate(func):
         func = _reading_options(_time_column_option(func))
         for option in reversed([
-            click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+            # no exists/file_okay checks here: resolve_checkpoint names a missing path or a file given as one
+            click.argument("checkpoint", type=click.Path(path_type=Path)),
             click.option("--dataset", required=True, help=DATASET_HELP),
             click.option("--range", "score_range", default=range_default, show_default=True, callback=_range,
                          help=range_help),
@@ -312,14 +314,16 @@ def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bo
 FEW_EVENTS = 10
 
 
-def method_cut_text(anomaly_rate: float, threshold: float, anomalous: int, steps: int) -> str:
-    """The method's cut and the ceiling it puts on (P+R)/2: flagging `anomaly_rate` of the steps when
-    `anomalous` of `steps` are labelled, precision is at most labelled/flagged and recall flagged/labelled.
-    E.g. rate 0.08 with 4 % labelled: (P+R)/2 at most (0.5 + 1) / 2 = 0.75."""
-    share = anomalous / steps if steps else 0.0
-    ceiling = (min(1.0, share / anomaly_rate) + min(1.0, anomaly_rate / share)) / 2 if share else 0.0
-    return (f"cut: the top {anomaly_rate:.0%} of the scores (above {threshold:.4g}, --anomaly-rate); {share:.1%} of "
-            f"the steps are labelled anomalous, so (P+R)/2 can reach at most {ceiling:.3f} here")
+def method_cut_text(anomaly_rate: float, threshold: float, flagged: int, anomalous: int, steps: int) -> str:
+    """The method's cut and the ceiling it puts on (P+R)/2: with `flagged` of `steps` above the cut and
+    `anomalous` labelled, precision is at most labelled/flagged and recall at most flagged/labelled. E.g. 8 %
+    flagged with 4 % labelled: (P+R)/2 at most (0.5 + 1) / 2 = 0.75."""
+    share, flagged_share = (anomalous / steps, flagged / steps) if steps else (0.0, 0.0)
+    ceiling = ((min(1.0, share / flagged_share) + min(1.0, flagged_share / share)) / 2
+               if share and flagged_share else 0.0)
+    return (f"cut: the top {anomaly_rate:.0%} of the scores (above {threshold:.4g}, --anomaly-rate; "
+            f"{flagged_share:.1%} of the steps flagged); {share:.1%} are labelled anomalous, so (P+R)/2 can reach at "
+            f"most {ceiling:.3f} here")
 
 
 # The final checkpoint this far below a run's earlier best (P+R)/2 is taken for a training that diverged.
@@ -365,6 +369,14 @@ def collapsed_scores_note(scores, few: int = 20) -> str | None:
             "run's history (loss and scores) and retrain with a lower --lr")
 
 
+def _log_note_or_warning(message: str) -> None:
+    """Training's messages: those starting "warning: " in yellow on stderr, the others as notes."""
+    if message.startswith("warning: "):
+        click.secho(message, fg="yellow", err=True)
+    else:
+        click.echo(f"note: {message}")
+
+
 def other_channels_hint(checkpoint: list[str], data: list[str]) -> str:
     """What to do when a data set's channels are not the checkpoint's: rename what is only named otherwise (same
     count, the unmatched names paired by position, as fine-tuning would pair them), load raw BMS exports with
@@ -374,9 +386,12 @@ def other_channels_hint(checkpoint: list[str], data: list[str]) -> str:
     fine_tune = "fine-tune the checkpoint on this data first (tinyad bert train --checkpoint)"
     order = checkpoint_positions(checkpoint, data)
     if order is not None:
-        renames = [f"{now!r} -> {was!r}" for was, now in zip(checkpoint, order) if was != now]
-        return (f"if they are the same signals named otherwise, rename {', '.join(renames)} in the data; else "
-                + fine_tune)
+        pairs = [(was, now) for was, now in zip(checkpoint, order) if was != now]
+        if len(pairs) == 1:
+            return (f"if they are the same signal named otherwise, rename {pairs[0][1]!r} -> {pairs[0][0]!r} in the "
+                    "data; else " + fine_tune)
+        return (f"if {', '.join(repr(now) for _, now in pairs)} are {', '.join(repr(was) for was, _ in pairs)} "
+                "named otherwise, rename each to the checkpoint's name for the same signal; else " + fine_tune)
     if len(data) > 2 * len(checkpoint):
         return ("a raw export? `tinyad bert load-bms` turns BMS files into the tidy table of the main channels; "
                 "else " + fine_tune)
@@ -404,24 +419,28 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation
     from tinyad.bert.outliers import TRAIN_TYPES, UNSEEN_TYPES
-    from tinyad.bert.train import resolve_checkpoint, trained_rows_in
+    from tinyad.bert.train import resolve_checkpoint, trained_rows_in, trained_steps_in
 
     _refuse_unused_reading_options([dataset], dayfirst, decimal, time_column)
+    range_given = click.get_current_context().get_parameter_source("score_range") != ParameterSource.DEFAULT
     loaded, data = _load_for(checkpoint, dataset, window_sliding, as_json, dayfirst, decimal, time_column)
     # One block per contiguous segment: an injected test window never spans a gap in the data; a block needs at
     # least one whole window.
     scored = data.time_slice(*score_range)
     probe = loaded.meta.get("train", {}).get("probe")
-    if (trained := trained_rows_in(scored, probe)):
-        click.secho(f"warning: the range {score_range[0]:g}:{score_range[1]:g} of {dataset} holds rows the "
-                    f"checkpoint was trained on ({trained} of the {len(probe['rows'])} it recorded, its range "
-                    f"{probe['range']}): these numbers are not held out; pick a range after the training one",
-                    fg="yellow", err=True)
-    elif probe and probe.get("eval_range") and trained_rows_in(data, probe) and (
-            list(score_range) != probe["eval_range"]):
-        click.echo(f"note: the training run evaluated its checkpoints on the range {probe['eval_range']} of this data "
-                   f"(trained on {probe['range']}); this is {score_range[0]:g}:{score_range[1]:g} (--range)",
-                   err=as_json)
+    range_text = f"{score_range[0]:g}:{score_range[1]:g}" + ("" if range_given else " (the default --range)")
+    for which, earlier in [("trained", probe), *(("pre-trained (before fine-tuning)", p)
+                                                 for p in loaded.meta.get("train", {}).get("earlier_probes", []))]:
+        if (trained := trained_steps_in(data, scored, earlier)):
+            click.secho(f"warning: the range {range_text} of {dataset} holds {trained} steps the checkpoint was "
+                        f"{which} on (its training span {earlier['span'][0]} .. {earlier['span'][1]}): these numbers "
+                        "are not held out; pick a range after the training one", fg="yellow", err=True)
+            break
+    else:
+        if probe and probe.get("eval_range") and trained_rows_in(data, probe) and (
+                list(score_range) != probe["eval_range"]):
+            click.echo(f"note: the training run evaluated its checkpoints on the range {probe['eval_range']} of its "
+                       f"data (trained on {probe['range']}); this is {range_text}", err=as_json)
     blocks, left_out = blocks_for_evaluation(scored.segments(), loaded.config.window,
                                              f"range {score_range[0]:g}:{score_range[1]:g} of {dataset}", "--range")
     if left_out:
@@ -442,12 +461,15 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     click.echo(f"checkpoint step {loaded.step}, {dataset} range {score_range}, {seeds} injected copies")
     click.echo(f"method score (P+R)/2: {result['score']:.3f} (point-adjusted {result['score_pa']:.3f}); "
                f"precision {result['precision']:.3f}, recall {result['recall']:.3f}")
-    click.echo(f"  {method_cut_text(anomaly_rate, result['threshold'], report.n_anomalous_points, report.n_points)}")
+    flagged = report.counts["tp"] + report.counts["fp"]
+    click.echo("  " + method_cut_text(anomaly_rate, result["threshold"], flagged, report.n_anomalous_points,
+                                      report.n_points))
     click.echo(str(report))
     click.echo("recall by type: " + ", ".join(f"{k} {v:.2f}" for k, v in result["recall_by_type"].items()))
     if unplaced := [kind for kind in TRAIN_TYPES + UNSEEN_TYPES if kind not in result["recall_by_type"]]:
-        click.echo(f"  not placed in this range: {', '.join(unplaced)} (they would change nothing visible in these "
-                   "rows, e.g. a stuck value in a flat stretch)")
+        why = (f"the range held only {len(injected)} injected events" if len(injected) < len(TRAIN_TYPES + UNSEEN_TYPES)
+               else "they would change nothing visible in these rows, e.g. a stuck value in a flat stretch")
+        click.echo(f"  not placed in this range: {', '.join(unplaced)} ({why})")
     if len(injected) < FEW_EVENTS:
         click.echo(f"note: only {len(injected)} injected events: figures from so few vary much; evaluate a longer "
                    "range or more --seeds")
