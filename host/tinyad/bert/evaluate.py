@@ -116,18 +116,21 @@ def score_segments(checkpoint, segments, stride: int) -> np.ndarray:
                            for part in segments])
 
 
-def score_unlabelled(checkpoint, segments, stride: int, anomaly_rate: float, reference=None) -> tuple:
+def score_unlabelled(checkpoint, segments, stride: int, anomaly_rate: float, reference=None, keep=None) -> tuple:
     """(scores, threshold, flags) for real telemetry (`score_segments`) and the method's cut: the
     (1 - anomaly_rate) quantile of the scores of `reference`, known-normal telemetry given as segments, or by
     default of these scores themselves. The default cut flags about `anomaly_rate` of any series by
     construction: it ranks the steps of this series and cannot tell whether it holds an anomaly at all. With a
     reference, `anomaly_rate` is the share of normal steps above the cut (the false alarm rate on the
-    reference), and a series like the reference gets about that share flagged."""
+    reference), and a series like the reference gets about that share flagged. `keep` (a bool per step): the
+    steps to return, scored with the rest around them (a time range whose first windows see the data before it)."""
     if isinstance(checkpoint, (str, os.PathLike)):
         from tinyad.bert.train import load_checkpoint
 
         checkpoint = load_checkpoint(Path(checkpoint))
     scores = score_segments(checkpoint, segments, stride)
+    if keep is not None:
+        scores = scores[np.asarray(keep, bool)]
     basis = scores if reference is None else score_segments(checkpoint, reference, stride)
     threshold = quantile_threshold(basis, anomaly_rate)
     return scores, threshold, scores > threshold

@@ -432,9 +432,11 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     for which, earlier in [("trained", probe), *(("pre-trained (before fine-tuning)", p)
                                                  for p in loaded.meta.get("train", {}).get("earlier_probes", []))]:
         if (trained := trained_steps_in(data, scored, earlier)):
+            span = (f"its training span {earlier['span'][0]} .. {earlier['span'][1]}" if earlier.get("span")
+                    else f"its range {earlier.get('range')}")
             click.secho(f"warning: the range {range_text} of {dataset} holds {trained} steps the checkpoint was "
-                        f"{which} on (its training span {earlier['span'][0]} .. {earlier['span'][1]}): these numbers "
-                        "are not held out; pick a range after the training one", fg="yellow", err=True)
+                        f"{which} on ({span}): these numbers are not held out; pick a range after the training one",
+                        fg="yellow", err=True)
             break
     else:
         if probe and probe.get("eval_range") and trained_rows_in(data, probe) and (
@@ -492,7 +494,7 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     import pandas as pd
 
     from tinyad.battery.bms import TIME_COLUMN
-    from tinyad.bert.evaluate import quantile_threshold, score_segments
+    from tinyad.bert.evaluate import score_unlabelled
     from tinyad.bert.plots import plot_scores
     from tinyad.evaluation import events, join_events
 
@@ -508,11 +510,8 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     # A range is scored within the whole data, then cut out: its first and last steps are judged with the data
     # around them as the model's windows see it, not as the edge of a series (a range starting in a transient
     # would alarm at its start)
-    in_range = whole.time_slice_rows(*(score_range or (0.0, 1.0)))
-    scores = score_segments(loaded, whole.segments(), window_sliding)[in_range]
-    threshold = quantile_threshold(scores if normal is None else score_segments(loaded, normal, window_sliding),
-                                   anomaly_rate)
-    flags = scores > threshold
+    scores, threshold, flags = score_unlabelled(loaded, whole.segments(), window_sliding, anomaly_rate, normal,
+                                                keep=whole.time_slice_rows(*(score_range or (0.0, 1.0))))
     regions = events(flags)
     out_dir.mkdir(parents=True, exist_ok=True)
     filled = data.interpolated_rows()

@@ -1158,9 +1158,9 @@ def rows_before(time, until: str, unit: str | None = None) -> tuple[int, str]:
     later = np.flatnonzero(numbers[cut:] < limit)
     if len(later):
         steps = np.diff(numbers) / (1.0 if np.issubdtype(np.asarray(time).dtype, np.number) else 1e9)  # s
-        back = steps[steps < 0]
+        back, forward = steps[steps < 0], steps[steps > 0]
         # one step back by about an hour: a repeated hour (a clock set back), which sorting would interleave
-        repeated_hour = len(back) == 1 and about_an_hour(back[0], float(np.median(steps[steps > 0])))
+        repeated_hour = len(back) == 1 and about_an_hour(back[0], float(np.median(forward)) if len(forward) else 0.0)
         raise InputError(f"--train-until {until}: data row {cut + later[0] + 1} comes before it, but after data row "
                          f"{cut + 1}, which does not: the time goes back, so the rows before a time are not one "
                          "stretch of the file",
