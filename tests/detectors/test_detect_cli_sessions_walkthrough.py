@@ -62,7 +62,8 @@ def test_summary_marks_a_file_that_departs_from_the_training_data_as_a_whole(tmp
     summary = printed[printed.index("summary:"):].splitlines()
     faulty_line = next(line for line in summary if "faulty.csv" in line)
     normal_line = next(line for line in summary if "normal.csv" in line)
-    assert "departs from the training data as a whole" in faulty_line and "[" not in normal_line
+    assert "departs from the training data as a whole" in faulty_line
+    assert normal_line.endswith("region(s)  [fitted on rows 1..300]")  # the file fitted on: no departure mark
     note = printed[printed.index("faulty.csv: "):printed.index("summary:")]
     assert "x the training p99" in note and "--threshold sigma" in note and "--threshold quantile" in note
 
@@ -221,3 +222,24 @@ def test_a_threshold_on_the_training_p99_is_drawn_on_top_and_named_in_the_legend
     assert {line.get_label() for line in saved_figures[-1].axes[1].lines} >= {"threshold", "training p99"}
     assert threshold_is_training_p99([2.0, 2.0], 2.0) and not threshold_is_training_p99([2.0, 2.1], 2.0)
     assert not threshold_is_training_p99([np.nan, 2.0], 2.0) and not threshold_is_training_p99([2.0], None)
+
+
+def test_sessions_are_evaluated_by_their_own_label_and_the_training_session_is_marked(tmp_path, capsys):
+    healthy = _session(tmp_path / "s", "healthy.parquet", "normal")
+    faulty = _signals(seed=2)
+    faulty[:, 1] -= 4.0
+    fault = _session(tmp_path / "s", "fault.parquet", "bearing_fault", faulty)
+    other = _session(tmp_path / "s", "healthy2.parquet", "normal", seed=5)
+    assert _fit([healthy], tmp_path / "model") == 0
+    printed = capsys.readouterr().out
+    assert "note: the dynamic threshold is set on each scored file's own errors" in printed  # sessions: a hint
+    assert main(["detect", "score", str(tmp_path / "model"), str(healthy), str(other), str(fault),
+                 "--label-column", "label", "--threshold", "quantile"]) == 0
+    printed = capsys.readouterr().out
+    assert "labels from the session's own label 'bearing_fault' (1 for every row" in printed
+    assert "labels from the session's own label 'normal' (0 for every row" in printed
+    # the training session is left out of the evaluation and marked in the summary
+    assert "all 300 rows of this file trained the detector: no evaluation" in printed
+    assert "[fitted on rows 1..300]" in printed
+    assert "all files concatenated: pca-t2q: F1" in printed and "(0 of 0" not in printed
+    assert "ROC-AUC 1.000" in printed.split("all files concatenated")[1]  # the broken tie ranks above healthy2

@@ -132,7 +132,7 @@ def test_no_threshold_note_says_when_no_level_was_found():
     assert "for 2 of 4 rows" in no_threshold_note(partly) and no_threshold_note(partly).endswith("data rows 1..2")
     twice = _result(np.ones(6), threshold=[5.0, np.nan, np.nan, 5.0, np.nan, 5.0])
     assert no_threshold_note(twice, time=np.arange(6) * 10.0).endswith(
-        "data rows 2..3 (10.0 .. 20.0), and 1 more stretch(es)")
+        "data rows 2..3 (10 .. 20), and 1 more stretch(es)")
     assert no_threshold_note(_result([1.0, 2.0], threshold=[3.0, 3.0])) is None
     assert no_threshold_note(_result([1.0, 2.0], method="covering")) is None  # NaN by design there
 
@@ -406,7 +406,7 @@ def test_score_notes_a_gap_and_rows_sampled_at_another_interval_than_the_fit(tmp
                                                             time_s=seconds))]) == 0
     out = capsys.readouterr().out
     assert ("note: 1 gap(s) longer than 5 sampling intervals (10 s); the largest, 5.17 min, at rows 150 -> 151 "
-            "(1490.0 -> 1800.0)") in out
+            "(1490 -> 1800)") in out
     assert ("note: rows are 10 s apart (median), the detector was fitted on rows 1 s apart: windows and smoothing "
             "count rows, so resample the file to the fitted interval") in out
 

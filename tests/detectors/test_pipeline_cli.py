@@ -190,7 +190,7 @@ def test_cli_score_names_the_channels_behind_each_region_and_splits_the_error_by
     np.testing.assert_allclose(scores[["error_a", "error_b", "error_c"]].sum(axis=1), scores["error"], rtol=1e-9)
     # an isolation forest scores rows as a whole: no channel columns, and the output says why
     forest = pd.read_csv(tmp_path / "out-isolation-forest" / "run.scores.csv")
-    assert list(forest.columns) == ["row", "error", "smoothed", "threshold", "alarm"]
+    assert list(forest.columns) == ["row", "error", "smoothed", "threshold", "alarm", "fitted_on"]  # its rows 1..90
     assert "isolation-forest scores each row as a whole" in printed
 
 

@@ -191,9 +191,12 @@ def test_pandas_series_with_different_indexes_are_refused():
     assert pointwise(truth, np.asarray(Y_PRED))["tp"] == 1  # an array beside a Series: by position
 
 
-def test_every_step_anomalous_gives_no_numpy_warning(recwarn):
-    result = vus([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4], sliding_window=2)
-    assert result["vus_pr"] == pytest.approx(1.0) and not [w for w in recwarn if w.category is RuntimeWarning]
+def test_every_step_anomalous_leaves_the_ranking_metrics_undefined(recwarn):
+    # one class: AUC-PR and VUS-PR would be 1.0 whatever the scores, as ROC-AUC is undefined
+    result = vus([1, 1, 1, 1], [0.4, 0.3, 0.2, 0.1], sliding_window=2)
+    assert math.isnan(result["vus_pr"]) and math.isnan(result["vus_roc"])
+    assert math.isnan(auc_pr([1, 1, 1, 1], [0.4, 0.3, 0.2, 0.1])) and math.isnan(roc_auc([1, 1], [0.2, 0.1]))
+    assert not [w for w in recwarn if w.category is RuntimeWarning]
 
 
 def test_percentages_keep_a_handful_of_rows_visible_at_both_ends():

@@ -459,6 +459,10 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     if summary := fit_summary(detector):
         click.echo(summary)
     click.echo(settings_line(detector, read_options["sampling"]))
+    if method == "dynamic" and all(item.session_label is not None for item in loaded):
+        click.echo("note: the dynamic threshold is set on each scored file's own errors and flags departures within "
+                   "it; a whole recording faulty throughout (an IMU session of a worn machine) stands out nowhere: "
+                   "score sessions with --threshold quantile or sigma (no refit needed)")
     if kind == "pca-t2q" and len(names) == 1:
         click.echo("note: one channel: PCA's T2 is the squared z-score and Q is 0, so pca-t2q is a z-score detector "
                    "here (a fair baseline; PCA's use is the ties between channels)")
@@ -597,7 +601,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
             "trained_on": saved.get("trained_on", [])}
     statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"),
                   saved.get("longest_constant_run"))
-    click.echo(settings_line(detector, saved.get("sampling"), given_here=bool(method or overrides)))
+    applied = bool(method) or any(SETTING_METHOD[name] == detector.threshold.method for name in overrides)
+    click.echo(settings_line(detector, saved.get("sampling"), given_here=applied))
     if unused := unused_settings_note(overrides, detector.threshold.method):
         click.secho(f"warning: {unused}", fg="yellow", err=True)
     files = expand_folders(files, echo=click.echo)
@@ -680,7 +685,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                  *stuck]:
         if note:
             click.echo(f"  note: {note}")
-    first_test_row = rows_trained_on(path, read["trained_on"]) if data.labels is not None else 0
+    first_test_row = rows_trained_on(path, read["trained_on"])
     if data.labels is not None and not first_test_row and (changed := fitted_path_changed(path, read["trained_on"])):
         click.echo(f"  note: the detector was fitted on rows 1..{changed} of this file, which has changed since: "
                    "every row is evaluated")
@@ -913,6 +918,8 @@ def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
     for f in scored:
         rows, flagged = len(f.flags), int(f.flags.sum())
         marks = f"  [{'; '.join(f.marks)}: see its notes]" if f.marks else ""
+        if f.first_test_row:  # the data the detector was fitted on: its alarms say little
+            marks += f"  [fitted on rows 1..{f.first_test_row}]"
         click.echo(f"  {str(f.path):{width}}  {rows:7d} rows  {flagged:7d} flagged ({flagged / rows:6.1%})  "
                    f"{f.regions:4d} region(s){marks}")
     if not all(f.labels is not None for f in scored):

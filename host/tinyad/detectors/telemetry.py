@@ -703,8 +703,13 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             raise InputError(f"{path}: session has no channels {unknown}; it has {session.meta.channels}")
         idx = [session.meta.channels.index(c) for c in chosen]
         unused = unused_columns_note(c for c in session.meta.channels if c not in chosen) if columns else None
-        return Telemetry(str(path), chosen, session.data[:, idx].astype(float), session.t.copy(), time_name="t",
-                         time_unit="s", session_label=session.meta.label, notes=[unused] if unused else [])
+        notes, labels = [unused] if unused else [], None
+        if label_column is not None and session.meta.label:  # a session has one label, in its metadata
+            labels = np.full(len(session.t), 0 if session.meta.label == "normal" else 1, np.int8)
+            notes.append(f"labels from the session's own label {session.meta.label!r} ({labels[0]} for every row; a "
+                         "session has no label column)")
+        return Telemetry(str(path), chosen, session.data[:, idx].astype(float), session.t.copy(), labels,
+                         time_name="t", time_unit="s", session_label=session.meta.label, notes=notes)
     if suffix in (".csv", ".txt", ".tsv") and _is_blank(path):
         raise InputError(f"{path}: the file is empty", hint="score or fit a file with a header and data rows")
     notes, decimal_commas = [], []
@@ -1103,6 +1108,8 @@ def time_text(value) -> str:
         import pandas as pd
 
         return str(pd.Timestamp(value))
+    if isinstance(value, (float, np.floating)):  # a session's t: 15.966, not 15.966000000000001
+        return f"{float(value):.10g}"
     return str(value)
 
 

@@ -170,13 +170,14 @@ def event_prf(y_true, y_pred) -> dict:
 
 def auc_pr(y_true, score) -> float:
     """Area under the precision-recall curve as average precision (sklearn; the same as TSB-AD's AUC-PR).
-    Returns NaN if y_true has no anomaly (the metric is undefined there)."""
+    Returns NaN if y_true has no anomaly, or only anomalies (the metric is undefined, or 1.0 whatever the
+    scores)."""
     from sklearn.metrics import average_precision_score
 
     same_index(y_true=y_true, score=score)
     truth, values = _binary("y_true", y_true), _scores("score", score)
     _same_length(y_true=truth, score=values)
-    if not truth.any():
+    if truth.all() or not truth.any():  # one class: no ranking to judge (every step anomalous gives a vacuous 1.0)
         return float("nan")
     return float(average_precision_score(truth, values))
 
@@ -226,7 +227,7 @@ def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250) -> di
     by a sqrt ramp, range-based recall (times the share of detected ranges), FPR and precision are taken at
     `n_thresholds` score quantiles, and the areas are averaged over the widths.
 
-    Returns {"vus_pr": float, "vus_roc": float}; both NaN when y_true has no anomaly.
+    Returns {"vus_pr": float, "vus_roc": float}; both NaN when y_true has no anomaly or only anomalies.
     Vectorised over thresholds; agrees with TSB-AD 1.5 to floating-point rounding (tested when installed).
     """
     same_index(y_true=y_true, score=score)
@@ -235,7 +236,7 @@ def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250) -> di
     if sliding_window < 0 or n_thresholds < 1:
         raise InputError(f"sliding_window must be >= 0 and n_thresholds >= 1, got "
                          f"{sliding_window}, {n_thresholds}")
-    if not truth.any():
+    if truth.all() or not truth.any():  # one class: undefined (TSB-AD fails on an all-anomalous series)
         return {"vus_pr": float("nan"), "vus_roc": float("nan")}
     length = len(truth)
     segments = [(a, b - 1) for a, b in events(truth)]  # inclusive, as in TSB-AD
