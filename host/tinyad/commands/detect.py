@@ -15,6 +15,7 @@ import click
 from tinyad.atomic import outputs_in, remove_outputs
 from tinyad.detectors.pipeline import COLUMNS_FILE, KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
+from tinyad.detectors.telemetry import median_step
 from tinyad.errors import InputError, TinyadError
 from tinyad.paths import distinct_stems
 
@@ -782,14 +783,6 @@ def merge_close_regions(flags, merge_gap, seconds=None):
     for start, stop in joined:
         merged[start:stop] = True
     return merged, len(regions) - len(joined)
-
-
-def median_step(seconds) -> float:
-    """The median of the steps forward between rows' times (0 without any)."""
-    import numpy as np
-
-    steps = np.diff(seconds)
-    return float(np.median(steps[steps > 0])) if (steps > 0).any() else 0.0
 
 
 def elapsed_seconds(seconds):

@@ -1164,10 +1164,10 @@ def rows_before(time, until: str, unit: str | None = None) -> tuple[int, str]:
     # the limit after the cut does: the rows before the time would not be one stretch of the file
     later = np.flatnonzero(numbers[cut:] < limit)
     if len(later):
-        steps = np.diff(numbers) / (1.0 if np.issubdtype(np.asarray(time).dtype, np.number) else 1e9)  # s
-        back, forward = steps[steps < 0], steps[steps > 0]
+        seconds = numbers / (1.0 if np.issubdtype(np.asarray(time).dtype, np.number) else 1e9)
+        back = np.diff(seconds)[np.diff(seconds) < 0]
         # one step back by about an hour: a repeated hour (a clock set back), which sorting would interleave
-        repeated_hour = len(back) == 1 and about_an_hour(back[0], float(np.median(forward)) if len(forward) else 0.0)
+        repeated_hour = len(back) == 1 and about_an_hour(back[0], median_step(seconds))
         raise InputError(f"--train-until {until}: data row {cut + later[0] + 1} comes before it, but after data row "
                          f"{cut + 1}, which does not: the time goes back, so the rows before a time are not one "
                          "stretch of the file",
@@ -1196,15 +1196,19 @@ def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str, boo
     return (stamps - stamps[0]).astype("timedelta64[ns]").astype(np.int64) / 1e9, "s", not zoned
 
 
+def median_step(values) -> float:
+    """The median of the steps forward between consecutive times (0.0 when none goes forward). E.g. [0, 60, 120,
+    60, 120] -> 60.0: steps back and repeats are left out."""
+    steps = np.diff(np.asarray(values, float))
+    return float(np.median(steps[steps > 0])) if (steps > 0).any() else 0.0
+
+
 def median_interval(time, unit: str | None = None) -> dict | None:
     """{"interval": median step, "unit": "s" or ""} of a time column (see `time_in_seconds`), saved at fit so
     that scoring can tell a file sampled at another rate; None without usable times."""
     seconds = time_in_seconds(time, unit)
-    if seconds is None:
-        return None
-    steps = np.diff(seconds[0])
-    steps = steps[steps > 0]
-    return {"interval": float(np.median(steps)), "unit": seconds[1]} if len(steps) else None
+    step = median_step(seconds[0]) if seconds is not None else 0.0
+    return {"interval": step, "unit": seconds[1]} if step else None
 
 
 def rows_as_time(rows: float, sampling: dict | None) -> str:
@@ -1243,10 +1247,9 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
         return []
     values, unit, local_clock = seconds
     steps = np.diff(values)
-    forward = steps[steps > 0]
-    if not len(forward):
+    median = median_step(values)
+    if not median:
         return []
-    median = float(np.median(forward))
     shown = np.asarray(time)
     notes = []
 
