@@ -149,20 +149,28 @@ def test_score_series_averages_overlapping_windows():
         evaluate.score_series(Constant(), np.full((6, 1), np.nan, np.float32), 4, 2)
 
 
-def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(source_run, tmp_path, capsys):
+def _fine_tune_on_columns(source_run, tmp_path, columns: dict, name: str):
+    """(values, frame, result, messages): the source run fine-tuned for 2 steps on a CSV `name` whose columns
+    `columns` (file name -> index into a ~0, b ~10, c ~20) come in the order given."""
     import pandas as pd
 
     from tinyad.bert.train import train_on_dataset
 
     values = normal_telemetry(300) + np.array([0.0, 10.0, 20.0], np.float32)  # a ~0, b ~10, c ~20
     frame = pd.DataFrame({"time": pd.date_range("2026-01-01", periods=300, freq="5s"),
-                          "c": values[:, 2], "a": values[:, 0], "b": values[:, 1]})
-    frame.to_csv(tmp_path / "reordered.csv", index=False)
+                          **{column: values[:, index] for column, index in columns.items()}})
+    frame.to_csv(tmp_path / name, index=False)
     messages = []
     options = TrainOptions(preset="tiny", max_steps=2, checkpoint_every=2, batch_size=8,
                            checkpoint=str(source_run.final_checkpoint))
-    result = train_on_dataset(str(tmp_path / "reordered.csv"), options, tmp_path / "ft", train_range=(0.0, 1.0),
+    result = train_on_dataset(str(tmp_path / name), options, tmp_path / "ft", train_range=(0.0, 1.0),
                               eval_range=None, progress=False, log=messages.append)
+    return values, frame, result, messages
+
+
+def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(source_run, tmp_path, capsys):
+    values, frame, result, messages = _fine_tune_on_columns(source_run, tmp_path, {"c": 2, "a": 0, "b": 1},
+                                                            "reordered.csv")
     assert any("reordered to the checkpoint's order ['a', 'b', 'c']" in m for m in messages)
     assert not any("channel names differ" in m for m in messages)
     tuned = load_checkpoint(result.final_checkpoint)
@@ -193,19 +201,8 @@ def test_checkpoint_positions_match_shared_names_first():
 
 
 def test_fine_tuning_on_a_renamed_and_reordered_table_keeps_shared_channels_in_place(source_run, tmp_path):
-    import pandas as pd
-
-    from tinyad.bert.train import train_on_dataset
-
-    values = normal_telemetry(300) + np.array([0.0, 10.0, 20.0], np.float32)  # a ~0, b ~10, c ~20
-    frame = pd.DataFrame({"time": pd.date_range("2026-01-01", periods=300, freq="5s"),
-                          "c2": values[:, 2], "b": values[:, 1], "a": values[:, 0]})
-    frame.to_csv(tmp_path / "renamed.csv", index=False)
-    messages = []
-    options = TrainOptions(preset="tiny", max_steps=2, checkpoint_every=2, batch_size=8,
-                           checkpoint=str(source_run.final_checkpoint))
-    result = train_on_dataset(str(tmp_path / "renamed.csv"), options, tmp_path / "ft", train_range=(0.0, 1.0),
-                              eval_range=None, progress=False, log=messages.append)
+    values, _, result, messages = _fine_tune_on_columns(source_run, tmp_path, {"c2": 2, "b": 1, "a": 0},
+                                                        "renamed.csv")
     assert any("put at the checkpoint's positions by name: ['a', 'b', 'c2']" in m for m in messages)
     assert any("channel names differ at the same positions ('c' -> 'c2')" in m for m in messages)
     tuned = load_checkpoint(result.final_checkpoint)
