@@ -54,10 +54,18 @@ def test_train_then_evaluate(tmp_path, capsys):
     p, r = result["precision"], result["recall"]
     assert result["score"] == pytest.approx((p + r) / 2) and result["mar"] == pytest.approx(1 - r)
     assert result["f1"] == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
+    # the ceiling the cut puts on (P+R)/2 comes with the numbers, and the default range is held out
+    assert result["score"] <= result["score_ceiling"] + 1e-12
+    assert (result["held_out"], result["warnings"]) == (True, [])
     # the checkpoint records rows of its training range (0:0.75): evaluating on them is warned about
     assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--range", "0.5:1"]) == 0
     captured = capsys.readouterr()
     assert "warning: the range 0.5:1 of" in captured.err and "these numbers are not held out" in captured.err
+    # and so is a script reading --json: the warning is in the JSON, not only on stderr
+    assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--range", "0.5:1",
+                 "--json"]) == 0
+    overlapping = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert overlapping["held_out"] is False and "these numbers are not held out" in overlapping["warnings"][0]
     assert "steps the checkpoint was trained on (its training span" in captured.err
     # a held-out range other than the run's own: said, not warned
     assert main(["bert", "evaluate", str(run), "--dataset", str(tidy), "--seeds", "1", "--range", "0.8:1"]) == 0
@@ -264,6 +272,10 @@ def test_train_refuses_a_used_out_folder_and_overwrite_removes_only_the_old_run(
                  "--max_steps", "2", "--checkpoint_every", "2", "--batch_size", "4", "--window_sliding", "8"]) == 0
     printed = capsys.readouterr().out
     assert "step      0  loss -  score" in printed and "nan" not in printed
+    # step 0 says it is the loaded weights in this data's standardization (bert evaluate keeps the checkpoint's)
+    step_0 = next(line for line in printed.splitlines() if line.startswith("step      0"))
+    assert step_0.endswith("(the loaded weights before any update, standardized on this data)")
+    assert "before any update" not in next(line for line in printed.splitlines() if line.startswith("step      2"))
 
 
 def test_ctrl_c_during_training_keeps_the_history_and_names_the_last_checkpoint(tmp_path, capsys, monkeypatch):
@@ -623,6 +635,17 @@ def test_a_diverged_run_and_collapsed_scores_are_warned_about():
     assert collapsed_scores_note(np.random.default_rng(0).random(300)) is None
 
 
+def test_tied_cut_note_says_why_fewer_steps_are_flagged_than_the_rate():
+    from tinyad.commands.bert import tied_cut_note
+
+    # ten 0.1, five 0.5, one 0.9 at rate 0.25: the 75 % quantile is 0.5, and only the 0.9 is above it
+    scores = np.array([0.1] * 10 + [0.5] * 5 + [0.9])
+    assert tied_cut_note(scores, 0.5, 0.25) == (
+        "5 steps score exactly the cut (0.5) and are not above it: 6.2% of the steps are flagged, not 25% (data "
+        "that hold still score alike)")
+    assert tied_cut_note(np.arange(16.0), 11.25, 0.25) is None  # no ties: 4 of 16 above the cut
+
+
 def test_method_cut_text_states_the_ceiling_the_labelled_share_sets():
     from tinyad.commands.bert import method_cut_text
 
@@ -633,6 +656,10 @@ def test_method_cut_text_states_the_ceiling_the_labelled_share_sets():
     assert method_cut_text(0.08, 0.5, 80, 80, 1000).endswith("at most 1.000 here")
     # the steps flagged, not the rate: 42 of 520 flagged, 74 labelled -> recall up to 42/74 (a walk-through's case)
     assert method_cut_text(0.08, 0.96, 42, 74, 520).endswith(f"at most {(42 / 74 + 1) / 2:.3f} here")
+    from tinyad.commands.bert import score_ceiling
+
+    assert (score_ceiling(80, 40), score_ceiling(42, 74), score_ceiling(0, 10), score_ceiling(5, 0)) == (
+        0.75, (42 / 74 + 1) / 2, 0.0, 0.0)
 
 
 def test_evaluate_prints_the_cut_and_notes_a_short_range(tmp_path, capsys):

@@ -409,6 +409,11 @@ def test_score_notes_a_gap_and_rows_sampled_at_another_interval_than_the_fit(tmp
             "(1490 -> 1800)") in out
     assert ("note: rows are 10 s apart (median), the detector was fitted on rows 1 s apart: windows and smoothing "
             "count rows, so resample the file to the fitted interval") in out
+    # among several files, the summary marks the one sampled at another interval, not the one like the fit
+    assert main(["detect", "score", str(model), str(tmp_path / "slow.csv"), str(tmp_path / "fit.csv")]) == 0
+    summary = capsys.readouterr().out.split("summary: 2 files")[1].splitlines()
+    assert "[sampled at another interval: see its notes]" in next(line for line in summary if "slow.csv" in line)
+    assert "another interval" not in next(line for line in summary if "fit.csv" in line)
 
 
 def test_unflagged_excess_note_names_a_sustained_run_a_larger_transient_hid():

@@ -725,3 +725,93 @@ def test_cli_score_refuses_a_duration_on_numbers_without_a_unit_and_notes_a_chan
     assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--label-column", "anomaly"]) == 0
     assert ("the detector was fitted on rows 1..90 of this file, which has changed since: every row is evaluated"
             in capsys.readouterr().out)
+
+
+def test_fit_warns_when_its_training_rows_are_labelled_anomalous(tmp_path, capsys):
+    from tinyad.commands.detect import labelled_training_rows
+
+    # by hand: rows 3 and 4 (data rows 4, 5) are labelled; training on 3 rows is clean, on 5 it is not
+    frame = pd.DataFrame({"a": [1.0, 2, 3, 4, 5, 6], "Anomaly": [0, 0, 0, 1, 1, 0]})
+    csv = tmp_path / "run.csv"
+    frame.to_csv(csv, index=False)
+    item = load_telemetry(csv, drop_label_like=True)
+    assert item.columns == ["a"] and list(item.label_like_marks) == ["Anomaly"]
+    assert labelled_training_rows(item, 3, None) is None
+    warning = labelled_training_rows(item, 5, None)
+    assert "2 of the 5 training rows are labelled anomalous in column 'Anomaly' (the first is data row 4)" in warning
+    assert "--train-rows 3" in warning
+    # the --label-column's labels count, and a file labelled from its first row has no --train-rows to offer
+    frame["state"] = [1, 0, 0, 0, 0, 0]
+    frame.to_csv(csv, index=False)
+    given = load_telemetry(csv, label_column="state", drop_label_like=True)
+    assert "'state' (the first is data row 1)" in labelled_training_rows(given, 2, "state")
+    assert "--train-rows" not in labelled_training_rows(given, 2, "state")
+
+    data, labels = _shifted()  # labelled 1 on rows 200..239
+    table = pd.DataFrame(data, columns=["x", "y", "z"])
+    table["anomaly"] = labels
+    table.to_csv(csv, index=False)
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "all"), "--model", "pca-t2q"]) == 0
+    assert "40 of the 300 training rows are labelled anomalous in column 'anomaly' (the first is data row 201)" \
+        in capsys.readouterr().err
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "head"), "--model", "pca-t2q",
+                 "--train-rows", "200"]) == 0
+    assert "labelled anomalous" not in capsys.readouterr().err
+
+
+def test_level_shift_note_names_channels_in_other_units(tmp_path, capsys):
+    from tinyad.detectors.pipeline import level_shift_note
+
+    # by hand: az median 9.8 against mean 1.0, std 0.2 -> 44 std; ax median 0.1 against 0.0, std 0.1 -> 1 std
+    values = np.array([[0.0, 9.7], [0.1, 9.8], [0.2, 9.9]])
+    note = level_shift_note(values, ["ax", "az"], [0.0, 1.0], [0.1, 0.2])
+    assert note.startswith("az: median 9.8 is 44 training std from the training mean 1 (std 0.2): the file's level")
+    assert "ax" not in note and "m/s² against g" in note
+    assert level_shift_note(values, ["ax", "az"], [0.0, 9.0], [0.1, 0.2]) is None  # 4 std: a fault may do that
+    assert level_shift_note(values, ["ax", "az"], None, None) is None
+    assert level_shift_note(values, ["ax", "az"], [0.0, 9.8], [0.0, 0.0]) is None  # constant in training: no scale
+
+    rng = np.random.default_rng(2)
+    in_g = np.column_stack([rng.normal(0, 0.02, 400), rng.normal(1.0, 0.02, 400)])
+    pd.DataFrame(in_g, columns=["ax", "az"]).to_csv(tmp_path / "g.csv", index=False)
+    pd.DataFrame(in_g * 9.81, columns=["ax", "az"]).to_csv(tmp_path / "ms2.csv", index=False)
+    model = tmp_path / "model"
+    assert main(["detect", "fit", str(tmp_path / "g.csv"), "--out", str(model), "--model", "pca-t2q",
+                 "--threshold", "quantile"]) == 0
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(tmp_path / "g.csv"), str(tmp_path / "ms2.csv")]) == 0
+    printed = capsys.readouterr().out
+    same, other = printed.split("summary: 2 files")[0].split("ms2.csv: ")
+    assert "training std from the training mean" not in same
+    # g -> m/s²: az's median 9.78 lies ~440 training std (0.02) above its training mean 1.0; ax stays near 0
+    assert "note: az: median 9.7" in other and "training std from the training mean 0.99" in other
+    assert "ax: median" not in other
+    summary = printed.split("summary: 2 files")[1].splitlines()
+    assert "[level far from the training data: see its notes]" in next(line for line in summary if "ms2" in line)
+    assert "level far" not in next(line for line in summary if "g.csv" in line)
+
+
+def test_error_window_takes_a_duration_in_the_training_interval(tmp_path, capsys):
+    from datetime import timedelta
+
+    from tinyad.commands.detect import error_window_rows
+
+    five_minutes = {"interval": 300.0, "unit": "s"}
+    assert (error_window_rows(12, None), error_window_rows(None, five_minutes)) == (12, None)
+    assert error_window_rows(timedelta(hours=1), five_minutes) == 12
+    assert error_window_rows(timedelta(minutes=1), five_minutes) == 2  # never below the option's least
+    with pytest.raises(InputError, match="a duration needs the training data's sampling interval"):
+        error_window_rows(timedelta(hours=1), {"interval": 2.0, "unit": ""})  # numbers without a unit
+
+    csv = _fragmented_episode_fitted(tmp_path, 90, stamped=True)  # one row a minute
+    assert main(["detect", "fit", str(csv), "--out", str(tmp_path / "dyn"), "--model", "pca-t2q", "--train-rows",
+                 "90", "--error-window", "1h"]) == 0
+    assert "dynamic threshold (p 0.13) per 60 rows (1 h) (--error-window)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "dyn" / "pipeline.json").read_text())["threshold"]["window"] == 60
+    assert main(["detect", "score", str(tmp_path / "dyn"), str(csv), "--error-window", "30min"]) == 0
+    assert "per 30 rows (30 min) (--error-window)" in capsys.readouterr().out
+    plain = tmp_path / "plain.csv"
+    pd.read_csv(csv).drop(columns="time").to_csv(plain, index=False)
+    assert main(["detect", "fit", str(plain), "--out", str(tmp_path / "none"), "--model", "pca-t2q",
+                 "--error-window", "1h"]) == 2
+    assert "hint: give rows instead, e.g. --error-window 100" in capsys.readouterr().err

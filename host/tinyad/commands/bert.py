@@ -137,14 +137,16 @@ def _load_dataset(spec: str, to_stderr: bool = False, dayfirst: bool | None = No
 
 def _format_row(row: dict) -> str:
     """One history row for people: 'step N  loss ...  score ...'; a loss not measured yet (step 0 of
-    fine-tuning) is shown as '-'."""
+    fine-tuning) is shown as '-', and step 0 says what it scores (not what `bert evaluate` gives the loaded
+    checkpoint, which keeps its own standardization)."""
     def value(key):
         number = float(row[key])
         return "-" if number != number else f"{number:.3f}"  # NaN: nothing measured
 
     scores = "  ".join(f"{key} {value(key)}" for key in ("loss", "score", "score_pa", "f1", "pa_f1", "auc_pr",
                                                            "vus_pr") if key in row)
-    return f"step {row['step']:6d}  {scores}"
+    before = "  (the loaded weights before any update, standardized on this data)" if row["step"] == 0 else ""
+    return f"step {row['step']:6d}  {scores}{before}"
 
 
 @contextlib.contextmanager
@@ -314,13 +316,19 @@ def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bo
 FEW_EVENTS = 10
 
 
+def score_ceiling(flagged: int, anomalous: int) -> float:
+    """The highest (P+R)/2 a cut flagging `flagged` steps can reach with `anomalous` labelled: precision is at most
+    labelled/flagged and recall at most flagged/labelled. E.g. 8 flagged, 4 labelled: (0.5 + 1) / 2 = 0.75."""
+    if not flagged or not anomalous:
+        return 0.0
+    return (min(1.0, anomalous / flagged) + min(1.0, flagged / anomalous)) / 2
+
+
 def method_cut_text(anomaly_rate: float, threshold: float, flagged: int, anomalous: int, steps: int) -> str:
-    """The method's cut and the ceiling it puts on (P+R)/2: with `flagged` of `steps` above the cut and
-    `anomalous` labelled, precision is at most labelled/flagged and recall at most flagged/labelled. E.g. 8 %
-    flagged with 4 % labelled: (P+R)/2 at most (0.5 + 1) / 2 = 0.75."""
+    """The method's cut and the ceiling it puts on (P+R)/2 (`score_ceiling`), with `flagged` of `steps` above
+    the cut and `anomalous` labelled."""
     share, flagged_share = (anomalous / steps, flagged / steps) if steps else (0.0, 0.0)
-    ceiling = ((min(1.0, share / flagged_share) + min(1.0, flagged_share / share)) / 2
-               if share and flagged_share else 0.0)
+    ceiling = score_ceiling(flagged, anomalous)
     return (f"cut: the top {anomaly_rate:.0%} of the scores (above {threshold:.4g}, --anomaly-rate; "
             f"{flagged_share:.1%} of the steps flagged); {share:.1%} are labelled anomalous, so (P+R)/2 can reach at "
             f"most {ceiling:.3f} here")
@@ -367,6 +375,21 @@ def collapsed_scores_note(scores, few: int = 20) -> str | None:
             f"{np.max(scores):.4g}): the model answers nearly the same for everything, as after a training that "
             "diverged (or on data that do not change); the cut then flags ties, not the highest scores: check the "
             "run's history (loss and scores) and retrain with a lower --lr")
+
+
+def tied_cut_note(scores, threshold: float, anomaly_rate: float) -> str | None:
+    """A note when steps tied at the cut leave clearly fewer than `anomaly_rate` of the steps above it (a flat
+    stretch of data scores alike, and a step at the cut is not above it); None otherwise. E.g. scores ten 0.1,
+    five 0.5, one 0.9 at rate 0.25: the cut is 0.5, one step of 16 (6.2 %) is above it."""
+    import numpy as np
+
+    scores = np.asarray(scores, float)
+    tied = int(np.sum(scores == threshold))
+    flagged = float(np.mean(scores > threshold)) if len(scores) else 0.0
+    if tied < 2 or flagged >= 0.9 * anomaly_rate:
+        return None
+    return (f"{tied} steps score exactly the cut ({threshold:.4g}) and are not above it: {flagged:.1%} of the steps "
+            f"are flagged, not {anomaly_rate:.0%} (data that hold still score alike)")
 
 
 def _log_note_or_warning(message: str) -> None:
@@ -429,14 +452,16 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     scored = data.time_slice(*score_range)
     probe = loaded.meta.get("train", {}).get("probe")
     range_text = f"{score_range[0]:g}:{score_range[1]:g}" + ("" if range_given else " (the default --range)")
+    warnings = []  # also in --json's output: a script reading the numbers must not miss them
     for which, earlier in [("trained", probe), *(("pre-trained (before fine-tuning)", p)
                                                  for p in loaded.meta.get("train", {}).get("earlier_probes", []))]:
         if (trained := trained_steps_in(data, scored, earlier)):
             span = (f"its training span {earlier['span'][0]} .. {earlier['span'][1]}" if earlier.get("span")
                     else f"its range {earlier.get('range')}")
-            click.secho(f"warning: the range {range_text} of {dataset} holds {trained} steps the checkpoint was "
-                        f"{which} on ({span}): these numbers are not held out; pick a range after the training one",
-                        fg="yellow", err=True)
+            warnings.append(f"the range {range_text} of {dataset} holds {trained} steps the checkpoint was "
+                            f"{which} on ({span}): these numbers are not held out; pick a range after the training "
+                            "one")
+            click.secho(f"warning: {warnings[-1]}", fg="yellow", err=True)
             break
     else:
         if probe and probe.get("eval_range") and trained_rows_in(data, probe) and (
@@ -454,16 +479,19 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     injected = result["events"]  # (type, start, stop) of every injected anomaly
     for key in ("scores", "labels", "events"):
         result.pop(key)
+    flagged = report.counts["tp"] + report.counts["fp"]
     if as_json:
         result.update(far=report.far, mar=report.mar, roc_auc=report.roc_auc, step=loaded.step,
                       checkpoint=str(resolve_checkpoint(checkpoint)), range=list(score_range), seeds=seeds,
-                      anomaly_rate=anomaly_rate)
+                      anomaly_rate=anomaly_rate, held_out=not warnings, warnings=warnings,
+                      flagged_share=flagged / report.n_points if report.n_points else 0.0,
+                      anomalous_share=report.n_anomalous_points / report.n_points if report.n_points else 0.0,
+                      score_ceiling=score_ceiling(flagged, report.n_anomalous_points))
         click.echo(json.dumps(result, default=float, sort_keys=True))
         return
     click.echo(f"checkpoint step {loaded.step}, {dataset} range {score_range}, {seeds} injected copies")
     click.echo(f"method score (P+R)/2: {result['score']:.3f} (point-adjusted {result['score_pa']:.3f}); "
                f"precision {result['precision']:.3f}, recall {result['recall']:.3f}")
-    flagged = report.counts["tp"] + report.counts["fp"]
     click.echo("  " + method_cut_text(anomaly_rate, result["threshold"], flagged, report.n_anomalous_points,
                                       report.n_points))
     click.echo(str(report))
@@ -541,6 +569,8 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     if note := collapsed_scores_note(scores):
         click.secho(f"warning: {note}", fg="yellow", err=True)
     elif not reference:
+        if tied := tied_cut_note(scores, threshold, anomaly_rate):
+            click.echo(f"note: {tied}")
         click.echo("note: this cut flags that share of any data by construction; set it on known-normal telemetry "
                    "with --reference before calling a region an anomaly")
     click.echo(f"wrote {out_dir / 'scores.csv'} and {png}")

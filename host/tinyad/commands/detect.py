@@ -155,6 +155,29 @@ def labelled_faults_text(faults: list[tuple[str, str]], total: int, shown: int =
     return f"{len(faults)} of {total} files are sessions labelled as faults, not normal: {listed}{more}"
 
 
+def labelled_training_rows(item, rows: int, label_column: str | None) -> str | None:
+    """A warning when the first `rows` rows of `item` (Telemetry, the rows a fit trains on) hold rows that its own
+    label column marks anomalous (1): the --label-column's, else a well-known label column's
+    (`Telemetry.label_like_marks`); None when none do, or for a session (its label is checked as a whole). E.g.
+    rows 1..400 trained, column anomaly 1 on rows 301..420 -> "a.csv: 100 of the 400 training rows are labelled
+    anomalous in column 'anomaly' (the first is data row 301) ... --train-rows 300 ..."."""
+    import numpy as np
+
+    if item.session_label is not None:
+        return None
+    marks = ({label_column: item.labels == 1} if item.labels is not None and label_column else {}) or \
+        item.label_like_marks
+    for name, marked in marks.items():
+        hits = np.flatnonzero(marked[:rows])
+        if len(hits):
+            stop_before = (f"--train-rows {hits[0]} or an earlier --train-until" if hits[0] else
+                           "files or rows that hold none")
+            return (f"{item.source}: {len(hits)} of the {rows} training rows are labelled anomalous in column "
+                    f"{name!r} (the first is data row {hits[0] + 1}): a label-free detector learns them as normal "
+                    f"and would not alarm on faults like them; train on {stop_before}")
+    return None
+
+
 def increasing_columns(segments, names: list[str], min_rows: int = 3) -> list[str]:
     """The columns that increase on every row of every segment with at least `min_rows` rows (none when no
     segment is that long): a time stamp or counter. Taken as a signal, it puts every later recording outside
@@ -234,8 +257,9 @@ def region_option_text(value) -> str:
 # (ThresholdConfig field, option names, default at fit, type, help)
 THRESHOLD_SETTINGS = (
     ("p", ("--p", "prune_p"), 0.13, click.FloatRange(0.0, 1.0), "Dynamic: pruning fraction (0..1)."),
-    ("window", ("--error-window", "error_window"), None, click.IntRange(min=2),
-     "Dynamic: error window length in rows, one threshold per window (none: the whole scored series)."),
+    ("window", ("--error-window", "error_window"), None, RowsOrDuration(2),
+     "Dynamic: error window length in rows, or a duration (1h, 30min) in the training data's sampling interval; "
+     "one threshold per window (none: the whole scored series)."),
     ("quantile", ("--quantile", "quantile"), 0.99, click.FloatRange(0.0, 1.0, min_open=True),
      "Quantile threshold: quantile of the smoothed training errors, in (0, 1]."),
     ("k", ("--k", "k_sigma"), 3.0, click.FloatRange(min=0.0),
@@ -245,6 +269,19 @@ THRESHOLD_SETTINGS = (
     ("ucl_factor", ("--ucl-factor", "ucl_factor"), UCL_FACTOR, click.FloatRange(min=0.0, min_open=True),
      "Covering: factor on that quantile (> 0)."),
 )
+
+
+def error_window_rows(value, sampling: dict | None) -> int | None:
+    """--error-window as rows: rows stay as given; a duration is counted in the training data's median sampling
+    interval (`sampling` as `median_interval` gives it, saved at fit), at least 2 rows. E.g. 1 h at 5 minutes ->
+    12. InputError when the training data have no interval in seconds to count with."""
+    if value is None or isinstance(value, int):
+        return value
+    if not sampling or sampling.get("unit") != "s" or not sampling.get("interval"):
+        raise InputError(f"--error-window {region_option_text(value)}: a duration needs the training data's sampling "
+                         "interval, and their time column gives none in seconds",
+                         hint="give rows instead, e.g. --error-window 100")
+    return max(2, round(value.total_seconds() / sampling["interval"]))
 
 
 def _threshold_settings(at_fit: bool):
@@ -351,7 +388,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
         model_config["lstm_units"] = _int_list(lstm_units)
     if epochs is not None:
         model_config["epochs"] = epochs
-    threshold = ThresholdConfig(method=method, smoothing_span=smoothing_span, p=prune_p, window=error_window,
+    threshold = ThresholdConfig(method=method, smoothing_span=smoothing_span, p=prune_p,
+                                window=None if isinstance(error_window, timedelta) else error_window,
                                 quantile=quantile, k=k_sigma, ucl_quantile=ucl_quantile, ucl_factor=ucl_factor)
     detector = LabelFreeDetector(kind, threshold, model_config)
     _check_model_config(detector)
@@ -416,6 +454,9 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
                         "all of it", fg="yellow", err=True)
     else:
         segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
+    for item, segment in zip(loaded, segments):  # labels are never fitted on, but they tell of faults trained on
+        if warning := labelled_training_rows(item, len(segment), label_column):
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
     for item, segment in zip(loaded, segments):  # the time column of the rows trained on: gaps, steps back
         unit = item.time_unit or time_unit_from_name(item.time_name)
         time = item.time[:len(segment)] if item.time is not None else None
@@ -432,6 +473,9 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
         click.secho(f"warning: column(s) {', '.join(constant)} never change in the training data (a setting or a "
                     "status flag?): scaled with std 1, any later change scores as a large anomaly; leave them out "
                     "with --drop unless that is what you want", fg="yellow", err=True)
+    sampling = median_interval(loaded[0].time, loaded[0].time_unit or time_unit_from_name(loaded[0].time_name))
+    if isinstance(error_window, timedelta):  # saved in rows, as the detector counts them
+        detector.threshold = dataclasses.replace(detector.threshold, window=error_window_rows(error_window, sampling))
     click.echo(f"fitting {kind} on {sum(len(s) for s in segments)} rows x {len(names)} channels "
                f"({', '.join(names)})")
     # tqdm redraws its bar with carriage returns: a log file or pipe would collect every frame
@@ -445,8 +489,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     read_options = {"columns": names, "time_column": time_column or guessed_time, "sep": sep,
                     "drop": _columns(drop) or [], "label_column": label_column, "fill_missing": fill_missing or 0,
                     # so that `detect score` can tell a file sampled at another interval
-                    "sampling": median_interval(loaded[0].time, loaded[0].time_unit
-                                                or time_unit_from_name(loaded[0].time_name)),
+                    "sampling": sampling,
                     # the PNGs of `detect score` z-score the signals with these, so a level shift shows
                     "signal_mean": training.mean(0).tolist(), "signal_std": training.std(0).tolist(),
                     # so that `detect score` can tell a stuck sensor from a channel that often holds still
@@ -574,7 +617,9 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector
 
     detector = LabelFreeDetector.load(model_dir)
-    overrides = threshold_overrides(prune_p=prune_p, error_window=error_window, quantile=quantile, k_sigma=k_sigma,
+    saved = load_read_options(model_dir)
+    window_rows = error_window_rows(error_window, saved.get("sampling"))  # a duration in the training interval
+    overrides = threshold_overrides(prune_p=prune_p, error_window=window_rows, quantile=quantile, k_sigma=k_sigma,
                                     ucl_quantile=ucl_quantile, ucl_factor=ucl_factor)
     if method or overrides:  # for this scoring only; the saved detector keeps its settings
         detector.threshold = dataclasses.replace(detector.threshold, **overrides,
@@ -583,7 +628,6 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
         raise InputError(f"the covering threshold needs a window autoencoder, not {detector.kind}",
                          hint="choose another --threshold, or fit a detector with --model "
                               + " or ".join(WINDOW_AUTOENCODERS))
-    saved = load_read_options(model_dir)
     saved_columns_file = model_dir / COLUMNS_FILE
     saved_columns = ([line for line in saved_columns_file.read_text().splitlines() if line]
                      if saved_columns_file.exists() else None)
@@ -634,10 +678,11 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     import numpy as np
     import pandas as pd
 
-    from tinyad.detectors.pipeline import (no_threshold_note, pruned_note, stuck_channel_notes, unflagged_excess_note,
-                                           whole_file_departure_note)
-    from tinyad.detectors.telemetry import (fitted_path_changed, load_telemetry, plot_scored, rows_trained_on,
-                                            sampling_notes, time_text, time_unit_from_name)
+    from tinyad.detectors.pipeline import (level_shift_note, no_threshold_note, pruned_note, stuck_channel_notes,
+                                           unflagged_excess_note, whole_file_departure_note)
+    from tinyad.detectors.telemetry import (fitted_path_changed, load_telemetry, median_interval, other_interval_note,
+                                            plot_scored, rows_trained_on, sampling_notes, time_text,
+                                            time_unit_from_name)
     from tinyad.evaluation import events, report
 
     training_p99 = detector.training_quantile(0.99)
@@ -657,13 +702,15 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     # a run of over-range marks read as the column's largest reading is no frozen sensor: left out of that test
     held = data.values if data.range_marked is None else np.where(data.range_marked, np.nan, data.values)
     stuck = stuck_channel_notes(held, data.columns, statistics[3], data.time)
-    warnings = [("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
+    warnings = [("level far from the training data", level_shift_note(data.values, data.columns, *statistics[:2])),
+                ("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result, data.time)),
                 ("unflagged excess", unflagged_excess_note(dataclasses.replace(result, flags=flagged_by_threshold),
                                                            training_p99, data.time,
                                                            error_window=detector.threshold.window))]
     # "0 flagged" is the line read first: say there and then when rows far above the training errors went unflagged
-    unflagged = "; rows far above the training errors left unflagged, see the notes" if warnings[2][1] else ""
+    unflagged = ("; rows far above the training errors left unflagged, see the notes"
+                 if dict(warnings)["unflagged excess"] else "")
     click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
                f"region(s) ({'; '.join([f'{result.method} threshold', *changes])}){unflagged}")
     shown = regions_to_list(regions, result.smoothed)
@@ -735,7 +782,10 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
             click.echo(f"  note: the PNG plots {PLOTTED_CHANNELS} of {data.values.shape[1]} channels, "
                        + (f"those with {order_note}: {drawn}" if order is not None else "the first ones"))
         click.echo(f"  wrote {csv_path} and {png}")
-    marks = [mark for mark, note in warnings if note] + (["stuck channel"] if stuck else [])
+    sampled = median_interval(data.time, data.time_unit or time_unit_from_name(data.time_name))
+    other_interval = sampled and other_interval_note(sampled["interval"], sampled["unit"], statistics[2])
+    marks = [mark for mark, note in warnings if note] + (["stuck channel"] if stuck else []) + (
+        ["sampled at another interval"] if other_interval else [])
     return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks), first_test_row)
 
 
@@ -899,9 +949,10 @@ class _ScoredFile(NamedTuple):
 
 
 def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
-    """A line per file (with its warnings: departs from the training data as a whole, no threshold, a large
-    unflagged excess, a stuck channel), then (when every file is labelled) the report over all files
-    concatenated, as SKAB's protocol scores them, without the rows the detector was fitted on."""
+    """A line per file (with its warnings: a level far from the training data, departs from it as a whole, no
+    threshold, a large unflagged excess, a stuck channel, sampled at another interval), then (when every file is
+    labelled) the report over all files concatenated, as SKAB's protocol scores them, without the rows the
+    detector was fitted on."""
     import numpy as np
 
     from tinyad.evaluation import report

@@ -143,6 +143,35 @@ def whole_file_departure_note(result: ScoreResult, training_p99: float) -> str |
             "errors) compare every row with the training data.")
 
 
+# A channel whose median in a scored file lies this many training standard deviations from its training mean
+# is named: a level no fault in a few rows moves, as when the file is in other units than the training data.
+LEVEL_SHIFT_STDS = 20.0
+
+
+def level_shift_note(values, columns: list[str], mean, std, shown: int = 3) -> str | None:
+    """A note naming the channels whose median over the scored `values` (rows, channels) lies LEVEL_SHIFT_STDS
+    or more training standard deviations (`std`) from the training `mean`, the farthest first (at most `shown`);
+    None when none does, or without training statistics. Other units (m/s² scored against a fit on g, °F against
+    °C), a moved sensor or a level that drifts between recordings look so, and rows then alarm for the level.
+    E.g. az median 9.79, training mean 0.998 and std 0.187: "az: median 9.79 is 47 training std from the
+    training mean 0.998 (std 0.187)"."""
+    if mean is None or std is None or len(mean) != len(columns) or len(values) == 0:
+        return None
+    median = np.median(np.asarray(values, float), axis=0)
+    spread = np.asarray(std, float)
+    distance = np.where(spread > 0, np.abs(median - np.asarray(mean, float)) / np.where(spread > 0, spread, 1), 0.0)
+    far = [int(j) for j in np.argsort(-distance) if distance[j] >= LEVEL_SHIFT_STDS]
+    if not far:
+        return None
+    listed = "; ".join(f"{columns[j]}: median {median[j]:.4g} is {distance[j]:.0f} training std from the training "
+                       f"mean {mean[j]:.4g} (std {std[j]:.3g})" for j in far[:shown])
+    more = f"; and {len(far) - shown} more channel(s)" if len(far) > shown else ""
+    return (f"{listed}{more}: the file's level lies far outside the training data, as with other units (m/s² "
+            "against g, °F against °C), another sensor range, a moved sensor, or a level that drifts between "
+            "recordings (a temperature); rows then alarm for the level alone: convert the file to the training "
+            "units, or fit on data that cover this level")
+
+
 def no_threshold_note(result: ScoreResult, time=None) -> str | None:
     """A warning when the dynamic threshold found no level for some or all rows (no z passed telemanom's guard
     rails: at most `max_sequences` runs flagging less than `max_flagged_fraction` of the rows), so those rows

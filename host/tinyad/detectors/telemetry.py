@@ -38,6 +38,9 @@ class Telemetry:
     notes: list[str] = field(default_factory=list)
     # (time, channels) True where a cell held an over- or under-range mark ("OVF"), read as the column's extreme
     range_marked: np.ndarray | None = None
+    # well-known label columns that are not inputs, each as True where it marks a row anomalous (1): fit warns
+    # when its training rows hold such rows (`load_telemetry(drop_label_like=True)` fills it)
+    label_like_marks: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # Column names that hold ground truth in public anomaly data sets (SKAB: anomaly, changepoint; NAB, SWaT...).
@@ -668,7 +671,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     those in `drop`; all must be numeric). CSV separators are sniffed unless `sep` is given (SKAB uses ';');
     a CSV that is not UTF-8 has those bytes read as Windows-1252 (Excel's CSV in Western Europe).
     `drop_label_like` also leaves out well-known label columns (`label_like_columns`) when `columns` is not
-    given; those left out are listed in `Telemetry.label_like_left_out`. `optional` names the options
+    given; those left out are listed in `Telemetry.label_like_left_out`, and every label-like column that is
+    not an input gives `Telemetry.label_like_marks`. `optional` names the options
     ("time", "label") whose column may be absent (then ignored, with a note): defaults remembered from a fit,
     not asked for. `guess_time`: with no `time_column` (or an optional one the file lacks), a column named like
     one (`time_like_column`, not among `columns`, `drop` or the label column) that reads as time
@@ -906,10 +910,13 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                                   "--label-column")
         labels = raw.astype(np.int8)
     left_out = label_like if not columns else []
+    marks = ({name: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float) == 1
+              for name in label_like_columns(c for c in frame.columns if c not in chosen and c != label_column)}
+             if drop_label_like else {})
     return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
                      label_like_left_out=left_out, time_unit=time_unit, time_guessed=guessed,
                      time_like_signal=time_like_signal, notes=notes,
-                     range_marked=range_marked if range_marked.any() else None)
+                     range_marked=range_marked if range_marked.any() else None, label_like_marks=marks)
 
 
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
@@ -1289,10 +1296,18 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
     if len(repeats):
         notes.append(f"{len(repeats)} repeated time stamp(s), first at {at(int(repeats[0]))}: each row counts as "
                      "one sample")
-    if fitted and fitted.get("unit") == unit and fitted.get("interval"):
-        ratio = median / float(fitted["interval"])
-        if abs(ratio - 1) > INTERVAL_TOLERANCE:
-            notes.append(f"rows are {_span_text(median, unit)} apart (median), the detector was fitted on rows "
-                         f"{_span_text(fitted['interval'], unit)} apart: windows and smoothing count rows, so "
-                         "resample the file to the fitted interval")
+    if other := other_interval_note(median, unit, fitted):
+        notes.append(other)
     return notes
+
+
+def other_interval_note(median: float, unit: str | None, fitted: dict | None) -> str | None:
+    """A note when a file's `median` sampling interval (in `unit`) differs from the fitted data's (`fitted`, from
+    `median_interval`) by more than INTERVAL_TOLERANCE; None otherwise or when the units differ."""
+    if not fitted or fitted.get("unit") != unit or not fitted.get("interval") or not median:
+        return None
+    if abs(median / float(fitted["interval"]) - 1) <= INTERVAL_TOLERANCE:
+        return None
+    return (f"rows are {_span_text(median, unit)} apart (median), the detector was fitted on rows "
+            f"{_span_text(fitted['interval'], unit)} apart: windows and smoothing count rows, so resample the file to "
+            "the fitted interval")

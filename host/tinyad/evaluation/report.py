@@ -90,7 +90,7 @@ class Report:
         return (
             f"{self.name}: F1 {show('f1')} (point-adjusted {show('pa_f1')}), precision {show('precision')}, "
             f"recall {show('recall')}, FAR {show('far')}{far_count}, MAR {show('mar')}{mar_count}, "
-            f"event (overlap) P/R/F1 {show('event_precision')}/{show('event_recall')}/{show('event_f1')}, "
+            f"event (overlap) P {show('event_precision')}, R {show('event_recall')}, F1 {show('event_f1')}, "
             f"AUC-PR {show('auc_pr')}, VUS-PR {show('vus_pr')} (window {self.sliding_window}), "
             f"ROC-AUC {show('roc_auc')}; threshold saw test labels: {saw}"
         )
