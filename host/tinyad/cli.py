@@ -12,7 +12,7 @@ import sys
 import click
 
 from tinyad import __version__
-from tinyad.errors import TinyadError
+from tinyad.errors import AlarmsFound, TinyadError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attribute, one-line help shown in `tinyad --help`)
@@ -82,6 +82,8 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         cli.main(args=argv, standalone_mode=False)
+    except AlarmsFound as found:  # --fail-on-alarm: not an error, a result for scripts
+        return found.exit_code
     except TinyadError as err:
         click.secho(f"error: {err}", fg="red", err=True)
         click.echo(f"hint: {err.hint or 'see `' + help_command(argv) + '`'}", err=True)

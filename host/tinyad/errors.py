@@ -50,3 +50,15 @@ class ParityError(TinyadError):
     """The device's tensors differ from the host TFLM oracle."""
 
     exit_code = 5
+
+
+# Not an error: `detect score --fail-on-alarm` and `bert score --fail-on-alarm` exit with it when a scored file
+# alarmed, apart from 0 (no alarm), 1-5 (the errors above) and 130 (interrupted), so a script can tell them apart.
+ALARMS_EXIT_CODE = 10
+
+
+class AlarmsFound(Exception):
+    """Raised after a scoring command has written and printed everything, when --fail-on-alarm is given and
+    something alarmed: the CLI exits with ALARMS_EXIT_CODE and prints nothing more."""
+
+    exit_code = ALARMS_EXIT_CODE

@@ -683,3 +683,27 @@ def test_a_missing_checkpoint_or_a_file_is_named_as_such(tmp_path):
     with pytest.raises(InputError, match="a file, not a checkpoint directory") as err:
         resolve_checkpoint(weights)
     assert str(tmp_path) in err.value.hint
+
+
+def test_score_for_scripts_takes_extra_columns_writes_a_summary_and_leaves_nothing_stale(tmp_path, capsys):
+    tidy, run = _tiny_run(tmp_path, 300)
+    csv = tmp_path / "in.csv"
+    grown = tmp_path / "grown.csv"  # the export grew a column the checkpoint never saw
+    pd.read_csv(csv).assign(extra=1.0).to_csv(grown, index=False)
+    out = tmp_path / "scored"
+    capsys.readouterr()
+    assert main(["bert", "score", str(run), "--dataset", str(grown), "--time-column", "t", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "channels not used by the checkpoint: extra" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    alarms = pd.read_csv(out / "scores.csv")["alarm"]
+    assert (summary["steps"], summary["alarm_steps"], summary["alarms"]) == (300, int(alarms.sum()), True)
+    assert summary["cut"] == "within the data" and summary["episodes"][0]["peak_score"] > summary["threshold"]
+    # the 8 % cut always flags steps: --fail-on-alarm exits with its own code, the outputs written
+    assert main(["bert", "score", str(run), "--dataset", str(grown), "--time-column", "t", "--out", str(out),
+                 "--fail-on-alarm"]) == 10
+    # a run that fails removes the earlier outputs first: nothing stale to read as tonight's
+    broken = tmp_path / "broken.csv"
+    broken.write_text("t,volts\n0,3.3\n")
+    assert main(["bert", "score", str(run), "--dataset", str(broken), "--time-column", "t", "--out", str(out)]) == 2
+    assert not any(out.iterdir())

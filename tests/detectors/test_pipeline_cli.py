@@ -1,6 +1,7 @@
 """The fit/score pipeline, the telemetry reader and `tinyad detect` (PCA model: no training time)."""
 
 import json
+from pathlib import Path
 
 import click
 import numpy as np
@@ -718,9 +719,14 @@ def test_cli_score_refuses_a_duration_on_numbers_without_a_unit_and_notes_a_chan
     err = capsys.readouterr().err
     assert "--min-rows 30 s: the time column 't' holds numbers without a unit" in err
     assert "--min-rows 12" in err and "--merge-gap" not in err and "t_s" in err
-    # the fitted file, edited since: its rows are evaluated, and a note says why
+    # the fitted file with a label column added: its first 90 rows still hold the values fitted on, left out
     labelled = pd.read_csv(csv).assign(anomaly=0)
     labelled.loc[100:113, "anomaly"] = 1
+    labelled.to_csv(csv, index=False)
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--label-column", "anomaly"]) == 0
+    assert "rows 1..90 of this file trained the detector: left out of the evaluation" in capsys.readouterr().out
+    # a value fitted on edited since: its rows are evaluated, and a note says why
+    labelled.loc[5, "a"] += 1.0
     labelled.to_csv(csv, index=False)
     assert main(["detect", "score", str(tmp_path / "m"), str(csv), "--label-column", "anomaly"]) == 0
     assert ("the detector was fitted on rows 1..90 of this file, which has changed since: every row is evaluated"
@@ -740,6 +746,11 @@ def test_fit_warns_when_its_training_rows_are_labelled_anomalous(tmp_path, capsy
     warning = labelled_training_rows(item, 5, None)
     assert "2 of the 5 training rows are labelled anomalous in column 'Anomaly' (the first is data row 4)" in warning
     assert "--train-rows 3" in warning
+    # rows chosen by time: the advice is the time of the first labelled row
+    timed = load_telemetry(csv, drop_label_like=True)
+    timed.time = np.array(["08:00", "08:01", "08:02", "08:03", "08:04", "08:05"])
+    assert "train on a --train-until at or before 08:03 (that row's time)" in labelled_training_rows(
+        timed, 5, None, by_time=True)
     # the --label-column's labels count, and a file labelled from its first row has no --train-rows to offer
     frame["state"] = [1, 0, 0, 0, 0, 0]
     frame.to_csv(csv, index=False)
@@ -815,3 +826,42 @@ def test_error_window_takes_a_duration_in_the_training_interval(tmp_path, capsys
     assert main(["detect", "fit", str(plain), "--out", str(tmp_path / "none"), "--model", "pca-t2q",
                  "--error-window", "1h"]) == 2
     assert "hint: give rows instead, e.g. --error-window 100" in capsys.readouterr().err
+
+
+def test_cli_score_for_scripts_summary_json_fail_on_alarm_and_no_stale_outputs(tmp_path, capsys):
+    csv = _fragmented_episode_fitted(tmp_path, 90)  # alarms at rows 101..114 with the fitted quantile threshold
+    quiet = tmp_path / "quiet.csv"
+    pd.read_csv(csv).iloc[:90].to_csv(quiet, index=False)  # the training rows: nothing above the 0.99 quantile
+    out = tmp_path / "out"
+    assert main(["detect", "score", str(tmp_path / "m"), str(csv), str(quiet), "--out", str(out),
+                 "--fail-on-alarm"]) == 10
+    summary = json.loads((out / "summary.json").read_text())
+    by_file = {Path(f["file"]).name: f for f in summary["files"]}
+    alarms = pd.read_csv(out / "run.scores.csv")["alarm"]
+    assert by_file["run.csv"]["alarm_rows"] == alarms.sum() > 0 and summary["alarms"] is True
+    assert by_file["run.csv"]["first_alarm_row"] == int(alarms.to_numpy().nonzero()[0][0]) + 1
+    assert by_file["run.csv"]["scores_csv"] == str(out / "run.scores.csv") and summary["failed"] == []
+    capsys.readouterr()
+    quiet_alarms = pd.read_csv(out / "quiet.scores.csv")["alarm"].sum()
+    assert main(["detect", "score", str(tmp_path / "m"), str(quiet), "--out", str(out), "--fail-on-alarm"]) == (
+        10 if quiet_alarms else 0)
+    # the file cut off while being written: refused with a hint, and its earlier outputs are gone, not stale
+    quiet.write_text(quiet.read_text().rstrip("\n").rsplit(",", 1)[0] + ",")
+    assert main(["detect", "score", str(tmp_path / "m"), str(quiet), "--out", str(out)]) == 2
+    assert "the last line has no line end: the file is probably still being written" in capsys.readouterr().err
+    assert not (out / "quiet.scores.csv").exists() and not (out / "quiet.png").exists()
+    failed = json.loads((out / "summary.json").read_text())["failed"]
+    assert [(Path(f["file"]).name, f["exit_code"]) for f in failed] == [("quiet.csv", 2)]
+
+
+def test_label_like_columns_warn_at_fit_only_when_they_hold_zeros_and_ones(tmp_path):
+    from tinyad.commands.detect import labelled_training_rows
+
+    csv = tmp_path / "run.csv"
+    # -1/+1 labels mark every row; text labels are not numbers: neither is read as 0/1 anomaly marks
+    pd.DataFrame({"a": [1.0, 2, 3, 4], "label": [-1, -1, 1, 1], "anomaly": ["normal", "fault", "fault", "normal"],
+                  "changepoint": [0, 1, 0, 0]}).to_csv(csv, index=False)
+    item = load_telemetry(csv, drop_label_like=True)
+    assert list(item.label_like_marks) == ["changepoint"]
+    assert "1 of the 4 training rows are labelled anomalous in column 'changepoint'" in labelled_training_rows(
+        item, 4, None)

@@ -589,3 +589,30 @@ def test_rows_trained_on_matches_a_file_by_content(tmp_path):
     assert rows_trained_on(path, trained_on) == 1
     path.write_bytes(b"a\n1\n3\n")  # same size, other content: not the file fitted on
     assert rows_trained_on(path, trained_on) == 0 and rows_trained_on(path, []) == 0
+    # the values fitted on: a CRLF copy and a longer file that starts with them match, other values do not
+    from tinyad.detectors.telemetry import values_fingerprint
+
+    fitted = [{"file": "elsewhere/run.csv", "bytes": 6, "sha256": "0" * 64, "rows": 2,
+               "values_sha256": values_fingerprint(np.array([[1.0], [2.0]]))}]
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(b"a\r\n1\r\n2\r\n")
+    assert rows_trained_on(crlf, fitted, load_telemetry(crlf).values) == 2
+    assert rows_trained_on(crlf, fitted) == 0  # without the values: whole files only
+    grown = tmp_path / "grown.csv"
+    grown.write_text("a\n1\n2\n7\n8\n")
+    assert rows_trained_on(grown, fitted, load_telemetry(grown).values) == 2
+    assert rows_trained_on(path, fitted, load_telemetry(path).values) == 0  # 1, 3: not the rows fitted on
+    assert rows_trained_on(path, fitted, np.array([[1.0]])) == 0  # fewer rows than were fitted on
+
+
+def test_a_file_without_a_final_line_end_is_noted_as_maybe_still_being_written(tmp_path):
+    from tinyad.detectors.telemetry import ends_without_line_end
+
+    whole, cut, empty = tmp_path / "whole.csv", tmp_path / "cut.csv", tmp_path / "empty.csv"
+    whole.write_text("a,b\n1,2\n3,4\n")
+    cut.write_text("a,b\n1,2\n3,4")  # "4" may be the start of "45.1"
+    empty.write_bytes(b"")
+    assert [ends_without_line_end(p) for p in (whole, cut, empty)] == [False, True, False]
+    assert not any("line end" in note for note in load_telemetry(whole).notes)
+    assert ("the file does not end with a line end: still being written? its last row (data row 2) may be cut off, "
+            "and a number cut short reads as another value") in load_telemetry(cut).notes

@@ -141,6 +141,15 @@ class Telemetry:
         return Telemetry(self.frame, list(channels), self.period_s, self.source, dict(self.units), self.gaps,
                          self.time_zone)
 
+    def only(self, channels: list[str]) -> "Telemetry":
+        """The same table with just `channels`, in that order (all of them among its own): e.g. a checkpoint's,
+        from an export that also carries other columns."""
+        missing = [c for c in channels if c not in self.channels]
+        if missing:
+            raise InputError(f"{self.source}: no channels {missing}; it has {self.channels}")
+        return Telemetry(self.frame, list(channels), self.period_s, self.source, dict(self.units), self.gaps,
+                         self.time_zone)
+
     def time_at(self, fraction: float) -> pd.Timestamp:
         """The time at a fraction of the time span (0 = first row, 1 = last row)."""
         t = self.frame[TIME_COLUMN]
@@ -682,6 +691,12 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                               f"{load_bms_command(path, decimal=decimal, dayfirst=dayfirst)} --time-column NAME "
                               f"-o tidy.parquet)")
     notes: list[str] = []
+    if Path(path).suffix.lower() != ".parquet" and len(raw):
+        from tinyad.detectors.telemetry import ends_without_line_end
+
+        if ends_without_line_end(path):
+            notes.append("the file does not end with a line end: still being written? its last row may be cut off "
+                         "(a row missing cells is dropped; a number cut short reads as another value)")
     dropped: list[str] = []
     flags, counters = [], []
     if columns is None:

@@ -75,8 +75,8 @@ def run(quick: bool = False) -> BenchResult:
 
     # The LSTM autoencoder, exactly as `tinyad bench skab` runs it (same config and thresholds).
     label, kind, config = next(d for d in skab_bench.detectors(quick) if d[1] == "lstm-ae")
-    lstm_reports, lstm_figures = skab_bench.evaluate_detector(label, kind, config, files, scaled, pieces,
-                                                              train_parts)
+    lstm_reports, lstm_figures, _ = skab_bench.evaluate_detector(label, kind, config, files, scaled, pieces,
+                                                                 train_parts)
     reports += [r for r in lstm_reports if "normal-calibrated" in r.name]
     reports.append(report(y, score > skab_bench._oracle_threshold(y, score), score,
                           name="AnomalyBERT-style, oracle threshold (reference)", threshold_saw_test_labels=True))

@@ -47,9 +47,9 @@ After its run (added later): F1 0.751 at FAR 2.4 %, so the target stays missed; 
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 from tqdm import tqdm
@@ -89,15 +89,40 @@ def fit_and_score(series: np.ndarray, config: dict) -> SeriesFit:
                      len(detector.history["loss"]))
 
 
+def _one_tensorflow_thread() -> None:
+    """A fit worker's initializer: TensorFlow on one thread (read when it starts in the worker). Two workers with
+    TensorFlow's default of a thread per core oversubscribe 2 cores: on one thread each, four SKAB fits took 40
+    s instead of 52, and a fit gave the same errors on every run (with two threads, one file's fit stopped after
+    64 epochs in one run and 41 in another)."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+
+
+def fit_pool(workers: int = 2) -> ProcessPoolExecutor:
+    """Spawned processes for `submit_fits`, each running TensorFlow on one thread (`_one_tensorflow_thread`). As
+    always with spawned processes, a script using it needs the `if __name__ == "__main__":` guard."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_one_tensorflow_thread)
+
+
+def submit_fits(pool: ProcessPoolExecutor, series: list[np.ndarray], config: dict) -> list[Future]:
+    """Start `fit_and_score` for every series in `pool`; the caller may do other work before `collect_fits`."""
+    return [pool.submit(fit_and_score, s, config) for s in series]
+
+
+def collect_fits(pending: list[Future], mark: str = ROUND_3_MARK) -> list[SeriesFit]:
+    """The results of `submit_fits`, in the order submitted, with a progress bar."""
+    return [future.result() for future in tqdm(pending, desc=f"SKAB Conv-AE per file {mark}", unit="series")]
+
+
 def fit_all(series: list[np.ndarray], config: dict, workers: int = 2, mark: str = ROUND_3_MARK) -> list[SeriesFit]:
     """`fit_and_score` for every series, in order. A small Conv-AE keeps one core busy, so `workers` > 1 fits
-    that many series at once in spawned processes (each fit seeds itself: the same result either way). As
-    always with spawned processes, a script calling this needs the `if __name__ == "__main__":` guard."""
-    progress = {"total": len(series), "desc": f"SKAB Conv-AE per file {mark}", "unit": "series"}
+    that many series at once in a `fit_pool` (each fit seeds itself: the same result either way)."""
     if workers <= 1:
-        return [fit_and_score(s, config) for s in tqdm(series, **progress)]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(tqdm(pool.map(fit_and_score, series, repeat(config)), **progress))
+        return [fit_and_score(s, config)
+                for s in tqdm(series, desc=f"SKAB Conv-AE per file {mark}", unit="series")]
+    with fit_pool(workers) as pool:
+        return collect_fits(submit_fits(pool, series, config), mark)
 
 
 def skab_rule_rows(fit: SeriesFit, window: int) -> np.ndarray:

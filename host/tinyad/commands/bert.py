@@ -12,7 +12,11 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from tinyad.errors import InputError
+from tinyad.atomic import atomic_path, outputs_in, remove_outputs, write_text_atomic
+from tinyad.errors import ALARMS_EXIT_CODE, AlarmsFound, InputError
+
+# What `bert score` writes into its --out folder (an earlier run's are removed before scoring)
+SCORE_FILES = ("scores.csv", "scores.png", "summary.json")
 
 DATASET_HELP = "ess_lfp:N (rack N of ../shared/data/bms/ess_lfp), bess (the BESS log), or a Parquet/CSV file."
 
@@ -423,8 +427,13 @@ def other_channels_hint(checkpoint: list[str], data: list[str]) -> str:
 
 def _telemetry_for(loaded, dataset: str, to_stderr: bool = False, dayfirst: bool | None = None, decimal: str = ".",
                    time_column: str | None = None):
-    """`dataset` in the loaded checkpoint's channel order; other channels are refused with a hint."""
+    """`dataset` in the loaded checkpoint's channel order; channels beyond the checkpoint's are left out with a
+    note; a checkpoint channel the data lack is refused with a hint."""
     data = _load_dataset(dataset, to_stderr, dayfirst, decimal, time_column)
+    extra = [c for c in data.channels if c not in loaded.channels]
+    if extra and all(c in data.channels for c in loaded.channels):  # an export that grew a column
+        click.echo(f"note: {data.source}: channels not used by the checkpoint: {', '.join(extra)}", err=to_stderr)
+        data = data.only(loaded.channels)
     data = data.in_order_of(loaded.channels)  # same names, other order: as trained
     if data.channels != loaded.channels:
         raise InputError(f"{dataset} has channels {data.channels}, the checkpoint {loaded.channels}",
@@ -510,11 +519,15 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
                   "The cut: this share of the steps scoring highest (default 0.08, the method's), or with "
                   "--reference the share of the reference's steps above it (default 0.001).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Write scores.csv (time, score, alarm, interpolated) and scores.png here.")
+              help="Write scores.csv (time, score, alarm, interpolated), scores.png and summary.json here (the "
+                   "earlier ones are removed first: a run that fails leaves none).")
 @click.option("--reference", help="Known-normal telemetry (same forms as --dataset): the cut becomes its "
               "(1 - anomaly-rate) score quantile, a fixed threshold; the anomaly rate is then its false alarm share.")
-def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference, dayfirst,
-                  decimal, time_column):
+@click.option("--fail-on-alarm", is_flag=True,
+              help=f"Exit with code {ALARMS_EXIT_CODE} when a step is above the cut (0: none), for scripts; an error "
+                   "still exits with its own code.")
+def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference, fail_on_alarm,
+                  dayfirst, decimal, time_column):
     """Score real telemetry with a checkpoint (or a run's last one): per-step anomaly scores, no injected
     anomalies and no labels. Writes a CSV and a PNG. The cut ranks steps within this data, or with
     --reference is set on known-normal telemetry."""
@@ -527,6 +540,8 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     from tinyad.evaluation import events, join_events
 
     _refuse_unused_reading_options([dataset, reference], dayfirst, decimal, time_column)
+    # an unattended job must never read an earlier run's results as this one's
+    remove_outputs(outputs_in(out_dir, SCORE_FILES))
     loaded, whole = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal,
                               time_column=time_column)
     data = whole.time_slice(*(score_range or (0.0, 1.0)))
@@ -545,8 +560,9 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     filled = data.interpolated_rows()
     # Times the loader converted to UTC keep their +00:00 in the file and on screen: not mistaken for local time.
     times = times.dt.tz_localize(data.time_zone) if data.time_zone else times
-    pd.DataFrame({"time": times.to_numpy(), "score": scores, "alarm": flags.astype(np.int8),
-                  "interpolated": filled.astype(np.int8)}).to_csv(out_dir / "scores.csv", index=False)
+    with atomic_path(out_dir / "scores.csv") as partial:  # a reader never sees half a file
+        pd.DataFrame({"time": times.to_numpy(), "score": scores, "alarm": flags.astype(np.int8),
+                      "interpolated": filled.astype(np.int8)}).to_csv(partial, index=False)
     cut = (f"{1 - anomaly_rate:.1%} quantile of the reference's scores" if reference
            else f"{1 - anomaly_rate:.0%} quantile")
     png = plot_scores(data, scores, threshold, flags, out_dir / "scores.png",
@@ -566,11 +582,22 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     if filled.any():
         click.echo(f"note: {int(filled.sum())} step(s) were interpolated over short gaps, {int((filled & flags).sum())}"
                    " of them above the cut (column `interpolated` in scores.csv, blue in scores.png)")
+    warnings = []
     if note := collapsed_scores_note(scores):
+        warnings.append(note)
         click.secho(f"warning: {note}", fg="yellow", err=True)
     elif not reference:
         if tied := tied_cut_note(scores, threshold, anomaly_rate):
             click.echo(f"note: {tied}")
         click.echo("note: this cut flags that share of any data by construction; set it on known-normal telemetry "
                    "with --reference before calling a region an anomaly")
-    click.echo(f"wrote {out_dir / 'scores.csv'} and {png}")
+    summary = {"dataset": dataset, "checkpoint": str(checkpoint), "step": loaded.step, "steps": len(scores),
+               "alarm_steps": int(flags.sum()), "alarms": bool(flags.any()), "threshold": float(threshold),
+               "cut": "reference" if reference else "within the data", "anomaly_rate": anomaly_rate,
+               "episodes": [{"start": str(times.iloc[a]), "end": str(times.iloc[b - 1]),
+                             "peak_score": float(scores[a:b].max())} for a, b in episodes],
+               "interpolated_steps": int(filled.sum()), "warnings": warnings}
+    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    click.echo(f"wrote {out_dir / 'scores.csv'}, {png} and {out_dir / 'summary.json'}")
+    if fail_on_alarm and flags.any():
+        raise AlarmsFound()

@@ -12,11 +12,11 @@ from typing import NamedTuple
 
 import click
 
-from tinyad.atomic import outputs_in, remove_outputs
+from tinyad.atomic import atomic_path, outputs_in, remove_outputs, write_text_atomic
 from tinyad.detectors.pipeline import COLUMNS_FILE, KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
 from tinyad.detectors.telemetry import median_step
-from tinyad.errors import InputError, TinyadError
+from tinyad.errors import ALARMS_EXIT_CODE, AlarmsFound, InputError, TinyadError
 from tinyad.paths import distinct_stems
 
 # What `detect fit` writes besides the model's own files: the signal columns in order, and the read options
@@ -25,6 +25,8 @@ READ_OPTIONS_FILE = "read_options.json"
 # Every file a fit writes into its folder: a refit removes those of the previous fit first, so that no stale
 # model.keras of an LSTM-AE lies beside the model.pkl of a PCA refit.
 FIT_FILES = ("model.keras", "model.pkl", "detector.json", "pipeline.json", COLUMNS_FILE, READ_OPTIONS_FILE)
+# `detect score --out`: every file's alarms, regions and warning marks, and the files that failed, for scripts
+SUMMARY_FILE = "summary.json"
 
 # The model options of `detect fit` and the models that take each (any other model refuses them).
 MODEL_OPTIONS = {
@@ -155,13 +157,16 @@ def labelled_faults_text(faults: list[tuple[str, str]], total: int, shown: int =
     return f"{len(faults)} of {total} files are sessions labelled as faults, not normal: {listed}{more}"
 
 
-def labelled_training_rows(item, rows: int, label_column: str | None) -> str | None:
+def labelled_training_rows(item, rows: int, label_column: str | None, by_time: bool = False) -> str | None:
     """A warning when the first `rows` rows of `item` (Telemetry, the rows a fit trains on) hold rows that its own
     label column marks anomalous (1): the --label-column's, else a well-known label column's
     (`Telemetry.label_like_marks`); None when none do, or for a session (its label is checked as a whole). E.g.
     rows 1..400 trained, column anomaly 1 on rows 301..420 -> "a.csv: 100 of the 400 training rows are labelled
-    anomalous in column 'anomaly' (the first is data row 301) ... --train-rows 300 ..."."""
+    anomalous in column 'anomaly' (the first is data row 301) ... --train-rows 300 ..."; `by_time` (the rows were
+    chosen with --train-until): the time of that first row instead."""
     import numpy as np
+
+    from tinyad.detectors.telemetry import time_text
 
     if item.session_label is not None:
         return None
@@ -170,8 +175,12 @@ def labelled_training_rows(item, rows: int, label_column: str | None) -> str | N
     for name, marked in marks.items():
         hits = np.flatnonzero(marked[:rows])
         if len(hits):
-            stop_before = (f"--train-rows {hits[0]} or an earlier --train-until" if hits[0] else
-                           "files or rows that hold none")
+            if not hits[0]:
+                stop_before = "files or rows that hold none"
+            elif by_time and item.time is not None:
+                stop_before = f"a --train-until at or before {time_text(item.time[hits[0]])} (that row's time)"
+            else:
+                stop_before = f"--train-rows {hits[0]} or an earlier --train-until"
             return (f"{item.source}: {len(hits)} of the {rows} training rows are labelled anomalous in column "
                     f"{name!r} (the first is data row {hits[0] + 1}): a label-free detector learns them as normal "
                     f"and would not alarm on faults like them; train on {stop_before}")
@@ -366,7 +375,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     from tinyad.detectors.pipeline import (WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig, fit_summary,
                                            longest_constant_runs)
     from tinyad.detectors.telemetry import (file_fingerprint, load_telemetry, median_interval, rows_before,
-                                            sampling_notes, time_unit_from_name)
+                                            sampling_notes, time_unit_from_name, values_fingerprint)
 
     # Everything that can be checked without the data is checked before loading it.
     check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
@@ -455,7 +464,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     else:
         segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
     for item, segment in zip(loaded, segments):  # labels are never fitted on, but they tell of faults trained on
-        if warning := labelled_training_rows(item, len(segment), label_column):
+        if warning := labelled_training_rows(item, len(segment), label_column, by_time=bool(train_until)):
             click.secho(f"warning: {warning}", fg="yellow", err=True)
     for item, segment in zip(loaded, segments):  # the time column of the rows trained on: gaps, steps back
         unit = item.time_unit or time_unit_from_name(item.time_name)
@@ -497,7 +506,7 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
                         [length for length, _ in longest_constant_runs(s)] for s in segments))],
                     # so that `detect score` leaves the rows fitted on out of a labelled file's evaluation
                     "trained_on": [{"file": str(Path(item.source).resolve()), **file_fingerprint(item.source),
-                                    "rows": len(segment)}
+                                    "rows": len(segment), "values_sha256": values_fingerprint(segment)}
                                    for item, segment in zip(loaded, segments)]}
     (out_dir / READ_OPTIONS_FILE).write_text(json.dumps(read_options, indent=2))
     if summary := fit_summary(detector):
@@ -593,7 +602,11 @@ def _check_model_config(detector) -> None:
 @click.option("--threshold", "method", type=click.Choice(THRESHOLD_METHODS),
               help="Override the threshold method saved with the detector.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write <name>.scores.csv and <name>.png per input here.")
+              help="Write <name>.scores.csv and <name>.png per input here, and summary.json for all of them "
+                   "(a file that fails has its earlier outputs removed, never left stale).")
+@click.option("--fail-on-alarm", is_flag=True,
+              help=f"Exit with code {ALARMS_EXIT_CODE} when a scored file has an alarm (0: none), for scripts; "
+                   "an error still exits with its own code.")
 @click.option("--merge-gap", type=RowsOrDuration(0), default="0", show_default=True,
               help="Join flagged regions fewer than this many unflagged rows apart, or less than this duration "
                    "(e.g. 1h, 30min; needs a time column), into one region (the rows between then alarm too): "
@@ -602,8 +615,8 @@ def _check_model_config(detector) -> None:
               help="Drop flagged regions shorter than this many rows, or lasting less than this duration (e.g. "
                    "30min; needs a time column), after --merge-gap: no alarm for a blip.")
 @_threshold_settings(at_fit=False)
-def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label_column, method, out_dir, merge_gap,
-          min_rows, prune_p, error_window, quantile, k_sigma, ucl_quantile, ucl_factor):
+def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label_column, method, out_dir,
+          fail_on_alarm, merge_gap, min_rows, prune_p, error_window, quantile, k_sigma, ucl_quantile, ucl_factor):
     """Score FILES with the detector in MODEL_DIR (a folder gives its session files): alarms, flagged
     regions, PNG plots, optional evaluation.
 
@@ -651,23 +664,50 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     if unused := unused_settings_note(overrides, detector.threshold.method):
         click.secho(f"warning: {unused}", fg="yellow", err=True)
     files = expand_folders(files, echo=click.echo)
+    if out_dir:  # an unattended job must never read an earlier night's results as tonight's
+        remove_outputs(outputs_in(out_dir, [SUMMARY_FILE]))
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
+        if out_dir:
+            remove_outputs(outputs_in(out_dir, [f"{stem}.scores.csv", f"{stem}.png"]))
         try:
             scored.append(_score_file(detector, path, stem, read, statistics, method, out_dir, merge_gap, min_rows))
         except TinyadError as err:
             named = err if str(path) in str(err) else type(err)(f"{path}: {err}", hint=err.hint)
-            if len(files) == 1:
-                raise named from err
-            click.secho(f"error: {named}", fg="red", err=True)
             failures.append((path, named))
+            if len(files) > 1:
+                click.secho(f"error: {named}", fg="red", err=True)
+    if out_dir:
+        write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(score_summary(model_dir, detector, scored, failures),
+                                                             indent=2) + "\n")
     if len(scored) > 1 or (scored and failures):
         _print_summary(scored, detector.kind)
+    if len(files) == 1 and failures:
+        raise failures[0][1]
     if failures:
         listed = "; ".join(str(error) for _, error in failures)  # each names its file
         first = failures[0][1]
         raise type(first)(f"{len(failures)} of {len(files)} file(s) could not be scored: {listed}",
                           hint=first.hint)
+    if fail_on_alarm and any(f.flags.any() for f in scored):
+        raise AlarmsFound()
+
+
+def score_summary(model_dir: Path, detector, scored: list["_ScoredFile"], failures: list) -> dict:
+    """What `detect score --out` writes to summary.json: per scored file its rows, alarms, regions, first and
+    last alarmed row (counted from 1), the summary's warning marks and its scores CSV; the files that failed
+    with their error; and whether any file alarmed."""
+    files = []
+    for f in scored:
+        alarmed = f.flags.nonzero()[0]
+        files.append({"file": str(f.path), "rows": len(f.flags), "alarm_rows": int(len(alarmed)),
+                      "regions": f.regions, "first_alarm_row": int(alarmed[0]) + 1 if len(alarmed) else None,
+                      "last_alarm_row": int(alarmed[-1]) + 1 if len(alarmed) else None, "warnings": list(f.marks),
+                      "fitted_on_rows": f.first_test_row, "scores_csv": f.csv_path})
+    return {"detector": str(model_dir), "kind": detector.kind, "threshold": detector.threshold.method,
+            "alarms": any(item["alarm_rows"] for item in files), "files": files,
+            "failed": [{"file": str(path), "error": str(error), "exit_code": error.exit_code}
+                       for path, error in failures]}
 
 
 def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, method: str | None,
@@ -733,7 +773,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                  *stuck]:
         if note:
             click.echo(f"  note: {note}")
-    first_test_row = rows_trained_on(path, read["trained_on"])
+    first_test_row = rows_trained_on(path, read["trained_on"], data.values)
     if data.labels is not None and not first_test_row and (changed := fitted_path_changed(path, read["trained_on"])):
         click.echo(f"  note: the detector was fitted on rows 1..{changed} of this file, which has changed since: "
                    "every row is evaluated")
@@ -768,7 +808,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
             for name, column in zip(data.columns, result.channel_errors.T):
                 frame[f"error_{name}"] = column
         csv_path = out_dir / f"{stem}.scores.csv"
-        frame.to_csv(csv_path, index=False)
+        with atomic_path(csv_path) as partial:  # a reader never sees half a file
+            frame.to_csv(partial, index=False)
         mean, std = statistics[:2]
         usable = mean is not None and std is not None and len(mean) == len(data.columns)
         order, order_note = plot_channel_order(result, data.columns)
@@ -786,7 +827,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     other_interval = sampled and other_interval_note(sampled["interval"], sampled["unit"], statistics[2])
     marks = [mark for mark, note in warnings if note] + (["stuck channel"] if stuck else []) + (
         ["sampled at another interval"] if other_interval else [])
-    return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks), first_test_row)
+    return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks), first_test_row,
+                       str(csv_path) if out_dir else None)
 
 
 # A file's flagged regions listed on screen at most: a quantile threshold can flag hundreds of blips.
@@ -946,6 +988,7 @@ class _ScoredFile(NamedTuple):
     labels: "np.ndarray | None"
     marks: tuple = ()  # warnings worth repeating in the summary, e.g. "no threshold"
     first_test_row: int = 0  # the rows before it trained the detector: not evaluated
+    csv_path: str | None = None  # its scores CSV, when written
 
 
 def _print_summary(scored: list[_ScoredFile], kind: str) -> None:

@@ -168,8 +168,9 @@ def level_shift_note(values, columns: list[str], mean, std, shown: int = 3) -> s
     more = f"; and {len(far) - shown} more channel(s)" if len(far) > shown else ""
     return (f"{listed}{more}: the file's level lies far outside the training data, as with other units (m/s² "
             "against g, °F against °C), another sensor range, a moved sensor, or a level that drifts between "
-            "recordings (a temperature); rows then alarm for the level alone: convert the file to the training "
-            "units, or fit on data that cover this level")
+            "recordings (a temperature); a threshold set on the training errors then alarms for the level alone "
+            "(the dynamic one may flag nothing): convert the file to the training units, or fit on data that cover "
+            "this level")
 
 
 def no_threshold_note(result: ScoreResult, time=None) -> str | None:

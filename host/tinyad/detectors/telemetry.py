@@ -554,16 +554,40 @@ def file_fingerprint(path: str | os.PathLike) -> dict:
     return {"bytes": os.path.getsize(path), "sha256": digest.hexdigest()}
 
 
-def rows_trained_on(path: str | os.PathLike, trained_on: list[dict]) -> int:
+def ends_without_line_end(path: str | os.PathLike) -> bool:
+    """Whether a non-empty text file's last byte is not a line end: a CSV export still being written (or cut off),
+    whose last row may be incomplete."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) not in (b"\n", b"\r")
+
+
+def values_fingerprint(values) -> str:
+    """The SHA-256 hex digest of rows of signal values as float64: the same numbers read from a copy with other
+    line endings, or from a longer file that starts with them, give the same digest."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()
+
+
+def rows_trained_on(path: str | os.PathLike, trained_on: list[dict], values=None) -> int:
     """How many leading rows of the file at `path` a detector was fitted on: the "rows" of the entry of
-    `trained_on` (as `detect fit` saves it: {"file", "bytes", "sha256", "rows"}) with the same content; 0 for a
-    file it was not fitted on. Only a file of a fitted size is hashed."""
+    `trained_on` (as `detect fit` saves it: {"file", "bytes", "sha256", "rows", "values_sha256"}) with the same
+    content, else (given the file's `values` in the detector's column order) one whose rows fitted on are the
+    file's first rows, value for value (`values_fingerprint`: a CRLF copy, a log file that grew since, the file a
+    training file was cut from); 0 for a file it was not fitted on. Only a file of a fitted size is hashed."""
     size = os.path.getsize(path)
     candidates = [entry for entry in trained_on if entry.get("bytes") == size]
-    if not candidates:
-        return 0
-    digest = file_fingerprint(path)["sha256"]
-    return max((int(entry["rows"]) for entry in candidates if entry.get("sha256") == digest), default=0)
+    digest = file_fingerprint(path)["sha256"] if candidates else None
+    same_file = max((int(entry["rows"]) for entry in candidates if entry.get("sha256") == digest), default=0)
+    if same_file or values is None:
+        return same_file
+    return max((int(entry["rows"]) for entry in trained_on
+                if entry.get("values_sha256") and 0 < int(entry["rows"]) <= len(values)
+                and values_fingerprint(values[:int(entry["rows"])]) == entry["values_sha256"]), default=0)
 
 
 def fitted_path_changed(path: str | os.PathLike, trained_on: list[dict]) -> int:
@@ -870,7 +894,10 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         cells = [frame[chosen[j]].iloc[i] for i, j in np.argwhere(bad)]
         comment_rows = sorted({int(i) + 1 for (i, _), cell in zip(np.argwhere(bad), cells)
                                if isinstance(cell, str) and cell.lstrip().startswith("#")})
-        if comment_rows:  # pandas reads a "# power failure" line inside the data as a row
+        if top == len(numeric) and bad[:-1].sum() == 0 and ends_without_line_end(path):
+            hint = ("the last line has no line end: the file is probably still being written (an export in "
+                    "progress); score it once it is complete, or delete its unfinished last line")
+        elif comment_rows:  # pandas reads a "# power failure" line inside the data as a row
             hint = (f"data row(s) {', '.join(map(str, comment_rows[:5]))}{' ...' if len(comment_rows) > 5 else ''} "
                     "are comment lines (#): delete them from the file (only those above the header are skipped)")
         elif top <= HEADER_LINES_AT_MOST and top < len(numeric) and all(isinstance(cell, str) for cell in cells):
@@ -883,6 +910,9 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN{text}"
                          f"{also}; {int(bad.sum())} such cell(s) in all, the longest run {longest} row(s)"
                          + (f", longer than --fill-missing {fill_missing}" if fill_missing else ""), hint=hint)
+    if suffix != ".parquet" and len(numeric) and ends_without_line_end(path):
+        notes.append(f"the file does not end with a line end: still being written? its last row (data row "
+                     f"{len(numeric)}) may be cut off, and a number cut short reads as another value")
     time, time_unit = None, time_unit_from_name(time_column)
     if time_column:
         time = frame[time_column].to_numpy()
@@ -910,9 +940,13 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                                   "--label-column")
         labels = raw.astype(np.int8)
     left_out = label_like if not columns else []
-    marks = ({name: pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float) == 1
-              for name in label_like_columns(c for c in frame.columns if c not in chosen and c != label_column)}
-             if drop_label_like else {})
+    marks = {}
+    for name in (label_like_columns(c for c in frame.columns if c not in chosen and c != label_column)
+                 if drop_label_like else []):
+        marked = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+        if np.isin(marked[~np.isnan(marked)], (0, 1)).all() and not np.isnan(marked).all():
+            marks[name] = marked == 1  # 0/1 labels only: -1/+1 or "fault" text mean something else here
+
     return Telemetry(str(path), chosen, numeric, time, labels, time_name=time_column,
                      label_like_left_out=left_out, time_unit=time_unit, time_guessed=guessed,
                      time_like_signal=time_like_signal, notes=notes,
