@@ -186,8 +186,10 @@ def test_fine_tuning_on_the_same_channels_in_another_order_reorders_the_data(sou
         assert main(["bert", "evaluate", str(result.final_checkpoint), "--dataset", str(tmp_path / f"{name}.csv"),
                      "--range", "0:1", "--seeds", "1", "--json"]) == 0
         evaluated[name] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    # the reordered file is scored exactly as the same data in the checkpoint's order
+    # the reordered file is scored exactly as the same data in the checkpoint's order (the warnings name the file)
+    warned = {name: result.pop("warnings") for name, result in evaluated.items()}
     assert evaluated["reordered"] == evaluated["ordered"] and evaluated["ordered"]["range"] == [0.0, 1.0]
+    assert [text.replace("reordered.csv", "ordered.csv") for text in warned["reordered"]] == warned["ordered"]
 
 
 def test_checkpoint_positions_match_shared_names_first():
