@@ -742,6 +742,9 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     # a run of over-range marks read as the column's largest reading is no frozen sensor: left out of that test
     held = data.values if data.range_marked is None else np.where(data.range_marked, np.nan, data.values)
     stuck = stuck_channel_notes(held, data.columns, statistics[3], data.time)
+    unit = data.time_unit or time_unit_from_name(data.time_name)
+    sampled = median_interval(data.time, unit)  # one comparison with the fit: printed as a note, marked in the summary
+    other_interval = sampled and other_interval_note(sampled["interval"], sampled["unit"], statistics[2])
     warnings = [("level far from the training data", level_shift_note(data.values, data.columns, *statistics[:2])),
                 ("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
                 ("no threshold", no_threshold_note(result, data.time)),
@@ -769,8 +772,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     if regions and result.channel_errors is None and len(data.columns) > 1:
         click.echo(f"  note: {detector.kind} scores each row as a whole: no channel's part of the error to name")
     for note in [*data.notes, pruned_note(result, detector.threshold.p), *(note for _, note in warnings),
-                 *sampling_notes(data.time, statistics[2], data.time_unit or time_unit_from_name(data.time_name)),
-                 *stuck]:
+                 *sampling_notes(data.time, None, unit), other_interval, *stuck]:
         if note:
             click.echo(f"  note: {note}")
     first_test_row = rows_trained_on(path, read["trained_on"], data.values)
@@ -823,8 +825,6 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
             click.echo(f"  note: the PNG plots {PLOTTED_CHANNELS} of {data.values.shape[1]} channels, "
                        + (f"those with {order_note}: {drawn}" if order is not None else "the first ones"))
         click.echo(f"  wrote {csv_path} and {png}")
-    sampled = median_interval(data.time, data.time_unit or time_unit_from_name(data.time_name))
-    other_interval = sampled and other_interval_note(sampled["interval"], sampled["unit"], statistics[2])
     marks = [mark for mark, note in warnings if note] + (["stuck channel"] if stuck else []) + (
         ["sampled at another interval"] if other_interval else [])
     return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks), first_test_row,
