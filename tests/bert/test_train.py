@@ -134,6 +134,26 @@ def test_method_score_by_hand():
     assert evaluate.first_reaching(history) == 20 and evaluate.first_reaching(history[:1]) is None
 
 
+def test_compiled_inference_is_the_eager_model_up_to_rounding_and_follows_assigned_weights():
+    import keras
+
+    from tinyad.bert.model import build_model, preset_config
+
+    keras.utils.set_random_seed(0)
+    model = build_model(preset_config("tiny", 2))
+    windows = np.random.default_rng(0).normal(size=(5, 32, 2)).astype(np.float32)
+    infer = evaluate.compiled_inference(model)
+    # float32 rounding only (grappler's arithmetic rewrites); logits are of order 1
+    np.testing.assert_allclose(infer(windows), np.asarray(model(windows, training=False)), rtol=0, atol=1e-5)
+    before = infer(windows[:3])
+    for variable in model.trainable_variables:  # as an EMA swap or a checkpoint load does
+        variable.assign(variable * 0.5)
+    after = evaluate.compiled_inference(model)(windows[:3])  # the traced function is kept on the model
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, np.asarray(model(windows[:3], training=False)), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(evaluate.compiled_inference(model)(windows[:3]), after)  # deterministic
+
+
 def test_score_series_averages_overlapping_windows():
     class Constant:  # a "model" whose logit is the window's first value at every step
         input_shape = (None, 4, 1)

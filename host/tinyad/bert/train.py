@@ -416,6 +416,9 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     notes = [*extra_notes, *model_notes]
     sampler = WindowSampler(standardized, config.window, config.window // 2, rng)
     optimizer = keras.optimizers.AdamW(learning_rate=options.lr, weight_decay=1e-4, clipnorm=1.0)
+    # Built here, not in the first step: creating its variables inside train_step makes tf.function trace the
+    # step twice (2-3 s each); the updates are bit-identical.
+    optimizer.build(model.trainable_variables)
     # The average starts at the initial weights (for fine-tuning: the checkpoint's).
     averaged = ([tf.Variable(v, trainable=False) for v in model.trainable_variables]
                 if options.ema_decay > 0 else None)
