@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tinyad.bench.bert_transfer import false_alarm_share_by_block
+from tinyad.bench.bert_transfer import cadence, false_alarm_share_by_block
 from tinyad.bench.bert_transfer_bess import (OTHER_ASSIGNMENT, TRAIN_BLOCKS, VALIDATION_ROWS, assignment_coverage,
                                              bess_split, range_coverage, run)
 
@@ -64,7 +64,8 @@ def test_quick_run_transfers_from_ess_lfp_and_reinitializes_the_five_channel_emb
     figures = result.figures
     assert figures["quick"] and figures["test_labels_used_for_any_choice"] is False
     assert figures["pretrain_racks"] == [1, 2, 3, 4, 5] and figures["train_blocks"] == [1, 3, 5]
-    assert figures["chosen_finetune_step"] in range(0, 21, 2)
+    quick = cadence(200, quick=True)  # fine-tuning 20 steps, checkpointed every 5 (step 0: the source model)
+    assert figures["chosen_finetune_step"] in range(0, quick.finetune_steps + 1, quick.finetune_every)
     assert 0.0 <= figures["finetuned_score"] <= 1.0 and 0.0 <= figures["five_channel_reinit_score"] <= 1.0
     assert sum(figures["false_alarm_share_by_test_block"].values()) == pytest.approx(1.0)
     assert figures["five_channel_reinit_notes"] and "re-initialized input_embedding" in \

@@ -70,6 +70,16 @@ def test_choose_steps_uses_the_mean_over_seeds_of_common_steps():
     assert choose_steps([flat, flat])[0] == 0  # ties: the earliest step (the fewest updates)
 
 
+def test_cadence_checkpoints_a_quick_run_less_often_but_keeps_the_fine_tuning_budget_on_the_scratch_run():
+    from tinyad.bench.bert_transfer import cadence
+
+    # the benchmark: fine-tune 300 steps, every 30 (1 %); scratch every 150 (5 %)
+    assert cadence(3000, quick=False) == (3000, 300, 30, 150)
+    # quick: fine-tune 20 steps every 5 (2.5 %); scratch every 20, so step 20 (the fine-tuning budget) is scored
+    assert cadence(200, quick=True) == (200, 20, 5, 20)
+    assert cadence(10, quick=True) == (10, 1, 1, 1)  # never every 0 steps
+
+
 def test_ema_weights_are_the_average_of_start_and_update(tmp_path):
     from tinyad.bert.train import TrainOptions, load_checkpoint, train
 

@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from tinyad.bench import BenchResult, markdown_table
-from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, RESULT_HEADERS, Split,
-                                        _detail_tables, _met, _result_row, block_bounds, block_rows,
+from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, RESULT_HEADERS, Split, _detail_tables,
+                                        _met, _result_row, block_bounds, block_rows, cadence,
                                         false_alarm_share_by_block, prepare_interleaved, rack_segments, run_recipe,
                                         summarize)
 from tinyad.paths import REPO_ROOT, shared_data_dir
@@ -136,7 +136,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
     steps = 200 if quick else 3000
     preset = "tiny" if quick else "small"
     window = PRESETS[preset]["window"]
-    finetune_steps, every = steps // 10, max(1, steps // 100)
+    finetune_steps, every = cadence(steps, quick)[1:3]
     out_dir = Path(out_dir or REPO_ROOT / "build" / "bench" / ("bert_transfer_bess_quick" if quick
                                                                  else "bert_transfer_bess"))
     started = time.perf_counter()

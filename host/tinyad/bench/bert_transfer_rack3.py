@@ -48,9 +48,10 @@ from pathlib import Path
 
 from tinyad.bench import BenchResult, markdown_table
 from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, INTERLEAVED_VALIDATION_MINUTES,
-                                        RESULT_HEADERS, TARGET_F1, TARGET_MAIN_S, TARGET_SCORE, VALIDATION_KEY,
-                                        Split, _detail_tables, _ess_root, _met, block_rows, false_alarm_share_by_block,
-                                        prepare_interleaved, rack_segments, run_recipe, summarize)
+                                        RESULT_HEADERS, TARGET_F1, TARGET_MAIN_S, TARGET_SCORE, VALIDATION_KEY, Split,
+                                        _detail_tables, _ess_root, _met, block_rows, cadence,
+                                        false_alarm_share_by_block, prepare_interleaved, rack_segments, run_recipe,
+                                        summarize)
 from tinyad.bench.bert_transfer_bess import block_regimes_table, coverage_comparison
 from tinyad.paths import REPO_ROOT
 
@@ -136,7 +137,7 @@ def run(quick: bool = False, out_dir: Path | None = None) -> BenchResult:
     from tinyad.bert.model import PRESETS
 
     steps = 200 if quick else 3000
-    finetune_steps, every = steps // 10, max(1, steps // 100)
+    finetune_steps, every = cadence(steps, quick)[1:3]
     window = PRESETS["tiny" if quick else "small"]["window"]
     assert all(PRESETS[c.preset]["window"] == PRESETS["small"]["window"] for c in CANDIDATES)
     out_dir = Path(out_dir or REPO_ROOT / "build" / "bench" / ("bert_transfer_rack3_quick" if quick

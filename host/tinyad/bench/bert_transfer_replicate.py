@@ -40,7 +40,7 @@ import numpy as np
 from tinyad.bench import BenchResult, markdown_table
 from tinyad.bench.bert_transfer import (ANOMALY_RATE, EMA_DECAY, FINETUNE_SEEDS, RESULT_HEADERS, TARGET_F1,
                                         TARGET_MAIN_S, TARGET_SCORE, _detail_tables, _ess_root, _met, block_rows,
-                                        false_alarm_share_by_block, run_recipe, summarize)
+                                        cadence, false_alarm_share_by_block, run_recipe, summarize)
 from tinyad.bench.bert_transfer_bess import block_regimes_table, coverage_comparison
 from tinyad.bench.bert_transfer_rack3 import CANDIDATES, N_BLOCKS, deepest_discharge_blocks, target_rack_split
 from tinyad.paths import REPO_ROOT
@@ -71,7 +71,7 @@ def run(quick: bool = False, out_dir: Path | None = None, target_racks=TARGET_RA
     steps = 200 if quick else 3000
     preset = "tiny" if quick else RECIPE.preset
     window = PRESETS[preset]["window"]
-    finetune_steps, every = steps // 10, max(1, steps // 100)
+    finetune_steps, every = cadence(steps, quick)[1:3]
     out_dir = Path(out_dir or REPO_ROOT / "build" / "bench" / ("bert_transfer_replicate_quick" if quick
                                                                  else "bert_transfer_replicate"))
     started = time.perf_counter()
