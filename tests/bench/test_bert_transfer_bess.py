@@ -70,5 +70,9 @@ def test_quick_run_transfers_from_ess_lfp_and_reinitializes_the_five_channel_emb
     assert sum(figures["false_alarm_share_by_test_block"].values()) == pytest.approx(1.0)
     assert figures["five_channel_reinit_notes"] and "re-initialized input_embedding" in \
         figures["five_channel_reinit_notes"][0]
+    # beside seed 0's first crossing, where the model one would keep stands against the scratch reference
+    assert figures["chosen_model_at_or_above_scratch_reference"] == (
+        figures["finetuned_score"] >= figures["scratch_last5_median_score"])
+    assert f"scores {figures['finetuned_score']:.3f}: " in result.markdown
     assert (tmp_path / "bess" / "score_vs_steps_bess.png").stat().st_size > 0
     assert "Split 4: another site" in result.markdown and "B3 | train" in result.markdown

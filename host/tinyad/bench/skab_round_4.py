@@ -59,7 +59,8 @@ def run(quick: bool = False) -> BenchResult:
         "",
         report_table(reports),
         "",
-        "Scored over all rows as SKAB's leaderboard does (comparison only, not a result): "
+        "Scored over all rows as SKAB's current notebook does (comparison only, not a result; whether the "
+        "published leaderboard counts the training rows is not verified, see `skab`): "
         f"F1 {figures['skab_rule_all_rows']['f1']:.3f}, FAR {figures['skab_rule_all_rows']['far']:.1%}, "
         f"MAR {figures['skab_rule_all_rows']['mar']:.1%}.",
         "",
