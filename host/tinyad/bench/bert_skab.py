@@ -85,9 +85,8 @@ def run(quick: bool = False) -> BenchResult:
     markdown = "\n".join([
         f"Protocol and thresholds as in `tinyad bench skab`, on the raw channels (no drift treatment, so the "
         f"LSTM-AE row differs from `skab`'s, which differences the two temperatures) ({len(files)} files, first "
-        f"{SKAB_TRAIN_ROWS} rows "
-        f"train, {len(y)} test rows concatenated, {y.mean():.1%} anomalous). Transformer: preset "
-        f"`{options.preset}` with a {options.window}-step window, {steps} steps, synthetic outliers soft 0.5 / "
+        f"{SKAB_TRAIN_ROWS} rows train, {len(y)} test rows concatenated, {y.mean():.1%} anomalous). Transformer: "
+        f"preset `{options.preset}` with a {options.window}-step window, {steps} steps, synthetic outliers soft 0.5 / "
         f"uniform 0.15 / peak 0.15 / length 0.0, window sliding {stride}; trained on normal rows only. "
         "The `normal-calibrated` threshold saw no label; the oracle row did and is not a result.",
         "",

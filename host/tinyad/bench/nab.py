@@ -23,7 +23,7 @@ from tinyad.detectors import thresholds as th
 from tinyad.detectors.common import Standardizer
 from tinyad.detectors.datasets import nab_series
 from tinyad.detectors.pipeline import make_detector
-from tinyad.evaluation import auc_pr, event_prf, point_adjust, pointwise, vus_pr
+from tinyad.evaluation import auc_pr, event_prf, events, point_adjust, pointwise, vus_pr
 
 PROBATION = 0.15
 SMOOTHING_SPAN = 10.0
@@ -109,9 +109,7 @@ def run(quick: bool = False) -> BenchResult:
         timings[label] = time.perf_counter() - t1
     total_s = time.perf_counter() - t0
     # Label windows that end inside the probationary part are trained on as normal and never scored.
-    from tinyad.evaluation import events as label_events
-
-    windows = [(a, b, int(len(s.values) * PROBATION)) for s in series for a, b in label_events(s.labels)]
+    windows = [(a, b, int(len(s.values) * PROBATION)) for s in series for a, b in events(s.labels)]
     in_training = sum(1 for a, b, n_train in windows if b <= n_train)
 
     def fmt(v):

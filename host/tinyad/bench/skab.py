@@ -59,7 +59,7 @@ from tinyad.detectors.datasets import SKAB_SIGNALS, SKAB_TRAIN_ROWS, skab_anomal
 from tinyad.detectors.drift import difference_channels, drifting_channels
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
 from tinyad.detectors.pipeline import make_detector
-from tinyad.evaluation import report, report_table
+from tinyad.evaluation import events, report, report_table
 
 PIECE_ROWS = 1000  # anomaly-free run cut into pieces the size of a benchmark file
 SMOOTHING_SPAN = 10.0
@@ -321,15 +321,13 @@ def run(quick: bool = False) -> BenchResult:
     best_within = max(within_far, key=lambda r: r.f1) if within_far else None
     # Event-wise and point-adjusted figures run over the concatenation: a test part ending in an anomaly and the
     # next starting in one join into one event there. Said beside the table rather than changed after the runs.
-    from tinyad.evaluation import events as label_events
-
     test_labels = [f.test_labels for f in files]
     n_test_rows = sum(len(labels) for labels in test_labels)
-    concatenated_events = len(label_events(np.concatenate(test_labels)))
-    per_file_events = sum(len(label_events(labels)) for labels in test_labels)
+    concatenated_events = len(events(np.concatenate(test_labels)))
+    per_file_events = sum(len(events(labels)) for labels in test_labels)
     lines = [
         f"Split: SKAB protocol, {len(files)} files, first {SKAB_TRAIN_ROWS} rows train, "
-        f"{len(np.concatenate([f.test_labels for f in files]))} test rows concatenated "
+        f"{n_test_rows} test rows concatenated "
         f"({np.mean(np.concatenate([f.test_labels for f in files])):.1%} anomalous: flagging everything gives "
         f"F1 {_all_ones_f1(files):.3f} at FAR 100 %). Training also uses the first {SKAB_TRAIN_ROWS} rows of "
         f"{len(pieces)} pieces of the anomaly-free run; rows {SKAB_TRAIN_ROWS}-{PIECE_ROWS - 1} of those pieces "
@@ -361,8 +359,8 @@ def run(quick: bool = False) -> BenchResult:
         "published recipe with two differences (the best epoch's weights are kept, and the last layer "
         "reconstructs every channel where SKAB's has one filter broadcast against the 8 inputs), were committed "
         "before their first run and are reported from that single run. Round 4 (round 3's recipe on the "
-        "drift-robust channels, chosen after a diagnosis of "
-        "round 3's false alarms with the test labels) is its own benchmark: `tinyad bench skab_round_4`.",
+        "drift-robust channels, chosen after a diagnosis of round 3's false alarms with the test labels) is its "
+        "own benchmark: `tinyad bench skab_round_4`.",
         "",
         report_table(all_reports),
         "",
