@@ -47,5 +47,9 @@ def test_quick_run_scores_each_fresh_rack_with_its_own_blocks(shared_data, tmp_p
         (per_rack["1"]["finetuned_score"] + per_rack["4"]["finetuned_score"]) / 2)
     assert "Split 6" in result.markdown and "#### Target rack 4" in result.markdown
     assert "Median over racks 1, 4:" in result.markdown
+    for rack in racks:  # beside seed 0's crossing, where the kept (validation-chosen) model stands
+        figs = per_rack[str(rack)]
+        side = "at or above" if figs["finetuned_score"] >= figs["scratch_last5_median_score"] else "below"
+        assert f"the kept model's {figs['finetuned_score']:.3f} is {side} it" in result.markdown
     meeting_f1 = result.markdown.split("F1 >= 0.80 on racks ")[1].split(";")[0]
     assert meeting_f1 == (", ".join(map(str, figures["racks_meeting_f1"])) or "none")  # prose, not a Python list
