@@ -692,11 +692,11 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                               f"-o tidy.parquet)")
     notes: list[str] = []
     if Path(path).suffix.lower() != ".parquet" and len(raw):
-        from tinyad.detectors.telemetry import ends_without_line_end
+        from tinyad.detectors.telemetry import unfinished_last_line_note
 
-        if ends_without_line_end(path):
-            notes.append("the file does not end with a line end: still being written? its last row may be cut off "
-                         "(a row missing cells is dropped; a number cut short reads as another value)")
+        if unfinished := unfinished_last_line_note(path, "may be cut off (a row missing cells is dropped; a number "
+                                                         "cut short reads as another value)"):
+            notes.append(unfinished)
     dropped: list[str] = []
     flags, counters = [], []
     if columns is None:

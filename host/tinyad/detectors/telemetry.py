@@ -565,6 +565,14 @@ def ends_without_line_end(path: str | os.PathLike) -> bool:
         return handle.read(1) not in (b"\n", b"\r")
 
 
+def unfinished_last_line_note(path: str | os.PathLike, what_follows: str) -> str | None:
+    """The note for a text file whose last line has no line end (`ends_without_line_end`), else None; both loaders
+    use it, each saying after "its last row" what a cut-off row does to its reading (`what_follows`)."""
+    if not ends_without_line_end(path):
+        return None
+    return f"the file does not end with a line end: still being written? its last row {what_follows}"
+
+
 def values_fingerprint(values) -> str:
     """The SHA-256 hex digest of rows of signal values as float64: the same numbers read from a copy with other
     line endings, or from a longer file that starts with them, give the same digest."""
@@ -910,9 +918,9 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
         raise InputError(f"{path}: data row {row + 1}, column {chosen[col]!r}: missing, non-numeric or NaN{text}"
                          f"{also}; {int(bad.sum())} such cell(s) in all, the longest run {longest} row(s)"
                          + (f", longer than --fill-missing {fill_missing}" if fill_missing else ""), hint=hint)
-    if suffix != ".parquet" and len(numeric) and ends_without_line_end(path):
-        notes.append(f"the file does not end with a line end: still being written? its last row (data row "
-                     f"{len(numeric)}) may be cut off, and a number cut short reads as another value")
+    if suffix != ".parquet" and len(numeric) and (unfinished := unfinished_last_line_note(
+            path, f"(data row {len(numeric)}) may be cut off, and a number cut short reads as another value")):
+        notes.append(unfinished)
     time, time_unit = None, time_unit_from_name(time_column)
     if time_column:
         time = frame[time_column].to_numpy()
