@@ -6,7 +6,7 @@ import pytest
 from tinyad.bench.imu_labelfree import FRAME, HOP, frame_features
 from tinyad.bench.nab import _category_rows
 from tinyad.bench.skab import (ROUND_2_MARK, ROUND_3_MARK, ROUND_4_MARK, FileScores, _all_ones_f1, _oracle_threshold,
-                              ensemble_scores, target_line)
+                              ensemble_scores, file_starts_in_test_rows, target_line, threshold_reports)
 from tinyad.detectors.datasets import SKAB_TRAIN_ROWS
 
 
@@ -49,6 +49,25 @@ def test_nab_category_rows_sum_counts_over_series():
     assert sigma["event_precision"] == pytest.approx(1 / 3) and sigma["event_recall"] == 1.0
     telemanom = rows["telemanom"]
     assert telemanom["f1"] == pytest.approx(2 / 3) and telemanom["pa_f1"] == pytest.approx(1.0)
+
+
+def test_skab_reports_count_events_file_by_file():
+    # File a's 4 test rows end in an anomaly, file b's start in one: one run over the concatenation, two events.
+    class File:
+        def __init__(self, test_labels):
+            self.test_labels = np.array(test_labels)
+
+    files = [File([0, 0, 1, 1]), File([1, 1, 0, 0])]
+    assert file_starts_in_test_rows(files) == [4]
+    training = np.ones(SKAB_TRAIN_ROWS)  # training p99 1: the ratio is the score itself
+    # file a flags its anomaly (ratio 9 > the per-file UCL 1.5), file b flags nothing
+    scores = FileScores([np.r_[training, 1, 1, 9, 9], np.r_[training, 1, 1, 1, 1]], [np.r_[training, 1, 1]])
+    reports, _ = threshold_reports("x", scores, files)
+    ucl = next(r for r in reports if "per-file UCL" in r.name)
+    assert (ucl.counts["tp"], ucl.counts["fn"], ucl.counts["fp"]) == (2, 2, 0)
+    # file by file: b's event is missed (event recall 1/2, PA fills a's rows only: TP 2, FN 2, F1 2/3);
+    # over the bare concatenation the flags at rows 2-3 would detect one event and adjust all four rows
+    assert ucl.event_recall == 0.5 and ucl.pa_f1 == pytest.approx(2 / 3)
 
 
 def test_ensemble_is_the_mean_of_the_members_per_file_ratios():

@@ -453,11 +453,15 @@ def test_distinct_stems_keep_files_of_the_same_name_apart():
 def test_cli_score_of_several_files_writes_each_and_sums_them_up(tmp_path, capsys):
     from tinyad.evaluation import report
 
-    data, labels = _shifted()
-    frame = pd.DataFrame(data, columns=["a", "b", "c"])
-    frame["anomaly"] = labels
+    # valve1's anomaly runs to its last row, valve2's starts right after the 150 rows fitted on: file by file
+    # they are two events, not the one their concatenation would make
+    shifts = {"valve1": (200, 300), "valve2": (150, 190)}
+    labels = {}
     files = []
-    for folder in ("valve1", "valve2"):
+    for folder, shift_at in shifts.items():
+        data, labels[folder] = _shifted(shift_at=shift_at)
+        frame = pd.DataFrame(data, columns=["a", "b", "c"])
+        frame["anomaly"] = labels[folder]
         (tmp_path / folder).mkdir()
         files.append(tmp_path / folder / "0.csv")
         frame.to_csv(files[-1], index=False)
@@ -476,11 +480,13 @@ def test_cli_score_of_several_files_writes_each_and_sums_them_up(tmp_path, capsy
     summary = printed[printed.index("summary: 2 files"):]
     flags = np.concatenate([written[f]["alarm"].to_numpy() for f in written])
     # both files hold the data fitted on (its first 150 rows): the evaluation takes rows 151..300 of each
-    expected = report(np.concatenate([labels[150:], labels[150:]]),
-                      np.concatenate([written[f]["alarm"].to_numpy()[150:] for f in written]),
-                      np.concatenate([written[f]["smoothed"].to_numpy()[150:] for f in written]), name="pca-t2q",
-                      threshold_saw_test_labels=False)
+    tested = [np.concatenate([labels["valve1"][150:], labels["valve2"][150:]]),
+              np.concatenate([written[f]["alarm"].to_numpy()[150:] for f in written]),
+              np.concatenate([written[f]["smoothed"].to_numpy()[150:] for f in written])]
+    expected = report(*tested, name="pca-t2q", threshold_saw_test_labels=False, part_starts=[150])
     assert f"all files concatenated, without the 300 rows fitted on: {expected}" in summary
+    joined = report(*tested, name="pca-t2q", threshold_saw_test_labels=False)  # what file by file avoids
+    assert str(joined) not in summary
     assert summary.count(" flagged (") == 2 and f"{int(flags[:300].sum())} flagged" in summary
 
 

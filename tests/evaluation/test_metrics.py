@@ -7,8 +7,8 @@ import pytest
 
 from tinyad.errors import InputError
 from tinyad.evaluation import (
-    auc_pr, event_prf, events, join_events, point_adjust, point_adjusted_f1, pointwise, report, report_table,
-    roc_auc, vus, vus_pr,
+    auc_pr, event_prf, events, join_events, part_starts_of, point_adjust, point_adjusted_f1, pointwise, report,
+    report_table, roc_auc, vus, vus_pr,
 )
 
 #            0  1  2  3  4  5  6  7  8  9
@@ -58,6 +58,47 @@ def test_event_prf_overlap():
     assert m["recall"] == pytest.approx(0.5)
     assert m["precision"] == pytest.approx(1 / 3)
     assert m["f1"] == pytest.approx(0.4)
+
+
+# Two series concatenated: the first (rows 0-4) ends in an anomaly, the second (rows 5-9) starts in one.
+#               0  1  2  3  4 | 5  6  7  8  9
+TWO_FILES_TRUE = [0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
+TWO_FILES_PRED = [0, 0, 0, 0, 1, 1, 0, 0, 0, 0]
+
+
+def test_part_starts_of_concatenated_series():
+    assert part_starts_of([[0] * 5, [1] * 5]) == [5]
+    assert part_starts_of([[0] * 3, [], [0] * 2, [0] * 4]) == [3, 5]  # an empty part adds no boundary
+    assert part_starts_of([[0] * 4]) == [] and part_starts_of([]) == []
+
+
+def test_events_are_cut_where_a_series_begins():
+    assert events(TWO_FILES_TRUE) == [(3, 7)]
+    assert events(TWO_FILES_TRUE, part_starts=[5]) == [(3, 5), (5, 7)]
+    assert events([1, 1, 1, 1], part_starts=[1, 3]) == [(0, 1), (1, 3), (3, 4)]
+    assert events(TWO_FILES_TRUE, part_starts=[2]) == [(3, 7)]  # a boundary outside every run cuts nothing
+    for bad in ([0], [10], [5, 5], [6, 4]):
+        with pytest.raises(InputError, match="part_starts"):
+            events(TWO_FILES_TRUE, part_starts=bad)
+
+
+def test_a_flag_in_one_file_does_not_detect_or_adjust_the_next_files_event():
+    # The flag at 4 hits the first file's event (3-4), the flag at 5 the second's (5-6): both detected.
+    assert event_prf(TWO_FILES_TRUE, TWO_FILES_PRED, part_starts=[5])["recall"] == 1.0
+    # A flag only at row 3: over the concatenation it detects the one event 3-6 (recall 1, PA fills 3-6);
+    # file by file it detects 3-4 only (recall 1/2, PA fills 3-4: TP 2, FN 2 -> F1 2/3).
+    only_first = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    assert event_prf(TWO_FILES_TRUE, only_first)["recall"] == 1.0
+    per_file = event_prf(TWO_FILES_TRUE, only_first, part_starts=[5])
+    assert (per_file["true_events"], per_file["detected_events"], per_file["recall"]) == (2, 1, 0.5)
+    assert point_adjust(TWO_FILES_TRUE, only_first, part_starts=[5]).astype(int).tolist() == [
+        0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
+    assert point_adjusted_f1(TWO_FILES_TRUE, only_first) == 1.0
+    assert point_adjusted_f1(TWO_FILES_TRUE, only_first, part_starts=[5]) == pytest.approx(2 / 3)
+    # The flagged run 4-5 crosses the boundary: two predicted events, both correct.
+    assert event_prf(TWO_FILES_TRUE, TWO_FILES_PRED, part_starts=[5])["pred_events"] == 2
+    shown = report(TWO_FILES_TRUE, only_first, name="x", threshold_saw_test_labels=False, part_starts=[5])
+    assert (shown.event_recall, shown.pa_f1, shown.f1) == (0.5, pytest.approx(2 / 3), pytest.approx(0.4))
 
 
 def test_empty_denominators_are_zero_not_nan():

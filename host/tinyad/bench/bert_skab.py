@@ -60,7 +60,8 @@ def run(quick: bool = False) -> BenchResult:
         calibration = np.concatenate([skab_bench._ratio(smoothed(p))[SKAB_TRAIN_ROWS:] for p in pieces])
         level = float(np.quantile(calibration, 1 - skab_bench.TARGET_NORMAL_FAR))
         score = np.concatenate(ratios)
-        rep = report(y, score > level, score, name=name, threshold_saw_test_labels=False)
+        rep = report(y, score > level, score, name=name, threshold_saw_test_labels=False,
+                     part_starts=skab_bench.file_starts_in_test_rows(files))
         method = method_score(score, y, float(np.mean(score > level)))  # (P+R)/2 at the same cut
         return rep, method, score, result.seconds
 
@@ -79,13 +80,15 @@ def run(quick: bool = False) -> BenchResult:
                                                                  train_parts)
     reports += [replace(r, name=f"{r.name}, raw channels") for r in lstm_reports if "normal-calibrated" in r.name]
     reports.append(report(y, score > skab_bench._oracle_threshold(y, score), score,
-                          name="AnomalyBERT-style, oracle threshold (reference)", threshold_saw_test_labels=True))
+                          name="AnomalyBERT-style, oracle threshold (reference)", threshold_saw_test_labels=True,
+                          part_starts=skab_bench.file_starts_in_test_rows(files)))
     total_s = time.perf_counter() - started
     lstm_row = reports[2]
     markdown = "\n".join([
         f"Protocol and thresholds as in `tinyad bench skab`, on the raw channels (no drift treatment, so the "
         f"LSTM-AE row differs from `skab`'s, which differences the two temperatures) ({len(files)} files, first "
-        f"{SKAB_TRAIN_ROWS} rows train, {len(y)} test rows concatenated, {y.mean():.1%} anomalous). Transformer: "
+        f"{SKAB_TRAIN_ROWS} rows train, {len(y)} test rows concatenated, {y.mean():.1%} anomalous; events counted "
+        f"file by file). Transformer: "
         f"preset `{options.preset}` with a {options.window}-step window, {steps} steps, synthetic outliers soft 0.5 / "
         f"uniform 0.15 / peak 0.15 / length 0.0, window sliding {stride}; trained on normal rows only. "
         "The `normal-calibrated` threshold saw no label; the oracle row did and is not a result.",

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from tqdm import tqdm
@@ -59,7 +60,7 @@ from tinyad.detectors.datasets import SKAB_SIGNALS, SKAB_TRAIN_ROWS, skab_anomal
 from tinyad.detectors.drift import difference_channels, drifting_channels
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
 from tinyad.detectors.pipeline import make_detector
-from tinyad.evaluation import events, report, report_table
+from tinyad.evaluation import events, part_starts_of, report, report_table
 
 PIECE_ROWS = 1000  # anomaly-free run cut into pieces the size of a benchmark file
 SMOOTHING_SPAN = 10.0
@@ -194,23 +195,24 @@ def threshold_reports(label, scores: FileScores, files, *, after_peek_ucl_factor
     level = float(np.quantile(calibration, 1 - TARGET_NORMAL_FAR))
     y = np.concatenate([f.test_labels for f in files])
     score = np.concatenate(ratios)
+    scored = partial(report, part_starts=file_starts_in_test_rows(files))
     reports = [
-        report(y, score > level, score, name=f"{label} + EWMA + normal-calibrated threshold",
+        scored(y, score > level, score, name=f"{label} + EWMA + normal-calibrated threshold",
                threshold_saw_test_labels=False),
-        report(y, score > PER_FILE_UCL_FACTOR, score,
+        scored(y, score > PER_FILE_UCL_FACTOR, score,
                name=f"{label} + EWMA + per-file UCL ({PER_FILE_UCL_FACTOR:g} x training p99)",
                threshold_saw_test_labels=False),
-        *[report(y, score > factor, score,
+        *[scored(y, score > factor, score,
                  name=f"{label} + EWMA + per-file UCL ({factor:g} x training p99) {AFTER_PEEK_MARK}",
                  threshold_saw_test_labels=False) for factor in after_peek_ucl_factors],
-        report(y, np.concatenate(whole_file_flags), score,
+        scored(y, np.concatenate(whole_file_flags), score,
                name=f"{label} + EWMA + Telemanom dynamic threshold (whole file)", threshold_saw_test_labels=False),
-        report(y, np.concatenate(windowed_flags), score,
+        scored(y, np.concatenate(windowed_flags), score,
                name=f"{label} + EWMA + Telemanom dynamic threshold ({SKAB_TRAIN_ROWS}-row windows)",
                threshold_saw_test_labels=False),
     ]
     oracle = _oracle_threshold(y, score)
-    reports.append(report(y, score > oracle, score, name=f"{label} + EWMA, oracle threshold (reference)",
+    reports.append(scored(y, score > oracle, score, name=f"{label} + EWMA, oracle threshold (reference)",
                           threshold_saw_test_labels=True))
     return reports, level
 
@@ -231,9 +233,9 @@ def skab_rule_reports(label, file_fits, files, window: int):
     score = np.concatenate([_ratio(_smooth(fit.step_errors))[SKAB_TRAIN_ROWS:] for fit in file_fits])
     name = f"{label}: {SKAB_RULE}"
     test_rows = report(y, np.concatenate([f[SKAB_TRAIN_ROWS:] for f in flags]), score, name=name,
-                       threshold_saw_test_labels=False)
+                       threshold_saw_test_labels=False, part_starts=file_starts_in_test_rows(files))
     all_rows = report(np.concatenate([f.labels for f in files]), np.concatenate(flags), name=f"{name}, all rows",
-                      threshold_saw_test_labels=False)
+                      threshold_saw_test_labels=False, part_starts=part_starts_of([f.labels for f in files]))
     epochs = [fit.epochs for fit in file_fits]
     figures = {"epochs_median": float(np.median(epochs)), "epochs_max": int(max(epochs)),
                "skab_rule_all_rows": {"f1": all_rows.f1, "far": all_rows.far, "mar": all_rows.mar}}
@@ -257,6 +259,12 @@ def round_3_reports(files, scaled, pieces, *, quick: bool = False, workers: int 
     reports, _ = threshold_reports(ROUND_3_LABEL, scores, files)
     skab_rule, figures = skab_rule_reports(ROUND_3_LABEL, file_fits, files, config["window"])
     return [skab_rule, *reports], figures
+
+
+def file_starts_in_test_rows(files) -> list[int]:
+    """Where each file's test rows begin in the concatenated test rows: the metrics cut events there, so an
+    anomaly that ends one file's test part and one that starts the next stay two events."""
+    return part_starts_of([f.test_labels for f in files])
 
 
 def _oracle_threshold(y: np.ndarray, score: np.ndarray) -> float:
@@ -319,8 +327,6 @@ def run(quick: bool = False) -> BenchResult:
     best_f1 = max(label_free, key=lambda r: r.f1)
     within_far = [r for r in label_free if r.far <= 0.15]
     best_within = max(within_far, key=lambda r: r.f1) if within_far else None
-    # Event-wise and point-adjusted figures run over the concatenation: a test part ending in an anomaly and the
-    # next starting in one join into one event there. Said beside the table rather than changed after the runs.
     test_labels = [f.test_labels for f in files]
     n_test_rows = sum(len(labels) for labels in test_labels)
     concatenated_events = len(events(np.concatenate(test_labels)))
@@ -333,10 +339,10 @@ def run(quick: bool = False) -> BenchResult:
         f"{len(pieces)} pieces of the anomaly-free run; rows {SKAB_TRAIN_ROWS}-{PIECE_ROWS - 1} of those pieces "
         f"calibrate the `normal-calibrated` threshold (target FAR {TARGET_NORMAL_FAR:.0%} on normal data). "
         f"EWMA span {SMOOTHING_SPAN:g}. Scores for AUC-PR/VUS-PR: smoothed error / file's training p99. "
-        f"Event-wise and point-adjusted figures (and VUS-PR's ranges) run over the concatenated test rows: "
-        f"{concatenated_events} events there against {per_file_events} counted file by file"
-        + (" (a test part that ends in an anomaly joins the next one that starts in one)"
-           if concatenated_events != per_file_events else "") + "; the point-wise figures are unaffected.",
+        f"Event-wise and point-adjusted figures count events file by file ({per_file_events} events"
+        + (f"; the bare concatenation would count {concatenated_events}, as a test part that ends in an anomaly "
+           "meets the next one that starts in one" if concatenated_events != per_file_events else "")
+        + "); VUS-PR's ranges run over the concatenation; the point-wise figures do not depend on either.",
         "",
         f"Drift-robust preprocessing (all rows not marked `raw channels`): channels whose level moves by more "
         f"than {DRIFT_MIN_SHIFT:g} standard deviations between the two halves of the training rows (median over "

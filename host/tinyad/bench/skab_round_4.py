@@ -48,7 +48,8 @@ def run(quick: bool = False) -> BenchResult:
     y = np.concatenate([f.test_labels for f in files])
     lines = [
         f"Split: SKAB protocol as in `tinyad bench skab`: {len(files)} files, first {SKAB_TRAIN_ROWS} rows of each "
-        f"train its own model, {len(y)} test rows concatenated ({y.mean():.1%} anomalous).",
+        f"train its own model, {len(y)} test rows concatenated ({y.mean():.1%} anomalous; events counted "
+        "file by file).",
         "",
         f"Round 4 ({ROUND_4_MARK}): round 3's recipe (SKAB's Conv-AE per file, {SKAB_RULE}) on the drift-robust "
         f"channels (moved by more than {DRIFT_MIN_SHIFT:g} standard deviations between the halves of the "

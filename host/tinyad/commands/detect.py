@@ -995,10 +995,10 @@ def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
     """A line per file (with its warnings: a level far from the training data, departs from it as a whole, no
     threshold, a large unflagged excess, a stuck channel, sampled at another interval), then (when every file is
     labelled) the report over all files concatenated, as SKAB's protocol scores them, without the rows the
-    detector was fitted on."""
+    detector was fitted on (events counted file by file)."""
     import numpy as np
 
-    from tinyad.evaluation import report
+    from tinyad.evaluation import part_starts_of, report
 
     width = max(len(str(f.path)) for f in scored)
     click.echo(f"summary: {len(scored)} file{'s' if len(scored) != 1 else ''}")
@@ -1020,5 +1020,6 @@ def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
                   for name in ("labels", "flags", "smoothed")]
         fitted_rows = sum(f.first_test_row for f in tested)
         without = f", without the {fitted_rows} rows fitted on" if fitted_rows else ""
+        starts = part_starts_of([f.labels[f.first_test_row:] for f in tested])
         click.echo(f"  all files concatenated{without}: "
-                   + str(report(*joined, name=kind, threshold_saw_test_labels=False)))
+                   + str(report(*joined, name=kind, threshold_saw_test_labels=False, part_starts=starts)))

@@ -7,6 +7,8 @@
 - `event_prf(y_true, y_pred) -> dict(precision, recall, f1, ...)` (overlap-based, per event)
 - `events(labels) -> [(start, stop), ...]` half-open runs of 1s; `join_events(runs, max_gap)` joins
   runs fewer than max_gap steps apart
+- `part_starts_of(parts)`: for arrays that concatenate several series, where each later series begins; pass
+  it as `part_starts=` to `events`, `point_adjust`, `event_prf` and `report` so no event spans two series
 - `auc_pr(y_true, score)`, `roc_auc(y_true, score)`, `vus_pr(y_true, score, sliding_window=100)`,
   `vus(...) -> dict(vus_pr, vus_roc)` (TSB-AD's definition, tested against the package when installed)
 - `report(y_true, y_pred, score=None, *, name, threshold_saw_test_labels) -> Report`;
@@ -22,6 +24,7 @@ from tinyad.evaluation.metrics import (
     event_prf,
     events,
     join_events,
+    part_starts_of,
     point_adjust,
     point_adjusted_f1,
     pointwise,
@@ -33,6 +36,6 @@ from tinyad.evaluation.metrics import (
 from tinyad.evaluation.report import COLUMNS, Report, report, report_table
 
 __all__ = [
-    "COLUMNS", "Report", "auc_pr", "event_prf", "events", "join_events", "point_adjust", "point_adjusted_f1",
-    "pointwise", "report", "report_table", "roc_auc", "same_index", "vus", "vus_pr",
+    "COLUMNS", "Report", "auc_pr", "event_prf", "events", "join_events", "part_starts_of", "point_adjust",
+    "point_adjusted_f1", "pointwise", "report", "report_table", "roc_auc", "same_index", "vus", "vus_pr",
 ]

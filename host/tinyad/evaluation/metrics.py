@@ -4,6 +4,9 @@ Conventions
 - `y_true`, `y_pred`: 1-D arrays of 0/1 (or bool), one entry per time step; 1 = anomaly.
 - `score`: 1-D float array, higher = more anomalous.
 - Events are maximal runs of 1s, returned as half-open `(start, stop)` index pairs.
+- `part_starts`: where arrays concatenate several series (e.g. SKAB's test files), the index at which each
+  series after the first begins (`part_starts_of`). Runs are cut there, so an anomaly that ends one file and
+  one that starts the next stay two events. Point-wise metrics do not depend on it.
 - Rates with an empty denominator are 0.0 (e.g. precision when nothing is flagged), never NaN, so that
   concatenated tables stay summable; the raw counts are returned beside them (`Report` prints such a rate as
   n/a).
@@ -76,13 +79,39 @@ def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-def events(labels) -> list[tuple[int, int]]:
-    """Maximal runs of 1s in a 0/1 array as half-open (start, stop) pairs, e.g. [0,1,1,0,1] -> [(1,3),(4,5)]."""
+def part_starts_of(parts) -> list[int]:
+    """The index at which each part after the first begins in the parts' concatenation, e.g. parts of lengths
+    3, 2 and 4 -> [3, 5]. Empty parts add no boundary."""
+    lengths = [len(part) for part in parts]
+    return sorted({int(i) for i in np.cumsum(lengths)[:-1] if 0 < i < sum(lengths)})
+
+
+def _checked_part_starts(part_starts, length: int) -> np.ndarray:
+    starts = np.asarray(list(part_starts), dtype=np.int64)
+    if starts.ndim != 1 or np.any(starts <= 0) or np.any(starts >= length) or np.any(np.diff(starts) <= 0):
+        raise InputError(f"part_starts must be increasing indices inside 1..{length - 1}, got "
+                         f"{starts.tolist()[:5]}", hint="build them with part_starts_of(parts)")
+    return starts
+
+
+def events(labels, part_starts=()) -> list[tuple[int, int]]:
+    """Maximal runs of 1s in a 0/1 array as half-open (start, stop) pairs, e.g. [0,1,1,0,1] -> [(1,3),(4,5)].
+    A run is cut at each of `part_starts` (where a concatenated series begins): [1,1,1,1] with part_starts [2]
+    -> [(0,2),(2,4)]."""
     flags = _binary("labels", labels).astype(np.int8)
     edges = np.diff(np.concatenate(([0], flags, [0])))
     starts = np.flatnonzero(edges == 1)
     stops = np.flatnonzero(edges == -1)
-    return [(int(a), int(b)) for a, b in zip(starts, stops)]
+    runs = [(int(a), int(b)) for a, b in zip(starts, stops)]
+    if len(part_starts) == 0:
+        return runs
+    cuts = _checked_part_starts(part_starts, len(flags))
+    split = []
+    for start, stop in runs:
+        inside = [int(c) for c in cuts if start < c < stop]
+        bounds = [start, *inside, stop]
+        split += list(zip(bounds[:-1], bounds[1:]))
+    return split
 
 
 def join_events(runs: list[tuple[int, int]], max_gap: int) -> list[tuple[int, int]]:
@@ -123,37 +152,38 @@ def pointwise(y_true, y_pred) -> dict:
     }
 
 
-def point_adjust(y_true, y_pred) -> np.ndarray:
+def point_adjust(y_true, y_pred, part_starts=()) -> np.ndarray:
     """Point-adjusted predictions: every true anomaly segment that has at least one flagged point becomes
-    fully flagged; points outside true segments are left as they are. Returns a bool array."""
+    fully flagged; points outside true segments are left as they are. Segments are cut at `part_starts`
+    (a flag in one file does not adjust the next file's rows). Returns a bool array."""
     same_index(y_true=y_true, y_pred=y_pred)
     truth, pred = _binary("y_true", y_true), _binary("y_pred", y_pred)
     _same_length(y_true=truth, y_pred=pred)
     adjusted = pred.copy()
-    for start, stop in events(truth):
+    for start, stop in events(truth, part_starts):
         if pred[start:stop].any():
             adjusted[start:stop] = True
     return adjusted
 
 
-def point_adjusted_f1(y_true, y_pred) -> float:
+def point_adjusted_f1(y_true, y_pred, part_starts=()) -> float:
     """F1 of the point-adjusted predictions. Report it only beside the unadjusted F1."""
-    return pointwise(y_true, point_adjust(y_true, y_pred))["f1"]
+    return pointwise(y_true, point_adjust(y_true, y_pred, part_starts))["f1"]
 
 
-def event_prf(y_true, y_pred) -> dict:
+def event_prf(y_true, y_pred, part_starts=()) -> dict:
     """Event-wise (overlap) precision, recall and F1.
 
     recall = share of true events overlapped by at least one flagged point;
     precision = share of predicted events (runs of flagged points) that overlap a true event. A run counts
     once however long it is: flagging every point is one correct event (precision 1.0), so read event scores
-    beside the point-wise precision and FAR.
+    beside the point-wise precision and FAR. True and flagged runs are both cut at `part_starts`.
     Also returns the counts: true_events, pred_events, detected_events, correct_pred_events.
     """
     same_index(y_true=y_true, y_pred=y_pred)
     truth, pred = _binary("y_true", y_true), _binary("y_pred", y_pred)
     _same_length(y_true=truth, y_pred=pred)
-    true_events, pred_events = events(truth), events(pred)
+    true_events, pred_events = events(truth, part_starts), events(pred, part_starts)
     detected = sum(1 for a, b in true_events if pred[a:b].any())
     correct = sum(1 for a, b in pred_events if truth[a:b].any())
     precision, recall = _ratio(correct, len(pred_events)), _ratio(detected, len(true_events))

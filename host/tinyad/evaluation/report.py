@@ -115,14 +115,16 @@ def _percent(value: float) -> str:
 
 
 def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_test_labels: bool,
-           sliding_window: int = 100, n_thresholds: int = 250) -> Report:
+           sliding_window: int = 100, n_thresholds: int = 250, part_starts=()) -> Report:
     """All metrics of one detector: point-wise, point-adjusted F1, event-wise, and (given `score`) AUC-PR,
     VUS-PR and ROC-AUC.
 
     `threshold_saw_test_labels` is required (keyword-only) so that no caller can forget to state it:
     True when the threshold producing `y_pred` was chosen with the test labels (an oracle number that
     must not be a headline); it must be a bool (not None or "no"). `sliding_window`: VUS-PR's largest buffer
-    width (TSB-AD's get_metrics default, 100 steps), printed beside it.
+    width (TSB-AD's get_metrics default, 100 steps), printed beside it. `part_starts`: where the arrays
+    concatenate several series, the index each later series begins at (`metrics.part_starts_of`); the
+    point-adjusted and event-wise figures cut events there (VUS-PR runs over the concatenation, as TSB-AD's).
     Pandas Series are paired by position, so their indexes must be equal (`metrics.same_index`).
     """
     if not isinstance(threshold_saw_test_labels, (bool, np.bool_)):
@@ -130,7 +132,7 @@ def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_
                          hint="True when the threshold that produced y_pred was chosen with the test labels")
     metrics.same_index(y_true=y_true, y_pred=y_pred, score=score)
     point = metrics.pointwise(y_true, y_pred)
-    event = metrics.event_prf(y_true, y_pred)
+    event = metrics.event_prf(y_true, y_pred, part_starts)
     ranking = {"auc_pr": float("nan"), "vus_pr": float("nan"), "roc_auc": float("nan")}
     if score is not None:
         ranking["auc_pr"] = metrics.auc_pr(y_true, score)
@@ -141,7 +143,7 @@ def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_
         threshold_saw_test_labels=bool(threshold_saw_test_labels),
         precision=point["precision"], recall=point["recall"], f1=point["f1"],
         far=point["far"], mar=point["mar"],
-        pa_f1=metrics.point_adjusted_f1(y_true, y_pred),
+        pa_f1=metrics.point_adjusted_f1(y_true, y_pred, part_starts),
         event_precision=event["precision"], event_recall=event["recall"], event_f1=event["f1"],
         n_points=int(len(np.asarray(y_true))), n_anomalous_points=int(np.sum(np.asarray(y_true) == 1)),
         counts={**{k: point[k] for k in ("tp", "fp", "fn", "tn")}, "pred_events": event["pred_events"]},
