@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from tinyad.cli import main
-from tinyad.detectors.pipeline import LabelFreeDetector, ScoreResult, no_threshold_note, unflagged_excess_note
+from tinyad.detectors.pipeline import (LabelFreeDetector, ScoreResult, no_threshold_note, unflagged_excess_note,
+                                       whole_file_window_note)
 from tinyad.detectors.telemetry import Telemetry, error_axis_scale, load_telemetry, plot_scored, visible_region
 from tinyad.errors import InputError
 
@@ -135,6 +136,16 @@ def test_no_threshold_note_says_when_no_level_was_found():
         "data rows 2..3 (10 .. 20), and 1 more stretch(es)")
     assert no_threshold_note(_result([1.0, 2.0], threshold=[3.0, 3.0])) is None
     assert no_threshold_note(_result([1.0, 2.0], method="covering")) is None  # NaN by design there
+
+
+def test_whole_file_window_note_when_the_error_window_is_not_shorter_than_the_file():
+    assert whole_file_window_note("dynamic", 300, 300) == (
+        "the error window (300 rows) covers all 300 rows of this file: one threshold over the whole file, as "
+        "without --error-window")
+    assert whole_file_window_note("dynamic", 500, 300).startswith("the error window (500 rows) covers all 300")
+    assert whole_file_window_note("dynamic", 299, 300) is None
+    assert whole_file_window_note("dynamic", None, 300) is None  # the whole file already, as asked
+    assert whole_file_window_note("quantile", 500, 300) is None  # no error windows
 
 
 def test_unflagged_excess_note_names_the_longest_stretch_in_rows_and_times():

@@ -811,12 +811,18 @@ def test_level_shift_note_names_channels_in_other_units(tmp_path, capsys):
 def test_error_window_takes_a_duration_in_the_training_interval(tmp_path, capsys):
     from datetime import timedelta
 
-    from tinyad.commands.detect import error_window_rows
+    from tinyad.commands.detect import error_window_rounding_note, error_window_rows
 
     five_minutes = {"interval": 300.0, "unit": "s"}
     assert (error_window_rows(12, None), error_window_rows(None, five_minutes)) == (12, None)
     assert error_window_rows(timedelta(hours=1), five_minutes) == 12
     assert error_window_rows(timedelta(minutes=1), five_minutes) == 2  # never below the option's least
+    assert error_window_rounding_note(timedelta(minutes=1), five_minutes) == (
+        "--error-window 1 min is 0.2 rows at the training data's interval (5 min): the least error window, 2 rows, "
+        "is used")
+    assert error_window_rounding_note(timedelta(minutes=7), five_minutes) is not None  # 1.4 rows rounds to 1
+    assert error_window_rounding_note(timedelta(minutes=8), five_minutes) is None  # 1.6 rows rounds to 2
+    assert error_window_rounding_note(1, five_minutes) is None and error_window_rounding_note(None, None) is None
     with pytest.raises(InputError, match="a duration needs the training data's sampling interval"):
         error_window_rows(timedelta(hours=1), {"interval": 2.0, "unit": ""})  # numbers without a unit
 
@@ -827,6 +833,16 @@ def test_error_window_takes_a_duration_in_the_training_interval(tmp_path, capsys
     assert json.loads((tmp_path / "dyn" / "pipeline.json").read_text())["threshold"]["window"] == 60
     assert main(["detect", "score", str(tmp_path / "dyn"), str(csv), "--error-window", "30min"]) == 0
     assert "per 30 rows (30 min) (--error-window)" in capsys.readouterr().out
+    # a duration shorter than 2 rows, and a window as long as the file, each get a note
+    n_rows = len(pd.read_csv(csv))
+    assert main(["detect", "score", str(tmp_path / "dyn"), str(csv), "--error-window", "30s"]) == 0
+    assert ("note: --error-window 30 s is 0.5 rows at the training data's interval (1 min): the least error "
+            "window, 2 rows, is used") in capsys.readouterr().out
+    assert main(["detect", "score", str(tmp_path / "dyn"), str(csv), "--error-window", str(n_rows)]) == 0
+    assert (f"note: the error window ({n_rows} rows) covers all {n_rows} rows of this file: one threshold over the "
+            "whole file, as without --error-window") in capsys.readouterr().out
+    assert main(["detect", "score", str(tmp_path / "dyn"), str(csv), "--error-window", str(n_rows - 1)]) == 0
+    assert "covers all" not in capsys.readouterr().out
     plain = tmp_path / "plain.csv"
     pd.read_csv(csv).drop(columns="time").to_csv(plain, index=False)
     assert main(["detect", "fit", str(plain), "--out", str(tmp_path / "none"), "--model", "pca-t2q",

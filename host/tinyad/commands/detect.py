@@ -293,6 +293,24 @@ def error_window_rows(value, sampling: dict | None) -> int | None:
     return max(2, round(value.total_seconds() / sampling["interval"]))
 
 
+def error_window_rounding_note(value, sampling: dict | None) -> str | None:
+    """A note when --error-window's duration spans fewer than 2 rows of the training interval, so the least
+    window, 2 rows, is used instead, e.g. 1 min at 5-minute rows: "--error-window 1 min is 0.2 rows at the
+    training data's interval (5 min): the least error window, 2 rows, is used". None otherwise."""
+    if not isinstance(value, timedelta) or not sampling or sampling.get("unit") != "s" or not sampling.get("interval"):
+        return None
+    rows = value.total_seconds() / sampling["interval"]
+    if round(rows) >= 2:
+        return None
+    import pandas as pd
+
+    from tinyad.battery.bms import describe_duration
+
+    return (f"--error-window {region_option_text(value)} is {rows:.2g} rows at the training data's interval "
+            f"({describe_duration(pd.Timedelta(seconds=sampling['interval']))}): the least error window, 2 rows, "
+            "is used")
+
+
 def _threshold_settings(at_fit: bool):
     """THRESHOLD_SETTINGS as options: with their defaults at fit; at score without (None: as saved at fit)."""
     def decorate(func):
@@ -485,6 +503,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     sampling = median_interval(loaded[0].time, loaded[0].time_unit or time_unit_from_name(loaded[0].time_name))
     if isinstance(error_window, timedelta):  # saved in rows, as the detector counts them
         detector.threshold = dataclasses.replace(detector.threshold, window=error_window_rows(error_window, sampling))
+        if note := error_window_rounding_note(error_window, sampling):
+            click.echo(f"note: {note}")
     click.echo(f"fitting {kind} on {sum(len(s) for s in segments)} rows x {len(names)} channels "
                f"({', '.join(names)})")
     # tqdm redraws its bar with carriage returns: a log file or pipe would collect every frame
@@ -632,6 +652,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     detector = LabelFreeDetector.load(model_dir)
     saved = load_read_options(model_dir)
     window_rows = error_window_rows(error_window, saved.get("sampling"))  # a duration in the training interval
+    if note := error_window_rounding_note(error_window, saved.get("sampling")):
+        click.echo(f"note: {note}")
     overrides = threshold_overrides(prune_p=prune_p, error_window=window_rows, quantile=quantile, k_sigma=k_sigma,
                                     ucl_quantile=ucl_quantile, ucl_factor=ucl_factor)
     if method or overrides:  # for this scoring only; the saved detector keeps its settings
@@ -719,7 +741,7 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     import pandas as pd
 
     from tinyad.detectors.pipeline import (level_shift_note, no_threshold_note, pruned_note, stuck_channel_notes,
-                                           unflagged_excess_note, whole_file_departure_note)
+                                           unflagged_excess_note, whole_file_departure_note, whole_file_window_note)
     from tinyad.detectors.telemetry import (fitted_path_changed, load_telemetry, median_interval, other_interval_note,
                                             plot_scored, rows_trained_on, sampling_notes, time_text,
                                             time_unit_from_name)
@@ -771,7 +793,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                                                                                       "scores CSV)"))
     if regions and result.channel_errors is None and len(data.columns) > 1:
         click.echo(f"  note: {detector.kind} scores each row as a whole: no channel's part of the error to name")
-    for note in [*data.notes, pruned_note(result, detector.threshold.p), *(note for _, note in warnings),
+    window_note = whole_file_window_note(result.method, detector.threshold.window, len(data.values))
+    for note in [*data.notes, pruned_note(result, detector.threshold.p), window_note, *(note for _, note in warnings),
                  *sampling_notes(data.time, None, unit), other_interval, *stuck]:
         if note:
             click.echo(f"  note: {note}")

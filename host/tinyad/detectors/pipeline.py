@@ -173,6 +173,16 @@ def level_shift_note(values, columns: list[str], mean, std, shown: int = 3) -> s
             "this level")
 
 
+def whole_file_window_note(method: str, error_window: int | None, n_rows: int) -> str | None:
+    """A note when the dynamic threshold's error window (`error_window` rows) is not shorter than the scored
+    file: the file gets one threshold over all its rows, as without --error-window. None otherwise, e.g.
+    whole_file_window_note("dynamic", 500, 300) -> "the error window (500 rows) covers all 300 rows ...". """
+    if method != "dynamic" or not error_window or error_window < n_rows:
+        return None
+    return (f"the error window ({error_window} rows) covers all {n_rows} rows of this file: one threshold over the "
+            "whole file, as without --error-window")
+
+
 def no_threshold_note(result: ScoreResult, time=None) -> str | None:
     """A warning when the dynamic threshold found no level for some or all rows (no z passed telemanom's guard
     rails: at most `max_sequences` runs flagging less than `max_flagged_fraction` of the rows), so those rows
