@@ -46,6 +46,30 @@ def test_short_gap_interpolated_long_gap_splits(tmp_path):
     assert [len(s) for s in tidy.segments()] == [4, 2]
 
 
+def test_cut_to_keeps_a_time_range_and_recounts_its_gaps(tmp_path):
+    # as above: rows at 0, 5, 10 (interpolated), 15 | split gap 20..45 | 50, 55
+    rows = [row(0, voltage=8000), row(5, voltage=8010), row(15, voltage=8030), row(50), row(55)]
+    write_rack(tmp_path, "state7_20210610_20.csv", rows)
+    tidy = bms.load_ess_lfp(tmp_path, 7, period_s=5.0, max_fill_s=10.0)
+    late = bms.cut_to(tidy, "2021-06-10 20:00:30", None)  # the second segment only
+    assert late.frame["time"].dt.second.tolist() == [50, 55] and late.gaps.segments == 1
+    assert late.gaps.gaps == [] and (late.gaps.interpolated_steps, late.gaps.dropped_steps) == (0, 0)
+    assert late.gaps.grid_rows == 2 and late.gaps.raw_rows == tidy.gaps.raw_rows == 5  # the source's
+    assert late.gaps.notes[-1].startswith("kept the rows from 2021-06-10 20:00:50 to 2021-06-10 20:00:55 (2 of 6 ")
+    early = bms.cut_to(tidy, None, "2021-06-10 20:00:15")  # end excluded: rows 0, 5, 10
+    assert early.frame["time"].dt.second.tolist() == [0, 5, 10]
+    assert [(g.missing_steps, g.action) for g in early.gaps.gaps] == [(1, "interpolated")]
+    assert (early.gaps.interpolated_steps, early.gaps.dropped_steps, early.gaps.segments) == (1, 0, 1)
+    across = bms.cut_to(tidy, "2021-06-10 20:00:05", "2021-06-10 20:01")  # both segments, both gaps
+    assert (across.gaps.interpolated_steps, across.gaps.dropped_steps, across.gaps.segments) == (1, 6, 2)
+    assert [len(part) for part in across.segments()] == [3, 2]
+    with pytest.raises(InputError, match="no rows from 2021-06-10 20:00:20 to before 2021-06-10 20:00:45") as err:
+        bms.cut_to(tidy, "2021-06-10 20:00:20", "2021-06-10 20:00:45")  # inside the dropped gap
+    assert err.value.hint == "its rows run from 2021-06-10 20:00:00 to 2021-06-10 20:00:55"
+    with pytest.raises(InputError, match="is not after the start"):
+        bms.cut_to(tidy, "2021-06-10 20:00:30", "2021-06-10 20:00:30")
+
+
 def test_duplicate_hours_across_folders_are_merged_and_counted(tmp_path):
     write_rack(tmp_path, "state7_20210610_20.csv", [row(0), row(5)])
     write_rack(tmp_path, "state7_20210610_20.csv", [row(5), row(10, current=-200)], folder="explore")

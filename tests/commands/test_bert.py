@@ -29,6 +29,45 @@ def test_load_bms_reports_gaps_and_writes_parquet(tmp_path, capsys):
     assert read_tidy(out).frame["segment"].max() == 1
 
 
+def test_load_bms_start_and_end_keep_a_time_range(tmp_path, capsys):
+    from tinyad.battery.bms import read_tidy
+
+    csv = write_telemetry(tmp_path / "in.csv", gap_at=100)  # seconds from 0, a row every 10 s: 00:10 is row 60
+    out = tmp_path / "cut.parquet"
+    # rows 60..239 (00:40 excluded), less the 20 missing from row 100
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "--start", "1970-01-01 00:10",
+                 "--end", "1970-01-01 00:40", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    tidy = read_tidy(out)
+    assert tidy.frame["time"].iloc[0] == pd.Timestamp("1970-01-01 00:10") and len(tidy.frame) == 240 - 60 - 20
+    assert tidy.frame["time"].iloc[-1] == pd.Timestamp("1970-01-01 00:39:50")
+    assert "1 gap(s): 0 step(s) interpolated, 20 dropped" in text and "160 rows x 2 channels" in text
+    assert "kept the rows from 1970-01-01 00:10:00 to 1970-01-01 00:39:50 (160 of 280 grid rows)" in text
+    assert tidy.gaps.notes[-1].startswith("kept the rows from")  # the written file says it was cut
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "--start", "soon", "-o",
+                 str(out)]) == 2
+    assert "--start 'soon' is not a time" in capsys.readouterr().err
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "--start", "1971-01-01", "-o",
+                 str(out)]) == 2
+    assert "hint: its rows run from 1970-01-01 00:00:00 to 1970-01-01 00:49:50\n" in capsys.readouterr().err
+    # epoch times are in UTC: a bound with an offset is converted (22:10+02:00 is 20:10 UTC, 60 rows in)
+    epoch = tmp_path / "epoch.csv"
+    pd.DataFrame({"t": 1_623_355_200 + np.arange(300) * 10, "volts": np.linspace(3.2, 3.4, 300)}).to_csv(
+        epoch, index=False)  # 2021-06-10 20:00 UTC on
+    assert main(["bert", "load-bms", "--input", str(epoch), "--time-column", "t", "--start",
+                 "2021-06-10 22:10+02:00", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert read_tidy(out).frame["time"].iloc[0] == pd.Timestamp("2021-06-10 20:10") and len(read_tidy(out).frame) == 240
+    # times as written, zone unknown: an offset cannot be converted
+    local = tmp_path / "local.csv"
+    pd.DataFrame({"t": pd.date_range("2024-03-01", periods=50, freq="10s").strftime("%Y-%m-%d %H:%M:%S"),
+                  "volts": np.linspace(3.2, 3.4, 50)}).to_csv(local, index=False)
+    assert main(["bert", "load-bms", "--input", str(local), "--time-column", "t", "--start",
+                 "2024-03-01 00:02+01:00", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "has a zone, and this table's times have none" in err and "--start '2024-03-01 00:02'" in err
+
+
 def test_load_bms_needs_exactly_one_source(tmp_path, capsys):
     assert main(["bert", "load-bms", "-o", str(tmp_path / "x.parquet")]) == 2
     assert "exactly one of" in capsys.readouterr().err

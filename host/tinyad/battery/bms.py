@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -167,6 +167,36 @@ class Telemetry:
             raise InputError(f"{self.source}: no rows between {start} and {end}")
         return Telemetry(self.frame.loc[keep].reset_index(drop=True), list(self.channels), self.period_s,
                          f"{self.source}[{start or ''}..{end or ''})", dict(self.units), self.gaps, self.time_zone)
+
+
+def cut_to(telemetry: Telemetry, start=None, end=None) -> Telemetry:
+    """The rows with start <= time < end (either bound may be None; times as the table holds them), with the gap
+    report narrowed to them: grid rows, segments, the gaps that overlap the kept span and their interpolated and
+    dropped steps are recounted; the raw-row, duplicate, unparseable and non-numeric counts stay those of the
+    whole source, and a note says so. InputError (with the table's span) when no row is left."""
+    times = telemetry.frame[TIME_COLUMN]
+    first, last = times.iloc[0], times.iloc[-1]
+    lo = pd.Timestamp(start) if start is not None else None
+    hi = pd.Timestamp(end) if end is not None else None
+    if lo is not None and hi is not None and hi <= lo:
+        raise InputError(f"the end ({hi}) is not after the start ({lo})", hint="give --end later than --start")
+    keep = ((times >= lo) if lo is not None else True) & ((times < hi) if hi is not None else True)
+    if not np.any(keep):
+        raise InputError(f"{telemetry.source}: no rows from {lo if lo is not None else 'the start'} to before "
+                         f"{hi if hi is not None else 'the end'}",
+                         hint=f"its rows run from {first} to {last}" + (" (UTC)" if telemetry.time_zone else ""))
+    cut = telemetry.between(lo, hi)
+    kept_first, kept_last = cut.frame[TIME_COLUMN].iloc[0], cut.frame[TIME_COLUMN].iloc[-1]
+    gaps = [g for g in telemetry.gaps.gaps if pd.Timestamp(g.start) <= kept_last and pd.Timestamp(g.end) >= kept_first]
+    whole = telemetry.gaps
+    cut.gaps = replace(
+        whole, grid_rows=len(cut.frame), segments=int(cut.frame[SEGMENT_COLUMN].nunique()), gaps=gaps,
+        interpolated_steps=sum(g.missing_steps for g in gaps if g.action == "interpolated"),
+        dropped_steps=sum(g.missing_steps for g in gaps if g.action != "interpolated"),
+        notes=[*whole.notes, f"kept the rows from {kept_first} to {kept_last} ({len(cut.frame)} of {len(times)} grid "
+               "rows); the counts of raw rows, duplicates, unparseable rows and non-numeric cells are the whole "
+               "source's"])
+    return cut
 
 
 def gap_lines(telemetry: Telemetry, max_gaps: int = 20) -> list[str]:

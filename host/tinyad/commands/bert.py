@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -82,12 +83,16 @@ def bert():
               "the median interval for --input).")
 @click.option("--max-fill", "max_fill_s", type=float, help="Longest gap (s) to interpolate; longer gaps split "
               "the data into segments (default: 30 ess_lfp, 60 BESS, 6 periods --input).")
+@click.option("--start", help="Keep the rows at or after this time (e.g. 2021-06-01 or '2021-06-01 12:00'; in "
+              "the times the table prints: UTC when the source gives a zone or epoch numbers).")
+@click.option("--end", help="Keep the rows before this time (same form as --start).")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The tidy Parquet file to write.")
 def load_bms(rack, bess, input_path, root, time_column, dayfirst, decimal, columns, period_s, max_fill_s,
-             out_path):
+             start, end, out_path):
     """Turn BMS telemetry into a tidy fixed-rate Parquet table (voltage, current, SOC, temperature, cell
-    voltage difference) and report the gaps. A table where almost no row reaches the grid is refused."""
+    voltage difference) and report the gaps. A table where almost no row reaches the grid is refused.
+    --start/--end keep a time range (e.g. the months of one site's commissioning), cut after resampling."""
     from tinyad.battery import bms
     from tinyad.paths import shared_data_dir
 
@@ -108,6 +113,9 @@ def load_bms(rack, bess, input_path, root, time_column, dayfirst, decimal, colum
     else:
         tidy = bms.load_table(input_path, time_column, list(columns) or None, dayfirst=dayfirst, decimal=decimal,
                               **defaults)
+    if start is not None or end is not None:
+        tidy = bms.cut_to(tidy, _time_bound("--start", start, tidy.time_zone),
+                          _time_bound("--end", end, tidy.time_zone))
     bms.write_tidy(tidy, out_path)
     summary, *gaps = bms.gap_lines(tidy)
     click.echo(summary)
@@ -117,6 +125,29 @@ def load_bms(rack, bess, input_path, root, time_column, dayfirst, decimal, colum
         click.echo(f"note: {note}")
     click.echo(f"wrote {out_path} ({len(tidy.frame)} rows x {len(tidy.channels)} channels: "
                f"{', '.join(tidy.channels)}; {tidy.period_s:g} s" + (", times in UTC)" if tidy.time_zone else ")"))
+
+
+def _time_bound(option: str, text: str | None, time_zone: str):
+    """--start/--end as a time comparable with the table's (naive) times: a time with a zone or offset is
+    converted to UTC when the table's times are in UTC, and refused when the table's zone is unknown."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        bound = pd.Timestamp(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a time", hint=f"e.g. {option} 2021-06-01 or "
+                                                                    f"{option} '2021-06-01 12:00'") from None
+    if bound is pd.NaT:
+        raise InputError(f"{option} {text!r} is not a time", hint=f"e.g. {option} 2021-06-01")
+    if bound.tzinfo is None:
+        return bound
+    if time_zone != "UTC":
+        raise InputError(f"{option} {text!r} has a zone, and this table's times have none (as written in the source)",
+                         hint=f"give the time as the table prints it, without the offset, e.g. {option} "
+                              + shlex.quote(f"{bound.tz_localize(None):%Y-%m-%d %H:%M}"))
+    return bound.tz_convert("UTC").tz_localize(None)
 
 
 def _range(ctx, param, value):
