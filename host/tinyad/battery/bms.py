@@ -180,12 +180,13 @@ def cut_to(telemetry: Telemetry, start=None, end=None) -> Telemetry:
     hi = pd.Timestamp(end) if end is not None else None
     if lo is not None and hi is not None and hi <= lo:
         raise InputError(f"the end ({hi}) is not after the start ({lo})", hint="give --end later than --start")
-    keep = ((times >= lo) if lo is not None else True) & ((times < hi) if hi is not None else True)
-    if not np.any(keep):
+    try:
+        cut = telemetry.between(lo, hi)
+    except InputError:  # said with the bounds as given and the table's span
         raise InputError(f"{telemetry.source}: no rows from {lo if lo is not None else 'the start'} to before "
                          f"{hi if hi is not None else 'the end'}",
-                         hint=f"its rows run from {first} to {last}" + (" (UTC)" if telemetry.time_zone else ""))
-    cut = telemetry.between(lo, hi)
+                         hint=f"its rows run from {first} to {last}" + (" (UTC)" if telemetry.time_zone else "")
+                         ) from None
     kept_first, kept_last = cut.frame[TIME_COLUMN].iloc[0], cut.frame[TIME_COLUMN].iloc[-1]
     gaps = [g for g in telemetry.gaps.gaps if pd.Timestamp(g.start) <= kept_last and pd.Timestamp(g.end) >= kept_first]
     whole = telemetry.gaps
