@@ -4,8 +4,12 @@ racks, the source racks, the refusal of a target that is also a source, and a qu
 import pytest
 
 from tinyad.bench.bert_transfer_rack3 import deepest_discharge_blocks, target_rack_split
-from tinyad.bench.bert_transfer_replicate import TARGET_RACKS, run, source_racks_for
+from tinyad.bench.bert_transfer_replicate import TARGET_RACKS, _racks_text, run, source_racks_for
 from tinyad.errors import InputError
+
+
+def test_rack_lists_read_as_prose():
+    assert (_racks_text([]), _racks_text([4]), _racks_text((4, 5))) == ("no rack", "rack 4", "racks 4, 5")
 
 
 def test_source_racks_are_every_other_rack():
@@ -51,5 +55,7 @@ def test_quick_run_scores_each_fresh_rack_with_its_own_blocks(shared_data, tmp_p
         figs = per_rack[str(rack)]
         side = "at or above" if figs["finetuned_score"] >= figs["scratch_last5_median_score"] else "below"
         assert f"the kept model's {figs['finetuned_score']:.3f} is {side} it" in result.markdown
-    meeting_f1 = result.markdown.split("F1 >= 0.80 on racks ")[1].split(";")[0]
-    assert meeting_f1 == (", ".join(map(str, figures["racks_meeting_f1"])) or "none")  # prose, not a Python list
+    meeting_f1 = result.markdown.split("F1 >= 0.80 on ")[1].split(";")[0]
+    meeting = figures["racks_meeting_f1"]  # prose, not a Python list
+    assert meeting_f1 == {0: "no rack", 1: f"rack {meeting[0]}" if meeting else ""}.get(
+        len(meeting), "racks " + ", ".join(map(str, meeting)))

@@ -51,8 +51,11 @@ RECIPE = CANDIDATES[0]  # split 5's choice on validation: the standing recipe
 
 
 def _racks_text(racks) -> str:
-    """Rack numbers as prose: "4, 5", or "none" for an empty list."""
-    return ", ".join(map(str, racks)) or "none"
+    """Rack numbers as prose: "racks 4, 5", "rack 4", or "no rack" for an empty list."""
+    racks = list(racks)
+    if not racks:
+        return "no rack"
+    return ("rack " if len(racks) == 1 else "racks ") + ", ".join(map(str, racks))
 
 
 def source_racks_for(target_rack: int) -> tuple[int, ...]:
@@ -82,7 +85,7 @@ def run(quick: bool = False, out_dir: Path | None = None, target_racks=TARGET_RA
         other_blocks = tuple(k for k in range(N_BLOCKS) if k not in train_blocks)
         split, info = target_rack_split(out_dir, window, rack, source_racks_for(rack), train_blocks)
         recipe = run_recipe(split, steps, preset, quick, options=RECIPE.outliers)
-        label, source_label = f"rack {rack}", f"racks {_racks_text(source_racks_for(rack))}"
+        label, source_label = f"rack {rack}", _racks_text(source_racks_for(rack))
         s = summarize(recipe, steps, preset, source_label=source_label, target_label=label,
                       source_racks=source_racks_for(rack))
         final_ft, blocks, test_blocks = recipe.final_ft, info["blocks"], info["test"]
@@ -153,8 +156,8 @@ quantile cut at the nominal {ANOMALY_RATE:.0%} rate; no choice saw a test label.
 
 {summary}
 
-- Median over racks {racks_text}: (P+R)/2 {median_score:.3f}, F1 {median_f1:.3f}.
-  F1 >= {TARGET_F1:.2f} on racks {_racks_text(figures['racks_meeting_f1'])}; (P+R)/2 >= {TARGET_SCORE:.2f} on racks
+- Median over {racks_text}: (P+R)/2 {median_score:.3f}, F1 {median_f1:.3f}.
+  F1 >= {TARGET_F1:.2f} on {_racks_text(figures['racks_meeting_f1'])}; (P+R)/2 >= {TARGET_SCORE:.2f} on
   {_racks_text(figures['racks_meeting_score'])}.
 - Wall time (2 shared cores): {total_s:.0f} s for the three racks.
 
