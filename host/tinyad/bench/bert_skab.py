@@ -61,11 +61,12 @@ def run(quick: bool = False) -> BenchResult:
         level = float(np.quantile(calibration, 1 - skab_bench.TARGET_NORMAL_FAR))
         score = np.concatenate(ratios)
         rep = report(y, score > level, score, name=name, threshold_saw_test_labels=False,
-                     part_starts=skab_bench.file_starts_in_test_rows(files))
+                     part_starts=file_starts)
         method = method_score(score, y, float(np.mean(score > level)))  # (P+R)/2 at the same cut
         return rep, method, score, result.seconds
 
     y = np.concatenate([f.test_labels for f in files])
+    file_starts = skab_bench.file_starts_in_test_rows(files)  # events counted file by file
     bert_row, method, score, train_s = evaluate_transformer(
         True, "AnomalyBERT-style (centered windows, default) + EWMA + normal-calibrated threshold")
     raw_row, raw_method, _, _ = evaluate_transformer(
@@ -81,7 +82,7 @@ def run(quick: bool = False) -> BenchResult:
     reports += [replace(r, name=f"{r.name}, raw channels") for r in lstm_reports if "normal-calibrated" in r.name]
     reports.append(report(y, score > skab_bench._oracle_threshold(y, score), score,
                           name="AnomalyBERT-style, oracle threshold (reference)", threshold_saw_test_labels=True,
-                          part_starts=skab_bench.file_starts_in_test_rows(files)))
+                          part_starts=file_starts))
     total_s = time.perf_counter() - started
     lstm_row = reports[2]
     markdown = "\n".join([
