@@ -74,5 +74,9 @@ def test_quick_run_transfers_from_ess_lfp_and_reinitializes_the_five_channel_emb
     assert figures["chosen_model_at_or_above_scratch_reference"] == (
         figures["finetuned_score"] >= figures["scratch_last5_median_score"])
     assert f"scores {figures['finetuned_score']:.3f}: " in result.markdown
+    # beside the method's 8 % cut, the kept model at the cut with the best validation F1 (reporting only)
+    assert 0.0 < figures["validation_cut_flagged_rate"] < 1.0 and 0.0 <= figures["validation_cut_f1"] <= 1.0
+    assert f"F1 {figures['validation_cut_f1']:.3f}, (P+R)/2 {figures['validation_cut_score']:.3f}" in result.markdown
+    assert "cut where F1 is best on validation" in result.markdown
     assert (tmp_path / "bess" / "score_vs_steps_bess.png").stat().st_size > 0
     assert "Split 4: another site" in result.markdown and "B3 | train" in result.markdown

@@ -55,6 +55,11 @@ def test_quick_run_scores_each_fresh_rack_with_its_own_blocks(shared_data, tmp_p
         figs = per_rack[str(rack)]
         side = "at or above" if figs["finetuned_score"] >= figs["scratch_last5_median_score"] else "below"
         assert f"the kept model's {figs['finetuned_score']:.3f} is {side} it" in result.markdown
+        # the same model at a cut fixed on its rack's validation set (reporting only)
+        assert f"flags {figs['validation_cut_flagged_rate']:.1%} of the test steps: F1 {figs['validation_cut_f1']:.3f}" \
+            in result.markdown
+    assert figures["median_validation_cut_f1"] == pytest.approx(
+        (per_rack["1"]["validation_cut_f1"] + per_rack["4"]["validation_cut_f1"]) / 2)
     meeting_f1 = result.markdown.split("F1 >= 0.80 on ")[1].split(";")[0]
     meeting = figures["racks_meeting_f1"]  # prose, not a Python list
     assert meeting_f1 == {0: "no rack", 1: f"rack {meeting[0]}" if meeting else ""}.get(

@@ -162,3 +162,45 @@ def test_best_possible_score_caps_recall_when_more_steps_are_labeled_than_cut():
     assert best_possible_score(0.08, 0.08) == pytest.approx(1.0)
     assert best_possible_score(0.08, 0.10) == pytest.approx((1 + 0.8) / 2)
     assert best_possible_score(0.10, 0.08) == pytest.approx((0.8 + 1) / 2)
+
+
+def test_score_at_counts_flags_above_the_threshold_and_point_adjusts_on_request():
+    scores = np.array([0.9, 0.2, 0.6, 0.1, 0.7, 0.3])
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    # > 0.5: steps 0, 2, 4 -> TP 2, FP 1, FN 1: P = R = 2/3; half the steps flagged
+    raw = evaluate.score_at(scores, labels, 0.5)
+    assert raw["precision"] == pytest.approx(2 / 3) and raw["recall"] == pytest.approx(2 / 3)
+    assert raw["score"] == pytest.approx(2 / 3) and raw["f1"] == pytest.approx(2 / 3)
+    assert raw["flagged_rate"] == pytest.approx(0.5) and raw["threshold"] == 0.5
+    # point adjustment fills the event (steps 0-2): TP 3, FP 1 -> P 3/4, R 1; the flagged share stays 3/6
+    adjusted = evaluate.score_at(scores, labels, 0.5, adjust=True)
+    assert adjusted["precision"] == pytest.approx(0.75) and adjusted["recall"] == pytest.approx(1.0)
+    assert adjusted["flagged_rate"] == pytest.approx(0.5)
+    # the method's score is score_at its own quantile cut
+    method = evaluate.method_score(scores, labels, anomaly_rate=0.5)
+    assert method == evaluate.score_at(scores, labels, evaluate.quantile_threshold(scores, 0.5))
+
+
+def test_validation_cut_takes_the_threshold_from_validation_and_applies_it_to_the_test_scores():
+    from types import SimpleNamespace
+
+    from tinyad.bench.bert_transfer import validation_cut
+
+    # validation: the top 3 of 10 are the anomalies, so any cut in [0.6, 0.7) has F1 1
+    validation = {"scores": np.arange(10) / 10, "labels": np.array([0] * 7 + [1] * 3)}
+    calls = []
+
+    def validator(model, standardizer, with_report=False, smoothing=None):
+        calls.append((model, standardizer, with_report, smoothing))
+        return validation
+
+    recipe = SimpleNamespace(validator=validator, ensemble=["m"], ft_standardizer="std", chosen_smoothing=5,
+                             final_ft={"scores": np.array([0.65, 0.69, 0.2, 0.8]), "labels": np.array([1, 0, 0, 1])})
+    result = validation_cut(recipe)
+    assert calls == [(["m"], "std", True, 5)]  # the kept ensemble, its smoothing
+    assert result["validation_f1"] == pytest.approx(1.0)
+    assert 0.6 <= result["raw"]["threshold"] < 0.65
+    # test: 0.65, 0.69 and 0.8 flagged -> TP 2, FP 1: P 2/3, R 1, F1 0.8; 3 of 4 steps flagged
+    assert result["raw"]["precision"] == pytest.approx(2 / 3) and result["raw"]["recall"] == pytest.approx(1.0)
+    assert result["raw"]["f1"] == pytest.approx(0.8) and result["raw"]["flagged_rate"] == pytest.approx(0.75)
+    assert result["adjusted"]["f1"] == pytest.approx(0.8)

@@ -239,6 +239,7 @@ AUC-PR; quantile cut at the nominal {ANOMALY_RATE:.0%} rate; no choice saw a tes
   {s['chosen_validation']['score']:.3f}.
 - Scratch reference = median (P+R)/2 of its last 5 checkpoints: {s['scratch_reference']:.3f}. Fine-tuning (seed 0)
   reaches it: {s['reach_text']} (target <= 25 %: {_met(s['met_fraction'])}).{s['zero_shot_note']}
+- {s['validation_cut_note']}
 - False alarms of the fine-tuned ensemble by test block (reporting only):
   {', '.join(f'{k} {v:.0%}' for k, v in false_by_block.items())}.
 - The 5-channel source model on the log's 3 channels: {'; '.join(reinit_notes) or 'no re-initialization note'}.

@@ -243,6 +243,7 @@ AUC-PR of its chosen ensemble; the other rows' test numbers are reporting only.
   the chosen ensemble: {s['chosen_validation']['score']:.3f}.
 - Scratch reference = median (P+R)/2 of its last 5 checkpoints: {s['scratch_reference']:.3f}. Fine-tuning (seed 0)
   reaches it: {s['reach_text']} (target <= 25 %: {_met(s['met_fraction'])}).{s['zero_shot_note']}
+- {s['validation_cut_note']}
 - False alarms of the chosen ensemble by test block (reporting only):
   {', '.join(f'{k} {v:.0%}' for k, v in false_by_block.items())}.
 - Wall time (2 shared cores): main comparison of the chosen candidate {recipe.core_s:.0f} s (target <= 15 min:

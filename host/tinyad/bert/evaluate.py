@@ -159,16 +159,22 @@ def score_unlabelled(checkpoint, segments, stride: int, anomaly_rate: float, ref
     return scores, threshold, scores > threshold
 
 
-def method_score(scores: np.ndarray, labels: np.ndarray, anomaly_rate: float, adjust: bool = False) -> dict:
-    """AnomalyBERT's score: flag scores above the (1 - anomaly_rate) quantile, point-adjust if `adjust`,
-    and return precision, recall, score = (precision + recall) / 2 and the threshold."""
-    threshold = quantile_threshold(scores, anomaly_rate)
-    predicted = (np.asarray(scores) > threshold).astype(np.int8)
+def score_at(scores: np.ndarray, labels: np.ndarray, threshold: float, adjust: bool = False) -> dict:
+    """Flag scores above `threshold`, point-adjust if `adjust`, and return precision, recall,
+    score = (precision + recall) / 2, F1, the threshold and the share of steps flagged (before adjusting)."""
+    flagged = np.asarray(scores) > threshold
+    predicted = flagged.astype(np.int8)
     if adjust:
         predicted = evaluation.point_adjust(labels, predicted).astype(np.int8)
     point = evaluation.pointwise(labels, predicted)
     return {"precision": point["precision"], "recall": point["recall"],
-            "score": (point["precision"] + point["recall"]) / 2.0, "f1": point["f1"], "threshold": threshold}
+            "score": (point["precision"] + point["recall"]) / 2.0, "f1": point["f1"], "threshold": float(threshold),
+            "flagged_rate": float(flagged.mean())}
+
+
+def method_score(scores: np.ndarray, labels: np.ndarray, anomaly_rate: float, adjust: bool = False) -> dict:
+    """AnomalyBERT's score: `score_at` the (1 - anomaly_rate) quantile of the scores themselves."""
+    return score_at(scores, labels, quantile_threshold(scores, anomaly_rate), adjust)
 
 
 def score_where(scores: np.ndarray, labels: np.ndarray, threshold: float, keep: np.ndarray) -> dict:
