@@ -494,7 +494,8 @@ def summarize(recipe: RecipeRun, steps: int, preset: str, source_label: str = "r
         f"(F1 {at_cut['validation_f1']:.3f} there), the same model flags {raw['flagged_rate']:.1%} of the test steps: "
         f"F1 {raw['f1']:.3f}, (P+R)/2 {raw['score']:.3f} (P {raw['precision']:.3f}, R {raw['recall']:.3f}); "
         "reporting only, no choice uses it.")
-    return dict(rows=rows, validation_cut_note=validation_cut_note, validation_table=validation_table, smoothing_table=smoothing_table, curve=curve,
+    return dict(rows=rows, validation_cut_note=validation_cut_note, validation_table=validation_table,
+                smoothing_table=smoothing_table, curve=curve,
                 by_type=by_type, figures=figures, reach_text=reach_text, zero_shot_note=zero_shot_note,
                 met_f1=met_f1, met_score=met_score, met_fraction=met_fraction, met_time=met_time,
                 scratch_reference=scratch_reference, finetune_median=finetune_median, first_ft=first_ft,
