@@ -56,7 +56,8 @@ def test_quick_run_scores_each_fresh_rack_with_its_own_blocks(shared_data, tmp_p
         side = "at or above" if figs["finetuned_score"] >= figs["scratch_last5_median_score"] else "below"
         assert f"the kept model's {figs['finetuned_score']:.3f} is {side} it" in result.markdown
         # the same model at a cut fixed on its rack's validation set (reporting only)
-        at_cut = f"flags {figs['validation_cut_flagged_rate']:.1%} of the test steps: F1 {figs['validation_cut_f1']:.3f}"
+        flagged, f1 = figs["validation_cut_flagged_rate"], figs["validation_cut_f1"]
+        at_cut = f"flags {flagged:.1%} of the test steps: F1 {f1:.3f}"
         assert at_cut in result.markdown
     assert figures["median_validation_cut_f1"] == pytest.approx(
         (per_rack["1"]["validation_cut_f1"] + per_rack["4"]["validation_cut_f1"]) / 2)
