@@ -487,6 +487,7 @@ def test_cli_score_of_several_files_writes_each_and_sums_them_up(tmp_path, capsy
     assert f"all files concatenated, without the 300 rows fitted on: {expected}" in summary
     joined = report(*tested, name="pca-t2q", threshold_saw_test_labels=False)  # what file by file avoids
     assert str(joined) not in summary
+    assert "VUS-PR is the mean over the files holding both classes" in summary
     assert summary.count(" flagged (") == 2 and f"{int(flags[:300].sum())} flagged" in summary
 
 

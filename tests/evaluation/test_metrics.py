@@ -245,3 +245,32 @@ def test_percentages_keep_a_handful_of_rows_visible_at_both_ends():
 
     assert [_percent(v) for v in (0.0, 4.004e-05, 0.00123, 0.076, 0.9995, 99_899 / 99_900, 1.0)] == [
         "0.0%", "0.004%", "0.12%", "7.6%", "99.95%", "99.999%", "100.0%"]
+
+
+def test_vus_with_part_starts_scores_each_series_alone_and_averages():
+    # two series of 4; each alone is the hand-worked window-0 case: perfect ranking 1.0, the other 0.5
+    y = [0, 1, 1, 0, 0, 1, 1, 0]
+    s = [0.1, 0.9, 0.8, 0.2, 0.9, 0.8, 0.1, 0.2]
+    per_series = vus(y, s, sliding_window=0, n_thresholds=4, part_starts=[4])
+    assert per_series["vus_pr"] == pytest.approx((1.0 + 0.5) / 2) and per_series["series"] == 2
+    # over the concatenation the thresholds are shared: a different figure
+    assert vus(y, s, sliding_window=0, n_thresholds=4)["vus_pr"] != pytest.approx(0.75)
+    # with buffers: each series' ramp stays inside it (the mean of the two series alone)
+    alone = [vus(y[a:b], s[a:b], sliding_window=2, n_thresholds=4) for a, b in ((0, 4), (4, 8))]
+    both = vus(y, s, sliding_window=2, n_thresholds=4, part_starts=[4])
+    assert both["vus_pr"] == pytest.approx(np.mean([a["vus_pr"] for a in alone]))
+    assert both["vus_roc"] == pytest.approx(np.mean([a["vus_roc"] for a in alone]))
+    # a series with one class only is left out of the mean (undefined there), and counted out
+    one_class = vus([0, 1, 1, 0, 0, 0, 0, 0], s, sliding_window=0, n_thresholds=4, part_starts=[4])
+    assert one_class["vus_pr"] == pytest.approx(1.0) and one_class["series"] == 1
+    assert math.isnan(vus_pr([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4], sliding_window=0, part_starts=[2]))
+    with pytest.raises(InputError, match="part_starts"):
+        vus(y, s, part_starts=[8])
+
+
+def test_report_takes_vus_pr_per_series_with_part_starts():
+    y = np.array([0, 1, 1, 0, 0, 1, 1, 0])
+    s = np.array([0.1, 0.9, 0.8, 0.2, 0.9, 0.8, 0.1, 0.2])
+    rep = report(y, (s > 0.5).astype(int), s, threshold_saw_test_labels=False, sliding_window=0,
+                 n_thresholds=4, part_starts=[4])
+    assert rep.vus_pr == pytest.approx(0.75)

@@ -331,6 +331,7 @@ def run(quick: bool = False) -> BenchResult:
     n_test_rows = sum(len(labels) for labels in test_labels)
     concatenated_events = len(events(np.concatenate(test_labels)))
     per_file_events = sum(len(events(labels)) for labels in test_labels)
+    both_classes = sum(1 for labels in test_labels if labels.any() and not labels.all())
     lines = [
         f"Split: SKAB protocol, {len(files)} files, first {SKAB_TRAIN_ROWS} rows train, "
         f"{n_test_rows} test rows concatenated "
@@ -342,7 +343,9 @@ def run(quick: bool = False) -> BenchResult:
         f"Event-wise and point-adjusted figures count events file by file ({per_file_events} events"
         + (f"; the bare concatenation would count {concatenated_events}, as a test part that ends in an anomaly "
            "meets the next one that starts in one" if concatenated_events != per_file_events else "")
-        + "); VUS-PR's ranges run over the concatenation; the point-wise figures do not depend on either.",
+        + f"); VUS-PR is the mean over the {both_classes} files whose test part holds both classes, each scored "
+        "alone (TSB-AD's per-series definition), while AUC-PR and ROC-AUC rank the pooled rows; the point-wise "
+        "figures do not depend on either.",
         "",
         f"Drift-robust preprocessing (all rows not marked `raw channels`): channels whose level moves by more "
         f"than {DRIFT_MIN_SHIFT:g} standard deviations between the two halves of the training rows (median over "

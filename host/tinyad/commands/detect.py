@@ -1046,3 +1046,6 @@ def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
         starts = part_starts_of([f.labels[f.first_test_row:] for f in tested])
         click.echo(f"  all files concatenated{without}: "
                    + str(report(*joined, name=kind, threshold_saw_test_labels=False, part_starts=starts)))
+        if starts:  # a ranking over the pooled rows, a range measure per file (TSB-AD's definition)
+            click.echo("  (events and point adjustment stop at each file's end; VUS-PR is the mean over the files "
+                       "holding both classes, AUC-PR and ROC-AUC rank the pooled rows)")

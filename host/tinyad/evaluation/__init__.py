@@ -8,9 +8,10 @@
 - `events(labels) -> [(start, stop), ...]` half-open runs of 1s; `join_events(runs, max_gap)` joins
   runs fewer than max_gap steps apart
 - `part_starts_of(parts)`: for arrays that concatenate several series, where each later series begins; pass
-  it as `part_starts=` to `events`, `point_adjust`, `event_prf` and `report` so no event spans two series
+  it as `part_starts=` to `events`, `point_adjust`, `event_prf`, `vus`, `vus_pr` and `report` so no event
+  spans two series (VUS-PR then scores each series alone and averages)
 - `auc_pr(y_true, score)`, `roc_auc(y_true, score)`, `vus_pr(y_true, score, sliding_window=100)`,
-  `vus(...) -> dict(vus_pr, vus_roc)` (TSB-AD's definition, tested against the package when installed)
+  `vus(...) -> dict(vus_pr, vus_roc, series)` (TSB-AD's definition, tested against the package when installed)
 - `report(y_true, y_pred, score=None, *, name, threshold_saw_test_labels) -> Report`;
   `report_table([Report, ...]) -> Markdown` with the unadjusted F1 always beside the point-adjusted one.
 - `same_index(**values)`: pandas Series are paired by position; different indexes raise.

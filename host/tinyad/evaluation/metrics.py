@@ -251,13 +251,16 @@ def _soft_labels(truth: np.ndarray, segments: list[tuple[int, int]], window: int
     return np.minimum(labels, 1.0)
 
 
-def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250) -> dict:
+def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250, part_starts=()) -> dict:
     """Volume under the range-based PR and ROC surfaces (Paparrizos et al., VLDB 2022), as computed by the
     TSB-AD package (`RangeAUC_volume_opt`): for every buffer width 0..sliding_window the labels are widened
     by a sqrt ramp, range-based recall (times the share of detected ranges), FPR and precision are taken at
     `n_thresholds` score quantiles, and the areas are averaged over the widths.
 
-    Returns {"vus_pr": float, "vus_roc": float}; both NaN when y_true has no anomaly or only anomalies.
+    Returns {"vus_pr": float, "vus_roc": float, "series": int}; both areas NaN when y_true has no anomaly or
+    only anomalies. With `part_starts` (a concatenation of several series), each series is scored on its own,
+    as TSB-AD defines the measure (its buffers and thresholds never cross a boundary), and the areas are the
+    mean over the series that hold both classes; "series" counts them (NaN areas if none does).
     Vectorised over thresholds; agrees with TSB-AD 1.5 to floating-point rounding (tested when installed).
     """
     same_index(y_true=y_true, score=score)
@@ -266,8 +269,21 @@ def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250) -> di
     if sliding_window < 0 or n_thresholds < 1:
         raise InputError(f"sliding_window must be >= 0 and n_thresholds >= 1, got "
                          f"{sliding_window}, {n_thresholds}")
+    if len(part_starts):
+        cuts = _checked_part_starts(part_starts, len(truth))
+        scored = [_vus_one(t, v, sliding_window, n_thresholds)
+                  for t, v in zip(np.split(truth, cuts), np.split(values, cuts)) if t.any() and not t.all()]
+        if not scored:
+            return {"vus_pr": float("nan"), "vus_roc": float("nan"), "series": 0}
+        return {"vus_pr": float(np.mean([r["vus_pr"] for r in scored])),
+                "vus_roc": float(np.mean([r["vus_roc"] for r in scored])), "series": len(scored)}
     if truth.all() or not truth.any():  # one class: undefined (TSB-AD fails on an all-anomalous series)
-        return {"vus_pr": float("nan"), "vus_roc": float("nan")}
+        return {"vus_pr": float("nan"), "vus_roc": float("nan"), "series": 0}
+    return {**_vus_one(truth, values, sliding_window, n_thresholds), "series": 1}
+
+
+def _vus_one(truth: np.ndarray, values: np.ndarray, sliding_window: int, n_thresholds: int) -> dict:
+    """`vus` of one series holding both classes (checked arrays)."""
     length = len(truth)
     segments = [(a, b - 1) for a, b in events(truth)]  # inclusive, as in TSB-AD
     positives = float(truth.sum())
@@ -302,6 +318,6 @@ def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250) -> di
     return {"vus_pr": float(np.mean(ap_per_width)), "vus_roc": float(np.mean(auc_per_width))}
 
 
-def vus_pr(y_true, score, sliding_window: int = 100, n_thresholds: int = 250) -> float:
-    """VUS-PR (the TSB-AD recommended accuracy measure); see `vus` for the definition."""
-    return vus(y_true, score, sliding_window, n_thresholds)["vus_pr"]
+def vus_pr(y_true, score, sliding_window: int = 100, n_thresholds: int = 250, part_starts=()) -> float:
+    """VUS-PR (the TSB-AD recommended accuracy measure); see `vus` for the definition (and `part_starts`)."""
+    return vus(y_true, score, sliding_window, n_thresholds, part_starts)["vus_pr"]

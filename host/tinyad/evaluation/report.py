@@ -124,7 +124,8 @@ def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_
     must not be a headline); it must be a bool (not None or "no"). `sliding_window`: VUS-PR's largest buffer
     width (TSB-AD's get_metrics default, 100 steps), printed beside it. `part_starts`: where the arrays
     concatenate several series, the index each later series begins at (`metrics.part_starts_of`); the
-    point-adjusted and event-wise figures cut events there (VUS-PR runs over the concatenation, as TSB-AD's).
+    point-adjusted and event-wise figures cut events there, and VUS-PR is the mean over the series holding both
+    classes, each scored alone (TSB-AD's per-series definition); AUC-PR and ROC-AUC rank the pooled points.
     Pandas Series are paired by position, so their indexes must be equal (`metrics.same_index`).
     """
     if not isinstance(threshold_saw_test_labels, (bool, np.bool_)):
@@ -137,7 +138,7 @@ def report(y_true, y_pred, score=None, *, name: str = "detector", threshold_saw_
     if score is not None:
         ranking["auc_pr"] = metrics.auc_pr(y_true, score)
         ranking["roc_auc"] = metrics.roc_auc(y_true, score)
-        ranking["vus_pr"] = metrics.vus_pr(y_true, score, sliding_window, n_thresholds)
+        ranking["vus_pr"] = metrics.vus_pr(y_true, score, sliding_window, n_thresholds, part_starts)
     return Report(
         name=name,
         threshold_saw_test_labels=bool(threshold_saw_test_labels),
