@@ -718,7 +718,7 @@ range); they choose nothing. The headline stays the validation-chosen ensemble e
   range (end of the charge: current to 0 and relaxation), a transition that happens after the cut on every rack.
   On the rest of the test range (same threshold; a diagnosis, not a result) the ensemble scores (P+R)/2
   {after_early['score']:.3f} (P {after_early['precision']:.3f}, R {after_early['recall']:.3f}), F1 {after_early['f1']:.3f}.
-- Wall time (2 shared cores, other jobs running): pretrain {pre.seconds:.0f} s, fine-tune
+- Wall time (2 shared cores): pretrain {pre.seconds:.0f} s, fine-tune
   {' + '.join(f'{f.seconds:.0f}' for f in fines)} s, scratch {scratch.seconds:.0f} s; main comparison
   {core_s:.0f} s (target <= 15 min: {_met(core_s <= TARGET_MAIN_S)}); with the first-recipe variant
   {total_s:.0f} s.
@@ -836,7 +836,7 @@ AUC-PR; quantile cut at the nominal {ANOMALY_RATE:.0%} rate). The first-recipe v
   {s['figures']['first_scratch_checkpoint_reaching_0.90']}.
 - False alarms of the fine-tuned ensemble by test block (reporting only):
   {', '.join(f'{k} {v:.0%}' for k, v in false_by_block.items())}.
-- Wall time (2 shared cores, other jobs running): pretrain {recipe.pre.seconds:.0f} s, fine-tune
+- Wall time (2 shared cores): pretrain {recipe.pre.seconds:.0f} s, fine-tune
   {' + '.join(f'{f.seconds:.0f}' for f in recipe.fines)} s, scratch {recipe.scratch.seconds:.0f} s; main
   comparison {core_s:.0f} s (target <= 15 min: {_met(met['preset<=15min'])}).
 
