@@ -30,7 +30,7 @@ def _bert_scores(model, values: np.ndarray, stride: int) -> np.ndarray:
 def run(quick: bool = False) -> BenchResult:
     """Train the transformer on SKAB's normal training rows, score every file, compare with the LSTM-AE."""
     from tinyad.bench import skab as skab_bench
-    from tinyad.bert.evaluate import method_score
+    from tinyad.bert.evaluate import score_at
     from tinyad.bert.train import TrainOptions, load_checkpoint, train
     from tinyad.detectors.datasets import SKAB_TRAIN_ROWS
     from tinyad.evaluation import report, report_table
@@ -62,7 +62,7 @@ def run(quick: bool = False) -> BenchResult:
         score = np.concatenate(ratios)
         rep = report(y, score > level, score, name=name, threshold_saw_test_labels=False,
                      part_starts=file_starts)
-        method = method_score(score, y, float(np.mean(score > level)))  # (P+R)/2 at the same cut
+        method = score_at(score, y, level)  # the method's (P+R)/2 at the same cut
         return rep, method, score, result.seconds
 
     y = np.concatenate([f.test_labels for f in files])
