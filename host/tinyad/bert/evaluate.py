@@ -178,14 +178,12 @@ def method_score(scores: np.ndarray, labels: np.ndarray, anomaly_rate: float, ad
 
 
 def score_where(scores: np.ndarray, labels: np.ndarray, threshold: float, keep: np.ndarray) -> dict:
-    """Precision, recall, (P+R)/2 and F1 of `scores > threshold` on the steps where `keep` is true only (a fixed
-    threshold, e.g. the cut over the whole series; for reporting where the errors are, not for choosing)."""
+    """`score_at` on the steps where `keep` is true only (a fixed threshold, e.g. the cut over the whole series;
+    for reporting where the errors are, not for choosing)."""
     scores, labels, keep = np.asarray(scores, float), np.asarray(labels), np.asarray(keep, bool)
     if not (scores.shape == labels.shape == keep.shape):
         raise InputError(f"scores {scores.shape}, labels {labels.shape} and mask {keep.shape} differ in shape")
-    point = evaluation.pointwise(labels[keep], (scores[keep] > threshold).astype(np.int8))
-    return {"precision": point["precision"], "recall": point["recall"],
-            "score": (point["precision"] + point["recall"]) / 2.0, "f1": point["f1"]}
+    return score_at(scores[keep], labels[keep], threshold)
 
 
 def best_f1_threshold(scores: np.ndarray, labels: np.ndarray, n_thresholds: int = 200) -> float:
