@@ -46,7 +46,30 @@ def test_score_test_sets_smooths_each_copy_alone():
     scores, merged = evaluate.score_test_sets(FirstValue(1.0), [first, second], stride=4, smoothing=3)
     # copy 1 scores 1.0 everywhere, copy 2 0.5: smoothing across the seam would give 0.833 at steps 3 and 4
     np.testing.assert_allclose(scores, [1.0] * 4 + [0.5] * 4, atol=1e-6)
-    assert len(merged.labels) == 8
+    assert len(merged.labels) == 8 and merged.part_starts == [4]
+
+
+def test_evaluate_scores_keeps_events_and_vus_buffers_inside_each_copy():
+    from tinyad import evaluation
+
+    # Copy A ends in an anomaly, copy B begins with one: concatenated, they would be one event over the seam.
+    labels_a, labels_b = np.array([0, 0, 0, 0, 0, 0, 1, 1]), np.array([1, 1, 0, 0, 0, 0, 0, 0])
+    scores_a = np.array([0.1, 0.85, 0.1, 0.2, 0.1, 0.3, 0.9, 0.2])
+    scores_b = np.array([0.2, 0.2, 0.2, 0.1, 0.8, 0.1, 0.2, 0.1])
+    labels, scores = np.concatenate([labels_a, labels_b]), np.concatenate([scores_a, scores_b])
+    copies = evaluate.TestSet(np.zeros((16, 1)), labels, part_starts=[8])
+    result = evaluate.evaluate_scores(scores, copies, anomaly_rate=0.25)
+    # The top 4 (0.9, 0.85, 0.8, 0.3) are flagged; 1 of 4 labeled steps -> P = R = 0.25 either way.
+    assert result["score"] == pytest.approx(0.25) and result["f1"] == pytest.approx(0.25)
+    # Adjusted per copy: A's event becomes a hit (2 TP, 3 FP), B's stays missed -> P 0.4, R 0.5.
+    # Over the seam it would be one event: 4 TP, 3 FP -> P 4/7, R 1, score 0.786.
+    assert result["score_pa"] == pytest.approx((0.4 + 0.5) / 2)
+    assert result["pa_f1"] == pytest.approx(2 * 0.4 * 0.5 / 0.9)
+    per_copy = (evaluation.vus_pr(labels_a, scores_a) + evaluation.vus_pr(labels_b, scores_b)) / 2
+    assert result["vus_pr"] == pytest.approx(per_copy)
+    assert evaluation.vus_pr(labels, scores) != pytest.approx(per_copy)
+    seamless = evaluate.evaluate_scores(scores, evaluate.TestSet(np.zeros((16, 1)), labels), anomaly_rate=0.25)
+    assert seamless["score_pa"] == pytest.approx((4 / 7 + 1) / 2)
 
 
 def test_choose_on_validation_takes_the_best_and_the_first_of_ties():

@@ -159,22 +159,25 @@ def score_unlabelled(checkpoint, segments, stride: int, anomaly_rate: float, ref
     return scores, threshold, scores > threshold
 
 
-def score_at(scores: np.ndarray, labels: np.ndarray, threshold: float, adjust: bool = False) -> dict:
-    """Flag scores above `threshold`, point-adjust if `adjust`, and return precision, recall,
-    score = (precision + recall) / 2, F1, the threshold and the share of steps flagged (before adjusting)."""
+def score_at(scores: np.ndarray, labels: np.ndarray, threshold: float, adjust: bool = False,
+             part_starts=()) -> dict:
+    """Flag scores above `threshold`, point-adjust if `adjust` (events cut at `part_starts`, where concatenated
+    copies begin), and return precision, recall, score = (precision + recall) / 2, F1, the threshold and the
+    share of steps flagged (before adjusting)."""
     flagged = np.asarray(scores) > threshold
     predicted = flagged.astype(np.int8)
     if adjust:
-        predicted = evaluation.point_adjust(labels, predicted).astype(np.int8)
+        predicted = evaluation.point_adjust(labels, predicted, part_starts).astype(np.int8)
     point = evaluation.pointwise(labels, predicted)
     return {"precision": point["precision"], "recall": point["recall"],
             "score": (point["precision"] + point["recall"]) / 2.0, "f1": point["f1"], "threshold": float(threshold),
             "flagged_rate": float(flagged.mean())}
 
 
-def method_score(scores: np.ndarray, labels: np.ndarray, anomaly_rate: float, adjust: bool = False) -> dict:
+def method_score(scores: np.ndarray, labels: np.ndarray, anomaly_rate: float, adjust: bool = False,
+                 part_starts=()) -> dict:
     """AnomalyBERT's score: `score_at` the (1 - anomaly_rate) quantile of the scores themselves."""
-    return score_at(scores, labels, quantile_threshold(scores, anomaly_rate), adjust)
+    return score_at(scores, labels, quantile_threshold(scores, anomaly_rate), adjust, part_starts)
 
 
 def score_where(scores: np.ndarray, labels: np.ndarray, threshold: float, keep: np.ndarray) -> dict:
@@ -228,6 +231,7 @@ class TestSet:
     labels: np.ndarray
     events: list = field(default_factory=list)
     description: str = ""
+    part_starts: list = field(default_factory=list)  # where each later copy begins, if copies are concatenated
 
     @property
     def anomaly_rate(self) -> float:
@@ -250,10 +254,10 @@ def evaluate_scores(scores: np.ndarray, test: TestSet, anomaly_rate: float, thre
     - the common suite (F1, PA-F1, AUC-PR, VUS-PR, ...) at `threshold` (chosen on validation) if given,
       else at the same quantile cut."""
     raw = method_score(scores, test.labels, anomaly_rate, adjust=False)
-    adjusted = method_score(scores, test.labels, anomaly_rate, adjust=True)
+    adjusted = method_score(scores, test.labels, anomaly_rate, adjust=True, part_starts=test.part_starts)
     cut = raw["threshold"] if threshold is None else threshold
     rep = evaluation.report(test.labels, (scores > cut).astype(np.int8), scores, name=name,
-                            threshold_saw_test_labels=False)
+                            threshold_saw_test_labels=False, part_starts=test.part_starts)
     return {
         "score": raw["score"], "precision": raw["precision"], "recall": raw["recall"],
         "score_pa": adjusted["score"], "f1": rep.f1, "pa_f1": rep.pa_f1, "auc_pr": rep.auc_pr,
@@ -270,12 +274,13 @@ def make_test_sets(standardized: np.ndarray, seeds, anomaly_rate: float = 0.08, 
 
 def score_test_sets(model, tests: list[TestSet], stride: int, smoothing: int = 1) -> tuple[np.ndarray, TestSet]:
     """Scores of every test set (`model` may be a list: an ensemble, scores averaged; smoothed per test set,
-    never across two sets), concatenated, with the concatenated labels and events (global positions)."""
+    never across two sets), concatenated, with the concatenated labels and events (global positions) and where
+    each copy begins (`part_starts`: flagged runs and VUS-PR's buffers stay inside their copy)."""
     scores = np.concatenate([ensemble_series_scores(model, t.series, stride, smoothing) for t in tests])
     offsets = np.concatenate([[0], np.cumsum([len(t.labels) for t in tests])[:-1]])
     events = [(kind, int(a + off), int(b + off)) for t, off in zip(tests, offsets) for kind, a, b in t.events]
     merged = TestSet(np.concatenate([t.series for t in tests]), np.concatenate([t.labels for t in tests]),
-                     events, f"{len(tests)} injected copies")
+                     events, f"{len(tests)} injected copies", [int(off) for off in offsets[1:]])
     return scores, merged
 
 
