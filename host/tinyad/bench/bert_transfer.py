@@ -258,6 +258,7 @@ class RecipeRun:
     final_sc: dict
     final_sc_smoothed: dict
     core_s: float
+    finetune_seeds: tuple = FINETUNE_SEEDS  # the fine-tuning runs' seeds, in the order of `fines`
 
 
 def choose_steps(histories: list[list[dict]], key: str = "val_auc_pr") -> tuple[int, dict[int, float]]:
@@ -285,12 +286,22 @@ class _TestAndValidation:
         return row
 
 
+def training_seeds(offset: int = 0) -> tuple[int, tuple[int, ...]]:
+    """(pretraining and scratch seed, fine-tuning seeds) of training-seed set `offset`: 0 is the benchmarks'
+    (0 and FINETUNE_SEEDS); offset k uses k and the next len(FINETUNE_SEEDS) seeds after set k - 1's, so no two
+    sets share a fine-tuning seed. The test and validation injections do not depend on it."""
+    if offset < 0:
+        raise ValueError(f"seed offset must be >= 0, got {offset}")
+    return offset, tuple(seed + len(FINETUNE_SEEDS) * offset for seed in FINETUNE_SEEDS)
+
+
 def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: float | None = None,
-               options: dict | None = None) -> RecipeRun:
+               options: dict | None = None, seed_offset: int = 0) -> RecipeRun:
     """Pretrain on the split's other-rack rows, fine-tune on rack 2 with 10 % of the steps (seed ensemble, EMA,
     steps and smoothing chosen on the split's validation rows), train rack 2 from scratch, score all on test.
     `started` (perf_counter) is where the main comparison's wall time starts (default: now); `options` are
-    further TrainOptions fields for every run (e.g. the synthetic-outlier probabilities)."""
+    further TrainOptions fields for every run (e.g. the synthetic-outlier probabilities); `seed_offset` picks
+    the training seeds (`training_seeds`; 0 in every split's benchmark)."""
     from tinyad.bert.evaluate import CheckpointEvaluator, choose_on_validation
     from tinyad.bert.train import TrainOptions, load_checkpoint, train
 
@@ -302,8 +313,10 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     validator = CheckpointEvaluator(split.validation_raw, stride=16, seeds=VALIDATION_SEEDS,
                                     anomaly_rate=ANOMALY_RATE)
     common = dict(preset=preset, lr=1e-3, batch_size=32, **(options or {}))
+    base_seed, finetune_seeds = training_seeds(seed_offset)
     pre = train(split.pretrain_segments, split.channels,
-                TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 10), seed=0, ema_decay=EMA_DECAY,
+                TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 10), seed=base_seed,
+                             ema_decay=EMA_DECAY,
                              **common),
                 out / "racks_pretrain", evaluator=None, progress=not quick, source=split.pretrain_source,
                 overwrite=True)
@@ -311,9 +324,9 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
                    TrainOptions(max_steps=finetune_steps, checkpoint_every=every, seed=seed, ema_decay=EMA_DECAY,
                                 checkpoint=str(pre.final_checkpoint), **common),
                    out / f"{split.target_tag}_finetune_seed{seed}",
-                   evaluator=_TestAndValidation(evaluator, validator, with_test=seed == FINETUNE_SEEDS[0]),
+                   evaluator=_TestAndValidation(evaluator, validator, with_test=seed == finetune_seeds[0]),
                    progress=not quick, source=split.finetune_source, overwrite=True)
-             for seed in FINETUNE_SEEDS]
+             for seed in finetune_seeds]
     # Choices on validation only: fine-tune steps (mean over seeds), then the smoothing of the ensemble.
     chosen_step, validation_by_step = choose_steps([f.history for f in fines])
     members = [load_checkpoint(f.run_dir / f"step_{chosen_step:06d}") if chosen_step > 0
@@ -328,7 +341,7 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     # Reporting only (no choice): the ensemble of the seeds' last checkpoints, unsmoothed.
     final_ensemble_last = evaluator([f.model for f in fines], ft_standardizer, smoothing=1)
     scratch = train(split.scratch_segments, split.channels,
-                    TrainOptions(max_steps=steps, checkpoint_every=scratch_every, seed=0,
+                    TrainOptions(max_steps=steps, checkpoint_every=scratch_every, seed=base_seed,
                                  ema_decay=EMA_DECAY, **common),
                     out / f"{split.target_tag}_scratch", evaluator=evaluator, progress=not quick,
                     source=split.scratch_source, overwrite=True)
@@ -337,7 +350,7 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     core_s = time.perf_counter() - started
     return RecipeRun(split, evaluator, validator, pre, fines, chosen_step, validation_by_step,
                      validation_by_smoothing, chosen_smoothing, ensemble, ft_standardizer, final_ft,
-                     final_ensemble_last, scratch, final_sc, final_sc_smoothed, core_s)
+                     final_ensemble_last, scratch, final_sc, final_sc_smoothed, core_s, finetune_seeds)
 
 
 def false_alarm_share_by_block(result: dict, lengths: list[int], test_blocks, copies_per_block: int) -> dict:
@@ -388,7 +401,8 @@ def summarize(recipe: RecipeRun, steps: int, preset: str, source_label: str = "r
     finetune_steps = steps // 10
     fines, fine, scratch = recipe.fines, recipe.fines[0], recipe.scratch
     final_ft, final_sc = recipe.final_ft, recipe.final_sc
-    final_seed0 = next(r for r in fine.history if r["step"] == finetune_steps)
+    final_seed0 = next(r for r in fine.history if r["step"] == finetune_steps)  # the first seed's (0 by default)
+    first_seed = recipe.finetune_seeds[0]
     final_sc_same_budget = next(r for r in scratch.history if r["step"] >= finetune_steps)
     # Checkpoint scores jitter by a few points: the scratch reference is the median of its last 5 checkpoints.
     scratch_reference = float(np.median([r["score"] for r in scratch.history[-5:]]))
@@ -406,7 +420,7 @@ def summarize(recipe: RecipeRun, steps: int, preset: str, source_label: str = "r
                     "chosen on validation**", chosen_step, final_ft),
         _result_row(f"fine-tuned: {n_seeds}-seed ensemble, last checkpoint ({finetune_steps} steps), no smoothing "
                     "(reporting only)", finetune_steps, recipe.final_ensemble_last),
-        _result_row(f"fine-tuned, seed 0 alone, last checkpoint ({finetune_steps} steps), no smoothing",
+        _result_row(f"fine-tuned, seed {first_seed} alone, last checkpoint ({finetune_steps} steps), no smoothing",
                     finetune_steps, final_seed0),
         _result_row(f"{target_label} from scratch, {steps} steps", steps, final_sc),
         _result_row(f"{target_label} from scratch, {steps} steps, smoothing {chosen_smoothing}", steps,
@@ -427,7 +441,8 @@ def summarize(recipe: RecipeRun, steps: int, preset: str, source_label: str = "r
         [[k, v["auc_pr"], v["score"]] for k, v in recipe.validation_by_smoothing.items()])
     curve = markdown_table(
         ["run", "step", "(P+R)/2", "F1", "AUC-PR", "validation (P+R)/2"],
-        [["fine-tune seed 0", r["step"], r["score"], r["f1"], r["auc_pr"], r["val_score"]] for r in fine.history]
+        [[f"fine-tune seed {first_seed}", r["step"], r["score"], r["f1"], r["auc_pr"], r["val_score"]]
+         for r in fine.history]
         + [["scratch", r["step"], r["score"], r["f1"], r["auc_pr"], ""] for r in scratch.history])
     by_type = markdown_table(
         ["anomaly type", "events", "recall fine-tuned (ensemble)", "recall scratch"],

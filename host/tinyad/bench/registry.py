@@ -25,6 +25,8 @@ register("bert_transfer_rack3", "tinyad.bench.bert_transfer_rack3",
          "Battery transformer, a fresh target: racks 1, 2, 4, 5 -> rack 3, 3 recipes chosen on validation (~20 min).")
 register("bert_transfer_replicate", "tinyad.bench.bert_transfer_replicate",
          "Battery transformer: split 5's recipe on racks 1, 4, 5 as targets, one run each (~14 min).")
+register("bert_transfer_seeds", "tinyad.bench.bert_transfer_seeds",
+         "Battery transformer: split 6's rack 4 with 4 sets of training seeds, the spread (~20 min).")
 register("bert_skab", "tinyad.bench.bert_skab", "SKAB: battery transformer method beside the LSTM-AE (~5 min).")
 register("nab", "tinyad.bench.nab",
          "NAB per category: LSTM-AE and IF, event F1 and VUS-PR, label-free thresholds (~15 min).")
