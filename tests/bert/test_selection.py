@@ -218,7 +218,8 @@ def test_validation_cut_takes_the_threshold_from_validation_and_applies_it_to_th
         return validation
 
     recipe = SimpleNamespace(validator=validator, ensemble=["m"], ft_standardizer="std", chosen_smoothing=5,
-                             final_ft={"scores": np.array([0.65, 0.69, 0.2, 0.8]), "labels": np.array([1, 0, 0, 1])})
+                             final_ft={"scores": np.array([0.65, 0.69, 0.2, 0.8]), "labels": np.array([1, 0, 0, 1]),
+                                       "part_starts": []})
     result = validation_cut(recipe)
     assert calls == [(["m"], "std", True, 5)]  # the kept ensemble, its smoothing
     assert result["validation_f1"] == pytest.approx(1.0)
@@ -227,3 +228,12 @@ def test_validation_cut_takes_the_threshold_from_validation_and_applies_it_to_th
     assert result["raw"]["precision"] == pytest.approx(2 / 3) and result["raw"]["recall"] == pytest.approx(1.0)
     assert result["raw"]["f1"] == pytest.approx(0.8) and result["raw"]["flagged_rate"] == pytest.approx(0.75)
     assert result["adjusted"]["f1"] == pytest.approx(0.8)
+    # Point adjustment stays inside each test copy: steps 0-1 are labeled, but a copy begins at step 1, so
+    # flagging step 1 adjusts only its own copy's event (R 0.5, F1 2/3), not step 0's (R 1 over the seam).
+    recipe.final_ft = {"scores": np.array([0.2, 0.65, 0.1, 0.1]), "labels": np.array([1, 1, 0, 0]),
+                       "part_starts": [1]}
+    result = validation_cut(recipe)
+    assert result["raw"]["recall"] == pytest.approx(0.5)
+    assert result["adjusted"]["recall"] == pytest.approx(0.5) and result["adjusted"]["f1"] == pytest.approx(2 / 3)
+    recipe.final_ft["part_starts"] = []
+    assert validation_cut(recipe)["adjusted"]["f1"] == pytest.approx(1.0)

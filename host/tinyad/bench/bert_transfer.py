@@ -316,8 +316,7 @@ def run_recipe(split: Split, steps: int, preset: str, quick: bool, started: floa
     base_seed, finetune_seeds = training_seeds(seed_offset)
     pre = train(split.pretrain_segments, split.channels,
                 TrainOptions(max_steps=steps, checkpoint_every=max(1, steps // 10), seed=base_seed,
-                             ema_decay=EMA_DECAY,
-                             **common),
+                             ema_decay=EMA_DECAY, **common),
                 out / "racks_pretrain", evaluator=None, progress=not quick, source=split.pretrain_source,
                 overwrite=True)
     fines = [train(split.finetune_segments, split.channels,
@@ -380,8 +379,9 @@ def validation_cut(recipe: RecipeRun) -> dict:
     validation = recipe.validator(recipe.ensemble, recipe.ft_standardizer, with_report=True,
                                   smoothing=recipe.chosen_smoothing)
     threshold = best_f1_threshold(validation["scores"], validation["labels"])
-    scores, labels = recipe.final_ft["scores"], recipe.final_ft["labels"]
-    return {"raw": score_at(scores, labels, threshold), "adjusted": score_at(scores, labels, threshold, adjust=True),
+    scores, labels, starts = recipe.final_ft["scores"], recipe.final_ft["labels"], recipe.final_ft["part_starts"]
+    return {"raw": score_at(scores, labels, threshold),
+            "adjusted": score_at(scores, labels, threshold, adjust=True, part_starts=starts),
             "validation_f1": score_at(validation["scores"], validation["labels"], threshold)["f1"]}
 
 

@@ -346,6 +346,7 @@ class CheckpointEvaluator:
         if with_report:
             result["report"] = report
             result["scores"], result["labels"], result["events"] = scores, merged.labels, merged.events
+            result["part_starts"] = merged.part_starts
         return result
 
 

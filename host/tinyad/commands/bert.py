@@ -517,7 +517,7 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     result = evaluator(loaded.model, loaded.standardizer, with_report=True)
     report = result.pop("report")
     injected = result["events"]  # (type, start, stop) of every injected anomaly
-    for key in ("scores", "labels", "events"):
+    for key in ("scores", "labels", "events", "part_starts"):
         result.pop(key)
     flagged = report.counts["tp"] + report.counts["fp"]
     if as_json:
