@@ -280,7 +280,7 @@ def score_test_sets(model, tests: list[TestSet], stride: int, smoothing: int = 1
     offsets = np.concatenate([[0], np.cumsum([len(t.labels) for t in tests])[:-1]])
     events = [(kind, int(a + off), int(b + off)) for t, off in zip(tests, offsets) for kind, a, b in t.events]
     merged = TestSet(np.concatenate([t.series for t in tests]), np.concatenate([t.labels for t in tests]),
-                     events, f"{len(tests)} injected copies", [int(off) for off in offsets[1:]])
+                     events, f"{len(tests)} injected copies", evaluation.part_starts_of([t.labels for t in tests]))
     return scores, merged
 
 
