@@ -84,6 +84,26 @@ def test_binary_labels_and_class_weights():
     assert w[0] * counts[0] == pytest.approx(w[1] * counts[1])  # each class carries the same total weight
 
 
+def test_sessions_recorded_with_different_low_pass_filters_are_refused():
+    from tinyad.datasets import recorded_dlpf_hz
+
+    def filtered(label, sid, dlpf_hz):
+        session = make_session(label, 500, sid)
+        session.meta.dlpf_hz = dlpf_hz
+        return session
+
+    # unknown (0) beside a known one takes the known one; none known gives 0
+    assert recorded_dlpf_hz([filtered("normal", "n1", 0.0), filtered("imbalance", "i1", 44.0)]) == 44.0
+    assert recorded_dlpf_hz([filtered("normal", "n1", 0.0), filtered("imbalance", "i1", 0.0)]) == 0.0
+    dataset = build_dataset([filtered("normal", "n1", 44.0), filtered("imbalance", "i1", 44.0)],
+                            DatasetConfig(window=50, hop=50))
+    assert dataset.dlpf_hz == 44.0
+    with pytest.raises(InputError, match=r"session i1: sensor low-pass \(DLPF\) 94 Hz differs from n1: 44 Hz") as err:
+        build_dataset([filtered("normal", "n1", 44.0), filtered("imbalance", "i1", 94.0)],
+                      DatasetConfig(window=50, hop=50))
+    assert "CONFIG_TINYAD_DLPF_CFG" in err.value.hint
+
+
 def test_curation_rules_and_incompatible_sessions():
     small = [make_session("normal", 500, "n1"), make_session("imbalance", 500, "i1")]
     with pytest.raises(InputError, match="curation"):

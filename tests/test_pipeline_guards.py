@@ -14,7 +14,8 @@ import pytest
 from tinyad.cli import main
 from tinyad.commands.pipeline import load_sessions
 from tinyad.errors import InputError
-from tinyad.export import KCONFIG_ACCEL_RANGES, KCONFIG_GYRO_RANGES, board_requirements, export_model
+from tinyad.export import (FIRMWARE_DEFAULTS, KCONFIG_ACCEL_RANGES, KCONFIG_DLPF_RANGE, KCONFIG_GYRO_RANGES,
+                           board_requirements, export_model)
 from tinyad.model_settings import ModelSettings
 from tinyad.paths import default_model_dir, firmware_dir
 from tinyad.session import Session, SessionMeta, write_session
@@ -251,7 +252,8 @@ def test_export_says_what_the_board_must_match(trained, tmp_path, capsys):
     assert main(["export", str(trained / "run" / "model.tflite"), "--out", str(tmp_path / "fw")]) == 0
     out = capsys.readouterr().out
     assert ("the board must match this model:\n  sensor full scale : +-8 g\n"
-            "  sample rate       : 100 Hz") in out
+            "  sensor low-pass   : not recorded by the training sessions (not checked; keep the one they were made "
+            "with)\n  sample rate       : 100 Hz") in out
     assert "channels          : ax ay az" in out
     assert "  CONFIG_TINYAD_ACCEL_8G=y (default CONFIG_TINYAD_ACCEL_4G)" in out
     # the recorded accelerometer range, the gyro's assumed; an accelerometer-only model leaves the board's gyro
@@ -261,12 +263,36 @@ def test_export_says_what_the_board_must_match(trained, tmp_path, capsys):
     header = (tmp_path / "fw" / "model_settings.h").read_text()
     assert "kAccelFullScaleG = 0x1.0000000000000p+3f /* 8 */;" in header
     assert "kGyroFullScaleDps = 0x0.0p+0f /* 0 */;" in header
+    assert "constexpr int kDlpfCfg = -1;" in header  # the sessions did not record their DLPF: not checked
     settings = ModelSettings.load(default_model_dir() / "model_settings.json")
     settings.full_scale, settings.sample_rate_hz = {"accel_g": 2.0, "gyro_dps": 250.0}, 200.0
     lines = board_requirements(settings)
     assert "  CONFIG_TINYAD_ACCEL_2G=y (default CONFIG_TINYAD_ACCEL_4G)" in lines
     assert "  CONFIG_TINYAD_GYRO_250DPS=y (default CONFIG_TINYAD_GYRO_500DPS)" in lines
     assert "  CONFIG_TINYAD_SAMPLE_RATE_HZ=200 (default 100)" in lines
+
+
+@pytest.mark.parametrize("dlpf_hz, cfg, shown, change", [
+    (44.0, 3, "44 Hz (DLPF_CFG 3)", None),                          # the firmware default
+    (94.0, 2, "94 Hz (DLPF_CFG 2)", "CONFIG_TINYAD_DLPF_CFG=2 (default 3)"),
+    (260.0, 0, "260 Hz (DLPF_CFG 0)", "DLPF_CFG 0 (260 Hz) is outside the firmware's 1..6: re-train on sessions "
+                                      "recorded at a rate below 1 kHz"),
+    (50.0, -2, "50 Hz", "a sensor low-pass of 50 Hz is no MPU6050 DLPF setting: re-train on sessions recorded "
+                        "with the MPU6050"),
+])
+def test_export_names_the_dlpf_the_board_must_be_built_with(dlpf_hz, cfg, shown, change):
+    from tinyad.export import render_model_settings
+
+    settings = ModelSettings.load(default_model_dir() / "model_settings.json")
+    settings.dlpf_hz = dlpf_hz
+    lines = board_requirements(settings)
+    assert f"  sensor low-pass   : {shown}" in lines
+    if change is None:
+        assert lines[-1] == "the firmware defaults (menuconfig -> tinyad) already match"
+    else:
+        assert f"  {change}" in lines
+    header = render_model_settings(settings, settings.ops, "model.tflite")
+    assert f"constexpr int kDlpfCfg = {cfg};" in header
 
 
 def test_kconfig_names_and_defaults_match_the_firmware():
@@ -276,6 +302,9 @@ def test_kconfig_names_and_defaults_match_the_firmware():
     assert "default TINYAD_ACCEL_4G" in kconfig and "default TINYAD_GYRO_500DPS" in kconfig
     rate = kconfig.split("config TINYAD_SAMPLE_RATE_HZ")[1]
     assert "default 100\n" in rate.split("help")[0]
+    dlpf = kconfig.split("config TINYAD_DLPF_CFG")[1].split("help")[0]
+    assert f"range {KCONFIG_DLPF_RANGE.start} {KCONFIG_DLPF_RANGE.stop - 1}\n" in dlpf
+    assert f"default {FIRMWARE_DEFAULTS['dlpf_cfg']}\n" in dlpf
 
 
 def test_two_synth_sets_numbered_alike_get_a_hint_about_synth(tmp_path):

@@ -89,6 +89,23 @@ def test_missing_file_and_foreign_parquet(tmp_path):
         read_session(tmp_path / "foreign.parquet")
 
 
+def test_the_dlpf_round_trips_and_a_format_1_file_keeps_the_synthesizers_one(tmp_path):
+    import pyarrow.parquet as pq
+
+    path = write_session(tmp_path / "d.parquet", make_session(dlpf_hz=94.0))
+    assert read_session(path).meta.dlpf_hz == 94.0
+    assert read_session(write_session(tmp_path / "u.parquet", make_session())).meta.dlpf_hz == 0.0  # unknown
+    # Format 1 had no field: `tinyad synth` wrote it among the extras, other writers not at all.
+    table = pq.read_table(path)
+    fields = json.loads(table.schema.metadata[METADATA_KEY])
+    del fields["dlpf_hz"]
+    for extra, expected in (({"dlpf_hz": 44.0, "seed": 3}, 44.0), ({"seed": 3}, 0.0)):
+        old = {**fields, "format_version": 1, "extra": extra}
+        pq.write_table(table.replace_schema_metadata({METADATA_KEY: json.dumps(old).encode()}), path)
+        meta = read_session(path).meta
+        assert (meta.dlpf_hz, meta.extra) == (expected, {"seed": 3})
+
+
 def test_corrupt_metadata_is_an_input_error(tmp_path):
     import pyarrow.parquet as pq
 

@@ -171,7 +171,7 @@ def test_bad_arguments():
 def test_other_rates_and_looseness():
     s = synth_session("looseness", duration_s=20, sample_rate_hz=200.0, rpm=600, seed=0, severity=0.8,
                       mount_yaw_deg=0.0)
-    assert s.meta.extra["dlpf_hz"] == 94 and s.meta.extra["internal_rate_hz"] == 1000
+    assert s.meta.dlpf_hz == 94 and s.meta.extra["internal_rate_hz"] == 1000
     f, ay = amplitude_spectrum(s.data[:, 1], 200.0)
     # Looseness: many harmonics of 10 Hz, decaying.
     peaks = [amplitude_at(f, ay, 10.0 * k) for k in range(1, 5)]

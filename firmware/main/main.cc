@@ -20,7 +20,7 @@
 #include "freertos/stream_buffer.h"
 #include "freertos/task.h"
 #include "imu_mpu6050.h"
-#include "mpu6050_regs.h"  // lost_samples(), sample_rate_divider()
+#include "mpu6050_regs.h"  // lost_samples(), sample_rate_divider(), dlpf_bandwidth_hz()
 #include "inference.h"
 #include "model_identity.h"
 #include "model_settings.h"
@@ -68,6 +68,9 @@ static_assert(model::kAccelFullScaleG == 0.0f || static_cast<float>(kAccelFullSc
 static_assert(model::kGyroFullScaleDps == 0.0f ||
                   static_cast<float>(kGyroFullScaleDps) == model::kGyroFullScaleDps,
               "the MPU6050 gyro range (menuconfig) differs from the one the model was trained with");
+// The DLPF shapes the spectrum the model learned: keep the one its training recordings were made with.
+static_assert(model::kDlpfCfg == -1 || model::kDlpfCfg == CONFIG_TINYAD_DLPF_CFG,
+              "CONFIG_TINYAD_DLPF_CFG (menuconfig) differs from the model's kDlpfCfg (its training recordings' DLPF)");
 static_assert(model::kChannels == 6 || model::kChannels == 3,
               "the MPU6050 provides ax, ay, az (3 channels) or ax..gz (6 channels)");
 // device_task hands the core the FIFO's channels in this order (the first three for 3): a model trained on
@@ -343,6 +346,7 @@ tinyad::DeviceIdentity make_identity(const inference_info_t& info) {
   id.accel_full_scale_g = static_cast<float>(kAccelFullScaleG);
   id.gyro_full_scale_dps = static_cast<float>(kGyroFullScaleDps);
   id.sample_rate_hz = static_cast<float>(CONFIG_TINYAD_SAMPLE_RATE_HZ);
+  id.dlpf_bandwidth_hz = mpu6050::dlpf_bandwidth_hz(CONFIG_TINYAD_DLPF_CFG);
   model_identity::fill_from_model(id);
   id.arena_bytes = static_cast<uint32_t>(info.arena_used_bytes);
   id.alert.threshold_on = kconfig_float(CONFIG_TINYAD_THRESHOLD_ON, model::kAlertThresholdOn);

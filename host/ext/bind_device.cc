@@ -183,9 +183,9 @@ void bind_device(nb::module_& m) {
              int8_t input_zero_point, float input_scale, float output_scale, int8_t output_zero_point,
              float threshold_on, float threshold_off, uint32_t min_windows, uint32_t cooldown_windows,
              float ewma_alpha, std::string board, std::string sensor, float accel_full_scale_g,
-             float gyro_full_scale_dps, float sample_rate_hz, nb::bytes model_sha256, uint32_t arena_bytes,
-             uint16_t flags, nb::object now_us, nb::object advertisement, nb::object stream_control,
-             nb::object window_scored, nb::object set_bind_key) {
+             float gyro_full_scale_dps, float sample_rate_hz, float dlpf_bandwidth_hz, nb::bytes model_sha256,
+             uint32_t arena_bytes, uint16_t flags, nb::object now_us, nb::object advertisement,
+             nb::object stream_control, nb::object window_scored, nb::object set_bind_key) {
             new (self) PyDevice();
             self->board = std::move(board);
             self->sensor = std::move(sensor);
@@ -202,6 +202,7 @@ void bind_device(nb::module_& m) {
             id.accel_full_scale_g = accel_full_scale_g;
             id.gyro_full_scale_dps = gyro_full_scale_dps;
             id.sample_rate_hz = sample_rate_hz;
+            id.dlpf_bandwidth_hz = dlpf_bandwidth_hz;
             if (model_sha256.size() != 0 && model_sha256.size() != 32) {
               throw nb::value_error("model_sha256 must be 32 bytes");
             }
@@ -250,6 +251,7 @@ void bind_device(nb::module_& m) {
           nb::arg("min_windows") = 3u, nb::arg("cooldown_windows") = 10u, nb::arg("ewma_alpha") = 0.5f,
           nb::arg("board") = "sil", nb::arg("sensor") = "MPU6050", nb::arg("accel_full_scale_g") = 4.0f,
           nb::arg("gyro_full_scale_dps") = 500.0f, nb::arg("sample_rate_hz") = 100.0f,
+          nb::arg("dlpf_bandwidth_hz") = 0.0f,
           nb::arg("model_sha256") = nb::bytes("", 0), nb::arg("arena_bytes") = 0u, nb::arg("flags") = 0,
           nb::arg("now_us") = nb::none(), nb::arg("advertisement") = nb::none(),
           nb::arg("stream_control") = nb::none(), nb::arg("window_scored") = nb::none(),

@@ -97,6 +97,7 @@ class Dataset:
     config: DatasetConfig
     session_ids: list[str] = field(default_factory=list)
     full_scale: dict = field(default_factory=dict)  # sensor ranges of the sessions (first session's)
+    dlpf_hz: float = 0.0  # the sessions' sensor low-pass bandwidth (`recorded_dlpf_hz`); 0 when none records it
 
     def class_weights(self) -> dict[int, float]:
         """Inverse-frequency weights over the training labels (mean weight 1): balances rare fault classes."""
@@ -247,8 +248,19 @@ def _windows_of(sessions, segments, split, config, class_names) -> WindowSet:
                      np.concatenate(sess), np.concatenate(starts))
 
 
+def recorded_dlpf_hz(sessions: list[Session]) -> float:
+    """The sensor low-pass bandwidth the sessions were recorded with, 0.0 when none records one. Sessions that
+    record different ones are refused: the filter shapes the spectrum a model learns, and the board runs one."""
+    known = {float(s.meta.dlpf_hz): s.meta.session_id for s in sessions if s.meta.dlpf_hz}
+    if len(known) > 1:
+        (a, first), (b, second) = list(known.items())[:2]
+        raise InputError(f"session {second}: sensor low-pass (DLPF) {b:g} Hz differs from {first}: {a:g} Hz",
+                         hint="train one model per DLPF setting; the board is built with one (CONFIG_TINYAD_DLPF_CFG)")
+    return next(iter(known), 0.0)
+
+
 def check_compatible(sessions: list[Session]) -> None:
-    """All sessions must share channels and sample rate (a model has one input layout)."""
+    """All sessions must share channels, sample rate and sensor low-pass (a model has one input layout)."""
     if not sessions:
         raise InputError("no sessions given")
     first = sessions[0].meta
@@ -261,6 +273,7 @@ def check_compatible(sessions: list[Session]) -> None:
             raise InputError(
                 f"session {s.meta.session_id}: {s.meta.sample_rate_hz:.6g} Hz differs from "
                 f"{first.session_id}: {first.sample_rate_hz:.6g} Hz", hint="resample, or train one model per rate")
+    recorded_dlpf_hz(sessions)
 
 
 def curation_reason(sessions: list[Session], config: DatasetConfig) -> str | None:
@@ -350,4 +363,4 @@ def build_dataset(sessions: list, config: DatasetConfig | None = None) -> Datase
     normalizer = Normalizer.fit(sets["train"].x)
     return Dataset(sets["train"], sets["val"], sets["test"], class_names, channels,
                    float(sessions[0].meta.sample_rate_hz), normalizer, segments, config,
-                   [s.meta.session_id for s in sessions], full_scale)
+                   [s.meta.session_id for s in sessions], full_scale, recorded_dlpf_hz(sessions))

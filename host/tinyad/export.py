@@ -82,6 +82,7 @@ def render_model_settings(settings: ModelSettings, ops_in_order: list[str], sour
     channel_names = ", ".join(f'"{c}"' for c in settings.channels)
     accel_g, gyro_dps = (float(settings.full_scale.get(key, 0.0)) if _uses_sensor(settings.channels, key) else 0.0
                          for key in ("accel_g", "gyro_dps"))
+    dlpf_cfg = dlpf_cfg_of(settings.dlpf_hz)
     return f"""{GENERATED_BANNER.format(name=source_name, sha=settings.tflite_sha256)}
 #pragma once
 #include <cstddef>
@@ -104,6 +105,10 @@ constexpr const char* kChannelNames[kChannels] = {{{channel_names}}};
 // configured MPU6050 ranges against these at compile time.
 constexpr float kAccelFullScaleG = {_float_literal(accel_g)};
 constexpr float kGyroFullScaleDps = {_float_literal(gyro_dps)};
+// Sensor low-pass of the training recordings: the MPU6050 DLPF_CFG giving kDlpfBandwidthHz (accelerometer),
+// checked against CONFIG_TINYAD_DLPF_CFG at compile time. -1: not recorded, not checked; -2: no DLPF_CFG gives it.
+constexpr int kDlpfCfg = {dlpf_cfg};
+constexpr float kDlpfBandwidthHz = {_float_literal(float(settings.dlpf_hz))};
 {_array("kUnitsPerCount", "float", settings.units_per_count, _float_literal)}
 {_array("kNormMean", "float", settings.norm_mean, _float_literal)}
 {_array("kNormStd", "float", settings.norm_std, _float_literal)}
@@ -156,7 +161,22 @@ KCONFIG_ACCEL_RANGES = {2.0: "CONFIG_TINYAD_ACCEL_2G", 4.0: "CONFIG_TINYAD_ACCEL
 KCONFIG_GYRO_RANGES = {250.0: "CONFIG_TINYAD_GYRO_250DPS", 500.0: "CONFIG_TINYAD_GYRO_500DPS",
                        1000.0: "CONFIG_TINYAD_GYRO_1000DPS", 2000.0: "CONFIG_TINYAD_GYRO_2000DPS"}
 KCONFIG_SAMPLE_RATE = "CONFIG_TINYAD_SAMPLE_RATE_HZ"
-FIRMWARE_DEFAULTS = {"accel_g": 4.0, "gyro_dps": 500.0, "sample_rate_hz": 100.0}
+KCONFIG_DLPF = "CONFIG_TINYAD_DLPF_CFG"
+KCONFIG_DLPF_RANGE = range(1, 7)  # 0 (260 Hz) runs the gyro at 8 kHz, which the sample-rate divider does not assume
+FIRMWARE_DEFAULTS = {"accel_g": 4.0, "gyro_dps": 500.0, "sample_rate_hz": 100.0, "dlpf_cfg": 3}
+DLPF_NOT_RECORDED, DLPF_NOT_MPU6050 = -1, -2
+
+
+def dlpf_cfg_of(dlpf_hz: float) -> int:
+    """The MPU6050 DLPF_CFG whose accelerometer bandwidth is `dlpf_hz`; DLPF_NOT_RECORDED for 0 (the training
+    sessions did not record it), DLPF_NOT_MPU6050 for a bandwidth no setting gives."""
+    from tinyad.synth import MPU6050_DLPF_BANDWIDTHS_HZ
+
+    if not dlpf_hz:
+        return DLPF_NOT_RECORDED
+    if float(dlpf_hz) in MPU6050_DLPF_BANDWIDTHS_HZ:
+        return MPU6050_DLPF_BANDWIDTHS_HZ.index(float(dlpf_hz))
+    return DLPF_NOT_MPU6050
 
 
 # The input channels firmware/main/main.cc can hand the model: the MPU6050's six in this order, or the first three.
@@ -239,9 +259,25 @@ def board_requirements(settings: ModelSettings) -> list[str]:
         changes.append(f"{KCONFIG_SAMPLE_RATE}={rate:g} (default {FIRMWARE_DEFAULTS['sample_rate_hz']:g})"
                        + ("" if rate.is_integer() and 1000 % int(rate) == 0 else
                           "; the firmware needs an integer rate dividing 1000 Hz: re-train at such a rate"))
+    dlpf_cfg = dlpf_cfg_of(settings.dlpf_hz)
+    if dlpf_cfg == DLPF_NOT_RECORDED:
+        low_pass = "not recorded by the training sessions (not checked; keep the one they were made with)"
+    elif dlpf_cfg == DLPF_NOT_MPU6050:
+        low_pass = f"{settings.dlpf_hz:g} Hz"
+        changes.append(f"a sensor low-pass of {settings.dlpf_hz:g} Hz is no MPU6050 DLPF setting: re-train on "
+                       "sessions recorded with the MPU6050")
+    else:
+        low_pass = f"{settings.dlpf_hz:g} Hz (DLPF_CFG {dlpf_cfg})"
+        if dlpf_cfg not in KCONFIG_DLPF_RANGE:
+            changes.append(f"DLPF_CFG {dlpf_cfg} ({settings.dlpf_hz:g} Hz) is outside the firmware's "
+                           f"{KCONFIG_DLPF_RANGE.start}..{KCONFIG_DLPF_RANGE.stop - 1}: re-train on sessions "
+                           "recorded at a rate below 1 kHz")
+        elif dlpf_cfg != FIRMWARE_DEFAULTS["dlpf_cfg"]:
+            changes.append(f"{KCONFIG_DLPF}={dlpf_cfg} (default {FIRMWARE_DEFAULTS['dlpf_cfg']})")
     lines = [
         "the board must match this model:",
         f"  sensor full scale : {', '.join(ranges) or '-'}",
+        f"  sensor low-pass   : {low_pass}",
         f"  sample rate       : {rate:g} Hz",
         f"  window / hop      : {settings.window} / {settings.hop} samples (built in via model_settings.h)",
         f"  channels          : {' '.join(settings.channels)}",

@@ -50,6 +50,9 @@ class ModelSettings:
     min_windows: int = 3             # consecutive windows above threshold_on before ALERT
     cooldown_windows: int = 10       # windows after an alert ends before a new one may start
     ewma_alpha: float = 0.5          # weight of the newest window in the smoothed score
+    # The sensor low-pass (MPU6050 DLPF) bandwidth of the training sessions in Hz, 0 when they did not record it;
+    # the firmware's CONFIG_TINYAD_DLPF_CFG must give the same one (a compile-time check), INFO reports it.
+    dlpf_hz: float = 0.0
     version: int = SETTINGS_VERSION
 
     @property

@@ -264,12 +264,13 @@ class Info:
     flags: int
     threshold_on: float
     threshold_off: float
+    dlpf_bandwidth_hz: float  # the sensor's low-pass (MPU6050 DLPF, accelerometer); 0 when unknown
     affine_scale: list[float] = field(default_factory=list)
     affine_offset: list[float] = field(default_factory=list)
 
 
-_INFO_HEAD = struct.Struct("<B3B16s16s3f32sHHBBbbffIHHff")
-assert _INFO_HEAD.size == 112
+_INFO_HEAD = struct.Struct("<B3B16s16s3f32sHHBBbbffIHHfff")
+assert _INFO_HEAD.size == 116
 
 
 def pack_info(info: Info) -> bytes:
@@ -281,7 +282,8 @@ def pack_info(info: Info) -> bytes:
         info.protocol_version, *info.firmware_version, info.board.encode()[:16], info.sensor.encode()[:16],
         info.accel_full_scale_g, info.gyro_full_scale_dps, info.sample_rate_hz, bytes.fromhex(info.model_sha256),
         info.window, info.hop, c, info.n_classes, info.input_zero_point, info.output_zero_point, info.input_scale,
-        info.output_scale, info.arena_bytes, info.max_payload, info.flags, info.threshold_on, info.threshold_off)
+        info.output_scale, info.arena_bytes, info.max_payload, info.flags, info.threshold_on, info.threshold_off,
+        info.dlpf_bandwidth_hz)
     return head + struct.pack(f"<{2 * c}f", *info.affine_scale, *info.affine_offset)
 
 
@@ -292,7 +294,7 @@ def parse_info(payload: bytes) -> Info:
     _need(payload, _INFO_HEAD.size + 8 * channels, "INFO", exact=True)
     affine = struct.unpack_from(f"<{2 * channels}f", payload, _INFO_HEAD.size)
     return Info(f[0], (f[1], f[2], f[3]), _cstr(f[4]), _cstr(f[5]), f[6], f[7], f[8], f[9].hex(), f[10], f[11],
-                channels, f[13], f[14], f[15], f[16], f[17], f[18], f[19], f[20], f[21], f[22],
+                channels, f[13], f[14], f[15], f[16], f[17], f[18], f[19], f[20], f[21], f[22], f[23],
                 list(affine[:channels]), list(affine[channels:]))
 
 

@@ -233,7 +233,7 @@ def quantize_run(run: Run | str | Path, out_dir: str | Path | None = None, n_rep
     full_scale = {**DEFAULT_FULL_SCALE, **(info.get("full_scale") or {})}
     settings = ModelSettings(
         model_name=config.name, window=run.window, hop=run.hop, channels=list(info["channels"]),
-        sample_rate_hz=float(info["sample_rate_hz"]),
+        sample_rate_hz=float(info["sample_rate_hz"]), dlpf_hz=float(info.get("dlpf_hz") or 0.0),
         units={c: ("g" if c.startswith("a") else "dps") for c in info["channels"]},
         units_per_count=units_per_count(info["channels"], full_scale), full_scale=dict(full_scale),
         norm_mean=[float(v) for v in norm.mean], norm_std=[float(v) for v in norm.std],

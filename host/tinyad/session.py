@@ -21,7 +21,7 @@ import numpy as np
 from tinyad.atomic import atomic_path
 from tinyad.errors import InputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: dlpf_hz (older files read as 0, unknown)
 METADATA_KEY = b"tinyad.session"
 KNOWN_CHANNELS = ("ax", "ay", "az", "gx", "gy", "gz")
 CANONICAL_UNITS = {"ax": "g", "ay": "g", "az": "g", "gx": "dps", "gy": "dps", "gz": "dps"}
@@ -56,6 +56,9 @@ class SessionMeta:
     channels: list[str]
     units: dict[str, str] = field(default_factory=dict)
     full_scale: dict[str, float] = field(default_factory=dict)
+    # The sensor's low-pass bandwidth (MPU6050 DLPF, accelerometer) in Hz; 0 when unknown. It shapes the spectrum
+    # a model learns, so a model records it and the board must be configured with the same one.
+    dlpf_hz: float = 0.0
     device_id: str = "unknown"
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     source: str = ""
@@ -67,6 +70,8 @@ class SessionMeta:
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self):
+        if not self.dlpf_hz and "dlpf_hz" in self.extra:  # format 1: the synthesizer kept it among the extras
+            self.dlpf_hz = float(self.extra.pop("dlpf_hz"))
         if not self.units:
             self.units = {c: CANONICAL_UNITS.get(c, "") for c in self.channels}
 

@@ -64,6 +64,7 @@ DEFAULT_RPM_RANGE_AT_100HZ = (240.0, 480.0)
 MAX_RATE_HZ = 1000.0  # the MPU6050 accelerometer outputs at most 1 kHz
 DEFAULT_FULL_SCALE = {"accel_g": 4.0, "gyro_dps": 500.0}
 MPU6050_INTERNAL_RATE_HZ = 1000.0
+# Accelerometer bandwidth of each DLPF_CFG 0..6 (the index); the firmware's copy: mpu6050_regs.h.
 MPU6050_DLPF_BANDWIDTHS_HZ = (260.0, 184.0, 94.0, 44.0, 21.0, 10.0, 5.0)
 ACCEL_NOISE_G_PER_RTHZ = 400e-6
 GYRO_NOISE_DPS_PER_RTHZ = 0.005
@@ -275,6 +276,7 @@ def synth_session(
         channels=list(KNOWN_CHANNELS),
         units=dict(CANONICAL_UNITS),
         full_scale=full_scale,
+        dlpf_hz=dlpf_hz,
         device_id=device_id,
         session_id=session_id or f"synth_{condition}_seed{seed}",
         source=f"tinyad.synth v{GENERATOR_VERSION}",
@@ -289,7 +291,6 @@ def synth_session(
             "resonance_hz": round(resonance_hz, 3),
             "damping_ratio": round(float(zeta), 4),
             "severity": round(float(severity), 4),
-            "dlpf_hz": dlpf_hz,
             "internal_rate_hz": fs,
             "tilt_deg": [round(float(v), 3) for v in np.degrees(tilt)],
             "lever_arm_m": round(float(lever_m), 4),

@@ -171,6 +171,7 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
         "class_names": dataset.class_names, "channels": dataset.channels,
         "sample_rate_hz": dataset.sample_rate_hz, "norm_mean": norm.mean.tolist(), "norm_std": norm.std.tolist(),
         "session_ids": dataset.session_ids, "full_scale": dataset.full_scale,
+        "dlpf_hz": dataset.dlpf_hz,
         "segments": [asdict(s) for s in dataset.segments],
         "counts": {split: int(len(getattr(dataset, split))) for split in ("train", "val", "test")},
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},

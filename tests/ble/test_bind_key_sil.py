@@ -216,6 +216,7 @@ def test_info_says_whether_advertisements_are_encrypted_never_the_key(sil, capsy
     assert main(["info", "--port", sil.port]) == 0
     out = capsys.readouterr().out
     assert "BLE BTHome, encrypted" in out and KEY.hex() not in out
+    assert "+-4 g, +-500 dps at 100 Hz, low-pass 44 Hz\n" in out  # the synthetic motor's DLPF
     with DeviceClient(sil.port) as client:
         client.set_bind_key(None)
         assert not client.info(refresh=True).encrypted

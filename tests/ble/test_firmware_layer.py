@@ -144,9 +144,9 @@ def test_inference_component_stops_with_a_hint_when_the_model_was_not_exported(t
     assert "Generate them with `tinyad export` (see README.md, section On a real board)." in message
 
 
-def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz")):
+def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"), dlpf_hz=0.0):
     """model_data.h and model_settings.h as `tinyad export` writes them, for a small model (6 channels unless
-    given)."""
+    given; the sensor low-pass not recorded unless given)."""
     from tinyad.export import render_model_data, render_model_settings
     from tinyad.model_settings import ModelSettings
 
@@ -159,7 +159,7 @@ def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"))
         norm_mean=[0.0] * len(channels), norm_std=[1.0] * len(channels), input_scale=0.05, input_zero_point=-3,
         output_scale=0.1,
         output_zero_point=0, class_names=["normal", "anomaly"], tflite_sha256="ab" * 32, arena_bytes=30000,
-        arena_bytes_with_margin=36000)
+        arena_bytes_with_margin=36000, dlpf_hz=dlpf_hz)
     header, _source = render_model_data(b"\x1c\x00\x00\x00TFL3", "model.tflite", settings.tflite_sha256)
     (out_dir / "model_data.h").write_text(header)
     (out_dir / "model_settings.h").write_text(
@@ -203,6 +203,19 @@ def test_the_build_stops_on_a_model_whose_channels_the_sensor_task_cannot_feed(c
         assert error in result.stderr
 
 
+@needs_gxx
+@pytest.mark.parametrize("dlpf_hz, builds", [(0.0, True), (44.0, True), (94.0, False), (260.0, False)])
+def test_the_build_stops_on_a_model_trained_with_another_dlpf(dlpf_hz, builds, tmp_path):
+    # The API stubs' sdkconfig.h has the Kconfig default CONFIG_TINYAD_DLPF_CFG 3 (44 Hz); 0: not recorded.
+    render_model_sources(tmp_path, dlpf_hz=dlpf_hz)
+    flags = ["-std=gnu++17", "-fsyntax-only", "-fno-exceptions", "-fno-rtti"]
+    flags += [f"-I{p}" for p in INCLUDES + [tmp_path]]
+    result = subprocess.run(["g++", *flags, str(FIRMWARE / "main" / "main.cc")], capture_output=True, text=True)
+    assert (result.returncode == 0) == builds, result.stderr[-3000:]
+    if not builds:
+        assert "CONFIG_TINYAD_DLPF_CFG (menuconfig) differs from the model's kDlpfCfg" in result.stderr
+
+
 @pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None, reason="arm-none-eabi-g++ not installed")
 def test_bthome_and_aes_ccm_build_small_for_a_microcontroller(tmp_path):
     total = 0
@@ -234,6 +247,8 @@ int main() {
   std::printf("%u\n", (unsigned)mpu6050::whole_samples(1023));
   std::printf("%u %u %u\n", (unsigned)mpu6050::i2c_timeout_ms(400000, 192),
               (unsigned)mpu6050::i2c_timeout_ms(100000, 192), (unsigned)mpu6050::i2c_timeout_ms(10000, 192));
+  for (int cfg = 0; cfg <= 7; ++cfg) std::printf("%g ", mpu6050::dlpf_bandwidth_hz(cfg));
+  std::printf("\n");
 }
 """
 
@@ -253,3 +268,7 @@ def test_mpu6050_fifo_arithmetic(tmp_path):
     assert lines[4] == "85"                           # 1023 bytes hold 85 whole 12-byte samples
     # 195 bytes x 9 clocks = 1755 clocks: 4.4 ms at 400 kHz (floor 20), 17.6 ms at 100 kHz, 175.5 ms at 10 kHz
     assert lines[5] == "20 46 362"                    # 2 x ceil(wire ms) + 10
+    # DLPF_CFG 0..6 -> accelerometer bandwidth (7: none): the host's table, which synth and export use
+    from tinyad.synth import MPU6050_DLPF_BANDWIDTHS_HZ
+
+    assert [float(v) for v in lines[6].split()] == [*MPU6050_DLPF_BANDWIDTHS_HZ, 0.0]

@@ -32,7 +32,7 @@ def test_bind_key_set_frames_agree_across_codecs(key, seq):
     payload = p.pack_bind_key_set(key)
     wire = p.encode_frame(p.MsgType.BIND_KEY_SET, seq, payload)
     assert _core.encode_frame(p.MsgType.BIND_KEY_SET, seq, payload) == wire
-    assert _core.FrameDecoder().feed(wire) == [(1, p.MsgType.BIND_KEY_SET, seq, key)]
+    assert _core.FrameDecoder().feed(wire) == [(p.PROTOCOL_VERSION, p.MsgType.BIND_KEY_SET, seq, key)]
     check = p.bind_key_check_value(key) if key else b""
     ack = p.pack_ack(p.MsgType.BIND_KEY_SET, check)
     ack_wire = _core.encode_frame(p.MsgType.ACK, seq, ack)

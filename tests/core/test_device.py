@@ -76,8 +76,8 @@ def test_hello_returns_info():
 
 def test_config_reply_matches_the_doc_example_bytes():
     h = Harness()
-    h.device.on_rx(bytes.fromhex("04 01 0a 03 02 06 02 05 01 01 07 80 3e 53 74 a8 85 00"))
-    assert bytes(h.sent) == bytes.fromhex("04 01 0b 03 02 07 02 05 02 01 01 07 80 3e 36 b3 49 cb 00")
+    h.device.on_rx(bytes.fromhex("04 02 0a 03 02 06 02 05 01 01 07 80 3e a3 a6 36 f2 00"))
+    assert bytes(h.sent) == bytes.fromhex("04 02 0b 03 02 07 02 05 02 01 01 07 80 3e f8 df 83 76 00")
     assert h.device.config_get(p.CONFIG_KEYS["EWMA_ALPHA"].base) == 0.25
 
 
@@ -142,7 +142,7 @@ def test_bad_requests_get_errors_and_corrupt_frames_are_counted():
     assert h.one(0x55, 1).name == "UNKNOWN_TYPE"
     assert h.one(p.MsgType.STATUS, 2, bytes(60)).name == "NOT_A_REQUEST"
     assert h.one(p.MsgType.HELLO, 3, b"x").name == "BAD_LENGTH"
-    h.device.on_rx(p.cobs_encode(p.encode_body(p.MsgType.HELLO, 4, version=2)) + b"\x00")
+    h.device.on_rx(p.cobs_encode(p.encode_body(p.MsgType.HELLO, 4, version=p.PROTOCOL_VERSION + 1)) + b"\x00")
     assert p.parse_payload(h.replies()[0]).name == "BAD_VERSION"
     broken = bytearray(p.encode_frame(p.MsgType.HELLO, 5))
     broken[3] ^= 0x40

@@ -49,13 +49,15 @@ def test_doc_examples_match_both_codecs():
         decoded = p.decode_body(body)
         assert p.encode_frame(decoded.type, decoded.seq, decoded.payload) == wire
         assert _core.encode_frame(decoded.type, decoded.seq, decoded.payload) == wire
-        assert _core.FrameDecoder().feed(wire) == [(1, decoded.type, decoded.seq, decoded.payload)]
+        assert _core.FrameDecoder().feed(wire) == [(p.PROTOCOL_VERSION, decoded.type, decoded.seq, decoded.payload)]
 
 
 def test_hand_computed_hello_frame():
-    # HELLO seq 1: header 01 01 01 00 00 00, CRC-32 of it = 0xFF423CD3 (zlib), then COBS: two zeros become codes.
-    assert zlib.crc32(bytes.fromhex("010101000000")) == 0xFF423CD3
-    assert p.encode_frame(p.MsgType.HELLO, 1) == bytes.fromhex("04 01 01 01 01 01 05 d3 3c 42 ff 00")
+    # HELLO seq 1: header 02 01 01 00 00 00 (protocol 2), CRC-32 of it = 0x79D64E7D (zlib), then COBS: two zeros
+    # become codes.
+    assert p.PROTOCOL_VERSION == 2
+    assert zlib.crc32(bytes.fromhex("020101000000")) == 0x79D64E7D
+    assert p.encode_frame(p.MsgType.HELLO, 1) == bytes.fromhex("04 02 01 01 01 01 05 7d 4e d6 79 00")
 
 
 @pytest.mark.parametrize("data, encoded", [
@@ -99,8 +101,8 @@ def test_frames_round_trip_across_languages(msg_type, seq, payload):
     wire_cc = _core.encode_frame(msg_type, seq, payload)
     assert wire_py == wire_cc
     assert wire_py.count(0) == 1 and wire_py.endswith(b"\x00")
-    assert _core.FrameDecoder().feed(wire_py) == [(1, msg_type, seq, payload)]
-    assert p.FrameDecoder().feed(wire_cc) == [p.Frame(1, msg_type, seq, payload)]
+    assert _core.FrameDecoder().feed(wire_py) == [(p.PROTOCOL_VERSION, msg_type, seq, payload)]
+    assert p.FrameDecoder().feed(wire_cc) == [p.Frame(p.PROTOCOL_VERSION, msg_type, seq, payload)]
 
 
 def test_oversize_payload_is_refused_by_both_encoders():
@@ -122,7 +124,8 @@ def test_decoder_resynchronizes_after_garbage_and_counts_each_kind():
         frames = decoder.feed(stream)
         assert len(frames) == 1
         f = frames[0]
-        assert ((f.version, f.type, f.seq) if isinstance(f, p.Frame) else f[:3]) == (1, p.MsgType.STATUS_REQ, 7)
+        expected = (p.PROTOCOL_VERSION, p.MsgType.STATUS_REQ, 7)
+        assert ((f.version, f.type, f.seq) if isinstance(f, p.Frame) else f[:3]) == expected
         counters = decoder.counters
         assert counters == {"frames_ok": 1, "bad_crc": 1, "bad_cobs": 2, "bad_length": 1, "oversize": 1}, counters
 
@@ -189,12 +192,15 @@ def test_status_payload_round_trip_and_layout():
 
 
 def test_info_payload_round_trip():
-    info = p.Info(1, (0, 1, 0), "esp32", "MPU6050", 4.0, 500.0, 100.0, "ab" * 32, 64, 32, 2, 2, -3, 5, 0.5,
-                  0.25, 60000, p.MAX_PAYLOAD, 6, 1.0, 0.5, [0.25, 0.5], [-1.0, 2.0])
+    info = p.Info(2, (0, 1, 0), "esp32", "MPU6050", 4.0, 500.0, 100.0, "ab" * 32, 64, 32, 2, 2, -3, 5, 0.5,
+                  0.25, 60000, p.MAX_PAYLOAD, 6, 1.0, 0.5, 44.0, [0.25, 0.5], [-1.0, 2.0])
     raw = p.pack_info(info)
-    assert len(raw) == 112 + 8 * 2
-    assert raw[84] == 2 and struct.unpack_from("<f", raw, 112)[0] == 0.25
+    assert len(raw) == 116 + 8 * 2
+    assert raw[84] == 2 and struct.unpack_from("<f", raw, 112)[0] == 44.0  # the DLPF bandwidth (protocol 2)
+    assert struct.unpack_from("<f", raw, 116)[0] == 0.25                   # then a[0]
     assert p.parse_info(raw) == info
+    with pytest.raises(p.ProtocolError):  # a protocol-1 INFO (no DLPF field) is 4 bytes short
+        p.parse_info(raw[:112] + raw[116:])
 
 
 def test_samples_score_infer_error_round_trips():
@@ -214,7 +220,7 @@ def test_truncated_payloads_raise_protocol_errors():
     with pytest.raises(p.ProtocolError):
         p.parse_samples(p.pack_samples(p.Samples(0, 0, 1, 2, [1, 2]))[:-1])
     with pytest.raises(p.ProtocolError):
-        p.parse_payload(p.Frame(2, p.MsgType.STATUS, 0, bytes(60)))
+        p.parse_payload(p.Frame(p.PROTOCOL_VERSION + 1, p.MsgType.STATUS, 0, bytes(60)))
 
 
 def test_infer_request_validates_shape_and_range():
@@ -258,7 +264,7 @@ def test_largest_frame_round_trips_and_one_more_byte_is_oversize():
     payload = bytes(range(1, 256)) * (p.MAX_PAYLOAD // 255) + b"\x07" * (p.MAX_PAYLOAD % 255)
     wire = p.encode_frame(p.MsgType.INFER_REQ, 1, payload)
     assert len(wire) <= _core.MAX_WIRE_FRAME
-    assert _core.FrameDecoder().feed(wire) == [(1, p.MsgType.INFER_REQ, 1, payload)]
+    assert _core.FrameDecoder().feed(wire) == [(p.PROTOCOL_VERSION, p.MsgType.INFER_REQ, 1, payload)]
     body = bytearray(p.encode_body(p.MsgType.INFER_REQ, 1, payload))
     body.insert(10, 0x55)  # one byte too many
     for decoder in (p.FrameDecoder(), _core.FrameDecoder()):

@@ -95,13 +95,13 @@ def test_a_reply_in_another_protocol_version_is_refused():
             seen = []
             while not seen and time.monotonic() < deadline:
                 seen += decoder.feed(pty.read(0.05))
-            body = protocol.encode_body(codec.MSG["ACK"], seen[0].seq, b"\x03", version=2)
+            body = protocol.encode_body(codec.MSG["ACK"], seen[0].seq, b"\x03", version=codec.PROTOCOL_VERSION + 1)
             pty.write(protocol.cobs_encode(body) + b"\x00")
 
         thread = threading.Thread(target=device)
         thread.start()
         with DeviceClient(pty.path, timeout_s=0.5, tries=1) as client:
-            with pytest.raises(DeviceError, match="protocol version 2"):
+            with pytest.raises(DeviceError, match=f"protocol version {codec.PROTOCOL_VERSION + 1}"):
                 client.request(codec.MSG["STREAM_START"], expect=codec.MSG["ACK"])
         thread.join()
     finally:

@@ -12,9 +12,9 @@ from tinyad.errors import DeviceError, InputError
 
 
 @pytest.mark.parametrize("msg_type, seq, payload, wire", [
-    (0x01, 1, b"", "04 01 01 01 01 01 05 d3 3c 42 ff 00"),
-    (0x0C, 2, b"", "04 01 0c 02 01 01 05 8c 57 67 15 00"),
-    (0x0A, 3, bytes.fromhex("05000000803e"), "04 01 0a 03 02 06 02 05 01 01 07 80 3e 53 74 a8 85 00"),
+    (0x01, 1, b"", "04 02 01 01 01 01 05 7d 4e d6 79 00"),
+    (0x0C, 2, b"", "04 02 0c 02 01 01 05 22 25 f3 93 00"),
+    (0x0A, 3, bytes.fromhex("05000000803e"), "04 02 0a 03 02 06 02 05 01 01 07 80 3e a3 a6 36 f2 00"),
 ])
 def test_encode_matches_the_protocol_doc_examples(msg_type, seq, payload, wire):
     assert codec.encode_frame(msg_type, seq, payload) == bytes.fromhex(wire)
@@ -69,8 +69,8 @@ def test_console_text_right_before_a_frame_without_a_leading_delimiter_takes_tha
 
 
 def test_info_payload_decodes_field_by_field():
-    payload = struct.pack("<BBBB16s16sfff32sHHBBbbffIHHff", 1, 0, 1, 2, b"board", b"MPU6050", 4.0, 500.0, 100.0,
-                          bytes(range(32)), 64, 32, 2, 2, -3, 5, 0.5, 0.25, 60000, 1024, 0b101, 1.5, 0.75)
+    payload = struct.pack("<BBBB16s16sfff32sHHBBbbffIHHfff", 2, 0, 1, 2, b"board", b"MPU6050", 4.0, 500.0, 100.0,
+                          bytes(range(32)), 64, 32, 2, 2, -3, 5, 0.5, 0.25, 60000, 1024, 0b101, 1.5, 0.75, 94.0)
     payload += struct.pack("<2f2f", 1.0, 2.0, -3.0, 4.5)
     info = messages.DeviceInfo.decode(payload)
     assert (info.firmware_version, info.board, info.sensor) == ("0.1.2", "board", "MPU6050")
@@ -78,6 +78,7 @@ def test_info_payload_decodes_field_by_field():
     assert (info.window, info.hop, info.channels, info.input_zero_point, info.output_zero_point) == (64, 32, 2, -3, 5)
     assert info.is_sil and info.streaming and not info.ble_available
     assert (info.affine_scale, info.affine_offset) == ([1.0, 2.0], [-3.0, 4.5])
+    assert (info.threshold_on, info.threshold_off, info.dlpf_bandwidth_hz) == (1.5, 0.75, 94.0)
     with pytest.raises(DeviceError, match="INFO payload"):
         messages.DeviceInfo.decode(payload[:-1])
 

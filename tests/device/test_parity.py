@@ -170,6 +170,34 @@ def test_parity_accepts_a_device_within_the_rate_tolerance_of_the_model():
         check_sample_rate(SimpleNamespace(sample_rate_hz=103.0), "m.tflite", 100.0)
 
 
+def test_parity_checks_the_dlpf_only_where_both_sides_know_it():
+    from types import SimpleNamespace
+
+    from tinyad.device.parity import check_dlpf
+
+    for device_hz, model_hz in ((44.0, 44.0), (0.0, 94.0), (44.0, 0.0)):  # 0: imported data, an old recording
+        check_dlpf(SimpleNamespace(dlpf_bandwidth_hz=device_hz), "m.tflite", model_hz)
+    with pytest.raises(ModelMismatchError, match="filters at 44 Hz .DLPF., but m.tflite was trained on recordings "
+                                                 "filtered at 94 Hz") as err:
+        check_dlpf(SimpleNamespace(dlpf_bandwidth_hz=44.0), "m.tflite", 94.0)
+    assert "CONFIG_TINYAD_DLPF_CFG=2" in err.value.hint
+
+
+def test_parity_refuses_a_sil_replaying_data_filtered_otherwise_than_the_models(start_sil, tiny_model,
+                                                                                 normal_source):
+    from dataclasses import replace
+
+    model_path, settings = tiny_model
+    wider = replace(settings, dlpf_hz=94.0)  # as if trained on 200 Hz recordings; the replay is 100 Hz synthetic
+    sil = start_sil(settings=wider)
+    with pytest.raises(ModelMismatchError, match="filters at 44 Hz"):
+        run_parity(sil.port, model_path, _windows(normal_source, 3), settings=wider)
+    assert sil.invokes == 0  # refused before any window was sent
+    same = replace(settings, dlpf_hz=44.0)
+    assert run_parity(start_sil(settings=same).port, model_path, _windows(normal_source, 3), settings=same,
+                      compare_tflite=False).device_ok
+
+
 def test_parity_refuses_a_device_sampling_at_another_rate_than_the_model(start_sil, tiny_model, normal_source,
                                                                           tmp_path, capsys):
     from tinyad.session import Session, SessionMeta, write_session

@@ -23,8 +23,8 @@ UPC = np.array([4.0 / 32768] * 3 + [500.0 / 32768] * 3)
 
 
 def _info(rate=100.0) -> DeviceInfo:
-    return DeviceInfo(1, "0.1.0", "fake", "MPU6050", 4.0, 500.0, rate, "ab" * 32, 32, 16, 6, 2, 0, 0, 0.1, 0.1,
-                      0, 1024, 0, 1.0, 0.5)
+    return DeviceInfo(2, "0.1.0", "fake", "MPU6050", 4.0, 500.0, rate, "ab" * 32, 32, 16, 6, 2, 0, 0, 0.1, 0.1,
+                      0, 1024, 0, 1.0, 0.5, 44.0)
 
 
 def _samples(seq: int, first: int, n: int = 8) -> SamplesFrame:
@@ -86,7 +86,7 @@ def test_ctrl_c_keeps_every_sample_received_and_the_gap(tmp_path):
     assert extra["sequence_gaps"][0]["missing_samples"] == 8 and extra["lost_samples"] == 8
     assert extra["lost_frames"] == 1  # frame 4 (seq 2 was the SCORE frame)
     assert extra["interrupted"] == "interrupted (Ctrl-C)" and extra["bad_frames"] == 2
-    assert session.meta.full_scale == {"accel_g": 4.0, "gyro_dps": 500.0}
+    assert session.meta.full_scale == {"accel_g": 4.0, "gyro_dps": 500.0} and session.meta.dlpf_hz == 44.0
 
 
 def test_a_vanished_port_still_writes_what_arrived_and_then_raises(tmp_path):
@@ -113,6 +113,7 @@ def test_record_from_the_sil_reproduces_the_source_in_physical_units(sil, normal
     np.testing.assert_array_equal(session.data, expected)
     np.testing.assert_allclose(np.diff(session.t), 0.01)
     assert session.meta.extra["sil"] is True and session.meta.sample_rate_hz == 100.0
+    assert session.meta.dlpf_hz == normal_source.dlpf_hz == 44.0  # the low-pass INFO reports
 
 
 @pytest.mark.parametrize("signum, how", [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])

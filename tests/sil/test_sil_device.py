@@ -25,6 +25,7 @@ def test_info_describes_the_model_the_sil_runs(sil, tiny_model):
     assert (info.window, info.hop, info.channels, info.n_classes) == (32, 16, 6, 2)
     assert info.is_sil
     assert info.accel_full_scale_g == 4.0 and info.gyro_full_scale_dps == 500.0
+    assert info.dlpf_bandwidth_hz == 44.0  # the synthetic motor's (100 Hz: DLPF_CFG 3); the model records none
     assert np.float32(info.input_scale) == np.float32(settings.input_scale)
     assert info.input_zero_point == settings.input_zero_point
     # a[c] = units_per_count / (std * input_scale), folded in float64 and rounded once to float32.

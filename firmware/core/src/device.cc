@@ -213,7 +213,7 @@ void Device::reply_ack(uint16_t seq, uint8_t type) {
 void Device::reply_info(uint16_t seq) {
   const size_t channels = identity_.channels;
   FrameWriter w(tx_, sizeof tx_);
-  w.begin(static_cast<uint8_t>(MsgType::INFO), seq, static_cast<uint16_t>(112 + 8 * channels));
+  w.begin(static_cast<uint8_t>(MsgType::INFO), seq, static_cast<uint16_t>(116 + 8 * channels));
   w.put_u8(kProtocolVersion);
   w.put_u8(kFirmwareVersionMajor);
   w.put_u8(kFirmwareVersionMinor);
@@ -238,6 +238,7 @@ void Device::reply_info(uint16_t seq) {
                                    (encrypted_ ? kInfoFlagEncrypted : 0)));
   w.put_f32(alert_.config().threshold_on);
   w.put_f32(alert_.config().threshold_off);
+  w.put_f32(identity_.dlpf_bandwidth_hz);
   for (size_t c = 0; c < channels; ++c) w.put_f32(preprocess_.scale[c]);
   for (size_t c = 0; c < channels; ++c) w.put_f32(preprocess_.offset[c]);
   send(w.finish());

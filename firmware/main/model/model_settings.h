@@ -20,6 +20,10 @@ constexpr const char* kChannelNames[kChannels] = {"ax", "ay", "az", "gx", "gy", 
 // configured MPU6050 ranges against these at compile time.
 constexpr float kAccelFullScaleG = 0x1.0000000000000p+2f /* 4 */;
 constexpr float kGyroFullScaleDps = 0x1.f400000000000p+8f /* 500 */;
+// Sensor low-pass of the training recordings: the MPU6050 DLPF_CFG giving kDlpfBandwidthHz (accelerometer),
+// checked against CONFIG_TINYAD_DLPF_CFG at compile time. -1: not recorded, not checked; -2: no DLPF_CFG gives it.
+constexpr int kDlpfCfg = 3;
+constexpr float kDlpfBandwidthHz = 0x1.6000000000000p+5f /* 44 */;
 constexpr float kUnitsPerCount[] = {0x1.0000000000000p-13f /* 0.000122070312 */, 0x1.0000000000000p-13f /* 0.000122070312 */, 0x1.0000000000000p-13f /* 0.000122070312 */, 0x1.f400000000000p-7f /* 0.0152587891 */, 0x1.f400000000000p-7f /* 0.0152587891 */, 0x1.f400000000000p-7f /* 0.0152587891 */};
 constexpr float kNormMean[] = {-0x1.9bc89e0000000p-4f /* -0.10053312 */, -0x1.a1d50e0000000p-4f /* -0.102009825 */, 0x1.065be00000000p+0f /* 1.0248394 */, -0x1.1ea0940000000p+1f /* -2.23927546 */, 0x1.4fef540000000p+1f /* 2.62449121 */, -0x1.1f4f2e0000000p+0f /* -1.12230194 */};
 constexpr float kNormStd[] = {0x1.5035380000000p-6f /* 0.0205205008 */, 0x1.35b50a0000000p-5f /* 0.0378060527 */, 0x1.ccd5ae0000000p-5f /* 0.0562542342 */, 0x1.d9e37e0000000p+1f /* 3.70225501 */, 0x1.f4eace0000000p+1f /* 3.91341567 */, 0x1.20e4be0000000p+2f /* 4.51396132 */};

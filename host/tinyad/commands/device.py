@@ -165,8 +165,9 @@ def info(port, as_json):
     click.echo(f"port          {port}")
     click.echo(f"board         {d.board} ({'software-in-the-loop' if d.is_sil else 'hardware'}), firmware "
                f"{d.firmware_version}, protocol {d.protocol_version}")
+    low_pass = f"low-pass {d.dlpf_bandwidth_hz:g} Hz" if d.dlpf_bandwidth_hz else "low-pass not reported"
     click.echo(f"sensor        {d.sensor}: +-{d.accel_full_scale_g:g} g, +-{d.gyro_full_scale_dps:g} dps at "
-               f"{d.sample_rate_hz:g} Hz")
+               f"{d.sample_rate_hz:g} Hz, {low_pass}")
     click.echo(f"model         sha256 {d.model_sha256}")
     click.echo(f"              window {d.window}, hop {d.hop}, {d.channels} channels, {d.n_classes} classes, "
                f"arena {d.arena_bytes} B")

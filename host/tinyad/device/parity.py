@@ -141,6 +141,21 @@ def check_sample_rate(info: DeviceInfo, model_path: str | Path, model_rate_hz: f
                  "replay a session recorded at the model's rate, or --synth without --rate")
 
 
+def check_dlpf(info: DeviceInfo, model_path: str | Path, model_dlpf_hz: float) -> None:
+    """Refuse a device whose sensor low-pass differs from the one of the model's training recordings:
+    ModelMismatchError naming both. Unchecked when either side does not know its low-pass (0): sessions imported
+    from other sensors, a SIL replaying them. Like the rate, it leaves INFER bit-exact but the live scores wrong."""
+    if info.dlpf_bandwidth_hz and model_dlpf_hz and float(info.dlpf_bandwidth_hz) != float(model_dlpf_hz):
+        from tinyad.export import dlpf_cfg_of
+
+        cfg = dlpf_cfg_of(model_dlpf_hz)
+        setting = f"CONFIG_TINYAD_DLPF_CFG={cfg}" if cfg >= 0 else "the DLPF"
+        raise ModelMismatchError(
+            f"the device on this port low-pass filters at {info.dlpf_bandwidth_hz:g} Hz (DLPF), but {model_path} "
+            f"was trained on recordings filtered at {model_dlpf_hz:g} Hz (its model_settings.json)",
+            hint=f"build the firmware with {setting}; for the SIL, replay sessions recorded with the model's DLPF")
+
+
 def _compare_constants(info: DeviceInfo, ref: HostReference) -> list[str]:
     problems = []
     if list(np.float32(info.affine_scale)) != list(ref.a):
@@ -184,6 +199,7 @@ def run_parity(port: str, model_path: str | Path, windows_raw: np.ndarray, clien
         check_model_hash(info, model_path, model_sha256)
         ref = HostReference(model_path, settings)
         check_sample_rate(info, model_path, ref.settings.sample_rate_hz)
+        check_dlpf(info, model_path, ref.settings.dlpf_hz)
         if (info.window, info.channels) != windows_raw.shape[1:]:
             raise InputError(f"windows have shape {windows_raw.shape[1:]}, the device expects "
                              f"({info.window}, {info.channels})")

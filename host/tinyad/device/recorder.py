@@ -290,6 +290,7 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
             meta = SessionMeta(
                 sample_rate_hz=rate / decimation, label=label, channels=channels,
                 full_scale={"accel_g": info.accel_full_scale_g, "gyro_dps": info.gyro_full_scale_dps},
+                dlpf_hz=float(info.dlpf_bandwidth_hz),
                 device_id=f"{info.board}:{info.model_sha256[:12]}", source=f"tinyad record {port}",
                 extra={
                     "sequence_gaps": tracker.gaps,

@@ -110,6 +110,7 @@ class SilDevice:
                 ewma_alpha=float(alert_config["ewma_alpha"]), board=board, sensor="MPU6050 (SIL)",
                 accel_full_scale_g=float(full_scale.get("accel_g", 0.0)),
                 gyro_full_scale_dps=float(full_scale.get("gyro_dps", 0.0)), sample_rate_hz=self.sample_rate_hz,
+                dlpf_bandwidth_hz=float(self.source.dlpf_hz or self.settings.dlpf_hz),
                 model_sha256=bytes.fromhex(self.model_sha256), arena_bytes=int(self.settings.arena_bytes),
                 flags=FLAG_SIL | (FLAG_BLE if self._bthome is not None else 0), now_us=self._now_us,
                 advertisement=self._advertisement if self._bthome is not None else None,

@@ -18,12 +18,14 @@ from tinyad.session import GAP_FACTOR  # a step longer than this many periods is
 @dataclass
 class SampleSource:
     """Raw counts (n, channels) int16 in the model's channel order, replayed in a loop. `warnings`: what the
-    caller should tell the user about the data (values clipped, gaps in the time column)."""
+    caller should tell the user about the data (values clipped, gaps in the time column). `dlpf_hz`: the sensor
+    low-pass the samples were recorded with (0: unknown); the SIL reports it in INFO as a board its DLPF."""
 
     counts: np.ndarray
     sample_rate_hz: float
     description: str
     warnings: list[str] = field(default_factory=list)
+    dlpf_hz: float = 0.0
 
     def __post_init__(self):
         self.counts = np.ascontiguousarray(self.counts, dtype=np.int16)
@@ -55,7 +57,7 @@ def session_source(path, channels: list[str], units_per_count: list[float], wind
                               f"{rate:g} Hz)")
     counts = physical_to_counts(data, units_per_count)
     notes = clip_warnings(data, channels, units_per_count, str(path)) + gap_warnings(session.t, rate, str(path))
-    return SampleSource(counts, rate, f"session {path}", warnings=notes)
+    return SampleSource(counts, rate, f"session {path}", warnings=notes, dlpf_hz=session.meta.dlpf_hz)
 
 
 def clip_warnings(data, channels: list[str], units_per_count: list[float], where: str) -> list[str]:
@@ -99,7 +101,7 @@ def synth_source(condition: str, channels: list[str], units_per_count: list[floa
     if condition != "normal" and "severity" in drawn:
         state += f", severity {drawn['severity']:.2f}"
     return SampleSource(physical_to_counts(session.data[:, order], units_per_count), sample_rate_hz,
-                        f"synthetic {condition}{machine}{state}, recording {seed}")
+                        f"synthetic {condition}{machine}{state}, recording {seed}", dlpf_hz=session.meta.dlpf_hz)
 
 
 class ReplayClock:

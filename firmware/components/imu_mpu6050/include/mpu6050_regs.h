@@ -54,6 +54,13 @@ constexpr int gyro_range_bits(uint32_t full_scale_dps) {
        : full_scale_dps == 2000 ? 0x18 : -1;
 }
 
+// Accelerometer bandwidth (Hz) of each DLPF_CFG 0..6 (register CONFIG 0x1A; the gyro's is 256, 188, 98, 42, 20,
+// 10, 5 Hz). The host's copy is tinyad.synth.MPU6050_DLPF_BANDWIDTHS_HZ; a test checks they agree.
+constexpr uint16_t kDlpfAccelBandwidthHz[7] = {260, 184, 94, 44, 21, 10, 5};
+constexpr float dlpf_bandwidth_hz(uint8_t dlpf_cfg) {
+  return dlpf_cfg < 7 ? static_cast<float>(kDlpfAccelBandwidthHz[dlpf_cfg]) : 0.0f;
+}
+
 // Whole samples in a FIFO count; the FIFO holds at most 85 of them (1024 / 12, 4 bytes left over).
 constexpr size_t whole_samples(uint16_t fifo_count) { return fifo_count / kBytesPerSample; }
 constexpr size_t kFifoMaxSamples = kFifoBytes / kBytesPerSample;

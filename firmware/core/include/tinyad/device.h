@@ -54,6 +54,7 @@ struct DeviceIdentity {
   float accel_full_scale_g = 0.0f;
   float gyro_full_scale_dps = 0.0f;
   float sample_rate_hz = 0.0f;
+  float dlpf_bandwidth_hz = 0.0f;          // the sensor's low-pass (accelerometer), 0 when unknown
   uint8_t model_sha256[32] = {};
   uint16_t window = 0;
   uint16_t hop = 0;

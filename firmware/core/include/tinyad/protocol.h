@@ -6,7 +6,7 @@
 
 namespace tinyad {
 
-constexpr uint8_t kProtocolVersion = 1;
+constexpr uint8_t kProtocolVersion = 2;  // 2: INFO carries the sensor low-pass (DLPF) bandwidth
 #ifndef TINYAD_MAX_PAYLOAD
 #define TINYAD_MAX_PAYLOAD 1032  // INFER_REQ of 512 int16 values (4 + 1024) fits
 #endif
