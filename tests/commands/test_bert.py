@@ -1,6 +1,7 @@
 """`tinyad bert load-bms / train / evaluate` end to end on a tiny generic CSV (seconds, tiny preset)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -257,6 +258,44 @@ def test_score_with_a_reference_sets_the_cut_on_known_normal_telemetry(tmp_path,
     for extra, cut in ((["--reference", str(reference)], "99.9% quantile of the reference's"), ([], "92% quantile (")):
         assert main(["bert", "score", str(run), "--dataset", str(new), "--out", str(out), *extra]) == 0
         assert cut in capsys.readouterr().out
+
+
+def test_a_reference_cut_is_reused_from_its_summary_without_scoring_the_reference_again(tmp_path, capsys):
+    reference, run = _tiny_run(tmp_path, 400)
+    frame = pd.read_csv(write_telemetry(tmp_path / "in2.csv", 400))
+    frame.loc[200:230, "amps"] += 3.0
+    frame.to_csv(tmp_path / "shifted.csv", index=False)
+    new = tmp_path / "new.parquet"
+    main(["bert", "load-bms", "--input", str(tmp_path / "shifted.csv"), "--time-column", "t", "-o", str(new)])
+    first, nightly = tmp_path / "first", tmp_path / "nightly"
+    score = ["bert", "score", str(run), "--dataset", str(new), "--window_sliding", "8"]
+    assert main(score + ["--reference", str(reference), "--anomaly-rate", "0.01", "--out", str(first)]) == 0
+    saved = json.loads((first / "summary.json").read_text())
+    assert (saved["cut"], saved["reference"], saved["window_sliding"]) == ("reference", str(reference), 8)
+    shutil.copytree(first, nightly)
+    capsys.readouterr()
+    # twice: the job keeps its cut in the folder it writes, and each run's summary carries it on
+    for _ in range(2):
+        assert main(score + ["--threshold-from", str(nightly / "summary.json"), "--out", str(nightly)]) == 0
+        again = json.loads((nightly / "summary.json").read_text())
+        assert (again["threshold"], again["anomaly_rate"], again["reference"], again["cut"]) == (
+            saved["threshold"], 0.01, str(reference), "reference")
+        assert again["threshold_from"] == str(nightly / "summary.json")
+        assert (pd.read_csv(nightly / "scores.csv")["alarm"] == pd.read_csv(first / "scores.csv")["alarm"]).all()
+    assert f"saved in {nightly / 'summary.json'}) ({saved['threshold']:.3f})" in capsys.readouterr().out
+
+    def refused(args, message):
+        assert main(score + args + ["--out", str(tmp_path / "x")]) == 2
+        assert message in capsys.readouterr().err
+
+    reuse = ["--threshold-from", str(first / "summary.json")]
+    refused(reuse + ["--reference", str(reference)], "--threshold-from and --reference both set the cut")
+    refused(reuse + ["--window_sliding", "16"], "the cut was set with --window_sliding 8, this run uses 16")
+    assert main(score + ["--out", str(tmp_path / "within")]) == 0  # the method's cut, ranked within the data
+    refused(["--threshold-from", str(tmp_path / "within" / "summary.json")], "its cut was not set on a reference")
+    (tmp_path / "other.json").write_text(json.dumps({**saved, "checkpoint_sha256": "0" * 64}))
+    refused(["--threshold-from", str(tmp_path / "other.json")], "the cut was set with other weights")
+    refused(["--threshold-from", str(tmp_path / "missing.json")], "cannot read a `bert score` summary")
 
 
 def test_evaluate_injects_and_scores_each_segment_apart(tmp_path, capsys):

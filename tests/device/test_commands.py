@@ -260,6 +260,21 @@ def test_sim_warns_when_synthetic_data_runs_at_another_rate_than_the_model(tiny_
     assert "warning" not in capsys.readouterr().err
 
 
+def test_sim_warns_when_the_replayed_data_were_filtered_otherwise_than_the_models(tiny_model, tmp_path, capsys,
+                                                                                  no_serving):
+    import shutil
+    from dataclasses import replace
+
+    model_path, settings = tiny_model
+    shutil.copy(model_path, tmp_path / "model.tflite")
+    for dlpf_hz, warned in ((94.0, True), (44.0, False), (0.0, False)):  # the synthetic motor at 100 Hz: 44 Hz
+        replace(settings, dlpf_hz=dlpf_hz).save(tmp_path / "model_settings.json")
+        assert main(["sim", "--model", str(tmp_path / "model.tflite"), "--seconds", "1"]) == 0
+        err = capsys.readouterr().err
+        assert ("warning: the replayed data were low-pass filtered at 44 Hz (DLPF), the model's training recordings "
+                "at 94 Hz" in err) == warned
+
+
 def test_sim_seed_picks_another_recording_of_the_machine_and_says_it_loops(tiny_model, capsys, no_serving):
     model_path, _ = tiny_model
     described = []

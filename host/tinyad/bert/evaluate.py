@@ -139,14 +139,16 @@ def score_segments(checkpoint, segments, stride: int) -> np.ndarray:
                            for part in segments])
 
 
-def score_unlabelled(checkpoint, segments, stride: int, anomaly_rate: float, reference=None, keep=None) -> tuple:
+def score_unlabelled(checkpoint, segments, stride: int, anomaly_rate: float, reference=None, keep=None,
+                     threshold: float | None = None) -> tuple:
     """(scores, threshold, flags) for real telemetry (`score_segments`) and the method's cut: the
     (1 - anomaly_rate) quantile of the scores of `reference`, known-normal telemetry given as segments, or by
     default of these scores themselves. The default cut flags about `anomaly_rate` of any series by
     construction: it ranks the steps of this series and cannot tell whether it holds an anomaly at all. With a
     reference, `anomaly_rate` is the share of normal steps above the cut (the false alarm rate on the
-    reference), and a series like the reference gets about that share flagged. `keep` (a bool per step): the
-    steps to return, scored with the rest around them (a time range whose first windows see the data before it)."""
+    reference), and a series like the reference gets about that share flagged. A given `threshold` (a reference
+    cut saved earlier, `saved_reference_cut`) is used as it is. `keep` (a bool per step): the steps to return,
+    scored with the rest around them (a time range whose first windows see the data before it)."""
     if isinstance(checkpoint, (str, os.PathLike)):
         from tinyad.bert.train import load_checkpoint
 
@@ -154,9 +156,52 @@ def score_unlabelled(checkpoint, segments, stride: int, anomaly_rate: float, ref
     scores = score_segments(checkpoint, segments, stride)
     if keep is not None:
         scores = scores[np.asarray(keep, bool)]
-    basis = scores if reference is None else score_segments(checkpoint, reference, stride)
-    threshold = quantile_threshold(basis, anomaly_rate)
-    return scores, threshold, scores > threshold
+    if threshold is None:
+        basis = scores if reference is None else score_segments(checkpoint, reference, stride)
+        threshold = quantile_threshold(basis, anomaly_rate)
+    return scores, float(threshold), scores > threshold
+
+
+@dataclass
+class SavedCut:
+    """A cut set on known-normal telemetry by an earlier `bert score --reference` run (its summary.json)."""
+
+    threshold: float
+    anomaly_rate: float  # the share of the reference's steps above it
+    reference: str       # the reference as given then
+
+
+def saved_reference_cut(summary_path: str | os.PathLike, weights_sha256: str, window_sliding: int) -> SavedCut:
+    """The reference cut recorded in `summary_path`, refused (InputError naming the file) unless it was set on a
+    reference with these very weights (`weights_sha256` of the checkpoint's weights file) and this window stride:
+    scores of another model or stride are on another scale, and the threshold would mean nothing."""
+    import json
+    import math
+
+    path = Path(summary_path)
+    rerun = "run `tinyad bert score` once with --reference and this checkpoint, and pass its summary.json"
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: cannot read a `bert score` summary ({err})", hint=rerun) from None
+    if not isinstance(saved, dict) or saved.get("cut") != "reference":
+        what = saved.get("cut") if isinstance(saved, dict) else None
+        raise InputError(f"{path}: its cut was not set on a reference ({'cut: ' + repr(what) if what else 'no cut'})"
+                         ": a cut ranked within other data flags a share of that data by construction", hint=rerun)
+    threshold = saved.get("threshold")
+    if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        raise InputError(f"{path}: no finite threshold ({threshold!r})", hint=rerun)
+    if "checkpoint_sha256" not in saved:
+        raise InputError(f"{path}: records no hash of the checkpoint it was set with (an older tinyad wrote it)",
+                         hint=rerun)
+    if saved["checkpoint_sha256"] != weights_sha256:
+        raise InputError(f"{path}: the cut was set with other weights (checkpoint {saved.get('checkpoint')!r}, "
+                         f"step {saved.get('step')}) than this checkpoint's", hint=rerun)
+    if saved.get("window_sliding") != window_sliding:
+        raise InputError(f"{path}: the cut was set with --window_sliding {saved.get('window_sliding')}, this run "
+                         f"uses {window_sliding}", hint=f"pass --window_sliding {saved.get('window_sliding')}, or "
+                                                        f"{rerun}")
+    return SavedCut(float(threshold), float(saved.get("anomaly_rate", float("nan"))), str(saved.get("reference")))
 
 
 def score_at(scores: np.ndarray, labels: np.ndarray, threshold: float, adjust: bool = False,

@@ -554,23 +554,36 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
                    "earlier ones are removed first: a run that fails leaves none).")
 @click.option("--reference", help="Known-normal telemetry (same forms as --dataset): the cut becomes its "
               "(1 - anomaly-rate) score quantile, a fixed threshold; the anomaly rate is then its false alarm share.")
+@click.option("--threshold-from", "threshold_from", type=click.Path(dir_okay=False, path_type=Path),
+              help="The summary.json of an earlier `bert score --reference` run with this checkpoint and stride: "
+                   "reuse its cut instead of scoring the reference again (a job scoring new data every day).")
 @click.option("--fail-on-alarm", is_flag=True,
               help=f"Exit with code {ALARMS_EXIT_CODE} when a step is above the cut (0: none), for scripts; an error "
                    "still exits with its own code.")
-def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference, fail_on_alarm,
-                  dayfirst, decimal, time_column):
+def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, out_dir, reference, threshold_from,
+                  fail_on_alarm, dayfirst, decimal, time_column):
     """Score real telemetry with a checkpoint (or a run's last one): per-step anomaly scores, no injected
     anomalies and no labels. Writes a CSV and a PNG. The cut ranks steps within this data, or with
-    --reference is set on known-normal telemetry."""
+    --reference is set on known-normal telemetry (--threshold-from reuses such a cut)."""
     import numpy as np
     import pandas as pd
 
     from tinyad.battery.bms import TIME_COLUMN
-    from tinyad.bert.evaluate import score_unlabelled
+    from tinyad.bert.evaluate import saved_reference_cut, score_unlabelled
     from tinyad.bert.plots import plot_scores
+    from tinyad.bert.train import WEIGHTS_FILE, resolve_checkpoint
     from tinyad.evaluation import events, join_events
+    from tinyad.model_settings import sha256_file
 
+    if threshold_from is not None and (reference or anomaly_rate is not None):
+        given = "--reference" if reference else "--anomaly-rate"
+        raise InputError(f"--threshold-from and {given} both set the cut",
+                         hint="give --threshold-from alone (its cut was set on a reference), or --reference with "
+                              "--anomaly-rate to set a new one")
     _refuse_unused_reading_options([dataset, reference], dayfirst, decimal, time_column)
+    weights_sha256 = sha256_file(resolve_checkpoint(checkpoint) / WEIGHTS_FILE)
+    # read before the outputs go: a nightly job may keep its cut in the folder it writes (it is written again)
+    saved = saved_reference_cut(threshold_from, weights_sha256, window_sliding) if threshold_from else None
     # an unattended job must never read an earlier run's results as this one's
     remove_outputs(outputs_in(out_dir, SCORE_FILES))
     loaded, whole = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal,
@@ -579,13 +592,16 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     times = data.frame[TIME_COLUMN]
     normal = (_telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal, time_column=time_column).segments()
               if reference else None)
-    if anomaly_rate is None:
+    if saved is not None:
+        anomaly_rate, reference = saved.anomaly_rate, saved.reference
+    elif anomaly_rate is None:
         anomaly_rate = 0.001 if reference else 0.08
     # A range is scored within the whole data, then cut out: its first and last steps are judged with the data
     # around them as the model's windows see it, not as the edge of a series (a range starting in a transient
     # would alarm at its start)
     scores, threshold, flags = score_unlabelled(loaded, whole.segments(), window_sliding, anomaly_rate, normal,
-                                                keep=whole.time_slice_rows(*(score_range or (0.0, 1.0))))
+                                                keep=whole.time_slice_rows(*(score_range or (0.0, 1.0))),
+                                                threshold=saved.threshold if saved else None)
     regions = events(flags)
     out_dir.mkdir(parents=True, exist_ok=True)
     filled = data.interpolated_rows()
@@ -596,6 +612,8 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
                       "interpolated": filled.astype(np.int8)}).to_csv(partial, index=False)
     cut = (f"{1 - anomaly_rate:.1%} quantile of the reference's scores" if reference
            else f"{1 - anomaly_rate:.0%} quantile")
+    if saved is not None:
+        cut += f" ({saved.reference}, saved in {threshold_from})"
     png = plot_scores(data, scores, threshold, flags, out_dir / "scores.png",
                       title=f"{data.source}: checkpoint step {loaded.step}, {cut}")
     click.echo(f"{data.source}: {len(scores)} steps scored with checkpoint step {loaded.step}; {int(flags.sum())} "
@@ -622,9 +640,11 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
             click.echo(f"note: {tied}")
         click.echo("note: this cut flags that share of any data by construction; set it on known-normal telemetry "
                    "with --reference before calling a region an anomaly")
-    summary = {"dataset": dataset, "checkpoint": str(checkpoint), "step": loaded.step, "steps": len(scores),
+    summary = {"dataset": dataset, "checkpoint": str(checkpoint), "step": loaded.step,
+               "checkpoint_sha256": weights_sha256, "window_sliding": window_sliding, "steps": len(scores),
                "alarm_steps": int(flags.sum()), "alarms": bool(flags.any()), "threshold": float(threshold),
                "cut": "reference" if reference else "within the data", "anomaly_rate": anomaly_rate,
+               "reference": reference, "threshold_from": str(threshold_from) if threshold_from else None,
                "episodes": [{"start": str(times.iloc[a]), "end": str(times.iloc[b - 1]),
                              "peak_score": float(scores[a:b].max())} for a, b in episodes],
                "interpolated_steps": int(filled.sum()), "warnings": warnings}

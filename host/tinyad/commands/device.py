@@ -102,6 +102,10 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
     if not rate_matches(rate, settings.sample_rate_hz):  # a session's rate may be measured: a recording's tolerance
         click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
                     fg="yellow", err=True)
+    if source.dlpf_hz and settings.dlpf_hz and source.dlpf_hz != settings.dlpf_hz:  # 0: not recorded
+        click.secho(f"warning: the replayed data were low-pass filtered at {source.dlpf_hz:g} Hz (DLPF), the model's "
+                    f"training recordings at {settings.dlpf_hz:g} Hz: its scores on them mean little, and `tinyad "
+                    "parity` refuses this device", fg="yellow", err=True)
     for line in source.warnings:
         click.secho(f"warning: {line}", fg="yellow", err=True)
 
