@@ -1,7 +1,7 @@
 """ESP-NN's convolution scratch, mirrored from esp-nn's esp_nn_get_conv_scratch_size_esp32s3, on tiny shapes
 worked out by hand."""
 
-from tinyad.check import esp_nn_s3_conv_scratch, same_padding
+from tinyad.check import CheckReport, esp_nn_s3_conv_scratch, same_padding
 
 
 def test_same_padding_is_tflms_leading_pad():
@@ -23,3 +23,16 @@ def test_pointwise_path_rounds_channels_to_8():
     assert esp_nn_s3_conv_scratch(4, 4, 6, 1, 1, 4, 0, 0, 1, 1) == 16 * 8 + 8 * 4 + 128 + 32
     # 8 channels need no input copy; fewer than 8 pixels need no transpose buffer
     assert esp_nn_s3_conv_scratch(2, 3, 8, 1, 1, 4, 0, 0, 1, 1) == 8 * 4 + 32
+
+
+def test_the_budget_verdict_names_what_does_not_fit():
+    def report(flash, allocated):
+        return CheckReport(flash_bytes=flash, arena_bytes=allocated - 1000, n_ops=1, ops={}, macs=0,
+                           host_us_per_window=1.0, arena_bytes_allocated=allocated, flash_budget_bytes=30000,
+                           arena_budget_bytes=20000)
+
+    assert report(30000, 20000).over_budget == []  # at the budget fits
+    assert report(30001, 20000).over_budget == ["flash 30,001 B > 30,000 B"]
+    # the arena as the firmware allocates it (measured plus margin), not the host measure, must fit
+    assert report(100, 20480).over_budget == ["arena as allocated 20,480 B > 20,000 B"]
+    assert report(100, 20480).to_dict()["over_budget"] == ["arena as allocated 20,480 B > 20,000 B"]

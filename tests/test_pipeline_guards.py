@@ -229,6 +229,24 @@ def test_check_honours_windows_without_a_run(capsys):
     assert main(["check", tflite, "--windows", "0"]) == 2
 
 
+def test_check_says_whether_the_model_fits_its_budgets(capsys):
+    tflite = str(default_model_dir() / "model.tflite")
+    settings = ModelSettings.load(default_model_dir() / "model_settings.json")
+    assert main(["check", tflite, "--windows", "4"]) == 0
+    assert (f"budget                    : flash 26,000 of 32,768 B, arena as allocated "
+            f"{settings.arena_bytes_with_margin:,} of 32,768 B: fits") in capsys.readouterr().out
+    # the arena the export allocates (measured plus margin) against a board with less room
+    tight = ["check", tflite, "--windows", "4", "--arena-budget", "20000"]
+    assert main(tight + ["--json"]) == 0  # a verdict, not a failure, unless asked
+    report = json.loads(capsys.readouterr().out)
+    assert report["arena_bytes_allocated"] == settings.arena_bytes_with_margin == 23552
+    assert report["over_budget"] == ["arena as allocated 23,552 B > 20,000 B"]
+    assert main(tight + ["--fail-over-budget"]) == 4
+    err = capsys.readouterr().err
+    assert "over budget: arena as allocated 23,552 B > 20,000 B" in err and "hint: a smaller model" in err
+    assert main(["check", tflite, "--windows", "4", "--fail-over-budget"]) == 0
+
+
 def test_check_names_files_that_are_not_or_no_longer_tflite_models(trained, tmp_path, capsys):
     assert main(["check", str(trained / "run" / "run.json")]) == 2
     err = capsys.readouterr().err

@@ -56,6 +56,13 @@ def require_tflite(model_bytes: bytes, where: str, expected_size: int | None = N
                               "file); re-run quantize if the file was cut short")
 
 
+# The budget the project set for a model (issue 2's target for the default model: <= 32 KB flash, <= 32 KB
+# arena). An ESP32 has room for more (its app partition and DRAM are far larger); a smaller part, or firmware that
+# needs its RAM elsewhere, less: `tinyad check --flash-budget/--arena-budget` take the board's own.
+DEFAULT_FLASH_BUDGET = 32 * 1024
+DEFAULT_ARENA_BUDGET = 32 * 1024
+
+
 @dataclass
 class CheckReport:
     flash_bytes: int
@@ -67,9 +74,24 @@ class CheckReport:
     comparison: Comparison | None = None
     macs_by_op: dict[str, int] = field(default_factory=dict)
     esp_nn_scratch_bytes: int = 0  # the largest ESP-NN (ESP32-S3) conv scratch buffer, not in arena_bytes
+    arena_bytes_allocated: int = 0  # what the firmware allocates: arena_bytes plus the margin (`arena_with_margin`)
+    flash_budget_bytes: int = DEFAULT_FLASH_BUDGET
+    arena_budget_bytes: int = DEFAULT_ARENA_BUDGET
+
+    @property
+    def over_budget(self) -> list[str]:
+        """What exceeds the budget, one line each (empty: the model fits): the flash it takes, and the arena as
+        the firmware allocates it (the host measure plus its margin, which must also hold ESP-NN's scratch)."""
+        over = []
+        if self.flash_bytes > self.flash_budget_bytes:
+            over.append(f"flash {self.flash_bytes:,} B > {self.flash_budget_bytes:,} B")
+        if self.arena_bytes_allocated > self.arena_budget_bytes:
+            over.append(f"arena as allocated {self.arena_bytes_allocated:,} B > {self.arena_budget_bytes:,} B")
+        return over
 
     def to_dict(self) -> dict:
         out = asdict(self)
+        out["over_budget"] = self.over_budget
         if self.comparison is not None:
             out["comparison"]["mismatch_rate"] = self.comparison.mismatch_rate
             out["comparison"]["mismatched_windows"] = self.comparison.mismatched_windows[:50]
@@ -169,9 +191,13 @@ def time_per_window(model: TflmModel, windows: np.ndarray, repeats: int = 200) -
 
 
 def check_model(model_bytes: bytes | str | os.PathLike, windows_int8: np.ndarray | None = None, compare: bool = True,
-                progress: bool = False, n_random_windows: int = 64) -> CheckReport:
+                progress: bool = False, n_random_windows: int = 64, flash_budget: int = DEFAULT_FLASH_BUDGET,
+                arena_budget: int = DEFAULT_ARENA_BUDGET) -> CheckReport:
     """Measure the model (its bytes, or a .tflite path) and, given int8 test windows, compare TFLite (reference
-    kernels) with TFLM; without windows, on `n_random_windows` random int8 windows."""
+    kernels) with TFLM; without windows, on `n_random_windows` random int8 windows. The report holds the flash and
+    arena budgets in bytes, to say whether the model fits (`CheckReport.over_budget`)."""
+    from tinyad.quantize import arena_with_margin
+
     name = "model"
     if isinstance(model_bytes, (str, os.PathLike)):
         name = str(model_bytes)
@@ -187,11 +213,13 @@ def check_model(model_bytes: bytes | str | os.PathLike, windows_int8: np.ndarray
         rng = np.random.default_rng(0)
         windows_int8 = rng.integers(-128, 128, size=(n_random_windows, *tflm.input_shape[1:]), dtype=np.int8)
     macs = count_macs(model_bytes)
+    scratch = esp_nn_scratch_bytes(model_bytes)
     report = CheckReport(
         flash_bytes=len(model_bytes), arena_bytes=tflm.arena_bytes, n_ops=len(op_names(model_bytes)),
         ops=op_histogram(model_bytes), macs=int(sum(macs.values())),
-        host_us_per_window=time_per_window(tflm, windows_int8), macs_by_op=macs,
-        esp_nn_scratch_bytes=esp_nn_scratch_bytes(model_bytes))
+        host_us_per_window=time_per_window(tflm, windows_int8), macs_by_op=macs, esp_nn_scratch_bytes=scratch,
+        arena_bytes_allocated=arena_with_margin(tflm.arena_bytes, scratch), flash_budget_bytes=int(flash_budget),
+        arena_budget_bytes=int(arena_budget))
     if compare:
         report.comparison = compare_tflite_tflm(model_bytes, windows_int8, progress=progress)
     return report
@@ -207,6 +235,9 @@ def format_report(report: CheckReport) -> str:
         f"ops                       : {report.n_ops} ({', '.join(f'{k} {v}' for k, v in report.ops.items())})",
         f"MACs per window           : {report.macs:,}",
         f"host TFLM time per window : {report.host_us_per_window:.1f} us (median)",
+        f"budget                    : flash {report.flash_bytes:,} of {report.flash_budget_bytes:,} B, arena as "
+        f"allocated {report.arena_bytes_allocated:,} of {report.arena_budget_bytes:,} B: "
+        + (f"OVER ({'; '.join(report.over_budget)})" if report.over_budget else "fits"),
     ]
     c = report.comparison
     if c is not None:

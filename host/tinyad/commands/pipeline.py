@@ -10,6 +10,7 @@ import click
 import numpy as np
 
 from tinyad.atomic import check_png_path
+from tinyad.check import DEFAULT_ARENA_BUDGET, DEFAULT_FLASH_BUDGET
 from tinyad.errors import InputError
 
 
@@ -196,10 +197,18 @@ def quantize(run_dir, out_dir, per_channel_dense):
               help="Training run whose test windows to compare on (else random int8 windows).")
 @click.option("--windows", "n_windows", type=click.IntRange(min=1), default=None,
               help="How many windows to compare [500 test windows with --run, else 64 random int8 windows].")
+@click.option("--flash-budget", type=click.IntRange(min=1), default=DEFAULT_FLASH_BUDGET, show_default=True,
+              help="Bytes of flash the model may take (the project's target; give your board's).")
+@click.option("--arena-budget", type=click.IntRange(min=1), default=DEFAULT_ARENA_BUDGET, show_default=True,
+              help="Bytes of RAM the TFLM arena may take as the firmware allocates it (measured plus margin).")
+@click.option("--fail-over-budget", is_flag=True,
+              help="Exit with code 4 when the model does not fit the budgets (for scripts and CI).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def check(model, run_dir, n_windows, as_json):
-    """Measure MODEL under the host TFLM (arena, ops, flash, MACs, time) and compare TFLite with TFLM."""
+def check(model, run_dir, n_windows, flash_budget, arena_budget, fail_over_budget, as_json):
+    """Measure MODEL under the host TFLM (arena, ops, flash, MACs, time), say whether it fits the flash and
+    arena budgets, and compare TFLite with TFLM."""
     from tinyad.check import check_model, format_report, require_tflite
+    from tinyad.errors import ModelMismatchError
     from tinyad.model_settings import ModelSettings
 
     model_path = Path(model)
@@ -214,13 +223,18 @@ def check(model, run_dir, n_windows, as_json):
     require_tflite(model_bytes, str(model_path), expected)
     windows = test_windows_int8(model_path, run_dir, n_windows or 500)
     n_random = n_windows or 64
-    report = check_model(model_bytes, windows, progress=not as_json, n_random_windows=n_random)
+    report = check_model(model_bytes, windows, progress=not as_json, n_random_windows=n_random,
+                         flash_budget=flash_budget, arena_budget=arena_budget)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=str))
     else:
         if windows is None:
             click.echo(f"(no --run given: compared on {n_random} random int8 windows)")
         click.echo(format_report(report))
+    if fail_over_budget and report.over_budget:
+        raise ModelMismatchError(f"{model_path}: over budget: {'; '.join(report.over_budget)}",
+                                 hint="a smaller model (`tinyad train --model`, a shorter --window), or raise "
+                                      "--flash-budget/--arena-budget to what the board has")
 
 
 def test_windows_int8(model_path: Path, run_dir, n_windows: int):
