@@ -104,6 +104,8 @@ def test_the_dlpf_round_trips_and_a_format_1_file_keeps_the_synthesizers_one(tmp
         pq.write_table(table.replace_schema_metadata({METADATA_KEY: json.dumps(old).encode()}), path)
         meta = read_session(path).meta
         assert (meta.dlpf_hz, meta.extra) == (expected, {"seed": 3})
+    given = {"dlpf_hz": 94.0}
+    assert SessionMeta(100.0, "normal", ["ax"], extra=given).dlpf_hz == 94.0 and given == {"dlpf_hz": 94.0}
 
 
 def test_corrupt_metadata_is_an_input_error(tmp_path):

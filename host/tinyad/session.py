@@ -70,8 +70,9 @@ class SessionMeta:
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self):
-        if not self.dlpf_hz and "dlpf_hz" in self.extra:  # format 1: the synthesizer kept it among the extras
-            self.dlpf_hz = float(self.extra.pop("dlpf_hz"))
+        if "dlpf_hz" in self.extra:  # format 1: the synthesizer kept it among the extras (the caller's dict stays)
+            self.dlpf_hz = self.dlpf_hz or float(self.extra["dlpf_hz"])
+            self.extra = {key: value for key, value in self.extra.items() if key != "dlpf_hz"}
         if not self.units:
             self.units = {c: CANONICAL_UNITS.get(c, "") for c in self.channels}
 

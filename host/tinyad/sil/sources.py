@@ -19,7 +19,7 @@ from tinyad.session import GAP_FACTOR  # a step longer than this many periods is
 class SampleSource:
     """Raw counts (n, channels) int16 in the model's channel order, replayed in a loop. `warnings`: what the
     caller should tell the user about the data (values clipped, gaps in the time column). `dlpf_hz`: the sensor
-    low-pass the samples were recorded with (0: unknown); the SIL reports it in INFO as a board its DLPF."""
+    low-pass the samples were recorded with (0: unknown); the SIL reports it in INFO as a board reports its DLPF."""
 
     counts: np.ndarray
     sample_rate_hz: float
