@@ -405,6 +405,8 @@ def test_a_channel_mapped_twice_is_an_error(tmp_path, capsys):
      "use accel_g and/or gyro_dps, e.g. --full-scale accel_g=8,gyro_dps=1000"),
     ("--full-scale", "accel_g=0", "--full-scale accel_g=0 is no sensor range",
      "give the range the sensor was set to, e.g. --full-scale accel_g=8 for +-8 g"),
+    ("--dlpf", "-44", "sensor low-pass -44 Hz is no bandwidth",
+     "give the DLPF bandwidth in Hz, e.g. 44 for the MPU6050's DLPF_CFG 3, or leave it out"),
 ])
 def test_a_malformed_pair_option_names_itself(tmp_path, capsys, option, value, message, hint):
     src = _write(tmp_path / "a.csv", "t,ax,ay\n0,1,2\n0.01,1,2\n")
@@ -424,6 +426,18 @@ def test_full_scale_records_the_sensor_range_the_csv_was_logged_at(tmp_path, cap
     assert main([*args, "--out", str(tmp_path / "given"), "--full-scale", "accel_g=8"]) == 0
     assert "warning" not in capsys.readouterr().err
     assert read_session(tmp_path / "given" / "a.parquet").meta.full_scale == {"accel_g": 8.0}
+
+
+def test_dlpf_records_the_low_pass_the_csv_was_logged_with(tmp_path, capsys):
+    src = _write(tmp_path / "a.csv", "t,ax,az\n0,0.1,1\n0.01,-0.1,1\n0.02,0,1\n")
+    args = ["import", "csv", str(src), "--map", "ax=ax,az=az", "--time-column", "t", "--label", "normal"]
+    assert main([*args, "--out", str(tmp_path / "unknown")]) == 0
+    assert read_session(tmp_path / "unknown" / "a.parquet").meta.dlpf_hz == 0.0  # not recorded
+    assert main([*args, "--out", str(tmp_path / "given"), "--dlpf", "94"]) == 0
+    assert read_session(tmp_path / "given" / "a.parquet").meta.dlpf_hz == 94.0
+    # the public data sets do not say theirs: refused rather than guessed into every session
+    assert main(["import", "fan", str(tmp_path), "--out", str(tmp_path / "fan"), "--dlpf", "44"]) == 2
+    assert "--dlpf applies to csv only" in capsys.readouterr().err
 
 
 def test_csv_gaps_are_noted_and_listed_in_extra_gaps(tmp_path, capsys):

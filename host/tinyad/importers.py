@@ -228,6 +228,7 @@ def import_csv(
     session_id: str | None = None,
     full_scale: dict[str, float] | None = None,
     sep: str | None = None,
+    dlpf_hz: float = 0.0,
 ) -> Session:
     """Import a CSV with a header using a column mapping such as {"ax": "AccX", "gz": "GyroZ"}.
 
@@ -238,8 +239,12 @@ def import_csv(
     t = i / rate. The rate is inferred as 1 / median interval (6 significant digits) when not given; rates outside
     1 Hz .. 10 kHz are refused (a wrong time unit). sep: the field separator, sniffed among , ; tab | when None.
     Intervals longer than 1.5 nominal intervals (lost samples) are kept and listed in meta.extra["gaps"].
+    dlpf_hz: the sensor low-pass bandwidth the recording was made with (0: unknown), recorded in the session.
     """
     path = Path(path)
+    if not 0 <= dlpf_hz < float("inf"):  # NaN too
+        raise InputError(f"sensor low-pass {dlpf_hz:g} Hz is no bandwidth",
+                         hint="give the DLPF bandwidth in Hz, e.g. 44 for the MPU6050's DLPF_CFG 3, or leave it out")
     if not mapping:
         raise InputError(f"{path}: empty column mapping", hint='map channels to columns, e.g. {"ax": "AccX"}')
     unknown = [c for c in mapping if c not in KNOWN_CHANNELS]
@@ -300,6 +305,7 @@ def import_csv(
         channels=channels,
         units={c: CANONICAL_UNITS[c] for c in channels},
         full_scale=dict(full_scale or {}),
+        dlpf_hz=float(dlpf_hz),
         device_id=device_id,
         session_id=session_id or path.stem,
         source=str(path),

@@ -106,13 +106,16 @@ def _parse_floats(text: str | None, what: str) -> dict[str, float]:
 @click.option("--full-scale", "full_scale", default="",
               help="csv: the ranges the sensor was set to, e.g. accel_g=8,gyro_dps=1000 (default: +-4 g, "
                    "+-500 dps assumed); train and the board then use them.")
+@click.option("--dlpf", "dlpf_hz", type=float, default=0.0,
+              help="csv: the sensor's low-pass bandwidth in Hz, e.g. 44 (MPU6050 DLPF_CFG 3); train records it and "
+                   "the firmware build checks it [not recorded].")
 @click.option("--label", default=None,
               help="csv (required): the session's class, e.g. normal or imbalance; `tinyad train` learns it.")
 @click.option("--device-id", default="csv", show_default=True)
 @click.option("--session-id", default=None, help="csv: default: the file stem.")
 @click.option("--sep", default=None, help="csv: field separator (default: sniffed among , ; tab |).")
 @click.option("--overwrite", is_flag=True, help="Replace session files of the same id already in --out.")
-def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units, scale, full_scale, label,
+def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units, scale, full_scale, dlpf_hz, label,
             device_id, session_id, sep, overwrite):
     """Convert foreign data to session files: motor (imu/motor_mpu6050 dir or csv), fan (imu/ceiling_fan dir)
     or a generic csv with a column mapping. Nothing is written when any input file is bad."""
@@ -121,6 +124,9 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
     if kind != "csv" and label is not None:
         click.echo(f"note: --label applies to csv only; {kind} takes the labels from the data set's file and "
                    "folder names", err=True)
+    if kind != "csv" and dlpf_hz:
+        raise InputError(f"--dlpf applies to csv only; the {kind} data set does not say its sensor low-pass",
+                         hint="leave --dlpf out (the sessions then do not record it, and nothing checks it)")
     if kind == "motor":
         sessions = importers.motor_mpu6050_sessions(src) if src.is_dir() else [importers.import_motor_mpu6050(src)]
     elif kind == "fan":
@@ -143,7 +149,7 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
             src, _parse_mapping(mapping), sample_rate_hz=rate_hz, time_column=time_column, time_unit=time_unit,
             units=_parse_mapping(units, "--units") or None, scale=_parse_floats(scale, "--scale"),
             full_scale=_parse_full_scale(full_scale), label=label.strip(), device_id=device_id,
-            session_id=session_id, sep=sep,
+            session_id=session_id, sep=sep, dlpf_hz=dlpf_hz,
         )]
     paths = importers.write_sessions(sessions, out_dir, progress=len(sessions) > 20, overwrite=overwrite)
     click.echo(f"wrote {len(paths)} session{'' if len(paths) == 1 else 's'} to {out_dir}")
