@@ -20,7 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bert": ("tinyad.commands.bert:bert", "Battery telemetry: load BMS data, train/evaluate the outlier transformer."),
     "train": ("tinyad.commands.pipeline:train", "Train a model on labeled sessions (leakage-safe splits)."),
     "quantize": ("tinyad.commands.pipeline:quantize", "Full-int8 quantization; float vs int8 on the test split."),
-    "check": ("tinyad.commands.pipeline:check", "Arena, ops, flash, MACs under TFLM; TFLite vs TFLM agreement."),
+    "check": ("tinyad.commands.pipeline:check", "Arena, ops, flash, MACs under TFLM, whether it fits a budget; "
+              "TFLite vs TFLM agreement."),
     "export": ("tinyad.commands.pipeline:export", "Generate model_data.cc/.h and model_settings.h."),
     "evaluate": ("tinyad.commands.pipeline:evaluate", "What an exported model does on new recordings: "
                  "predictions and alerts, the board's way."),
