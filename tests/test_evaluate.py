@@ -158,6 +158,24 @@ def test_a_recording_in_m_s2_is_named_as_such_not_only_scored_badly(tmp_path, ca
     assert all(f"warning: {line}" in captured.err for line in warnings["in_ms2"])
 
 
+def test_a_recording_filtered_otherwise_than_the_model_is_named(tmp_path):
+    from dataclasses import replace
+
+    from tinyad.device.reference import load_settings_for
+    from tinyad.evaluate import input_warnings
+    from tinyad.synth import synth_session
+
+    settings = load_settings_for(MODEL)  # trained on 100 Hz synthetic recordings: 44 Hz
+    session = synth_session("normal", duration_s=2.0, sample_rate_hz=100.0, seed=1)
+    assert settings.dlpf_hz == session.meta.dlpf_hz == 44.0 and input_warnings(session, settings, "s") == []
+    wider = replace(session, meta=replace(session.meta, dlpf_hz=94.0))
+    assert input_warnings(wider, settings, "s") == [
+        "s: recorded with a sensor low-pass (DLPF) of 94 Hz, the model's training recordings with 44 Hz: the board "
+        "is built with the model's, so its scores on this recording say little about the board's"]
+    unknown = replace(session, meta=replace(session.meta, dlpf_hz=0.0))  # imported: not recorded, not judged
+    assert input_warnings(unknown, settings, "s") == []
+
+
 def test_sessions_the_model_cannot_read_are_refused(tmp_path, capsys):
     from tinyad.session import Session, SessionMeta, write_session
 
