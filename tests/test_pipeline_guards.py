@@ -62,6 +62,24 @@ def test_train_reports_and_stores_the_epoch_early_stopping_kept(trained, capsys)
     assert 1 <= metrics["best_epoch"] <= metrics["epochs_run"] == 3
 
 
+def test_the_sessions_low_pass_reaches_the_model_settings_and_unrecorded_ones_are_noted(tmp_path, capsys):
+    from tinyad.session import read_session
+
+    paths = write_sessions_to(tmp_path / "data", [("normal", "n1"), ("normal", "n2"), ("imbalance", "i1"),
+                                                  ("imbalance", "i2")])
+    for path in paths[1:]:  # n1 as imported from elsewhere: no DLPF recorded
+        session = read_session(path)
+        session.meta.dlpf_hz = 94.0
+        write_session(path, session)
+    capsys.readouterr()
+    assert main(["train", str(tmp_path / "data"), "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
+    assert ("note: 1 of 4 sessions do not record their sensor low-pass (e.g. n1); the model takes the others' 94 Hz, "
+            "which the board is then built with") in capsys.readouterr().err
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["dlpf_hz"] == 94.0
+    assert main(["quantize", str(tmp_path / "run")]) == 0
+    assert ModelSettings.load(tmp_path / "run" / "model_settings.json").dlpf_hz == 94.0
+
+
 def test_the_kept_epoch_line_names_the_epoch_and_its_loss():
     from tinyad.commands.pipeline import _best_epoch_line
 

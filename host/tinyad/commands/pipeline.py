@@ -151,6 +151,10 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
         _warn(line)
     for line in repeated_test_data(loaded, data.segments, window):
         _warn(line)
+    unrecorded = [s.meta.session_id for s in loaded if not s.meta.dlpf_hz]
+    if data.dlpf_hz and unrecorded:
+        _note(f"note: {len(unrecorded)} of {len(loaded)} sessions do not record their sensor low-pass (e.g. "
+              f"{unrecorded[0]}); the model takes the others' {data.dlpf_hz:g} Hz, which the board is then built with")
     if previous:
         _note(f"--overwrite: replacing the earlier run in {out_dir}")
     run = train_model(data, ModelConfig(name=model_name), TrainConfig(epochs=epochs, seed=seed), out_dir,
