@@ -296,6 +296,10 @@ def test_a_reference_cut_is_reused_from_its_summary_without_scoring_the_referenc
     (tmp_path / "other.json").write_text(json.dumps({**saved, "checkpoint_sha256": "0" * 64}))
     refused(["--threshold-from", str(tmp_path / "other.json")], "the cut was set with other weights")
     refused(["--threshold-from", str(tmp_path / "missing.json")], "cannot read a `bert score` summary")
+    from tinyad.bert.train import WEIGHTS_FILE, resolve_checkpoint
+
+    (resolve_checkpoint(run) / WEIGHTS_FILE).unlink()  # a damaged checkpoint: named as such, not hashed
+    refused(reuse, f"{WEIGHTS_FILE}: cannot load weights")
 
 
 def test_evaluate_injects_and_scores_each_segment_apart(tmp_path, capsys):

@@ -581,9 +581,11 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
                          hint="give --threshold-from alone (its cut was set on a reference), or --reference with "
                               "--anomaly-rate to set a new one")
     _refuse_unused_reading_options([dataset, reference], dayfirst, decimal, time_column)
-    weights_sha256 = sha256_file(resolve_checkpoint(checkpoint) / WEIGHTS_FILE)
+    weights = resolve_checkpoint(checkpoint) / WEIGHTS_FILE
+    weights_sha256 = sha256_file(weights) if weights.is_file() else None  # missing: loading the checkpoint says so
     # read before the outputs go: a nightly job may keep its cut in the folder it writes (it is written again)
-    saved = saved_reference_cut(threshold_from, weights_sha256, window_sliding) if threshold_from else None
+    saved = (saved_reference_cut(threshold_from, weights_sha256, window_sliding)
+             if threshold_from and weights_sha256 else None)
     # an unattended job must never read an earlier run's results as this one's
     remove_outputs(outputs_in(out_dir, SCORE_FILES))
     loaded, whole = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal,
