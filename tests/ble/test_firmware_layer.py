@@ -144,9 +144,9 @@ def test_inference_component_stops_with_a_hint_when_the_model_was_not_exported(t
     assert "Generate them with `tinyad export` (see README.md, section On a real board)." in message
 
 
-def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"), dlpf_hz=0.0):
-    """model_data.h and model_settings.h as `tinyad export` writes them, for a small model (6 channels unless
-    given; the sensor low-pass not recorded unless given)."""
+def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"), dlpf_hz=0.0, full_scale=None):
+    """model_data.h and model_settings.h as `tinyad export` writes them, for a small model (6 channels, +-4 g and
+    +-500 dps, and the sensor low-pass not recorded, unless given)."""
     from tinyad.export import render_model_data, render_model_settings
     from tinyad.model_settings import ModelSettings
 
@@ -155,7 +155,7 @@ def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"),
         model_name="compile-check", window=64, hop=32, channels=channels, sample_rate_hz=100.0,
         units={c: "g" if c.startswith("a") else "dps" for c in channels},
         units_per_count=[4 / 32768 if c.startswith("a") else 500 / 32768 for c in channels],
-        full_scale={"accel_g": 4, "gyro_dps": 500},
+        full_scale=full_scale or {"accel_g": 4, "gyro_dps": 500},
         norm_mean=[0.0] * len(channels), norm_std=[1.0] * len(channels), input_scale=0.05, input_zero_point=-3,
         output_scale=0.1,
         output_zero_point=0, class_names=["normal", "anomaly"], tflite_sha256="ab" * 32, arena_bytes=30000,
@@ -164,6 +164,14 @@ def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"),
     (out_dir / "model_data.h").write_text(header)
     (out_dir / "model_settings.h").write_text(
         render_model_settings(settings, ["CONV_2D", "RESHAPE", "FULLY_CONNECTED", "CONV_2D"], "model.tflite"))
+
+
+def check_main_compiles(model_dir):
+    """g++ -fsyntax-only of firmware/main/main.cc against the API stubs and the model sources in `model_dir`: its
+    static_asserts are what stop a build for a model the configured sensor cannot feed."""
+    flags = ["-std=gnu++17", "-fsyntax-only", "-fno-exceptions", "-fno-rtti"]
+    flags += [f"-I{p}" for p in INCLUDES + [model_dir]]
+    return subprocess.run(["g++", *flags, str(FIRMWARE / "main" / "main.cc")], capture_output=True, text=True)
 
 
 @needs_gxx
@@ -191,9 +199,7 @@ def test_firmware_sources_compile_against_the_esp_idf_api_stubs(link, std, tmp_p
 def test_the_build_stops_on_a_model_whose_channels_the_sensor_task_cannot_feed(channels, error, tmp_path):
     # main.cc hands the core the first kChannels of ax..gz: a model on other channels would read the wrong ones.
     render_model_sources(tmp_path, channels)
-    flags = ["-std=gnu++17", "-fsyntax-only", "-fno-exceptions", "-fno-rtti"]
-    flags += [f"-I{p}" for p in INCLUDES + [tmp_path]]
-    result = subprocess.run(["g++", *flags, str(FIRMWARE / "main" / "main.cc")], capture_output=True, text=True)
+    result = check_main_compiles(tmp_path)
     if error is None:
         assert result.returncode == 0, result.stderr[-3000:]
         # an accelerometer-only model leaves the gyro range free (0: no such channel)
@@ -208,12 +214,24 @@ def test_the_build_stops_on_a_model_whose_channels_the_sensor_task_cannot_feed(c
 def test_the_build_stops_on_a_model_trained_with_another_dlpf(dlpf_hz, builds, tmp_path):
     # The API stubs' sdkconfig.h has the Kconfig default CONFIG_TINYAD_DLPF_CFG 3 (44 Hz); 0: not recorded.
     render_model_sources(tmp_path, dlpf_hz=dlpf_hz)
-    flags = ["-std=gnu++17", "-fsyntax-only", "-fno-exceptions", "-fno-rtti"]
-    flags += [f"-I{p}" for p in INCLUDES + [tmp_path]]
-    result = subprocess.run(["g++", *flags, str(FIRMWARE / "main" / "main.cc")], capture_output=True, text=True)
+    result = check_main_compiles(tmp_path)
     assert (result.returncode == 0) == builds, result.stderr[-3000:]
     if not builds:
         assert "CONFIG_TINYAD_DLPF_CFG (menuconfig) differs from the model's kDlpfCfg" in result.stderr
+
+
+@needs_gxx
+@pytest.mark.parametrize("full_scale, error", [
+    ({"accel_g": 4, "gyro_dps": 500}, None),  # the Kconfig defaults the API stubs' sdkconfig.h has
+    ({"accel_g": 8, "gyro_dps": 500}, "the MPU6050 accel range (menuconfig) differs from the one the model was"),
+    ({"accel_g": 4, "gyro_dps": 2000}, "the MPU6050 gyro range (menuconfig) differs from the one the model was"),
+])
+def test_the_build_stops_on_a_model_trained_at_other_sensor_ranges(full_scale, error, tmp_path):
+    render_model_sources(tmp_path, full_scale=full_scale)
+    result = check_main_compiles(tmp_path)
+    assert (result.returncode == 0) == (error is None), result.stderr[-3000:]
+    if error:
+        assert error in result.stderr
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None, reason="arm-none-eabi-g++ not installed")
