@@ -108,6 +108,13 @@ def test_the_dlpf_round_trips_and_a_format_1_file_keeps_the_synthesizers_one(tmp
     assert SessionMeta(100.0, "normal", ["ax"], extra=given).dlpf_hz == 94.0 and given == {"dlpf_hz": 94.0}
 
 
+def test_low_pass_differs_only_where_both_are_known():
+    from tinyad.session import low_pass_differs
+
+    assert low_pass_differs(44.0, 94.0) and not low_pass_differs(44.0, 44.0)
+    assert not low_pass_differs(0.0, 94.0) and not low_pass_differs(44.0, 0.0)  # 0: not recorded
+
+
 def test_corrupt_metadata_is_an_input_error(tmp_path):
     import pyarrow.parquet as pq
 

@@ -159,14 +159,14 @@ def input_warnings(session, settings, where: str) -> list[str]:
     """Why a session may score worse than the model is: values beyond the model's full scale (clipped in the
     replay, as on the board), an accelerometer that reads like m/s^2 (the same lines import, train and the SIL
     give), or a recording low-pass filtered otherwise than the model's training recordings (where both say)."""
-    from tinyad.session import gravity_units_warnings, model_channels
+    from tinyad.session import gravity_units_warnings, low_pass_differs, model_channels
     from tinyad.sil.sources import clip_warnings
 
     data = model_channels(session, settings.channels, where)
     warnings = (gravity_units_warnings(data, settings.channels, where)
                 + clip_warnings(data, settings.channels, settings.units_per_count, where))
     recorded, trained = float(session.meta.dlpf_hz), float(settings.dlpf_hz)
-    if recorded and trained and recorded != trained:
+    if low_pass_differs(recorded, trained):
         warnings.append(f"{where}: recorded with a sensor low-pass (DLPF) of {recorded:g} Hz, the model's training "
                         f"recordings with {trained:g} Hz: the board is built with the model's, so its scores on "
                         "this recording say little about the board's")

@@ -192,6 +192,12 @@ def _in_runs(mask: np.ndarray, min_run: int) -> np.ndarray:
     return out
 
 
+def low_pass_differs(recorded_hz: float, trained_hz: float) -> bool:
+    """Whether two sensor low-pass (DLPF) bandwidths are known and differ; 0 means not recorded, never judged.
+    E.g. (44, 94) -> True, (0, 94) -> False, (44, 44) -> False."""
+    return bool(recorded_hz) and bool(trained_hz) and float(recorded_hz) != float(trained_hz)
+
+
 def rate_matches(rate_hz: float, expected_hz: float, tolerance: float = RATE_TOLERANCE) -> bool:
     """Whether `rate_hz` is `expected_hz` (a model's or a board's rate) within `tolerance` of `expected_hz`.
     The one test for "recorded at the model's rate?"; False for NaN, infinite or non-positive rates."""

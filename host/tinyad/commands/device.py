@@ -53,7 +53,7 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
     The firmware core (framing, dispatcher, preprocessing, scoring, alerts) answers the protocol; the host TFLM
     runs the model. Connect any tinyad command to the printed port."""
     from tinyad.device.reference import load_settings_for
-    from tinyad.session import SAME_RATE_TOLERANCE, rate_matches
+    from tinyad.session import SAME_RATE_TOLERANCE, low_pass_differs, rate_matches
     from tinyad.sil.device import SilDevice
     from tinyad.sil.sources import session_source, synth_source
 
@@ -102,7 +102,7 @@ def sim(ctx, model_path, session_path, condition, speed, rate_hz, seconds, machi
     if not rate_matches(rate, settings.sample_rate_hz):  # a session's rate may be measured: a recording's tolerance
         click.secho(f"warning: replaying at {rate:g} Hz, the model was trained at {settings.sample_rate_hz:g} Hz",
                     fg="yellow", err=True)
-    if source.dlpf_hz and settings.dlpf_hz and source.dlpf_hz != settings.dlpf_hz:  # 0: not recorded
+    if low_pass_differs(source.dlpf_hz, settings.dlpf_hz):
         click.secho(f"warning: the replayed data were low-pass filtered at {source.dlpf_hz:g} Hz (DLPF), the model's "
                     f"training recordings at {settings.dlpf_hz:g} Hz: its scores on them mean little, and `tinyad "
                     "parity` refuses this device", fg="yellow", err=True)

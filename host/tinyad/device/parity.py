@@ -145,7 +145,9 @@ def check_dlpf(info: DeviceInfo, model_path: str | Path, model_dlpf_hz: float) -
     """Refuse a device whose sensor low-pass differs from the one of the model's training recordings:
     ModelMismatchError naming both. Unchecked when either side does not know its low-pass (0): sessions imported
     from other sensors, a SIL replaying them. Like the rate, it leaves INFER bit-exact but the live scores wrong."""
-    if info.dlpf_bandwidth_hz and model_dlpf_hz and float(info.dlpf_bandwidth_hz) != float(model_dlpf_hz):
+    from tinyad.session import low_pass_differs
+
+    if low_pass_differs(info.dlpf_bandwidth_hz, model_dlpf_hz):
         from tinyad.export import dlpf_cfg_of
 
         cfg = dlpf_cfg_of(model_dlpf_hz)
