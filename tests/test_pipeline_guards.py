@@ -14,7 +14,7 @@ import pytest
 from tinyad.cli import main
 from tinyad.commands.pipeline import load_sessions
 from tinyad.errors import InputError
-from tinyad.export import (FIRMWARE_DEFAULTS, KCONFIG_ACCEL_RANGES, KCONFIG_DLPF_RANGE, KCONFIG_GYRO_RANGES,
+from tinyad.export import (FIRMWARE_DEFAULTS, KCONFIG_ACCEL_RANGES, KCONFIG_GYRO_RANGES,
                            board_requirements, export_model)
 from tinyad.model_settings import ModelSettings
 from tinyad.paths import default_model_dir, firmware_dir
@@ -311,8 +311,7 @@ def test_export_says_what_the_board_must_match(trained, tmp_path, capsys):
 @pytest.mark.parametrize("dlpf_hz, cfg, shown, change", [
     (44.0, 3, "44 Hz (DLPF_CFG 3)", None),                          # the firmware default
     (94.0, 2, "94 Hz (DLPF_CFG 2)", "CONFIG_TINYAD_DLPF_CFG=2 (default 3)"),
-    (260.0, 0, "260 Hz (DLPF_CFG 0)", "DLPF_CFG 0 (260 Hz) is outside the firmware's 1..6: re-train on sessions "
-                                      "recorded at a rate below 1 kHz"),
+    (260.0, 0, "260 Hz (DLPF_CFG 0)", "CONFIG_TINYAD_DLPF_CFG=0 (default 3)"),  # `tinyad synth` at 1 kHz
     (50.0, -2, "50 Hz", "a sensor low-pass of 50 Hz is no MPU6050 DLPF setting: re-train on sessions recorded "
                         "with the MPU6050"),
 ])
@@ -331,7 +330,24 @@ def test_export_names_the_dlpf_the_board_must_be_built_with(dlpf_hz, cfg, shown,
     assert f"constexpr int kDlpfCfg = {cfg};" in header
 
 
+@pytest.mark.parametrize("rate, dlpf_hz, samples", [
+    (1000.0, 260.0, True),   # `tinyad synth` at 1 kHz: DLPF_CFG 0, gyro at 8 kHz / 8
+    (800.0, 260.0, True),    # 8 kHz / 10, only with the DLPF off
+    (800.0, 44.0, False),    # 1000 / 800 is no integer
+    (250.0, 0.0, True),      # DLPF not recorded: judged at the firmware default (1 kHz / 4)
+    (20.0, 260.0, False),    # 8 kHz / 20 = 400: SMPLRT_DIV has 8 bits
+])
+def test_export_says_when_the_mpu6050_cannot_sample_at_the_models_rate(rate, dlpf_hz, samples):
+    settings = ModelSettings.load(default_model_dir() / "model_settings.json")
+    settings.sample_rate_hz, settings.dlpf_hz = rate, dlpf_hz
+    line = next(line for line in board_requirements(settings) if "CONFIG_TINYAD_SAMPLE_RATE_HZ=" in line)
+    assert line.startswith(f"  CONFIG_TINYAD_SAMPLE_RATE_HZ={rate:g} (default 100)")
+    assert ("the MPU6050 cannot sample at it" not in line) == samples
+
+
 def test_kconfig_names_and_defaults_match_the_firmware():
+    from tinyad.synth import MPU6050_DLPF_BANDWIDTHS_HZ
+
     kconfig = (firmware_dir() / "main" / "Kconfig.projbuild").read_text()
     for name in list(KCONFIG_ACCEL_RANGES.values()) + list(KCONFIG_GYRO_RANGES.values()):
         assert f"config {name.removeprefix('CONFIG_')}\n" in kconfig
@@ -339,7 +355,8 @@ def test_kconfig_names_and_defaults_match_the_firmware():
     rate = kconfig.split("config TINYAD_SAMPLE_RATE_HZ")[1]
     assert "default 100\n" in rate.split("help")[0]
     dlpf = kconfig.split("config TINYAD_DLPF_CFG")[1].split("help")[0]
-    assert f"range {KCONFIG_DLPF_RANGE.start} {KCONFIG_DLPF_RANGE.stop - 1}\n" in dlpf
+    # every DLPF_CFG a recording can have been made with (`dlpf_cfg_of`) can be built
+    assert f"range 0 {len(MPU6050_DLPF_BANDWIDTHS_HZ) - 1}\n" in dlpf
     assert f"default {FIRMWARE_DEFAULTS['dlpf_cfg']}\n" in dlpf
 
 

@@ -58,10 +58,11 @@ constexpr uint32_t kGyroFullScaleDps = 500;
 // The model was trained at one rate with one channel order: refuse to build something that cannot work.
 static_assert(static_cast<float>(CONFIG_TINYAD_SAMPLE_RATE_HZ) == static_cast<float>(model::kSampleRateHz),
               "CONFIG_TINYAD_SAMPLE_RATE_HZ (menuconfig) differs from the model's kSampleRateHz");
-// The MPU6050 divides its 1 kHz output rate by an integer 1..256; another rate would only fail at run time, as
-// "sensor not responding" with a sensor that answers.
-static_assert(mpu6050::sample_rate_divider(CONFIG_TINYAD_SAMPLE_RATE_HZ) >= 0,
-              "CONFIG_TINYAD_SAMPLE_RATE_HZ must divide 1000 (4..1000 Hz): the MPU6050 divides 1 kHz by 1..256");
+// The MPU6050 divides its gyro output rate (1 kHz, 8 kHz with DLPF_CFG 0) by an integer 1..256; another rate
+// would only fail at run time, as "sensor not responding" with a sensor that answers.
+static_assert(mpu6050::sample_rate_divider(CONFIG_TINYAD_SAMPLE_RATE_HZ, CONFIG_TINYAD_DLPF_CFG) >= 0,
+              "CONFIG_TINYAD_SAMPLE_RATE_HZ must divide 1000 (4..1000 Hz; with CONFIG_TINYAD_DLPF_CFG 0, 8000 and "
+              "32..1000 Hz): the MPU6050 divides its gyro output rate by 1..256");
 // Raw counts mean nothing without the range: the model's units_per_count assume the range it was trained with.
 static_assert(model::kAccelFullScaleG == 0.0f || static_cast<float>(kAccelFullScaleG) == model::kAccelFullScaleG,
               "the MPU6050 accel range (menuconfig) differs from the one the model was trained with");

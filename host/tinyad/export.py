@@ -162,9 +162,19 @@ KCONFIG_GYRO_RANGES = {250.0: "CONFIG_TINYAD_GYRO_250DPS", 500.0: "CONFIG_TINYAD
                        1000.0: "CONFIG_TINYAD_GYRO_1000DPS", 2000.0: "CONFIG_TINYAD_GYRO_2000DPS"}
 KCONFIG_SAMPLE_RATE = "CONFIG_TINYAD_SAMPLE_RATE_HZ"
 KCONFIG_DLPF = "CONFIG_TINYAD_DLPF_CFG"
-KCONFIG_DLPF_RANGE = range(1, 7)  # 0 (260 Hz) runs the gyro at 8 kHz, which the sample-rate divider does not assume
 FIRMWARE_DEFAULTS = {"accel_g": 4.0, "gyro_dps": 500.0, "sample_rate_hz": 100.0, "dlpf_cfg": 3}
 DLPF_NOT_RECORDED, DLPF_NOT_MPU6050 = -1, -2
+
+
+def mpu6050_sample_rate_divider(rate_hz: float, dlpf_cfg: int) -> int:
+    """SMPLRT_DIV giving `rate_hz` with this DLPF_CFG, or -1: the MPU6050 divides its gyro output rate (8 kHz with
+    the DLPF off, DLPF_CFG 0 or 7; 1 kHz otherwise) by 1..256, and its accelerometer outputs at most 1 kHz. The
+    firmware's copy is mpu6050::sample_rate_divider (mpu6050_regs.h); a test checks they agree."""
+    gyro_hz = 8000 if dlpf_cfg in (0, 7) else 1000
+    if not float(rate_hz).is_integer() or not 0 < rate_hz <= 1000 or gyro_hz % int(rate_hz):
+        return -1
+    divider = gyro_hz // int(rate_hz) - 1
+    return divider if divider <= 255 else -1
 
 
 def dlpf_cfg_of(dlpf_hz: float) -> int:
@@ -255,11 +265,13 @@ def board_requirements(settings: ModelSettings) -> list[str]:
         elif value != FIRMWARE_DEFAULTS[key]:
             changes.append(f"{table[value]}=y (default {table[FIRMWARE_DEFAULTS[key]]})")
     rate = float(settings.sample_rate_hz)
-    if rate != FIRMWARE_DEFAULTS["sample_rate_hz"]:
-        changes.append(f"{KCONFIG_SAMPLE_RATE}={rate:g} (default {FIRMWARE_DEFAULTS['sample_rate_hz']:g})"
-                       + ("" if rate.is_integer() and 1000 % int(rate) == 0 else
-                          "; the firmware needs an integer rate dividing 1000 Hz: re-train at such a rate"))
     dlpf_cfg = dlpf_cfg_of(settings.dlpf_hz)
+    if rate != FIRMWARE_DEFAULTS["sample_rate_hz"]:
+        board_dlpf = dlpf_cfg if dlpf_cfg >= 0 else FIRMWARE_DEFAULTS["dlpf_cfg"]
+        changes.append(f"{KCONFIG_SAMPLE_RATE}={rate:g} (default {FIRMWARE_DEFAULTS['sample_rate_hz']:g})"
+                       + ("" if mpu6050_sample_rate_divider(rate, board_dlpf) >= 0 else
+                          "; the MPU6050 cannot sample at it (an integer rate dividing 1000 Hz, or with DLPF_CFG 0 "
+                          "dividing 8000 Hz from 32 Hz): re-train at such a rate"))
     if dlpf_cfg == DLPF_NOT_RECORDED:
         low_pass = "not recorded by the training sessions (not checked; keep the one they were made with)"
     elif dlpf_cfg == DLPF_NOT_MPU6050:
@@ -268,11 +280,7 @@ def board_requirements(settings: ModelSettings) -> list[str]:
                        "sessions recorded with the MPU6050")
     else:
         low_pass = f"{settings.dlpf_hz:g} Hz (DLPF_CFG {dlpf_cfg})"
-        if dlpf_cfg not in KCONFIG_DLPF_RANGE:
-            changes.append(f"DLPF_CFG {dlpf_cfg} ({settings.dlpf_hz:g} Hz) is outside the firmware's "
-                           f"{KCONFIG_DLPF_RANGE.start}..{KCONFIG_DLPF_RANGE.stop - 1}: re-train on sessions "
-                           "recorded at a rate below 1 kHz")
-        elif dlpf_cfg != FIRMWARE_DEFAULTS["dlpf_cfg"]:
+        if dlpf_cfg != FIRMWARE_DEFAULTS["dlpf_cfg"]:
             changes.append(f"{KCONFIG_DLPF}={dlpf_cfg} (default {FIRMWARE_DEFAULTS['dlpf_cfg']})")
     lines = [
         "the board must match this model:",

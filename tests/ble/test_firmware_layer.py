@@ -144,15 +144,16 @@ def test_inference_component_stops_with_a_hint_when_the_model_was_not_exported(t
     assert "Generate them with `tinyad export` (see README.md, section On a real board)." in message
 
 
-def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"), dlpf_hz=0.0, full_scale=None):
-    """model_data.h and model_settings.h as `tinyad export` writes them, for a small model (6 channels, +-4 g and
-    +-500 dps, and the sensor low-pass not recorded, unless given)."""
+def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"), dlpf_hz=0.0, full_scale=None,
+                         sample_rate_hz=100.0):
+    """model_data.h and model_settings.h as `tinyad export` writes them, for a small model (6 channels at 100 Hz,
+    +-4 g and +-500 dps, and the sensor low-pass not recorded, unless given)."""
     from tinyad.export import render_model_data, render_model_settings
     from tinyad.model_settings import ModelSettings
 
     channels = list(channels)
     settings = ModelSettings(
-        model_name="compile-check", window=64, hop=32, channels=channels, sample_rate_hz=100.0,
+        model_name="compile-check", window=64, hop=32, channels=channels, sample_rate_hz=sample_rate_hz,
         units={c: "g" if c.startswith("a") else "dps" for c in channels},
         units_per_count=[4 / 32768 if c.startswith("a") else 500 / 32768 for c in channels],
         full_scale=full_scale or {"accel_g": 4, "gyro_dps": 500},
@@ -166,10 +167,12 @@ def render_model_sources(out_dir, channels=("ax", "ay", "az", "gx", "gy", "gz"),
         render_model_settings(settings, ["CONV_2D", "RESHAPE", "FULLY_CONNECTED", "CONV_2D"], "model.tflite"))
 
 
-def check_main_compiles(model_dir):
+def check_main_compiles(model_dir, menuconfig=None):
     """g++ -fsyntax-only of firmware/main/main.cc against the API stubs and the model sources in `model_dir`: its
-    static_asserts are what stop a build for a model the configured sensor cannot feed."""
+    static_asserts are what stop a build for a model the configured sensor cannot feed. `menuconfig` overrides
+    the stubs' sdkconfig.h defaults (e.g. {"CONFIG_TINYAD_DLPF_CFG": 0})."""
     flags = ["-std=gnu++17", "-fsyntax-only", "-fno-exceptions", "-fno-rtti"]
+    flags += [f"-D{name}={value}" for name, value in (menuconfig or {}).items()]
     flags += [f"-I{p}" for p in INCLUDES + [model_dir]]
     return subprocess.run(["g++", *flags, str(FIRMWARE / "main" / "main.cc")], capture_output=True, text=True)
 
@@ -221,6 +224,23 @@ def test_the_build_stops_on_a_model_trained_with_another_dlpf(dlpf_hz, builds, t
 
 
 @needs_gxx
+@pytest.mark.parametrize("rate, dlpf_cfg, error", [
+    (1000, 0, None),  # `tinyad synth` at 1 kHz records 260 Hz: the DLPF off, the gyro at 8 kHz / 8
+    (800, 0, None),   # 8 kHz / 10: only with the DLPF off
+    (800, 3, "CONFIG_TINYAD_SAMPLE_RATE_HZ must divide 1000"),
+    (20, 0, "CONFIG_TINYAD_SAMPLE_RATE_HZ must divide 1000"),  # 8 kHz / 20 = 400: SMPLRT_DIV has 8 bits
+])
+def test_the_build_checks_the_sample_rate_against_the_gyro_rate_the_dlpf_gives(rate, dlpf_cfg, error, tmp_path):
+    from tinyad.synth import MPU6050_DLPF_BANDWIDTHS_HZ
+
+    render_model_sources(tmp_path, dlpf_hz=MPU6050_DLPF_BANDWIDTHS_HZ[dlpf_cfg], sample_rate_hz=float(rate))
+    result = check_main_compiles(tmp_path, {"CONFIG_TINYAD_DLPF_CFG": dlpf_cfg, "CONFIG_TINYAD_SAMPLE_RATE_HZ": rate})
+    assert (result.returncode == 0) == (error is None), result.stderr[-3000:]
+    if error:
+        assert error in result.stderr
+
+
+@needs_gxx
 @pytest.mark.parametrize("full_scale, error", [
     ({"accel_g": 4, "gyro_dps": 500}, None),  # the Kconfig defaults the API stubs' sdkconfig.h has
     ({"accel_g": 8, "gyro_dps": 500}, "the MPU6050 accel range (menuconfig) differs from the one the model was"),
@@ -257,8 +277,8 @@ int main() {
   int16_t out[6];
   mpu6050::decode_sample(fifo, out);
   std::printf("%d %d %d %d %d %d\n", out[0], out[1], out[2], out[3], out[4], out[5]);
-  std::printf("%d %d %d\n", mpu6050::sample_rate_divider(100), mpu6050::sample_rate_divider(1000),
-              mpu6050::sample_rate_divider(3));
+  std::printf("%d %d %d\n", mpu6050::sample_rate_divider(100, 3), mpu6050::sample_rate_divider(1000, 3),
+              mpu6050::sample_rate_divider(3, 3));
   std::printf("%d %d\n", mpu6050::accel_range_bits(4), mpu6050::gyro_range_bits(2000));
   std::printf("%u %u %u\n", (unsigned)mpu6050::lost_samples(1000000, 100, 0),
               (unsigned)mpu6050::lost_samples(850000, 100, 10), (unsigned)mpu6050::lost_samples(5000, 100, 3));
@@ -267,6 +287,10 @@ int main() {
               (unsigned)mpu6050::i2c_timeout_ms(100000, 192), (unsigned)mpu6050::i2c_timeout_ms(10000, 192));
   for (int cfg = 0; cfg <= 7; ++cfg) std::printf("%g ", mpu6050::dlpf_bandwidth_hz(cfg));
   std::printf("\n");
+  for (int cfg = 0; cfg <= 7; ++cfg) {
+    for (unsigned rate = 0; rate <= 1100; ++rate) std::printf("%d ", mpu6050::sample_rate_divider(rate, cfg));
+    std::printf("\n");
+  }
 }
 """
 
@@ -290,3 +314,10 @@ def test_mpu6050_fifo_arithmetic(tmp_path):
     from tinyad.synth import MPU6050_DLPF_BANDWIDTHS_HZ
 
     assert [float(v) for v in lines[6].split()] == [*MPU6050_DLPF_BANDWIDTHS_HZ, 0.0]
+    # SMPLRT_DIV for every rate 0..1100 Hz and DLPF_CFG 0..7: the host's copy, which export judges a model by
+    from tinyad.export import mpu6050_sample_rate_divider
+
+    dividers = [[int(v) for v in line.split()] for line in lines[7:15]]
+    assert dividers == [[mpu6050_sample_rate_divider(rate, cfg) for rate in range(1101)] for cfg in range(8)]
+    assert dividers[3][100] == 9 and dividers[0][1000] == 7 and dividers[0][20] == -1 and dividers[3][1000] == 0
+    assert dividers[0][32] == 249 and dividers[0][25] == -1 and dividers[3][4] == 249 and dividers[3][1001] == -1

@@ -14,8 +14,13 @@
 #define CONFIG_TINYAD_MPU6050_ADDRESS 0x68
 #define CONFIG_TINYAD_ACCEL_4G 1
 #define CONFIG_TINYAD_GYRO_500DPS 1
+// The settings a model must match: a test may give others with -D, as menuconfig would.
+#ifndef CONFIG_TINYAD_DLPF_CFG
 #define CONFIG_TINYAD_DLPF_CFG 3
+#endif
+#ifndef CONFIG_TINYAD_SAMPLE_RATE_HZ
 #define CONFIG_TINYAD_SAMPLE_RATE_HZ 100
+#endif
 #ifndef TINYAD_STUB_USB
 #define CONFIG_TINYAD_LINK_UART0 1
 #define CONFIG_TINYAD_UART_BAUD 921600

@@ -93,10 +93,10 @@ extern "C" esp_err_t imu_mpu6050_new(const imu_mpu6050_config_t* config, imu_mpu
 extern "C" esp_err_t imu_mpu6050_start(imu_mpu6050_handle_t handle) {
   if (handle == nullptr) return ESP_ERR_INVALID_ARG;
   Sensor& s = *reinterpret_cast<Sensor*>(handle);
-  const int divider = mpu6050::sample_rate_divider(s.config.sample_rate_hz);
+  const int divider = mpu6050::sample_rate_divider(s.config.sample_rate_hz, s.config.dlpf_cfg);
   const int accel_bits = mpu6050::accel_range_bits(s.config.accel_full_scale_g);
   const int gyro_bits = mpu6050::gyro_range_bits(s.config.gyro_full_scale_dps);
-  if (divider < 0 || accel_bits < 0 || gyro_bits < 0 || s.config.dlpf_cfg < 1 || s.config.dlpf_cfg > 6) {
+  if (divider < 0 || accel_bits < 0 || gyro_bits < 0 || s.config.dlpf_cfg > 6) {
     ESP_LOGE(kTag, "unsupported config: %u Hz, +-%u g, +-%u dps, DLPF %u", (unsigned)s.config.sample_rate_hz,
              (unsigned)s.config.accel_full_scale_g, (unsigned)s.config.gyro_full_scale_dps,
              (unsigned)s.config.dlpf_cfg);

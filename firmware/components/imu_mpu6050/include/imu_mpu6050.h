@@ -19,7 +19,7 @@ typedef struct {
   bool internal_pullups;
   uint8_t address;              // 0x68 (AD0 low) or 0x69
   uint32_t sample_rate_hz;      // 1000 / n
-  uint8_t dlpf_cfg;             // 1..6
+  uint8_t dlpf_cfg;             // 0..6 (0: DLPF off, gyro at 8 kHz)
   uint32_t accel_full_scale_g;  // 2, 4, 8, 16
   uint32_t gyro_full_scale_dps; // 250, 500, 1000, 2000
 } imu_mpu6050_config_t;

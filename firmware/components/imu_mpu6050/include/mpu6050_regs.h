@@ -32,12 +32,17 @@ constexpr uint8_t kPwrMgmt1ClockPllGyroX = 0x01;  // recommended clock source (m
 constexpr size_t kFifoBytes = 1024;
 constexpr size_t kBytesPerSample = 12;  // accel x,y,z then gyro x,y,z, big-endian int16 (register order)
 constexpr size_t kChannels = 6;
-constexpr uint32_t kGyroOutputRateDlpfHz = 1000;  // with DLPF_CFG 1..6
+constexpr uint32_t kAccelOutputRateHz = 1000;
 
-// SMPLRT_DIV for a sample rate, or -1 if the rate is not 1000 / n for n in 1..256.
-constexpr int sample_rate_divider(uint32_t rate_hz) {
-  if (rate_hz == 0 || rate_hz > kGyroOutputRateDlpfHz || kGyroOutputRateDlpfHz % rate_hz != 0) return -1;
-  const uint32_t divider = kGyroOutputRateDlpfHz / rate_hz - 1;
+// Gyroscope output rate (register SMPLRT_DIV): 8 kHz with the DLPF off (DLPF_CFG 0 or 7), 1 kHz with it on.
+constexpr uint32_t gyro_output_rate_hz(uint8_t dlpf_cfg) { return dlpf_cfg == 0 || dlpf_cfg == 7 ? 8000u : 1000u; }
+
+// SMPLRT_DIV for a sample rate with this DLPF_CFG, or -1 if the rate is not the gyro output rate / n for n in
+// 1..256, or exceeds the accelerometer's 1 kHz (above it the FIFO repeats accelerometer samples).
+constexpr int sample_rate_divider(uint32_t rate_hz, uint8_t dlpf_cfg) {
+  const uint32_t gyro_hz = gyro_output_rate_hz(dlpf_cfg);
+  if (rate_hz == 0 || rate_hz > kAccelOutputRateHz || gyro_hz % rate_hz != 0) return -1;
+  const uint32_t divider = gyro_hz / rate_hz - 1;
   return divider <= 255 ? static_cast<int>(divider) : -1;
 }
 
@@ -89,9 +94,11 @@ constexpr uint32_t i2c_timeout_ms(uint32_t scl_hz, size_t data_bytes) {
   return ms < 20u ? 20u : static_cast<uint32_t>(ms);
 }
 
-static_assert(sample_rate_divider(100) == 9, "100 Hz = 1 kHz / 10");
-static_assert(sample_rate_divider(200) == 4, "200 Hz = 1 kHz / 5");
-static_assert(sample_rate_divider(300) == -1, "1000 / 300 is not an integer");
+static_assert(sample_rate_divider(100, 3) == 9, "100 Hz = 1 kHz / 10");
+static_assert(sample_rate_divider(200, 3) == 4, "200 Hz = 1 kHz / 5");
+static_assert(sample_rate_divider(300, 3) == -1, "1000 / 300 is not an integer");
+static_assert(sample_rate_divider(1000, 0) == 7, "1 kHz = 8 kHz / 8 with the DLPF off");
+static_assert(sample_rate_divider(20, 0) == -1, "8 kHz / 20 Hz = 400 > 256");
 static_assert(kFifoMaxSamples == 85, "1024-byte FIFO");
 
 }  // namespace mpu6050
