@@ -153,6 +153,30 @@ def test_generic_csv_without_time_column_and_with_datetimes(tmp_path):
     assert s.meta.sample_rate_hz == pytest.approx(2.0)
 
 
+def test_date_time_stamps_read_as_detect_reads_them(tmp_path):
+    # Dotted dates are day first: midnight from 1 to 2 March is 10 ms, not the month from 3 January to 3 February.
+    dotted = _write(tmp_path / "dotted.csv", "when;a\n01.03.2024 23:59:59.990;1\n02.03.2024 00:00:00.000;2\n"
+                                             "02.03.2024 00:00:00.010;3\n")
+    s = importers.import_csv(dotted, {"ax": "a"}, time_column="when", sep=";")
+    np.testing.assert_allclose(s.t, [0.0, 0.01, 0.02])
+    assert s.meta.sample_rate_hz == pytest.approx(100.0) and s.meta.extra["gap_count"] == 0
+    # Stamps with offsets are instants: the spring daylight-saving switch (+01:00 to +02:00) is one second.
+    zoned = _write(tmp_path / "zoned.csv", "when,a\n2024-03-31T01:59:59+01:00,1\n2024-03-31T03:00:00+02:00,2\n"
+                                           "2024-03-31T03:00:01+02:00,3\n")
+    np.testing.assert_allclose(importers.import_csv(zoned, {"ax": "a"}, time_column="when").t, [0.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("cells, message", [
+    (["2024-01-01 00:00:00", "soon", "2024-01-01 00:00:02"], "line 3, column 'when': 'soon' is not a time"),
+    (["2024-01-01 00:00:00", "01.01.2024 00:00:01", "2024-01-01 00:00:02"],
+     "column 'when': the time stamps are not all in one format"),
+])
+def test_a_time_stamp_that_does_not_read_is_named(cells, message, tmp_path):
+    path = _write(tmp_path / "bad.csv", "when,a\n" + "".join(f"{cell},{i}\n" for i, cell in enumerate(cells)))
+    with pytest.raises(InputError, match=message):
+        importers.import_csv(path, {"ax": "a"}, time_column="when")
+
+
 @pytest.mark.parametrize(
     "text, kwargs, message",
     [

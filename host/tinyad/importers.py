@@ -447,8 +447,12 @@ def _check_finite(path: Path, values: np.ndarray, lines: np.ndarray, name: str) 
 
 
 def _time_column(path: Path, frame, column: str, unit: str) -> np.ndarray:
-    """Seconds (float64) from a numeric column in `unit`, or from date-time strings."""
+    """Seconds (float64) from a numeric column in `unit`, or from date-time strings, read as `detect` reads
+    them (`time_stamps`: dotted dates day first, stamps with UTC offsets as instants across a daylight-saving
+    switch)."""
     import pandas as pd
+
+    from tinyad.detectors.telemetry import time_stamps
 
     if column not in frame.columns:
         raise InputError(f"{path}: line 1: missing time column {column!r}; the header has {list(frame.columns)}")
@@ -458,11 +462,17 @@ def _time_column(path: Path, frame, column: str, unit: str) -> np.ndarray:
     numeric = pd.to_numeric(series, errors="coerce")
     if numeric.notna().mean() > 0.5:  # numbers with a few bad cells: name the bad line
         return _numeric_columns(path, frame, {"t": column})["t"] * TIME_UNIT_FACTORS[unit]
-    stamps = pd.to_datetime(series, errors="coerce", utc=True)
-    if stamps.isna().any():
-        row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
-        raise InputError(f"{path}: line {row + 2}, column {column!r}: {series.iloc[row]!r} is not a time")
-    return (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(dtype=np.float64)
+    parsed = time_stamps(series)
+    if parsed is None:
+        # Name the first cell that is no time on its own (read cell by cell), else the file mixes formats.
+        unread = pd.to_datetime(series, errors="coerce", utc=True, format="mixed").isna().to_numpy()
+        rows = np.flatnonzero(unread)
+        if len(rows):
+            raise InputError(f"{path}: line {rows[0] + 2}, column {column!r}: {series.iloc[rows[0]]!r} is not a time")
+        raise InputError(f"{path}: column {column!r}: the time stamps are not all in one format (e.g. "
+                         f"{series.iloc[0]!r})", hint="export the times in one format, or give --rate instead")
+    stamps = parsed[0]
+    return (stamps - stamps[0]).astype(np.int64) / 1e9
 
 
 def _unit_factors(path: Path, channels: list[str], units: dict[str, str], scale: dict[str, float]) -> dict:
