@@ -179,6 +179,23 @@ def test_checkpoint_evaluator_takes_a_list_of_blocks():
         evaluate.CheckpointEvaluator([a, np.full((10, 2), np.nan)], stride=4)
 
 
+def test_checkpoint_evaluator_injects_once_per_standardizer():
+    from tinyad.bert.train import Standardizer
+
+    a = np.cumsum(np.random.default_rng(8).normal(size=(300, 2)), axis=0).astype(np.float32)
+    evaluator = evaluate.CheckpointEvaluator(a, stride=4, seeds=(0, 1))
+    identity, shifted = Standardizer([0.0, 0.0], [1.0, 1.0]), Standardizer([1.0, 0.0], [2.0, 1.0])
+    first = evaluator.test_sets_of_latest(identity)
+    assert evaluator.test_sets_of_latest(Standardizer([0.0, 0.0], [1.0, 1.0])) is first  # every checkpoint of a run
+    other = evaluator.test_sets_of_latest(shifted)
+    assert other is not first
+    assert not np.array_equal(other[0].series, first[0].series)  # standardized otherwise
+    np.testing.assert_array_equal(other[0].labels, first[0].labels)  # the same seeded injections
+    fresh = evaluator.test_sets(shifted)
+    for got, want in zip(other, fresh):
+        np.testing.assert_array_equal(got.series, want.series)
+
+
 def test_best_possible_score_caps_recall_when_more_steps_are_labeled_than_cut():
     from tinyad.bench.bert_transfer import best_possible_score
 

@@ -139,6 +139,20 @@ def test_vus_pr_with_buffer_hand_worked():
     assert vus_pr(y, s, sliding_window=2, n_thresholds=4) == pytest.approx((0.5 + 0.5 + ap2) / 3)
 
 
+def test_vus_takes_the_buffer_widths_a_few_at_a_time_on_a_long_series_with_the_same_result(monkeypatch):
+    from tinyad.evaluation import metrics
+
+    rng = np.random.default_rng(3)
+    y = np.zeros(400, int)
+    y[[30, 31, 32, 200, 205, 206, 390]] = 1
+    s = rng.random(400) + 0.5 * y
+    whole = vus(y, s, sliding_window=24)
+    monkeypatch.setattr(metrics, "SOFT_LABEL_VALUES", 400 * 4)  # 4 widths at a time: 7 parts of 0..24
+    parts = vus(y, s, sliding_window=24)
+    assert parts["vus_pr"] == pytest.approx(whole["vus_pr"], rel=1e-12)
+    assert parts["vus_roc"] == pytest.approx(whole["vus_roc"], rel=1e-12)
+
+
 def test_vus_matches_tsb_ad_reference():
     basic = pytest.importorskip("TSB_AD.evaluation.basic_metrics",
                                 reason="tsb-ad not installed (pip install --no-deps tsb-ad)")

@@ -360,6 +360,7 @@ class CheckpointEvaluator:
         self.held_out_raw, self.blocks = held_out_raw, blocks
         self.stride, self.seeds = stride, tuple(seeds)
         self.anomaly_rate, self.donor_raw, self.smoothing = anomaly_rate, donor_raw, smoothing
+        self._latest_sets: tuple[tuple, list[TestSet]] | None = None
 
     def block_seeds(self, index: int) -> tuple[int, ...]:
         """The injection seeds of block `index` (block 0: the seeds as given)."""
@@ -381,10 +382,18 @@ class CheckpointEvaluator:
             sets += copies
         return sets
 
+    def test_sets_of_latest(self, standardizer) -> list[TestSet]:
+        """`test_sets(standardizer)`, made once for the standardizer of consecutive calls: a run scores every
+        checkpoint with one standardizer, and the seeded injections give the same sets each time."""
+        key = (tuple(standardizer.mean), tuple(standardizer.std))
+        if self._latest_sets is None or self._latest_sets[0] != key:
+            self._latest_sets = (key, self.test_sets(standardizer))
+        return self._latest_sets[1]
+
     def __call__(self, model, standardizer, threshold: float | None = None, with_report: bool = False,
                  smoothing: int | None = None) -> dict:
         smoothing = self.smoothing if smoothing is None else smoothing
-        scores, merged = score_test_sets(model, self.test_sets(standardizer), self.stride, smoothing)
+        scores, merged = score_test_sets(model, self.test_sets_of_latest(standardizer), self.stride, smoothing)
         result = evaluate_scores(scores, merged, self.anomaly_rate, threshold)
         report = result.pop("report")
         result["recall_by_type"] = per_kind_recall(scores, merged.labels, merged.events, result["threshold"])

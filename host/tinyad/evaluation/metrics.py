@@ -238,16 +238,28 @@ def _merged_ranges(segments: list[tuple[int, int]], window: int, length: int) ->
     return merged
 
 
-def _soft_labels(truth: np.ndarray, segments: list[tuple[int, int]], window: int) -> np.ndarray:
+# Soft labels held at once by `vus` (4e6 float64 = 32 MB): the widths of a long series are taken a few at a time.
+SOFT_LABEL_VALUES = 4_000_000
+
+
+def _soft_labels(truth: np.ndarray, segments: list[tuple[int, int]], windows) -> np.ndarray:
     """Labels widened by a decaying sqrt ramp of window//2 points each side of every segment (TSB-AD's
-    `sequencing`): 1 inside a segment, sqrt(1 - d / window) at distance d outside, capped at 1."""
-    labels = truth.astype(float)
-    length, half = len(labels), window // 2
+    `sequencing`), one row per width in `windows`: 1 inside a segment, sqrt(1 - d / window) at distance d
+    outside, summed where ramps overlap, capped at 1. Added segment by segment as TSB-AD adds them, so every row
+    is the very float TSB-AD gets for that width."""
+    windows = np.asarray(windows)
+    labels = np.repeat(truth.astype(float)[None, :], len(windows), axis=0)
+    length, halves = len(truth), windows // 2
+    reach = int(halves.max(initial=0))
+    distance = np.arange(1, reach + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # width 0 and 1 have no ramp (masked out below)
+        ramp = np.where(distance[None, :] <= halves[:, None],
+                        np.sqrt(1 - distance[None, :] / windows[:, None]), 0.0)  # (widths, distance)
     for start, end in segments:
-        after = np.arange(end + 1, min(end + half + 1, length))
-        labels[after] += np.sqrt(1 - (after - end) / window)
-        before = np.arange(max(start - half, 0), start)
-        labels[before] += np.sqrt(1 - (start - before) / window)
+        after = distance[end + distance < length]
+        labels[:, end + after] += ramp[:, after - 1]
+        before = distance[start - distance >= 0][::-1]  # ascending positions, as TSB-AD adds them
+        labels[:, start - before] += ramp[:, before - 1]
     return np.minimum(labels, 1.0)
 
 
@@ -283,7 +295,8 @@ def vus(y_true, score, sliding_window: int = 100, n_thresholds: int = 250, part_
 
 
 def _vus_one(truth: np.ndarray, values: np.ndarray, sliding_window: int, n_thresholds: int) -> dict:
-    """`vus` of one series holding both classes (checked arrays)."""
+    """`vus` of one series holding both classes (checked arrays). All buffer widths at once (a few of them at a
+    time on a long series, to bound memory): one matrix product per quantity instead of one per width."""
     length = len(truth)
     segments = [(a, b - 1) for a, b in events(truth)]  # inclusive, as in TSB-AD
     positives = float(truth.sum())
@@ -291,30 +304,37 @@ def _vus_one(truth: np.ndarray, values: np.ndarray, sliding_window: int, n_thres
     descending = -np.sort(-values)
     thresholds = descending[np.linspace(0, length - 1, n_thresholds).astype(int)]
     predictions = values[None, :] >= thresholds[:, None]  # (thresholds, time)
-    n_predicted = predictions.sum(axis=1).astype(float)
+    n_predicted = predictions.sum(axis=1).astype(float)[:, None]
     # Cumulative counts let us ask "any prediction inside [a, b]" for every threshold at once.
     cumulative = np.concatenate([np.zeros((n_thresholds, 1)), np.cumsum(predictions, axis=1)], axis=1)
     as_float = predictions.astype(float)
+    outside = ~truth
 
+    widths = np.arange(sliding_window + 1)
+    per_chunk = max(1, int(SOFT_LABEL_VALUES // length))  # soft labels of this many widths at a time
     ap_per_width, auc_per_width = [], []
-    for window in range(sliding_window + 1):
-        soft = _soft_labels(truth, segments, window)
-        ranges = _merged_ranges(segments, window, length)
-        hits = np.stack([cumulative[:, b + 1] - cumulative[:, a] for a, b in ranges], axis=1) > 0
-        existence_ratio = hits.sum(axis=1) / len(ranges)
+    for chunk in np.array_split(widths, int(np.ceil(len(widths) / per_chunk))):
+        soft = _soft_labels(truth, segments, chunk)  # (widths, time)
+        ranges = [_merged_ranges(segments, int(window), length) for window in chunk]
+        firsts = np.array([a for r in ranges for a, _ in r])
+        lasts = np.array([b for r in ranges for _, b in r])
+        hits = (cumulative[:, lasts + 1] - cumulative[:, firsts]) > 0  # (thresholds, all ranges)
+        offsets = np.cumsum([0] + [len(r) for r in ranges[:-1]])
+        existence_ratio = np.add.reduceat(hits, offsets, axis=1) / np.array([len(r) for r in ranges])
         # Inside the ranges the effective label is soft*pred, forced to 1 on true anomalies; outside it is 0.
-        true_positive = as_float @ soft
-        n_labels = positives + as_float @ (soft * ~truth)
+        true_positive = as_float @ soft.T  # (thresholds, widths)
+        n_labels = positives + as_float @ (soft * outside).T
         false_positive = n_predicted - true_positive
         p_new = (positives + n_labels) / 2
         tpr = np.minimum(true_positive / p_new, 1.0) * existence_ratio
         with np.errstate(divide="ignore", invalid="ignore"):  # every step anomalous: no FPR (NaN VUS-ROC)
             fpr = false_positive / (length - p_new)
         precision = true_positive / n_predicted
-        tpr_curve = np.concatenate([[0.0], tpr, [1.0]])
-        fpr_curve = np.concatenate([[0.0], fpr, [1.0]])
-        auc_per_width.append(np.dot(np.diff(fpr_curve), (tpr_curve[1:] + tpr_curve[:-1]) / 2))
-        ap_per_width.append(np.dot(np.diff(tpr_curve[:-1]), precision))
+        edge = np.ones((1, len(chunk)))
+        tpr_curve = np.concatenate([0 * edge, tpr, edge])
+        fpr_curve = np.concatenate([0 * edge, fpr, edge])
+        auc_per_width += list(np.sum(np.diff(fpr_curve, axis=0) * (tpr_curve[1:] + tpr_curve[:-1]) / 2, axis=0))
+        ap_per_width += list(np.sum(np.diff(tpr_curve[:-1], axis=0) * precision, axis=0))
     return {"vus_pr": float(np.mean(ap_per_width)), "vus_roc": float(np.mean(auc_per_width))}
 
 
