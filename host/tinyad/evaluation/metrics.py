@@ -258,7 +258,7 @@ def _soft_labels(truth: np.ndarray, segments: list[tuple[int, int]], windows) ->
     for start, end in segments:
         after = distance[end + distance < length]
         labels[:, end + after] += ramp[:, after - 1]
-        before = distance[start - distance >= 0][::-1]  # ascending positions, as TSB-AD adds them
+        before = distance[start - distance >= 0]
         labels[:, start - before] += ramp[:, before - 1]
     return np.minimum(labels, 1.0)
 
@@ -330,9 +330,9 @@ def _vus_one(truth: np.ndarray, values: np.ndarray, sliding_window: int, n_thres
         with np.errstate(divide="ignore", invalid="ignore"):  # every step anomalous: no FPR (NaN VUS-ROC)
             fpr = false_positive / (length - p_new)
         precision = true_positive / n_predicted
-        edge = np.ones((1, len(chunk)))
-        tpr_curve = np.concatenate([0 * edge, tpr, edge])
-        fpr_curve = np.concatenate([0 * edge, fpr, edge])
+        zeros, ones = np.zeros((1, len(chunk))), np.ones((1, len(chunk)))
+        tpr_curve = np.concatenate([zeros, tpr, ones])
+        fpr_curve = np.concatenate([zeros, fpr, ones])
         auc_per_width += list(np.sum(np.diff(fpr_curve, axis=0) * (tpr_curve[1:] + tpr_curve[:-1]) / 2, axis=0))
         ap_per_width += list(np.sum(np.diff(tpr_curve[:-1], axis=0) * precision, axis=0))
     return {"vus_pr": float(np.mean(ap_per_width)), "vus_roc": float(np.mean(auc_per_width))}
