@@ -18,7 +18,7 @@ typedef struct {
   uint32_t i2c_freq_hz;         // 100..400 kHz (I2C deadlines follow it)
   bool internal_pullups;
   uint8_t address;              // 0x68 (AD0 low) or 0x69
-  uint32_t sample_rate_hz;      // 1000 / n
+  uint32_t sample_rate_hz;      // 1000 / n (8000 / n, at most 1000, with DLPF_CFG 0)
   uint8_t dlpf_cfg;             // 0..6 (0: DLPF off, gyro at 8 kHz)
   uint32_t accel_full_scale_g;  // 2, 4, 8, 16
   uint32_t gyro_full_scale_dps; // 250, 500, 1000, 2000
