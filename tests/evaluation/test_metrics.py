@@ -153,15 +153,20 @@ def test_vus_takes_the_buffer_widths_a_few_at_a_time_on_a_long_series_with_the_s
     assert parts["vus_roc"] == pytest.approx(whole["vus_roc"], rel=1e-12)
 
 
-def test_vus_matches_tsb_ad_reference():
+@pytest.mark.parametrize("events, decimals", [
+    ([(40, 70), (200, 203), (380, 400)], None),  # the last event runs to the end of the series
+    ([(0, 5), (100, 101), (103, 104), (250, 300)], None),  # from the first step; two events a buffer apart
+    ([(40, 70), (380, 400)], 1),  # scores rounded: many ties at every threshold
+])
+def test_vus_matches_tsb_ad_reference(events, decimals):
     basic = pytest.importorskip("TSB_AD.evaluation.basic_metrics",
                                 reason="tsb-ad not installed (pip install --no-deps tsb-ad)")
     rng = np.random.default_rng(3)
     y = np.zeros(400, int)
-    y[40:70] = 1
-    y[200:203] = 1
-    y[380:] = 1
+    for start, stop in events:
+        y[start:stop] = 1
     s = rng.random(400) + 0.6 * y
+    s = s if decimals is None else np.round(s, decimals)
     ref_roc, ref_pr = basic.generate_curve(y, s, 24)[-2:]
     mine = vus(y, s, sliding_window=24)
     assert mine["vus_pr"] == pytest.approx(ref_pr, rel=1e-9)
