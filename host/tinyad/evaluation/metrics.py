@@ -312,6 +312,10 @@ def _vus_one(truth: np.ndarray, values: np.ndarray, sliding_window: int, n_thres
     outside = ~truth
     padded = np.append(values, -np.inf)  # so that a range ending at the last step has an end index
 
+    def flagged_sum(rows):  # (thresholds, rows): the sum of each row over the steps flagged at each threshold
+        sums = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(rows[:, order], axis=1)], axis=1)
+        return sums[:, n_flagged].T
+
     widths = np.arange(sliding_window + 1)
     per_chunk = max(1, int(SOFT_LABEL_VALUES // length))  # soft labels of this many widths at a time
     ap_per_width, auc_per_width = [], []
@@ -323,11 +327,6 @@ def _vus_one(truth: np.ndarray, values: np.ndarray, sliding_window: int, n_thres
         hits = highest[None, :] >= thresholds[:, None]  # (thresholds, all ranges): a flagged step inside
         offsets = np.cumsum([0] + [len(r) for r in ranges[:-1]])
         existence_ratio = np.add.reduceat(hits, offsets, axis=1) / np.array([len(r) for r in ranges])
-
-        def flagged_sum(rows):  # (thresholds, widths): the sum of each row over the flagged steps
-            sums = np.concatenate([np.zeros((len(rows), 1)), np.cumsum(rows[:, order], axis=1)], axis=1)
-            return sums[:, n_flagged].T
-
         # Inside the ranges the effective label is soft*pred, forced to 1 on true anomalies; outside it is 0.
         true_positive = flagged_sum(soft)
         n_labels = positives + flagged_sum(soft * outside)
