@@ -2,7 +2,7 @@
 
 import pytest
 
-from tinyad.csvfile import read_csv
+from tinyad.csvfile import read_csv, sniff_separator
 from tinyad.errors import InputError
 
 
@@ -48,3 +48,21 @@ def test_a_windows_1252_export_is_named_as_not_utf8_with_how_to_save_it(tmp_path
         read_csv(path, sep=";")
     assert str(refused.value) == f"{path}: not UTF-8 text (a byte b0, as in a Windows-1252 export)"
     assert refused.value.hint == 'save the file as UTF-8 text (in Excel: Save As, "CSV UTF-8")'
+
+
+@pytest.mark.parametrize("text, separator", [
+    ("value\n1.0\n2.0\n3.5\n", ","),  # one column: pandas' own sniffer split "value" at its "v"
+    ("a;b\n1,5;2\n3,5;4\n", ";"),     # decimal commas inside ;-separated fields
+    ("a\tb\n1\t2\n3\t4\n", "\t"),
+    ("a,b\n1,2\n3,4\n", ","),
+])
+def test_sniff_separator_picks_among_csv_separators(tmp_path, text, separator):
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    assert sniff_separator(path) == separator
+
+
+def test_sniff_separator_reads_past_comment_lines(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("# logger v2, a, b, c\na;b\n1;2\n")
+    assert sniff_separator(path, skip_lines=1) == ";"

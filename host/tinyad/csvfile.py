@@ -58,3 +58,25 @@ def first_dotted_group(cells) -> str | None:
     text = pd.Series(cells).dropna().astype(str)
     grouped = text[text.str.match(DOTTED_GROUPS)]
     return grouped.iloc[0].strip() if len(grouped) else None
+
+
+# The separators a telemetry CSV uses. pandas' own sniffing considers any character, and takes the "v" of a
+# one-column file headed "value" for one.
+CSV_SEPARATORS = ",;\t|"
+
+
+def sniff_separator(path: Path, sample_bytes: int = 65536, skip_lines: int = 0) -> str:
+    """The separator of a CSV file among CSV_SEPARATORS, sniffed from its start (after `skip_lines` lines, e.g.
+    comments above the header); "," when nothing decides (a one-column file). E.g. SKAB's files give ";". Any
+    encoding that writes the separators as ASCII will do (UTF-8, Windows-1252): bytes that are not UTF-8 (a
+    cp1252 "°") read as U+FFFD, which is no separator."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        for _ in range(skip_lines):
+            handle.readline()
+        sample = handle.read(sample_bytes)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=CSV_SEPARATORS).delimiter
+    except csv.Error:
+        return ","

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyad.csvfile import read_csv
+from tinyad.csvfile import read_csv, sniff_separator
 from tinyad.errors import InputError
 from tinyad.session import (
     CANONICAL_UNITS,
@@ -37,6 +37,7 @@ from tinyad.session import (
     validate,
     write_session,
 )
+from tinyad.timestamps import time_stamps
 
 MOTOR_RATE_HZ = 100.0
 MOTOR_COLUMNS = {"ax": "Ax_Raw", "ay": "Ay_Raw", "az": "Az_Raw", "gx": "Gx_Raw", "gy": "Gy_Raw", "gz": "Gz_Raw"}
@@ -206,9 +207,6 @@ def ceiling_fan_sessions(root: str | os.PathLike, progress: bool = False) -> lis
 def channels_by_name(path: str | os.PathLike, sep: str | None = None) -> dict[str, str]:
     """{channel: column} for the header columns already named like tinyad channels (ax .. gz, any case), so a
     file whose header says ax,ay,az needs no --map; {} when none is."""
-    from tinyad.csvfile import read_csv
-    from tinyad.detectors.telemetry import sniff_separator
-
     path = Path(path)
     header = read_csv(path, sep=sep or sniff_separator(path), nrows=1).columns
     by_lower = {str(name).strip().lower(): str(name) for name in header}
@@ -265,8 +263,6 @@ def import_csv(
     factors = _unit_factors(path, channels, units or {}, scale or {})
 
     if sep is None and path.is_file():
-        from tinyad.detectors.telemetry import sniff_separator
-
         sep = sniff_separator(path)
     frame = read_csv(path, sep=sep or ",", skipinitialspace=True)
     lines = np.arange(len(frame)) + 2
@@ -451,8 +447,6 @@ def _time_column(path: Path, frame, column: str, unit: str) -> np.ndarray:
     them (`time_stamps`: dotted dates day first, stamps with UTC offsets as instants across a daylight-saving
     switch)."""
     import pandas as pd
-
-    from tinyad.detectors.telemetry import time_stamps
 
     if column not in frame.columns:
         raise InputError(f"{path}: line 1: missing time column {column!r}; the header has {list(frame.columns)}")

@@ -10,11 +10,11 @@ import pytest
 from tinyad.cli import main
 from tinyad.commands.detect import expand_folders, increasing_columns, labelled_faults
 from tinyad.detectors.pipeline import ScoreResult, whole_file_departure_note
-from tinyad.detectors.telemetry import (Telemetry, load_telemetry, plot_scored, reads_as_time,
-                                        threshold_is_training_p99, time_axis_label, time_like_column,
-                                        time_unit_from_name)
+from tinyad.detectors.telemetry import (Telemetry, load_telemetry, plot_scored, threshold_is_training_p99,
+                                        time_axis_label)
 from tinyad.errors import InputError
 from tinyad.session import Session, SessionMeta, write_session
+from tinyad.timestamps import reads_as_time
 
 CHANNELS = ["ax", "ay", "gz"]
 
@@ -186,12 +186,7 @@ def test_a_column_named_like_time_stays_a_signal_unless_it_reads_as_time_stamps(
     assert (tmp_path / "model" / "columns.txt").read_text().split() == [*CHANNELS, "T"]
 
 
-def test_time_like_names_units_and_increasing_columns():
-    assert time_like_column(["ax", "Timestamp", "t"]) == "Timestamp"
-    assert time_like_column(["t_ms", "ax"]) == "t_ms" and time_like_column(["time (s)"]) == "time (s)"
-    assert time_like_column(["tilt", "temperature", "ax"]) is None
-    assert [time_unit_from_name(n) for n in ("t", "time_ms", "seconds", "Time [s]", "datetime", None)] == \
-        [None, "ms", "s", "s", None, None]
+def test_increasing_columns():
     rising = np.array([[0.0, 5.0], [1.0, 4.0], [2.0, 6.0]])
     assert increasing_columns([rising], ["ms", "a"]) == ["ms"]
     assert increasing_columns([rising, rising[::-1]], ["ms", "a"]) == []  # must rise in every file

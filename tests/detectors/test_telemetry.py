@@ -1,15 +1,15 @@
 """tinyad.detectors.telemetry: reading files (encodings, time columns, notes, errors) and the plot's x axis."""
 
 import numpy as np
-import pandas as pd
 
 import pytest
 
+from tinyad.csvfile import sniff_separator
 from tinyad.errors import InputError
-from tinyad.detectors.telemetry import (Telemetry, close_column_matches, file_fingerprint, is_date_or_time_text,
-                                        load_telemetry, median_interval, plot_axis, plot_scored, reads_as_time,
-                                        reads_as_time_column, rows_trained_on, sampling_notes, sniff_separator,
-                                        time_axis_label, time_like_column, time_stamps, unused_columns_note)
+from tinyad.detectors.telemetry import (Telemetry, close_column_matches, file_fingerprint, load_telemetry,
+                                        median_interval, plot_axis, plot_scored, rows_trained_on, sampling_notes,
+                                        time_axis_label, unused_columns_note)
+from tinyad.timestamps import reads_as_time, time_stamps
 
 
 def test_plot_axis_uses_numeric_time():
@@ -39,11 +39,6 @@ def test_stamps_across_a_daylight_saving_switch_read_as_time_in_utc():
     assert x.tolist() == np.array(["2024-03-31T00:58", "2024-03-31T00:59", "2024-03-31T01:00"],
                                   "datetime64[ns]").tolist()
     assert time_axis_label(x, label, "timestamp", None) == "time (UTC, column timestamp)"
-    # A zoned column (a Parquet datetime64[ns, tz]) is the same instants; stamps without offsets stay as written.
-    zoned = pd.Series(pd.to_datetime(text, utc=True)).dt.tz_convert("Europe/Berlin")
-    assert time_stamps(zoned)[1] and (time_stamps(zoned)[0] == x).all()
-    assert time_stamps(["2024-03-31 01:59", "2024-03-31 03:00"])[1] is False
-    assert time_stamps(["2024-03-31 01:59", "soon"]) is None
 
 
 def test_plot_axis_keeps_a_gap_in_datetimes():
@@ -81,18 +76,6 @@ def test_plot_scored_draws_against_time(tmp_path, saved_figures):
     for axis in (top, bottom):
         (span,) = axis.patches
         assert (span.get_x(), span.get_width()) == (50.0, 10.0)
-
-
-@pytest.mark.parametrize("text, separator", [
-    ("value\n1.0\n2.0\n3.5\n", ","),  # one column: pandas' own sniffer split "value" at its "v"
-    ("a;b\n1,5;2\n3,5;4\n", ";"),     # decimal commas inside ;-separated fields
-    ("a\tb\n1\t2\n3\t4\n", "\t"),
-    ("a,b\n1,2\n3,4\n", ","),
-])
-def test_sniff_separator_picks_among_csv_separators(tmp_path, text, separator):
-    path = tmp_path / "x.csv"
-    path.write_text(text)
-    assert sniff_separator(path) == separator
 
 
 def test_a_one_column_csv_loads_its_column_by_name(tmp_path):
@@ -255,17 +238,6 @@ def test_time_columns_named_in_other_languages_are_guessed_when_they_read_as_tim
     assert (data.time_name, data.columns, data.time_guessed) == (name, ["flow"], True)
 
 
-def test_time_names_are_whole_names_and_must_still_read_as_time():
-    assert time_like_column(["Zeitraum_h", "Datumswert", "data", "fecha_alta"]) is None
-    assert time_like_column(["flow", "Zeitstempel"]) == "Zeitstempel"
-    assert reads_as_time_column(["2024-03-11 00:10", "2024-03-11 00:00"])  # dates, unsorted: the time column
-    assert reads_as_time_column(np.array(["2024-03-11T00:10", "2024-03-11T00:00"], "datetime64[ns]"))
-    assert not reads_as_time_column([21.5, 21.4, 21.6])  # numbers that go back: a temperature
-    # pandas reads "2,5" and "now" as dates too: unsorted text must look like dates or clock times
-    assert not reads_as_time_column(["2,5", "1,5"]) and not reads_as_time_column(["now", "2024-03-11"])
-    assert not reads_as_time_column(["2024-03-11", None]) and not reads_as_time_column([])
-
-
 def test_an_unsorted_export_keeps_its_date_column_as_the_time_column(tmp_path):
     unsorted = tmp_path / "unsorted.csv"
     unsorted.write_text("timestamp,flow\n2024-03-11 00:00,1\n2024-03-11 00:02,2\n2024-03-11 00:01,3\n"
@@ -318,8 +290,6 @@ def test_a_date_in_a_signal_column_is_named_as_a_date(tmp_path):
                                   "not a number")
     assert refused.value.hint == ("a time or date column: name it with --time-column; a label or other text: leave "
                                   "it out with --drop 'Zeitstempel' (or --label-column); else clean the file")
-    assert is_date_or_time_text("2024-03-11") and is_date_or_time_text("12:30")
-    assert not any(is_date_or_time_text(v) for v in ("1,5", "now", "off", "n/a", 3.0, None))
     # other text keeps its wording
     status = tmp_path / "status.csv"
     status.write_text("flow,status\n1.5,an\n2.5,aus\n")
@@ -466,18 +436,10 @@ def test_a_preamble_or_header_lines_without_hash_get_errors_that_say_so(tmp_path
     assert refused.value.hint == 'save it as CSV (in Excel: Save As, "CSV UTF-8") and give that file'
 
 
-def test_epoch_numbers_in_the_time_column_read_as_utc_dates():
-    from tinyad.detectors.telemetry import epoch_stamps, rows_before
+def test_epoch_dates_as_text_cut_the_training_rows_at_a_date():
+    from tinyad.detectors.telemetry import rows_before
 
-    stamps, unit = epoch_stamps([1794182400000, 1794182460000, None])
-    assert (stamps.tolist(), unit) == (["2026-11-09T00:00:00Z", "2026-11-09T00:01:00Z", None], "milliseconds")
-    assert epoch_stamps([1794182400.5, 1794182401.25])[0].tolist() == ["2026-11-09T00:00:00.500Z",
-                                                                       "2026-11-09T00:00:01.250Z"]
-    # elapsed time from 0, an elapsed counter named with another unit, and numbers before 2000 are not dates
-    assert epoch_stamps([0.0, 0.01]) is None and epoch_stamps([6e8, 6.1e8], "ms") is None
-    assert epoch_stamps([5e8, 5.1e8]) is None and epoch_stamps(["2026-11-09"]) is None
-    assert epoch_stamps([1794182400000, 1794182460000], "ms")[1] == "milliseconds"  # "epoch_ms"
-    # so that a date cuts the training rows
+    # epoch numbers are read as this text (tinyad.timestamps.epoch_stamps), so that a date cuts the training rows
     assert rows_before(np.array(["2026-11-08T23:59:00Z", "2026-11-09T00:00:00Z"], object), "2026-11-09")[0] == 1
 
 
@@ -489,8 +451,6 @@ def test_epoch_time_columns_are_found_and_read_as_dates(tmp_path):
     assert data.time.tolist() == ["2026-11-09T00:00:00Z", "2026-11-09T00:01:00Z", "2026-11-09T00:02:00Z"]
     assert data.notes == ["time column 'Epoch' holds numbers of the size of seconds since 1970-01-01: read as such, "
                           "in UTC (the scores CSV and the PNG show them as dates)"]
-    for name in ["Date Time", "Date/Time", "Time Stamp", "Timestamp (UTC)", "unix_time", "epoch_ms", "Time-Stamp"]:
-        assert time_like_column(["flow", name]) == name
 
 
 def test_a_logger_that_writes_on_change_gets_an_irregular_sampling_note():
@@ -553,10 +513,8 @@ def test_header_variants_from_loggers_are_read_or_named_never_fitted_on_the_wron
 
 
 def test_epoch_numbers_are_dates_only_in_a_column_named_for_instants(tmp_path):
-    from tinyad.detectors.telemetry import names_an_instant, rows_before
+    from tinyad.detectors.telemetry import rows_before
 
-    assert all(map(names_an_instant, ["timestamp", "Timestamp (UTC)", "epoch_ms", "unix_time", "Date Time"]))
-    assert not any(map(names_an_instant, ["t", "time", "time_ms", "seconds", "elapsed_ms"]))
     # an Arduino's millis() after 12 days in "time", a counter in "t": numbers, as written
     path = tmp_path / "millis.csv"
     path.write_text("time,value\n1036800000,5.4\n1036801000,4.5\n")

@@ -514,7 +514,7 @@ def parse_time(values: pd.Series, column: str, dayfirst: bool | None = None,
             raise InputError(f"{'--dayfirst' if dayfirst else '--monthfirst'} applies to dates written as text; "
                              f"column {column!r} holds {typed}", hint="leave it out")
     if pd.api.types.is_numeric_dtype(values):
-        from tinyad.detectors.telemetry import epoch_unit
+        from tinyad.timestamps import epoch_unit
 
         numbers = pd.to_numeric(values, errors="coerce")
         unit, name = epoch_unit(numbers)
@@ -529,7 +529,7 @@ def parse_time(values: pd.Series, column: str, dayfirst: bool | None = None,
                              hint="epoch times in s, ms, us or ns are recognized by their size; or give "
                                   "datetime text (2021-06-10 20:00:00)") from None
     else:
-        from tinyad.detectors.telemetry import is_dotted_date
+        from tinyad.timestamps import is_dotted_date
 
         present = values.dropna()
         if dayfirst is None and len(present) and is_dotted_date(present.iloc[0]):

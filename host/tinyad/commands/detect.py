@@ -393,7 +393,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     from tinyad.detectors.pipeline import (WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig, fit_summary,
                                            longest_constant_runs)
     from tinyad.detectors.telemetry import (file_fingerprint, load_telemetry, median_interval, rows_before,
-                                            sampling_notes, time_unit_from_name, values_fingerprint)
+                                            sampling_notes, values_fingerprint)
+    from tinyad.timestamps import time_unit_from_name
 
     # Everything that can be checked without the data is checked before loading it.
     check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
@@ -743,8 +744,8 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
     from tinyad.detectors.pipeline import (level_shift_note, no_threshold_note, pruned_note, stuck_channel_notes,
                                            unflagged_excess_note, whole_file_departure_note, whole_file_window_note)
     from tinyad.detectors.telemetry import (fitted_path_changed, load_telemetry, median_interval, other_interval_note,
-                                            plot_scored, rows_trained_on, sampling_notes, time_text,
-                                            time_unit_from_name)
+                                            plot_scored, rows_trained_on, sampling_notes, time_text)
+    from tinyad.timestamps import time_unit_from_name
     from tinyad.evaluation import events, report
 
     training_p99 = detector.training_quantile(0.99)
@@ -983,7 +984,8 @@ def plot_channel_order(result, columns: list[str]) -> tuple[list[int] | None, st
 def _seconds_for_durations(data, path, merge_gap, min_rows):
     """The rows' times in seconds when --merge-gap or --min-rows is a duration (else None); InputError when the
     file has no time column of date-times or seconds to measure it with."""
-    from tinyad.detectors.telemetry import time_in_seconds, time_unit_from_name
+    from tinyad.detectors.telemetry import time_in_seconds
+    from tinyad.timestamps import time_unit_from_name
 
     given = [(name, value) for name, value in (("--merge-gap", merge_gap), ("--min-rows", min_rows))
              if isinstance(value, timedelta)]
