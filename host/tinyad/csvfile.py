@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -80,3 +81,22 @@ def sniff_separator(path: Path, sample_bytes: int = 65536, skip_lines: int = 0) 
         return csv.Sniffer().sniff(sample, delimiters=CSV_SEPARATORS).delimiter
     except csv.Error:
         return ","
+
+
+def ends_without_line_end(path: str | os.PathLike) -> bool:
+    """Whether a non-empty text file's last byte is not a line end: a CSV export still being written (or cut off),
+    whose last row may be incomplete."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) not in (b"\n", b"\r")
+
+
+def unfinished_last_line_note(path: str | os.PathLike, what_follows: str) -> str | None:
+    """The note for a text file whose last line has no line end (`ends_without_line_end`), else None; both loaders
+    use it, each saying after "its last row" what a cut-off row does to its reading (`what_follows`)."""
+    if not ends_without_line_end(path):
+        return None
+    return f"the file does not end with a line end: still being written? its last row {what_follows}"

@@ -10,8 +10,8 @@ import pytest
 from tinyad.cli import main
 from tinyad.commands.detect import expand_folders, increasing_columns, labelled_faults
 from tinyad.detectors.pipeline import ScoreResult, whole_file_departure_note
-from tinyad.detectors.telemetry import (Telemetry, load_telemetry, plot_scored, threshold_is_training_p99,
-                                        time_axis_label)
+from tinyad.detectors.scored_plot import plot_scored, threshold_is_training_p99, time_axis_label
+from tinyad.detectors.telemetry import load_telemetry, Telemetry
 from tinyad.errors import InputError
 from tinyad.session import Session, SessionMeta, write_session
 from tinyad.timestamps import reads_as_time

@@ -11,7 +11,8 @@ import pytest
 from tinyad.cli import main
 from tinyad.detectors.pipeline import (LabelFreeDetector, ScoreResult, no_threshold_note, unflagged_excess_note,
                                        whole_file_window_note)
-from tinyad.detectors.telemetry import Telemetry, error_axis_scale, load_telemetry, plot_scored, visible_region
+from tinyad.detectors.scored_plot import error_axis_scale, plot_scored, visible_region
+from tinyad.detectors.telemetry import load_telemetry, Telemetry
 from tinyad.errors import InputError
 
 

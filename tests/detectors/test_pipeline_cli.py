@@ -11,7 +11,8 @@ import pytest
 from tinyad.cli import main
 from tinyad.detectors.pipeline import (LabelFreeDetector, ScoreResult, ThresholdConfig, pruned_note,
                                       whole_file_departure_note)
-from tinyad.detectors.telemetry import load_telemetry, plot_scored
+from tinyad.detectors.scored_plot import plot_scored
+from tinyad.detectors.telemetry import load_telemetry
 from tinyad.errors import InputError
 
 
@@ -597,7 +598,7 @@ def test_cli_fill_missing_is_saved_at_fit_and_used_by_score(tmp_path, capsys):
 
 
 def test_rows_before_reads_the_limit_as_the_time_column_reads_its_stamps():
-    from tinyad.detectors.telemetry import rows_before
+    from tinyad.detectors.sampling import rows_before
 
     text = np.array(["11.03.2024 23:58", "11.03.2024 23:59", "12.03.2024 00:00", "12.03.2024 00:01"], object)
     assert rows_before(text, "2024-03-12") == (2, "2024-03-12 00:00:00") and rows_before(text, "2024-03-13")[0] == 4

@@ -1,4 +1,4 @@
-"""tinyad.detectors.telemetry: reading files (encodings, time columns, notes, errors) and the plot's x axis."""
+"""tinyad.detectors.telemetry: reading files (encodings, time columns, notes, errors)."""
 
 import numpy as np
 
@@ -6,76 +6,9 @@ import pytest
 
 from tinyad.csvfile import sniff_separator
 from tinyad.errors import InputError
-from tinyad.detectors.telemetry import (Telemetry, close_column_matches, file_fingerprint, load_telemetry,
-                                        median_interval, plot_axis, plot_scored, rows_trained_on, sampling_notes,
-                                        time_axis_label, unused_columns_note)
-from tinyad.timestamps import reads_as_time, time_stamps
-
-
-def test_plot_axis_uses_numeric_time():
-    x, label = plot_axis(np.array([0.0, 0.5, 1.0]), 3)
-    assert label == "time" and x.tolist() == [0.0, 0.5, 1.0]
-
-
-def test_plot_axis_parses_datetime_text():
-    x, label = plot_axis(np.array(["2020-03-09 10:14:33", "2020-03-09 10:14:34"], dtype=object), 2)
-    assert label == "time"
-    assert (x == np.array(["2020-03-09T10:14:33", "2020-03-09T10:14:34"], dtype="datetime64[ns]")).all()
-
-
-def test_plot_axis_says_why_it_counts_rows_when_the_time_goes_back():
-    repeated = np.array(["2014-01-07 02:55", "2014-01-07 03:00", "2014-01-07 02:00", "2014-01-07 02:05"], object)
-    x, label = plot_axis(repeated, 4)  # NAB's machine_temperature file repeats an hour
-    assert x.tolist() == [1, 2, 3, 4] and label == "data row (the time column goes back at data row 3)"
-    assert plot_axis(np.array(["on", "off"], object), 2)[1] == "data row"  # no time at all: no reason to give
-
-
-def test_stamps_across_a_daylight_saving_switch_read_as_time_in_utc():
-    # Local time with its offset: 01:59 +01:00 is 00:59 UTC, the next minute 03:00 +02:00 is 01:00 UTC.
-    text = np.array(["2024-03-31T01:58:00+01:00", "2024-03-31T01:59:00+01:00", "2024-03-31T03:00:00+02:00"], object)
-    assert reads_as_time(text)
-    x, label = plot_axis(text, 3)
-    assert label == "time (UTC)" and x.dtype == np.dtype("datetime64[ns]")
-    assert x.tolist() == np.array(["2024-03-31T00:58", "2024-03-31T00:59", "2024-03-31T01:00"],
-                                  "datetime64[ns]").tolist()
-    assert time_axis_label(x, label, "timestamp", None) == "time (UTC, column timestamp)"
-
-
-def test_plot_axis_keeps_a_gap_in_datetimes():
-    times = np.array(["2021-06-10T17:59:55", "2021-06-10T18:24:40"], dtype="datetime64[ns]")
-    x, label = plot_axis(times, 2)
-    assert label == "time" and (x[1] - x[0]) == np.timedelta64(1485, "s")
-
-
-def test_plot_axis_falls_back_to_the_data_row_counted_from_1():
-    for time in (None,                                              # no time column
-                 np.array([0.0, 1.0]),                              # another length
-                 np.array([2.0, 1.0, 3.0]),                         # time going back (the label says so)
-                 np.array([0.0, np.nan, 2.0]),                      # a missing time
-                 np.array(["10:00", "later", "10:02"], dtype=object)):  # text that is no time
-        x, label = plot_axis(time, 3)
-        assert label.startswith("data row") and x.tolist() == [1, 2, 3], time
-        assert ("goes back" in label) == (time is not None and time[0] == 2.0)
-
-
-def test_plot_scored_draws_against_time(tmp_path, saved_figures):
-    import matplotlib.image
-
-    time = np.arange(50) * 5.0
-    signals = Telemetry("t", ["a"], np.sin(time)[:, None], time)
-    flags = np.zeros(50, bool)
-    flags[10:12] = True
-    png = plot_scored(signals, np.abs(np.sin(time)), np.full(50, 0.9), flags, tmp_path / "p.png")
-    assert matplotlib.image.imread(png).shape[:2] == (660, 1320)
-    top, bottom = saved_figures[-1].axes
-    assert bottom.get_xlabel() == "time (unit as in the file)"
-    # every curve is drawn at the time stamps 0, 5, ..., 245, not at the row numbers
-    for line in top.lines + bottom.lines:
-        np.testing.assert_array_equal(line.get_xdata(), time)
-    # the flagged rows 10 and 11 are shaded from t = 50 to the next row's t = 60, in both panels
-    for axis in (top, bottom):
-        (span,) = axis.patches
-        assert (span.get_x(), span.get_width()) == (50.0, 10.0)
+from tinyad.detectors.sampling import sampling_notes
+from tinyad.detectors.telemetry import close_column_matches, load_telemetry, unused_columns_note
+from tinyad.timestamps import time_stamps
 
 
 def test_a_one_column_csv_loads_its_column_by_name(tmp_path):
@@ -83,29 +16,6 @@ def test_a_one_column_csv_loads_its_column_by_name(tmp_path):
     path.write_text("value\n1.0\n2.0\n3.5\n")
     data = load_telemetry(path)
     assert data.columns == ["value"] and data.values.ravel().tolist() == [1.0, 2.0, 3.5]
-
-
-def test_sampling_notes_name_gaps_steps_back_repeats_and_another_interval():
-    # minutes: a 1-min grid with a 10-min gap after row 3, a step back after row 5, a repeat after row 6
-    minutes = np.array([0, 1, 2, 12, 13, 11, 11, 14, 15, 16, 17, 18], float)
-    stamps = (np.datetime64("2024-03-18T00:00") + minutes.astype("timedelta64[m]")).astype("datetime64[ns]")
-    text = np.array([f"{s}+00:00" for s in stamps.astype("datetime64[s]")], object)
-    notes = sampling_notes(text)
-    assert len(notes) == 3
-    assert notes[0] == ("1 gap(s) longer than 5 sampling intervals (1 min); the largest, 10 min, at rows 3 -> 4 "
-                        "(2024-03-18T00:02:00+00:00 -> 2024-03-18T00:12:00+00:00): the detector takes the rows back "
-                        "to back, so a region flagged at a gap may be the jump across it")
-    assert notes[1].startswith("time goes back at 1 row(s), first at rows 5 -> 6 (2024-03-18T00:13:00+00:00 -> "
-                               "2024-03-18T00:11:00+00:00)")
-    assert notes[2].startswith("1 repeated time stamp(s), first at rows 6 -> 7")
-    # seconds of a session (unit known) against a detector fitted at 1-min rows: 10 s apart is another interval
-    assert median_interval(minutes[:3] * 60, "s") == {"interval": 60.0, "unit": "s"}
-    notes = sampling_notes(np.arange(20) * 10.0, {"interval": 60.0, "unit": "s"}, "s")
-    assert notes == ["rows are 10 s apart (median), the detector was fitted on rows 1 min apart: windows and "
-                     "smoothing count rows, so resample the file to the fitted interval"]
-    # within 10 %, a regular grid, no times, or times in an unknown unit compared with seconds: nothing to say
-    assert sampling_notes(np.arange(20) * 63.0, {"interval": 60.0, "unit": "s"}, "s") == []
-    assert sampling_notes(None) == [] and sampling_notes(np.arange(20) * 10.0, {"interval": 60.0, "unit": "s"}) == []
 
 
 def test_a_spreadsheet_export_with_decimal_commas_and_dotted_dates_reads_as_numbers_and_times(tmp_path):
@@ -142,33 +52,6 @@ def test_digits_grouped_by_points_are_refused_not_read_a_thousandfold_smaller(tm
     assert load_telemetry(path, guess_time=True).values.tolist() == [[1.5, 6.5], [2.25, 6.6]]
     path.write_text("Zeit;Druck;Temp\n12.03.2024 10:00;1.5;6,5\n12.03.2024 10:01;2.5;6,6\n")
     assert load_telemetry(path, guess_time=True).values.tolist() == [[1.5, 6.5], [2.5, 6.6]]
-
-
-def test_a_local_clock_hour_jump_is_named_as_a_daylight_saving_switch():
-    def local(start, n):  # n minutes of wall-clock stamps without an offset
-        first = np.datetime64(start)
-        return [str(first + np.timedelta64(m, "m")).replace("T", " ") for m in range(n)]
-
-    autumn = local("2024-10-27T02:00", 60) + local("2024-10-27T02:00", 60) + local("2024-10-27T03:00", 10)
-    notes = sampling_notes(np.array(autumn, object))
-    assert notes == ["time goes back at 1 row(s), first at rows 60 -> 61 (2024-10-27 02:59 -> 2024-10-27 02:00): "
-                     "an hour back, as when clocks go back at a daylight-saving switch or a clock is set back: "
-                     "the rows are scored in file order, which is right here (sorting would interleave the two "
-                     "hours); time stamps with a UTC offset keep them apart"]
-    # rows out of order, days apart: with a median step of days, a step back of 5 days is no clock change
-    days = ["2024-10-01 00:00", "2024-10-05 00:00", "2024-10-09 00:00", "2024-10-04 00:00", "2024-10-13 00:00"]
-    assert sampling_notes(np.array(days, object))[-1].endswith(
-        "first at rows 3 -> 4 (2024-10-09 00:00 -> 2024-10-04 00:00): the rows are scored in file order; sort the "
-        "file by time")
-    # two hour-long steps back are no single clock change either
-    twice = autumn[:60] + autumn[:60] + autumn[:60]
-    assert sampling_notes(np.array(twice, object))[-1].endswith("sort the file by time")
-    spring = local("2024-03-31T01:00", 60) + local("2024-03-31T03:00", 60)
-    assert sampling_notes(np.array(spring, object))[0].startswith(
-        "1 gap(s) longer than 5 sampling intervals (1 min); the largest, 1.02 h, at rows 60 -> 61 (2024-03-31 "
-        "01:59 -> 2024-03-31 03:00) (an hour, as when clocks go forward at a daylight-saving switch")
-    # with offsets the instants are in order and an hour apart only where data are missing: no such note
-    assert sampling_notes(np.array([s + "+01:00" for s in spring], object))[0].find("daylight") == -1
 
 
 # --- a pump historian export from a German water utility: what the reader tells and asks -----------------------
@@ -436,13 +319,6 @@ def test_a_preamble_or_header_lines_without_hash_get_errors_that_say_so(tmp_path
     assert refused.value.hint == 'save it as CSV (in Excel: Save As, "CSV UTF-8") and give that file'
 
 
-def test_epoch_dates_as_text_cut_the_training_rows_at_a_date():
-    from tinyad.detectors.telemetry import rows_before
-
-    # epoch numbers are read as this text (tinyad.timestamps.epoch_stamps), so that a date cuts the training rows
-    assert rows_before(np.array(["2026-11-08T23:59:00Z", "2026-11-09T00:00:00Z"], object), "2026-11-09")[0] == 1
-
-
 def test_epoch_time_columns_are_found_and_read_as_dates(tmp_path):
     path = tmp_path / "vib.csv"
     path.write_text("Epoch,value\n" + "".join(f"{1794182400 + 60 * i},{1 + i / 10}\n" for i in range(3)))
@@ -451,14 +327,6 @@ def test_epoch_time_columns_are_found_and_read_as_dates(tmp_path):
     assert data.time.tolist() == ["2026-11-09T00:00:00Z", "2026-11-09T00:01:00Z", "2026-11-09T00:02:00Z"]
     assert data.notes == ["time column 'Epoch' holds numbers of the size of seconds since 1970-01-01: read as such, "
                           "in UTC (the scores CSV and the PNG show them as dates)"]
-
-
-def test_a_logger_that_writes_on_change_gets_an_irregular_sampling_note():
-    seconds = np.cumsum([0] + [1] * 80 + [600] * 10 + [1] * 10).astype(float)  # 10 of 100 steps are 10-min holds
-    notes = sampling_notes(seconds, unit="s")
-    assert notes[1].startswith("10% of the steps are gaps: the rows look irregularly sampled, as from a logger that "
-                               "writes only when a value changes")
-    assert len(sampling_notes(np.cumsum([0] + [1] * 20 + [600] * 9).astype(float), unit="s")) == 1  # 9 outages
 
 
 def test_over_and_under_range_marks_read_as_the_columns_extremes_with_a_note(tmp_path):
@@ -513,7 +381,7 @@ def test_header_variants_from_loggers_are_read_or_named_never_fitted_on_the_wron
 
 
 def test_epoch_numbers_are_dates_only_in_a_column_named_for_instants(tmp_path):
-    from tinyad.detectors.telemetry import rows_before
+    from tinyad.detectors.sampling import rows_before
 
     # an Arduino's millis() after 12 days in "time", a counter in "t": numbers, as written
     path = tmp_path / "millis.csv"
@@ -537,34 +405,8 @@ def test_over_range_marks_are_no_reading_for_a_time_column(tmp_path):
     assert load_telemetry(path, guess_time=True).values[:, 0].tolist() == [20.1, 19.9, 20.1, 20.0]
 
 
-def test_rows_trained_on_matches_a_file_by_content(tmp_path):
-    import hashlib
-
-    path = tmp_path / "run.csv"
-    path.write_bytes(b"a\n1\n2\n")
-    assert file_fingerprint(path) == {"bytes": 6, "sha256": hashlib.sha256(b"a\n1\n2\n").hexdigest()}
-    trained_on = [{"file": "elsewhere/run.csv", **file_fingerprint(path), "rows": 1}]
-    assert rows_trained_on(path, trained_on) == 1
-    path.write_bytes(b"a\n1\n3\n")  # same size, other content: not the file fitted on
-    assert rows_trained_on(path, trained_on) == 0 and rows_trained_on(path, []) == 0
-    # the values fitted on: a CRLF copy and a longer file that starts with them match, other values do not
-    from tinyad.detectors.telemetry import values_fingerprint
-
-    fitted = [{"file": "elsewhere/run.csv", "bytes": 6, "sha256": "0" * 64, "rows": 2,
-               "values_sha256": values_fingerprint(np.array([[1.0], [2.0]]))}]
-    crlf = tmp_path / "crlf.csv"
-    crlf.write_bytes(b"a\r\n1\r\n2\r\n")
-    assert rows_trained_on(crlf, fitted, load_telemetry(crlf).values) == 2
-    assert rows_trained_on(crlf, fitted) == 0  # without the values: whole files only
-    grown = tmp_path / "grown.csv"
-    grown.write_text("a\n1\n2\n7\n8\n")
-    assert rows_trained_on(grown, fitted, load_telemetry(grown).values) == 2
-    assert rows_trained_on(path, fitted, load_telemetry(path).values) == 0  # 1, 3: not the rows fitted on
-    assert rows_trained_on(path, fitted, np.array([[1.0]])) == 0  # fewer rows than were fitted on
-
-
 def test_a_file_without_a_final_line_end_is_noted_as_maybe_still_being_written(tmp_path):
-    from tinyad.detectors.telemetry import ends_without_line_end
+    from tinyad.csvfile import ends_without_line_end
 
     whole, cut, empty = tmp_path / "whole.csv", tmp_path / "cut.csv", tmp_path / "empty.csv"
     whole.write_text("a,b\n1,2\n3,4\n")

@@ -723,7 +723,7 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                               f"-o tidy.parquet)")
     notes: list[str] = []
     if Path(path).suffix.lower() != ".parquet" and len(raw):
-        from tinyad.detectors.telemetry import unfinished_last_line_note
+        from tinyad.csvfile import unfinished_last_line_note
 
         if unfinished := unfinished_last_line_note(path, "may be cut off (a row missing cells is dropped; a number "
                                                          "cut short reads as another value)"):

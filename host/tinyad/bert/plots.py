@@ -25,7 +25,7 @@ def plot_scores(telemetry, scores: np.ndarray, threshold: float, flags: np.ndarr
     hole is never drawn as a straight line; steps the loader interpolated are shaded blue (labelled); alarms
     are shaded red, behind the lines, each at least 0.2 % of the steps wide (`visible_region`)."""
     from tinyad.battery.bms import SEGMENT_COLUMN, TIME_COLUMN
-    from tinyad.detectors.telemetry import visible_region
+    from tinyad.detectors.scored_plot import visible_region
     from tinyad.evaluation import events
     from tinyad.plots import new_figure
 

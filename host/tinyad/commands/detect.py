@@ -15,7 +15,7 @@ import click
 from tinyad.atomic import atomic_path, outputs_in, remove_outputs, write_text_atomic
 from tinyad.detectors.pipeline import COLUMNS_FILE, KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
-from tinyad.detectors.telemetry import median_step
+from tinyad.detectors.sampling import median_step
 from tinyad.errors import ALARMS_EXIT_CODE, AlarmsFound, InputError, TinyadError
 from tinyad.paths import distinct_stems
 
@@ -166,7 +166,7 @@ def labelled_training_rows(item, rows: int, label_column: str | None, by_time: b
     chosen with --train-until): the time of that first row instead."""
     import numpy as np
 
-    from tinyad.detectors.telemetry import time_text
+    from tinyad.detectors.sampling import time_text
 
     if item.session_label is not None:
         return None
@@ -392,8 +392,9 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
 
     from tinyad.detectors.pipeline import (WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig, fit_summary,
                                            longest_constant_runs)
-    from tinyad.detectors.telemetry import (file_fingerprint, load_telemetry, median_interval, rows_before,
-                                            sampling_notes, values_fingerprint)
+    from tinyad.detectors.fitted_rows import file_fingerprint, values_fingerprint
+    from tinyad.detectors.sampling import median_interval, rows_before, sampling_notes
+    from tinyad.detectors.telemetry import load_telemetry
     from tinyad.timestamps import time_unit_from_name
 
     # Everything that can be checked without the data is checked before loading it.
@@ -581,7 +582,7 @@ def settings_line(detector, sampling: dict | None, given_here: bool = False) -> 
     """The fitted detector's settings in rows, and in time when the file's sampling interval is known (`sampling`
     as `median_interval` gives it), e.g. "settings: window 30 rows (2.5 h), EWMA span 10 rows (50 min), dynamic
     threshold (p 0.13) over the whole scored file (...)"; `given_here`: the threshold options were given at score."""
-    from tinyad.detectors.telemetry import rows_as_time
+    from tinyad.detectors.sampling import rows_as_time
 
     def rows(n) -> str:
         return f"{n:g} rows{rows_as_time(n, sampling)}"
@@ -743,10 +744,12 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
 
     from tinyad.detectors.pipeline import (level_shift_note, no_threshold_note, pruned_note, stuck_channel_notes,
                                            unflagged_excess_note, whole_file_departure_note, whole_file_window_note)
-    from tinyad.detectors.telemetry import (fitted_path_changed, load_telemetry, median_interval, other_interval_note,
-                                            plot_scored, rows_trained_on, sampling_notes, time_text)
-    from tinyad.timestamps import time_unit_from_name
+    from tinyad.detectors.fitted_rows import fitted_path_changed, rows_trained_on
+    from tinyad.detectors.sampling import median_interval, other_interval_note, sampling_notes, time_text
+    from tinyad.detectors.scored_plot import plot_scored
+    from tinyad.detectors.telemetry import load_telemetry
     from tinyad.evaluation import events, report
+    from tinyad.timestamps import time_unit_from_name
 
     training_p99 = detector.training_quantile(0.99)
     data = load_telemetry(path, read["columns"], read["time_column"], read["label_column"], read["sep"],
@@ -984,7 +987,7 @@ def plot_channel_order(result, columns: list[str]) -> tuple[list[int] | None, st
 def _seconds_for_durations(data, path, merge_gap, min_rows):
     """The rows' times in seconds when --merge-gap or --min-rows is a duration (else None); InputError when the
     file has no time column of date-times or seconds to measure it with."""
-    from tinyad.detectors.telemetry import time_in_seconds
+    from tinyad.detectors.sampling import time_in_seconds
     from tinyad.timestamps import time_unit_from_name
 
     given = [(name, value) for name, value in (("--merge-gap", merge_gap), ("--min-rows", min_rows))

@@ -15,7 +15,7 @@ from tinyad.detectors import thresholds as th
 from tinyad.detectors.common import as_segments, check_series, columns_by_name
 from tinyad.detectors.skab_rule import (UCL_FACTOR, UCL_QUANTILE, control_limit, covering_window_flags,
                                         window_residuals)
-from tinyad.detectors.telemetry import time_text
+from tinyad.detectors.sampling import time_text
 from tinyad.errors import InputError
 
 THRESHOLD_METHODS = ("dynamic", "quantile", "sigma", "covering")
