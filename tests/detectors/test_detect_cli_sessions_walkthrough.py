@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from tinyad.cli import main
-from tinyad.commands.detect import expand_folders, increasing_columns, labelled_faults
+from tinyad.commands.detect import expand_folders
+from tinyad.detectors.fit_files import labelled_faults
 from tinyad.detectors.pipeline import ScoreResult, whole_file_departure_note
 from tinyad.detectors.scored_plot import plot_scored, threshold_is_training_p99, time_axis_label
 from tinyad.detectors.telemetry import load_telemetry, Telemetry
@@ -184,13 +185,6 @@ def test_a_column_named_like_time_stays_a_signal_unless_it_reads_as_time_stamps(
     out = capsys.readouterr().out
     assert "took column" not in out and "note: column(s) T named like time do not read as time stamps" in out
     assert (tmp_path / "model" / "columns.txt").read_text().split() == [*CHANNELS, "T"]
-
-
-def test_increasing_columns():
-    rising = np.array([[0.0, 5.0], [1.0, 4.0], [2.0, 6.0]])
-    assert increasing_columns([rising], ["ms", "a"]) == ["ms"]
-    assert increasing_columns([rising, rising[::-1]], ["ms", "a"]) == []  # must rise in every file
-    assert increasing_columns([rising[:2]], ["ms", "a"]) == []  # too short to tell
 
 
 # --- 6: the PNG: the time unit, and a threshold on the training p99 ------------------------------------------------

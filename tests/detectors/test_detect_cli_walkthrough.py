@@ -488,7 +488,7 @@ def test_a_date_and_time_of_day_pair_is_the_time_column_at_fit_and_at_score(tmp_
 
 
 def test_many_regions_list_the_highest_in_file_order(tmp_path, capsys):
-    from tinyad.commands.detect import regions_to_list
+    from tinyad.detectors.score_files import regions_to_list
 
     smoothed = np.array([1, 1, 0, 0, 0, 9, 9, 9, 9, 0, 0, 0, 4])
     assert regions_to_list([(0, 2), (5, 9), (12, 13)], smoothed, most=2) == [(5, 9), (12, 13)]
@@ -559,7 +559,7 @@ def test_fit_on_one_channel_and_on_few_rows_says_so(tmp_path, capsys):
     _, code = _fit(tmp_path, few, "--model", "lstm-ae", "--window", "8", "--epochs", "1", out="few")
     captured = capsys.readouterr()
     assert code == 0 and "warning: 40 training rows span 5 windows of 8 rows (fewer than 10)" in captured.err
-    from tinyad.commands.detect import few_training_rows_warning
+    from tinyad.detectors.fit_files import few_training_rows_warning
 
     assert few_training_rows_warning(12, 1, 8).startswith("12 training rows for 8 channels (fewer than 10 per channel)")
     assert few_training_rows_warning(80, 1, 8) is None and few_training_rows_warning(80, 8, 3) is None

@@ -196,30 +196,9 @@ def test_cli_score_names_the_channels_behind_each_region_and_splits_the_error_by
     assert "isolation-forest scores each row as a whole" in printed
 
 
-def test_merge_close_regions_joins_only_regions_fewer_rows_apart_than_the_gap():
-    from tinyad.commands.detect import merge_close_regions
+def test_rows_or_duration_takes_rows_or_a_positive_duration():
+    from tinyad.commands.detect import RowsOrDuration
 
-    flags = [1, 0, 1, 0, 0, 0, 1, 0]  # regions apart by 1 and by 3 unflagged rows
-    merged, joined = merge_close_regions(flags, 2)
-    assert merged.astype(int).tolist() == [1, 1, 1, 0, 0, 0, 1, 0] and joined == 1
-    merged, joined = merge_close_regions(flags, 4)
-    assert merged.astype(int).tolist() == [1, 1, 1, 1, 1, 1, 1, 0] and joined == 2
-    merged, joined = merge_close_regions(flags, 0)  # the default: as flagged
-    assert merged.astype(int).tolist() == flags and joined == 0
-
-
-def test_regions_are_joined_and_dropped_by_time_when_given_a_duration():
-    from tinyad.commands.detect import RowsOrDuration, drop_short_regions, merge_close_regions
-
-    flags = [1, 0, 1, 0, 0, 1, 1, 0]
-    seconds = np.array([0, 60, 120, 180, 240, 7200, 7260, 7320], float)  # 1-min rows, a 2-hour gap at row 5
-    # 2 min from row 0 to row 2 joins them; 2 h to row 5 (two rows on) stays apart, as 2 rows would have joined
-    merged, joined = merge_close_regions(flags, pd.Timedelta("5min"), seconds)
-    assert merged.astype(int).tolist() == [1, 1, 1, 0, 0, 1, 1, 0] and joined == 1
-    assert merge_close_regions(flags, 3)[0].astype(int).tolist() == [1, 1, 1, 1, 1, 1, 1, 0]
-    # lasting: one row = one median interval (1 min): rows 5..6 last 2 min, row 0 and row 2 1 min each
-    kept, dropped = drop_short_regions(flags, pd.Timedelta("2min"), seconds)
-    assert kept.astype(int).tolist() == [0, 0, 0, 0, 0, 1, 1, 0] and dropped == 2
     kind = RowsOrDuration(1)
     assert kind.convert("12", None, None) == 12 and kind.convert("1h", None, None) == pd.Timedelta(hours=1)
     for bad in ("0", "soon", "-5min"):
@@ -292,7 +271,7 @@ def test_cli_score_merge_gap_joins_fragments_in_the_listing_and_the_alarms(tmp_p
 
 
 def test_plot_channel_order_puts_the_channels_behind_the_alarms_first():
-    from tinyad.commands.detect import plot_channel_order
+    from tinyad.detectors.score_files import plot_channel_order
 
     channel_errors = np.ones((6, 10))
     channel_errors[3:5, 7] = 50.0  # channel 7 in the flagged rows
@@ -531,7 +510,7 @@ def test_cli_score_names_a_stuck_sensor_and_fit_saves_the_training_runs(tmp_path
 
 
 def test_region_channels_text_names_leading_channels_and_says_when_the_error_is_spread():
-    from tinyad.commands.detect import region_channels_text
+    from tinyad.detectors.score_files import region_channels_text
 
     names = ["p", "q", "r", "s"]
     assert region_channels_text(np.array([[9.0, 0.6, 0.4, 0.0]]), 0, 1, names) == "  mostly p 90%"
@@ -654,7 +633,7 @@ def test_cli_train_until_fits_on_the_rows_before_a_time(tmp_path, capsys):
 
 
 def test_drop_short_regions_removes_blips_only():
-    from tinyad.commands.detect import drop_short_regions
+    from tinyad.detectors.score_files import drop_short_regions
 
     flags, dropped = drop_short_regions([1, 0, 1, 1, 0, 1], 2)
     assert flags.astype(int).tolist() == [0, 0, 1, 1, 0, 0] and dropped == 2
@@ -695,7 +674,8 @@ def test_cli_notes_speak_of_the_threshold_not_of_min_rows_and_the_summary_marks_
 
 
 def test_elapsed_seconds_count_a_repeated_hour_as_samples():
-    from tinyad.commands.detect import RowsOrDuration, elapsed_seconds
+    from tinyad.commands.detect import RowsOrDuration
+    from tinyad.detectors.score_files import elapsed_seconds
 
     assert elapsed_seconds(np.array([0.0, 60.0, 120.0, 60.0, 120.0])).tolist() == [0.0, 60.0, 120.0, 180.0, 240.0]
     assert RowsOrDuration(0).convert("0min", None, None) == 0  # no joining, as --merge-gap 0
@@ -742,7 +722,7 @@ def test_cli_score_refuses_a_duration_on_numbers_without_a_unit_and_notes_a_chan
 
 
 def test_fit_warns_when_its_training_rows_are_labelled_anomalous(tmp_path, capsys):
-    from tinyad.commands.detect import labelled_training_rows
+    from tinyad.detectors.fit_files import labelled_training_rows
 
     # by hand: rows 3 and 4 (data rows 4, 5) are labelled; training on 3 rows is clean, on 5 it is not
     frame = pd.DataFrame({"a": [1.0, 2, 3, 4, 5, 6], "Anomaly": [0, 0, 0, 1, 1, 0]})
@@ -879,7 +859,7 @@ def test_cli_score_for_scripts_summary_json_fail_on_alarm_and_no_stale_outputs(t
 
 
 def test_label_like_columns_warn_at_fit_only_when_they_hold_zeros_and_ones(tmp_path):
-    from tinyad.commands.detect import labelled_training_rows
+    from tinyad.detectors.fit_files import labelled_training_rows
 
     csv = tmp_path / "run.csv"
     # -1/+1 labels mark every row; text labels are not numbers: neither is read as 0/1 anomaly marks

@@ -8,34 +8,15 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import NamedTuple
 
 import click
 
-from tinyad.atomic import atomic_path, outputs_in, remove_outputs, write_text_atomic
+from tinyad.atomic import outputs_in, remove_outputs, write_text_atomic
 from tinyad.detectors.pipeline import COLUMNS_FILE, KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
-from tinyad.detectors.sampling import median_step
+from tinyad.detectors.score_files import region_option_text
 from tinyad.errors import ALARMS_EXIT_CODE, AlarmsFound, InputError, TinyadError
 from tinyad.paths import distinct_stems
-
-# What `detect fit` writes besides the model's own files: the signal columns in order, and the read options
-# and training statistics that `detect score` uses as its defaults (folders fitted before it still load).
-READ_OPTIONS_FILE = "read_options.json"
-# Every file a fit writes into its folder: a refit removes those of the previous fit first, so that no stale
-# model.keras of an LSTM-AE lies beside the model.pkl of a PCA refit.
-FIT_FILES = ("model.keras", "model.pkl", "detector.json", "pipeline.json", COLUMNS_FILE, READ_OPTIONS_FILE)
-# `detect score --out`: every file's alarms, regions and warning marks, and the files that failed, for scripts
-SUMMARY_FILE = "summary.json"
-
-# The model options of `detect fit` and the models that take each (any other model refuses them).
-MODEL_OPTIONS = {
-    "--window": ("lstm-ae", "conv-ae", "forecaster"),
-    "--horizon": ("forecaster",),
-    "--dense-units": ("lstm-ae",),
-    "--lstm-units": ("lstm-ae", "forecaster"),
-    "--epochs": ("lstm-ae", "conv-ae", "forecaster"),
-}
 
 
 def _int_list(text: str | None) -> list[int] | None:
@@ -53,15 +34,6 @@ def _columns(given: tuple[str, ...] | str | None) -> list[str] | None:
     texts = (given,) if isinstance(given, str) else tuple(given or ())
     names = [c.strip() for text in texts for c in text.split(",") if c.strip()]
     return names or None
-
-
-def check_model_options(kind: str, given: dict) -> None:
-    """Refuse (InputError naming the CLI option and the models that take it) a model option given for a model
-    that has no such setting, e.g. --window for pca-t2q. `given` maps option -> value (None = not given)."""
-    for option, value in given.items():
-        if value is not None and kind not in MODEL_OPTIONS[option]:
-            raise InputError(f"{option} does not apply to --model {kind}",
-                             hint=f"{option} is taken by {', '.join(MODEL_OPTIONS[option])}; leave it out for {kind}")
 
 
 def check_label_not_input(label_column: str | None, input_columns: list[str], model_dir: Path) -> None:
@@ -102,24 +74,6 @@ def match_columns(given: list[str] | None, saved: list[str] | None) -> list[str]
     return list(saved)
 
 
-def load_read_options(model_dir: Path) -> dict:
-    """The read options and training statistics saved by `detect fit` (empty for folders fitted before
-    they were saved)."""
-    path = model_dir / READ_OPTIONS_FILE
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: corrupt ({err})", hint="refit the detector with `tinyad detect fit`") from err
-
-
-def remove_previous_fit(out_dir: Path) -> list[str]:
-    """Delete the files a previous fit wrote into `out_dir` (FIT_FILES only, nothing else) and return
-    their names."""
-    return [path.name for path in remove_outputs(outputs_in(out_dir, FIT_FILES))]
-
-
 def expand_folders(paths, echo=None) -> list[Path]:
     """The files to read, in the order given, each once (a repeat is noted through `echo`): a file as it is, a
     folder replaced by its session files (*.parquet, sorted), as `tinyad evaluate` reads them
@@ -138,66 +92,6 @@ def expand_folders(paths, echo=None) -> list[Path]:
         echo(f"note: {len(repeats)} file(s) given more than once, used once: "
              + ", ".join(map(str, repeats[:5])) + (" ..." if len(repeats) > 5 else ""))
     return files
-
-
-def labelled_faults(loaded) -> list[tuple[str, str]]:
-    """(file, label) of the tinyad sessions among `loaded` (Telemetry) whose metadata label names a class other
-    than normal: not "normal" and not one of datasets.UNLABELLED ("unknown", ""). CSV files carry no label."""
-    from tinyad.datasets import NORMAL_LABEL, UNLABELLED
-
-    return [(item.source, item.session_label) for item in loaded
-            if item.session_label is not None and item.session_label.strip() not in (NORMAL_LABEL, *UNLABELLED)]
-
-
-def labelled_faults_text(faults: list[tuple[str, str]], total: int, shown: int = 5) -> str:
-    """The refusal's text, at most `shown` files named: e.g. "2 of 5 files are sessions labelled as faults, not
-    normal: a.parquet (bearing_fault), b.parquet (imbalance)"."""
-    listed = ", ".join(f"{source} ({label})" for source, label in faults[:shown])
-    more = f" and {len(faults) - shown} more" if len(faults) > shown else ""
-    return f"{len(faults)} of {total} files are sessions labelled as faults, not normal: {listed}{more}"
-
-
-def labelled_training_rows(item, rows: int, label_column: str | None, by_time: bool = False) -> str | None:
-    """A warning when the first `rows` rows of `item` (Telemetry, the rows a fit trains on) hold rows that its own
-    label column marks anomalous (1): the --label-column's, else a well-known label column's
-    (`Telemetry.label_like_marks`); None when none do, or for a session (its label is checked as a whole). E.g.
-    rows 1..400 trained, column anomaly 1 on rows 301..420 -> "a.csv: 100 of the 400 training rows are labelled
-    anomalous in column 'anomaly' (the first is data row 301) ... --train-rows 300 ..."; `by_time` (the rows were
-    chosen with --train-until): the time of that first row instead."""
-    import numpy as np
-
-    from tinyad.detectors.sampling import time_text
-
-    if item.session_label is not None:
-        return None
-    marks = ({label_column: item.labels == 1} if item.labels is not None and label_column else {}) or \
-        item.label_like_marks
-    for name, marked in marks.items():
-        hits = np.flatnonzero(marked[:rows])
-        if len(hits):
-            if not hits[0]:
-                stop_before = "files or rows that hold none"
-            elif by_time and item.time is not None:
-                stop_before = f"a --train-until at or before {time_text(item.time[hits[0]])} (that row's time)"
-            else:
-                stop_before = f"--train-rows {hits[0]} or an earlier --train-until"
-            return (f"{item.source}: {len(hits)} of the {rows} training rows are labelled anomalous in column "
-                    f"{name!r} (the first is data row {hits[0] + 1}): a label-free detector learns them as normal "
-                    f"and would not alarm on faults like them; train on {stop_before}")
-    return None
-
-
-def increasing_columns(segments, names: list[str], min_rows: int = 3) -> list[str]:
-    """The columns that increase on every row of every segment with at least `min_rows` rows (none when no
-    segment is that long): a time stamp or counter. Taken as a signal, it puts every later recording outside
-    the training range. E.g. increasing_columns([np.array([[0, 5], [1, 4], [2, 6]])], ["ms", "a"]) -> ["ms"]."""
-    import numpy as np
-
-    long_enough = [np.asarray(s, float) for s in segments if len(s) >= min_rows]
-    if not long_enough:
-        return []
-    rising = np.logical_and.reduce([(np.diff(s, axis=0) > 0).all(axis=0) for s in long_enough])
-    return [name for name, up in zip(names, rising) if up]
 
 
 _read_options = [
@@ -250,15 +144,6 @@ class RowsOrDuration(click.ParamType):
         if duration <= pd.Timedelta(0):
             self.fail(f"{value!r}: a duration must be longer than 0", param, ctx)
         return duration
-
-
-def region_option_text(value) -> str:
-    """How --merge-gap / --min-rows read in the output: "12 rows", "1 h", "50 ms"."""
-    if isinstance(value, int):
-        return f"{value} rows"
-    from tinyad.battery.bms import describe_duration
-
-    return describe_duration(value) if value.total_seconds() >= 1 else f"{value.total_seconds() * 1000:.3g} ms"
 
 
 # The threshold's settings (not the EWMA span: the saved training errors are smoothed with it): fit saves them,
@@ -388,14 +273,9 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     timestamp, datetime, ...) is the time column unless --time-column names another. Sessions labelled as
     faults are refused unless --allow-labelled-faults is given. The read options (--time-column, --sep, --drop,
     --fill-missing, --label-column) are saved with the detector and become the defaults of `detect score`."""
-    import numpy as np
-
-    from tinyad.detectors.pipeline import (WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig, fit_summary,
-                                           longest_constant_runs)
-    from tinyad.detectors.fitted_rows import file_fingerprint, values_fingerprint
-    from tinyad.detectors.sampling import median_interval, rows_before, sampling_notes
-    from tinyad.detectors.telemetry import load_telemetry
-    from tinyad.timestamps import time_unit_from_name
+    from tinyad.detectors.fit_files import (ReadOptions, after_fit_messages, check_model_config,
+                                            check_model_options, read_training_set, save_fit)
+    from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector, ThresholdConfig, fit_summary
 
     # Everything that can be checked without the data is checked before loading it.
     check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
@@ -421,173 +301,56 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
                                 window=None if isinstance(error_window, timedelta) else error_window,
                                 quantile=quantile, k=k_sigma, ucl_quantile=ucl_quantile, ucl_factor=ucl_factor)
     detector = LabelFreeDetector(kind, threshold, model_config)
-    _check_model_config(detector)
+    check_model_config(detector)
     chosen = _columns(columns)
     if chosen and label_column in chosen:
         raise InputError(f"--label-column {label_column!r} is also named in --columns: labels are never inputs",
                          hint=f"leave {label_column!r} out of --columns")
 
-    loaded = [load_telemetry(p, chosen, time_column, label_column, sep, _columns(drop), drop_label_like=True,
-                             guess_time=True, fill_missing=fill_missing or 0)
-              for p in expand_folders(normal_files, echo=click.echo)]
-    faults = labelled_faults(loaded)
-    if faults and not allow_labelled_faults:
-        # a label-free detector learns what it is fitted on as normal: fitted on a fault, it stays quiet on it
-        raise InputError(f"{labelled_faults_text(faults, len(loaded))}; a label-free detector takes everything it "
-                         "is fitted on as normal, so it would not alarm on these faults",
-                         hint="fit on the sessions labelled normal only, or give --allow-labelled-faults to fit on "
-                              "them anyway")
-    if faults:
-        click.secho(f"warning: {labelled_faults_text(faults, len(loaded))}; fitting on them as normal "
-                    "(--allow-labelled-faults)", fg="yellow", err=True)
-    names = loaded[0].columns
-    for item in loaded[1:]:
-        if item.columns != names:
-            mixed = {loaded[0].time_like_signal, item.time_like_signal} - {None}
-            raise InputError(f"{item.source}: columns {item.columns} differ from {names}",
-                             hint=f"column {mixed.pop()!r} reads as time stamps in one file and not in the other: "
-                                  "name the time column with --time-column" if mixed else
-                                  "files fitted together are more recordings of the same channels; for two loggers "
-                                  "on one machine, fit a detector per logger, or join their files by time into one "
-                                  "first (pandas.merge_asof, with each logger's clock offset), as "
-                                  "docs/label-free-detection.md shows")
-    for item in loaded:  # what reading assumed: before hours of training, not after
-        for note in item.notes:
-            click.echo(f"note: {item.source}: {note}")
-    left_out = sorted({c for item in loaded for c in item.label_like_left_out})
-    if left_out:
-        click.echo(f"note: left out label column(s) {', '.join(left_out)} (labels are never inputs; name them "
-                   "with --columns to use them as signals)")
-    guessed_time = next((item.time_name for item in loaded if item.time_guessed), None)
-    time_like = sorted({item.time_like_signal for item in loaded if item.time_like_signal})
-    if time_like:
-        click.echo(f"note: column(s) {', '.join(time_like)} named like time do not read as time stamps (a value "
-                   "decreases, is missing or is not a number or date): used as signals; name the time column with "
-                   "--time-column, or leave it out with --drop")
-    if guessed_time:
-        click.echo(f"note: took column {guessed_time!r} as the time column (named like one; saved for `detect "
-                   f"score`); name another with --time-column, or use it as a signal with --columns")
-    if train_until:
-        cuts = [rows_before(item.time, train_until, item.time_unit) for item in loaded]
-        train_rows_of, limit = [rows for rows, _ in cuts], cuts[0][1]
-        empty = [item.source for item, rows in zip(loaded, train_rows_of) if rows == 0]
-        if empty:
-            raise InputError(f"--train-until {train_until} (read as {limit}): no rows before it in "
-                             f"{', '.join(empty)}", hint="give a later time, or leave those files out")
-        segments = [item.values[:rows] for item, rows in zip(loaded, train_rows_of)]
-        click.echo(f"note: training on the rows before {limit} (--train-until {train_until}): "
-                   + ", ".join(f"{rows} of {len(item.values)}" for item, rows in zip(loaded, train_rows_of)))
-        whole = [item.source for item, rows in zip(loaded, train_rows_of) if rows == len(item.values)]
-        if whole:  # a limit after the end is most likely a misread date, and would train on any faults too
-            click.secho(f"warning: --train-until {limit} is after the last row of {', '.join(whole)}: trained on "
-                        "all of it", fg="yellow", err=True)
-    else:
-        segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
-    for item, segment in zip(loaded, segments):  # labels are never fitted on, but they tell of faults trained on
-        if warning := labelled_training_rows(item, len(segment), label_column, by_time=bool(train_until)):
-            click.secho(f"warning: {warning}", fg="yellow", err=True)
-    for item, segment in zip(loaded, segments):  # the time column of the rows trained on: gaps, steps back
-        unit = item.time_unit or time_unit_from_name(item.time_name)
-        time = item.time[:len(segment)] if item.time is not None else None
-        for note in sampling_notes(time, None, unit, at_fit=True):
-            click.echo(f"note: {item.source}: {note}")
-    counters = increasing_columns(segments, names)
-    if counters:
-        click.secho(f"warning: column(s) {', '.join(counters)} increase on every row, like a time stamp or counter: "
-                    "as a signal every later recording lies outside the training range; name a time column with "
-                    "--time-column, or leave it out with --drop", fg="yellow", err=True)
-    training = np.concatenate(segments)
-    constant = [name for name, values in zip(names, training.T) if np.ptp(values) == 0]
-    if constant:
-        click.secho(f"warning: column(s) {', '.join(constant)} never change in the training data (a setting or a "
-                    "status flag?): scaled with std 1, any later change scores as a large anomaly; leave them out "
-                    "with --drop unless that is what you want", fg="yellow", err=True)
-    sampling = median_interval(loaded[0].time, loaded[0].time_unit or time_unit_from_name(loaded[0].time_name))
+    reading = ReadOptions(chosen, time_column, label_column, sep, _columns(drop), fill_missing or 0)
+    training = read_training_set(expand_folders(normal_files, echo=click.echo), reading, train_rows, train_until,
+                                 allow_labelled_faults)
+    _print_messages(training.messages)  # what reading assumed: before hours of training, not after
     if isinstance(error_window, timedelta):  # saved in rows, as the detector counts them
-        detector.threshold = dataclasses.replace(detector.threshold, window=error_window_rows(error_window, sampling))
-        if note := error_window_rounding_note(error_window, sampling):
+        detector.threshold = dataclasses.replace(detector.threshold,
+                                                 window=error_window_rows(error_window, training.sampling))
+        if note := error_window_rounding_note(error_window, training.sampling):
             click.echo(f"note: {note}")
-    click.echo(f"fitting {kind} on {sum(len(s) for s in segments)} rows x {len(names)} channels "
+    names = training.columns
+    click.echo(f"fitting {kind} on {sum(len(s) for s in training.segments)} rows x {len(names)} channels "
                f"({', '.join(names)})")
     # tqdm redraws its bar with carriage returns: a log file or pipe would collect every frame
-    detector.fit(segments, progress=sys.stderr.isatty())
-    out_dir.mkdir(parents=True, exist_ok=True)
-    removed = remove_previous_fit(out_dir)
+    detector.fit(training.segments, progress=sys.stderr.isatty())
+    removed = save_fit(detector, out_dir, training, reading)
     if removed:
         click.echo(f"note: replaced the previous fit in {out_dir} ({', '.join(removed)})")
-    detector.columns = names
-    detector.save(out_dir)  # columns.txt among its files
-    read_options = {"columns": names, "time_column": time_column or guessed_time, "sep": sep,
-                    "drop": _columns(drop) or [], "label_column": label_column, "fill_missing": fill_missing or 0,
-                    # so that `detect score` can tell a file sampled at another interval
-                    "sampling": sampling,
-                    # the PNGs of `detect score` z-score the signals with these, so a level shift shows
-                    "signal_mean": training.mean(0).tolist(), "signal_std": training.std(0).tolist(),
-                    # so that `detect score` can tell a stuck sensor from a channel that often holds still
-                    "longest_constant_run": [max(runs) for runs in zip(*(
-                        [length for length, _ in longest_constant_runs(s)] for s in segments))],
-                    # so that `detect score` leaves the rows fitted on out of a labelled file's evaluation
-                    "trained_on": [{"file": str(Path(item.source).resolve()), **file_fingerprint(item.source),
-                                    "rows": len(segment), "values_sha256": values_fingerprint(segment)}
-                                   for item, segment in zip(loaded, segments)]}
-    (out_dir / READ_OPTIONS_FILE).write_text(json.dumps(read_options, indent=2))
     if summary := fit_summary(detector):
         click.echo(summary)
-    click.echo(settings_line(detector, read_options["sampling"]))
-    if method == "dynamic" and all(item.session_label is not None for item in loaded):
-        click.echo("note: the dynamic threshold is set on each scored file's own errors and flags departures within "
-                   "it; a whole recording faulty throughout (an IMU session of a worn machine) stands out nowhere: "
-                   "score sessions with --threshold quantile or sigma (no refit needed)")
-    if kind == "pca-t2q" and len(names) == 1:
-        click.echo("note: one channel: PCA's T2 is the squared z-score and Q is 0, so pca-t2q is a z-score detector "
-                   "here (a fair baseline; PCA's use is the ties between channels)")
-    if warning := few_training_rows_warning(len(training), _rows_per_window(detector), len(names)):
-        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    click.echo(settings_line(detector, training.sampling))
+    _print_messages(after_fit_messages(detector, training))
     click.echo(f"saved to {out_dir}; smoothed training error p99 {detector.training_quantile(0.99):.4g}")
 
 
-# Fewer training rows than this many model windows earn a warning at fit (the hard floor is one window).
-MANY_WINDOWS = 10
-
-
-def few_training_rows_warning(rows: int, window: int, channels: int) -> str | None:
-    """A warning when the training rows hold fewer than MANY_WINDOWS model windows, or (per-row models, window 1)
-    fewer than MANY_WINDOWS rows per channel (a covariance of 8 channels from 12 rows); None otherwise."""
-    seen = "the detector has seen little of normal operation, and anything else it scores as anomalous"
-    if window > 1 and rows < MANY_WINDOWS * window:
-        return (f"{rows} training rows span {rows / window:.3g} windows of {window} rows (fewer than "
-                f"{MANY_WINDOWS}): {seen}")
-    if window == 1 and rows < MANY_WINDOWS * channels:
-        return f"{rows} training rows for {channels} channels (fewer than {MANY_WINDOWS} per channel): {seen}"
-    return None
-
-
-def _model_config(detector):
-    """The detector's model config (its class's defaults with the options given), fitted or not."""
-    from tinyad.detectors.pipeline import detector_kinds
-
-    _, config_cls = detector_kinds()[detector.kind]
-    return config_cls(**detector.model_config)
-
-
-def _rows_per_window(detector) -> int:
-    """The rows one model input spans (window, or history + horizon); 1 for the per-row baselines."""
-    config = _model_config(detector)
-    if hasattr(config, "history"):
-        return int(config.history) + int(config.horizon)
-    return int(getattr(config, "window", 1))
+def _print_messages(messages) -> None:
+    """Notes on stdout, warnings in yellow on stderr, in their order (`fit_files.Message`)."""
+    for message in messages:
+        if message.level == "warning":
+            click.secho(f"warning: {message.text}", fg="yellow", err=True)
+        else:
+            click.echo(f"note: {message.text}")
 
 
 def settings_line(detector, sampling: dict | None, given_here: bool = False) -> str:
     """The fitted detector's settings in rows, and in time when the file's sampling interval is known (`sampling`
     as `median_interval` gives it), e.g. "settings: window 30 rows (2.5 h), EWMA span 10 rows (50 min), dynamic
     threshold (p 0.13) over the whole scored file (...)"; `given_here`: the threshold options were given at score."""
+    from tinyad.detectors.fit_files import model_config_of
     from tinyad.detectors.sampling import rows_as_time
 
     def rows(n) -> str:
         return f"{n:g} rows{rows_as_time(n, sampling)}"
 
-    config, threshold = _model_config(detector), detector.threshold
+    config, threshold = model_config_of(detector), detector.threshold
     parts = []
     if hasattr(config, "history"):
         parts.append(f"history {rows(config.history)} predicts {rows(config.horizon)}")
@@ -605,15 +368,6 @@ def settings_line(detector, sampling: dict | None, given_here: bool = False) -> 
                       "sigma": f"threshold: mean + {threshold.k:g} sigma of the training errors"}[threshold.method])
     return ("settings (threshold options given here, for this scoring only): " if given_here else "settings: ") + (
         ", ".join(parts))
-
-
-def _check_model_config(detector) -> None:
-    """Build the (unfitted) model once so that a bad combination of model options (e.g. a Conv-AE window that
-    its strides do not divide) fails before the data is loaded. Keras is imported only by fit itself."""
-    try:
-        _model_config(detector)
-    except TypeError as err:
-        raise InputError(f"bad option for {detector.kind}: {err}") from err
 
 
 @detect.command("score")
@@ -649,7 +403,9 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     refitting. Rows are data rows counted from 1 (the first row after the header), as in the scores CSV's `row`
     column. A file that cannot be scored is reported and the others are scored; the exit code is then that of
     its error."""
+    from tinyad.detectors.fit_files import ReadOptions, load_read_options
     from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector
+    from tinyad.detectors.score_files import SUMMARY_FILE, FitRecord, score_summary
 
     detector = LabelFreeDetector.load(model_dir)
     saved = load_read_options(model_dir)
@@ -668,21 +424,13 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     saved_columns_file = model_dir / COLUMNS_FILE
     saved_columns = ([line for line in saved_columns_file.read_text().splitlines() if line]
                      if saved_columns_file.exists() else None)
-    wanted = match_columns(_columns(columns), saved_columns)
     # Options remembered from the fit are defaults; a remembered time or label column a file lacks is skipped.
-    optional = tuple(name for name, given in (("time", time_column), ("label", label_column))
-                     if given is None and saved.get(f"{name}_column"))
-    label_column = label_column or saved.get("label_column")
+    reading = ReadOptions.at_score(saved, match_columns(_columns(columns), saved_columns), time_column, label_column,
+                                   sep, _columns(drop), fill_missing)
     if saved_columns:
-        check_label_not_input(label_column, saved_columns, model_dir)
+        check_label_not_input(reading.label_column, saved_columns, model_dir)
         check_drop_not_input(_columns(drop), saved_columns, model_dir)
-    read = {"columns": wanted, "time_column": time_column or saved.get("time_column"),
-            "label_column": label_column, "sep": sep or saved.get("sep"),
-            "drop": _columns(drop) or saved.get("drop") or None, "optional": optional,
-            "fill_missing": saved.get("fill_missing", 0) if fill_missing is None else fill_missing,
-            "trained_on": saved.get("trained_on", [])}
-    statistics = (saved.get("signal_mean"), saved.get("signal_std"), saved.get("sampling"),
-                  saved.get("longest_constant_run"))
+    record = FitRecord.from_saved(saved)
     applied = bool(method) or any(SETTING_METHOD[name] == detector.threshold.method for name in overrides)
     click.echo(settings_line(detector, saved.get("sampling"), given_here=applied))
     if unused := unused_settings_note(overrides, detector.threshold.method):
@@ -695,7 +443,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
         if out_dir:
             remove_outputs(outputs_in(out_dir, [f"{stem}.scores.csv", f"{stem}.png"]))
         try:
-            scored.append(_score_file(detector, path, stem, read, statistics, method, out_dir, merge_gap, min_rows))
+            scored.append(_score_and_report(detector, path, stem, reading, record, method, out_dir, merge_gap,
+                                            min_rows))
         except TinyadError as err:
             named = err if str(path) in str(err) else type(err)(f"{path}: {err}", hint=err.hint)
             failures.append((path, named))
@@ -717,75 +466,27 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
         raise AlarmsFound()
 
 
-def score_summary(model_dir: Path, detector, scored: list["_ScoredFile"], failures: list) -> dict:
-    """What `detect score --out` writes to summary.json: per scored file its rows, alarms, regions, first and
-    last alarmed row (counted from 1), the summary's warning marks and its scores CSV; the files that failed
-    with their error; and whether any file alarmed."""
-    files = []
-    for f in scored:
-        alarmed = f.flags.nonzero()[0]
-        files.append({"file": str(f.path), "rows": len(f.flags), "alarm_rows": int(len(alarmed)),
-                      "regions": f.regions, "first_alarm_row": int(alarmed[0]) + 1 if len(alarmed) else None,
-                      "last_alarm_row": int(alarmed[-1]) + 1 if len(alarmed) else None, "warnings": list(f.marks),
-                      "fitted_on_rows": f.first_test_row, "scores_csv": f.csv_path})
-    return {"detector": str(model_dir), "kind": detector.kind, "threshold": detector.threshold.method,
-            "alarms": any(item["alarm_rows"] for item in files), "files": files,
-            "failed": [{"file": str(path), "error": str(error), "exit_code": error.exit_code}
-                       for path, error in failures]}
-
-
-def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, method: str | None,
-                out_dir: Path | None, merge_gap: int = 0, min_rows: int = 1) -> "_ScoredFile":
-    """Score one file, print its alarms, notes and (labelled) evaluation, write its CSV and PNG; return what
-    the summary needs. Regions fewer than `merge_gap` rows (or less than a `merge_gap` duration) apart are joined
-    (`merge_close_regions`), then those shorter than `min_rows` rows (or a duration) dropped (`drop_short_regions`)."""
+def _score_and_report(detector, path: Path, stem: str, reading, record, method: str | None, out_dir: Path | None,
+                      merge_gap=0, min_rows=1):
+    """Score one file (`score_files.score_file`), print its alarms, notes and (labelled) evaluation, and write its
+    scores CSV and PNG into `out_dir` (when given) as <stem>.scores.csv and <stem>.png."""
     import numpy as np
-    import pandas as pd
 
-    from tinyad.detectors.pipeline import (level_shift_note, no_threshold_note, pruned_note, stuck_channel_notes,
-                                           unflagged_excess_note, whole_file_departure_note, whole_file_window_note)
-    from tinyad.detectors.fitted_rows import fitted_path_changed, rows_trained_on
-    from tinyad.detectors.sampling import median_interval, other_interval_note, sampling_notes, time_text
-    from tinyad.detectors.scored_plot import plot_scored
-    from tinyad.detectors.telemetry import load_telemetry
-    from tinyad.evaluation import events, report
-    from tinyad.timestamps import time_unit_from_name
+    from tinyad.detectors.sampling import time_text
+    from tinyad.detectors.score_files import (has_channel_errors, plot_scored_file, region_channels_text,
+                                              regions_to_list, score_file, write_scores_csv)
 
-    training_p99 = detector.training_quantile(0.99)
-    data = load_telemetry(path, read["columns"], read["time_column"], read["label_column"], read["sep"],
-                          read["drop"], optional=read["optional"], guess_time=True,
-                          needed_by_model=read["columns"] is not None, fill_missing=read["fill_missing"])
-    result = detector.score(data.values, method, channels=True)
-    seconds = _seconds_for_durations(data, path, merge_gap, min_rows)
-    result.flags, joined = merge_close_regions(result.flags, merge_gap, seconds)
-    flagged_by_threshold = result.flags  # before --min-rows: the notes speak of what the threshold flagged
-    result.flags, dropped = drop_short_regions(result.flags, min_rows, seconds)
-    regions = events(result.flags)
-    fewer = "fewer" if isinstance(merge_gap, int) else "less"
-    changes = ([f"{joined} {fewer} than {region_option_text(merge_gap)} apart joined"] if joined else []) + (
-        [f"{dropped} shorter than {region_option_text(min_rows)} dropped"] if dropped else [])
-    # (summary mark, note): the notes worth repeating in the multi-file summary
-    # a run of over-range marks read as the column's largest reading is no frozen sensor: left out of that test
-    held = data.values if data.range_marked is None else np.where(data.range_marked, np.nan, data.values)
-    stuck = stuck_channel_notes(held, data.columns, statistics[3], data.time)
-    unit = data.time_unit or time_unit_from_name(data.time_name)
-    sampled = median_interval(data.time, unit)  # one comparison with the fit: printed as a note, marked in the summary
-    other_interval = sampled and other_interval_note(sampled["interval"], sampled["unit"], statistics[2])
-    warnings = [("level far from the training data", level_shift_note(data.values, data.columns, *statistics[:2])),
-                ("departs from the training data as a whole", whole_file_departure_note(result, training_p99)),
-                ("no threshold", no_threshold_note(result, data.time)),
-                ("unflagged excess", unflagged_excess_note(dataclasses.replace(result, flags=flagged_by_threshold),
-                                                           training_p99, data.time,
-                                                           error_window=detector.threshold.window))]
+    scored = score_file(detector, path, reading, record, method, merge_gap, min_rows)
+    data, result, regions = scored.data, scored.result, scored.regions
     # "0 flagged" is the line read first: say there and then when rows far above the training errors went unflagged
     unflagged = ("; rows far above the training errors left unflagged, see the notes"
-                 if dict(warnings)["unflagged excess"] else "")
+                 if dict(scored.warnings)["unflagged excess"] else "")
     click.echo(f"{path}: {len(data.values)} rows, {int(result.flags.sum())} flagged in {len(regions)} "
-               f"region(s) ({'; '.join([f'{result.method} threshold', *changes])}){unflagged}")
+               f"region(s) ({'; '.join([f'{result.method} threshold', *scored.changes])}){unflagged}")
     shown = regions_to_list(regions, result.smoothed)
     if regions:
         click.echo("  flagged (data rows counted from 1" + (", with the channels that carry most of the error"
-                                                            if _has_channel_errors(result, data.columns) else "")
+                                                            if has_channel_errors(result, data.columns) else "")
                    + (f"; the {len(shown)} of {len(regions)} with the highest smoothed error, in file order"
                       if len(shown) < len(regions) else "") + "):")
     for a, b in shown:
@@ -797,229 +498,36 @@ def _score_file(detector, path: Path, stem: str, read: dict, statistics: tuple, 
                                                                                       "scores CSV)"))
     if regions and result.channel_errors is None and len(data.columns) > 1:
         click.echo(f"  note: {detector.kind} scores each row as a whole: no channel's part of the error to name")
-    window_note = whole_file_window_note(result.method, detector.threshold.window, len(data.values))
-    for note in [*data.notes, pruned_note(result, detector.threshold.p), window_note, *(note for _, note in warnings),
-                 *sampling_notes(data.time, None, unit), other_interval, *stuck]:
-        if note:
-            click.echo(f"  note: {note}")
-    first_test_row = rows_trained_on(path, read["trained_on"], data.values)
-    if data.labels is not None and not first_test_row and (changed := fitted_path_changed(path, read["trained_on"])):
-        click.echo(f"  note: the detector was fitted on rows 1..{changed} of this file, which has changed since: "
-                   "every row is evaluated")
-    if data.labels is not None and first_test_row >= len(result.flags):
+    for note in scored.notes:
+        click.echo(f"  note: {note}")
+    if scored.fitted_file_changed:
+        click.echo(f"  note: the detector was fitted on rows 1..{scored.fitted_file_changed} of this file, which has "
+                   "changed since: every row is evaluated")
+    if data.labels is not None and scored.evaluation is None:
         click.echo(f"  note: all {len(result.flags)} rows of this file trained the detector: no evaluation (score "
                    "files it was not fitted on)")
-    elif data.labels is not None:
-        if first_test_row:
-            click.echo(f"  note: rows 1..{first_test_row} of this file trained the detector: left out of the "
+    elif scored.evaluation is not None:
+        if scored.first_test_row:
+            click.echo(f"  note: rows 1..{scored.first_test_row} of this file trained the detector: left out of the "
                        "evaluation")
         basis = {"dynamic": "; the dynamic threshold was set on this file's own errors, without its labels"
                             if np.isfinite(result.threshold).any() else "; no dynamic threshold could be set: "
                                                                         "nothing flagged",
                  "covering": "; the covering rule alarms on window residuals"}.get(result.method, "")
-        click.echo(f"  evaluation, rows {first_test_row + 1}..{len(result.flags)} (AUC-PR, VUS-PR and ROC-AUC rank "
-                   f"the smoothed error{basis}):")
-        click.echo("  " + str(report(data.labels[first_test_row:], result.flags[first_test_row:],
-                                     result.smoothed[first_test_row:], name=detector.kind,
-                                     threshold_saw_test_labels=False)))
+        click.echo(f"  evaluation, rows {scored.first_test_row + 1}..{len(result.flags)} (AUC-PR, VUS-PR and ROC-AUC "
+                   f"rank the smoothed error{basis}):")
+        click.echo("  " + str(scored.evaluation))
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
-        frame = pd.DataFrame({"row": np.arange(1, len(result.flags) + 1), "error": result.errors,
-                              "smoothed": result.smoothed, "threshold": result.threshold,
-                              "alarm": result.flags.astype(np.int8)})
-        if data.time is not None:  # under the file's own name, so the scores join back to the data
-            frame.insert(1, data.time_name or "time", data.time)
-        if data.labels is not None:  # beside the alarms they are compared with
-            frame["label"] = data.labels
-        if first_test_row:  # the rows the detector was fitted on: not evaluated
-            frame["fitted_on"] = (np.arange(len(frame)) < first_test_row).astype(np.int8)
-        if _has_channel_errors(result, data.columns):  # each row's error split by channel (they sum to it)
-            for name, column in zip(data.columns, result.channel_errors.T):
-                frame[f"error_{name}"] = column
-        csv_path = out_dir / f"{stem}.scores.csv"
-        with atomic_path(csv_path) as partial:  # a reader never sees half a file
-            frame.to_csv(partial, index=False)
-        mean, std = statistics[:2]
-        usable = mean is not None and std is not None and len(mean) == len(data.columns)
-        order, order_note = plot_channel_order(result, data.columns)
-        png = plot_scored(data, result.smoothed, result.threshold, result.flags, out_dir / f"{stem}.png",
-                          title=f"{path.name}: {detector.kind}, {result.method} threshold",
-                          training_p99=training_p99, pruned=result.pruned,
-                          signal_mean=mean if usable else None, signal_std=std if usable else None,
-                          channel_order=order, order_note=order_note, max_channels=PLOTTED_CHANNELS)
-        if data.values.shape[1] > PLOTTED_CHANNELS:
-            drawn = ", ".join(data.columns[i] for i in order[:PLOTTED_CHANNELS]) if order is not None else ""
-            click.echo(f"  note: the PNG plots {PLOTTED_CHANNELS} of {data.values.shape[1]} channels, "
-                       + (f"those with {order_note}: {drawn}" if order is not None else "the first ones"))
+        csv_path = write_scores_csv(scored, out_dir / f"{stem}.scores.csv")
+        png, note = plot_scored_file(scored, detector, record, out_dir / f"{stem}.png")
+        if note:
+            click.echo(f"  note: {note}")
         click.echo(f"  wrote {csv_path} and {png}")
-    marks = [mark for mark, note in warnings if note] + (["stuck channel"] if stuck else []) + (
-        ["sampled at another interval"] if other_interval else [])
-    return _ScoredFile(path, len(regions), result.flags, result.smoothed, data.labels, tuple(marks), first_test_row,
-                       str(csv_path) if out_dir else None)
+    return scored
 
 
-# A file's flagged regions listed on screen at most: a quantile threshold can flag hundreds of blips.
-REGIONS_LISTED = 20
-
-
-def regions_to_list(regions: list, smoothed, most: int = REGIONS_LISTED) -> list:
-    """The flagged `regions` (half-open row ranges) to print: all of them when at most `most`, else the `most`
-    with the highest peak of the `smoothed` error, in file order (the first 20 could all be blips before the
-    fault). E.g. regions [(0, 2), (5, 9), (12, 13)], peaks 1, 9, 4, most 2 -> [(5, 9), (12, 13)]."""
-    if len(regions) <= most:
-        return list(regions)
-    peaks = [float(smoothed[a:b].max()) for a, b in regions]
-    highest = sorted(range(len(regions)), key=lambda i: -peaks[i])[:most]
-    return [regions[i] for i in sorted(highest)]
-
-
-def merge_close_regions(flags, merge_gap, seconds=None):
-    """(flags with the flagged regions fewer than `merge_gap` unflagged rows apart joined, the rows between
-    flagged too; how many regions were joined into others). E.g. merge_close_regions([1, 0, 1, 0, 0, 0, 1], 2)
-    -> ([1, 1, 1, 0, 0, 0, 1], 1). A `merge_gap` duration (a timedelta) with the rows' times in `seconds`
-    joins regions when the unflagged rows between them cover less than that time (the time from the last flagged
-    row to the next, less one median interval; a gap in the file counts as the time it is): at 5-minute rows,
-    1 h joins as 12 rows do."""
-    import numpy as np
-
-    from tinyad.evaluation import events, join_events
-
-    flags = np.asarray(flags, bool)
-    regions = events(flags)
-    if len(regions) < 2 or not merge_gap:
-        return flags, 0
-    if isinstance(merge_gap, timedelta):
-        limit, interval, joined = merge_gap.total_seconds(), median_step(seconds), [regions[0]]
-        for start, stop in regions[1:]:
-            # the time the unflagged rows between cover (one interval each, as a region's rows in drop_short_regions)
-            if seconds[start] - seconds[joined[-1][1] - 1] - interval < limit:
-                joined[-1] = (joined[-1][0], stop)
-            else:
-                joined.append((start, stop))
-    else:
-        joined = join_events(regions, merge_gap)
-    merged = np.zeros_like(flags)
-    for start, stop in joined:
-        merged[start:stop] = True
-    return merged, len(regions) - len(joined)
-
-
-def elapsed_seconds(seconds):
-    """The rows' times as time elapsed in file order: a step back or a repeated stamp (an hour repeated at a clock
-    change) counts as one median interval, as the detectors count each row as one sample. E.g. [0, 60, 120, 60,
-    120] -> [0, 60, 120, 180, 240]."""
-    import numpy as np
-
-    steps = np.diff(seconds)
-    return np.concatenate([[0.0], np.cumsum(np.where(steps > 0, steps, median_step(seconds)))]) + seconds[0]
-
-
-def drop_short_regions(flags, min_rows, seconds=None):
-    """(flags without the flagged regions shorter than `min_rows` rows, how many were dropped). E.g.
-    drop_short_regions([1, 0, 1, 1, 0, 1], 2) -> ([0, 0, 1, 1, 0, 0], 2). A `min_rows` duration (a timedelta)
-    with the rows' times in `seconds` drops regions lasting less than that: from their first row's time to their
-    last row's, plus the median sampling interval (one row lasts one interval)."""
-    import numpy as np
-
-    from tinyad.evaluation import events
-
-    flags = np.array(flags, bool)
-    if isinstance(min_rows, timedelta):
-        interval = median_step(seconds)
-        short = [(start, stop) for start, stop in events(flags)
-                 if seconds[stop - 1] - seconds[start] + interval < min_rows.total_seconds()]
-    else:
-        short = [(start, stop) for start, stop in events(flags) if stop - start < min_rows]
-    for start, stop in short:
-        flags[start:stop] = False
-    return flags, len(short)
-
-
-# Channels drawn in a PNG (`plot_scored`'s max_channels): more lines than this are not told apart.
-PLOTTED_CHANNELS = 8
-
-
-def _has_channel_errors(result, columns) -> bool:
-    """Whether the model split the error by channel and there is more than one channel to tell apart."""
-    return result.channel_errors is not None and len(columns) > 1
-
-
-# A channel under this share of a region's error is not named beside a larger one (noise, not a cause); leading
-# channels that together carry less than SPREAD_SHARE are named as the largest parts of a spread-out error.
-MIN_NAMED_SHARE = 0.05
-SPREAD_SHARE = 0.5
-
-
-def region_channels_text(channel_errors, first: int, stop: int, columns: list[str]) -> str:
-    """The channels carrying most of the error in rows first .. stop - 1, for a region's line, e.g.
-    "  mostly pressure 71%, flow 18%", or "  spread over the channels, largest: valve 14%, leak 9%, volts 8%"
-    when no few channels carry half of it; channels under MIN_NAMED_SHARE are named only when first. Empty
-    without channel errors or with a single channel."""
-    from tinyad.detectors.pipeline import channel_shares, leading_channels
-
-    if channel_errors is None or len(columns) < 2:
-        return ""
-    leading = leading_channels(channel_shares(channel_errors, first, stop), columns)
-    if sum(share for _, share in leading) < SPREAD_SHARE:
-        return "  spread over the channels, largest: " + ", ".join(f"{name} {share:.0%}" for name, share in leading)
-    named = leading[:1] + [(name, share) for name, share in leading[1:] if share >= MIN_NAMED_SHARE]
-    return "  mostly " + ", ".join(f"{name} {share:.0%}" for name, share in named)
-
-
-def plot_channel_order(result, columns: list[str]) -> tuple[list[int] | None, str]:
-    """(channel indices, what orders them) for a PNG of a file with more channels than it draws: the channels by
-    their share of the error in the flagged rows (all rows when none is flagged), so that the plot shows the
-    channels behind the alarms rather than the first columns. (None, "") when all fit or there are no channel
-    errors."""
-    import numpy as np
-
-    from tinyad.detectors.pipeline import channel_shares
-
-    if result.channel_errors is None or len(columns) <= PLOTTED_CHANNELS:
-        return None, ""
-    flagged = np.asarray(result.flags, bool)
-    rows = result.channel_errors[flagged] if flagged.any() else result.channel_errors
-    shares = channel_shares(rows)
-    order = [int(i) for i in np.argsort(-shares, kind="stable")]
-    return order, "the most error in the flagged rows" if flagged.any() else "the most error"
-
-
-def _seconds_for_durations(data, path, merge_gap, min_rows):
-    """The rows' times in seconds when --merge-gap or --min-rows is a duration (else None); InputError when the
-    file has no time column of date-times or seconds to measure it with."""
-    from tinyad.detectors.sampling import time_in_seconds
-    from tinyad.timestamps import time_unit_from_name
-
-    given = [(name, value) for name, value in (("--merge-gap", merge_gap), ("--min-rows", min_rows))
-             if isinstance(value, timedelta)]
-    if not given:
-        return None
-    found = time_in_seconds(data.time, data.time_unit or time_unit_from_name(data.time_name))
-    if found is None or found[1] != "s":
-        shown = " and ".join(f"{name} {region_option_text(value)}" for name, value in given)
-        rows = "give rows instead, e.g. " + " ".join(f"{name} 12" for name, _ in given)
-        if data.time is None:
-            raise InputError(f"{path}: {shown}: a duration needs a time column, and the file has none",
-                             hint=f"{rows}, or name the time column with --time-column")
-        raise InputError(f"{path}: {shown}: the time column {data.time_name!r} holds numbers without a unit, so a "
-                         "duration cannot be measured on it",
-                         hint=f"{rows}, or name the column with its unit (e.g. {data.time_name}_s or "
-                              f"{data.time_name}_ms)")
-    return elapsed_seconds(found[0])
-
-
-class _ScoredFile(NamedTuple):
-    path: Path
-    regions: int
-    flags: "np.ndarray"
-    smoothed: "np.ndarray"
-    labels: "np.ndarray | None"
-    marks: tuple = ()  # warnings worth repeating in the summary, e.g. "no threshold"
-    first_test_row: int = 0  # the rows before it trained the detector: not evaluated
-    csv_path: str | None = None  # its scores CSV, when written
-
-
-def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
+def _print_summary(scored: list, kind: str) -> None:
     """A line per file (with its warnings: a level far from the training data, departs from it as a whole, no
     threshold, a large unflagged excess, a stuck channel, sampled at another interval), then (when every file is
     labelled) the report over all files concatenated, as SKAB's protocol scores them, without the rows the
@@ -1036,7 +544,7 @@ def _print_summary(scored: list[_ScoredFile], kind: str) -> None:
         if f.first_test_row:  # the data the detector was fitted on: its alarms say little
             marks += f"  [fitted on rows 1..{f.first_test_row}]"
         click.echo(f"  {str(f.path):{width}}  {rows:7d} rows  {flagged:7d} flagged ({flagged / rows:6.1%})  "
-                   f"{f.regions:4d} region(s){marks}")
+                   f"{len(f.regions):4d} region(s){marks}")
     if not all(f.labels is not None for f in scored):
         return
     tested = [f for f in scored if f.first_test_row < len(f.flags)]
