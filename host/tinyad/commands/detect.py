@@ -280,9 +280,6 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
     # Everything that can be checked without the data is checked before loading it.
     check_model_options(kind, {"--window": window, "--horizon": horizon, "--dense-units": dense_units,
                                "--lstm-units": lstm_units, "--epochs": epochs})
-    if train_rows and train_until:
-        raise InputError("--train-rows and --train-until both choose the training rows",
-                         hint="give one of them")
     if method == "covering" and kind not in WINDOW_AUTOENCODERS:
         raise InputError(f"the covering threshold needs a window autoencoder, not {kind}",
                          hint=f"use --model {' or '.join(WINDOW_AUTOENCODERS)}, or another threshold")
