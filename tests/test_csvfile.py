@@ -55,6 +55,7 @@ def test_a_windows_1252_export_is_named_as_not_utf8_with_how_to_save_it(tmp_path
     ("a;b\n1,5;2\n3,5;4\n", ";"),     # decimal commas inside ;-separated fields
     ("a\tb\n1\t2\n3\t4\n", "\t"),
     ("a,b\n1,2\n3,4\n", ","),
+    ("a;b\n" + "1;2;\n" * 12, ";"),   # data lines closed by a ';' the header lacks: the sniffer gives up
 ])
 def test_sniff_separator_picks_among_csv_separators(tmp_path, text, separator):
     path = tmp_path / "x.csv"

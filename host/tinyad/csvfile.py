@@ -68,7 +68,8 @@ CSV_SEPARATORS = ",;\t|"
 
 def sniff_separator(path: Path, sample_bytes: int = 65536, skip_lines: int = 0) -> str:
     """The separator of a CSV file among CSV_SEPARATORS, sniffed from its start (after `skip_lines` lines, e.g.
-    comments above the header); "," when nothing decides (a one-column file). E.g. SKAB's files give ";". Any
+    comments above the header); when the lines disagree, the separator the header holds most of; "," when nothing
+    decides (a one-column file). E.g. SKAB's files give ";". Any
     encoding that writes the separators as ASCII will do (UTF-8, Windows-1252): bytes that are not UTF-8 (a
     cp1252 "°") read as U+FFFD, which is no separator."""
     import csv
@@ -79,8 +80,11 @@ def sniff_separator(path: Path, sample_bytes: int = 65536, skip_lines: int = 0) 
         sample = handle.read(sample_bytes)
     try:
         return csv.Sniffer().sniff(sample, delimiters=CSV_SEPARATORS).delimiter
-    except csv.Error:
-        return ","
+    except csv.Error:  # e.g. a short file whose data lines hold one separator more than the header (closing ';')
+        header = sample.splitlines()[0] if sample else ""
+        counts = {separator: header.count(separator) for separator in CSV_SEPARATORS}
+        most = max(counts, key=counts.get)
+        return most if counts[most] else ","
 
 
 def ends_without_line_end(path: str | os.PathLike) -> bool:

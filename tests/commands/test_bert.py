@@ -635,7 +635,7 @@ def test_load_bms_leaves_out_flags_and_counters_with_a_note(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "note: column(s) balancing_active left out: true/false status flags, not signals; to keep it" in text
     assert "note: column(s) record_id left out: integers that increase on every row" in text
-    assert "24 rows x 1 channels: volts" in text
+    assert "24 rows x 1 channel: volts" in text
     assert main(["bert", "load-bms", "--input", str(typed), "--column", "volts", "--column", "record_id", "-o",
                  str(out)]) == 0
     from tinyad.battery.bms import read_tidy

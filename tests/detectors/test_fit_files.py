@@ -29,3 +29,45 @@ def test_read_training_set_chooses_rows_and_says_what_it_assumed_in_order(tmp_pa
         read_training_set([first], ReadOptions(), train_until="-1")
     with pytest.raises(InputError, match="both choose the training rows"):
         read_training_set([first], ReadOptions(), train_rows=2, train_until="3")
+
+
+def test_one_path_is_one_file_and_train_rows_below_one_are_refused(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("time,flow\n" + "".join(f"{i},{i % 3}.5\n" for i in range(8)))
+    assert [len(s) for s in read_training_set(str(path), ReadOptions()).segments] == [8]
+    for bad in (0, -5, 2.5):
+        with pytest.raises(InputError, match="--train-rows must be a whole number >= 1"):
+            read_training_set([path], ReadOptions(), train_rows=bad)
+
+
+def test_save_fit_refuses_a_detector_fitted_on_other_columns(tmp_path):
+    import pandas as pd
+
+    from tinyad.detectors.fit_files import save_fit
+    from tinyad.detectors.pipeline import LabelFreeDetector
+
+    path = tmp_path / "a.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.normal(size=50), "b": rng.normal(size=50)}).to_csv(path, index=False)
+    training = read_training_set([path], ReadOptions())
+    swapped = LabelFreeDetector("pca-t2q").fit(pd.read_csv(path)[["b", "a"]])
+    with pytest.raises(InputError, match="fitted on b, a, not on this training set's columns a, b"):
+        save_fit(swapped, tmp_path / "d", training, ReadOptions())
+    with pytest.raises(InputError, match="not fitted"):
+        save_fit(LabelFreeDetector("pca-t2q"), tmp_path / "d", training, ReadOptions())
+    assert not (tmp_path / "d").exists()  # nothing written
+    fitted = LabelFreeDetector("pca-t2q").fit(training.segments)
+    assert save_fit(fitted, tmp_path / "d", training, ReadOptions()) == []
+    assert (tmp_path / "d" / "columns.txt").read_text().split() == ["a", "b"]
+
+
+def test_model_options_no_fit_can_run_with_are_refused_with_the_options_named():
+    from tinyad.detectors.pipeline import make_detector
+
+    for bad in ({"epochs": 0}, {"epochs": -3}, {"batch_size": 0}, {"validation_fraction": 1.0}):
+        for kind in ("lstm-ae", "conv-ae", "forecaster"):
+            with pytest.raises(InputError, match="must be"):
+                make_detector(kind, **bad)
+    with pytest.raises(InputError, match="bad option for conv-ae") as refused:
+        make_detector("conv-ae", windw=30)
+    assert refused.value.hint.startswith("conv-ae takes window, filters, kernel_size, dropout, epochs")

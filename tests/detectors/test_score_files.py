@@ -2,10 +2,12 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tinyad.detectors.fit_files import ReadOptions
 from tinyad.detectors.score_files import (FitRecord, drop_short_regions, elapsed_seconds, merge_close_regions,
                                           region_option_text)
+from tinyad.errors import InputError
 
 
 def test_merge_close_regions_joins_only_regions_fewer_rows_apart_than_the_gap():
@@ -52,3 +54,54 @@ def test_a_fit_record_and_a_summary_from_what_fit_saved():
     record = FitRecord.from_saved({"signal_mean": [1.0], "signal_std": [2.0], "trained_on": [{"rows": 3}]})
     assert (record.signal_mean, record.sampling, record.trained_on) == ([1.0], None, [{"rows": 3}])
     assert FitRecord.from_saved({}) == FitRecord()
+
+
+def test_rows_or_duration_reads_rows_and_durations_as_the_cli_does():
+    from tinyad.detectors.score_files import rows_or_duration
+
+    assert rows_or_duration(12, 1, "--min-rows") == 12 and rows_or_duration("12", 1, "--min-rows") == 12
+    assert rows_or_duration("1h", 0, "--merge-gap") == pd.Timedelta("1h") and rows_or_duration("0", 0, "-") == 0
+    for bad, least in (("soon", 0), (0, 1), (-3, 0), ("-5min", 1), (2.5, 0), (True, 0)):
+        with pytest.raises(InputError, match="--merge-gap"):
+            rows_or_duration(bad, least, "--merge-gap")
+
+
+def _plant(path, order=("temp", "pressure", "flow")):
+    """A small plant CSV: three channels, a pressure fault at rows 400..439 (0-based), marked in `anomaly`."""
+    rng = np.random.default_rng(0)
+    temp = 60 + rng.normal(0, 0.1, 500)
+    columns = {"temp": temp, "pressure": 2 + 0.05 * temp + rng.normal(0, 0.01, 500), "flow": rng.normal(10, 0.2, 500)}
+    columns["pressure"][400:440] += 0.3
+    frame = pd.DataFrame({name: columns[name] for name in order})
+    frame.insert(0, "time", np.arange(500))
+    frame["anomaly"] = (np.arange(500) >= 400) & (np.arange(500) < 440)
+    frame["anomaly"] = frame["anomaly"].astype(int)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_score_file_matches_columns_by_name_and_names_the_columns_when_their_count_differs(tmp_path):
+    from tinyad.detectors.pipeline import LabelFreeDetector, ThresholdConfig
+    from tinyad.detectors.score_files import score_file
+
+    plant = _plant(tmp_path / "plant.csv")
+    frame = pd.read_csv(plant)
+    detector = LabelFreeDetector("pca-t2q", ThresholdConfig(smoothing_span=5))
+    detector.fit(frame[["temp", "pressure", "flow"]].iloc[:300])
+    reordered = _plant(tmp_path / "reordered.csv", order=("flow", "temp", "pressure"))
+    reading = ReadOptions(label_column="anomaly")
+    found = [score_file(detector, path, reading, FitRecord()) for path in (plant, reordered)]
+    assert found[0].regions == found[1].regions and found[0].flags[405:440].all()
+    assert found[1].data.columns == ["temp", "pressure", "flow"]  # read by name, in the fitted order
+    # saved with LabelFreeDetector.save, a detector knows no rows it was fitted on: evaluated whole, and said so
+    assert found[0].evaluation.n_points == 500
+    assert any("records no rows it was fitted on" in note for note in found[0].notes)
+    by_position = LabelFreeDetector("pca-t2q").fit(frame[["temp", "pressure", "flow"]].to_numpy()[:300])
+    with pytest.raises(InputError, match=r"4 columns read \(temp, pressure, flow, anomaly\), but the detector was "
+                                         r"fitted on 3 channels") as refused:
+        score_file(by_position, plant, ReadOptions(), FitRecord())
+    assert "--label-column" in refused.value.hint
+    with pytest.raises(InputError, match="unknown threshold method 'quantil'"):
+        score_file(detector, plant, ReadOptions(label_column="anomaly"), FitRecord(), method="quantil")
+    with pytest.raises(InputError, match="unknown threshold method 'dynamc'"):
+        detector.score(frame, method="dynamc")

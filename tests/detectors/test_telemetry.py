@@ -416,3 +416,27 @@ def test_a_file_without_a_final_line_end_is_noted_as_maybe_still_being_written(t
     assert not any("line end" in note for note in load_telemetry(whole).notes)
     assert ("the file does not end with a line end: still being written? its last row (data row 2) may be cut off, "
             "and a number cut short reads as another value") in load_telemetry(cut).notes
+
+
+def test_a_separator_closing_every_line_is_read_past_with_a_note(tmp_path):
+    rows = "".join(f"2026-03-01 00:{i:02d}:00;{60 + i % 4}.5;{10 + i % 3}\n" for i in range(20))
+    closing_data = tmp_path / "data.csv"  # every data line ends with ';', the header does not
+    closing_data.write_text("time;temp;flow\n" + rows.replace("\n", ";\n"))
+    closing_all = tmp_path / "all.csv"  # the header too: pandas reads an empty column "Unnamed: 3"
+    closing_all.write_text("time;temp;flow;\n" + rows.replace("\n", ";\n"))
+    for path, note in ((closing_data, "every data line ends with a separator (';') the header lacks: the empty field "
+                                      "after it is ignored"),
+                       (closing_all, "every line ends with a separator (';'): the empty column after the last is "
+                                     "left out")):
+        data = load_telemetry(path, guess_time=True)
+        assert data.columns == ["temp", "flow"] and data.values[:6, 0].tolist() == [60.5, 61.5, 62.5, 63.5, 60.5, 61.5]
+        assert data.time_name == "time" and note in data.notes
+
+
+def test_a_last_line_cut_inside_the_time_stamp_is_named_as_unfinished(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("time,temp\n" + "".join(f"2026-03-01 00:{i:02d}:00,{60 + i % 4}.5\n" for i in range(6))
+                    + "2026-03-02 ")
+    with pytest.raises(InputError, match="data row 7, column 'temp': missing") as refused:
+        load_telemetry(path, guess_time=True)
+    assert refused.value.hint.startswith("the last line has no line end: the file is probably still being written")

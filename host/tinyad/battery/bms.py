@@ -430,11 +430,12 @@ _AMBIGUOUS_DATE = re.compile(r"^\s*\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
 
 
 def describe_duration(delta: pd.Timedelta) -> str:
-    """A time span for people: '5 s', '25 min', '3.5 h', '30 days'."""
+    """A time span for people: '5 s', '25 min', '3.5 h', '1 day', '30 days'."""
     seconds = delta.total_seconds()
     for size, unit in ((86400, "days"), (3600, "h"), (60, "min")):
         if seconds >= size:
-            return f"{seconds / size:.3g} {unit}"
+            amount = f"{seconds / size:.3g}"
+            return f"{amount} {'day' if unit == 'days' and amount == '1' else unit}"
     return f"{seconds:.3g} s"
 
 

@@ -123,7 +123,8 @@ def load_bms(rack, bess, input_path, root, time_column, dayfirst, decimal, colum
         click.echo(f"  {line}" + (" (all in the file's metadata)" if line.startswith("...") else ""))
     for note in tidy.gaps.notes:
         click.echo(f"note: {note}")
-    click.echo(f"wrote {out_path} ({len(tidy.frame)} rows x {len(tidy.channels)} channels: "
+    plural = "s" if len(tidy.channels) != 1 else ""
+    click.echo(f"wrote {out_path} ({len(tidy.frame)} rows x {len(tidy.channels)} channel{plural}: "
                f"{', '.join(tidy.channels)}; {tidy.period_s:g} s" + (", times in UTC)" if tidy.time_zone else ")"))
 
 

@@ -14,7 +14,7 @@ import click
 from tinyad.atomic import outputs_in, remove_outputs, write_text_atomic
 from tinyad.detectors.pipeline import COLUMNS_FILE, KIND_NAMES, THRESHOLD_METHODS
 from tinyad.detectors.skab_rule import UCL_FACTOR, UCL_QUANTILE
-from tinyad.detectors.score_files import region_option_text
+from tinyad.detectors.score_files import region_option_text, rows_or_duration
 from tinyad.errors import ALARMS_EXIT_CODE, AlarmsFound, InputError, TinyadError
 from tinyad.paths import distinct_stems
 
@@ -128,22 +128,10 @@ class RowsOrDuration(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, (int, timedelta)):
             return value
-        text = str(value).strip()
-        if text.isdigit():
-            if int(text) < self.least:
-                self.fail(f"{text} rows is below the least, {self.least}", param, ctx)
-            return int(text)
-        import pandas as pd
-
         try:
-            duration = pd.Timedelta(text)
-        except ValueError:
-            self.fail(f"{value!r} is neither a number of rows nor a duration (e.g. 12, 30min, 1h, 2d)", param, ctx)
-        if duration == pd.Timedelta(0) and self.least == 0:
-            return 0
-        if duration <= pd.Timedelta(0):
-            self.fail(f"{value!r}: a duration must be longer than 0", param, ctx)
-        return duration
+            return rows_or_duration(value, self.least, param.opts[0] if param else "value")
+        except InputError as err:
+            self.fail(f"{err} ({err.hint})" if err.hint else str(err), param, ctx)
 
 
 # The threshold's settings (not the EWMA span: the saved training errors are smoothed with it): fit saves them,
@@ -314,7 +302,8 @@ def fit(normal_files, out_dir, kind, columns, time_column, sep, drop, fill_missi
         if note := error_window_rounding_note(error_window, training.sampling):
             click.echo(f"note: {note}")
     names = training.columns
-    click.echo(f"fitting {kind} on {sum(len(s) for s in training.segments)} rows x {len(names)} channels "
+    click.echo(f"fitting {kind} on {sum(len(s) for s in training.segments)} rows x {len(names)} "
+               f"channel{'s' if len(names) != 1 else ''} "
                f"({', '.join(names)})")
     # tqdm redraws its bar with carriage returns: a log file or pipe would collect every frame
     detector.fit(training.segments, progress=sys.stderr.isatty())

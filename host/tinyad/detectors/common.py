@@ -56,6 +56,16 @@ def _frame_as_array(frame, where: str) -> np.ndarray:
     return frame.to_numpy(dtype=float, na_value=np.nan)
 
 
+def check_training_settings(config) -> None:
+    """Refuse training settings no Keras fit can run with: epochs and batch size below 1, a validation fraction
+    outside [0, 1), a patience below 0 (an untrained network would otherwise "fit" and score)."""
+    if config.epochs < 1 or config.batch_size < 1:
+        raise InputError(f"epochs and batch_size must be >= 1, got {config.epochs} and {config.batch_size}")
+    if not 0 <= config.validation_fraction < 1 or config.patience < 0:
+        raise InputError(f"validation_fraction must be in [0, 1) and patience >= 0, got "
+                         f"{config.validation_fraction} and {config.patience}")
+
+
 def check_series(values, n_features: int | None = None, min_length: int = 2, where: str = "data") -> np.ndarray:
     """Return `values` as a (time, features) float64 array, or raise InputError for wrong shape, wrong
     channel count, too few rows, a DataFrame column that is not numbers, or NaN/inf (naming the first bad row).

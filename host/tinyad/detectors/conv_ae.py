@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tinyad.detectors.common import check_training_settings
 from tinyad.detectors.lstm_ae import LSTMAutoencoder
 from tinyad.errors import InputError
 
@@ -33,6 +34,7 @@ class ConvAEConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_training_settings(self)
         if not self.filters or any(f < 1 for f in self.filters):
             raise InputError(f"need at least one convolution with positive filters, got {self.filters}")
         factor = 2 ** len(self.filters)

@@ -120,10 +120,12 @@ def model_config_of(detector):
 def check_model_config(detector) -> None:
     """Build the (unfitted) model's config once so that a bad combination of model options (e.g. a Conv-AE window
     that its strides do not divide) fails before the data is loaded. Keras is imported only by fit itself."""
+    from tinyad.detectors.pipeline import bad_option_error, detector_kinds
+
     try:
         model_config_of(detector)
     except TypeError as err:
-        raise InputError(f"bad option for {detector.kind}: {err}") from err
+        raise bad_option_error(detector.kind, detector_kinds()[detector.kind][1], err) from err
 
 
 def rows_per_window(detector) -> int:
@@ -135,8 +137,10 @@ def rows_per_window(detector) -> int:
 
 
 def load_read_options(model_dir: Path) -> dict:
-    """The read options and training statistics saved by `detect fit` (empty for folders fitted before
-    they were saved)."""
+    """The read options and training statistics saved by `detect fit` (empty for folders fitted before they were
+    saved, or saved by `LabelFreeDetector.save`); InputError when `model_dir` is no folder."""
+    if not Path(model_dir).is_dir():
+        raise InputError(f"{model_dir}: no such detector folder", hint="give the folder `detect fit --out` wrote")
     path = Path(model_dir) / READ_OPTIONS_FILE
     if not path.exists():
         return {}
@@ -230,7 +234,8 @@ def _columns_mismatch_hint(first: Telemetry, other: Telemetry) -> str:
 
 def read_training_set(files, reading: ReadOptions, train_rows: int | None = None, train_until: str | None = None,
                       allow_labelled_faults: bool = False) -> TrainingSet:
-    """Read the normal `files` with `reading` (well-known label columns left out unless named) and choose the
+    """Read the normal `files` (paths; one path alone is one file) with `reading` (well-known label columns left
+    out unless named) and choose the
     rows to train on: the first `train_rows` of each file, or those before the time `train_until`, else all.
 
     Raises InputError for sessions labelled as faults (unless `allow_labelled_faults`: then a warning), files
@@ -243,6 +248,11 @@ def read_training_set(files, reading: ReadOptions, train_rows: int | None = None
 
     if train_rows and train_until:
         raise InputError("--train-rows and --train-until both choose the training rows", hint="give one of them")
+    if train_rows is not None and (isinstance(train_rows, bool) or not isinstance(train_rows, (int, np.integer))
+                                   or train_rows < 1):
+        raise InputError(f"--train-rows must be a whole number >= 1, got {train_rows!r}",
+                         hint="the number of leading rows of each file to train on; None trains on all of them")
+    files = [files] if isinstance(files, (str, Path)) else list(files)
     messages = []
 
     def note(text):
@@ -346,6 +356,13 @@ def fit_record(training: TrainingSet, reading: ReadOptions) -> dict:
 def save_fit(detector, out_dir: Path, training: TrainingSet, reading: ReadOptions) -> list[str]:
     """Save the fitted `detector` into `out_dir` with its columns and read_options.json (`fit_record`), after
     removing a previous fit's files (returned by name; nothing else in the folder is touched)."""
+    if detector.n_channels is None:
+        raise InputError("the detector is not fitted", hint="fit it on training.segments before save_fit")
+    if (detector.columns is not None and list(detector.columns) != training.columns) or \
+            detector.n_channels != len(training.columns):
+        fitted = ", ".join(detector.columns) if detector.columns is not None else f"{detector.n_channels} channels"
+        raise InputError(f"the detector was fitted on {fitted}, not on this training set's columns "
+                         f"{', '.join(training.columns)}", hint="fit it on training.segments, then save it with them")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     removed = remove_previous_fit(out_dir)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinyad.detectors.common import KerasDetector, Standardizer, as_segments, check_series, sliding_windows
+from tinyad.detectors.common import (KerasDetector, Standardizer, as_segments, check_series, check_training_settings,
+                                     sliding_windows)
 from tinyad.detectors.lstm_ae import _fit_keras
 from tinyad.errors import InputError
 
@@ -35,6 +36,7 @@ class ForecasterConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_training_settings(self)
         if self.history < 1 or self.horizon < 1 or not self.lstm_units:
             raise InputError(f"history and horizon must be >= 1 with at least one LSTM layer, got "
                              f"{self.history}, {self.horizon}, {self.lstm_units}")

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinyad.detectors.common import (KerasDetector, Standardizer, as_segments, check_series, sliding_windows,
-                                     window_errors_to_steps)
+from tinyad.detectors.common import (KerasDetector, Standardizer, as_segments, check_series, check_training_settings,
+                                     sliding_windows, window_errors_to_steps)
 from tinyad.errors import InputError
 
 
@@ -35,6 +35,7 @@ class LSTMAEConfig:
     seed: int = 0
 
     def __post_init__(self):
+        check_training_settings(self)
         if self.window < 2:
             raise InputError(f"window must be >= 2, got {self.window}")
         if not self.lstm_units or any(u < 1 for u in self.lstm_units + self.dense_units):

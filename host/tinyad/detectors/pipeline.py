@@ -42,6 +42,22 @@ def detector_kinds() -> dict:
 KIND_NAMES = ("lstm-ae", "conv-ae", "forecaster", "isolation-forest", "pca-t2q")
 
 
+def check_method(method: str | None) -> str | None:
+    """`method` when it is None (the detector's own) or one of THRESHOLD_METHODS; else InputError."""
+    if method is not None and method not in THRESHOLD_METHODS:
+        raise InputError(f"unknown threshold method {method!r}", hint=f"choose one of {', '.join(THRESHOLD_METHODS)}")
+    return method
+
+
+def bad_option_error(kind: str, config_cls, err: TypeError) -> InputError:
+    """The InputError for a model option `config_cls` does not take (a TypeError from building it), with a hint
+    naming the options it does take."""
+    from dataclasses import fields
+
+    return InputError(f"bad option for {kind}: {err}",
+                      hint=f"{kind} takes {', '.join(f.name for f in fields(config_cls))}")
+
+
 def make_detector(kind: str, **config):
     """A new, unfitted detector of `kind` with config overrides, e.g. make_detector("lstm-ae", window=20)."""
     kinds = detector_kinds()
@@ -51,7 +67,7 @@ def make_detector(kind: str, **config):
     try:
         return detector_cls(config_cls(**config))
     except TypeError as err:
-        raise InputError(f"bad option for {kind}: {err}") from err
+        raise bad_option_error(kind, config_cls, err) from err
 
 
 @dataclass
@@ -399,6 +415,15 @@ class LabelFreeDetector:
             self.train_residuals = np.concatenate([residuals for _, residuals, _ in passes])
         return self
 
+    @property
+    def n_channels(self) -> int | None:
+        """How many channels the detector was fitted on (None before fit)."""
+        if self.columns is not None:
+            return len(self.columns)
+        fitted = getattr(self.detector, "fitted", None)
+        return getattr(self.detector, "n_features", None) or (fitted.get("n_features") if isinstance(fitted, dict)
+                                                              else None)
+
     def in_fitted_order(self, values, where: str = "scoring data"):
         """`values` with a DataFrame's columns picked by name in the fitted order (`columns`), others left out;
         arrays, and DataFrames when no names were fitted, as they are. InputError for fitted columns it lacks."""
@@ -462,7 +487,7 @@ class LabelFreeDetector:
     def threshold_errors(self, smoothed: np.ndarray, method: str | None = None) -> tuple:
         """(threshold per step, flags, pruned runs) for already smoothed errors."""
         c = self.threshold
-        method = method or c.method
+        method = check_method(method) or c.method
         if method == "covering":
             raise InputError("the covering threshold works on window residuals, not on smoothed errors",
                              hint="use score(values)")
@@ -482,6 +507,7 @@ class LabelFreeDetector:
         channel's part of the errors (ScoreResult.channel_errors) where the model has one."""
         if self.detector is None:
             raise InputError("the detector is not fitted", hint="call fit(normal) first (CLI: `tinyad detect fit`)")
+        check_method(method)  # before the model runs: a typo must not fall through to another threshold
         errors, residuals, channel_errors = self._errors_and_residuals(self.in_fitted_order(values), channels)
         smoothed = self.smooth(errors)
         names = list(self.columns) if channel_errors is not None and self.columns is not None else None

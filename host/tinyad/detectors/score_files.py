@@ -13,7 +13,7 @@ import numpy as np
 
 from tinyad.atomic import atomic_path
 from tinyad.detectors.fit_files import ReadOptions
-from tinyad.detectors.pipeline import ScoreResult
+from tinyad.detectors.pipeline import ScoreResult, check_method
 from tinyad.detectors.sampling import median_step
 from tinyad.detectors.telemetry import Telemetry
 from tinyad.errors import InputError
@@ -34,7 +34,8 @@ SPREAD_SHARE = 0.5
 class FitRecord:
     """What `detect fit` saved beside the detector (read_options.json) that scoring compares a file with: the
     training signals' mean and std, the training interval (`median_interval`), each channel's longest constant
-    run, and the files and rows fitted on. Empty for a folder fitted through the Python API."""
+    run, and the files and rows fitted on (`save_fit` writes it too). Empty for a detector saved with
+    `LabelFreeDetector.save`: it knows no rows it was fitted on, so a labelled file is evaluated whole."""
 
     signal_mean: list | None = None
     signal_std: list | None = None
@@ -89,6 +90,38 @@ class ScoredFile:
         """The summary's marks of this file: its warnings that fired, a stuck channel, another interval."""
         return tuple([mark for mark, note in self.warnings if note] + (["stuck channel"] if self.stuck else [])
                      + (["sampled at another interval"] if self.other_interval else []))
+
+
+def rows_or_duration(value, least: int, option: str):
+    """--merge-gap / --min-rows as `score_file` takes them: a number of rows (an int >= `least`, or its digits as
+    text) or a duration (a timedelta, or text pandas reads as one: "30min", "1h", "2 days"; longer than 0, or 0
+    where `least` is 0). E.g. "12" -> 12, "1h" -> Timedelta("1h"). InputError naming `option` otherwise."""
+    import pandas as pd
+
+    if isinstance(value, timedelta):
+        duration = pd.Timedelta(value)
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        duration = None
+    elif isinstance(value, str) and value.strip().isdigit():
+        value, duration = int(value.strip()), None
+    elif isinstance(value, str):
+        try:
+            duration = pd.Timedelta(value.strip())
+        except ValueError:
+            raise InputError(f"{option} {value!r} is neither a number of rows nor a duration",
+                             hint="e.g. 12, 30min, 1h, 2d") from None
+    else:
+        raise InputError(f"{option} {value!r} is neither a number of rows nor a duration",
+                         hint="a whole number of rows (e.g. 12) or a duration (e.g. \"30min\", timedelta(hours=1))")
+    if duration is None:
+        if value < least:
+            raise InputError(f"{option} {value} rows is below the least, {least}")
+        return int(value)
+    if duration == pd.Timedelta(0) and least == 0:
+        return 0
+    if duration <= pd.Timedelta(0):
+        raise InputError(f"{option} {value!r}: a duration must be longer than 0")
+    return duration
 
 
 def region_option_text(value) -> str:
@@ -245,8 +278,17 @@ def score_file(detector, path: Path, reading: ReadOptions, record: FitRecord, me
     from tinyad.evaluation import events, report
     from tinyad.timestamps import time_unit_from_name
 
+    merge_gap, min_rows = rows_or_duration(merge_gap, 0, "--merge-gap"), rows_or_duration(min_rows, 1, "--min-rows")
+    check_method(method)
     training_p99 = detector.training_quantile(0.99)
+    if reading.columns is None and detector.columns is not None:  # a detector saved with LabelFreeDetector.save
+        reading = dataclasses.replace(reading, columns=list(detector.columns))
     data = reading.load(path, needed_by_model=reading.columns is not None)
+    if detector.n_channels is not None and data.values.shape[1] != detector.n_channels:
+        raise InputError(f"{path}: {data.values.shape[1]} columns read ({', '.join(map(str, data.columns))}), but "
+                         f"the detector was fitted on {detector.n_channels} channels",
+                         hint="name the fitted columns with --columns (in the fitted order), leave the others out with "
+                              "--drop, and name a label column with --label-column")
     result = detector.score(data.values, method, channels=True)
     seconds = seconds_for_durations(data, path, merge_gap, min_rows)
     result.flags, joined = merge_close_regions(result.flags, merge_gap, seconds)
@@ -275,6 +317,9 @@ def score_file(detector, path: Path, reading: ReadOptions, record: FitRecord, me
     first_test_row = rows_trained_on(path, record.trained_on, data.values)
     changed = (fitted_path_changed(path, record.trained_on)
                if data.labels is not None and not first_test_row else 0)
+    if data.labels is not None and not record.trained_on:
+        notes.append("the detector records no rows it was fitted on (saved with LabelFreeDetector.save, not "
+                     "`detect fit` or save_fit): every row is evaluated, also any it was fitted on")
     evaluation = None
     if data.labels is not None and first_test_row < len(result.flags):
         evaluation = report(data.labels[first_test_row:], result.flags[first_test_row:],

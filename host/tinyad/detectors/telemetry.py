@@ -330,6 +330,15 @@ def _next_text_line(path: Path, after: int) -> int:
     return after + 1
 
 
+def _data_lines_end_with(path: Path, sep: str, skipped: int, most: int = 20) -> bool:
+    """Whether the first `most` data lines (after `skipped` comment lines and the header) all end with `sep`:
+    an export that closes every data row with a separator, which pandas would read as one field more."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        lines = [line.rstrip("\r\n") for _, line in zip(range(skipped + 1 + most), handle)][skipped + 1:]
+    lines = [line for line in lines if line.strip()]
+    return bool(lines) and all(line.endswith(sep) for line in lines)
+
+
 def _all_numbers(line: str, sep: str) -> bool:
     """Whether every field of a text line is a number (a data row, not a header)."""
     fields = [field.strip().strip('"') for field in line.split(sep)]
@@ -456,6 +465,11 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             elif comments:
                 notes.append(f"skipped {len(comments)} comment line(s) above the header (the first: "
                              f"{comments[0][:60]!r})")
+            if not isinstance(frame.index, pd.RangeIndex) and _data_lines_end_with(path, sep, skipped):
+                read_kwargs["index_col"] = False  # pandas' reading of a separator closing every data line
+                frame = _read_csv_any_encoding(path, sep, **read_kwargs)[0]
+                notes.append(f"every data line ends with a separator ({sep!r}) the header lacks: the empty field "
+                             "after it is ignored")
             if not isinstance(frame.index, pd.RangeIndex):  # more fields below the first line than in it
                 raise InputError(f"{path}: the first line{' after the comments' if skipped else ''} has fewer "
                                  f"fields than the lines below it ({str(frame.columns[0])[:60]!r}): a line above "
@@ -467,6 +481,11 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                 frame = _read_csv_any_encoding(path, sep, **read_kwargs)[0]
                 notes.append(f"skipped data row 1 ({', '.join(units)}), text in every column, as a row of units "
                              "is; data rows are counted from the row after it")
+            trailing = [name for name in frame.columns
+                        if str(name).startswith("Unnamed: ") and frame[name].isna().all()]
+            if trailing and trailing == list(frame.columns[-len(trailing):]):
+                frame = frame.drop(columns=trailing)
+                notes.append(f"every line ends with a separator ({sep!r}): the empty column after the last is left out")
             decimal_commas = _with_decimal_commas(frame, sep)
         else:
             spreadsheet = suffix in (".xlsx", ".xls", ".xlsm", ".ods")
@@ -516,7 +535,10 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             # in any order (an unsorted export; as a signal it would only fail as "non-numeric")
             # (its empty cells aside: one blank stamp should not turn the time column into a "non-numeric" signal)
             present = frame[candidate].dropna() if candidate is not None else None
-            if candidate is not None and len(present) and reads_as_time_column(present):
+            # a last line cut off mid-stamp ("2026-03-02 "): still the time column, and the cut line is named below
+            cut_last = suffix != ".parquet" and present is not None and len(present) > 1 and ends_without_line_end(path)
+            if candidate is not None and len(present) and (
+                    reads_as_time_column(present) or (cut_last and reads_as_time_column(present.iloc[:-1]))):
                 time_column, guessed = candidate, True
             else:
                 time_like_signal = candidate
