@@ -35,6 +35,9 @@ def test_one_path_is_one_file_and_train_rows_below_one_are_refused(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text("time,flow\n" + "".join(f"{i},{i % 3}.5\n" for i in range(8)))
     assert [len(s) for s in read_training_set(str(path), ReadOptions()).segments] == [8]
+    longer = read_training_set([path], ReadOptions(), train_rows=20)
+    assert [len(s) for s in longer.segments] == [8] and longer.messages[-1].level == "warning"
+    assert longer.messages[-1].text == f"--train-rows 20 is more than the rows of {path} (8): trained on all of it"
     for bad in (0, -5, 2.5):
         with pytest.raises(InputError, match="--train-rows must be a whole number >= 1"):
             read_training_set([path], ReadOptions(), train_rows=bad)

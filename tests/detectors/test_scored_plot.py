@@ -71,3 +71,20 @@ def test_plot_scored_draws_against_time(tmp_path, saved_figures):
     for axis in (top, bottom):
         (span,) = axis.patches
         assert (span.get_x(), span.get_width()) == (50.0, 10.0)
+
+
+def test_the_rows_fitted_on_are_hatched_and_a_missing_threshold_is_said(tmp_path, saved_figures):
+    time = np.arange(50) * 5.0
+    signals = Telemetry("t", ["a"], np.sin(time)[:, None], time)
+    plot_scored(signals, np.abs(np.sin(time)), np.full(50, np.nan), np.zeros(50, bool), tmp_path / "p.png",
+                fitted_rows=20, no_threshold=True)
+    top, bottom = saved_figures[-1].axes
+    for axis in (top, bottom):  # rows 0..19 hatched, to the first row not fitted on (t = 100)
+        (span,) = axis.patches
+        assert (span.get_x(), span.get_width(), span.get_hatch()) == (0.0, 100.0, "///")
+    assert "fitted on (not evaluated)" in [text.get_text() for text in top.get_legend().get_texts()]
+    assert [text.get_text() for text in bottom.texts] == ["no dynamic threshold could be set on this file: nothing "
+                                                          "flagged"]
+    plot_scored(signals, np.abs(np.sin(time)), np.full(50, 0.9), np.zeros(50, bool), tmp_path / "q.png")
+    top, bottom = saved_figures[-1].axes
+    assert not top.patches and not bottom.texts  # nothing fitted on, a threshold: neither

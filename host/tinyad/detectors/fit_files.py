@@ -307,6 +307,10 @@ def read_training_set(files, reading: ReadOptions, train_rows: int | None = None
             warn(f"--train-until {limit} is after the last row of {', '.join(whole)}: trained on all of it")
     else:
         segments = [item.values[:train_rows] if train_rows else item.values for item in loaded]
+        short = [f"{item.source} ({len(item.values)})" for item in loaded
+                 if train_rows and train_rows > len(item.values)]
+        if short:  # as with a --train-until after the end: a typo that would train on any faults too
+            warn(f"--train-rows {train_rows} is more than the rows of {', '.join(short)}: trained on all of it")
     for item, segment in zip(loaded, segments):  # labels are never fitted on, but they tell of faults trained on
         if warning := labelled_training_rows(item, len(segment), reading.label_column, by_time=bool(train_until)):
             warn(warning)

@@ -366,7 +366,9 @@ def plot_scored_file(scored: ScoredFile, detector, record: FitRecord, png_path: 
                       title=f"{scored.path.name}: {detector.kind}, {result.method} threshold",
                       training_p99=detector.training_quantile(0.99), pruned=result.pruned,
                       signal_mean=mean if usable else None, signal_std=std if usable else None,
-                      channel_order=order, order_note=order_note, max_channels=PLOTTED_CHANNELS)
+                      channel_order=order, order_note=order_note, max_channels=PLOTTED_CHANNELS,
+                      fitted_rows=scored.first_test_row,
+                      no_threshold=result.method == "dynamic" and not np.isfinite(result.threshold).any())
     note = None
     if data.values.shape[1] > PLOTTED_CHANNELS:
         drawn = ", ".join(data.columns[i] for i in order[:PLOTTED_CHANNELS]) if order is not None else ""

@@ -94,7 +94,7 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
                 path: str | os.PathLike, title: str = "", max_channels: int = 8,
                 training_p99: float | None = None, pruned: list | tuple = (),
                 score_name: str = "smoothed error", signal_mean=None, signal_std=None,
-                channel_order=None, order_note: str = "") -> Path:
+                channel_order=None, order_note: str = "", fitted_rows: int = 0, no_threshold: bool = False) -> Path:
     """PNG: the standardised signals on top, the smoothed error with its threshold below; flagged regions shaded
     red in both, true anomalies (if labelled) shaded grey in the top panel, each at least MIN_REGION_SHARE of
     the rows wide. The signals are z-scored with `signal_mean` / `signal_std` (the training data's, so that a
@@ -108,7 +108,9 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
     the threshold line but raise no alarm; the threshold is drawn on top of the training p99 (when both are one
     level, as with `--threshold quantile` at 0.99, the legend says so and the p99 shows as a wide band under the
     dashes). `score_name` labels the lower panel's curve. The x axis is the telemetry's time where it has a
-    usable one (`plot_axis`, labelled with its unit and column: `time_axis_label`), else the data row number."""
+    usable one (`plot_axis`, labelled with its unit and column: `time_axis_label`), else the data row number.
+    `fitted_rows`: the first rows trained the detector, hatched in both panels (alarms there are not evaluated);
+    `no_threshold`: a dynamic threshold could not be set on this file, which the error panel then says."""
     from matplotlib.patches import Patch
 
     from tinyad.evaluation import events
@@ -166,6 +168,14 @@ def plot_scored(telemetry: Telemetry, smoothed: np.ndarray, threshold: np.ndarra
             top.axvspan(*span(a, b), color="0.7", alpha=0.4, lw=0)
         if labelled:
             shading.append(Patch(color="0.7", alpha=0.4, label="labelled anomaly"))
+    if fitted_rows:
+        for axis in (top, bottom):
+            axis.axvspan(x[0], x[min(fitted_rows, n - 1)], facecolor="none", edgecolor="0.55", hatch="///", lw=0,
+                         alpha=0.5)
+        shading.append(Patch(facecolor="none", edgecolor="0.55", hatch="///", label="fitted on (not evaluated)"))
+    if no_threshold:
+        bottom.text(0.5, 0.9, "no dynamic threshold could be set on this file: nothing flagged",
+                    transform=bottom.transAxes, ha="center", va="top", fontsize=8, color="tab:orange")
     flagged = events(flags)
     for a, b in flagged:
         for axis in (top, bottom):
