@@ -462,7 +462,8 @@ class LabelFreeDetector:
     def _require_windows(self) -> None:
         if self.kind not in WINDOW_AUTOENCODERS:
             raise InputError(f"the covering threshold needs a window autoencoder, not {self.kind}",
-                             hint=f"use --model {' or '.join(WINDOW_AUTOENCODERS)}, or another threshold")
+                             hint=f"use the kind {' or '.join(WINDOW_AUTOENCODERS)} (CLI: --model), or another "
+                                  "threshold")
 
     def smooth(self, errors: np.ndarray) -> np.ndarray:
         span = self.threshold.smoothing_span
