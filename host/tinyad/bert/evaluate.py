@@ -43,6 +43,25 @@ def compiled_inference(model):
     return lambda windows: np.asarray(traced(np.asarray(windows, np.float32)))
 
 
+def in_checkpoint_channels(channels: list[str], data, name: str | None = None) -> tuple:
+    """(`data`, tidy telemetry, with the checkpoint's `channels` in its order; a note or None): channels beyond the
+    checkpoint's are left out with a note (an export that grew a column), the same names in another order are put in
+    the checkpoint's; a checkpoint channel the data lack is refused (InputError naming `name`, else the data's
+    source) with a hint (`notes.other_channels_hint`: rename, load-bms or fine-tune)."""
+    from tinyad.bert.notes import other_channels_hint
+
+    note = None
+    extra = [c for c in data.channels if c not in channels]
+    if extra and all(c in data.channels for c in channels):
+        note = f"{data.source}: channels not used by the checkpoint: {', '.join(extra)}"
+        data = data.only(channels)
+    data = data.in_order_of(channels)  # same names, other order: as trained
+    if data.channels != list(channels):
+        raise InputError(f"{name or data.source} has channels {data.channels}, the checkpoint {list(channels)}",
+                         hint=other_channels_hint(list(channels), data.channels))
+    return data, note
+
+
 def score_series(model, series: np.ndarray, window: int, stride: int, batch_size: int = 64) -> np.ndarray:
     """Per-step anomaly scores (sigmoid of the logits) of a standardized series (n, channels): windows every
     `stride` steps (the last one aligned to the end), overlapping scores averaged. A series shorter than the
