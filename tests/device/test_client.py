@@ -106,3 +106,29 @@ def test_a_reply_in_another_protocol_version_is_refused():
         thread.join()
     finally:
         pty.close()
+
+
+def test_frames_waiting_on_the_port_are_read_after_the_host_was_paused_past_the_deadline():
+    from tinyad.device.transport import SerialTransport
+
+    frame = codec.encode_frame(codec.MSG["ACK"], 7)
+
+    class Buffered:  # the port after a pause: the device's frames are waiting, the deadline has passed
+        def __init__(self, *args, **kwargs):
+            self.waiting = bytearray(frame * 3)
+
+        @property
+        def in_waiting(self):
+            return len(self.waiting)
+
+        def read(self, n):
+            chunk, self.waiting[:] = bytes(self.waiting[:n]), self.waiting[n:]
+            return chunk
+
+        def close(self):
+            pass
+
+    transport = SerialTransport("paused", serial_factory=Buffered)
+    passed = time.monotonic() - 1.0
+    assert [transport.next_frame(passed).seq for _ in range(3)] == [7, 7, 7]
+    assert transport.next_frame(passed) is None  # nothing more waiting: now the device is silent

@@ -123,10 +123,10 @@ class SerialTransport:
 
     # -- frames ----------------------------------------------------------------------------------------
     def next_frame(self, deadline: float):
-        """The next decoded frame, or None once `time.monotonic()` passes `deadline`."""
+        """The next decoded frame, or None once `time.monotonic()` passes `deadline` with no frame in what has
+        arrived. What is waiting on the port is read before the deadline is judged: a host paused past it (Ctrl-Z,
+        a laptop asleep) finds the device's frames in the buffer, not a silent device."""
         while not self._frames:
-            if time.monotonic() >= deadline:
-                return None
             data = self._read_some()
             if data:
                 self.bytes_in += len(data)
@@ -140,6 +140,8 @@ class SerialTransport:
                     if room > 0:
                         self.unframed_sample += data[:room]
                 self._frames.extend(frames)
+            if not self._frames and time.monotonic() >= deadline:  # also when bytes keep coming but no frame
+                return None
         return self._frames.popleft()
 
     def unframed_note(self) -> str | None:
