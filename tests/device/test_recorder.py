@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -251,7 +252,7 @@ def test_a_write_refused_at_the_end_saves_the_samples_elsewhere(tmp_path, monkey
     target = tmp_path / "out" / "s.parquet"
 
     def refuse_the_target(path, session):  # the folder vanished or the disk filled during the recording
-        if path == target:
+        if Path(path).parent == target.parent:
             raise OSError(28, "No space left on device")
         return real_write(path, session)
 
@@ -298,3 +299,19 @@ def test_a_duration_that_is_not_a_positive_number_is_refused_before_the_device_i
     err = capsys.readouterr().err
     assert f"duration must be a positive number of seconds, got {float(duration)}" in err and "hint:" in err
     assert not (tmp_path / "out").exists() and not (tmp_path / "s.parquet").exists()
+
+
+def test_a_session_never_replaces_one_written_meanwhile_under_its_name(tmp_path):
+    from tinyad.device.recorder import write_new_session
+    from tinyad.session import Session, SessionMeta
+
+    def session(value):
+        meta = SessionMeta(sample_rate_hz=100.0, label="normal", channels=["ax"])
+        return Session(t=np.arange(3) / 100.0, data=np.full((3, 1), value, np.float32), meta=meta)
+
+    chosen = tmp_path / "normal-20261207T203230Z.parquet"  # two recordings chose this name at their start
+    assert write_new_session(chosen, session(1.0)) == chosen
+    second = write_new_session(chosen, session(2.0))
+    assert second == tmp_path / "normal-20261207T203230Z-2.parquet"
+    assert read_session(chosen).data[0, 0] == 1.0 and read_session(second).data[0, 0] == 2.0
+    assert {p.name for p in tmp_path.iterdir()} == {chosen.name, second.name}  # no temporary file left

@@ -217,6 +217,9 @@ def record(port, label, duration, out, decimation):
         result = record_session(port, label, duration, path, decimation=decimation, progress=True)
     click.echo(f"wrote {result.path}: {result.n_samples} samples ({result.duration_s:.1f} s), "
                f"{result.frames} frames, {result.samples_per_s:.0f} samples/s")
+    if result.requested_path is not None and result.path != result.requested_path:
+        click.secho(f"note: {result.requested_path} was written by another recording meanwhile: this one is "
+                    f"{result.path.name}", fg="yellow")
     if result.gaps or result.lost_frames:
         click.secho(f"{len(result.gaps)} sequence gap(s), {result.lost_samples} samples and {result.lost_frames} "
                     f"frames lost (recorded in the session's meta.extra.sequence_gaps)", fg="yellow")

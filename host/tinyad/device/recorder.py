@@ -84,6 +84,7 @@ class Recording:
     bad_frames: int
     interrupted: str | None
     lost_frames: int = 0
+    requested_path: Path | None = None  # differs from `path` when another recording took that name meanwhile
 
     @property
     def samples_per_s(self) -> float:
@@ -150,14 +151,43 @@ def check_output(out_path: str | Path) -> None:
         raise InputError(f"cannot write {path}: {ancestor} is not writable", hint=hint)
 
 
-def _write_or_rescue(out_path: str | Path, label: str, session: Session) -> tuple[Path, str | None]:
-    """Write the recording to `out_path`; if the system refuses (the folder vanished, the disk filled up),
-    write it to the temporary folder instead so no sample is lost. Returns the path and the refusal, if any."""
+def free_variant(path: Path, number: int) -> Path:
+    """`path` with -<number> before its suffix: normal-20261207T203230Z.parquet, 2 -> ...Z-2.parquet."""
+    return path.with_name(f"{path.stem}-{number}{path.suffix}")
+
+
+def write_new_session(out_path: str | Path, session: Session) -> Path:
+    """Write `session` to `out_path`, or to its first free -2, -3, ... variant when a file appeared there since the
+    name was chosen (another recording into the same folder): written beside it first, then hard-linked under a
+    name that must not exist yet, so no session ever replaces another. Returns the path written."""
+    path = Path(out_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # no *.parquet meanwhile
+    os.close(fd)
     try:
-        return write_session(out_path, session), None
+        write_session(tmp, session)
+        for number in range(1, 10_000):
+            candidate = path if number == 1 else free_variant(path, number)
+            try:
+                os.link(tmp, candidate)  # fails, atomically, when the name is taken
+                return candidate
+            except FileExistsError:
+                continue
+        raise OSError(f"no free name beside {path}")
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _write_or_rescue(out_path: str | Path, label: str, session: Session) -> tuple[Path, str | None]:
+    """Write the recording to `out_path` (`write_new_session`: never over another session); if the system refuses
+    (the folder vanished, the disk filled up, no hard links there), write it to the temporary folder instead so no
+    sample is lost. Returns the path and the refusal, if any."""
+    try:
+        return write_new_session(out_path, session), None
     except OSError as err:
         rescue = default_session_path(tempfile.gettempdir(), label)
-        return write_session(rescue, session), str(err)
+        return write_new_session(rescue, session), str(err)
 
 
 def record(port: str, label: str, duration_s: float, out_path: str | Path, decimation: int = 1,
@@ -309,7 +339,8 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
             data = (table[:, 1:].astype(np.float64) * scale).astype(np.float32)
             path, write_error = _write_or_rescue(out_path, label, Session(t=t.astype(np.float64), data=data, meta=meta))
     result = Recording(path, n, duration, wall_s, frames, tracker.gaps, tracker.lost_samples,
-                       client.transport.decoder.bad_frames, interrupted, tracker.lost_frames)
+                       client.transport.decoder.bad_frames, interrupted, tracker.lost_frames,
+                       requested_path=Path(out_path))
     if pending_error is not None:
         where = f"{n} samples received before it were written to {path}" if path else "no samples were written"
         raise DeviceError(f"recording stopped: {pending_error}; {where}", hint=pending_error.hint)
