@@ -237,3 +237,23 @@ def test_windows_and_normalizer_are_clipped_to_the_full_scale():
     # No full scale recorded (a CSV import): clipped at the firmware's default +-4 g, as quantize assumes
     unscaled = build_dataset(_scaled_sessions({}, spike=1e30), cfg)
     assert unscaled.train.x.max() == np.float32(4.0) and unscaled.normalizer.std[0] < 1.0
+
+
+def test_a_class_without_test_or_validation_windows_is_warned_about():
+    from tinyad.datasets import classes_without_windows
+
+    rng = np.random.default_rng(0)
+
+    def session(label, n):
+        meta = SessionMeta(sample_rate_hz=100.0, label=label, channels=["ax", "ay", "az"])
+        return Session(t=np.arange(n) / 100.0, data=rng.normal(size=(n, 3)).astype(np.float32), meta=meta)
+
+    # normal sessions of 100 and 50 samples: a 64-sample window fits only where the split leaves 64 in a row
+    short = build_dataset([session("normal", 100), session("normal", 50), session("bearing_fault", 1000)],
+                          DatasetConfig(window=64, hop=32))
+    assert np.bincount(short.test.y, minlength=2).tolist() == [0, 8]
+    assert [line.split(":")[0] for line in classes_without_windows(short)] == [
+        "class(es) 'normal' have no test windows", "class(es) 'normal' have no validation windows"]
+    enough = build_dataset([session(label, 1000) for label in ("normal", "normal", "bearing_fault", "bearing_fault")],
+                           DatasetConfig(window=64, hop=32))
+    assert classes_without_windows(enough) == []

@@ -117,6 +117,7 @@ def test_cli_reports_alerts_per_session_and_the_false_alarm_rate(tmp_path, capsy
     out = capsys.readouterr().out
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("normal_", "bearing_", "loose"))}
     assert "(not a class)" in rows["looseness_000"]  # a fault the model never learned (rows named by file)
+    assert "windows left out: their sessions' labels are not model classes" in out  # looseness's windows
     assert "normal sessions: 0 alert onset(s) in 0.5 min (0.0 per hour)" in out
     assert "alert settings: SCORE_KIND 0 (margin), THRESHOLD_ON" in out
     assert "fault sessions: " in out and (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
@@ -225,6 +226,18 @@ def test_unlabelled_sessions_are_neither_normal_nor_fault():
     summary = ev.alert_summary()
     assert summary["normal_sessions"] == 1 and summary["fault_sessions"] == 1
     assert summary["fault_sessions_alerted"] == 1 and summary["false_alerts_per_hour"] == pytest.approx(2.0)
+
+
+def test_the_binary_f1_of_normal_sessions_alone_is_not_a_number_but_said_so():
+    from tinyad.alert import AlertConfig
+    from tinyad.evaluate import Evaluation, SessionEvaluation, format_evaluation
+    from tinyad.metrics import classification_report
+
+    logits = np.array([[2.0, 0.0]] * 10)  # ten normal windows, every one right
+    metrics = classification_report(np.zeros(10, int), logits, ["normal", "imbalance"])
+    ev = Evaluation("m", ["normal", "imbalance"], AlertConfig(1.0, 0.5), 0.5,
+                    [SessionEvaluation("a", "normal", 10, 0, {"normal": 10}, 0, 0.0, None, 0.5)], metrics)
+    assert "binary F1 (normal vs fault) n/a (no fault windows), accuracy 1.000" in format_evaluation(ev)
 
 
 MODEL = default_model_dir() / "model.tflite"

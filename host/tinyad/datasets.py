@@ -295,6 +295,21 @@ def _contains_rows(haystack: bytes, needle: bytes, row_bytes: int) -> bool:
     return position != -1
 
 
+def classes_without_windows(data: "Dataset") -> list[str]:
+    """A warning per split (test, validation) that holds no window of a class: its test metrics (macro-F1 over the
+    classes present) then say nothing of that class, e.g. "class 'normal' has no test windows: ...". Empty when
+    every split holds every class."""
+    found = []
+    for split, windows in (("test", data.test), ("validation", data.val)):
+        counts = np.bincount(np.asarray(windows.y, int), minlength=len(data.class_names))
+        missing = [name for name, count in zip(data.class_names, counts) if count == 0]
+        if missing and len(windows):
+            found.append(f"class(es) {', '.join(map(repr, missing))} have no {split} windows: the {split} metrics "
+                         "(macro-F1 over the classes present) say nothing of them; record more or longer sessions "
+                         "of each class")
+    return found
+
+
 def repeated_test_data(sessions: list[Session], segments: list[Segment], window: int) -> list[str]:
     """Test segments whose samples occur, exactly and in order, in a training segment: a recording that
     repeats another (a replay looping one clip, a file copied under another name). Test scores on them measure

@@ -390,8 +390,13 @@ def format_evaluation(evaluation: Evaluation) -> str:
                      f"{s.alert_onsets:6d}  {s.alert_share:8.0%}  {first}")
     m = evaluation.window_metrics
     if m is not None:
-        lines.append(f"windows: macro-F1 {m['macro_f1']:.3f}, binary F1 (normal vs fault) {m['binary_f1']:.3f}, "
-                     f"accuracy {m['accuracy']:.3f}")
+        faults = sum(sum(row) for row in m["confusion_matrix"][1:])  # windows whose true class is a fault
+        binary = f"{m['binary_f1']:.3f}" if faults else "n/a (no fault windows)"
+        total = sum(s.windows for s in evaluation.sessions)
+        left_out = (f"; {total - m['n']} of {total} windows left out: their sessions' labels are not model classes"
+                    if total > m["n"] else "")
+        lines.append(f"windows: macro-F1 {m['macro_f1']:.3f}, binary F1 (normal vs fault) {binary}, "
+                     f"accuracy {m['accuracy']:.3f}{left_out}")
     summary = evaluation.alert_summary()
     if summary["normal_sessions"]:
         rate = summary["false_alerts_per_hour"]

@@ -120,7 +120,7 @@ def _note(text: str) -> None:
 def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per_session, min_samples,
           min_anomaly_fraction, out_dir, overwrite):
     """Train a model on labeled SESSIONS (files or directories of .parquet session files)."""
-    from tinyad.datasets import DatasetConfig, build_dataset, repeated_test_data
+    from tinyad.datasets import DatasetConfig, build_dataset, classes_without_windows, repeated_test_data
     from tinyad.export import board_channel_problem, refuse_what_the_core_cannot_hold
     from tinyad.models import ModelConfig
     from tinyad.session import range_warnings
@@ -149,7 +149,7 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
     for line in range_warnings(np.concatenate([s.data for s in loaded]), data.channels, data.full_scale,
                                "training data"):
         _warn(line)
-    for line in repeated_test_data(loaded, data.segments, window):
+    for line in [*classes_without_windows(data), *repeated_test_data(loaded, data.segments, window)]:
         _warn(line)
     unrecorded = [s.meta.session_id for s in loaded if not s.meta.dlpf_hz]
     if data.dlpf_hz and unrecorded:
