@@ -491,3 +491,15 @@ def test_a_header_that_names_the_channels_needs_no_map(tmp_path, capsys):
                  "--label", "normal"]) == 2
     assert ("error: csv import needs --map: no column is named like a channel (ax ay az gx gy gz)"
             in capsys.readouterr().err)
+
+
+def test_cli_import_csv_finds_a_time_column_by_name_notes_a_cut_last_line_and_refuses_a_folder(tmp_path, capsys):
+    session_csv = _write(tmp_path / "rec.csv", "t,ax,ay,az\n0.00,0,0,1\n0.01,0,0,1\n0.02,0,0,1\n0.03,0,0,1.0")
+    assert main(["import", "csv", str(session_csv), "--out", str(tmp_path / "out"), "--label", "normal"]) == 0
+    err = capsys.readouterr().err
+    assert "note: took column 't' as the time column (named like one), in s (--time-unit)" in err
+    assert "the file does not end with a line end: still being written? its last row may be cut off" in err
+    assert read_session(tmp_path / "out" / "rec.parquet").meta.sample_rate_hz == pytest.approx(100.0)
+    assert main(["import", "csv", str(tmp_path / "out"), "--out", str(tmp_path / "o2"), "--label", "normal"]) == 2
+    assert "is a folder, not a CSV file\nhint: `tinyad import csv` converts one file: run it per file" in \
+        capsys.readouterr().err

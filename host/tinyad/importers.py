@@ -204,6 +204,23 @@ def ceiling_fan_sessions(root: str | os.PathLike, progress: bool = False) -> lis
 # ----------------------------------------------------------------------------------------- generic CSV
 
 
+def time_column_by_name(path: str | os.PathLike, sep: str | None = None) -> str | None:
+    """The header column named like a time column (t, time, timestamp, time_ms, ...: `time_like_column`), else
+    None; as `tinyad detect` finds one."""
+    from tinyad.timestamps import time_like_column
+
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        names = list(pd.read_csv(path, sep=sep or sniff_separator(path), nrows=0).columns)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None  # the import itself names what is wrong with the file
+    return time_like_column(str(name).strip() for name in names)
+
+
 def channels_by_name(path: str | os.PathLike, sep: str | None = None) -> dict[str, str]:
     """{channel: column} for the header columns already named like tinyad channels (ax .. gz, any case), so a
     file whose header says ax,ay,az needs no --map; {} when none is."""

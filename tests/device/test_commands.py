@@ -327,3 +327,13 @@ def test_a_signal_during_a_model_invoke_stops_sim_without_an_invoke_failure(tiny
     stats = json.loads(err.split("stopped: ", 1)[1])
     assert stats["invoke_failures"] == 0 and 3 <= stats["invokes"] < 100, stats
     assert signal.getsignal(signum) is before  # the handler is the sim's only while it serves
+
+
+def test_record_warns_of_labels_train_would_refuse_or_split_off():
+    from tinyad.commands.device import label_warning
+
+    assert label_warning("normal") is None and label_warning("bearing_fault") is None
+    assert label_warning("Normal ") == ("label 'Normal ': train takes labels as written, so 'Normal ' and 'normal' are "
+                                        "two classes; use --label normal unless you mean another class")
+    for no_class in ("unknown", " ", "Unknown"):
+        assert label_warning(no_class).startswith(f"label {no_class!r} names no class: `tinyad train` refuses")

@@ -132,6 +132,14 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
     elif kind == "fan":
         sessions = importers.ceiling_fan_sessions(src)
     else:
+        if src.is_dir():
+            raise InputError(f"{src}: is a folder, not a CSV file",
+                             hint=f"`tinyad import csv` converts one file: run it per file, e.g. for f in {src}/*.csv; do tinyad import csv \"$f\" --out "
+                                  f"{out_dir} ...; done")
+        if time_column is None and not rate_hz and (guessed := importers.time_column_by_name(src, sep)):
+            click.echo(f"note: took column {guessed!r} as the time column (named like one), in "
+                       f"{time_unit} (--time-unit); --time-column or --rate to choose otherwise", err=True)
+            time_column = guessed
         by_name = {} if mapping else importers.channels_by_name(src, sep)
         if by_name:  # the header already says which column is which channel
             click.echo(f"note: columns {', '.join(by_name.values())} taken as channels {', '.join(by_name)} by "
@@ -155,6 +163,11 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
     click.echo(f"wrote {len(paths)} session{'' if len(paths) == 1 else 's'} to {out_dir}")
     if kind == "csv":
         note_gaps(sessions)
+        from tinyad.csvfile import unfinished_last_line_note
+
+        if unfinished := unfinished_last_line_note(src, "may be cut off, and a number cut short reads as another "
+                                                        "value"):
+            click.echo(f"note: {src}: {unfinished}", err=True)
     warn_about_ranges(sessions)
 
 

@@ -196,6 +196,22 @@ def info(port, as_json):
                f"{status.dropped_samples}, sensor errors 0x{status.sensor_error_flags:02x}")
 
 
+def label_warning(label: str) -> str | None:
+    """A warning for a recording's label that `tinyad train` would not take as the user likely means: one naming no
+    class ("unknown", blank), which train refuses, or one with capitals or surrounding blanks, which train keeps as
+    written, a class apart from its plain spelling ("Normal " beside "normal"). None for a plain label."""
+    from tinyad.datasets import UNLABELLED
+
+    if label.strip().lower() in UNLABELLED:
+        return (f"label {label!r} names no class: `tinyad train` refuses such sessions and `tinyad evaluate` counts "
+                "them neither normal nor fault; give the machine's state, e.g. --label normal")
+    plain = label.strip().lower()
+    if label != plain:
+        return (f"label {label!r}: train takes labels as written, so {label!r} and {plain!r} are two classes; "
+                f"use --label {plain} unless you mean another class")
+    return None
+
+
 @click.command()
 @port_option
 @click.option("--label", "-l", required=True, help="Session label, e.g. normal or imbalance.")
@@ -212,6 +228,8 @@ def record(port, label, duration, out, decimation):
     from tinyad.device.recorder import record as record_session, session_path_for
     from tinyad.device.signals import sigterm_as_interrupt
 
+    if warning := label_warning(label):  # before recording: a label cannot be changed afterwards
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     path = session_path_for(out, label)
     with sigterm_as_interrupt():  # `kill` ends it like Ctrl-C: STREAM_STOP sent, samples so far written
         result = record_session(port, label, duration, path, decimation=decimation, progress=True)

@@ -54,8 +54,11 @@ def load_session_files(paths: tuple[str, ...] | list[str], echo=None, unreadable
 
     files, repeats = session_files(paths)
     if not files:
+        csv = next((f for p in map(Path, paths) if p.is_dir() for f in sorted(p.rglob("*.csv"))), None)
         raise InputError(f"no session files (*.parquet) in {', '.join(map(str, paths))}",
-                         hint="create some with `tinyad synth`, `tinyad import` or `tinyad record`")
+                         hint=f"it holds CSV files ({csv.name}, ...): convert them to sessions first with `tinyad "
+                              "import csv` (or `tinyad import motor` / `fan` for those data sets)" if csv else
+                         "create some with `tinyad synth`, `tinyad import` or `tinyad record`")
     if repeats and echo:
         echo(f"note: {len(repeats)} session file(s) given more than once, used once: "
              + ", ".join(map(str, repeats[:5])) + (" ..." if len(repeats) > 5 else ""))
