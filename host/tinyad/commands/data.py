@@ -134,8 +134,8 @@ def import_(kind, src, out_dir, mapping, time_column, time_unit, rate_hz, units,
     else:
         if src.is_dir():
             raise InputError(f"{src}: is a folder, not a CSV file",
-                             hint=f"`tinyad import csv` converts one file: run it per file, e.g. for f in {src}/*.csv; do tinyad import csv \"$f\" --out "
-                                  f"{out_dir} ...; done")
+                             hint=f"`tinyad import csv` converts one file: run it per file, e.g. for f in {src}/*.csv; "
+                                  f"do tinyad import csv \"$f\" --out {out_dir} ...; done")
         if time_column is None and not rate_hz and (guessed := importers.time_column_by_name(src, sep)):
             click.echo(f"note: took column {guessed!r} as the time column (named like one), in "
                        f"{time_unit} (--time-unit); --time-column or --rate to choose otherwise", err=True)
