@@ -30,7 +30,6 @@ def method_cut_text(anomaly_rate: float, threshold: float, flagged: int, anomalo
             f"most {ceiling:.3f} here")
 
 
-
 # The final checkpoint this far below a run's earlier best (P+R)/2 is taken for a training that diverged.
 DIVERGED_DROP = 0.2
 

@@ -12,6 +12,7 @@ from tinyad.detectors.sampling import time_in_seconds
 from tinyad.detectors.telemetry import Telemetry
 from tinyad.timestamps import reads_as_time, time_stamps, time_unit_from_name
 
+
 def plot_axis(time, n: int) -> tuple[np.ndarray, str]:
     """(x values, axis label) for plotting `n` rows: the rows' times where they are usable (numbers or
     datetimes, or text that parses as datetimes, one per row, never decreasing), else the data row number
