@@ -206,19 +206,12 @@ def ceiling_fan_sessions(root: str | os.PathLike, progress: bool = False) -> lis
 
 def time_column_by_name(path: str | os.PathLike, sep: str | None = None) -> str | None:
     """The header column named like a time column (t, time, timestamp, time_ms, ...: `time_like_column`), else
-    None; as `tinyad detect` finds one."""
+    None; as `tinyad detect` finds one. The header is read as `channels_by_name` reads it (a bad file is named
+    by `read_csv`)."""
     from tinyad.timestamps import time_like_column
 
-    import pandas as pd
-
     path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        names = list(pd.read_csv(path, sep=sep or sniff_separator(path), nrows=0).columns)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
-        return None  # the import itself names what is wrong with the file
-    return time_like_column(str(name).strip() for name in names)
+    return time_like_column(read_csv(path, sep=sep or sniff_separator(path), nrows=1).columns)
 
 
 def channels_by_name(path: str | os.PathLike, sep: str | None = None) -> dict[str, str]:

@@ -126,8 +126,6 @@ class RowsOrDuration(click.ParamType):
         self.least = least
 
     def convert(self, value, param, ctx):
-        if isinstance(value, (int, timedelta)):
-            return value
         try:
             return rows_or_duration(value, self.least, param.opts[0] if param else "value")
         except InputError as err:
