@@ -100,6 +100,11 @@ def test_export_refuses_settings_of_another_model(pipeline, tmp_path):
     shutil.copy(q.tflite_path.with_name("model_settings.json"), tmp_path / "model_settings.json")
     with pytest.raises(InputError, match="describes model"):
         export_model(other, out_dir=tmp_path / "fw")
+    (tmp_path / "model_settings.json").unlink()  # a .tflite copied alone
+    with pytest.raises(InputError, match=r"model_settings.json: no model settings \(model_settings.json\) beside the "
+                                         r"model") as refused:
+        export_model(other, out_dir=tmp_path / "fw")
+    assert refused.value.hint.startswith("`tinyad quantize` writes it beside model.tflite")
 
 
 def test_resolver_method_names():

@@ -73,6 +73,10 @@ class ModelSettings:
         from tinyad.errors import InputError
 
         path = Path(path)
+        if not path.is_file():  # a .tflite copied without it: every command that reads a model needs it
+            raise InputError(f"{path}: no model settings (model_settings.json) beside the model",
+                             hint="`tinyad quantize` writes it beside model.tflite, `tinyad export` beside its copy: "
+                                  "keep the two files together (or give the settings' path where a command takes it)")
         try:
             fields = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:

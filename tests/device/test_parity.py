@@ -133,6 +133,9 @@ def test_session_windows_cover_the_session_and_refuse_bad_sessions(tiny_model, t
     assert windows.shape == (10, 32, 6) and "stride 6" in description
     np.testing.assert_array_equal(windows[:, 0, 0], np.arange(0, 60, 6))
     np.testing.assert_array_equal(windows[3, :, 5], np.arange(18, 50))
+    windows, description = session_windows(path, settings, 1000)  # more than the 69 starts: every one, said so
+    assert len(windows) == 69 and description.endswith(
+        "69 windows (of the 1000 asked: a 100-sample session holds no more windows of 32), stride 1 samples")
     short = write_session(tmp_path / "short.parquet",
                           Session(np.arange(20) / 100.0, data[:20], SessionMeta(100.0, "normal", settings.channels)))
     with pytest.raises(InputError, match="shorter than one window"):

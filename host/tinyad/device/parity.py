@@ -310,4 +310,6 @@ def session_windows(path: str | Path, settings, n_windows: int) -> tuple[np.ndar
     stride = max(1, (len(counts) - settings.window + 1) // n_windows)
     windows = np.stack([counts[s: s + settings.window]
                         for s in range(0, len(counts) - settings.window + 1, stride)])[:n_windows]
-    return windows, f"{path}: {len(windows)} windows, stride {stride} samples"
+    fewer = (f" (of the {n_windows} asked: a {len(counts)}-sample session holds no more windows of "
+             f"{settings.window})" if len(windows) < n_windows else "")
+    return windows, f"{path}: {len(windows)} windows{fewer}, stride {stride} samples"
