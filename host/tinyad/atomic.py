@@ -50,9 +50,11 @@ def check_png_path(path: str | os.PathLike, option: str = "--plot") -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
+def atomic_path(path: str | os.PathLike, exclusive: bool = False):
     """Yield a temporary path beside `path`; when the block ends without an exception the temporary file
-    replaces `path` (os.replace, atomic on POSIX), otherwise it is removed and `path` is left untouched."""
+    replaces `path` (os.replace, atomic on POSIX), otherwise it is removed and `path` is left untouched.
+    `exclusive`: never replace; the file appears under `path` only if no file has that name (a hard link, atomic),
+    else FileExistsError."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -60,7 +62,10 @@ def atomic_path(path: str | os.PathLike):
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; the result gets the usual mode
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+        else:
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -291,8 +291,9 @@ def gap_count(session: Session, factor: float = 1.5) -> int:
     return int((dt > factor / session.meta.sample_rate_hz).sum())
 
 
-def write_session(path: str | os.PathLike, session: Session) -> Path:
-    """Validate and write `session` to `path` (Parquet) atomically. Returns the path."""
+def write_session(path: str | os.PathLike, session: Session, exclusive: bool = False) -> Path:
+    """Validate and write `session` to `path` (Parquet) atomically; `exclusive`: FileExistsError rather than replace
+    a file there (`atomic_path`). Returns the path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -305,7 +306,7 @@ def write_session(path: str | os.PathLike, session: Session) -> Path:
     table = pa.table(columns)
     meta_json = json.dumps(asdict(session.meta), sort_keys=True, default=_json_default).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: meta_json})
-    with atomic_path(path) as tmp:
+    with atomic_path(path, exclusive) as tmp:
         pq.write_table(table, tmp)
     return path
 

@@ -251,10 +251,10 @@ def test_a_write_refused_at_the_end_saves_the_samples_elsewhere(tmp_path, monkey
     real_write = recorder.write_session
     target = tmp_path / "out" / "s.parquet"
 
-    def refuse_the_target(path, session):  # the folder vanished or the disk filled during the recording
+    def refuse_the_target(path, session, **options):  # the folder vanished or the disk filled during the recording
         if Path(path).parent == target.parent:
             raise OSError(28, "No space left on device")
-        return real_write(path, session)
+        return real_write(path, session, **options)
 
     monkeypatch.setattr(recorder, "write_session", refuse_the_target)
     monkeypatch.setattr(recorder.tempfile, "gettempdir", lambda: str(tmp_path / "rescue"))

@@ -158,25 +158,16 @@ def free_variant(path: Path, number: int) -> Path:
 
 def write_new_session(out_path: str | Path, session: Session) -> Path:
     """Write `session` to `out_path`, or to its first free -2, -3, ... variant when a file appeared there since the
-    name was chosen (another recording into the same folder): written beside it first, then hard-linked under a
-    name that must not exist yet, so no session ever replaces another. Returns the path written."""
+    name was chosen (another recording into the same folder): `write_session(exclusive=True)` never replaces a
+    file, so no session ever replaces another. Returns the path written."""
     path = Path(out_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # no *.parquet meanwhile
-    os.close(fd)
-    try:
-        write_session(tmp, session)
-        for number in range(1, 10_000):
-            candidate = path if number == 1 else free_variant(path, number)
-            try:
-                os.link(tmp, candidate)  # fails, atomically, when the name is taken
-                return candidate
-            except FileExistsError:
-                continue
-        raise OSError(f"no free name beside {path}")
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    for number in range(1, 10_000):
+        candidate = path if number == 1 else free_variant(path, number)
+        try:
+            return write_session(candidate, session, exclusive=True)
+        except FileExistsError:
+            continue
+    raise OSError(f"no free name beside {path}")
 
 
 def _write_or_rescue(out_path: str | Path, label: str, session: Session) -> tuple[Path, str | None]:
