@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("tinyad.commands.device:sim", "Run the software-in-the-loop device on a pseudo-terminal."),
     "info": ("tinyad.commands.device:info", "Show the device's firmware, sensor, model hash and status."),
     "record": ("tinyad.commands.device:record", "Record a labeled session from the device over serial."),
+    "recover": ("tinyad.commands.device:recover", "Make a session of a recording whose recorder was killed."),
     "monitor": ("tinyad.commands.device:monitor", "Show the device's live scores and alert state."),
     "parity": ("tinyad.commands.device:parity", "Check the device is bit-exact with the host TFLM."),
     "detect": ("tinyad.commands.detect:detect", "Label-free detectors: fit on normal data, score and plot alarms."),

@@ -225,12 +225,16 @@ def record(port, label, duration, out, decimation):
 
     --duration is session time, counted in the device's sample numbers: a `tinyad sim --speed 0` records
     that many seconds of samples as fast as it can, a board at real time takes that long."""
+    from tinyad.device.journal import unfinished_journals
     from tinyad.device.recorder import record as record_session, session_path_for
     from tinyad.device.signals import sigterm_as_interrupt
 
     if warning := label_warning(label):  # before recording: a label cannot be changed afterwards
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     path = session_path_for(out, label)
+    for journal in unfinished_journals(path.parent):
+        click.secho(f"note: {journal} is a recording whose recorder was killed before writing it; "
+                    f"`tinyad recover {journal}` makes it a session", fg="yellow", err=True)
     with sigterm_as_interrupt():  # `kill` ends it like Ctrl-C: STREAM_STOP sent, samples so far written
         result = record_session(port, label, duration, path, decimation=decimation, progress=True)
     click.echo(f"wrote {result.path}: {result.n_samples} samples ({result.duration_s:.1f} s), "
@@ -249,6 +253,49 @@ def record(port, label, duration, out, decimation):
                     fg="yellow")
     if result.interrupted:
         click.secho(f"recording {result.interrupted}; everything received until then was written", fg="yellow")
+    if result.journal_note:
+        click.secho(f"note: {result.journal_note}", fg="yellow", err=True)
+
+
+@click.command()
+@click.argument("journals", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Session file to write (one journal only). Default: the name the recorder meant, beside the "
+                   "journal (a -2, -3, ... variant if taken).")
+@click.option("--force", is_flag=True, help="Recover even though the process that wrote the journal still runs "
+                                            "(when that process number now belongs to another program).")
+def recover(journals, out, force):
+    """Make sessions of recordings whose recorder was killed (kill -9, a crash, a power cut).
+
+    `tinyad record` appends every frame to <session>.parquet.partial while it records and removes it once the
+    session is written; a recorder that died leaves it. Give those files (a folder: every journal in it)."""
+    from tinyad.device.journal import SUFFIX
+    from tinyad.device.recorder import recover as recover_session
+
+    paths = []
+    for given in journals:
+        found = sorted(given.glob(f"*.parquet{SUFFIX}")) if given.is_dir() else [given]
+        if given.is_dir() and not found:
+            raise InputError(f"{given} holds no recording journal (*.parquet{SUFFIX})",
+                             hint="give the .partial file a killed `tinyad record` left")
+        paths += found
+    if out is not None and len(paths) > 1:
+        raise click.UsageError(f"--out names one session; {len(paths)} journals were given")
+    for journal in paths:
+        result = recover_session(journal, out=out, force=force)
+        click.echo(f"wrote {result.path}: {result.n_samples} samples ({result.duration_s:.1f} s) from {journal} "
+                   f"(removed)")
+        if result.path != result.requested_path:
+            click.secho(f"note: {result.requested_path} exists: this session is {result.path.name}", fg="yellow")
+        if result.gaps:
+            click.secho(f"{len(result.gaps)} sequence gap(s), {result.lost_samples} samples lost (recorded in the "
+                        f"session's meta.extra.sequence_gaps)", fg="yellow")
+        if result.cut_bytes:
+            click.secho(f"note: the last {result.cut_bytes} bytes were a sample cut short when the recorder "
+                        f"stopped: dropped", fg="yellow")
+        if result.other_host:
+            click.secho(f"note: recorded on {result.other_host}; whether its recorder still ran there could not "
+                        f"be checked", fg="yellow")
 
 
 @click.command()

@@ -59,6 +59,13 @@ def load_session_files(paths: tuple[str, ...] | list[str], echo=None, unreadable
                          hint=f"it holds CSV files ({csv.name}, ...): convert them to sessions first with `tinyad "
                               "import csv` (or `tinyad import motor` / `fan` for those data sets)" if csv else
                          "create some with `tinyad synth`, `tinyad import` or `tinyad record`")
+    if echo:
+        from tinyad.device.journal import unfinished_journals
+
+        for folder in dict.fromkeys(p for p in map(Path, paths) if p.is_dir()):
+            for journal in unfinished_journals(folder):
+                echo(f"note: {journal} is a recording whose recorder was killed before writing it (not used); "
+                     f"`tinyad recover {journal}` makes it a session")
     if repeats and echo:
         echo(f"note: {len(repeats)} session file(s) given more than once, used once: "
              + ", ".join(map(str, repeats[:5])) + (" ..." if len(repeats) > 5 else ""))

@@ -20,6 +20,8 @@ import numpy as np
 
 from tinyad.atomic import check_writable
 from tinyad.device.client import DeviceClient
+from tinyad.device.journal import SUFFIX as JOURNAL_SUFFIX
+from tinyad.device.journal import JournalHeader, RecordingJournal, read_journal, recorder_alive, sequence_gaps
 from tinyad.device.messages import DeviceInfo, SamplesFrame
 from tinyad.errors import DeviceError, InputError
 from tinyad.session import KNOWN_CHANNELS, Session, SessionMeta, write_session
@@ -85,6 +87,7 @@ class Recording:
     interrupted: str | None
     lost_frames: int = 0
     requested_path: Path | None = None  # differs from `path` when another recording took that name meanwhile
+    journal_note: str | None = None  # the journal could not be kept beside the session (see journal.py)
 
     @property
     def samples_per_s(self) -> float:
@@ -105,6 +108,34 @@ def units_per_count(info: DeviceInfo, channels: list[str]) -> np.ndarray:
                           f"gyro {info.gyro_full_scale_dps} dps)", hint="the firmware must fill INFO's full scale")
     return np.array([(info.accel_full_scale_g if c.startswith("a") else info.gyro_full_scale_dps)
                      / FULL_SCALE_COUNTS for c in channels], dtype=np.float64)
+
+
+def journal_header(info: DeviceInfo, port: str, label: str, decimation: int, out_path: str | Path) -> JournalHeader:
+    """What the session's metadata takes from the device's INFO, as the journal keeps it."""
+    channels = channel_names(info.channels)
+    return JournalHeader(
+        label=label, sample_rate_hz=float(info.sample_rate_hz), decimation=decimation, channels=channels,
+        units_per_count=units_per_count(info, channels).tolist(),
+        full_scale={"accel_g": info.accel_full_scale_g, "gyro_dps": info.gyro_full_scale_dps},
+        dlpf_hz=float(info.dlpf_bandwidth_hz), device_id=f"{info.board}:{info.model_sha256[:12]}",
+        source=f"tinyad record {port}",
+        extra={"firmware": info.firmware_version, "sensor": info.sensor, "sil": info.is_sil,
+               "model_sha256": info.model_sha256},
+        target=str(out_path), started_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+def build_session(header: JournalHeader, sample_numbers: np.ndarray, raw: np.ndarray, run: dict) -> Session:
+    """A session of `raw` counts (n, channels) at device `sample_numbers` (n,), counted from the first one
+    received: time from the sample numbers (exact; lost samples leave a visible gap in `t`), counts to physical
+    units with the INFO's full scale. `run`: what the recording saw (gaps, frames, interruption) for meta.extra."""
+    meta = SessionMeta(
+        sample_rate_hz=header.sample_rate_hz / header.decimation, label=header.label,
+        channels=list(header.channels), full_scale=dict(header.full_scale), dlpf_hz=header.dlpf_hz,
+        device_id=header.device_id, source=header.source, extra={**run, **header.extra})
+    scale = np.asarray(header.units_per_count, dtype=np.float64)
+    data = (np.asarray(raw).astype(np.float64) * scale).astype(np.float32)
+    t = np.asarray(sample_numbers, dtype=np.int64) / header.sample_rate_hz
+    return Session(t=t.astype(np.float64), data=data, meta=meta)
 
 
 def default_session_path(out_dir: str | Path, label: str) -> Path:
@@ -181,6 +212,81 @@ def _write_or_rescue(out_path: str | Path, label: str, session: Session) -> tupl
         return write_new_session(rescue, session), str(err)
 
 
+def _open_journal(out_path: str | Path, header: JournalHeader) -> tuple[RecordingJournal | None, str | None]:
+    """The journal beside the session, else in the temporary folder; a note when it is not beside it."""
+    try:
+        return RecordingJournal.create(out_path, header), None
+    except OSError as err:
+        try:
+            journal = RecordingJournal.create(Path(tempfile.gettempdir()) / Path(out_path).name, header)
+        except OSError as err2:
+            return None, f"no journal could be written ({err2}): a recorder killed with -9 would lose the samples"
+        return journal, f"the journal could not be written beside {out_path} ({err}); it is {journal.path}"
+
+
+@dataclass
+class Recovered:
+    """What `recover()` made of a journal."""
+
+    path: Path
+    journal: Path
+    n_samples: int
+    duration_s: float
+    gaps: list[dict]
+    lost_samples: int
+    cut_bytes: int
+    requested_path: Path
+    other_host: str | None = None  # the machine that recorded it, when not this one
+
+
+def session_name_for(journal: Path) -> Path:
+    """x.parquet.partial -> x.parquet, in the journal's folder (where it was found, moved or not)."""
+    return journal.with_name(journal.name[:-len(JOURNAL_SUFFIX)]) if journal.name.endswith(JOURNAL_SUFFIX) \
+        else journal.with_name(journal.name + ".parquet")
+
+
+def recover(journal: str | Path, out: str | Path | None = None, force: bool = False) -> Recovered:
+    """Make a session of the journal a recorder left when it was killed (`kill -9`, a crash, a power cut) and
+    remove the journal once the session is written. The session is written beside the journal under the name the
+    recorder meant (or `out`), never over another file; the recording counts as interrupted, its sequence gaps
+    are found again from the sample numbers (the frames lost with them are not known). A journal whose recorder
+    still runs on this machine is refused unless `force`."""
+    journal = Path(journal)
+    contents = read_journal(journal)
+    header = contents.header
+    alive = recorder_alive(header)
+    if alive and not force:
+        raise InputError(f"{journal} is still being written: its recorder (process {header.pid}) runs",
+                         hint="let the recording finish, or stop it (Ctrl-C): it writes its session itself; "
+                              "--force if that process is not a recorder")
+    n = len(contents.sample_numbers)
+    if n < 2:
+        raise InputError(f"{journal} holds {n} sample(s), too few for a session",
+                         hint="nothing to recover; the file can be deleted")
+    requested = Path(out) if out is not None else session_name_for(journal)
+    if requested.suffix != ".parquet":
+        raise InputError(f"--out {requested}: a session is written as Parquet; the name must end in .parquet",
+                         hint=f"use --out {requested.with_suffix('.parquet')}")
+    first = int(contents.sample_numbers[0])
+    gaps = sequence_gaps(contents.sample_numbers, header.decimation)
+    run = {
+        "sequence_gaps": gaps,
+        "lost_samples": sum(max(0, g["missing_samples"]) for g in gaps),
+        "lost_frames": None,
+        "frames": None,
+        "bad_frames": None,
+        "interrupted": "the recorder stopped without finishing; recovered from its journal by `tinyad recover`",
+        "first_sample_seq": first,
+        "recovered_from": journal.name,
+        "journal_cut_bytes": contents.cut_bytes,
+    }
+    session = build_session(header, contents.sample_numbers - first, contents.raw, run)
+    path = write_new_session(requested, session)
+    journal.unlink()
+    return Recovered(path, journal, n, session.duration_s, gaps, run["lost_samples"], contents.cut_bytes,
+                     requested, other_host=header.host if alive is None else None)
+
+
 def record(port: str, label: str, duration_s: float, out_path: str | Path, decimation: int = 1,
            client: DeviceClient | None = None, progress: bool = False, idle_timeout_s: float = 2.0,
            max_samples: int | None = None) -> Recording:
@@ -205,6 +311,8 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
     own_client = client is None
     client = client or DeviceClient(port)
     chunks: list[np.ndarray] = []
+    journal: RecordingJournal | None = None
+    journal_note = None
     tracker = SequenceTracker(decimation=decimation)
     received = 0
     frames = 0
@@ -212,8 +320,8 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
     pending_error: DeviceError | None = None
     try:
         info = client.info()
-        channels = channel_names(info.channels)
-        scale = units_per_count(info, channels)
+        header = journal_header(info, port, label, decimation, out_path)
+        channels = header.channels
     except BaseException:
         if own_client:
             client.close()
@@ -247,6 +355,10 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
                 # Time from the device's sample numbers: exact, and lost samples leave a visible gap in `t`.
                 numbers = frame.first_sample_seq - first_sample_seq + np.arange(frame.raw.shape[0]) * frame.decimation
                 chunks.append(np.column_stack([numbers, frame.raw.astype(np.int64)]))
+                if journal is None and journal_note is None:
+                    journal, journal_note = _open_journal(out_path, header)
+                if journal is not None:
+                    journal.append(numbers + first_sample_seq, frame.raw)
                 received += frame.raw.shape[0]
                 frames += 1
                 span = frame.first_sample_seq - first_sample_seq + frame.raw.shape[0] * frame.decimation
@@ -287,6 +399,8 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
             bar.close()
         if own_client:
             client.close()
+        if journal is not None:
+            journal.close()
     if completed and end_sample is not None and chunks:
         # The last frame ends past the duration: keep exactly the samples before it - unless a gap jumped
         # past the end, whose frame stays whole so the gap remains visible and accounted for.
@@ -308,30 +422,28 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
         t = sample_numbers / rate
         duration = float(t[-1] - t[0]) if n else 0.0
         if n >= 2:
-            meta = SessionMeta(
-                sample_rate_hz=rate / decimation, label=label, channels=channels,
-                full_scale={"accel_g": info.accel_full_scale_g, "gyro_dps": info.gyro_full_scale_dps},
-                dlpf_hz=float(info.dlpf_bandwidth_hz),
-                device_id=f"{info.board}:{info.model_sha256[:12]}", source=f"tinyad record {port}",
-                extra={
-                    "sequence_gaps": tracker.gaps,
-                    "lost_samples": tracker.lost_samples,
-                    "lost_frames": tracker.lost_frames,
-                    "frames": frames,
-                    "bad_frames": client.transport.decoder.bad_frames,
-                    "interrupted": interrupted,
-                    "firmware": info.firmware_version,
-                    "sensor": info.sensor,
-                    "sil": info.is_sil,
-                    "model_sha256": info.model_sha256,
-                    "first_sample_seq": int(first_sample_seq),
-                },
-            )
-            data = (table[:, 1:].astype(np.float64) * scale).astype(np.float32)
-            path, write_error = _write_or_rescue(out_path, label, Session(t=t.astype(np.float64), data=data, meta=meta))
+            run = {
+                "sequence_gaps": tracker.gaps,
+                "lost_samples": tracker.lost_samples,
+                "lost_frames": tracker.lost_frames,
+                "frames": frames,
+                "bad_frames": client.transport.decoder.bad_frames,
+                "interrupted": interrupted,
+                "first_sample_seq": int(first_sample_seq),
+            }
+            session = build_session(header, sample_numbers, table[:, 1:], run)
+            try:
+                path, write_error = _write_or_rescue(out_path, label, session)
+            except OSError as err:  # neither beside the output nor in the temporary folder: the journal keeps them
+                where = f"they are in {journal.path}: `tinyad recover {journal.path}` makes the session" \
+                    if journal is not None else "they are lost"
+                raise InputError(f"could not write the {n} samples received ({err}); {where}",
+                                 hint="free some space or choose another --out") from err
+    if journal is not None:
+        journal.remove()  # the session holds every sample now (or there were too few for one)
     result = Recording(path, n, duration, wall_s, frames, tracker.gaps, tracker.lost_samples,
                        client.transport.decoder.bad_frames, interrupted, tracker.lost_frames,
-                       requested_path=Path(out_path))
+                       requested_path=Path(out_path), journal_note=journal_note)
     if pending_error is not None:
         where = f"{n} samples received before it were written to {path}" if path else "no samples were written"
         raise DeviceError(f"recording stopped: {pending_error}; {where}", hint=pending_error.hint)
