@@ -98,7 +98,7 @@ def test_sessions_recorded_with_different_low_pass_filters_are_refused():
     dataset = build_dataset([filtered("normal", "n1", 44.0), filtered("imbalance", "i1", 44.0)],
                             DatasetConfig(window=50, hop=50))
     assert dataset.dlpf_hz == 44.0
-    with pytest.raises(InputError, match=r"session i1: sensor low-pass \(DLPF\) 94 Hz differs from n1: 44 Hz") as err:
+    with pytest.raises(InputError, match=r"session i1: sensor low-pass \(DLPF\) 94 Hz differs from session n1: 44 Hz") as err:
         build_dataset([filtered("normal", "n1", 44.0), filtered("imbalance", "i1", 94.0)],
                       DatasetConfig(window=50, hop=50))
     assert "CONFIG_TINYAD_DLPF_CFG" in err.value.hint
@@ -153,12 +153,22 @@ def test_a_single_class_is_refused_naming_the_classes_found():
         build_dataset([make_session("imbalance", 500, "i1")], DatasetConfig(window=50, hop=50))
 
 
+def test_sessions_read_from_files_are_named_by_their_file(tmp_path):
+    from tinyad.session import read_session, write_session
+
+    a = write_session(tmp_path / "normal-a.parquet", make_session("normal", 500, "id1"))
+    b = write_session(tmp_path / "imbalance-b.parquet", make_session("imbalance", 500, "id2", rate=200.0))
+    with pytest.raises(InputError) as err:
+        build_dataset([read_session(a), read_session(b)], DatasetConfig(window=50, hop=50))
+    assert str(err.value) == f"{b}: 200 Hz differs from {a}: 100 Hz"
+
+
 def test_rates_in_messages_are_rounded_not_float_noise():
     a = make_session("normal", 500, "good", rate=100.00000000000213)
     b = make_session("imbalance", 500, "r200", rate=200.00000000000426)
     with pytest.raises(InputError) as err:
         build_dataset([a, b], DatasetConfig(window=50, hop=50))
-    assert str(err.value) == "session r200: 200 Hz differs from good: 100 Hz"
+    assert str(err.value) == "session r200: 200 Hz differs from session good: 100 Hz"
 
 
 def _noisy(label, sid, data):
@@ -177,9 +187,9 @@ def test_test_data_that_repeat_training_samples_are_named():
     cfg = DatasetConfig(window=50, hop=25)
     segments = split_segments(sessions, cfg)
     found = repeated_test_data(sessions, segments, 50)
-    assert len(found) == 1 and found[0].startswith("the test samples of n2 repeat training samples of n1")
+    assert len(found) == 1 and found[0].startswith("the test samples of session n2 repeat training samples of session n1")
     # i1 is split by time: its test block is new data, not a repeat of its training block
-    assert not any("of i1" in line for line in found)
+    assert not any("of session i1" in line for line in found)
 
 
 def test_repeats_need_whole_rows_in_order_and_skip_stuck_sensors():
@@ -201,7 +211,7 @@ def test_sessions_without_a_label_are_refused_naming_them(label):
                 make_session("imbalance", 500, "i1"), make_session(label, 500, "imported_b")]
     for task in ("binary", "multiclass"):  # binary would train the healthy "unknown" data as anomalies
         with pytest.raises(InputError, match=r"(?m)2 session\(s\) have no label \(\"unknown\" or empty\): "
-                                             r"imported_a, imported_b$") as err:
+                                             r"session imported_a, session imported_b$") as err:
             build_dataset(sessions, DatasetConfig(window=50, hop=50, task=task))
         assert "--label" in err.value.hint and "re-import" in err.value.hint
 

@@ -73,8 +73,8 @@ def test_the_sessions_low_pass_reaches_the_model_settings_and_unrecorded_ones_ar
         write_session(path, session)
     capsys.readouterr()
     assert main(["train", str(tmp_path / "data"), "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
-    assert ("note: 1 of 4 sessions do not record their sensor low-pass (e.g. n1); the model takes the others' 94 Hz, "
-            "which the board is then built with") in capsys.readouterr().err
+    assert (f"note: 1 of 4 sessions do not record their sensor low-pass (e.g. {paths[0]}); the model takes the "
+            "others' 94 Hz, which the board is then built with") in capsys.readouterr().err  # a file, not an id
     assert json.loads((tmp_path / "run" / "run.json").read_text())["dlpf_hz"] == 94.0
     assert main(["quantize", str(tmp_path / "run")]) == 0
     assert ModelSettings.load(tmp_path / "run" / "model_settings.json").dlpf_hz == 94.0

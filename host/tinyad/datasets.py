@@ -131,7 +131,7 @@ def label_names(sessions: list[Session], task: str) -> list[str]:
 
     Sessions labelled "unknown" (an import without --label) or not at all are refused: they would become a
     class of their own (in binary: anomalies, though usually healthy data)."""
-    unlabelled = [s.meta.session_id for s in sessions if (s.meta.label or "").strip() in UNLABELLED]
+    unlabelled = [s.where for s in sessions if (s.meta.label or "").strip() in UNLABELLED]
     if unlabelled:
         more = f" and {len(unlabelled) - 5} more" if len(unlabelled) > 5 else ""
         raise InputError(f"{len(unlabelled)} session(s) have no label (\"unknown\" or empty): "
@@ -251,10 +251,10 @@ def _windows_of(sessions, segments, split, config, class_names) -> WindowSet:
 def recorded_dlpf_hz(sessions: list[Session]) -> float:
     """The sensor low-pass bandwidth the sessions were recorded with, 0.0 when none records one. Sessions that
     record different ones are refused: the filter shapes the spectrum a model learns, and the board runs one."""
-    known = {float(s.meta.dlpf_hz): s.meta.session_id for s in sessions if s.meta.dlpf_hz}
+    known = {float(s.meta.dlpf_hz): s.where for s in sessions if s.meta.dlpf_hz}
     if len(known) > 1:
         (a, first), (b, second) = list(known.items())[:2]
-        raise InputError(f"session {second}: sensor low-pass (DLPF) {b:g} Hz differs from {first}: {a:g} Hz",
+        raise InputError(f"{second}: sensor low-pass (DLPF) {b:g} Hz differs from {first}: {a:g} Hz",
                          hint="train one model per DLPF setting; the board is built with one (CONFIG_TINYAD_DLPF_CFG)")
     return next(iter(known), 0.0)
 
@@ -267,12 +267,12 @@ def check_compatible(sessions: list[Session]) -> None:
     for s in sessions[1:]:
         if s.meta.channels != first.channels:
             raise InputError(
-                f"session {s.meta.session_id}: channels {s.meta.channels} differ from "
-                f"{first.session_id}: {first.channels}", hint="train on sessions with the same channels")
+                f"{s.where}: channels {s.meta.channels} differ from "
+                f"{sessions[0].where}: {first.channels}", hint="train on sessions with the same channels")
         if not rate_matches(s.meta.sample_rate_hz, first.sample_rate_hz, SAME_RATE_TOLERANCE):
             raise InputError(
-                f"session {s.meta.session_id}: {s.meta.sample_rate_hz:.6g} Hz differs from "
-                f"{first.session_id}: {first.sample_rate_hz:.6g} Hz", hint="resample, or train one model per rate")
+                f"{s.where}: {s.meta.sample_rate_hz:.6g} Hz differs from "
+                f"{sessions[0].where}: {first.sample_rate_hz:.6g} Hz", hint="resample, or train one model per rate")
     recorded_dlpf_hz(sessions)
 
 
@@ -328,7 +328,7 @@ def repeated_test_data(sessions: list[Session], segments: list[Segment], window:
         row_bytes = probe.shape[1] * probe.itemsize
         for train_seg, haystack in train:
             if _contains_rows(haystack, probe.tobytes(), row_bytes):
-                test_id, train_id = (sessions[i].meta.session_id for i in (seg.session, train_seg.session))
+                test_id, train_id = (sessions[i].where for i in (seg.session, train_seg.session))
                 found.append(f"the test samples of {test_id} repeat training samples of {train_id} exactly (a "
                              "replay looping one clip, or a copied file?): test scores on them measure memory, "
                              "not new data")

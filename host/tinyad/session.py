@@ -84,6 +84,13 @@ class Session:
     t: np.ndarray
     data: np.ndarray
     meta: SessionMeta
+    path: Path | None = field(default=None, compare=False, repr=False)  # the file `read_session` read it from
+
+    @property
+    def where(self) -> str:
+        """How messages name the session: its file when it was read from one (the user knows files, not the
+        random session ids), else `session <id>`."""
+        return str(self.path) if self.path is not None else f"session {self.meta.session_id}"
 
     @property
     def n_samples(self) -> int:
@@ -345,7 +352,7 @@ def read_session(path: str | os.PathLike) -> Session:
         raise InputError(f"{path}: missing columns {missing}")
     t = table.column("t").to_numpy().astype(np.float64)
     data = np.stack([table.column(c).to_numpy().astype(np.float32) for c in meta.channels], axis=1)
-    session = Session(t=t, data=data, meta=meta)
+    session = Session(t=t, data=data, meta=meta, path=path)
     validate(session, str(path))
     return session
 

@@ -94,6 +94,25 @@ class Run:
         return keras.models.load_model(self.path / "model.keras", custom_objects=custom_objects(), compile=False)
 
 
+class EpochLog:
+    """Keras callback keeping each finished epoch's logs: the history also when Ctrl-C ends `fit` early (which
+    then returns nothing)."""
+
+    def __new__(cls):
+        import keras
+
+        class Callback(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.history: dict[str, list[float]] = {}
+
+            def on_epoch_end(self, epoch, logs=None):
+                for key, value in (logs or {}).items():
+                    self.history.setdefault(key, []).append(float(value))
+
+        return Callback()
+
+
 class EpochProgress:
     """Keras callback showing one tqdm bar over epochs with the latest losses."""
 
@@ -102,6 +121,8 @@ class EpochProgress:
         from tqdm.auto import tqdm
 
         class Callback(keras.callbacks.Callback):
+            bar = None
+
             def on_train_begin(self, logs=None):
                 self.bar = tqdm(total=epochs, desc="training", unit="epoch")
 
@@ -112,7 +133,8 @@ class EpochProgress:
                 self.bar.update(1)
 
             def on_train_end(self, logs=None):
-                self.bar.close()
+                if self.bar is not None:
+                    self.bar.close()
 
         return Callback()
 
@@ -124,7 +146,11 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     A `run_dir` holding an earlier run is refused unless `overwrite` (as `tinyad train --overwrite`); then its
     files (RUN_FILES, QUANTIZE_FILES, nothing else) are removed once the new model is trained, so a stale
     model.tflite can never sit beside the new model.keras. metrics.json gets `best_epoch`: the 1-based epoch
-    whose weights early stopping kept."""
+    whose weights early stopping kept.
+
+    Ctrl-C (KeyboardInterrupt) after the first epoch ends training as early stopping would: the weights of the
+    best epoch so far are kept, the run is written, metrics.json's `interrupted` says so. Before the first epoch
+    ends it is re-raised, and a run folder this call created is removed again (it is still empty)."""
     import keras
 
     from tinyad.export import refuse_what_the_core_cannot_hold
@@ -135,6 +161,7 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     refuse_a_used_run_dir(run_dir, overwrite)
     keras.utils.set_random_seed(train_config.seed)
     run_dir = Path(run_dir)
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     norm = dataset.normalizer
     x_train, x_val, x_test = (norm.apply(s.x) for s in (dataset.train, dataset.val, dataset.test))
@@ -146,23 +173,38 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     monitor = "val_loss" if has_val else "loss"
     stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=train_config.patience,
                                             restore_best_weights=True)
-    callbacks = [stopper]
+    epoch_log = EpochLog()
+    callbacks = [stopper, epoch_log]
     if progress:
         callbacks.append(EpochProgress(train_config.epochs))
     if train_config.augment_noise > 0:
         rng = np.random.default_rng(train_config.seed)
         x_train = x_train + rng.normal(0, train_config.augment_noise, x_train.shape).astype(np.float32)
     t0 = time.time()
-    history = model.fit(
-        x_train, dataset.train.y, validation_data=(x_val, dataset.val.y) if has_val else None,
-        epochs=train_config.epochs, batch_size=train_config.batch_size, verbose=0, callbacks=callbacks,
-        class_weight=dataset.class_weights() if train_config.class_weighting else None, shuffle=True)
+    interrupted = None
+    try:
+        model.fit(
+            x_train, dataset.train.y, validation_data=(x_val, dataset.val.y) if has_val else None,
+            epochs=train_config.epochs, batch_size=train_config.batch_size, verbose=0, callbacks=callbacks,
+            class_weight=dataset.class_weights() if train_config.class_weighting else None, shuffle=True)
+    except KeyboardInterrupt as err:
+        from tinyad.device.signals import interrupt_reason
+
+        for callback in callbacks[2:]:  # the progress bar: fit ended without on_train_end
+            callback.on_train_end()
+        if not epoch_log.history.get(monitor) or stopper.best_weights is None:
+            if created and not any(run_dir.iterdir()):
+                run_dir.rmdir()
+            raise
+        model.set_weights(stopper.best_weights)  # what restore_best_weights does at a normal end
+        interrupted = (f"{interrupt_reason(err)} after {len(epoch_log.history[monitor])} of "
+                       f"{train_config.epochs} epochs")
     seconds = time.time() - t0
     remove_pipeline_files(run_dir)
     model.save(run_dir / "model.keras")
     test_logits = model.predict(x_test, verbose=0, batch_size=256)
     metrics = {"float_test": classification_report(dataset.test.y, test_logits, dataset.class_names),
-               "train_seconds": seconds, "epochs_run": len(history.history["loss"]),
+               "train_seconds": seconds, "epochs_run": len(epoch_log.history["loss"]), "interrupted": interrupted,
                # restore_best_weights always restores at the end of training: these are the kept weights
                "best_epoch": int(stopper.best_epoch) + 1, "best_epoch_monitor": monitor,
                "params": int(model.count_params())}
@@ -174,7 +216,7 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
         "dlpf_hz": dataset.dlpf_hz,
         "segments": [asdict(s) for s in dataset.segments],
         "counts": {split: int(len(getattr(dataset, split))) for split in ("train", "val", "test")},
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "history": epoch_log.history,
     }
     (run_dir / "run.json").write_text(json.dumps(info, indent=2))
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))

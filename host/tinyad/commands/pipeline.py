@@ -161,15 +161,21 @@ def train(sessions, model_name, task, window, hop, epochs, seed, max_windows_per
         _warn(line)
     for line in [*classes_without_windows(data), *repeated_test_data(loaded, data.segments, window)]:
         _warn(line)
-    unrecorded = [s.meta.session_id for s in loaded if not s.meta.dlpf_hz]
+    unrecorded = [s.where for s in loaded if not s.meta.dlpf_hz]
     if data.dlpf_hz and unrecorded:
         _note(f"note: {len(unrecorded)} of {len(loaded)} sessions do not record their sensor low-pass (e.g. "
               f"{unrecorded[0]}); the model takes the others' {data.dlpf_hz:g} Hz, which the board is then built with")
     if previous:
         _note(f"--overwrite: replacing the earlier run in {out_dir}")
-    run = train_model(data, ModelConfig(name=model_name), TrainConfig(epochs=epochs, seed=seed), out_dir,
-                      overwrite=True)  # a used --out was refused above unless --overwrite
+    from tinyad.device.signals import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # `kill` stops it like Ctrl-C: after the first epoch, the best one so far is kept
+        run = train_model(data, ModelConfig(name=model_name), TrainConfig(epochs=epochs, seed=seed), out_dir,
+                          overwrite=True)  # a used --out was refused above unless --overwrite
     metrics = json.loads((run.path / "metrics.json").read_text())
+    if metrics.get("interrupted"):
+        _warn(f"training {metrics['interrupted']}: the run is written with the best of them (as early stopping "
+              "would end it); train again for more epochs")
     click.echo(_best_epoch_line(metrics, run.info["history"]))
     click.echo(_metrics_table([("float", metrics["float_test"])]))
     click.echo(f"run directory: {run.path} (model.keras, metrics.json, training_curves.png, confusion_matrix.png)")
