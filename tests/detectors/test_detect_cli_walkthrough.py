@@ -159,6 +159,9 @@ def test_unflagged_excess_note_names_the_longest_stretch_in_rows_and_times():
     assert "the longest stretches are data rows 41..60 (400 .. 590) and 81..83 (800 .. 820)," in note
     assert "--threshold quantile" in note and note.endswith("score with `--error-window N` (a dynamic threshold "
                                                            "per N rows, as telemanom sets one per batch)")
+    assert "with `--min-rows 10` their short blips are dropped" in note
+    assert "your --min-rows 5 s drops their short blips" in unflagged_excess_note(_result(smoothed), 1.0,
+                                                                                  min_rows="5 s")
     assert "--error-window" not in unflagged_excess_note(_result(smoothed), training_p99=1.0, error_window=50)
     assert "--error-window" not in unflagged_excess_note(_result(smoothed, method="quantile"), training_p99=1.0)
     flags = np.zeros(100, bool)

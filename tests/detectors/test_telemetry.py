@@ -89,6 +89,19 @@ def test_a_windows_1252_csv_from_excel_reads_as_cp1252_with_a_note(tmp_path):
     assert refused.value.hint == 'save the file as UTF-8 text (in Excel: Save As, "CSV UTF-8")'
 
 
+def test_a_label_column_asked_for_and_missing_is_refused_with_the_way_to_read_unlabelled_files(tmp_path):
+    unlabelled = tmp_path / "plant.csv"
+    unlabelled.write_text("time,flow\n1,1.0\n2,2.0\n")
+    with pytest.raises(InputError) as err:
+        load_telemetry(unlabelled, ["flow"], "time", "anomaly")
+    assert str(err.value) == f"{unlabelled}: no label column 'anomaly'; columns are ['time', 'flow']"
+    assert err.value.hint.startswith("name one of those with --label-column; a file without labels is read when "
+                                     "--label-column is left out")
+    with pytest.raises(InputError) as err:
+        load_telemetry(unlabelled, ["flow"], "stamp")
+    assert err.value.hint == "name one of those with --time-column"
+
+
 def test_a_remembered_time_or_label_column_the_file_lacks_is_named_in_a_note(tmp_path):
     german = tmp_path / "score.csv"
     german.write_text("Zeitstempel,flow\n11.03.2024 00:00,1.0\n11.03.2024 00:01,2.0\n")

@@ -66,6 +66,18 @@ def test_monitor_prints_a_line_per_window_and_announces_alerts(start_sil):
     assert lines[-1].endswith(f"1 alert(s) raised, {in_alert} window(s) in ALERT, 0 lost frame(s)")
 
 
+def test_a_monitor_that_joins_during_an_alert_says_so(start_sil):
+    sil = start_sil(alert={"threshold_on": -1000.0, "threshold_off": -1000.0, "min_windows": 2})
+    first = monitor(sil.port, seconds=0.5, echo=lambda line: None)
+    assert first.alerts_entered == 1 and first.joined_in == "PENDING"
+    lines = []
+    second = monitor(sil.port, seconds=0.5, echo=lines.append)  # the device is still in ALERT
+    assert second.joined_in == "ALERT" and second.alerts_entered == 0 and second.states["ALERT"] == second.scores
+    assert lines[-1].endswith("0 alert(s) raised, "
+                              f"{second.scores} window(s) in ALERT, 0 lost frame(s); the device was already in ALERT "
+                              "when the monitor joined")
+
+
 def _frame(smoothed, output=(0, 0), score=1.5):
     return ScoreFrame(seq=1, window_index=42, last_sample_seq=700, invoke_us=120, score=score, smoothed=smoothed,
                       probability=0.8, alert_state=1, output=np.asarray(output, np.int8))

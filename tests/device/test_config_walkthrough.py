@@ -193,6 +193,19 @@ def test_a_threshold_conflict_shows_the_values_in_force_and_the_order_that_works
     assert "here: --set THRESHOLD_OFF=<at most 0.2> --set THRESHOLD_ON=0.2" in capsys.readouterr().err
 
 
+def test_a_conflict_hint_never_suggests_a_threshold_no_score_reaches(start_sil, capsys):
+    port = start_sil().port
+    assert main(["config", "-p", port, "--set", "SCORE_KIND=1"]) == 0  # a probability: at most 1
+    capsys.readouterr()
+    assert main(["config", "-p", port, "--set", "THRESHOLD_OFF=1.5"]) == 3
+    err = capsys.readouterr().err
+    assert "THRESHOLD_OFF would exceed THRESHOLD_ON" in err
+    assert ("here: --set THRESHOLD_ON=<at least 1.5> --set THRESHOLD_OFF=1.5 would be accepted, but THRESHOLD_ON 1.5 "
+            "can never be reached: a probability (SCORE_KIND 1) of this model is at most") in err
+    # values a probability reaches, in an order the device takes with the OFF in force (0.5)
+    assert f"e.g. tinyad config -p {port} --set THRESHOLD_ON=0.9 --set THRESHOLD_OFF=0.7 (alert at a probability" in err
+
+
 def test_the_cleared_key_reads_the_same_in_json_and_with_get(sil, capsys):
     assert main(["config", "-p", sil.port, "--bind-key", KEY, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["bind_key_check"] == KEY_CHECK

@@ -315,3 +315,20 @@ def test_a_session_never_replaces_one_written_meanwhile_under_its_name(tmp_path)
     assert second == tmp_path / "normal-20261207T203230Z-2.parquet"
     assert read_session(chosen).data[0, 0] == 1.0 and read_session(second).data[0, 0] == 2.0
     assert {p.name for p in tmp_path.iterdir()} == {chosen.name, second.name}  # no temporary file left
+
+
+def test_a_decimation_under_the_sensors_low_pass_warns_of_aliasing_before_streaming(tmp_path):
+    from tinyad.device.recorder import aliasing_warning
+
+    assert aliasing_warning(100.0, 1, 44.0) is None
+    assert aliasing_warning(1000.0, 4, 94.0) is None  # 250 Hz holds up to 125 Hz
+    assert aliasing_warning(100.0, 2, 0.0) is None  # low-pass unknown
+    text = aliasing_warning(100.0, 2, 44.0)
+    assert text.startswith("--decimation 2 records 50 Hz, which holds frequencies up to 25 Hz, but the sensor's "
+                           "low-pass passes up to 44 Hz: vibration between 25 and 44 Hz folds")
+    warned = []
+    frames = [SamplesFrame(1, 0, 0, 2, np.zeros((8, 6), np.int16)),
+              SamplesFrame(2, 16, 0, 2, np.zeros((8, 6), np.int16))]
+    record("fake", "normal", 60, tmp_path / "s.parquet", decimation=2, on_warning=warned.append,
+           client=FakeClient(frames, end=KeyboardInterrupt()))
+    assert warned == [text]  # the fake device samples at 100 Hz behind a 44 Hz low-pass

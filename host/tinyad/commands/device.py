@@ -236,7 +236,8 @@ def record(port, label, duration, out, decimation):
         click.secho(f"note: {journal} is a recording whose recorder was killed before writing it; "
                     f"`tinyad recover {journal}` makes it a session", fg="yellow", err=True)
     with sigterm_as_interrupt():  # `kill` ends it like Ctrl-C: STREAM_STOP sent, samples so far written
-        result = record_session(port, label, duration, path, decimation=decimation, progress=True)
+        result = record_session(port, label, duration, path, decimation=decimation, progress=True,
+                                on_warning=lambda text: click.secho(f"warning: {text}", fg="yellow", err=True))
     click.echo(f"wrote {result.path}: {result.n_samples} samples ({result.duration_s:.1f} s), "
                f"{result.frames} frames, {result.samples_per_s:.0f} samples/s")
     if result.requested_path is not None and result.path != result.requested_path:

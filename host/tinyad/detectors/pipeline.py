@@ -244,14 +244,16 @@ CHUNK_WINDOWS = 64 * 512
 
 def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
                           factor: float = UNFLAGGED_EXCESS_FACTOR,
-                          min_share: float = UNFLAGGED_EXCESS_SHARE, error_window: int | None = None) -> str | None:
+                          min_share: float = UNFLAGGED_EXCESS_SHARE, error_window: int | None = None,
+                          min_rows: str | None = None) -> str | None:
     """A warning when at least `min_share` of the rows have a smoothed error above `factor` x the training
     p99 yet raised no alarm (the dynamic threshold is relative to the file, so a fault covering much of it
     can pass unflagged), or when one unflagged run of at least UNFLAGGED_RUN_ROWS rows (and at most half the
     file) stays above UNFLAGGED_RUN_FACTOR x it (a larger excursion elsewhere set the threshold's level).
     Names the longest such stretch in data rows counted from 1 (and its times when `time` is given) and the
     static thresholds that compare with the training errors (and, for a dynamic threshold over the whole file,
-    `error_window` None, per-window thresholds). None otherwise."""
+    `error_window` None, per-window thresholds). `min_rows`: the --min-rows given, as text ("5 s"), when it is not
+    the default 1 row (the note then names it rather than suggest 10 rows). None otherwise."""
     n = len(result.smoothed)
     if n == 0 or not training_p99 > 0:
         return None
@@ -286,7 +288,9 @@ def unflagged_excess_note(result: ScoreResult, training_p99: float, time=None,
     return (f"{rows} a smoothed error above {above:g}x the training p99 {training_p99:.4g} (up to "
             f"{peak / training_p99:.3g}x); {where}, and the {result.method} threshold flagged none of them. "
             "`--threshold sigma` or `--threshold quantile` (set on the training errors) compares every row with the "
-            "training data; with `--min-rows 10` their short blips are dropped"
+            "training data; "
+            + (f"your --min-rows {min_rows} drops their short blips" if min_rows else
+               "with `--min-rows 10` their short blips are dropped")
             + ("; if they then flag much of the file, the training rows may have shown too little of normal "
                "operation: for a long record, score with `--error-window N` (a dynamic threshold per N rows, as "
                "telemanom sets one per batch)" if result.method == "dynamic" and not error_window else ""))

@@ -309,7 +309,9 @@ def score_file(detector, path: Path, reading: ReadOptions, record: FitRecord, me
                 ("no threshold", no_threshold_note(result, data.time)),
                 ("unflagged excess", unflagged_excess_note(dataclasses.replace(result, flags=flagged_by_threshold),
                                                            training_p99, data.time,
-                                                           error_window=detector.threshold.window))]
+                                                           error_window=detector.threshold.window,
+                                                           min_rows=None if min_rows == 1 else
+                                                           region_option_text(min_rows)))]
     window_note = whole_file_window_note(result.method, detector.threshold.window, len(data.values))
     notes = [note for note in [*data.notes, pruned_note(result, detector.threshold.p), window_note,
                                *(note for _, note in warnings), *sampling_notes(data.time, None, unit),

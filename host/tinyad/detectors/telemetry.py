@@ -554,7 +554,9 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     for name, column in (("time", time_column), ("label", label_column)):
         if column and column not in frame.columns:
             raise InputError(f"{path}: no {name} column {column!r}; columns are {list(frame.columns)}",
-                             hint=f"name one of those with --{name}-column")
+                             hint=f"name one of those with --{name}-column" + (
+                                 "; a file without labels is read when --label-column is left out (a label column "
+                                 "remembered from the fit is used where a file has it)" if name == "label" else ""))
     if columns:
         unknown = [c for c in columns if c not in frame.columns]
         if unknown:

@@ -268,6 +268,16 @@ def _conflict(client, name: str, value, general_hint: str | None) -> tuple[str, 
         order = f"here: --set THRESHOLD_OFF=<at most {v}> --set THRESHOLD_ON={v}"
     else:
         order = f"here: --set THRESHOLD_ON=<at least {v}> --set THRESHOLD_OFF={v}"
+    try:  # that order needs ON and OFF around the value: useless when no score reaches it (1.5 for a probability)
+        kind, scale = int(client.config_get("SCORE_KIND")), client.config_get("OUTPUT_SCALE")
+        n_classes = client.info().n_classes
+        problems = threshold_problems(kind, value, value, scale, n_classes)
+    except DeviceError:
+        problems = []
+    if problems:
+        off_now = off if now else value
+        order = (f"{order} would be accepted, but {problems[0]}; "
+                 f"{threshold_fix_hint(kind, off_now, scale, n_classes, client.port)}")
     return f"THRESHOLD_OFF would exceed THRESHOLD_ON{now}", f"{general_hint}; {order}" if general_hint else order
 
 

@@ -31,6 +31,7 @@ class MonitorStats:
     lost_frames: int = 0
     last: ScoreFrame | None = None
     states: dict = field(default_factory=dict)  # alert state name -> windows
+    joined_in: str | None = None  # the alert state of the first scored window (an alert already raised is not new)
 
 
 def bar_scale(threshold_on: float, threshold_off: float, score_kind: int = 0) -> tuple[float, float]:
@@ -171,6 +172,8 @@ def monitor(port: str, seconds: float | None = None, echo: Callable[[str], None]
                 stats.scores += 1
                 stats.last = frame
                 stats.states[frame.alert_name] = stats.states.get(frame.alert_name, 0) + 1
+                if stats.joined_in is None:
+                    stats.joined_in = frame.alert_name
                 if previous_state is not None and frame.alert_name != previous_state:
                     echo(f"-- alert state {previous_state} -> {frame.alert_name} at window {frame.window_index}")
                     if frame.alert_name == "ALERT":
@@ -189,7 +192,8 @@ def monitor(port: str, seconds: float | None = None, echo: Callable[[str], None]
         t = time.strftime("%H:%M:%S")
         # Windows in ALERT as well as alerts raised: a monitor that joins during an alert sees none raised.
         echo(f"[{t}] {stats.scores} windows, {stats.samples} samples, {stats.alerts_entered} alert(s) raised, "
-             f"{stats.states.get('ALERT', 0)} window(s) in ALERT, {stats.lost_frames} lost frame(s)")
+             f"{stats.states.get('ALERT', 0)} window(s) in ALERT, {stats.lost_frames} lost frame(s)"
+             + ("; the device was already in ALERT when the monitor joined" if stats.joined_in == "ALERT" else ""))
         if failure is not None:
             raise failure
     finally:

@@ -110,6 +110,22 @@ def units_per_count(info: DeviceInfo, channels: list[str]) -> np.ndarray:
                      / FULL_SCALE_COUNTS for c in channels], dtype=np.float64)
 
 
+def aliasing_warning(rate_hz: float, decimation: int, dlpf_hz: float) -> str | None:
+    """The warning for a --decimation whose rate cannot hold what the sensor's low-pass lets through: the device
+    keeps every n-th sample without filtering, so vibration between the new Nyquist frequency and the low-pass
+    bandwidth folds into lower frequencies. None when it fits (or the low-pass is unknown, 0)."""
+    if decimation <= 1 or not dlpf_hz > 0:
+        return None
+    kept = rate_hz / decimation
+    nyquist = kept / 2
+    if dlpf_hz <= nyquist:
+        return None
+    return (f"--decimation {decimation} records {kept:g} Hz, which holds frequencies up to {nyquist:g} Hz, but the "
+            f"sensor's low-pass passes up to {dlpf_hz:g} Hz: vibration between {nyquist:g} and {dlpf_hz:g} Hz folds "
+            "into lower frequencies (aliasing; the device keeps every n-th sample without filtering). Record with "
+            "--decimation 1, or build the board with a lower low-pass (CONFIG_TINYAD_DLPF_CFG)")
+
+
 def journal_header(info: DeviceInfo, port: str, label: str, decimation: int, out_path: str | Path) -> JournalHeader:
     """What the session's metadata takes from the device's INFO, as the journal keeps it."""
     channels = channel_names(info.channels)
@@ -289,7 +305,7 @@ def recover(journal: str | Path, out: str | Path | None = None, force: bool = Fa
 
 def record(port: str, label: str, duration_s: float, out_path: str | Path, decimation: int = 1,
            client: DeviceClient | None = None, progress: bool = False, idle_timeout_s: float = 2.0,
-           max_samples: int | None = None) -> Recording:
+           max_samples: int | None = None, on_warning=None) -> Recording:
     """Stream from the device for `duration_s` seconds of device time (or until `max_samples` samples) and write
     a session file at `out_path`.
 
@@ -297,7 +313,8 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
     faster than real time records `duration_s` of session, not of wall clock; a device streaming slower than
     half real time is stopped after duration x 2 + 5 s of wall clock with a DeviceError (what arrived is written).
     Ctrl-C (KeyboardInterrupt) or a vanished port end the recording early: the samples received so far are
-    written (atomically) and then the DeviceError is raised (Ctrl-C returns normally, `interrupted` set)."""
+    written (atomically) and then the DeviceError is raised (Ctrl-C returns normally, `interrupted` set).
+    `on_warning(text)` is called before streaming for what the recording will suffer (aliasing)."""
     if not label or not label.strip():
         raise InputError("a recording needs a label (e.g. --label normal)")
     if not (duration_s is not None and math.isfinite(duration_s) and duration_s > 0):  # NaN fails every comparison
@@ -327,6 +344,8 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
             client.close()
         raise
     rate = info.sample_rate_hz
+    if on_warning is not None and (warning := aliasing_warning(rate, decimation, float(info.dlpf_bandwidth_hz))):
+        on_warning(warning)
     # Where the recording ends, in device sample numbers after the first one received (None: max_samples ends it).
     end_sample = None if max_samples is not None else max(1, math.ceil(duration_s * rate - 1e-9))
     wall_limit_s = duration_s * WALL_FACTOR + WALL_GRACE_S
