@@ -279,6 +279,29 @@ def blocks_for_evaluation(segments: list, window: int, what: str, option: str) -
     return long_enough, note
 
 
+def held_out_check(trained: dict, data, scored, score_range, range_text: str, dataset: str) -> tuple[list, str | None]:
+    """(warnings, note) for evaluating on `scored` (the `score_range` of `data`, named `range_text` and `dataset`)
+    with a checkpoint whose training record is `trained` (its meta's "train": the probe of the rows it trained on,
+    and those of the runs it was fine-tuned from). A warning when the range holds steps the checkpoint, or the
+    checkpoint it was fine-tuned from, trained on: the numbers are then not held out. Otherwise a note when the
+    range is not the one the training run evaluated its checkpoints on."""
+    from tinyad.bert.train import trained_rows_in, trained_steps_in
+
+    probe = trained.get("probe")
+    for which, earlier in [("trained", probe), *(("pre-trained (before fine-tuning)", p)
+                                                 for p in trained.get("earlier_probes", []))]:
+        if (steps := trained_steps_in(data, scored, earlier)):
+            span = (f"its training span {earlier['span'][0]} .. {earlier['span'][1]}" if earlier.get("span")
+                    else f"its range {earlier.get('range')}")
+            return [f"the range {range_text} of {dataset} holds {steps} steps the checkpoint was {which} on "
+                    f"({span}): these numbers are not held out; pick a range after the training one"], None
+    if probe and probe.get("eval_range") and trained_rows_in(data, probe) and (
+            list(score_range) != probe["eval_range"]):
+        return [], (f"the training run evaluated its checkpoints on the range {probe['eval_range']} of its data "
+                    f"(trained on {probe['range']}); this is {range_text}")
+    return [], None
+
+
 def first_reaching(history: list[dict], key: str = "score", target: float = TARGET_SCORE) -> int | None:
     """The step of the first checkpoint whose `key` reaches `target` (None if none does)."""
     for row in history:

@@ -13,13 +13,10 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from tinyad.atomic import atomic_path, outputs_in, remove_outputs, write_text_atomic
-from tinyad.bert.notes import (FEW_EVENTS, collapsed_scores_note, diverged_warning, method_cut_text, score_ceiling,
-                               tied_cut_note)
+from tinyad.atomic import outputs_in, remove_outputs
+from tinyad.bert.notes import FEW_EVENTS, diverged_warning, method_cut_text, score_ceiling
+from tinyad.bert.score_telemetry import SCORE_FILES
 from tinyad.errors import ALARMS_EXIT_CODE, AlarmsFound, InputError
-
-# What `bert score` writes into its --out folder (an earlier run's are removed before scoring)
-SCORE_FILES = ("scores.csv", "scores.png", "summary.json")
 
 DATASET_HELP = "ess_lfp:N (rack N of ../shared/data/bms/ess_lfp), bess (the BESS log), or a Parquet/CSV file."
 
@@ -379,9 +376,9 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
                      decimal, time_column):
     """Score a checkpoint (or a run's last one) on a held-out range with injected anomalies: the method's
     score ((P+R)/2 at the anomaly-rate quantile, raw and point-adjusted) and the common evaluation suite."""
-    from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation
+    from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation, held_out_check
     from tinyad.bert.outliers import TRAIN_TYPES, UNSEEN_TYPES
-    from tinyad.bert.train import resolve_checkpoint, trained_rows_in, trained_steps_in
+    from tinyad.bert.train import resolve_checkpoint
 
     _refuse_unused_reading_options([dataset], dayfirst, decimal, time_column)
     range_given = click.get_current_context().get_parameter_source("score_range") != ParameterSource.DEFAULT
@@ -389,24 +386,13 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     # One block per contiguous segment: an injected test window never spans a gap in the data; a block needs at
     # least one whole window.
     scored = data.time_slice(*score_range)
-    probe = loaded.meta.get("train", {}).get("probe")
     range_text = f"{score_range[0]:g}:{score_range[1]:g}" + ("" if range_given else " (the default --range)")
-    warnings = []  # also in --json's output: a script reading the numbers must not miss them
-    for which, earlier in [("trained", probe), *(("pre-trained (before fine-tuning)", p)
-                                                 for p in loaded.meta.get("train", {}).get("earlier_probes", []))]:
-        if (trained := trained_steps_in(data, scored, earlier)):
-            span = (f"its training span {earlier['span'][0]} .. {earlier['span'][1]}" if earlier.get("span")
-                    else f"its range {earlier.get('range')}")
-            warnings.append(f"the range {range_text} of {dataset} holds {trained} steps the checkpoint was "
-                            f"{which} on ({span}): these numbers are not held out; pick a range after the training "
-                            "one")
-            click.secho(f"warning: {warnings[-1]}", fg="yellow", err=True)
-            break
-    else:
-        if probe and probe.get("eval_range") and trained_rows_in(data, probe) and (
-                list(score_range) != probe["eval_range"]):
-            click.echo(f"note: the training run evaluated its checkpoints on the range {probe['eval_range']} of its "
-                       f"data (trained on {probe['range']}); this is {range_text}", err=as_json)
+    # also in --json's output: a script reading the numbers must not miss them
+    warnings, note = held_out_check(loaded.meta.get("train", {}), data, scored, score_range, range_text, dataset)
+    for warning in warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if note:
+        click.echo(f"note: {note}", err=as_json)
     blocks, left_out = blocks_for_evaluation(scored.segments(), loaded.config.window,
                                              f"range {score_range[0]:g}:{score_range[1]:g} of {dataset}", "--range")
     if left_out:
@@ -464,14 +450,10 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     """Score real telemetry with a checkpoint (or a run's last one): per-step anomaly scores, no injected
     anomalies and no labels. Writes a CSV and a PNG. The cut ranks steps within this data, or with
     --reference is set on known-normal telemetry (--threshold-from reuses such a cut)."""
-    import numpy as np
-    import pandas as pd
-
-    from tinyad.battery.bms import TIME_COLUMN
-    from tinyad.bert.evaluate import saved_reference_cut, score_unlabelled
-    from tinyad.bert.plots import plot_scores
+    from tinyad.bert.evaluate import saved_reference_cut
+    from tinyad.bert.score_telemetry import (plot_scored_telemetry, score_summary, score_telemetry, write_scores_csv,
+                                             write_summary)
     from tinyad.bert.train import WEIGHTS_FILE, resolve_checkpoint
-    from tinyad.evaluation import events, join_events
     from tinyad.model_settings import sha256_file
 
     if threshold_from is not None and (reference or anomaly_rate is not None):
@@ -489,67 +471,33 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     remove_outputs(outputs_in(out_dir, SCORE_FILES))
     loaded, whole = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal,
                               time_column=time_column)
-    data = whole.time_slice(*(score_range or (0.0, 1.0)))
-    times = data.frame[TIME_COLUMN]
     normal = (_telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal, time_column=time_column).segments()
               if reference else None)
-    if saved is not None:
-        anomaly_rate, reference = saved.anomaly_rate, saved.reference
-    elif anomaly_rate is None:
-        anomaly_rate = 0.001 if reference else 0.08
-    # A range is scored within the whole data, then cut out: its first and last steps are judged with the data
-    # around them as the model's windows see it, not as the edge of a series (a range starting in a transient
-    # would alarm at its start)
-    scores, threshold, flags = score_unlabelled(loaded, whole.segments(), window_sliding, anomaly_rate, normal,
-                                                keep=whole.time_slice_rows(*(score_range or (0.0, 1.0))),
-                                                threshold=saved.threshold if saved else None)
-    regions = events(flags)
+    scored = score_telemetry(loaded, whole, score_range, window_sliding, anomaly_rate, normal, reference, saved,
+                             threshold_from)
+    flags, filled = scored.flags, scored.filled
     out_dir.mkdir(parents=True, exist_ok=True)
-    filled = data.interpolated_rows()
-    # Times the loader converted to UTC keep their +00:00 in the file and on screen: not mistaken for local time.
-    times = times.dt.tz_localize(data.time_zone) if data.time_zone else times
-    with atomic_path(out_dir / "scores.csv") as partial:  # a reader never sees half a file
-        pd.DataFrame({"time": times.to_numpy(), "score": scores, "alarm": flags.astype(np.int8),
-                      "interpolated": filled.astype(np.int8)}).to_csv(partial, index=False)
-    cut = (f"{1 - anomaly_rate:.1%} quantile of the reference's scores" if reference
-           else f"{1 - anomaly_rate:.0%} quantile")
-    if saved is not None:
-        cut += f" ({saved.reference}, saved in {threshold_from})"
-    png = plot_scores(data, scores, threshold, flags, out_dir / "scores.png",
-                      title=f"{data.source}: checkpoint step {loaded.step}, {cut}")
-    click.echo(f"{data.source}: {len(scores)} steps scored with checkpoint step {loaded.step}; {int(flags.sum())} "
-               f"({flags.mean():.1%}) above the {cut} ({threshold:.3f}) in {len(regions)} region(s)")
-    # Runs less than a window apart are one episode: list episodes, not their fragments.
-    episodes = join_events(regions, loaded.config.window)
-    if not episodes:
+    write_scores_csv(scored, out_dir / "scores.csv")
+    png = plot_scored_telemetry(scored, out_dir / "scores.png")
+    click.echo(f"{scored.data.source}: {len(scored.scores)} steps scored with checkpoint step {scored.step}; "
+               f"{int(flags.sum())} ({flags.mean():.1%}) above the {scored.cut_text} ({scored.threshold:.3f}) in "
+               f"{len(scored.regions)} region(s)")
+    if not scored.episodes:
         click.echo("no alarm episode")
     else:
-        zone = "times in UTC" if data.time_zone else "times as written in the data, no time zone given"
-        click.echo(f"{len(episodes)} episode(s) (runs less than a window, {loaded.config.window} steps, apart; {zone})"
-                   + (", the 10 highest:" if len(episodes) > 10 else ":"))
-    for a, b in sorted(episodes, key=lambda r: -float(scores[r[0]:r[1]].max()))[:10]:
-        click.echo(f"  {times.iloc[a]} .. {times.iloc[b - 1]}  peak score {scores[a:b].max():.3f}")
+        click.echo(f"{len(scored.episodes)} episode(s) (runs less than a window, {scored.window} steps, apart; "
+                   f"{scored.zone_text})" + (", the 10 highest:" if len(scored.episodes) > 10 else ":"))
+    for a, b in scored.highest_episodes():
+        click.echo(f"  {scored.times.iloc[a]} .. {scored.times.iloc[b - 1]}  peak score {scored.scores[a:b].max():.3f}")
     if filled.any():
         click.echo(f"note: {int(filled.sum())} step(s) were interpolated over short gaps, {int((filled & flags).sum())}"
                    " of them above the cut (column `interpolated` in scores.csv, blue in scores.png)")
-    warnings = []
-    if note := collapsed_scores_note(scores):
-        warnings.append(note)
-        click.secho(f"warning: {note}", fg="yellow", err=True)
-    elif not reference:
-        if tied := tied_cut_note(scores, threshold, anomaly_rate):
-            click.echo(f"note: {tied}")
-        click.echo("note: this cut flags that share of any data by construction; set it on known-normal telemetry "
-                   "with --reference before calling a region an anomaly")
-    summary = {"dataset": dataset, "checkpoint": str(checkpoint), "step": loaded.step,
-               "checkpoint_sha256": weights_sha256, "window_sliding": window_sliding, "steps": len(scores),
-               "alarm_steps": int(flags.sum()), "alarms": bool(flags.any()), "threshold": float(threshold),
-               "cut": "reference" if reference else "within the data", "anomaly_rate": anomaly_rate,
-               "reference": reference, "threshold_from": str(threshold_from) if threshold_from else None,
-               "episodes": [{"start": str(times.iloc[a]), "end": str(times.iloc[b - 1]),
-                             "peak_score": float(scores[a:b].max())} for a, b in episodes],
-               "interpolated_steps": int(filled.sum()), "warnings": warnings}
-    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    for warning in scored.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    for note in scored.notes:
+        click.echo(f"note: {note}")
+    write_summary(score_summary(scored, dataset, checkpoint, weights_sha256, window_sliding, threshold_from),
+                  out_dir / "summary.json")
     click.echo(f"wrote {out_dir / 'scores.csv'}, {png} and {out_dir / 'summary.json'}")
     if fail_on_alarm and flags.any():
         raise AlarmsFound()
