@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_python_api_page_runs_as_written(tmp_path, monkeypatch, capsys):
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     monkeypatch.chdir(tmp_path)
     namespace = {}
     for block in blocks + blocks:  # each cell can be run again, as in a notebook
@@ -35,3 +35,8 @@ def test_the_python_api_page_runs_as_written(tmp_path, monkeypatch, capsys):
     assert scored.first_test_row == 2880 and scored.flags[4000:4100].all() and scored.flags[2880:3990].sum() == 0
     assert scored.evaluation.recall == 1.0 and len(scored.labels) == 5000
     assert namespace["scores"].shape == (3000,) and namespace["trained"].history[-1]["step"] == 4
+    # the file as `bert score` reads it: the same 3000 steps, cut at the 99 % quantile of their scores
+    rated = namespace["rated"]
+    assert rated.scores.shape == (3000,) and rated.cut_text == "99% quantile" and 0 < rated.flags.sum() <= 30
+    assert (tmp_path / "api/battery.scores.csv").is_file()
+    assert "steps above the 99% quantile" in printed
