@@ -174,9 +174,8 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     stopper = keras.callbacks.EarlyStopping(monitor=monitor, patience=train_config.patience,
                                             restore_best_weights=True)
     epoch_log = EpochLog()
-    callbacks = [stopper, epoch_log]
-    if progress:
-        callbacks.append(EpochProgress(train_config.epochs))
+    bar = EpochProgress(train_config.epochs) if progress else None
+    callbacks = [stopper, epoch_log, *([bar] if bar is not None else [])]
     if train_config.augment_noise > 0:
         rng = np.random.default_rng(train_config.seed)
         x_train = x_train + rng.normal(0, train_config.augment_noise, x_train.shape).astype(np.float32)
@@ -190,8 +189,8 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
     except KeyboardInterrupt as err:
         from tinyad.device.signals import interrupt_reason
 
-        for callback in callbacks[2:]:  # the progress bar: fit ended without on_train_end
-            callback.on_train_end()
+        if bar is not None:  # fit ended without on_train_end
+            bar.on_train_end()
         if not epoch_log.history.get(monitor) or stopper.best_weights is None:
             if created and not any(run_dir.iterdir()):
                 run_dir.rmdir()

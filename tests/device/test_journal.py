@@ -203,3 +203,18 @@ def test_train_and_evaluate_name_a_killed_recording_in_their_folder(tmp_path):
     assert [f.name for f, _ in loaded] == ["recovered.parquet"]
     assert notes == [f"note: {journal.path} is a recording whose recorder was killed before writing it (not used); "
                      f"`tinyad recover {journal.path}` makes it a session"]
+
+
+def test_recover_on_a_folder_recovers_every_journal_it_can_and_names_the_others(tmp_path, capsys):
+    from tinyad.cli import main
+
+    for name, pid in (("a.parquet", _dead_pid()), ("b.parquet", os.getpid()), ("c.parquet", _dead_pid())):
+        journal = RecordingJournal.create(tmp_path / name, _header(pid=pid))
+        journal.append(np.arange(4), np.ones((4, 3), np.int16))
+        journal.close()
+    assert main(["recover", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert f"wrote {tmp_path / 'a.parquet'}" in out and f"wrote {tmp_path / 'c.parquet'}" in out
+    assert f"{tmp_path / 'b.parquet.partial'} is still being written" in err
+    assert "1 of 3 journal(s) could not be recovered" in err
+    assert sorted(os.listdir(tmp_path)) == ["a.parquet", "b.parquet.partial", "c.parquet"]

@@ -282,8 +282,16 @@ def recover(journals, out, force):
         paths += found
     if out is not None and len(paths) > 1:
         raise click.UsageError(f"--out names one session; {len(paths)} journals were given")
+    failures = []
     for journal in paths:
-        result = recover_session(journal, out=out, force=force)
+        try:
+            result = recover_session(journal, out=out, force=force)
+        except InputError as err:  # the others are still recovered
+            if len(paths) == 1:
+                raise
+            click.secho(f"error: {err}", fg="red", err=True)
+            failures.append(err)
+            continue
         click.echo(f"wrote {result.path}: {result.n_samples} samples ({result.duration_s:.1f} s) from {journal} "
                    f"(removed)")
         if result.path != result.requested_path:
@@ -297,6 +305,9 @@ def recover(journals, out, force):
         if result.other_host:
             click.secho(f"note: recorded on {result.other_host}; whether its recorder still ran there could not "
                         f"be checked", fg="yellow")
+    if failures:
+        raise InputError(f"{len(failures)} of {len(paths)} journal(s) could not be recovered (named above)",
+                         hint=failures[0].hint)
 
 
 @click.command()

@@ -3,7 +3,9 @@
 Raw counts become physical units with the full scale the device reports in INFO. Lost frames are found from
 the sequence numbers (the frame counter and each frame's first sample number), recorded in meta.extra and
 reported. Whatever was received is written - atomically - even when the recording is interrupted by Ctrl-C or
-the port vanishes; the error is raised afterwards, naming the partial file.
+the port vanishes; the error is raised afterwards, naming the partial file. A recorder killed outright (kill -9, a
+crash, a power cut) cannot write it: every frame also goes to a journal beside the session (`journal.py`), from
+which `recover` makes the session.
 """
 
 from __future__ import annotations
