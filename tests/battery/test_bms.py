@@ -384,7 +384,9 @@ def test_an_integer_counter_column_is_left_out_with_a_note_unless_named(tmp_path
     with pytest.raises(InputError, match=r"no numeric channel columns \(left out as status flags or counters: "
                                          r"record_id\)") as err:
         bms.load_table(only_counter, "t")
-    assert err.value.hint == "name them with --column"
+    assert err.value.hint == (f"name the channels: tinyad bert load-bms --input {only_counter} --time-column t "
+                              "--column NAME --column ... -o tidy.parquet (load-bms takes --column), then use the "
+                              "tidy file")
 
 
 def test_a_counter_with_one_blank_cell_is_still_a_counter_and_a_rising_fractional_signal_is_not(tmp_path):

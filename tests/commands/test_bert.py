@@ -408,23 +408,23 @@ def test_evaluate_refuses_a_range_shorter_than_a_window_and_json_has_the_suite(t
 def test_load_bms_says_which_epoch_unit_it_assumed_and_reads_day_first_dates(tmp_path, capsys):
     csv = tmp_path / "ms.csv"
     pd.DataFrame({"t": 1_623_355_200_000 + np.arange(50) * 10_000, "a": np.arange(50) + 0.5}).to_csv(csv, index=False)
-    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o", str(tmp_path / "ms.pq")]) == 0
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o", str(tmp_path / "ms.parquet")]) == 0
     assert "note: time column 't' holds numbers: read as milliseconds" in capsys.readouterr().out
     dates = tmp_path / "dates.csv"
     times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")
     pd.DataFrame({"time": times.strftime("%d/%m/%Y %H:%M"), "a": np.arange(30) + 0.5}).to_csv(dates, index=False)
-    assert main(["bert", "load-bms", "--input", str(dates), "-o", str(tmp_path / "d.pq")]) == 0
+    assert main(["bert", "load-bms", "--input", str(dates), "-o", str(tmp_path / "d.parquet")]) == 0
     text = capsys.readouterr().out  # only day-first is regular: read so, and said
     assert "0 gap(s)" in text and "note: dates like '10/06/2021 20:00' read day-first (10 June 2021)" in text
     from tinyad.battery.bms import read_tidy
 
-    assert read_tidy(tmp_path / "d.pq").frame["time"].tolist() == list(times)
-    assert main(["bert", "load-bms", "--input", str(dates), "--monthfirst", "-o", str(tmp_path / "m.pq")]) == 0
+    assert read_tidy(tmp_path / "d.parquet").frame["time"].tolist() == list(times)
+    assert main(["bert", "load-bms", "--input", str(dates), "--monthfirst", "-o", str(tmp_path / "m.parquet")]) == 0
     assert "0 gap(s)" not in capsys.readouterr().out
-    assert read_tidy(tmp_path / "m.pq").frame["time"].iloc[0] == pd.Timestamp("2021-10-06 20:00")
-    assert main(["bert", "load-bms", "--input", str(dates), "--dayfirst", "-o", str(tmp_path / "d.pq")]) == 0
+    assert read_tidy(tmp_path / "m.parquet").frame["time"].iloc[0] == pd.Timestamp("2021-10-06 20:00")
+    assert main(["bert", "load-bms", "--input", str(dates), "--dayfirst", "-o", str(tmp_path / "d.parquet")]) == 0
     assert "0 gap(s)" in capsys.readouterr().out
-    assert main(["bert", "load-bms", "--rack", "1", "--monthfirst", "-o", str(tmp_path / "r.pq")]) == 2
+    assert main(["bert", "load-bms", "--rack", "1", "--monthfirst", "-o", str(tmp_path / "r.parquet")]) == 2
     assert "apply to --input only" in capsys.readouterr().err
 
 
@@ -731,3 +731,123 @@ def test_score_for_scripts_takes_extra_columns_writes_a_summary_and_leaves_nothi
     broken.write_text("t,volts\n0,3.3\n")
     assert main(["bert", "score", str(run), "--dataset", str(broken), "--time-column", "t", "--out", str(out)]) == 2
     assert not any(out.iterdir())
+
+
+def test_a_failed_nightly_run_keeps_the_cut_it_reads_and_drops_its_alarms(tmp_path, capsys):
+    tidy, run = _tiny_run(tmp_path, 300)
+    nightly = tmp_path / "nightly"
+    score = ["bert", "score", str(run), "--window_sliding", "8", "--out", str(nightly)]
+    assert main(score + ["--dataset", str(tidy), "--reference", str(tidy), "--anomaly-rate", "0.01"]) == 0
+    saved = json.loads((nightly / "summary.json").read_text())
+    reuse = ["--threshold-from", str(nightly / "summary.json")]
+    assert main(score + reuse + ["--dataset", str(tmp_path / "missing.parquet")]) == 2  # one bad night
+    kept = json.loads((nightly / "summary.json").read_text())
+    assert sorted(p.name for p in nightly.iterdir()) == ["summary.json"]  # the CSV and PNG are gone
+    assert (kept["threshold"], kept["checkpoint_sha256"], kept["window_sliding"], kept["cut"]) == (
+        saved["threshold"], saved["checkpoint_sha256"], 8, "reference")
+    assert kept["alarms"] is None and kept["episodes"] is None and "did not finish" in kept["status"]
+    capsys.readouterr()
+    assert main(score + reuse + ["--dataset", str(tidy)]) == 0  # the next night reads the cut again
+    again = json.loads((nightly / "summary.json").read_text())
+    assert again["threshold"] == saved["threshold"] and again["alarms"] is not None and "status" not in again
+
+
+def test_a_stride_longer_than_the_window_is_refused_before_scoring(tmp_path, capsys):
+    tidy, run = _tiny_run(tmp_path, 300)  # the tiny preset's window: 32 steps
+    for command in (["score", str(run), "--out", str(tmp_path / "s")], ["evaluate", str(run)]):
+        assert main(["bert", *command, "--dataset", str(tidy), "--window_sliding", "64"]) == 2
+        err = capsys.readouterr().err
+        assert "--window_sliding 64 is longer than the window (32 steps)" in err
+        assert "hint: give --window_sliding 32" in err
+    assert not (tmp_path / "s").exists()
+    assert main(["bert", "train", "--dataset", str(tidy), "--out", str(tmp_path / "r"), "--preset", "tiny",
+                 "--window_sliding", "33", "--max_steps", "2"]) == 2
+    assert "longer than the window (32 steps)" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args, message, hint", [
+    (["--batch_size", "0"], "--batch_size must be >= 1, got 0", "--batch_size 32"),
+    (["--patch_size", "0"], "--patch_size must be >= 1, got 0", "a patch is that many steps"),
+    (["--anomaly-rate", "8"], "--anomaly-rate must be between 0 and 1, got 8", "8 % is --anomaly-rate 0.08"),
+    (["--train-range", "0:75"], "bad time range '0:75'", "in fractions that is 0:0.75"),
+])
+def test_train_refuses_options_a_user_gets_wrong_with_the_value_meant(tmp_path, capsys, args, message, hint):
+    csv = write_telemetry(tmp_path / "in.csv", 100)
+    assert main(["bert", "train", "--dataset", str(csv), "--time-column", "t", "--out", str(tmp_path / "run"),
+                 "--preset", "tiny", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and hint in err and not (tmp_path / "run").exists()
+
+
+def test_evaluate_refuses_zero_seeds(tmp_path, capsys):
+    assert main(["bert", "evaluate", str(tmp_path), "--dataset", "x.csv", "--seeds", "0"]) == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+def test_train_warns_of_a_channel_that_never_changes(tmp_path, capsys):
+    csv = tmp_path / "stuck.csv"
+    t = np.arange(200) * 10.0
+    pd.DataFrame({"t": t, "volts": 3.3 + 0.1 * np.sin(t / 300.0), "cell_min": 3.312}).to_csv(csv, index=False)
+    assert main(["bert", "train", "--dataset", str(csv), "--time-column", "t", "--out", str(tmp_path / "run"),
+                 "--preset", "tiny", "--max_steps", "2", "--checkpoint_every", "2", "--batch_size", "4",
+                 "--eval-range", "none"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: channel(s) cell_min (3.312) hold one value in all the training rows" in err
+    assert "volts" not in err.split("hold one value")[0]
+
+
+def test_load_bms_protects_its_input_and_takes_only_the_options_that_apply(tmp_path, capsys):
+    csv = write_telemetry(tmp_path / "in.csv", 100)
+    before = csv.read_bytes()
+    args = ["bert", "load-bms", "--input", str(csv), "--time-column", "t"]
+    assert main(args + ["-o", str(csv)]) == 2
+    assert "-o " + str(csv) + " is the --input file" in capsys.readouterr().err and csv.read_bytes() == before
+    assert main(args + ["-o", str(tmp_path / "tidy.csv")]) == 2
+    assert "hint: use -o " + str(tmp_path / "tidy.parquet") in capsys.readouterr().err
+    assert not (tmp_path / "tidy.csv").exists()
+    for bad in (["--max-fill", "-5"], ["--period", "0"]):
+        assert main(args + bad + ["-o", str(tmp_path / "t.parquet")]) == 2
+        assert "must be a positive number of seconds" in capsys.readouterr().err
+    assert main(["bert", "load-bms", "--rack", "1", "--column", "voltage_v", "-o", str(tmp_path / "r.parquet")]) == 2
+    assert "--column apply to --input only" in capsys.readouterr().err
+    # a grid far finer than the data: most of it interpolated, said as a warning and kept in the file
+    out = tmp_path / "fine.parquet"
+    assert main(args + ["--period", "1", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --period 1 s is finer than the data (a row every 10 s, the median): about 90% of the grid's" in err
+    from tinyad.battery.bms import read_tidy
+
+    assert read_tidy(out).gaps.warnings[0].startswith("--period 1 s is finer than the data")
+
+
+def test_overwrite_never_removes_a_config_json_that_is_not_a_checkpoints(tmp_path, capsys):
+    csv = write_telemetry(tmp_path / "in.csv", 100)
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"mine": 1}')
+    assert main(["bert", "train", "--dataset", str(csv), "--time-column", "t", "--out", str(folder), "--preset",
+                 "tiny", "--max_steps", "2", "--checkpoint_every", "2", "--batch_size", "4", "--eval-range",
+                 "none"]) == 0  # not a run: no refusal, nothing removed
+    assert json.loads((folder / "config.json").read_text()) == {"mine": 1}
+    from tinyad.bert.train import is_checkpoint_config, run_files
+
+    assert not is_checkpoint_config(folder / "config.json")
+    assert is_checkpoint_config(folder / "step_000002" / "config.json")
+    assert "config.json" not in [p.name for p in run_files(folder)]
+
+
+def test_score_warns_of_a_short_reference_and_another_period_and_keeps_the_warnings(tmp_path, capsys):
+    tidy, run = _tiny_run(tmp_path, 300)
+    slow = tmp_path / "slow.csv"
+    pd.read_csv(tmp_path / "in.csv").assign(t=lambda f: f["t"] * 6).to_csv(slow, index=False)  # a row every 60 s
+    out = tmp_path / "s"
+    capsys.readouterr()
+    assert main(["bert", "score", str(run), "--dataset", str(slow), "--time-column", "t", "--reference", str(tidy),
+                 "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    warnings = json.loads((out / "summary.json").read_text())["warnings"]
+    assert warnings[0].startswith(f"{slow} is sampled every 60 s, the checkpoint was trained on 10 s data")
+    assert warnings[1].startswith(f"the reference {tidy} holds 300 steps: its 99.9% quantile rests on its 1 highest "
+                                  "score(s), a noisy cut; give at least 10,000 steps")
+    assert f"the reference {tidy} holds" in warnings[2] and "steps the checkpoint was trained on" in warnings[2]
+    assert all(f"warning: {w}" in err for w in warnings)

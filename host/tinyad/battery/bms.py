@@ -72,6 +72,9 @@ class GapReport:
     gaps: list[Gap] = field(default_factory=list)
     # What the loader assumed or left out (the unit of numeric times, dropped columns, ambiguous dates).
     notes: list[str] = field(default_factory=list)
+    # What makes the table doubtful (a file still being written, a grid far finer than the data): printed as
+    # warnings and kept in `bert score`'s summary.json, where a nightly job looks.
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for people."""
@@ -198,6 +201,10 @@ def cut_to(telemetry: Telemetry, start=None, end=None) -> Telemetry:
                "rows); the counts of raw rows, duplicates, unparseable rows and non-numeric cells are the whole "
                "source's"])
     return cut
+
+
+# A --period below the data's median interval by more than this factor builds most of the grid by interpolation.
+FINER_GRID_FACTOR = 1.5
 
 
 def gap_lines(telemetry: Telemetry, max_gaps: int = 20) -> list[str]:
@@ -723,12 +730,13 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
                               f"{load_bms_command(path, decimal=decimal, dayfirst=dayfirst)} --time-column NAME "
                               f"-o tidy.parquet)")
     notes: list[str] = []
+    warnings: list[str] = []
     if Path(path).suffix.lower() != ".parquet" and len(raw):
         from tinyad.csvfile import unfinished_last_line_note
 
         if unfinished := unfinished_last_line_note(path, "may be cut off (a row missing cells is dropped; a number "
                                                          "cut short reads as another value)"):
-            notes.append(unfinished)
+            warnings.append(unfinished)
     dropped: list[str] = []
     flags, counters = [], []
     if columns is None:
@@ -764,7 +772,8 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
     if not mapping:
         left_out = f" (left out as status flags or counters: {', '.join(map(str, flags + counters))})"
         raise InputError(f"{path}: no numeric channel columns" + (left_out if flags or counters else ""),
-                         hint="name them with --column")
+                         hint=f"name the channels: {load_bms} --column NAME --column ... -o tidy.parquet "
+                              "(load-bms takes --column), then use the tidy file")
     numbers, bad = _numeric(raw, list(mapping))
     for src in mapping:
         if numbers[src].isna().all():  # a channel without numbers leaves no complete row: refuse, do not guess
@@ -785,14 +794,18 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
     for src, name in mapping.items():
         frame[name] = numbers[src].to_numpy()
     channels = list(mapping.values())
-    frame, report = _tidy_rows(frame, channels, GapReport(non_numeric_cells=bad, notes=notes))
+    frame, report = _tidy_rows(frame, channels, GapReport(non_numeric_cells=bad, notes=notes, warnings=warnings))
     if not in_utc and (note := repeated_time_note(report)):
         report.notes.append(note)
+    intervals = frame[TIME_COLUMN].diff().dt.total_seconds().dropna()
     if period_s is None:
-        intervals = frame[TIME_COLUMN].diff().dt.total_seconds().dropna()
         if intervals.empty:
             raise InputError(f"{path}: fewer than two timed rows", hint="cannot infer a sample period")
         period_s = float(intervals.median())
+    elif len(intervals) and (sampled := float(intervals.median())) > FINER_GRID_FACTOR * period_s:
+        report.warnings.append(f"--period {period_s:g} s is finer than the data (a row every {sampled:g} s, the "
+                               f"median): about {1 - period_s / sampled:.0%} of the grid's steps are interpolated, "
+                               f"not measured; give --period {sampled:g} or leave it out")
     max_fill_s = 6 * period_s if max_fill_s is None else max_fill_s
     frame, report = resample(frame, channels, period_s, max_fill_s, report)
     if not in_utc and (note := skipped_hour_note(report, period_s)):

@@ -62,6 +62,18 @@ def in_checkpoint_channels(channels: list[str], data, name: str | None = None) -
     return data, note
 
 
+def check_stride(stride: int, window: int) -> None:
+    """Refuse a --window_sliding below 1 or above the window: windows further apart than their length leave the
+    steps between them without any score."""
+    if stride < 1:
+        raise InputError(f"--window_sliding must be >= 1, got {stride}",
+                         hint="the stride of the scoring windows in steps, e.g. --window_sliding 16 (the default)")
+    if stride > window:
+        raise InputError(f"--window_sliding {stride} is longer than the window ({window} steps): the steps between "
+                         "two windows would get no score",
+                         hint=f"give --window_sliding {window} or less (16 by default; 1 scores every offset)")
+
+
 def score_series(model, series: np.ndarray, window: int, stride: int, batch_size: int = 64) -> np.ndarray:
     """Per-step anomaly scores (sigmoid of the logits) of a standardized series (n, channels): windows every
     `stride` steps (the last one aligned to the end), overlapping scores averaged. A series shorter than the
@@ -71,8 +83,7 @@ def score_series(model, series: np.ndarray, window: int, stride: int, batch_size
         raise InputError(f"series must be (steps, channels), got shape {series.shape}")
     if not np.isfinite(series).all():
         raise InputError("series contains NaN or inf", hint="load it through tinyad.battery (gap filling)")
-    if stride < 1:
-        raise InputError(f"--window_sliding must be >= 1, got {stride}")
+    check_stride(stride, window)
     n = len(series)
     padded = series if n >= window else np.concatenate([series, np.repeat(series[-1:], window - n, axis=0)])
     starts = list(range(0, len(padded) - window + 1, stride))
@@ -134,10 +145,17 @@ def choose_on_validation(candidates: dict, key: str = "score") -> object:
     return best
 
 
+def check_anomaly_rate(rate: float, option: str = "--anomaly-rate") -> None:
+    """Refuse a rate outside (0, 1), with the share meant when it reads as a percentage (8 -> 0.08)."""
+    if not (np.isfinite(rate) and 0.0 < rate < 1.0):
+        hint = (f"it is a share of the steps: {rate:g} % is {option} {rate / 100:g}" if 1.0 <= rate < 100.0
+                else "a share of the steps, e.g. 0.08 for 8 %")
+        raise InputError(f"{option} must be between 0 and 1, got {rate:g}", hint=hint)
+
+
 def quantile_threshold(scores: np.ndarray, anomaly_rate: float) -> float:
     """The threshold that flags the top `anomaly_rate` fraction of the scores."""
-    if not 0.0 < anomaly_rate < 1.0:
-        raise InputError(f"anomaly rate must be in (0, 1), got {anomaly_rate}")
+    check_anomaly_rate(anomaly_rate)
     return float(np.quantile(np.asarray(scores, float), 1.0 - anomaly_rate))
 
 

@@ -45,7 +45,10 @@ class BertConfig:
     def validate(self) -> "BertConfig":
         if self.n_channels < 1:
             raise InputError(f"need at least one channel, got {self.n_channels}")
-        if self.patch_size < 1 or self.window % self.patch_size:
+        if self.patch_size < 1:
+            raise InputError(f"--patch_size must be >= 1, got {self.patch_size}",
+                             hint="a patch is that many steps; pick one dividing the window (e.g. 4 for 64)")
+        if self.window % self.patch_size:
             raise InputError(f"window {self.window} is not a multiple of patch size {self.patch_size}",
                              hint="pick --patch_size dividing the preset's window")
         if self.width % self.heads:

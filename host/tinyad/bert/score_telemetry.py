@@ -94,6 +94,34 @@ def score_telemetry(loaded, whole, score_range: tuple[float, float] | None, wind
     return scored
 
 
+# A reference cut resting on fewer of the reference's steps above it than this is a noisy estimate.
+FEW_STEPS_ABOVE_CUT = 10
+
+
+def reference_warnings(loaded, reference_data, anomaly_rate: float, name: str) -> list[str]:
+    """Why a cut set on `reference_data` (known-normal telemetry, named `name`) may not mean what it should: too
+    few steps for its quantile (it then rests on a handful of its highest scores), or steps the checkpoint trained
+    on (scores there run lower than on new normal data, so the cut sits too low: more false alarms)."""
+    import math
+
+    from tinyad.bert.train import trained_steps_in
+
+    found = []
+    steps = len(reference_data.frame)
+    if steps * anomaly_rate < FEW_STEPS_ABOVE_CUT:
+        found.append(f"the reference {name} holds {steps} steps: its {1 - anomaly_rate:.1%} quantile rests on its "
+                     f"{max(1, round(steps * anomaly_rate))} highest score(s), a noisy cut; give at least "
+                     f"{math.ceil(FEW_STEPS_ABOVE_CUT / anomaly_rate):,} steps of known-normal telemetry")
+    trained = loaded.meta.get("train", {})
+    for probe in [trained.get("probe"), *trained.get("earlier_probes", [])]:
+        if (inside := trained_steps_in(reference_data, reference_data, probe)):
+            found.append(f"the reference {name} holds {inside} steps the checkpoint was trained on: scores there run "
+                         "lower than on new normal data, so the cut sits too low (more false alarms); take known-"
+                         "normal telemetry from outside the training span")
+            break
+    return found
+
+
 def write_scores_csv(scored: ScoredTelemetry, path: str | Path) -> Path:
     """time, score, alarm (0/1), interpolated (0/1) per step, written atomically (a reader never sees half a
     file)."""
@@ -114,9 +142,10 @@ def plot_scored_telemetry(scored: ScoredTelemetry, path: str | Path) -> Path:
 
 
 def score_summary(scored: ScoredTelemetry, dataset: str, checkpoint, weights_sha256: str | None,
-                  window_sliding: int, threshold_from=None) -> dict:
+                  window_sliding: int, threshold_from=None, earlier_warnings=()) -> dict:
     """summary.json: the cut (with the weights' hash and the stride, so `--threshold-from` can check a later run
-    uses the same scale), the alarms and every episode."""
+    uses the same scale), the alarms and every episode; `warnings` the scoring's and `earlier_warnings` (reading
+    the data and the reference), where a nightly job looks."""
     scores, times = scored.scores, scored.times
     return {"dataset": dataset, "checkpoint": str(checkpoint), "step": scored.step,
             "checkpoint_sha256": weights_sha256, "window_sliding": window_sliding, "steps": len(scores),
@@ -126,10 +155,28 @@ def score_summary(scored: ScoredTelemetry, dataset: str, checkpoint, weights_sha
             "reference": scored.reference, "threshold_from": str(threshold_from) if threshold_from else None,
             "episodes": [{"start": str(times.iloc[a]), "end": str(times.iloc[b - 1]),
                           "peak_score": float(scores[a:b].max())} for a, b in scored.episodes],
-            "interpolated_steps": int(scored.filled.sum()), "warnings": scored.warnings}
+            "interpolated_steps": int(scored.filled.sum()), "warnings": [*earlier_warnings, *scored.warnings]}
 
 
 def write_summary(summary: dict, path: str | Path) -> Path:
     import json
 
     return write_text_atomic(path, json.dumps(summary, indent=2) + "\n")
+
+
+# What a summary says of the run that wrote it (its alarms), as against the cut it records
+RESULT_KEYS = ("steps", "alarm_steps", "alarms", "episodes", "interpolated_steps", "warnings")
+
+
+def keep_only_the_cut(path: str | Path) -> Path:
+    """Rewrite an earlier summary.json down to its cut: the summary a nightly job keeps in the folder it writes and
+    reads again with --threshold-from. Its alarms are an earlier run's and must not stand as this run's, but its
+    cut must survive a run that fails (a missing file one night would lose the reference cut for good). The run
+    that succeeds writes the whole summary again."""
+    import json
+
+    saved = json.loads(Path(path).read_text())
+    saved.update({key: None for key in RESULT_KEYS})
+    saved["status"] = ("only the cut: the run reading it with --threshold-from did not finish writing this folder "
+                       "(its alarms are not here)")
+    return write_summary(saved, path)

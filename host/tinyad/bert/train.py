@@ -55,6 +55,19 @@ class Standardizer:
         return ((values - np.float32(self.mean)) / np.float32(self.std)).astype(np.float32)
 
 
+def constant_channels_warning(values: np.ndarray, channels: list[str]) -> str | None:
+    """A warning naming the channels that hold one value throughout the training rows (a stuck sensor, a value the
+    historian repeats): standardized with std 1 in their own units, a later change in them reaches the model at
+    its size in those units (a 62 mV step in volts: 0.062), too small to score. None when every channel varies."""
+    values = np.asarray(values, np.float64)
+    constant = [f"{name} ({values[0, i]:g})" for i, name in enumerate(channels) if values[:, i].std() <= 1e-9]
+    if not constant:
+        return None
+    return (f"channel(s) {', '.join(constant)} hold one value in all the training rows: the model learns nothing "
+            "of them and a later change in them goes unnoticed; train on a span where they vary, or leave them out "
+            "(tinyad bert load-bms --column)")
+
+
 @dataclass
 class TrainOptions:
     """Options of `tinyad bert train` (names mirror AnomalyBERT's train.py where it has them)."""
@@ -106,6 +119,9 @@ def validate_options(options: TrainOptions) -> list[str]:
     if options.window_sliding < 1:
         raise InputError(f"--window_sliding must be >= 1, got {options.window_sliding}",
                          hint="the stride of evaluation windows in steps, e.g. --window_sliding 16 (the default)")
+    if options.batch_size < 1:
+        raise InputError(f"--batch_size must be >= 1, got {options.batch_size}",
+                         hint="e.g. --batch_size 32 (the default)")
     if options.max_steps < 1 or options.checkpoint_every < 1:
         raise InputError("--max_steps and --checkpoint_every must be >= 1",
                          hint="e.g. --max_steps 2000 --checkpoint_every 200")
@@ -203,7 +219,24 @@ def run_files(run_dir: Path) -> list[Path]:
     if not run_dir.is_dir():
         return []
     steps = sorted((p for p in run_dir.glob("step_*") if p.is_dir() and _step_number(p) >= 0), key=_step_number)
-    return steps + outputs_in(run_dir, (HISTORY_FILE, HISTORY_PLOT, CONFIG_FILE, WEIGHTS_FILE))
+    # a config.json is a checkpoint's only when it says so (another program's config.json is the user's file), and
+    # the weights beside it are then its weights
+    checkpoint = (CONFIG_FILE, WEIGHTS_FILE) if is_checkpoint_config(run_dir / CONFIG_FILE) else ()
+    return steps + outputs_in(run_dir, (HISTORY_FILE, HISTORY_PLOT, *checkpoint))
+
+
+def is_checkpoint_config(path: Path) -> bool:
+    """Whether `path` is a checkpoint's config.json (`"format": "tinyad.bert.checkpoint/N"`); a damaged one, cut
+    inside its text, counts as one when its start says so."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return False
+    try:
+        saved = json.loads(text)
+    except ValueError:
+        return '"format": "tinyad.bert.checkpoint/' in text[:200]
+    return isinstance(saved, dict) and str(saved.get("format", "")).startswith("tinyad.bert.checkpoint/")
 
 
 def refuse_a_used_run_dir(run_dir: Path, overwrite: bool, hint: str = "give another run_dir, or overwrite=True to "
@@ -404,6 +437,8 @@ def train(segments, channels: list[str], options: TrainOptions, run_dir: Path,
     keras.utils.set_random_seed(options.seed)
     rng = np.random.default_rng(options.seed)
     standardizer = Standardizer.fit(stacked)
+    if warning := constant_channels_warning(stacked, channels):
+        log(f"warning: {warning}")
     standardized = [standardizer.apply(s) for s in segments]
     if donor is not None:
         donor_std = Standardizer.fit(donor).apply(donor)  # its own scale: only its shapes are borrowed
@@ -527,7 +562,9 @@ def parse_range(text: str) -> tuple[float, float]:
     except ValueError:
         raise InputError(f"bad time range {text!r}", hint="use START:END fractions of the time span, e.g. 0:0.75")
     if not 0.0 <= lo < hi <= 1.0:
-        raise InputError(f"bad time range {text!r}", hint="need 0 <= START < END <= 1")
+        as_fractions = f"; in fractions that is {lo / 100:g}:{hi / 100:g}" if 0.0 <= lo < hi <= 100.0 else ""
+        raise InputError(f"bad time range {text!r}",
+                         hint=f"START:END are fractions of the time span, 0 <= START < END <= 1{as_fractions}")
     return lo, hi
 
 
@@ -652,7 +689,7 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
     `dayfirst`, `decimal` and `time_column` say how a CSV's dates and numbers are written and which column holds
     the times (as `load_any`), for every data set read now. `overwrite` as for `train`."""
     from tinyad.battery.bms import is_tidy_file, load_any, report_lines
-    from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation, plot_history
+    from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation, check_stride, plot_history
 
     log = log or library_log
     dataset = str(dataset)  # a Path names a file as the string does
@@ -665,6 +702,9 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
             for line in report_lines(data):
                 log(line)
                 notes.append(line)
+            for warning in data.gaps.warnings:
+                log(f"warning: {warning}")
+                notes.append(warning)
         return data
 
     data = load(dataset)
@@ -688,6 +728,7 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
         if not eval_dataset and eval_range[0] < train_range[1] and eval_range[1] > train_range[0]:
             raise InputError(f"evaluation range {eval_range} overlaps the training range {train_range}",
                              hint="hold out a later time range, e.g. --train-range 0:0.75 --eval-range 0.75:1")
+        check_stride(options.window_sliding, window_of(options, len(data.channels)))  # before any training step
         # One block per contiguous segment: an injected test window never spans a gap in the data.
         blocks, left_out = blocks_for_evaluation(held_out_source.time_slice(*eval_range).segments(),
                                                  window_of(options, len(data.channels)),

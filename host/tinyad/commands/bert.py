@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import shlex
 import shutil
 import sys
@@ -97,9 +98,23 @@ def load_bms(rack, bess, input_path, root, time_column, dayfirst, decimal, colum
 
     if sum(bool(x) for x in (rack is not None, bess, input_path)) != 1:
         raise InputError("give exactly one of --rack, --bess, --input", hint="e.g. --rack 1 -o rack1.parquet")
-    if (dayfirst is not None or decimal != ".") and not input_path:
-        raise InputError("--dayfirst, --monthfirst and --decimal apply to --input only",
-                         hint="the ess_lfp and BESS files are read in their known format")
+    given_for_input = [name for name, given in (("--dayfirst/--monthfirst", dayfirst is not None),
+                                                ("--decimal", decimal != "."), ("--column", bool(columns)),
+                                                ("--time-column", time_column != "time")) if given]
+    if given_for_input and not input_path:
+        raise InputError(f"{', '.join(given_for_input)} apply to --input only",
+                         hint="the ess_lfp and BESS files are read in their known format, with their known channels")
+    if input_path is not None and out_path.exists() and out_path.resolve() == input_path.resolve():
+        raise InputError(f"-o {out_path} is the --input file: writing the table would replace its source",
+                         hint=f"write it beside, e.g. -o {out_path.with_name(out_path.stem + '_tidy.parquet')}")
+    if out_path.suffix.lower() != ".parquet":
+        raise InputError(f"-o {out_path}: the tidy table is written as Parquet; the name must end in .parquet",
+                         hint=f"use -o {out_path.with_suffix('.parquet')}")
+    for option, value in (("--period", period_s), ("--max-fill", max_fill_s)):
+        if value is not None and not (math.isfinite(value) and value > (0 if option == "--period" else -1e-12)):
+            raise InputError(f"{option} {value:g} must be a positive number of seconds"
+                             + (" (or 0: fill no gap)" if option == "--max-fill" else ""),
+                             hint="e.g. --period 10 --max-fill 60")
     defaults = {}
     if period_s is not None:
         defaults["period_s"] = period_s
@@ -122,6 +137,8 @@ def load_bms(rack, bess, input_path, root, time_column, dayfirst, decimal, colum
         click.echo(f"  {line}" + (" (all in the file's metadata)" if line.startswith("...") else ""))
     for note in tidy.gaps.notes:
         click.echo(f"note: {note}")
+    for warning in tidy.gaps.warnings:
+        click.secho(f"warning: {warning} (kept in the table's metadata)", fg="yellow", err=True)
     plural = "s" if len(tidy.channels) != 1 else ""
     click.echo(f"wrote {out_path} ({len(tidy.frame)} rows x {len(tidy.channels)} channel{plural}: "
                f"{', '.join(tidy.channels)}; {tidy.period_s:g} s" + (", times in UTC)" if tidy.time_zone else ")"))
@@ -150,6 +167,15 @@ def _time_bound(option: str, text: str | None, time_zone: str):
     return bound.tz_convert("UTC").tz_localize(None)
 
 
+def _rate(ctx, param, value):
+    """--anomaly-rate checked when parsed: a percentage (8) is refused before any data is read."""
+    from tinyad.bert.evaluate import check_anomaly_rate
+
+    if value is not None:
+        check_anomaly_rate(value)
+    return value
+
+
 def _range(ctx, param, value):
     from tinyad.bert.train import parse_range
 
@@ -164,9 +190,11 @@ def _load_dataset(spec: str, to_stderr: bool = False, dayfirst: bool | None = No
     from tinyad.battery.bms import TIME_COLUMN, is_tidy_file, load_any, report_lines
 
     data = load_any(spec, dayfirst=dayfirst, decimal=decimal, time_column=time_column or TIME_COLUMN)
-    if not is_tidy_file(spec):
+    if not is_tidy_file(spec):  # a tidy file's report was shown by load-bms
         for line in report_lines(data):
             click.echo(f"note: {line}", err=to_stderr)
+        for warning in data.gaps.warnings:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
     return data
 
 
@@ -243,7 +271,7 @@ def _check_output_folder(run_dir: Path, checkpoint: str | None, overwrite: bool)
 @click.option("--eval-dataset", help="Evaluate checkpoints on this data set instead (e.g. another rack).")
 @click.option("--eval-range", default="0.75:1", show_default=True, callback=_range,
               help="Held-out time range evaluated at each checkpoint ('none': no evaluation).")
-@click.option("--anomaly-rate", type=float, default=0.08, show_default=True,
+@click.option("--anomaly-rate", type=float, default=0.08, show_default=True, callback=_rate,
               help="Injected anomaly rate of the evaluation sets, also the quantile cut of the method's score.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--center/--no-center", default=True, show_default=True,
@@ -324,7 +352,7 @@ def _scoring_options(range_default: str, range_help: str, rate_default: float | 
                          help=range_help),
             click.option("--window_sliding", type=int, default=16, show_default=True),
             click.option("--anomaly-rate", type=float, default=rate_default, show_default=rate_default is not None,
-                         help=rate_help),
+                         callback=_rate, help=rate_help),
         ]):
             func = option(func)
         return func
@@ -333,18 +361,22 @@ def _scoring_options(range_default: str, range_help: str, rate_default: float | 
 
 def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bool = False,
               dayfirst: bool | None = None, decimal: str = ".", time_column: str | None = None):
-    """(loaded checkpoint, telemetry in its channel order); other channels are refused with a hint, a sampling
-    period other than the checkpoint's gets a note. `dayfirst`, `decimal`, `time_column`: how a CSV is written."""
+    """(loaded checkpoint, telemetry in its channel order, warnings); other channels are refused with a hint, a
+    --window_sliding longer than the checkpoint's window too (before the data is read); a sampling period other than
+    the checkpoint's is a warning (printed, and returned for the outputs that keep warnings). `dayfirst`,
+    `decimal`, `time_column`: how a CSV is written."""
+    from tinyad.bert.evaluate import check_stride
     from tinyad.bert.train import load_checkpoint, period_note
 
-    if window_sliding < 1:
-        raise InputError(f"--window_sliding must be >= 1, got {window_sliding}",
-                         hint="the stride of the scoring windows in steps, e.g. --window_sliding 16 (the default)")
+    check_stride(window_sliding, window_sliding)  # below 1: refused before the checkpoint is read
     loaded = load_checkpoint(checkpoint)
+    check_stride(window_sliding, loaded.config.window)
     data = _telemetry_for(loaded, dataset, to_stderr, dayfirst, decimal, time_column)
+    warnings = []
     if note := period_note(loaded.meta, data.period_s, data.source):
-        click.echo(f"note: {note}", err=to_stderr)
-    return loaded, data
+        warnings.append(note)
+        click.secho(f"warning: {note}", fg="yellow", err=True)
+    return loaded, data, warnings
 
 
 def _log_note_or_warning(message: str) -> None:
@@ -370,7 +402,8 @@ def _telemetry_for(loaded, dataset: str, to_stderr: bool = False, dayfirst: bool
 
 @bert.command("evaluate")
 @_scoring_options("0.75:1", "Held-out time range to inject anomalies into and score.")
-@click.option("--seeds", type=int, default=4, show_default=True, help="Injected copies of the held-out range.")
+@click.option("--seeds", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Injected copies of the held-out range.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate, seeds, as_json, dayfirst,
                      decimal, time_column):
@@ -382,15 +415,17 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
 
     _refuse_unused_reading_options([dataset], dayfirst, decimal, time_column)
     range_given = click.get_current_context().get_parameter_source("score_range") != ParameterSource.DEFAULT
-    loaded, data = _load_for(checkpoint, dataset, window_sliding, as_json, dayfirst, decimal, time_column)
+    loaded, data, load_warnings = _load_for(checkpoint, dataset, window_sliding, as_json, dayfirst, decimal,
+                                            time_column)
     # One block per contiguous segment: an injected test window never spans a gap in the data; a block needs at
     # least one whole window.
     scored = data.time_slice(*score_range)
     range_text = f"{score_range[0]:g}:{score_range[1]:g}" + ("" if range_given else " (the default --range)")
     # also in --json's output: a script reading the numbers must not miss them
-    warnings, note = held_out_check(loaded.meta.get("train", {}), data, scored, score_range, range_text, dataset)
-    for warning in warnings:
+    held_out, note = held_out_check(loaded.meta.get("train", {}), data, scored, score_range, range_text, dataset)
+    for warning in held_out:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
+    warnings = [*load_warnings, *held_out]
     if note:
         click.echo(f"note: {note}", err=as_json)
     blocks, left_out = blocks_for_evaluation(scored.segments(), loaded.config.window,
@@ -408,7 +443,7 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
     if as_json:
         result.update(far=report.far, mar=report.mar, roc_auc=report.roc_auc, step=loaded.step,
                       checkpoint=str(resolve_checkpoint(checkpoint)), range=list(score_range), seeds=seeds,
-                      anomaly_rate=anomaly_rate, held_out=not warnings, warnings=warnings,
+                      anomaly_rate=anomaly_rate, held_out=not held_out, warnings=warnings,
                       flagged_share=flagged / report.n_points if report.n_points else 0.0,
                       anomalous_share=report.n_anomalous_points / report.n_points if report.n_points else 0.0,
                       score_ceiling=score_ceiling(flagged, report.n_anomalous_points))
@@ -451,8 +486,8 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     anomalies and no labels. Writes a CSV and a PNG. The cut ranks steps within this data, or with
     --reference is set on known-normal telemetry (--threshold-from reuses such a cut)."""
     from tinyad.bert.evaluate import saved_reference_cut
-    from tinyad.bert.score_telemetry import (plot_scored_telemetry, score_summary, score_telemetry, write_scores_csv,
-                                             write_summary)
+    from tinyad.bert.score_telemetry import (keep_only_the_cut, plot_scored_telemetry, reference_warnings,
+                                             score_summary, score_telemetry, write_scores_csv, write_summary)
     from tinyad.bert.train import WEIGHTS_FILE, resolve_checkpoint
     from tinyad.model_settings import sha256_file
 
@@ -467,12 +502,23 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     # read before the outputs go: a nightly job may keep its cut in the folder it writes (it is written again)
     saved = (saved_reference_cut(threshold_from, weights_sha256, window_sliding)
              if threshold_from and weights_sha256 else None)
-    # an unattended job must never read an earlier run's results as this one's
-    remove_outputs(outputs_in(out_dir, SCORE_FILES))
-    loaded, whole = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst, decimal=decimal,
-                              time_column=time_column)
-    normal = (_telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal, time_column=time_column).segments()
-              if reference else None)
+    # an unattended job must never read an earlier run's results as this one's; but the cut it reads (its
+    # --threshold-from may be the summary.json of this folder) stays, alone, until the new summary replaces it
+    earlier = outputs_in(out_dir, SCORE_FILES)
+    if saved is not None and any(path.resolve() == threshold_from.resolve() for path in earlier):
+        keep_only_the_cut(threshold_from)
+        earlier = [path for path in earlier if path.resolve() != threshold_from.resolve()]
+    remove_outputs(earlier)
+    loaded, whole, load_warnings = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst,
+                                             decimal=decimal, time_column=time_column)
+    earlier_warnings = [*load_warnings, *whole.gaps.warnings]  # printed as they arose; kept in summary.json
+    normal = None
+    if reference:
+        reference_data = _telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal, time_column=time_column)
+        normal = reference_data.segments()
+        for warning in reference_warnings(loaded, reference_data, anomaly_rate or 0.001, reference):
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
+            earlier_warnings.append(warning)
     scored = score_telemetry(loaded, whole, score_range, window_sliding, anomaly_rate, normal, reference, saved,
                              threshold_from)
     flags, filled = scored.flags, scored.filled
@@ -496,8 +542,8 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     for note in scored.notes:
         click.echo(f"note: {note}")
-    write_summary(score_summary(scored, dataset, checkpoint, weights_sha256, window_sliding, threshold_from),
-                  out_dir / "summary.json")
+    write_summary(score_summary(scored, dataset, checkpoint, weights_sha256, window_sliding, threshold_from,
+                                earlier_warnings), out_dir / "summary.json")
     click.echo(f"wrote {out_dir / 'scores.csv'}, {png} and {out_dir / 'summary.json'}")
     if fail_on_alarm and flags.any():
         raise AlarmsFound()
