@@ -408,7 +408,8 @@ def test_evaluate_refuses_a_range_shorter_than_a_window_and_json_has_the_suite(t
 def test_load_bms_says_which_epoch_unit_it_assumed_and_reads_day_first_dates(tmp_path, capsys):
     csv = tmp_path / "ms.csv"
     pd.DataFrame({"t": 1_623_355_200_000 + np.arange(50) * 10_000, "a": np.arange(50) + 0.5}).to_csv(csv, index=False)
-    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o", str(tmp_path / "ms.parquet")]) == 0
+    assert main(["bert", "load-bms", "--input", str(csv), "--time-column", "t", "-o",
+                 str(tmp_path / "ms.parquet")]) == 0
     assert "note: time column 't' holds numbers: read as milliseconds" in capsys.readouterr().out
     dates = tmp_path / "dates.csv"
     times = pd.date_range("2021-06-10 20:00", periods=30, freq="1h")
