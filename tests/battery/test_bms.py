@@ -520,3 +520,12 @@ def test_dotted_digit_groups_in_a_decimal_comma_file_are_refused_not_misread(tmp
     path.write_text("Zeitstempel;Spannung\n" + "\n".join(f"{t};3,{m:02d}" for m, t in enumerate(times)) + "\n")
     assert bms.load_table(path, "Zeitstempel", decimal=",").frame["Spannung"].iloc[:2].tolist() == \
         pytest.approx([3.0, 3.01])
+
+
+def test_a_time_column_named_in_another_case_is_named_as_the_file_spells_it(tmp_path):
+    csv = tmp_path / "h.csv"
+    csv.write_text("Zeitstempel,v\n2024-03-01 00:00:00,1.0\n2024-03-01 00:00:10,2.0\n")
+    with pytest.raises(InputError) as err:
+        bms.load_table(csv, "zeitstempel")
+    assert str(err.value) == f"{csv}: no time column 'zeitstempel'; the file has 'Zeitstempel'"
+    assert err.value.hint == "names are case-sensitive: --time-column Zeitstempel"

@@ -852,3 +852,10 @@ def test_score_warns_of_a_short_reference_and_another_period_and_keeps_the_warni
                                   "score(s), a noisy cut; give at least 10,000 steps")
     assert f"the reference {tidy} holds" in warnings[2] and "steps the checkpoint was trained on" in warnings[2]
     assert all(f"warning: {w}" in err for w in warnings)
+
+
+def test_a_used_dot_folder_hint_names_a_real_sibling(tmp_path, capsys, monkeypatch):
+    tidy, run = _tiny_run(tmp_path, 300)
+    monkeypatch.chdir(run)
+    assert main(["bert", "train", "--dataset", str(tidy), "--out", ".", "--preset", "tiny"]) == 2
+    assert f"train into another folder (e.g. --out {run.resolve()}_2)" in capsys.readouterr().err

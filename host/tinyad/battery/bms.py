@@ -724,6 +724,10 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
             refuse_dotted_groups(path, read_csv(path, sep=sep, dtype=str), time_column)
     load_bms = load_bms_command(path, time_column, decimal, dayfirst)  # for hints: the options given, repeated
     if time_column not in raw.columns:
+        same = [str(c) for c in raw.columns if str(c).strip().lower() == str(time_column).strip().lower()]
+        if same:  # names are exact: say which one was meant
+            raise InputError(f"{path}: no time column {time_column!r}; the file has {same[0]!r}",
+                             hint=f"names are case-sensitive: --time-column {shlex.quote(same[0])}")
         raise InputError(f"{path}: no time column {time_column!r}",
                          hint=f"columns found: {', '.join(map(str, raw.columns[:40]))}; name the time column: add "
                               f"--time-column NAME (this command takes it; or "

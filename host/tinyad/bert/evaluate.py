@@ -287,7 +287,8 @@ def blocks_for_evaluation(segments: list, window: int, what: str, option: str) -
         longest = max((len(s) for s in segments), default=0)
         raise InputError(f"{what}: no contiguous run of {window} steps (one window) to evaluate on "
                          f"(longest: {longest}, total: {sum(len(s) for s in segments)})",
-                         hint=f"widen {option} (e.g. 0.75:1) so that it holds several windows of {window} steps")
+                         hint=f"widen {option} so that it holds several windows of {window} steps in a row, or use "
+                              "data with fewer gaps (each gap starts a new run)")
     left_out = len(segments) - len(long_enough)
     note = None
     if left_out:

@@ -225,12 +225,21 @@ def _removed_if_left_empty(folder: Path):
         raise
 
 
+def _beside(folder: Path, suffix: str) -> Path:
+    """A folder named like `folder` plus `suffix`, for hints: runs -> runs_2; `.` or `..` by their real name
+    (`._2` would be a hidden folder inside the current one)."""
+    if folder.name in ("", ".", ".."):
+        return folder.resolve().with_name(folder.resolve().name + suffix)
+    return folder.with_name(folder.name + suffix)
+
+
 def _check_output_folder(run_dir: Path, checkpoint: str | None, overwrite: bool) -> list[Path]:
     """The earlier run's files in `run_dir` that --overwrite will remove (empty: a fresh folder). Refuses a
     folder holding a run without --overwrite, and a --checkpoint inside the folder it would remove."""
     from tinyad.bert.train import refuse_a_used_run_dir, resolve_checkpoint
 
-    existing = refuse_a_used_run_dir(run_dir, overwrite, hint=f"train into another folder (e.g. --out {run_dir}_2), "
+    existing = refuse_a_used_run_dir(run_dir, overwrite, hint=f"train into another folder (e.g. --out "
+                                                              f"{_beside(run_dir, '_2')}), "
                                                               "or add --overwrite to remove the old run's files first")
     if not existing:
         return []
@@ -239,7 +248,7 @@ def _check_output_folder(run_dir: Path, checkpoint: str | None, overwrite: bool)
         folder = run_dir.resolve()
         if source == folder or folder in source.parents:
             raise InputError(f"--checkpoint {checkpoint} is inside --out {run_dir}, which --overwrite would "
-                             f"remove", hint=f"fine-tune into another folder, e.g. --out {run_dir}_ft")
+                             f"remove", hint=f"fine-tune into another folder, e.g. --out {_beside(run_dir, '_ft')}")
     return existing
 
 
