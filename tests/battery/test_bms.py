@@ -529,3 +529,12 @@ def test_a_time_column_named_in_another_case_is_named_as_the_file_spells_it(tmp_
         bms.load_table(csv, "zeitstempel")
     assert str(err.value) == f"{csv}: no time column 'zeitstempel'; the file has 'Zeitstempel'"
     assert err.value.hint == "names are case-sensitive: --time-column Zeitstempel"
+
+
+def test_empty_cells_are_counted_by_column(tmp_path):
+    csv = tmp_path / "h.csv"
+    csv.write_text("time,v,i\n2024-03-01 00:00:00,1.0,2\n2024-03-01 00:00:10,,2\n2024-03-01 00:00:20,1.2,\n"
+                   "2024-03-01 00:00:30,1.3,2\n")
+    notes = bms.load_table(csv).gaps.notes
+    assert "column 'v': 1 empty cell(s), treated as missing (the gaps below count their steps)" in notes
+    assert "column 'i': 1 empty cell(s), treated as missing (the gaps below count their steps)" in notes

@@ -792,6 +792,9 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
         if stray.any():
             notes.append(f"column {src!r}: {int(stray.sum())} cell(s) not a number (e.g. "
                          f"{raw[src][stray].iloc[0]!r}), treated as missing")
+        if (empty := int(raw[src].isna().sum())) and empty < len(raw):
+            notes.append(f"column {src!r}: {empty} empty cell(s), treated as missing (the gaps below count their "
+                         "steps)")
     time, time_notes, in_utc = parse_time(raw[time_column], time_column, dayfirst, load_bms)
     notes += time_notes
     frame = pd.DataFrame({TIME_COLUMN: time})
