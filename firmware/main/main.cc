@@ -106,7 +106,7 @@ struct Item {
 };
 
 // ------------------------------------------------------------------------------------------------ state
-tinyad::Device g_device;  // ~8 KB: static, owned by the device task after boot
+tinyad::Device g_device;  // about 5.2 KB (32-bit): static, owned by the device task after boot
 StaticQueue_t g_queue_storage;
 uint8_t g_queue_buffer[kQueueItems * sizeof(Item)];
 QueueHandle_t g_queue = nullptr;
@@ -216,7 +216,8 @@ void sampler_task(void*) {
   // esp_timer time of the last read that delivered samples (0: none yet). Gaps are measured on this clock on
   // both sides: the sample timestamps follow the sensor's oscillator, which drifts against it.
   uint64_t last_delivery_us = 0;
-  imu_sample_t samples[32];
+  // Static, not on the task's stack: 1 KB of samples would leave little of its 4 KB for the I2C driver and logging.
+  static imu_sample_t samples[32];
   for (;;) {
     esp_task_wdt_reset();
     if (!running) {
@@ -302,7 +303,11 @@ void device_task(void*) {
         break;
       case ItemKind::kSensorOk:
         g_device.set_sensor_error(0);
-        if (g_ble_on) ble_alerts_publish(false, g_model_ok, g_last_smoothed);
+        // The alert state the core is in: an alert raised before the outage still stands (it clears by the
+        // thresholds, as scored windows come again), not by the sensor coming back.
+        if (g_ble_on) {
+          ble_alerts_publish(g_device.alert_state() == tinyad::AlertState::kAlert, g_model_ok, g_last_smoothed);
+        }
         break;
       case ItemKind::kRxReady:
         break;  // bytes were drained above

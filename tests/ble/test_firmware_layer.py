@@ -254,6 +254,38 @@ def test_the_build_stops_on_a_model_trained_at_other_sensor_ranges(full_scale, e
         assert error in result.stderr
 
 
+@needs_gxx
+@pytest.mark.parametrize("source, setting, error", [
+    # extended advertising makes NimBLE's legacy ble_gap_adv_set_data() return BLE_HS_ENOTSUP: nothing on air
+    ("ble_alerts/ble_alerts.cc", "-DCONFIG_BT_NIMBLE_EXT_ADV=1", "turn off CONFIG_BT_NIMBLE_EXT_ADV"),
+    ("ble_alerts/ble_alerts.cc", "-UCONFIG_BT_NIMBLE_ROLE_BROADCASTER", "turn on CONFIG_BT_NIMBLE_ROLE_BROADCASTER"),
+    ("inference/inference.cc", "-DCONFIG_NN_SKIP_NUDGE=1", "CONFIG_NN_SKIP_NUDGE breaks bit-exactness"),
+    # a console on the USB port the protocol uses would put log lines among the frames
+    ("serial_link/serial_link.cc", "-DCONFIG_ESP_CONSOLE_SECONDARY_USB_SERIAL_JTAG=1", "move the console off it"),
+])
+def test_the_build_stops_on_menuconfig_settings_that_would_silently_break_the_board(source, setting, error,
+                                                                                     tmp_path):
+    render_model_sources(tmp_path)
+    flags = ["-std=gnu++17", "-fsyntax-only", "-fno-exceptions", "-fno-rtti", "-DTINYAD_STUB_USB"]
+    flags += [f"-I{p}" for p in INCLUDES + [tmp_path]]
+    path = str(COMPONENTS / source)
+    assert subprocess.run(["g++", *flags, path], capture_output=True, text=True).returncode == 0
+    # -U needs the stub's #define gone first: sdkconfig.h is included after the command line, so undefine there
+    if setting.startswith("-U"):
+        stub = tmp_path / "stubs"
+        shutil.copytree(STUBS, stub)
+        name = setting[2:]
+        text = (stub / "sdkconfig.h").read_text()
+        assert f"#define {name} 1\n" in text
+        (stub / "sdkconfig.h").write_text(text.replace(f"#define {name} 1\n", ""))
+        flags = [f for f in flags if f != f"-I{STUBS}"]
+        flags.insert(4, f"-I{stub}")
+        result = subprocess.run(["g++", *flags, path], capture_output=True, text=True)
+    else:
+        result = subprocess.run(["g++", *flags, setting, path], capture_output=True, text=True)
+    assert result.returncode != 0 and error in result.stderr, result.stderr[-2000:]
+
+
 @pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None, reason="arm-none-eabi-g++ not installed")
 def test_bthome_and_aes_ccm_build_small_for_a_microcontroller(tmp_path):
     total = 0

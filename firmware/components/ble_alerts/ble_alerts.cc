@@ -17,6 +17,16 @@
 #include "nvs.h"
 #include "tinyad/bthome.h"
 
+// BTHome goes out as legacy advertising (31 bytes). With extended advertising on, NimBLE's ble_gap_adv_set_data()
+// returns BLE_HS_ENOTSUP (ble_gap.c), and without the broadcaster role the advertising code is not built: either
+// would build fine and advertise nothing. sdkconfig.defaults sets both; a menuconfig change is stopped here.
+#if CONFIG_BT_NIMBLE_EXT_ADV
+#error "tinyad's BTHome alerts use legacy advertising: turn off CONFIG_BT_NIMBLE_EXT_ADV (menuconfig: NimBLE options)"
+#endif
+#if !CONFIG_BT_NIMBLE_ROLE_BROADCASTER
+#error "tinyad's BTHome alerts need the NimBLE broadcaster role: turn on CONFIG_BT_NIMBLE_ROLE_BROADCASTER"
+#endif
+
 namespace {
 
 constexpr const char* kTag = "ble_alerts";

@@ -104,6 +104,12 @@ extern "C" esp_err_t imu_mpu6050_start(imu_mpu6050_handle_t handle) {
   }
   s.started = false;
 
+  // After a failure the sensor may hold SDA low (reset in the middle of a read): every probe would then meet the
+  // same stuck bus and the retries never recover. i2c_master_bus_reset clocks the bus free (i2c_master.h).
+  if (s.stats.i2c_errors > 0) {
+    const esp_err_t reset = i2c_master_bus_reset(s.bus);
+    if (reset != ESP_OK) ESP_LOGW(kTag, "I2C bus reset failed (%s)", esp_err_to_name(reset));
+  }
   // Absent sensor: i2c_master_probe answers ESP_ERR_NOT_FOUND on a NACK (i2c_master.h).
   esp_err_t err = i2c_master_probe(s.bus, s.config.address, s.i2c_timeout_ms);
   if (err != ESP_OK) {

@@ -6,11 +6,18 @@
 
 #include "esp_log.h"
 #include "esp_timer.h"
+#include "sdkconfig.h"
 #include "model_data.h"      // generated: alignas(16) const unsigned char g_model_data[]; g_model_data_len
 #include "model_settings.h"  // generated: tinyad::model constants and template RegisterOps(resolver)
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
+
+// esp-nn's fast requantization differs from TFLM's reference arithmetic by +-1 LSB: the board would no longer
+// compute what the host TFLM computes, which `tinyad parity` proves bit for bit.
+#if CONFIG_NN_SKIP_NUDGE
+#error "CONFIG_NN_SKIP_NUDGE breaks bit-exactness with the host TFLM: turn it off (menuconfig: ESP-NN)"
+#endif
 
 namespace {
 

@@ -18,6 +18,12 @@
 #define TINYAD_SHARED_CONSOLE 0
 #endif
 
+// The protocol on USB-Serial-JTAG needs the port to itself: a console there, as primary or secondary output (the
+// ESP32-S3's default secondary), would put log lines among the frames. sdkconfig.defaults.esp32s3 sets none.
+#if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG && (CONFIG_ESP_CONSOLE_USB_SERIAL_JTAG || CONFIG_ESP_CONSOLE_SECONDARY_USB_SERIAL_JTAG)
+#error "the protocol link is USB-Serial-JTAG: move the console off it (ESP_CONSOLE_UART_DEFAULT, ESP_CONSOLE_SECONDARY_NONE)"
+#endif
+
 #if CONFIG_TINYAD_LINK_USB_SERIAL_JTAG
 #include "driver/usb_serial_jtag.h"
 #else
@@ -30,7 +36,7 @@
 namespace {
 
 constexpr const char* kTag = "serial_link";
-constexpr size_t kRxBufferBytes = 4096;  // holds a whole INFER_REQ (1040 bytes on the wire) several times
+constexpr size_t kRxBufferBytes = 4096;  // holds a whole INFER_REQ (at most 1048 bytes on the wire) several times
 constexpr size_t kTxBufferBytes = 8192;  // SAMPLES/SCORE bursts while streaming
 
 char g_last_log[160] = "";

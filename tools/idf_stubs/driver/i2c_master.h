@@ -41,6 +41,7 @@ esp_err_t i2c_master_transmit_receive(i2c_master_dev_handle_t i2c_dev, const uin
                                       size_t write_size, uint8_t* read_buffer, size_t read_size,
                                       int xfer_timeout_ms);
 esp_err_t i2c_master_probe(i2c_master_bus_handle_t bus_handle, uint16_t address, int xfer_timeout_ms);
+esp_err_t i2c_master_bus_reset(i2c_master_bus_handle_t bus_handle);
 #ifdef __cplusplus
 }
 #endif
