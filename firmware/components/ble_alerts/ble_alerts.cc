@@ -94,6 +94,7 @@ void start_advertising() {
 
 // Hands the latest bytes to the controller. Legacy ble_gap_adv_set_data updates the data while advertising
 // (it sends HCI LE Set Advertising Data); should a host refuse with BLE_HS_EBUSY, stop, set, start again.
+// Advertising is (re)started on every path that leaves it stopped, so a failed set never leaves the board silent.
 void push_to_controller() {
   uint8_t bytes[tinyad::bthome::kLegacyAdvBytes];
   size_t len = 0;
@@ -107,10 +108,7 @@ void push_to_controller() {
     ble_gap_adv_stop();
     rc = ble_gap_adv_set_data(bytes, static_cast<int>(len));
   }
-  if (rc != 0) {
-    ESP_LOGE(kTag, "ble_gap_adv_set_data: %d", rc);
-    return;
-  }
+  if (rc != 0) ESP_LOGE(kTag, "ble_gap_adv_set_data: %d", rc);  // the previous bytes stay on air
   if (!ble_gap_adv_active()) start_advertising();
 }
 
