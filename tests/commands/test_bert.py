@@ -845,13 +845,19 @@ def test_score_warns_of_a_short_reference_and_another_period_and_keeps_the_warni
     capsys.readouterr()
     assert main(["bert", "score", str(run), "--dataset", str(slow), "--time-column", "t", "--reference", str(tidy),
                  "--out", str(out)]) == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "steps scored are ones the checkpoint was trained on" not in captured.out  # another signal
     warnings = json.loads((out / "summary.json").read_text())["warnings"]
     assert warnings[0].startswith(f"{slow} is sampled every 60 s, the checkpoint was trained on 10 s data")
     assert warnings[1].startswith(f"the reference {tidy} holds 300 steps: its 99.9% quantile rests on its 1 highest "
                                   "score(s), a noisy cut; give at least 10,000 steps")
     assert f"the reference {tidy} holds" in warnings[2] and "steps the checkpoint was trained on" in warnings[2]
     assert all(f"warning: {w}" in err for w in warnings)
+    # the training data scored: said in a note
+    capsys.readouterr()
+    assert main(["bert", "score", str(run), "--dataset", str(tidy), "--out", str(out)]) == 0
+    assert "steps scored are ones the checkpoint was trained on: scores run lower there" in capsys.readouterr().out
 
 
 def test_a_used_dot_folder_hint_names_a_real_sibling(tmp_path, capsys, monkeypatch):

@@ -84,6 +84,9 @@ def score_telemetry(loaded, whole, score_range: tuple[float, float] | None, wind
     scored = ScoredTelemetry(data, times, scores, threshold, flags, regions,
                              join_events(regions, loaded.config.window),  # runs less than a window apart: one
                              data.interpolated_rows(), loaded.step, loaded.config.window, anomaly_rate, reference, cut)
+    if (inside := steps_trained_on(loaded, whole, data)):
+        scored.notes.append(f"{inside} of the {len(scores)} steps scored are ones the checkpoint was trained on: "
+                            "scores run lower there than on new data")
     if note := collapsed_scores_note(scores):
         scored.warnings.append(note)
     elif not reference:
@@ -104,22 +107,28 @@ def reference_warnings(loaded, reference_data, anomaly_rate: float, name: str) -
     on (scores there run lower than on new normal data, so the cut sits too low: more false alarms)."""
     import math
 
-    from tinyad.bert.train import trained_steps_in
-
     found = []
     steps = len(reference_data.frame)
     if steps * anomaly_rate < FEW_STEPS_ABOVE_CUT:
         found.append(f"the reference {name} holds {steps} steps: its {1 - anomaly_rate:.1%} quantile rests on its "
                      f"{max(1, round(steps * anomaly_rate))} highest score(s), a noisy cut; give at least "
                      f"{math.ceil(FEW_STEPS_ABOVE_CUT / anomaly_rate):,} steps of known-normal telemetry")
+    if (inside := steps_trained_on(loaded, reference_data, reference_data)):
+        found.append(f"the reference {name} holds {inside} steps the checkpoint was trained on: scores there run "
+                     "lower than on new normal data, so the cut sits too low (more false alarms); take known-"
+                     "normal telemetry from outside the training span")
+    return found
+
+
+def steps_trained_on(loaded, data, part) -> int:
+    """How many steps of `part` (a range of `data`) the checkpoint, or one it was fine-tuned from, trained on."""
+    from tinyad.bert.train import trained_steps_in
+
     trained = loaded.meta.get("train", {})
     for probe in [trained.get("probe"), *trained.get("earlier_probes", [])]:
-        if (inside := trained_steps_in(reference_data, reference_data, probe)):
-            found.append(f"the reference {name} holds {inside} steps the checkpoint was trained on: scores there run "
-                         "lower than on new normal data, so the cut sits too low (more false alarms); take known-"
-                         "normal telemetry from outside the training span")
-            break
-    return found
+        if (inside := trained_steps_in(data, part, probe)):
+            return inside
+    return 0
 
 
 def write_scores_csv(scored: ScoredTelemetry, path: str | Path) -> Path:
