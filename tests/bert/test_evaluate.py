@@ -53,3 +53,15 @@ def test_held_out_check_warns_of_trained_steps_and_notes_another_evaluation_rang
     warnings, _ = held_out_check({"probe": None, "earlier_probes": [probe]}, data, overlapping, (0.5, 1.0), "0.5:1",
                                  "rack.parquet")
     assert "the checkpoint was pre-trained (before fine-tuning) on" in warnings[0]
+
+
+def test_one_probe_row_alike_is_no_proof_of_the_trained_data():
+    from tinyad.bert.train import holds_the_trained_data
+
+    probe = {"rows": [[f"2024-01-01 0{h}:00:00", float(h)] for h in range(4)]}  # v = hour, 00:00 .. 03:00
+    assert holds_the_trained_data(_hours(10), probe)  # all four there, alike
+    # another signal on the same clock: only 00:00 (v 0) alike
+    assert not holds_the_trained_data(_hours(10, values=[0.0] + [50.0 + i for i in range(9)]), probe)
+    # half alike is enough (a probe row edited since, a value the export rounded)
+    assert holds_the_trained_data(_hours(10, values=[0.0, 1.0, 77.0, 78.0] + [4.0 + i for i in range(6)]), probe)
+    assert not holds_the_trained_data(_hours(10), {"rows": []}) and not holds_the_trained_data(_hours(10), None)

@@ -659,6 +659,21 @@ def trained_rows_in(data, probe: dict | None) -> int:
     return found
 
 
+def holds_the_trained_data(data, probe: dict | None) -> bool:
+    """Whether `data` is the data a run trained on: at least half of the probe rows whose times `data` has match
+    (one row alike, such as a first row at time 0 of two files on one clock, is no proof)."""
+    import pandas as pd
+
+    from tinyad.battery.bms import TIME_COLUMN
+
+    if not probe or not probe.get("rows"):
+        return False
+    index = pd.Index(pd.to_datetime(data.frame[TIME_COLUMN]))
+    present = int((index.get_indexer([pd.Timestamp(row[0]) for row in probe["rows"]]) >= 0).sum())
+    found = trained_rows_in(data, probe)
+    return found > 0 and 2 * found >= present
+
+
 def trained_steps_in(data, scored, probe: dict | None) -> int:
     """How many steps of `scored` (a range of `data`) a run trained on: those inside the training span `probe`
     records, when `data` is that run's data (it holds the probe's rows; another rack at the same times does
@@ -667,7 +682,7 @@ def trained_steps_in(data, scored, probe: dict | None) -> int:
 
     from tinyad.battery.bms import TIME_COLUMN
 
-    if not probe or not trained_rows_in(data, probe):
+    if not probe or not holds_the_trained_data(data, probe):
         return 0
     if not probe.get("span"):
         return trained_rows_in(scored, probe)
