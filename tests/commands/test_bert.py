@@ -813,12 +813,19 @@ def test_load_bms_protects_its_input_and_takes_only_the_options_that_apply(tmp_p
     assert "--column apply to --input only" in capsys.readouterr().err
     # a grid far finer than the data: most of it interpolated, said as a warning and kept in the file
     out = tmp_path / "fine.parquet"
-    assert main(args + ["--period", "1", "-o", str(out)]) == 0
+    assert main(args + ["--period", "2", "--max-fill", "20", "-o", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "warning: --period 1 s is finer than the data (a row every 10 s, the median): about 90% of the grid's" in err
+    # 100 rows 10 s apart on a 2-s grid: 99 x 4 steps between them interpolated
+    fine = ("--period 2 s is finer than the data (a row every 10 s, the median): most of the grid holds no "
+            "measurement (396 step(s) interpolated, 0 dropped as gaps, 1 segment(s)); give --period 10 or leave it out")
+    assert f"warning: {fine} (kept in the table's metadata)" in err
     from tinyad.battery.bms import read_tidy
 
-    assert read_tidy(out).gaps.warnings[0].startswith("--period 1 s is finer than the data")
+    assert read_tidy(out).gaps.warnings == [fine]
+    # the table keeps the warning: a command reading it says so again
+    assert main(["bert", "train", "--dataset", str(out), "--out", str(tmp_path / "run"), "--preset", "tiny",
+                 "--max_steps", "2", "--checkpoint_every", "2", "--batch_size", "4", "--eval-range", "none"]) == 0
+    assert f"warning: {fine} (recorded when the table was made)" in capsys.readouterr().err
 
 
 def test_overwrite_never_removes_a_config_json_that_is_not_a_checkpoints(tmp_path, capsys):

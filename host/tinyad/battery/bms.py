@@ -805,16 +805,19 @@ def load_table(path: Path, time_column: str = "time", columns: Mapping[str, str]
     if not in_utc and (note := repeated_time_note(report)):
         report.notes.append(note)
     intervals = frame[TIME_COLUMN].diff().dt.total_seconds().dropna()
+    sampled = float(intervals.median()) if len(intervals) else None
+    finer = period_s is not None and sampled is not None and sampled > FINER_GRID_FACTOR * period_s
     if period_s is None:
-        if intervals.empty:
+        if sampled is None:
             raise InputError(f"{path}: fewer than two timed rows", hint="cannot infer a sample period")
-        period_s = float(intervals.median())
-    elif len(intervals) and (sampled := float(intervals.median())) > FINER_GRID_FACTOR * period_s:
-        report.warnings.append(f"--period {period_s:g} s is finer than the data (a row every {sampled:g} s, the "
-                               f"median): about {1 - period_s / sampled:.0%} of the grid's steps are interpolated, "
-                               f"not measured; give --period {sampled:g} or leave it out")
+        period_s = sampled
     max_fill_s = 6 * period_s if max_fill_s is None else max_fill_s
     frame, report = resample(frame, channels, period_s, max_fill_s, report)
+    if finer:
+        report.warnings.append(
+            f"--period {period_s:g} s is finer than the data (a row every {sampled:g} s, the median): most of the "
+            f"grid holds no measurement ({report.interpolated_steps} step(s) interpolated, {report.dropped_steps} "
+            f"dropped as gaps, {report.segments} segment(s)); give --period {sampled:g} or leave it out")
     if not in_utc and (note := skipped_hour_note(report, period_s)):
         report.notes.append(note)
     return Telemetry(frame, channels, period_s, str(path), {c: UNITS.get(c, "") for c in channels}, report,

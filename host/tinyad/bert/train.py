@@ -713,13 +713,14 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
 
     def load(spec: str):
         data = load_any(spec, dayfirst=dayfirst, decimal=decimal, time_column=time_column)
-        if not is_tidy_file(spec):
+        tidy = is_tidy_file(spec)
+        if not tidy:  # a tidy file's report was shown by load-bms
             for line in report_lines(data):
                 log(line)
                 notes.append(line)
-            for warning in data.gaps.warnings:
-                log(f"warning: {warning}")
-                notes.append(warning)
+        for warning in data.gaps.warnings:  # a tidy file's too: they still hold for its rows
+            log(f"warning: {warning}" + (" (recorded when the table was made)" if tidy else ""))
+            notes.append(warning)
         return data
 
     data = load(dataset)

@@ -190,11 +190,13 @@ def _load_dataset(spec: str, to_stderr: bool = False, dayfirst: bool | None = No
     from tinyad.battery.bms import TIME_COLUMN, is_tidy_file, load_any, report_lines
 
     data = load_any(spec, dayfirst=dayfirst, decimal=decimal, time_column=time_column or TIME_COLUMN)
-    if not is_tidy_file(spec):  # a tidy file's report was shown by load-bms
+    tidy = is_tidy_file(spec)
+    if not tidy:  # a tidy file's report was shown by load-bms
         for line in report_lines(data):
             click.echo(f"note: {line}", err=to_stderr)
-        for warning in data.gaps.warnings:
-            click.secho(f"warning: {warning}", fg="yellow", err=True)
+    for warning in data.gaps.warnings:  # a tidy file's too: they still hold for its rows
+        click.secho(f"warning: {warning}" + (" (recorded when the table was made)" if tidy else ""), fg="yellow",
+                    err=True)
     return data
 
 
