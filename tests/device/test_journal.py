@@ -218,3 +218,22 @@ def test_recover_on_a_folder_recovers_every_journal_it_can_and_names_the_others(
     assert f"{tmp_path / 'b.parquet.partial'} is still being written" in err
     assert "1 of 3 journal(s) could not be recovered" in err
     assert sorted(os.listdir(tmp_path)) == ["a.parquet", "b.parquet.partial", "c.parquet"]
+
+
+def test_a_killed_recorder_not_yet_reaped_or_a_reused_process_number_is_not_running(tmp_path):
+    from tinyad.device.journal import process_start, recorder_alive
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        header = _header(pid=proc.pid)
+        header.pid_start = process_start(proc.pid)
+        assert recorder_alive(header) is True
+        proc.kill()
+        time.sleep(0.3)  # killed, not waited for: a zombie until reaped
+        assert recorder_alive(header) is False
+    finally:
+        proc.wait()
+    mine = _header(pid=os.getpid())
+    assert mine.pid_start == process_start(os.getpid()) and recorder_alive(mine) is True
+    mine.pid_start += 1  # the number now belongs to a process that started later: not the recorder
+    assert recorder_alive(mine) is False

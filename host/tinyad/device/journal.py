@@ -49,6 +49,9 @@ class JournalHeader:
     pid: int = field(default_factory=os.getpid)
     host: str = field(default_factory=socket.gethostname)
     started_utc: str = ""
+    # The recorder process's start (clock ticks after boot, /proc/<pid>/stat; None where there is no /proc): a
+    # later process given the same number is not the recorder.
+    pid_start: int | None = field(default_factory=lambda: process_start(os.getpid()))
 
 
 def journal_path(session_path: str | os.PathLike) -> Path:
@@ -183,11 +186,34 @@ def sequence_gaps(sample_numbers: np.ndarray, decimation: int) -> list[dict]:
     } for i in at]
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), or None (no such process, no /proc)."""
+    try:
+        text = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2:].split()  # the name may hold spaces and parentheses
+
+
+def process_start(pid: int) -> int | None:
+    """When the process started, in clock ticks after boot (/proc/<pid>/stat field 22); None without /proc."""
+    fields = _proc_stat(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
 def recorder_alive(header: JournalHeader) -> bool | None:
     """Whether the process that writes this journal still runs; None when the journal was written on another
-    machine (its process cannot be checked from here)."""
+    machine (its process cannot be checked from here). A killed recorder its parent has not reaped yet (a zombie)
+    is not running, nor is a later process that was given the same number."""
     if header.host != socket.gethostname():
         return None
+    fields = _proc_stat(header.pid)
+    if fields is not None:
+        if fields[0] in ("Z", "X"):  # zombie or dead: killed, waiting for its parent
+            return False
+        if header.pid_start is not None and len(fields) > 19 and int(fields[19]) != header.pid_start:
+            return False
+        return True
     try:
         os.kill(header.pid, 0)
     except ProcessLookupError:
