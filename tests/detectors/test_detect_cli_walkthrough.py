@@ -334,6 +334,44 @@ def test_score_goes_on_after_a_bad_file_names_it_and_fails_at_the_end(tmp_path, 
     assert f"error: {short}: scoring data" in capsys.readouterr().err
 
 
+def test_a_nightly_run_refused_before_scoring_leaves_no_summary_and_each_failed_file_says_its_hint(tmp_path, capsys):
+    import json
+
+    model, _ = _fit(tmp_path, _write(tmp_path, "normal.csv", _signals()), "--threshold", "quantile")
+    good = _write(tmp_path, "good.csv", _signals(seed=1))
+    out = tmp_path / "out"
+    assert main(["detect", "score", str(model), str(good), "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["alarms"] is not None
+    # refused before any file is scored (a threshold the model cannot use): yesterday's summary is gone
+    assert main(["detect", "score", str(model), str(good), "--out", str(out), "--threshold", "covering"]) == 2
+    assert not (out / "summary.json").exists()
+    # every file failing: "alarms" is null (nothing was looked at), and each error comes with its own hint
+    renamed = _write(tmp_path, "renamed.csv", _signals(seed=2), columns=("a", "b", "x"))
+    short = _write(tmp_path, "short.csv", _signals(n=1))
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(renamed), str(short), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["alarms"] is None and len(summary["failed"]) == 2
+    assert err.count("hint: ") == 3  # the renamed file's, the short file's, and the summary's pointer to them
+    assert "hint: each file's hint is printed with its error above" in err
+
+
+def test_a_folder_of_parquet_and_csv_files_names_the_csv_files_it_leaves_out(tmp_path, capsys):
+    model, _ = _fit(tmp_path, _write(tmp_path, "normal.csv", _signals()), "--threshold", "quantile")
+    folder = tmp_path / "plant"
+    folder.mkdir()
+    pd.DataFrame(_signals(seed=3), columns=["a", "b", "c"]).to_parquet(folder / "new.parquet")
+    for i in range(4):
+        _write(folder, f"day{i}.csv", _signals(seed=10 + i))
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert (f"note: {folder}: 4 CSV file(s) left out (day0.csv, day1.csv, day2.csv, ...): a folder gives its "
+            f"*.parquet files; name CSV files themselves, e.g. {folder / '*.csv'}") in out
+    assert f"{folder / 'new.parquet'}: 300 rows" in out
+
+
 # --- 8: errors that say what is wrong ---------------------------------------------------------------------------
 
 def test_wrong_separator_empty_file_and_nan_cell_get_specific_errors(tmp_path):

@@ -74,3 +74,26 @@ def test_model_options_no_fit_can_run_with_are_refused_with_the_options_named():
     with pytest.raises(InputError, match="bad option for conv-ae") as refused:
         make_detector("conv-ae", windw=30)
     assert refused.value.hint.startswith("conv-ae takes window, filters, kernel_size, dropout, epochs")
+
+
+def test_training_files_sampled_at_different_intervals_are_warned_about(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from tinyad.detectors.fit_files import ReadOptions, read_training_set
+
+    rng = np.random.default_rng(0)
+    five = tmp_path / "five.csv"
+    one = tmp_path / "one.csv"
+    for path, freq in ((five, "5min"), (one, "1min")):
+        pd.DataFrame({"time": pd.date_range("2024-03-01", periods=200, freq=freq),
+                      "a": rng.normal(size=200), "b": rng.normal(size=200)}).to_csv(path, index=False)
+    training = read_training_set([five, one], ReadOptions(time_column="time"))
+    warnings = [m.text for m in training.messages if m.level == "warning"]
+    assert warnings == [f"the training files are sampled at different intervals: {five} every 5 min, {one} (1 min): "
+                        "windows and smoothing count rows, so the model learns two time scales; resample them to one "
+                        "interval (scoring compares files with the first's)"]
+    twin = tmp_path / "five2.csv"
+    twin.write_bytes(five.read_bytes())
+    same = read_training_set([five, twin], ReadOptions(time_column="time"))
+    assert not [m for m in same.messages if m.level == "warning"]

@@ -1,6 +1,7 @@
 """tinyad.detectors.sampling: notes on how a file's rows are spaced in time, and rows before a time."""
 
 import numpy as np
+import pandas as pd
 
 from tinyad.detectors.sampling import median_interval, rows_before, sampling_notes
 
@@ -66,3 +67,22 @@ def test_a_logger_that_writes_on_change_gets_an_irregular_sampling_note():
 def test_epoch_dates_as_text_cut_the_training_rows_at_a_date():
     # epoch numbers are read as this text (tinyad.timestamps.epoch_stamps), so that a date cuts the training rows
     assert rows_before(np.array(["2026-11-08T23:59:00Z", "2026-11-09T00:00:00Z"], object), "2026-11-09")[0] == 1
+
+
+def test_a_newest_first_file_is_named_and_measured_as_it_is_read():
+    from tinyad.detectors.sampling import median_step, newest_first
+    from tinyad.detectors.score_files import drop_short_regions, elapsed_seconds
+
+    stamps = pd.date_range("2024-03-14 00:00", periods=100, freq="5min")[::-1]  # newest first
+    seconds = np.asarray((stamps - pd.Timestamp("1970-01-01")).total_seconds())
+    assert newest_first(seconds) and median_step(seconds) == 300.0
+    notes = sampling_notes(np.asarray(stamps.strftime("%d.%m.%Y %H:%M")))
+    assert notes[0].startswith("the time runs backwards, newest row first (14.03.2024 08:15 .. 14.03.2024 00:00): "
+                               "the detector takes the rows in file order")
+    assert len(notes) == 1  # no "time goes back at 99 rows"
+    elapsed = elapsed_seconds(seconds)
+    assert np.all(np.diff(elapsed) == 300.0)
+    flags = np.zeros(100, bool)
+    flags[40:81] = True  # 41 rows: 3 h 25 min
+    kept, dropped = drop_short_regions(flags, pd.Timedelta("30min"), elapsed)
+    assert dropped == 0 and kept.sum() == 41  # was: every duration 0, the fault dropped

@@ -453,3 +453,17 @@ def test_a_last_line_cut_inside_the_time_stamp_is_named_as_unfinished(tmp_path):
     with pytest.raises(InputError, match="data row 7, column 'temp': missing") as refused:
         load_telemetry(path, guess_time=True)
     assert refused.value.hint.startswith("the last line has no line end: the file is probably still being written")
+
+
+def test_a_parquet_file_with_its_time_as_the_index_reads_it_as_a_column(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"Zeitstempel": pd.date_range("2024-03-01", periods=4, freq="5min"),
+                          "flow": [1.0, 2.0, 3.0, 4.0]})
+    indexed = tmp_path / "indexed.parquet"
+    frame.set_index("Zeitstempel").to_parquet(indexed)
+    data = load_telemetry(indexed, ["flow"], "Zeitstempel")
+    assert data.time_name == "Zeitstempel" and data.values[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert "read the Parquet index 'Zeitstempel' as a column" in data.notes
+    guessed = load_telemetry(indexed, guess_time=True)  # found by its name, as a column would be
+    assert guessed.time_name == "Zeitstempel" and guessed.columns == ["flow"]

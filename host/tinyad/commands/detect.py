@@ -88,6 +88,11 @@ def expand_folders(paths, echo=None) -> list[Path]:
                              hint=f"name the CSV files themselves, e.g. {folder / '*.csv'}" if csv else
                              "give CSV, Parquet or session files, or a folder of session files")
     files, repeats = session_files(paths, missing_ok=True)  # a missing file is named by the reader, with its hint
+    for folder in (path for path in map(Path, paths) if path.is_dir()):
+        if echo and (csv := sorted(folder.glob("*.csv"))):
+            echo(f"note: {folder}: {len(csv)} CSV file(s) left out ({', '.join(p.name for p in csv[:3])}"
+                 + (", ..." if len(csv) > 3 else "") + f"): a folder gives its *.parquet files; name CSV files "
+                 f"themselves, e.g. {folder / '*.csv'}")
     if repeats and echo:
         echo(f"note: {len(repeats)} file(s) given more than once, used once: "
              + ", ".join(map(str, repeats[:5])) + (" ..." if len(repeats) > 5 else ""))
@@ -391,6 +396,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     from tinyad.detectors.pipeline import WINDOW_AUTOENCODERS, LabelFreeDetector
     from tinyad.detectors.score_files import SUMMARY_FILE, FitRecord, score_summary
 
+    if out_dir:  # first: a run refused before scoring (no model, a wrong option) must not leave last night's
+        remove_outputs(outputs_in(out_dir, [SUMMARY_FILE]))
     detector = LabelFreeDetector.load(model_dir)
     saved = load_read_options(model_dir)
     window_rows = error_window_rows(error_window, saved.get("sampling"))  # a duration in the training interval
@@ -420,8 +427,6 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     if unused := unused_settings_note(overrides, detector.threshold.method):
         click.secho(f"warning: {unused}", fg="yellow", err=True)
     files = expand_folders(files, echo=click.echo)
-    if out_dir:  # an unattended job must never read an earlier night's results as tonight's
-        remove_outputs(outputs_in(out_dir, [SUMMARY_FILE]))
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
         if out_dir:
@@ -432,8 +437,10 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
         except TinyadError as err:
             named = err if str(path) in str(err) else type(err)(f"{path}: {err}", hint=err.hint)
             failures.append((path, named))
-            if len(files) > 1:
+            if len(files) > 1:  # each file's own hint: the summary error below has only the first one's
                 click.secho(f"error: {named}", fg="red", err=True)
+                if named.hint:
+                    click.echo(f"hint: {named.hint}", err=True)
     if out_dir:
         write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(score_summary(model_dir, detector, scored, failures),
                                                              indent=2) + "\n")
@@ -445,7 +452,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
         listed = "; ".join(str(error) for _, error in failures)  # each names its file
         first = failures[0][1]
         raise type(first)(f"{len(failures)} of {len(files)} file(s) could not be scored: {listed}",
-                          hint=first.hint)
+                          hint="each file's hint is printed with its error above" if any(
+                              error.hint for _, error in failures) else None)
     if fail_on_alarm and any(f.flags.any() for f in scored):
         raise AlarmsFound()
 

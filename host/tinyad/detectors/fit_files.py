@@ -329,8 +329,31 @@ def read_training_set(files, reading: ReadOptions, train_rows: int | None = None
         warn(f"column(s) {', '.join(constant)} never change in the training data (a setting or a status flag?): "
              "scaled with std 1, any later change scores as a large anomaly; leave them out with --drop unless that "
              "is what you want")
-    sampling = median_interval(loaded[0].time, loaded[0].time_unit or time_unit_from_name(loaded[0].time_name))
+    intervals = [(item, median_interval(item.time, item.time_unit or time_unit_from_name(item.time_name)))
+                 for item in loaded]
+    sampling = intervals[0][1]
+    if warning := mixed_intervals_warning(intervals):
+        warn(warning)
     return TrainingSet(loaded, segments, names, guessed_time, sampling, messages)
+
+
+def mixed_intervals_warning(intervals) -> str | None:
+    """A warning when the training files are sampled at different intervals (`intervals`: (file, its
+    `median_interval`) pairs): windows and smoothing count rows, so one model would learn two time scales, and
+    scoring judges files against the first one's interval. None when they agree (within INTERVAL_TOLERANCE)."""
+    from tinyad.detectors.sampling import INTERVAL_TOLERANCE, _span_text  # scoring's tolerance for "another interval"
+
+    first_item, first = intervals[0]
+    if not first:
+        return None
+    other = [(item, found) for item, found in intervals[1:] if found and found.get("unit") == first.get("unit")
+             and abs(found["interval"] / first["interval"] - 1) > INTERVAL_TOLERANCE]
+    if not other:
+        return None
+    listed = ", ".join(f"{item.source} ({_span_text(found['interval'], found['unit'])})" for item, found in other[:4])
+    return (f"the training files are sampled at different intervals: {first_item.source} every "
+            f"{_span_text(first['interval'], first['unit'])}, {listed}: windows and smoothing count rows, so the "
+            "model learns two time scales; resample them to one interval (scoring compares files with the first's)")
 
 
 def fit_record(training: TrainingSet, reading: ReadOptions) -> dict:

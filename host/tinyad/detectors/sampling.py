@@ -115,10 +115,25 @@ def time_in_seconds(time, unit: str | None = None) -> tuple[np.ndarray, str, boo
     return (stamps - stamps[0]).astype("timedelta64[ns]").astype(np.int64) / 1e9, "s", not zoned
 
 
-def median_step(values) -> float:
-    """The median of the steps forward between consecutive times (0.0 when none goes forward). E.g. [0, 60, 120,
-    60, 120] -> 60.0: steps back and repeats are left out."""
+def newest_first(values) -> bool:
+    """Whether the times run backwards through the file (more steps back than forward): an export newest row
+    first. E.g. [240, 180, 120, 60] -> True; [0, 60, 120, 60, 120] -> False (one step back, as at a clock change)."""
     steps = np.diff(np.asarray(values, float))
+    return int((steps < 0).sum()) > int((steps > 0).sum())
+
+
+def in_file_direction(values) -> np.ndarray:
+    """The times as float, negated for a newest-first file: steps in the file's own direction come out
+    positive, so intervals and durations measure it as it is read."""
+    values = np.asarray(values, float)
+    return -values if newest_first(values) else values
+
+
+def median_step(values) -> float:
+    """The median of the steps between consecutive times in the file's direction (`in_file_direction`: forward,
+    or backward for a newest-first file); 0.0 when none goes that way. E.g. [0, 60, 120, 60, 120] -> 60.0: steps
+    back and repeats are left out; [240, 180, 120] -> 60.0."""
+    steps = np.diff(in_file_direction(values))
     return float(np.median(steps[steps > 0])) if (steps > 0).any() else 0.0
 
 
@@ -165,12 +180,18 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
     if seconds is None:
         return []
     values, unit, local_clock = seconds
+    reversed_file = newest_first(values)
+    values = in_file_direction(values)  # a newest-first file: its gaps and steps measured as it is read
     steps = np.diff(values)
     median = median_step(values)
     if not median:
         return []
     shown = np.asarray(time)
     notes = []
+    if reversed_file:
+        notes.append(f"the time runs backwards, newest row first ({time_text(shown[0])} .. {time_text(shown[-1])}): "
+                     "the detector takes the rows in file order, so its windows and smoothing run back in time, "
+                     "unlike the data it was fitted on; sort the file oldest first")
 
     def at(i: int) -> str:  # the step from row i + 1 to row i + 2 (counted from 1), with the file's stamps
         return f"rows {i + 1} -> {i + 2} ({time_text(shown[i])} -> {time_text(shown[i + 1])})"
@@ -203,7 +224,8 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
                   "rows are scored in file order, which is right here (sorting would interleave the two hours); "
                   "time stamps with a UTC offset keep them apart" if len(back) == 1 and clock_change(steps[first])
                   else "the rows are scored in file order; sort the file by time")
-        notes.append(f"time goes back at {len(back)} row(s), first at {at(first)}: {advice}")
+        notes.append(f"time goes {'forward' if reversed_file else 'back'} at {len(back)} row(s), first at "
+                     f"{at(first)}: {advice}")
     repeats = np.flatnonzero(steps == 0)
     if len(repeats):
         notes.append(f"{len(repeats)} repeated time stamp(s), first at {at(int(repeats[0]))}: each row counts as "

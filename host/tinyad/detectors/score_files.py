@@ -177,8 +177,11 @@ def elapsed_seconds(seconds):
     """The rows' times as time elapsed in file order: a step back or a repeated stamp (an hour repeated at a clock
     change) counts as one median interval, as the detectors count each row as one sample. E.g. [0, 60, 120, 60,
     120] -> [0, 60, 120, 180, 240]."""
-    steps = np.diff(seconds)
-    return np.concatenate([[0.0], np.cumsum(np.where(steps > 0, steps, median_step(seconds)))]) + seconds[0]
+    from tinyad.detectors.sampling import in_file_direction
+
+    forward = in_file_direction(seconds)  # a newest-first file: elapsed as it is read
+    steps = np.diff(forward)
+    return np.concatenate([[0.0], np.cumsum(np.where(steps > 0, steps, median_step(forward)))]) + forward[0]
 
 
 def drop_short_regions(flags, min_rows, seconds=None):
@@ -382,7 +385,7 @@ def plot_scored_file(scored: ScoredFile, detector, record: FitRecord, png_path: 
 def score_summary(model_dir: Path, detector, scored: list[ScoredFile], failures: list) -> dict:
     """What `detect score --out` writes to summary.json: per scored file its rows, alarms, regions, first and
     last alarmed row (counted from 1), the summary's warning marks and its scores CSV; the files that failed
-    with their error; and whether any file alarmed."""
+    with their error; and whether any file alarmed (null when no file could be scored: nothing was looked at)."""
     files = []
     for f in scored:
         alarmed = f.flags.nonzero()[0]
@@ -391,6 +394,6 @@ def score_summary(model_dir: Path, detector, scored: list[ScoredFile], failures:
                       "last_alarm_row": int(alarmed[-1]) + 1 if len(alarmed) else None, "warnings": list(f.marks),
                       "fitted_on_rows": f.first_test_row, "scores_csv": f.csv_path})
     return {"detector": str(model_dir), "kind": detector.kind, "threshold": detector.threshold.method,
-            "alarms": any(item["alarm_rows"] for item in files), "files": files,
+            "alarms": any(item["alarm_rows"] for item in files) if files else None, "files": files,
             "failed": [{"file": str(path), "error": str(error), "exit_code": error.exit_code}
                        for path, error in failures]}

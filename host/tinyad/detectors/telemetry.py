@@ -448,6 +448,10 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     try:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
+            if not isinstance(frame.index, pd.RangeIndex) and frame.index.name is not None:
+                # pandas keeps a named index (df.set_index("time").to_parquet): it is a column of the file
+                notes.append(f"read the Parquet index {frame.index.name!r} as a column")
+                frame = frame.reset_index()
         elif suffix in (".csv", ".txt", ".tsv"):
             sep = "\t" if sep == "\\t" else sep  # --sep '\t' from a shell arrives as backslash and t
             comments, skipped, first_line = leading_comment_lines(path)  # a logger's notes above the header
