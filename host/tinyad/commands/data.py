@@ -37,7 +37,7 @@ def synth(out_dir, sessions_per_class, duration_s, rate_hz, seed, classes, machi
     paths = synth_dataset(out_dir, sessions_per_class=sessions_per_class, duration_s=duration_s, seed=seed,
                           sample_rate_hz=rate_hz, classes=class_list, progress=True, machine_seed=machine_seed,
                           overwrite=overwrite)
-    click.echo(f"wrote {len(paths)} sessions to {out_dir}")
+    click.echo(f"wrote {len(paths)} session{'' if len(paths) == 1 else 's'} to {out_dir}")
     if plot:
         firsts = [read_session(out_dir / f"{c}_000.parquet") for c in class_list]
         click.echo(f"plot: {plot_sessions(firsts, out_dir / OVERVIEW_PNG)}")
