@@ -72,9 +72,15 @@ def _likely_separator(frame) -> str | None:
 _DECIMAL_COMMA = r"[+-]?\d+(?:,\d+)?(?:[eE][+-]?\d+)?"  # 6,25 -1,5e2 and whole numbers (7)
 
 
+# A text column is read with decimal commas when at least this share of its cells are such numbers: a logger's
+# few text cells (ERR, ---, OVF) are then handled as in a file with decimal points (missing, or over range).
+DECIMAL_COMMA_SHARE = 0.9
+
+
 def _with_decimal_commas(frame, sep: str) -> list[str]:
-    """Read as numbers, in place, the text columns of `frame` whose every cell is a number written with a decimal
-    comma ("6,27", as spreadsheets in many locales export with ';' separators); return their names. Not for ','
+    """Read as numbers, in place, the text columns of `frame` whose cells are numbers written with a decimal
+    comma ("6,27", as spreadsheets in many locales export with ';' separators), at least DECIMAL_COMMA_SHARE of
+    them; the other cells stay text, as they would beside decimal points. Returns their names. Not for ','
     separated files, where a comma inside a (quoted) number is a thousands separator."""
     import pandas as pd
 
@@ -85,10 +91,12 @@ def _with_decimal_commas(frame, sep: str) -> list[str]:
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column) or column.isna().all():
             continue
-        text = column.dropna().astype(str).str.strip()
-        if text.str.fullmatch(_DECIMAL_COMMA).all() and text.str.contains(",", regex=False).any():
-            frame[name] = pd.to_numeric(column.astype(str).str.strip().str.replace(",", ".", regex=False),
-                                        errors="coerce").where(column.notna())
+        text = column.astype(str).str.strip()
+        numbers = text.str.fullmatch(_DECIMAL_COMMA) & column.notna()
+        present = int(column.notna().sum())
+        if numbers.sum() >= DECIMAL_COMMA_SHARE * present and text[numbers].str.contains(",", regex=False).any():
+            converted = pd.to_numeric(text.where(numbers).str.replace(",", ".", regex=False), errors="coerce")
+            frame[name] = converted if numbers.sum() == present else column.where(~numbers, converted)
             read.append(name)
     return read
 
