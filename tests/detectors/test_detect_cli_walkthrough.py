@@ -605,3 +605,14 @@ def test_fit_on_one_channel_and_on_few_rows_says_so(tmp_path, capsys):
     assert few_training_rows_warning(12, 1, 8).startswith("12 training rows for 8 channels (fewer than 10 per channel)")
     assert few_training_rows_warning(80, 1, 8) is None and few_training_rows_warning(80, 8, 3) is None
     assert "one channel" not in captured.out
+
+
+def test_a_label_column_asked_for_at_scoring_that_a_file_lacks_only_skips_its_evaluation(tmp_path, capsys):
+    model, _ = _fit(tmp_path, _write(tmp_path, "normal.csv", _signals()), "--threshold", "quantile")
+    labelled = _write(tmp_path, "labelled.csv", _signals(seed=1), anomaly=[0] * 300)
+    plain = _write(tmp_path, "plain.csv", _signals(seed=2))
+    capsys.readouterr()
+    assert main(["detect", "score", str(model), str(labelled), str(plain), "--label-column", "anomaly"]) == 0
+    out = capsys.readouterr().out
+    assert f"{plain}: 300 rows" in out  # scored: its alarms are not lost to an evaluation-only option
+    assert "no label column 'anomaly' (given with --label-column): no evaluation" in out

@@ -65,9 +65,11 @@ class ReadOptions:
                  fill_missing: int | None = None) -> "ReadOptions":
         """The read options of a scoring: each one given, else the one saved at fit (`saved`: read_options.json, as
         `load_read_options` gives it). A time or label column remembered from the fit and not given here is
-        optional: a scored file may lack it (a note says so)."""
+        optional: a scored file may lack it (a note says so). So is a label column given here ("label-given"): a
+        file without it is scored without evaluation (labels never change the alarms), with a note."""
         optional = tuple(name for name, given in (("time", time_column), ("label", label_column))
                          if given is None and saved.get(f"{name}_column"))
+        optional += ("label-given",) if label_column else ()
         return cls(columns if columns is not None else saved.get("columns"), time_column or saved.get("time_column"),
                    label_column or saved.get("label_column"), sep or saved.get("sep"),
                    drop or saved.get("drop") or None, saved.get("fill_missing", 0) if fill_missing is None else

@@ -410,7 +410,7 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     given; those left out are listed in `Telemetry.label_like_left_out`, and every label-like column that is
     not an input gives `Telemetry.label_like_marks`. `optional` names the options
     ("time", "label") whose column may be absent (then ignored, with a note): defaults remembered from a fit,
-    not asked for. `guess_time`: with no `time_column` (or an optional one the file lacks), a column named like
+    not asked for; "label-given" likewise for a label column asked for at scoring (it only evaluates). `guess_time`: with no `time_column` (or an optional one the file lacks), a column named like
     one (`time_like_column`, not among `columns`, `drop` or the label column) that reads as time
     (`reads_as_time_column`: never-decreasing numbers, or dates in any order) is the time column
     (`Telemetry.time_guessed`). `needed_by_model`: the `columns` are a fitted detector's inputs, so the hint for
@@ -559,9 +559,10 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
             f"took column {time_column!r}, named like time, as the time column; name another with --time-column"
             if guessed else "rows are listed without times and the sampling is not checked; give the file's time "
                             "column with --time-column"))
-    if "label" in optional and label_column not in frame.columns:
+    if ("label" in optional or "label-given" in optional) and label_column not in frame.columns:
         if label_column is not None:
-            notes.append(f"no label column {label_column!r} (saved at fit): no evaluation")
+            how = "given with --label-column" if "label-given" in optional else "saved at fit"
+            notes.append(f"no label column {label_column!r} ({how}): no evaluation")
         label_column = None
     for name, column in (("time", time_column), ("label", label_column)):
         if column and column not in frame.columns:
