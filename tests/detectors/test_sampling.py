@@ -38,8 +38,8 @@ def test_a_local_clock_hour_jump_is_named_as_a_daylight_saving_switch():
     notes = sampling_notes(np.array(autumn, object))
     assert notes == ["time goes back at 1 row(s), first at rows 60 -> 61 (2024-10-27 02:59 -> 2024-10-27 02:00): "
                      "an hour back, as when clocks go back at a daylight-saving switch or a clock is set back: "
-                     "the rows are scored in file order, which is right here (sorting would interleave the two "
-                     "hours); time stamps with a UTC offset keep them apart"]
+                     "the rows are scored in file order, which keeps a repeated hour apart (sorting would "
+                     "interleave it); time stamps with a UTC offset keep them apart"]
     # rows out of order, days apart: with a median step of days, a step back of 5 days is no clock change
     days = ["2024-10-01 00:00", "2024-10-05 00:00", "2024-10-09 00:00", "2024-10-04 00:00", "2024-10-13 00:00"]
     assert sampling_notes(np.array(days, object))[-1].endswith(

@@ -245,7 +245,7 @@ def detect():
 @click.option("--lstm-units", help="LSTM-AE, forecaster: comma-separated LSTM widths, e.g. 32,8 (the last is "
                                    "the AE bottleneck).")
 @click.option("--epochs", type=click.IntRange(min=1),
-              help="Maximum training epochs (early stopping on the last 20 %).")
+              help="Maximum training epochs of the Keras models (default 40; early stopping on the last 20 %).")
 @click.option("--threshold", "method", default="dynamic", show_default=True, type=click.Choice(THRESHOLD_METHODS),
               help="covering (lstm-ae, conv-ae): SKAB's Conv-AE rule on per-window residuals.")
 @click.option("--span", "smoothing_span", type=click.FloatRange(min=1.0), default=10.0, show_default=True,

@@ -221,7 +221,7 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
     if len(back):
         first = int(back[0])
         advice = ("an hour back, as when clocks go back at a daylight-saving switch or a clock is set back: the "
-                  "rows are scored in file order, which is right here (sorting would interleave the two hours); "
+                  "rows are scored in file order, which keeps a repeated hour apart (sorting would interleave it); "
                   "time stamps with a UTC offset keep them apart" if len(back) == 1 and clock_change(steps[first])
                   else "the rows are scored in file order; sort the file by time")
         notes.append(f"time goes {'forward' if reversed_file else 'back'} at {len(back)} row(s), first at "
