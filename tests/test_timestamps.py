@@ -91,3 +91,16 @@ def test_epoch_numbers_read_as_utc_dates_only_from_2000_to_a_year_ahead():
 def test_only_names_of_instants_make_epoch_numbers_dates():
     assert all(map(names_an_instant, ["timestamp", "Timestamp (UTC)", "epoch_ms", "unix_time", "Date Time"]))
     assert not any(map(names_an_instant, ["t", "time", "time_ms", "seconds", "elapsed_ms"]))
+
+
+def test_ambiguous_slash_dates_take_the_reading_that_makes_a_regular_series():
+    import pandas as pd
+
+    from tinyad.timestamps import time_stamps
+
+    hours = pd.date_range("2024-03-01", periods=288, freq="1h")  # 01/03 .. 12/03: every day <= 12
+    day_first, _ = time_stamps(list(hours.strftime("%d/%m/%Y %H:%M")))
+    assert (day_first == hours.to_numpy("datetime64[ns]")).all()  # twelve days, not a jump of a month each day
+    month_first, _ = time_stamps(list(hours.strftime("%m/%d/%Y %H:%M")))
+    assert (month_first == hours.to_numpy("datetime64[ns]")).all()  # the US form still reads month first
+    assert str(time_stamps(["01/02/2024 00:00"])[0][0])[:10] == "2024-01-02"  # one stamp: month first, as before

@@ -117,7 +117,8 @@ def time_stamps(values) -> tuple[np.ndarray, bool] | None:
     changes at a daylight-saving switch (+01:00, then +02:00) only reads in order that way. Stamps without
     one come back as written, with False. E.g. ["2024-03-31T01:59+01:00", "2024-03-31T03:00+02:00"] ->
     (['2024-03-31T00:59', '2024-03-31T01:00'], True). Dates with dots (18.03.2024) are day first, as every
-    locale writing them has it; with slashes month first unless only day first parses (13/03/2024)."""
+    locale writing them has it; with slashes month first unless only day first parses (13/03/2024) or reads as the
+    more regular series (`_more_regular`: hourly rows over 01/03 .. 12/03 are twelve days, not a year of jumps)."""
     import pandas as pd
 
     series = pd.Series(values)
@@ -126,14 +127,18 @@ def time_stamps(values) -> tuple[np.ndarray, bool] | None:
     dotted = is_dotted_date(series.iloc[0])
     with warnings.catch_warnings():  # pandas warns when it guesses a date format
         warnings.simplefilter("ignore")
+        readings = {}
         for dayfirst in ([True] if dotted else [False, True]):
             try:
-                stamps = pd.to_datetime(series, errors="raise", utc=True, dayfirst=dayfirst)
-                break
+                readings[dayfirst] = pd.to_datetime(series, errors="raise", utc=True, dayfirst=dayfirst)
             except (ValueError, TypeError, OverflowError):
                 continue
-        else:
+        if not readings:
             return None
+        dayfirst = next(iter(readings))
+        if len(readings) == 2 and not readings[False].equals(readings[True]):
+            dayfirst = _more_regular(readings[False], readings[True])
+        stamps = readings[dayfirst]
         if stamps.isna().any():
             return None
         if isinstance(series.dtype, pd.DatetimeTZDtype):
@@ -145,6 +150,18 @@ def time_stamps(values) -> tuple[np.ndarray, bool] | None:
             except (ValueError, TypeError, OverflowError):
                 zoned = True
     return stamps.dt.tz_localize(None).to_numpy("datetime64[ns]"), zoned
+
+
+def _more_regular(month_first, day_first) -> bool:
+    """Which of two readings of ambiguous slash dates to keep (True: day first): the one whose time goes back less
+    often, then the one whose largest step is the smaller multiple of its median step; month first on a tie (the
+    form's usual reading)."""
+    def irregularity(stamps):
+        steps = np.diff(stamps.to_numpy("datetime64[ns]").astype("int64")).astype(float)
+        forward = steps[steps > 0]
+        return int((steps < 0).sum()), float(forward.max() / np.median(forward)) if len(forward) else 0.0
+
+    return irregularity(day_first) < irregularity(month_first)
 
 
 # A date without a time of day (11.03.2024, 2024-03-11, 3/11/2024) and a time of day without a date (00:00,
