@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.device.test_recorder import UPC, FakeClient, _samples
+from tests.device.test_recorder import UPC, FakeClient, _samples, record_for_a_while
 from tinyad.device.journal import (MAGIC, JournalHeader, RecordingJournal, journal_path, read_journal,
                                    sequence_gaps, unfinished_journals)
 from tinyad.device.recorder import record, recover
@@ -156,13 +156,7 @@ def test_a_journal_with_one_sample_is_kept_and_named(tmp_path):
 def test_kill_9_during_record_loses_nothing_the_command_line_recovers_it(start_sil, normal_source, tmp_path):
     sil = start_sil(speed=1.0)  # real time: 100 samples per second
     out = tmp_path / "killed.parquet"
-    proc = subprocess.Popen([sys.executable, "-m", "tinyad", "record", "--port", sil.port, "--label", "normal",
-                             "--duration", "60", "--out", str(out)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and sil.core is not None and not sil.core.streaming:
-        time.sleep(0.05)
-    time.sleep(1.5)
+    proc = record_for_a_while(sil, out, 1.5)
     proc.send_signal(signal.SIGKILL)  # no handler runs: the session is never written
     proc.communicate(timeout=30)
     journal = journal_path(out)

@@ -117,17 +117,23 @@ def test_record_from_the_sil_reproduces_the_source_in_physical_units(sil, normal
     assert session.meta.dlpf_hz == normal_source.dlpf_hz == 44.0  # the low-pass INFO reports
 
 
-@pytest.mark.parametrize("signum, how", [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
-def test_ctrl_c_on_the_record_command_keeps_the_data(start_sil, tmp_path, signum, how):
-    sil = start_sil(speed=1.0)  # real time: 100 samples per second
-    out = tmp_path / "ctrl-c.parquet"
+def record_for_a_while(sil, out, seconds: float) -> subprocess.Popen:
+    """`tinyad record` of 60 s into `out` as its own process, returned once it has streamed about `seconds`."""
     proc = subprocess.Popen([sys.executable, "-m", "tinyad", "record", "--port", sil.port, "--label", "normal",
                              "--duration", "60", "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and sil.core is not None and not sil.core.streaming:
         time.sleep(0.05)
-    time.sleep(1.0)
+    time.sleep(seconds)
+    return proc
+
+
+@pytest.mark.parametrize("signum, how", [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+def test_ctrl_c_on_the_record_command_keeps_the_data(start_sil, tmp_path, signum, how):
+    sil = start_sil(speed=1.0)  # real time: 100 samples per second
+    out = tmp_path / "ctrl-c.parquet"
+    proc = record_for_a_while(sil, out, 1.0)
     proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
