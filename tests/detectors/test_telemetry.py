@@ -480,3 +480,14 @@ def test_a_few_text_cells_in_a_decimal_comma_column_are_read_as_beside_decimal_p
     assert read[0].values[4, 0] == pytest.approx(4.04) and read[0].values[6, 0] == pytest.approx(4.06)
     assert [n for n in read[0].notes if "over-range" in n or "interpolated" in n] == \
         [n for n in read[1].notes if "over-range" in n or "interpolated" in n] != []
+
+
+def test_a_wrong_sep_is_named_rather_than_a_line_above_the_header(tmp_path):
+    german = tmp_path / "de.csv"
+    german.write_text("Zeit;Last;Druck\n01.03.2024 00:00;4,98;1,2\n01.03.2024 00:05;4,97;1,3\n")
+    with pytest.raises(InputError) as err:
+        load_telemetry(german, sep=",")
+    assert str(err.value) == (f"{german}: with --sep ',' the header is one field ('Zeit;Last;Druck'), which holds ';' "
+                              "separators")
+    assert err.value.hint == "give the file's separator: --sep ';' (or leave --sep out: it is sniffed)"
+    assert load_telemetry(german, guess_time=True).columns == ["Last", "Druck"]  # sniffed

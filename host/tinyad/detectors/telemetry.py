@@ -483,6 +483,13 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
                 notes.append(f"every data line ends with a separator ({sep!r}) the header lacks: the empty field "
                              "after it is ignored")
             if not isinstance(frame.index, pd.RangeIndex):  # more fields below the first line than in it
+                header = str(frame.columns[0])
+                other = max((";", "\t", ","), key=header.count)
+                if given_sep is not None and len(frame.columns) == 1 and other != sep and header.count(other):
+                    option = "--sep $'\\t'" if other == "\t" else f"--sep '{other}'"
+                    raise InputError(f"{path}: with --sep {sep!r} the header is one field ({header[:60]!r}), which "
+                                     f"holds {option.split()[1]} separators",
+                                     hint=f"give the file's separator: {option} (or leave --sep out: it is sniffed)")
                 raise InputError(f"{path}: the first line{' after the comments' if skipped else ''} has fewer "
                                  f"fields than the lines below it ({str(frame.columns[0])[:60]!r}): a line above "
                                  "the header?", hint="lines above the header (a logger's export notes) must go: "
