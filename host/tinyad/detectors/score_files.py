@@ -392,7 +392,8 @@ def score_summary(model_dir: Path, detector, scored: list[ScoredFile], failures:
         files.append({"file": str(f.path), "rows": len(f.flags), "alarm_rows": int(len(alarmed)),
                       "regions": len(f.regions), "first_alarm_row": int(alarmed[0]) + 1 if len(alarmed) else None,
                       "last_alarm_row": int(alarmed[-1]) + 1 if len(alarmed) else None, "warnings": list(f.marks),
-                      "fitted_on_rows": f.first_test_row, "scores_csv": f.csv_path})
+                      # beside summary.json: its name, so a job that moved or mounted the folder elsewhere finds it
+                      "fitted_on_rows": f.first_test_row, "scores_csv": Path(f.csv_path).name if f.csv_path else None})
     return {"detector": str(model_dir), "kind": detector.kind, "threshold": detector.threshold.method,
             "alarms": any(item["alarm_rows"] for item in files) if files else None, "files": files,
             "failed": [{"file": str(path), "error": str(error), "exit_code": error.exit_code}
