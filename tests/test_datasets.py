@@ -98,7 +98,8 @@ def test_sessions_recorded_with_different_low_pass_filters_are_refused():
     dataset = build_dataset([filtered("normal", "n1", 44.0), filtered("imbalance", "i1", 44.0)],
                             DatasetConfig(window=50, hop=50))
     assert dataset.dlpf_hz == 44.0
-    with pytest.raises(InputError, match=r"session i1: sensor low-pass \(DLPF\) 94 Hz differs from session n1: 44 Hz") as err:
+    with pytest.raises(InputError,
+                       match=r"session i1: sensor low-pass \(DLPF\) 94 Hz differs from session n1: 44 Hz") as err:
         build_dataset([filtered("normal", "n1", 44.0), filtered("imbalance", "i1", 94.0)],
                       DatasetConfig(window=50, hop=50))
     assert "CONFIG_TINYAD_DLPF_CFG" in err.value.hint
@@ -187,7 +188,8 @@ def test_test_data_that_repeat_training_samples_are_named():
     cfg = DatasetConfig(window=50, hop=25)
     segments = split_segments(sessions, cfg)
     found = repeated_test_data(sessions, segments, 50)
-    assert len(found) == 1 and found[0].startswith("the test samples of session n2 repeat training samples of session n1")
+    assert len(found) == 1
+    assert found[0].startswith("the test samples of session n2 repeat training samples of session n1")
     # i1 is split by time: its test block is new data, not a repeat of its training block
     assert not any("of session i1" in line for line in found)
 

@@ -359,7 +359,8 @@ def _not_evaluated_error(skipped: list, total: int) -> InputError:
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--settings", "settings_path", type=click.Path(exists=True, dir_okay=False),
               help="model_settings.json [beside MODEL].")
-@click.option("--out", "out_dir", type=click.Path(), default=None, help="Output directory [the checkout's firmware/main/model, which the board is built from].")
+@click.option("--out", "out_dir", type=click.Path(), default=None,
+              help="Output directory [the checkout's firmware/main/model, which the board is built from].")
 def export(model, settings_path, out_dir):
     """Generate model_data.cc/.h and model_settings.h (with RegisterOps) for the firmware from MODEL."""
     from tinyad.export import board_requirements, export_model
