@@ -412,7 +412,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     ("time", "label") whose column may be absent (then ignored, with a note): defaults remembered from a fit,
     not asked for; "label-given" likewise for a label column asked for at scoring (it only evaluates).
     `guess_time`: with no `time_column` (or an optional one the file lacks), a column named like one
-    (`time_like_column`, not among `columns`, `drop` or the label column) that reads as time (`reads_as_time_column`: never-decreasing numbers, or dates in any order) is the time column
+    (`time_like_column`, not among `columns`, `drop` or the label column) that reads as time
+    (`reads_as_time_column`: never-decreasing numbers, or dates in any order) is the time column
     (`Telemetry.time_guessed`). `needed_by_model`: the `columns` are a fitted detector's inputs, so the hint for
     a missing column or a bad cell is to fix the file or refit, as --drop cannot leave an input out.
     `fill_missing`: runs of at most that many missing or non-numeric cells in a signal column are interpolated
