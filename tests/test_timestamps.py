@@ -104,3 +104,6 @@ def test_ambiguous_slash_dates_take_the_reading_that_makes_a_regular_series():
     month_first, _ = time_stamps(list(hours.strftime("%m/%d/%Y %H:%M")))
     assert (month_first == hours.to_numpy("datetime64[ns]")).all()  # the US form still reads month first
     assert str(time_stamps(["01/02/2024 00:00"])[0][0])[:10] == "2024-01-02"  # one stamp: month first, as before
+    days = pd.date_range("2024-03-01", periods=12, freq="1D")  # one row a day: months of 29-31 days, or days
+    assert (time_stamps(list(days.strftime("%d/%m/%Y")))[0] == days.to_numpy("datetime64[ns]")).all()
+    assert (time_stamps(list(days.strftime("%m/%d/%Y")))[0] == days.to_numpy("datetime64[ns]")).all()
