@@ -469,15 +469,18 @@ def test_a_parquet_file_with_its_time_as_the_index_reads_it_as_a_column(tmp_path
     assert guessed.time_name == "Zeitstempel" and guessed.columns == ["flow"]
 
 
-def test_a_few_text_cells_in_a_decimal_comma_column_are_read_as_beside_decimal_points(tmp_path):
+@pytest.mark.parametrize("decimals", [2, 4])  # 4: a float among the text cells read back as '4.0004', no group
+def test_a_few_text_cells_in_a_decimal_comma_column_are_read_as_beside_decimal_points(tmp_path, decimals):
     commas = tmp_path / "commas.csv"
-    commas.write_text("Zeit;Druck\n" + "".join(f"01.03.2024 00:{m:02d};4,{m:02d}\n" for m in range(20))
-                      .replace("00:05;4,05", "00:05;ERR").replace("00:09;4,09", "00:09;OVF"))
+    commas.write_text("Zeit;Druck\n" + "".join(f"01.03.2024 00:{m:02d};4,{m:0{decimals}d}\n" for m in range(20))
+                      .replace(f"00:05;4,{5:0{decimals}d}", "00:05;ERR")
+                      .replace(f"00:09;4,{9:0{decimals}d}", "00:09;OVF"))
     points = tmp_path / "points.csv"
     points.write_text(commas.read_text().replace(",", "."))
     read = [load_telemetry(path, ["Druck"], "Zeit", fill_missing=2) for path in (commas, points)]
     assert read[0].values[:, 0].tolist() == read[1].values[:, 0].tolist()  # the same numbers either way
-    assert read[0].values[4, 0] == pytest.approx(4.04) and read[0].values[6, 0] == pytest.approx(4.06)
+    assert read[0].values[4, 0] == pytest.approx(4 + 4 / 10 ** decimals)
+    assert read[0].values[6, 0] == pytest.approx(4 + 6 / 10 ** decimals)
     assert [n for n in read[0].notes if "over-range" in n or "interpolated" in n] == \
         [n for n in read[1].notes if "over-range" in n or "interpolated" in n] != []
 

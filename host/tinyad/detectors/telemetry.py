@@ -111,7 +111,8 @@ def _refuse_dotted_groups(path: Path, frame, chosen: list, decimal_commas: list,
     checked as read; numeric ones, only beside decimal commas, from their cells as text (`read_text(names)`)."""
     import pandas as pd
 
-    numbers = [name for name in chosen if pd.api.types.is_numeric_dtype(frame[name])]
+    # a decimal-comma column with a few text cells holds floats among them: checked from the file's text as well
+    numbers = [name for name in chosen if pd.api.types.is_numeric_dtype(frame[name]) or name in decimal_commas]
     text = read_text(numbers) if decimal_commas and numbers else None
     for name in chosen:
         cells = frame[name] if name not in numbers else text[name] if text is not None else None
