@@ -132,3 +132,40 @@ def test_frames_waiting_on_the_port_are_read_after_the_host_was_paused_past_the_
     passed = time.monotonic() - 1.0
     assert [transport.next_frame(passed).seq for _ in range(3)] == [7, 7, 7]
     assert transport.next_frame(passed) is None  # nothing more waiting: now the device is silent
+
+
+def test_a_stream_starts_with_the_frames_after_its_start_not_those_left_on_the_port():
+    """A client killed while streaming never sent STREAM_STOP: the device's frames wait on the port, and the next
+    stream must not take them for its own."""
+    from tinyad import protocol
+
+    def samples(seq: int, first: int) -> bytes:
+        payload = protocol.pack_samples(protocol.Samples(first, 0, 1, 3, [0] * 24))
+        return protocol.cobs_encode(protocol.encode_body(codec.MSG["SAMPLES"], seq, payload)) + b"\x00"
+
+    pty = PtyPort()
+    try:
+        for i in range(5):  # the frames a killed recorder left: samples 0 .. 39
+            pty.write(samples(i, 8 * i))
+
+        def device():
+            decoder = codec.new_decoder()
+            deadline = time.monotonic() + 3
+            seen = []
+            while not seen and time.monotonic() < deadline:
+                seen += decoder.feed(pty.read(0.05))
+            pty.write(samples(5, 40))  # still the old stream's, before the ACK
+            pty.write(protocol.cobs_encode(protocol.encode_body(codec.MSG["ACK"], seen[0].seq, b"")) + b"\x00")
+            for i in range(6, 9):  # the new stream's: from sample 48
+                pty.write(samples(i, 8 * i))
+
+        time.sleep(0.2)  # the backlog is on the port before the client opens it
+        thread = threading.Thread(target=device)
+        thread.start()
+        with DeviceClient(pty.path, timeout_s=1.0, tries=1) as client:
+            client.start_stream()
+            first = next(client.frames(idle_timeout_s=1.0))
+        thread.join()
+        assert first.first_sample_seq == 48
+    finally:
+        pty.close()

@@ -231,3 +231,4 @@ def test_a_killed_recorder_not_yet_reaped_or_a_reused_process_number_is_not_runn
     assert mine.pid_start == process_start(os.getpid()) and recorder_alive(mine) is True
     mine.pid_start += 1  # the number now belongs to a process that started later: not the recorder
     assert recorder_alive(mine) is False
+

@@ -338,3 +338,15 @@ def test_a_decimation_under_the_sensors_low_pass_warns_of_aliasing_before_stream
     record("fake", "normal", 60, tmp_path / "s.parquet", decimation=2, on_warning=warned.append,
            client=FakeClient(frames, end=KeyboardInterrupt()))
     assert warned == [text]  # the fake device samples at 100 Hz behind a 44 Hz low-pass
+
+
+def test_frames_of_another_decimation_are_another_streams_and_left_out(tmp_path):
+    # a stream a killed client left running at decimation 1, then this recording's at decimation 2
+    frames = [SamplesFrame(1, 0, 0, 1, np.zeros((8, 6), np.int16)),
+              SamplesFrame(2, 8, 0, 1, np.zeros((8, 6), np.int16)),
+              SamplesFrame(3, 100, 0, 2, np.ones((8, 6), np.int16)),
+              SamplesFrame(4, 116, 0, 2, np.ones((8, 6), np.int16))]
+    result = record("fake", "normal", 60, tmp_path / "s.parquet", decimation=2,
+                    client=FakeClient(frames, end=KeyboardInterrupt()))
+    session = read_session(result.path)
+    assert session.n_samples == 16 and (session.data != 0).all() and session.meta.sample_rate_hz == 50.0

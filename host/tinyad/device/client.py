@@ -165,8 +165,14 @@ class DeviceClient:
         return check
 
     def start_stream(self, decimation: int | None = None) -> None:
+        """STREAM_START; what waited on the port before it is discarded. A client killed while streaming (kill -9)
+        never sent STREAM_STOP: the device streams on and its frames pile up on the port, where the next stream
+        would take them for its own (seconds old, under another label, at another decimation)."""
         payload = b"" if decimation is None else int(decimation).to_bytes(2, "little")
+        self.transport.reset_input()
+        self.stashed.clear()
         self.request(codec.MSG["STREAM_START"], payload, expect=codec.MSG["ACK"])
+        self.stashed.clear()  # frames that came before the ACK belong to the stream before it
 
     def stop_stream(self) -> None:
         """STREAM_STOP; samples already in flight are discarded afterwards."""

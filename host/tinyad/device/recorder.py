@@ -368,6 +368,9 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
     try:
         for frame in stream:
             if isinstance(frame, SamplesFrame):
+                if frame.decimation != decimation:  # another stream's (one a killed client left running)
+                    tracker.note_frame(frame.seq)
+                    continue
                 if frame.raw.shape[1] != len(channels):
                     raise DeviceError(f"SAMPLES frame with {frame.raw.shape[1]} channels, INFO said {len(channels)}")
                 if first_sample_seq is None:
