@@ -747,10 +747,19 @@ def test_a_failed_nightly_run_keeps_the_cut_it_reads_and_drops_its_alarms(tmp_pa
     assert (kept["threshold"], kept["checkpoint_sha256"], kept["window_sliding"], kept["cut"]) == (
         saved["threshold"], saved["checkpoint_sha256"], 8, "reference")
     assert kept["alarms"] is None and kept["episodes"] is None and "did not finish" in kept["status"]
+    assert kept["dataset"] is None  # last night's file is not tonight's
     capsys.readouterr()
     assert main(score + reuse + ["--dataset", str(tidy)]) == 0  # the next night reads the cut again
     again = json.loads((nightly / "summary.json").read_text())
     assert again["threshold"] == saved["threshold"] and again["alarms"] is not None and "status" not in again
+    # what was wrong with the reference (300 steps for a 1 % cut) still holds for the cut: carried on and said
+    assert again["reference_warnings"] == saved["reference_warnings"] != []
+    assert saved["reference_warnings"][0] in again["warnings"]
+    assert "(said when the cut was set, " in capsys.readouterr().err
+    # refused before scoring (another stride than the cut's): the scores go, the cut stays, alone
+    assert main(score[:-4] + ["--window_sliding", "16", "--out", str(nightly)] + reuse + ["--dataset", str(tidy)]) == 2
+    assert sorted(p.name for p in nightly.iterdir()) == ["summary.json"]
+    assert json.loads((nightly / "summary.json").read_text())["threshold"] == saved["threshold"]
 
 
 def test_a_stride_longer_than_the_window_is_refused_before_scoring(tmp_path, capsys):

@@ -206,6 +206,7 @@ class SavedCut:
     threshold: float
     anomaly_rate: float  # the share of the reference's steps above it
     reference: str       # the reference as given then
+    reference_warnings: list = field(default_factory=list)  # what was wrong with the reference (too short, ...)
 
 
 def saved_reference_cut(summary_path: str | os.PathLike, weights_sha256: str, window_sliding: int) -> SavedCut:
@@ -238,7 +239,8 @@ def saved_reference_cut(summary_path: str | os.PathLike, weights_sha256: str, wi
         raise InputError(f"{path}: the cut was set with --window_sliding {saved.get('window_sliding')}, this run "
                          f"uses {window_sliding}", hint=f"pass --window_sliding {saved.get('window_sliding')}, or "
                                                         f"{rerun}")
-    return SavedCut(float(threshold), float(saved.get("anomaly_rate", float("nan"))), str(saved.get("reference")))
+    return SavedCut(float(threshold), float(saved.get("anomaly_rate", float("nan"))), str(saved.get("reference")),
+                    [str(w) for w in saved.get("reference_warnings") or []])
 
 
 def score_at(scores: np.ndarray, labels: np.ndarray, threshold: float, adjust: bool = False,

@@ -151,10 +151,11 @@ def plot_scored_telemetry(scored: ScoredTelemetry, path: str | Path) -> Path:
 
 
 def score_summary(scored: ScoredTelemetry, dataset: str, checkpoint, weights_sha256: str | None,
-                  window_sliding: int, threshold_from=None, earlier_warnings=()) -> dict:
+                  window_sliding: int, threshold_from=None, earlier_warnings=(), reference_warnings=()) -> dict:
     """summary.json: the cut (with the weights' hash and the stride, so `--threshold-from` can check a later run
     uses the same scale), the alarms and every episode; `warnings` the scoring's and `earlier_warnings` (reading
-    the data and the reference), where a nightly job looks."""
+    the data and the reference), where a nightly job looks; `reference_warnings` what was wrong with the reference
+    the cut was set on, carried on by every run that reuses the cut."""
     scores, times = scored.scores, scored.times
     return {"dataset": dataset, "checkpoint": str(checkpoint), "step": scored.step,
             "checkpoint_sha256": weights_sha256, "window_sliding": window_sliding, "steps": len(scores),
@@ -164,7 +165,8 @@ def score_summary(scored: ScoredTelemetry, dataset: str, checkpoint, weights_sha
             "reference": scored.reference, "threshold_from": str(threshold_from) if threshold_from else None,
             "episodes": [{"start": str(times.iloc[a]), "end": str(times.iloc[b - 1]),
                           "peak_score": float(scores[a:b].max())} for a, b in scored.episodes],
-            "interpolated_steps": int(scored.filled.sum()), "warnings": [*earlier_warnings, *scored.warnings]}
+            "interpolated_steps": int(scored.filled.sum()), "warnings": [*earlier_warnings, *scored.warnings],
+            "reference_warnings": list(reference_warnings)}
 
 
 def write_summary(summary: dict, path: str | Path) -> Path:
@@ -174,7 +176,7 @@ def write_summary(summary: dict, path: str | Path) -> Path:
 
 
 # What a summary says of the run that wrote it (its alarms), as against the cut it records
-RESULT_KEYS = ("steps", "alarm_steps", "alarms", "episodes", "interpolated_steps", "warnings")
+RESULT_KEYS = ("dataset", "steps", "alarm_steps", "alarms", "episodes", "interpolated_steps", "warnings")
 
 
 def keep_only_the_cut(path: str | Path) -> Path:
@@ -184,7 +186,12 @@ def keep_only_the_cut(path: str | Path) -> Path:
     that succeeds writes the whole summary again."""
     import json
 
-    saved = json.loads(Path(path).read_text())
+    try:
+        saved = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return Path(path)  # not a summary: left as it is, for `saved_reference_cut` to name what is wrong
+    if not isinstance(saved, dict):
+        return Path(path)
     saved.update({key: None for key in RESULT_KEYS})
     saved["status"] = ("only the cut: the run reading it with --threshold-from did not finish writing this folder "
                        "(its alarms are not here)")

@@ -482,7 +482,8 @@ def evaluate_command(checkpoint, dataset, score_range, window_sliding, anomaly_r
                   "--reference the share of the reference's steps above it (default 0.001).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Write scores.csv (time, score, alarm, interpolated), scores.png and summary.json here (the "
-                   "earlier ones are removed first: a run that fails leaves none).")
+                   "earlier ones are removed first: a run that fails leaves none, but for a summary.json given "
+                   "as --threshold-from, which keeps its cut and nothing else).")
 @click.option("--reference", help="Known-normal telemetry (same forms as --dataset): the cut becomes its "
               "(1 - anomaly-rate) score quantile, a fixed threshold; the anomaly rate is then its false alarm share.")
 @click.option("--threshold-from", "threshold_from", type=click.Path(dir_okay=False, path_type=Path),
@@ -508,28 +509,31 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
                          hint="give --threshold-from alone (its cut was set on a reference), or --reference with "
                               "--anomaly-rate to set a new one")
     _refuse_unused_reading_options([dataset, reference], dayfirst, decimal, time_column)
-    weights = resolve_checkpoint(checkpoint) / WEIGHTS_FILE
-    weights_sha256 = sha256_file(weights) if weights.is_file() else None  # missing: loading the checkpoint says so
-    # read before the outputs go: a nightly job may keep its cut in the folder it writes (it is written again)
-    saved = (saved_reference_cut(threshold_from, weights_sha256, window_sliding)
-             if threshold_from and weights_sha256 else None)
-    # an unattended job must never read an earlier run's results as this one's; but the cut it reads (its
-    # --threshold-from may be the summary.json of this folder) stays, alone, until the new summary replaces it
+    # First, before anything can be refused: an unattended job must never read an earlier run's results as this
+    # one's. The cut it reads (its --threshold-from may be the summary.json of this folder) stays, alone, until
+    # the new summary replaces it.
     earlier = outputs_in(out_dir, SCORE_FILES)
-    if saved is not None and any(path.resolve() == threshold_from.resolve() for path in earlier):
+    if threshold_from is not None and any(path.resolve() == threshold_from.resolve() for path in earlier):
         keep_only_the_cut(threshold_from)
         earlier = [path for path in earlier if path.resolve() != threshold_from.resolve()]
     remove_outputs(earlier)
+    weights = resolve_checkpoint(checkpoint) / WEIGHTS_FILE
+    weights_sha256 = sha256_file(weights) if weights.is_file() else None  # missing: loading the checkpoint says so
+    saved = (saved_reference_cut(threshold_from, weights_sha256, window_sliding)
+             if threshold_from and weights_sha256 else None)
     loaded, whole, load_warnings = _load_for(checkpoint, dataset, window_sliding, dayfirst=dayfirst,
                                              decimal=decimal, time_column=time_column)
     earlier_warnings = [*load_warnings, *whole.gaps.warnings]  # printed as they arose; kept in summary.json
     normal = None
+    about_reference = list(saved.reference_warnings) if saved is not None else []  # the cut still rests on it
     if reference:
         reference_data = _telemetry_for(loaded, reference, dayfirst=dayfirst, decimal=decimal, time_column=time_column)
         normal = reference_data.segments()
-        for warning in reference_warnings(loaded, reference_data, anomaly_rate or 0.001, reference):
-            click.secho(f"warning: {warning}", fg="yellow", err=True)
-            earlier_warnings.append(warning)
+        about_reference = reference_warnings(loaded, reference_data, anomaly_rate or 0.001, reference)
+    for warning in about_reference:
+        click.secho(f"warning: {warning}" + (f" (said when the cut was set, {threshold_from})" if saved else ""),
+                    fg="yellow", err=True)
+    earlier_warnings += about_reference
     scored = score_telemetry(loaded, whole, score_range, window_sliding, anomaly_rate, normal, reference, saved,
                              threshold_from)
     flags, filled = scored.flags, scored.filled
@@ -554,7 +558,7 @@ def score_command(checkpoint, dataset, score_range, window_sliding, anomaly_rate
     for note in scored.notes:
         click.echo(f"note: {note}")
     write_summary(score_summary(scored, dataset, checkpoint, weights_sha256, window_sliding, threshold_from,
-                                earlier_warnings), out_dir / "summary.json")
+                                earlier_warnings, about_reference), out_dir / "summary.json")
     click.echo(f"wrote {out_dir / 'scores.csv'}, {png} and {out_dir / 'summary.json'}")
     if fail_on_alarm and flags.any():
         raise AlarmsFound()
