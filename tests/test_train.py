@@ -107,3 +107,17 @@ def test_the_train_command_says_it_was_interrupted_and_exits_0(tmp_path, monkeyp
     assert ("warning: training interrupted (Ctrl-C) after 2 of 40 epochs: the run is written with the best of "
             "them") in captured.err
     assert "of 2 run (lowest val_loss" in captured.out
+
+
+def test_a_second_ctrl_c_while_the_run_is_written_leaves_no_half_run(dataset, tmp_path, monkeypatch):
+    import tinyad.plots
+    import tinyad.train as train_module
+
+    def pressed_again(*args, **kwargs):  # Ctrl-C once more while the files are being written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "EpochProgress", ctrl_c_at("epoch", epoch=1))
+    monkeypatch.setattr(tinyad.plots, "plot_training_curves", pressed_again)
+    with pytest.raises(KeyboardInterrupt):
+        train(dataset, ModelConfig(name="cnn_gru"), TrainConfig(epochs=40, seed=0), tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # was: model.keras, run.json, metrics.json, data.npz, no plots

@@ -199,34 +199,40 @@ def train(dataset: Dataset, model_config: ModelConfig, train_config: TrainConfig
         interrupted = (f"{interrupt_reason(err)} after {len(epoch_log.history[monitor])} of "
                        f"{train_config.epochs} epochs")
     seconds = time.time() - t0
-    remove_pipeline_files(run_dir)
-    model.save(run_dir / "model.keras")
-    test_logits = model.predict(x_test, verbose=0, batch_size=256)
-    metrics = {"float_test": classification_report(dataset.test.y, test_logits, dataset.class_names),
-               "train_seconds": seconds, "epochs_run": len(epoch_log.history["loss"]), "interrupted": interrupted,
-               # restore_best_weights always restores at the end of training: these are the kept weights
-               "best_epoch": int(stopper.best_epoch) + 1, "best_epoch_monitor": monitor,
-               "params": int(model.count_params())}
-    info = {
-        "model": model_config.to_dict(), "train": asdict(train_config), "dataset": asdict(dataset.config),
-        "class_names": dataset.class_names, "channels": dataset.channels,
-        "sample_rate_hz": dataset.sample_rate_hz, "norm_mean": norm.mean.tolist(), "norm_std": norm.std.tolist(),
-        "session_ids": dataset.session_ids, "full_scale": dataset.full_scale,
-        "dlpf_hz": dataset.dlpf_hz,
-        "segments": [asdict(s) for s in dataset.segments],
-        "counts": {split: int(len(getattr(dataset, split))) for split in ("train", "val", "test")},
-        "history": epoch_log.history,
-    }
-    (run_dir / "run.json").write_text(json.dumps(info, indent=2))
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    np.savez_compressed(run_dir / "data.npz", **{f"{split}_{k}": getattr(getattr(dataset, split), k)
-                                                 for split in ("train", "val", "test")
-                                                 for k in ("x", "y", "session", "start")})
-    from tinyad.plots import plot_confusion_matrix, plot_training_curves
+    try:  # a second Ctrl-C while the run is written: no half-written run (a model.keras without run.json)
+        remove_pipeline_files(run_dir)
+        model.save(run_dir / "model.keras")
+        test_logits = model.predict(x_test, verbose=0, batch_size=256)
+        metrics = {"float_test": classification_report(dataset.test.y, test_logits, dataset.class_names),
+                   "train_seconds": seconds, "epochs_run": len(epoch_log.history["loss"]), "interrupted": interrupted,
+                   # restore_best_weights always restores at the end of training: these are the kept weights
+                   "best_epoch": int(stopper.best_epoch) + 1, "best_epoch_monitor": monitor,
+                   "params": int(model.count_params())}
+        info = {
+            "model": model_config.to_dict(), "train": asdict(train_config), "dataset": asdict(dataset.config),
+            "class_names": dataset.class_names, "channels": dataset.channels,
+            "sample_rate_hz": dataset.sample_rate_hz, "norm_mean": norm.mean.tolist(), "norm_std": norm.std.tolist(),
+            "session_ids": dataset.session_ids, "full_scale": dataset.full_scale,
+            "dlpf_hz": dataset.dlpf_hz,
+            "segments": [asdict(s) for s in dataset.segments],
+            "counts": {split: int(len(getattr(dataset, split))) for split in ("train", "val", "test")},
+            "history": epoch_log.history,
+        }
+        (run_dir / "run.json").write_text(json.dumps(info, indent=2))
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        np.savez_compressed(run_dir / "data.npz", **{f"{split}_{k}": getattr(getattr(dataset, split), k)
+                                                     for split in ("train", "val", "test")
+                                                     for k in ("x", "y", "session", "start")})
+        from tinyad.plots import plot_confusion_matrix, plot_training_curves
 
-    plot_training_curves(info["history"], run_dir / "training_curves.png", best_epoch=metrics["best_epoch"])
-    plot_confusion_matrix(np.asarray(metrics["float_test"]["confusion_matrix"]), dataset.class_names,
-                          run_dir / "confusion_matrix.png", title=f"{model_config.name} float, test split")
+        plot_training_curves(info["history"], run_dir / "training_curves.png", best_epoch=metrics["best_epoch"])
+        plot_confusion_matrix(np.asarray(metrics["float_test"]["confusion_matrix"]), dataset.class_names,
+                              run_dir / "confusion_matrix.png", title=f"{model_config.name} float, test split")
+    except KeyboardInterrupt:
+        remove_pipeline_files(run_dir)
+        if created and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
     return load_run(run_dir)
 
 

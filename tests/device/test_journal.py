@@ -232,3 +232,16 @@ def test_a_killed_recorder_not_yet_reaped_or_a_reused_process_number_is_not_runn
     mine.pid_start += 1  # the number now belongs to a process that started later: not the recorder
     assert recorder_alive(mine) is False
 
+
+
+def test_a_journal_ending_in_a_power_cuts_zeros_recovers_the_samples_before_them(tmp_path):
+    journal = RecordingJournal.create(tmp_path / "s.parquet", _header(pid=_dead_pid()))
+    journal.append(np.arange(5000, 5050), np.ones((50, 3), np.int16))
+    journal.close()
+    with open(journal.path, "ab") as f:
+        f.write(bytes(200))  # the blocks a power cut left unwritten: zeros (14 whole records and 4 bytes)
+    result = recover(journal.path)
+    session = read_session(result.path)
+    assert (result.n_samples, result.dropped_records, result.cut_bytes) == (50, 14, 4)
+    assert session.n_samples == 50 and session.meta.extra["journal_records_dropped"] == 14
+    assert session.meta.extra["recording_started_utc"] == ""  # the test header records none; a recorder does

@@ -300,8 +300,11 @@ def recover(journals, out, force):
             click.secho(f"{len(result.gaps)} sequence gap(s), {result.lost_samples} samples lost (recorded in the "
                         f"session's meta.extra.sequence_gaps)", fg="yellow")
         if result.cut_bytes:
-            click.secho(f"note: the last {result.cut_bytes} bytes were a sample cut short when the recorder "
+            click.secho(f"note: the last {result.cut_bytes} byte(s) were a sample cut short when the recorder "
                         f"stopped: dropped", fg="yellow")
+        if result.dropped_records:
+            click.secho(f"note: the last {result.dropped_records} record(s) do not continue the sample numbers "
+                        "(what a power cut leaves at a file's end): dropped", fg="yellow")
         if result.other_host:
             click.secho(f"note: recorded on {result.other_host}; whether its recorder still ran there could not "
                         f"be checked", fg="yellow")

@@ -255,6 +255,7 @@ class Recovered:
     cut_bytes: int
     requested_path: Path
     other_host: str | None = None  # the machine that recorded it, when not this one
+    dropped_records: int = 0  # records after the sample numbers stopped increasing (a power cut's zeros)
 
 
 def session_name_for(journal: Path) -> Path:
@@ -285,8 +286,18 @@ def recover(journal: str | Path, out: str | Path | None = None, force: bool = Fa
     if requested.suffix != ".parquet":
         raise InputError(f"--out {requested}: a session is written as Parquet; the name must end in .parquet",
                          hint=f"use --out {requested.with_suffix('.parquet')}")
-    first = int(contents.sample_numbers[0])
-    gaps = sequence_gaps(contents.sample_numbers, header.decimation)
+    # The records after the sample numbers stop increasing are no samples of this recording: what a power cut
+    # leaves at the end of a file (zeros), or a device restarted mid-recording. Kept: the part before them.
+    numbers = contents.sample_numbers
+    stop = np.flatnonzero(np.diff(numbers) <= 0)
+    kept = int(stop[0]) + 1 if len(stop) else len(numbers)
+    dropped, numbers, raw = len(numbers) - kept, numbers[:kept], contents.raw[:kept]
+    n = kept
+    if n < 2:
+        raise InputError(f"{journal} holds {n} sample(s) before its sample numbers stop increasing, too few for a "
+                         "session", hint="nothing to recover; the file can be deleted")
+    first = int(numbers[0])
+    gaps = sequence_gaps(numbers, header.decimation)
     run = {
         "sequence_gaps": gaps,
         "lost_samples": sum(max(0, g["missing_samples"]) for g in gaps),
@@ -297,12 +308,14 @@ def recover(journal: str | Path, out: str | Path | None = None, force: bool = Fa
         "first_sample_seq": first,
         "recovered_from": journal.name,
         "journal_cut_bytes": contents.cut_bytes,
+        "journal_records_dropped": dropped,
+        "recording_started_utc": header.started_utc,
     }
-    session = build_session(header, contents.sample_numbers - first, contents.raw, run)
+    session = build_session(header, numbers - first, raw, run)
     path = write_new_session(requested, session)
     journal.unlink()
     return Recovered(path, journal, n, session.duration_s, gaps, run["lost_samples"], contents.cut_bytes,
-                     requested, other_host=header.host if alive is None else None)
+                     requested, other_host=header.host if alive is None else None, dropped_records=dropped)
 
 
 def record(port: str, label: str, duration_s: float, out_path: str | Path, decimation: int = 1,
