@@ -350,3 +350,29 @@ def test_frames_of_another_decimation_are_another_streams_and_left_out(tmp_path)
                     client=FakeClient(frames, end=KeyboardInterrupt()))
     session = read_session(result.path)
     assert session.n_samples == 16 and (session.data != 0).all() and session.meta.sample_rate_hz == 50.0
+
+
+def test_the_recorders_samples_per_frame_is_the_firmwares():
+    import re
+
+    from tinyad.device.recorder import SAMPLES_PER_FRAME
+    from tinyad.paths import firmware_dir
+
+    header = (firmware_dir() / "core" / "include" / "tinyad" / "device.h").read_text()
+    assert int(re.search(r"kSamplesPerFrame = (\d+);", header).group(1)) == SAMPLES_PER_FRAME
+
+
+def test_a_large_decimation_waits_for_its_slow_frames(sil, tmp_path, monkeypatch):
+    from tinyad.device import recorder as recorder_module
+
+    seen = {}
+    real_stream = recorder_module.DeviceClient.stream
+
+    def stream(self, seconds=None, decimation=None, idle_timeout_s=2.0):
+        seen["idle"] = idle_timeout_s
+        return real_stream(self, seconds, decimation, idle_timeout_s)
+
+    monkeypatch.setattr(recorder_module.DeviceClient, "stream", stream)
+    result = record(sil.port, "normal", 3.0, tmp_path / "d.parquet", decimation=100)  # a frame every 8 s at 1 Hz
+    assert seen["idle"] == 2 * 8 * 100 / 100 + 1.0  # was 2 s: "no data while streaming" on a board at real time
+    assert result.n_samples == 3 and read_session(result.path).meta.sample_rate_hz == 1.0

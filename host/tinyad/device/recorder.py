@@ -31,6 +31,8 @@ from tinyad.session import KNOWN_CHANNELS, Session, SessionMeta, write_session
 FULL_SCALE_COUNTS = 32768.0
 # The device's STREAM_START limit (docs/protocol.md, STREAM_DECIMATION range).
 MAX_DECIMATION = 1000
+# Samples per SAMPLES frame while streaming (firmware/core/include/tinyad/device.h, kSamplesPerFrame).
+SAMPLES_PER_FRAME = 8
 # -d is device time; a device that streams slower than this against the wall clock is stopped with an error.
 WALL_FACTOR = 2.0
 WALL_GRACE_S = 5.0
@@ -363,7 +365,11 @@ def record(port: str, label: str, duration_s: float, out_path: str | Path, decim
         on_warning(warning)
     # Where the recording ends, in device sample numbers after the first one received (None: max_samples ends it).
     end_sample = None if max_samples is not None else max(1, math.ceil(duration_s * rate - 1e-9))
-    wall_limit_s = duration_s * WALL_FACTOR + WALL_GRACE_S
+    # The device sends a SAMPLES frame once it holds SAMPLES_PER_FRAME kept samples: at --decimation 1000 and
+    # 100 Hz one every 80 s. Deadlines allow two frames' time, or a slow stream would be taken for a silent one.
+    frame_s = SAMPLES_PER_FRAME * decimation / rate
+    idle_timeout_s = max(idle_timeout_s, 2 * frame_s + 1.0)
+    wall_limit_s = duration_s * WALL_FACTOR + WALL_GRACE_S + 2 * frame_s
     first_sample_seq = None
     span = 0  # device samples covered so far (from the first one received)
     bar = None
