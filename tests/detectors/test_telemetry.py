@@ -467,6 +467,11 @@ def test_a_parquet_file_with_its_time_as_the_index_reads_it_as_a_column(tmp_path
     assert "read the Parquet index 'Zeitstempel' as a column" in data.notes
     guessed = load_telemetry(indexed, guess_time=True)  # found by its name, as a column would be
     assert guessed.time_name == "Zeitstempel" and guessed.columns == ["flow"]
+    unnamed = tmp_path / "unnamed.parquet"
+    frame.set_index("Zeitstempel").rename_axis(None).to_parquet(unnamed)  # a time index without a name
+    data = load_telemetry(unnamed, guess_time=True)
+    assert data.time_name == "time" and data.columns == ["flow"]
+    assert "read the Parquet index 'time' as a column" in data.notes
 
 
 @pytest.mark.parametrize("decimals", [2, 4])  # 4: a float among the text cells read back as '4.0004', no group

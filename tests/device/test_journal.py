@@ -139,6 +139,8 @@ def test_recover_refuses_a_journal_still_being_written_and_never_replaces_a_sess
     assert "--force" in err.value.hint and journal.path.exists()
     assert unfinished_journals(tmp_path) == []  # a running recording is no leftover
     (tmp_path / "s.parquet").write_bytes(b"an earlier session")
+    with pytest.raises(InputError, match="already exists"):  # a name given is meant as it is
+        recover(journal.path, out=tmp_path / "s.parquet", force=True)
     result = recover(journal.path, force=True)
     assert result.path == tmp_path / "s-2.parquet" and (tmp_path / "s.parquet").read_bytes() == b"an earlier session"
     assert read_session(result.path).n_samples == 3
@@ -231,7 +233,6 @@ def test_a_killed_recorder_not_yet_reaped_or_a_reused_process_number_is_not_runn
     assert mine.pid_start == process_start(os.getpid()) and recorder_alive(mine) is True
     mine.pid_start += 1  # the number now belongs to a process that started later: not the recorder
     assert recorder_alive(mine) is False
-
 
 
 def test_a_journal_ending_in_a_power_cuts_zeros_recovers_the_samples_before_them(tmp_path):

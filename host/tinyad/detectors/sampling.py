@@ -190,8 +190,10 @@ def sampling_notes(time, fitted: dict | None = None, unit: str | None = None, at
     notes = []
     if reversed_file:
         notes.append(f"the time runs backwards, newest row first ({time_text(shown[0])} .. {time_text(shown[-1])}): "
-                     "the detector takes the rows in file order, so its windows and smoothing run back in time, "
-                     "unlike the data it was fitted on; sort the file oldest first")
+                     "the detector takes the rows in file order, so its windows and smoothing "
+                     + ("learn the signals backwards in time" if at_fit else
+                        "run back in time, unlike data recorded oldest first")
+                     + "; sort the file oldest first")
 
     def at(i: int) -> str:  # the step from row i + 1 to row i + 2 (counted from 1), with the file's stamps
         return f"rows {i + 1} -> {i + 2} ({time_text(shown[i])} -> {time_text(shown[i + 1])})"

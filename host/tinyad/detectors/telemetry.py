@@ -458,6 +458,8 @@ def load_telemetry(path: str | os.PathLike, columns: list[str] | None = None, ti
     try:
         if suffix == ".parquet":
             frame = pd.read_parquet(path)
+            if isinstance(frame.index, pd.DatetimeIndex) and frame.index.name is None:
+                frame.index.name = "time"  # an unnamed time index: found as the time column by this name
             if not isinstance(frame.index, pd.RangeIndex) and frame.index.name is not None:
                 # pandas keeps a named index (df.set_index("time").to_parquet): it is a column of the file
                 notes.append(f"read the Parquet index {frame.index.name!r} as a column")

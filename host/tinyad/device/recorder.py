@@ -285,6 +285,9 @@ def recover(journal: str | Path, out: str | Path | None = None, force: bool = Fa
         raise InputError(f"{journal} holds {n} sample(s), too few for a session",
                          hint="nothing to recover; the file can be deleted")
     requested = Path(out) if out is not None else session_name_for(journal)
+    if out is not None and requested.exists():  # a name given is meant as it is: never a -2 beside it
+        raise InputError(f"--out {requested} already exists; a recovered session never replaces a file",
+                         hint="give another --out, or leave it out for the name the recorder meant")
     if requested.suffix != ".parquet":
         raise InputError(f"--out {requested}: a session is written as Parquet; the name must end in .parquet",
                          hint=f"use --out {requested.with_suffix('.parquet')}")
