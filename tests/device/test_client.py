@@ -84,18 +84,24 @@ def test_a_device_that_vanishes_while_streaming_raises_device_error(start_sil):
     assert frames >= 20
 
 
+def first_request(pty: PtyPort, within_s: float = 3.0):
+    """The first frame a client sends to a stand-in device on `pty` (decoded), waiting at most `within_s`."""
+    decoder = codec.new_decoder()
+    deadline = time.monotonic() + within_s
+    seen = []
+    while not seen and time.monotonic() < deadline:
+        seen += decoder.feed(pty.read(0.05))
+    return seen[0]
+
+
 def test_a_reply_in_another_protocol_version_is_refused():
     from tinyad import protocol
 
     pty = PtyPort()
     try:
         def device():
-            decoder = codec.new_decoder()
-            deadline = time.monotonic() + 3
-            seen = []
-            while not seen and time.monotonic() < deadline:
-                seen += decoder.feed(pty.read(0.05))
-            body = protocol.encode_body(codec.MSG["ACK"], seen[0].seq, b"\x03", version=codec.PROTOCOL_VERSION + 1)
+            request = first_request(pty)
+            body = protocol.encode_body(codec.MSG["ACK"], request.seq, b"\x03", version=codec.PROTOCOL_VERSION + 1)
             pty.write(protocol.cobs_encode(body) + b"\x00")
 
         thread = threading.Thread(target=device)
@@ -149,13 +155,9 @@ def test_a_stream_starts_with_the_frames_after_its_start_not_those_left_on_the_p
             pty.write(samples(i, 8 * i))
 
         def device():
-            decoder = codec.new_decoder()
-            deadline = time.monotonic() + 3
-            seen = []
-            while not seen and time.monotonic() < deadline:
-                seen += decoder.feed(pty.read(0.05))
+            request = first_request(pty)
             pty.write(samples(5, 40))  # still the old stream's, before the ACK
-            pty.write(protocol.cobs_encode(protocol.encode_body(codec.MSG["ACK"], seen[0].seq, b"")) + b"\x00")
+            pty.write(protocol.cobs_encode(protocol.encode_body(codec.MSG["ACK"], request.seq, b"")) + b"\x00")
             for i in range(6, 9):  # the new stream's: from sample 48
                 pty.write(samples(i, 8 * i))
 
