@@ -365,8 +365,12 @@ def test_a_folder_of_parquet_and_csv_files_names_the_csv_files_it_leaves_out(tmp
     for i in range(4):
         _write(folder, f"day{i}.csv", _signals(seed=10 + i))
     capsys.readouterr()
-    assert main(["detect", "score", str(model), str(folder)]) == 0
+    assert main(["detect", "score", str(model), str(folder), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
+    import json
+
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())  # a nightly job sees them too
+    assert summary["left_out"] == [str(folder / f"day{i}.csv") for i in range(4)]
     assert (f"note: {folder}: 4 CSV file(s) left out (day0.csv, day1.csv, day2.csv, ...): a folder gives its "
             f"*.parquet files; name CSV files themselves, e.g. {folder / '*.csv'}") in out
     assert f"{folder / 'new.parquet'}: 300 rows" in out

@@ -89,7 +89,7 @@ def expand_folders(paths, echo=None) -> list[Path]:
                              "give CSV, Parquet or session files, or a folder of session files")
     files, repeats = session_files(paths, missing_ok=True)  # a missing file is named by the reader, with its hint
     for folder in (path for path in map(Path, paths) if path.is_dir()):
-        if echo and (csv := sorted(folder.glob("*.csv"))):
+        if echo and (csv := csv_files_left_out([folder])):
             echo(f"note: {folder}: {len(csv)} CSV file(s) left out ({', '.join(p.name for p in csv[:3])}"
                  + (", ..." if len(csv) > 3 else "") + f"): a folder gives its *.parquet files; name CSV files "
                  f"themselves, e.g. {folder / '*.csv'}")
@@ -97,6 +97,11 @@ def expand_folders(paths, echo=None) -> list[Path]:
         echo(f"note: {len(repeats)} file(s) given more than once, used once: "
              + ", ".join(map(str, repeats[:5])) + (" ..." if len(repeats) > 5 else ""))
     return files
+
+
+def csv_files_left_out(paths) -> list[Path]:
+    """The CSV files in the folders among `paths`, which a folder does not give (its *.parquet files only)."""
+    return [csv for path in map(Path, paths) if path.is_dir() for csv in sorted(path.glob("*.csv"))]
 
 
 _read_options = [
@@ -426,6 +431,7 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
     click.echo(settings_line(detector, saved.get("sampling"), given_here=applied))
     if unused := unused_settings_note(overrides, detector.threshold.method):
         click.secho(f"warning: {unused}", fg="yellow", err=True)
+    given_files = files
     files = expand_folders(files, echo=click.echo)
     scored, failures = [], []  # failures: (path, error)
     for path, stem in zip(files, distinct_stems(files)):
@@ -442,7 +448,8 @@ def score(model_dir, files, columns, time_column, sep, drop, fill_missing, label
                 if named.hint:
                     click.echo(f"hint: {named.hint}", err=True)
     if out_dir:
-        write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(score_summary(model_dir, detector, scored, failures),
+        write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(score_summary(model_dir, detector, scored, failures,
+                                                                             csv_files_left_out(given_files)),
                                                              indent=2) + "\n")
     if len(scored) > 1 or (scored and failures):
         _print_summary(scored, detector.kind)

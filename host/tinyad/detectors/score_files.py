@@ -382,10 +382,11 @@ def plot_scored_file(scored: ScoredFile, detector, record: FitRecord, png_path: 
     return png, note
 
 
-def score_summary(model_dir: Path, detector, scored: list[ScoredFile], failures: list) -> dict:
+def score_summary(model_dir: Path, detector, scored: list[ScoredFile], failures: list, left_out=()) -> dict:
     """What `detect score --out` writes to summary.json: per scored file its rows, alarms, regions, first and
     last alarmed row (counted from 1), the summary's warning marks and its scores CSV; the files that failed
-    with their error; and whether any file alarmed (null when no file could be scored: nothing was looked at)."""
+    with their error; whether any file alarmed (null when no file could be scored: nothing was looked at); and
+    `left_out`, files of the folders given that were not scored (their CSV files: a folder gives its *.parquet)."""
     files = []
     for f in scored:
         alarmed = f.flags.nonzero()[0]
@@ -397,4 +398,4 @@ def score_summary(model_dir: Path, detector, scored: list[ScoredFile], failures:
     return {"detector": str(model_dir), "kind": detector.kind, "threshold": detector.threshold.method,
             "alarms": any(item["alarm_rows"] for item in files) if files else None, "files": files,
             "failed": [{"file": str(path), "error": str(error), "exit_code": error.exit_code}
-                       for path, error in failures]}
+                       for path, error in failures], "left_out": [str(path) for path in left_out]}
