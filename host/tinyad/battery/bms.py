@@ -223,6 +223,15 @@ def report_lines(telemetry: Telemetry, max_gaps: int = 20) -> list[str]:
     return gap_lines(telemetry, max_gaps) + list(telemetry.gaps.notes)
 
 
+def loading_messages(telemetry: Telemetry, tidy: bool) -> list[tuple[str, str]]:
+    """(level, text) for the commands reading a data set: the report (`report_lines`, level "note") unless `tidy`
+    (a tidy file's report was shown by load-bms), and the warnings ("warning") either way, as they still hold for
+    its rows (a tidy file's marked as recorded when the table was made)."""
+    notes = [] if tidy else [("note", line) for line in report_lines(telemetry)]
+    suffix = " (recorded when the table was made)" if tidy else ""
+    return notes + [("warning", warning + suffix) for warning in telemetry.gaps.warnings]
+
+
 # --------------------------------------------------------------------------------------------- reading
 
 

@@ -62,13 +62,13 @@ def in_checkpoint_channels(channels: list[str], data, name: str | None = None) -
     return data, note
 
 
-def check_stride(stride: int, window: int) -> None:
-    """Refuse a --window_sliding below 1 or above the window: windows further apart than their length leave the
-    steps between them without any score."""
+def check_stride(stride: int, window: int | None = None) -> None:
+    """Refuse a --window_sliding below 1 or above the window (`window` None: not known yet, only the first):
+    windows further apart than their length leave the steps between them without any score."""
     if stride < 1:
         raise InputError(f"--window_sliding must be >= 1, got {stride}",
                          hint="the stride of the scoring windows in steps, e.g. --window_sliding 16 (the default)")
-    if stride > window:
+    if window is not None and stride > window:
         raise InputError(f"--window_sliding {stride} is longer than the window ({window} steps): the steps between "
                          "two windows would get no score",
                          hint=f"give --window_sliding {window} or less (16 by default; 1 scores every offset)")

@@ -703,7 +703,7 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
     checkpoints done). Data loaded and resampled on the fly has its gap report logged and kept in the notes.
     `dayfirst`, `decimal` and `time_column` say how a CSV's dates and numbers are written and which column holds
     the times (as `load_any`), for every data set read now. `overwrite` as for `train`."""
-    from tinyad.battery.bms import is_tidy_file, load_any, report_lines
+    from tinyad.battery.bms import is_tidy_file, load_any, loading_messages
     from tinyad.bert.evaluate import CheckpointEvaluator, blocks_for_evaluation, check_stride, plot_history
 
     log = log or library_log
@@ -713,14 +713,9 @@ def train_on_dataset(dataset: str, options: TrainOptions, run_dir: Path, train_r
 
     def load(spec: str):
         data = load_any(spec, dayfirst=dayfirst, decimal=decimal, time_column=time_column)
-        tidy = is_tidy_file(spec)
-        if not tidy:  # a tidy file's report was shown by load-bms
-            for line in report_lines(data):
-                log(line)
-                notes.append(line)
-        for warning in data.gaps.warnings:  # a tidy file's too: they still hold for its rows
-            log(f"warning: {warning}" + (" (recorded when the table was made)" if tidy else ""))
-            notes.append(warning)
+        for level, text in loading_messages(data, is_tidy_file(spec)):
+            log(f"warning: {text}" if level == "warning" else text)
+            notes.append(text)
         return data
 
     data = load(dataset)

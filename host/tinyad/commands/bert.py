@@ -187,16 +187,14 @@ def _load_dataset(spec: str, to_stderr: bool = False, dayfirst: bool | None = No
     """`tinyad.battery.bms.load_any(spec, ...)` (`time_column` None: `time`), printing what loading did (gaps,
     resampling, assumptions) when the data was loaded and resampled now rather than read from a tidy file (whose
     report load-bms showed)."""
-    from tinyad.battery.bms import TIME_COLUMN, is_tidy_file, load_any, report_lines
+    from tinyad.battery.bms import TIME_COLUMN, is_tidy_file, load_any, loading_messages
 
     data = load_any(spec, dayfirst=dayfirst, decimal=decimal, time_column=time_column or TIME_COLUMN)
-    tidy = is_tidy_file(spec)
-    if not tidy:  # a tidy file's report was shown by load-bms
-        for line in report_lines(data):
-            click.echo(f"note: {line}", err=to_stderr)
-    for warning in data.gaps.warnings:  # a tidy file's too: they still hold for its rows
-        click.secho(f"warning: {warning}" + (" (recorded when the table was made)" if tidy else ""), fg="yellow",
-                    err=True)
+    for level, text in loading_messages(data, is_tidy_file(spec)):
+        if level == "warning":
+            click.secho(f"warning: {text}", fg="yellow", err=True)
+        else:
+            click.echo(f"note: {text}", err=to_stderr)
     return data
 
 
@@ -379,7 +377,7 @@ def _load_for(checkpoint: Path, dataset: str, window_sliding: int, to_stderr: bo
     from tinyad.bert.evaluate import check_stride
     from tinyad.bert.train import load_checkpoint, period_note
 
-    check_stride(window_sliding, window_sliding)  # below 1: refused before the checkpoint is read
+    check_stride(window_sliding)  # below 1: refused before the checkpoint is read
     loaded = load_checkpoint(checkpoint)
     check_stride(window_sliding, loaded.config.window)
     data = _telemetry_for(loaded, dataset, to_stderr, dayfirst, decimal, time_column)
